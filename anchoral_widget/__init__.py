@@ -1,0 +1,6 @@
+"""anchoral-widget: AnchorAL active learning for large, imbalanced text pools, in Jupyter."""
+
+from .errors import AnchorALError, EmptyPoolError, InputError
+
+__all__ = ["AnchorALError", "EmptyPoolError", "InputError"]
+__version__ = "0.1.0"

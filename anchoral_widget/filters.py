@@ -1,0 +1,205 @@
+"""Pool filters: what chooses the subpool the AL strategy runs on.
+
+``anchoral`` (anchors query the index), ``randsub`` (a fresh uniform sample), ``seals`` (the
+neighbours of every labelled item, growing) and ``none`` (the whole unlabelled pool).
+Each returns a :class:`Subpool`: ids, their scores where the filter has one, and the anchors.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from .anchors import select_anchors
+from .errors import EmptyPoolError, InputError
+
+POOL_FILTERS = ("anchoral", "randsub", "seals", "none")
+
+
+def _empty() -> np.ndarray:
+    return np.empty(0, dtype=np.int64)
+
+
+@dataclass
+class Subpool:
+    """The items a strategy may pick from; ``scores`` is None for filters that do not score."""
+
+    ids: np.ndarray
+    scores: np.ndarray | None = None
+    anchor_ids: np.ndarray = field(default_factory=_empty)
+    anchor_classes: np.ndarray = field(default_factory=_empty)
+
+
+@dataclass
+class PoolState:
+    """What a filter sees of the loop: the pool, the index and the labelled set."""
+
+    embeddings: np.ndarray
+    index: object
+    excluded: np.ndarray  # bool mask over the pool: labelled or skipped
+    labelled_ids: np.ndarray
+    labelled_classes: np.ndarray  # class index of each labelled id
+    n_classes: int
+    minority: set[int]
+    rng: np.random.Generator
+    labelled_entropy: Callable[[], np.ndarray] | None = None
+
+    @property
+    def unlabelled_ids(self) -> np.ndarray:
+        return np.flatnonzero(~self.excluded)
+
+
+def _random_sample(state: PoolState, size: int) -> np.ndarray:
+    pool = state.unlabelled_ids
+    if len(pool) == 0:
+        raise EmptyPoolError("every item of the pool is labelled or skipped")
+    if len(pool) <= size:
+        return pool
+    return np.sort(state.rng.choice(pool, size=size, replace=False))
+
+
+def mean_similarity_scores(ids: np.ndarray, sims: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Collapse retrieved ``(ids, sims)``: each id gets the mean similarity of its retrievals."""
+    ids, sims = np.ravel(ids), np.ravel(sims)
+    valid = ids >= 0
+    unique, inverse = np.unique(ids[valid], return_inverse=True)
+    totals = np.bincount(inverse, weights=sims[valid].astype(np.float64), minlength=len(unique))
+    counts = np.bincount(inverse, minlength=len(unique))
+    return unique, (totals / counts).astype(np.float32)
+
+
+def top_by_score(ids: np.ndarray, scores: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ``size`` highest-scoring ids, best first; ties go to the lower id."""
+    order = np.lexsort((ids, -scores))[:size]
+    return ids[order], scores[order]
+
+
+class AnchorAL:
+    """AnchorAL's filter (Algorithm 1, lines 3-9): anchors per class, K neighbours each,
+    mean similarity, the M best."""
+
+    name = "anchoral"
+
+    def __init__(
+        self,
+        anchors_per_class: int = 10,
+        neighbours: int = 50,
+        subpool_size: int = 1000,
+        minority_anchor_strategy: str = "kmeans++",
+        majority_anchor_strategy: str = "kmeans++",
+    ):
+        self.anchors_per_class = anchors_per_class
+        self.neighbours = neighbours
+        self.subpool_size = subpool_size
+        self.minority_anchor_strategy = minority_anchor_strategy
+        self.majority_anchor_strategy = majority_anchor_strategy
+
+    def __call__(self, state: PoolState) -> Subpool:
+        if len(state.labelled_ids) == 0:
+            return Subpool(_random_sample(state, self.subpool_size))
+        needs_entropy = "entropy" in (self.minority_anchor_strategy, self.majority_anchor_strategy)
+        entropy = state.labelled_entropy() if needs_entropy and state.labelled_entropy else None
+        anchor_ids, anchor_classes = select_anchors(
+            state.labelled_ids,
+            state.labelled_classes,
+            state.embeddings,
+            per_class=self.anchors_per_class,
+            n_classes=state.n_classes,
+            minority=state.minority,
+            minority_strategy=self.minority_anchor_strategy,
+            majority_strategy=self.majority_anchor_strategy,
+            entropy=entropy,
+            rng=state.rng,
+        )
+        ids, sims = state.index.query(state.embeddings[anchor_ids], self.neighbours, exclude=state.excluded)
+        unique, scores = mean_similarity_scores(ids, sims)
+        if len(unique) == 0:
+            raise EmptyPoolError("every item of the pool is labelled or skipped")
+        ids, scores = top_by_score(unique, scores, self.subpool_size)
+        return Subpool(ids, scores, anchor_ids, anchor_classes)
+
+
+class RandSub:
+    """A fresh uniform random sample of the unlabelled pool each iteration (Ertekin et al.)."""
+
+    name = "randsub"
+
+    def __init__(self, subpool_size: int = 10_000):
+        self.subpool_size = subpool_size
+
+    def __call__(self, state: PoolState) -> Subpool:
+        return Subpool(_random_sample(state, self.subpool_size))
+
+
+class Seals:
+    """SEALS (Coleman et al.): the union of the K nearest unlabelled neighbours of every
+    labelled item, each scored by its best similarity to a labelled item.
+
+    A labelled item's neighbours are retrieved once, when it is first seen, and kept by id, so
+    the subpool grows as labels come, and undoing a label removes exactly its contribution.
+    """
+
+    name = "seals"
+
+    def __init__(self, neighbours: int = 50, subpool_size: int = 1000):
+        self.neighbours = neighbours
+        self.subpool_size = subpool_size  # only used before anything is labelled
+        self._retrieved: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+    def __call__(self, state: PoolState) -> Subpool:
+        if len(state.labelled_ids) == 0:
+            return Subpool(_random_sample(state, self.subpool_size))
+        new = np.array([i for i in state.labelled_ids if int(i) not in self._retrieved], dtype=np.int64)
+        if len(new):
+            ids, sims = state.index.query(state.embeddings[new], self.neighbours, exclude=state.excluded)
+            for item, row_ids, row_sims in zip(new, ids, sims):
+                self._retrieved[int(item)] = (row_ids, row_sims)
+        ids = np.concatenate([self._retrieved[int(i)][0] for i in state.labelled_ids])
+        sims = np.concatenate([self._retrieved[int(i)][1] for i in state.labelled_ids])
+        keep = (ids >= 0) & ~state.excluded[np.maximum(ids, 0)]
+        ids, sims = ids[keep], sims[keep]
+        if len(ids) == 0:
+            raise EmptyPoolError("no unlabelled neighbours of the labelled items are left")
+        # Best similarity per id: sort by similarity, keep each id's first appearance.
+        order = np.argsort(-sims, kind="stable")
+        unique, first = np.unique(ids[order], return_index=True)
+        scores = sims[order][first]
+        ids, scores = top_by_score(unique, scores, len(unique))
+        return Subpool(ids, scores)
+
+
+class NoFilter:
+    """The whole unlabelled pool ("No-Op")."""
+
+    name = "none"
+
+    def __call__(self, state: PoolState) -> Subpool:
+        ids = state.unlabelled_ids
+        if len(ids) == 0:
+            raise EmptyPoolError("every item of the pool is labelled or skipped")
+        return Subpool(ids)
+
+
+def make_filter(
+    name: str,
+    *,
+    anchors_per_class: int = 10,
+    neighbours: int = 50,
+    subpool_size: int = 1000,
+    minority_anchor_strategy: str = "kmeans++",
+    majority_anchor_strategy: str = "kmeans++",
+):
+    """A pool filter by name, configured with the loop's parameters."""
+    if name == "anchoral":
+        return AnchorAL(
+            anchors_per_class, neighbours, subpool_size, minority_anchor_strategy, majority_anchor_strategy
+        )
+    if name == "randsub":
+        return RandSub(subpool_size)
+    if name == "seals":
+        return Seals(neighbours, subpool_size)
+    if name == "none":
+        return NoFilter()
+    raise InputError(f"unknown pool filter {name!r}; choose from {', '.join(POOL_FILTERS)}")
