@@ -1,0 +1,493 @@
+"""The active-learning loop as one plain object: label, propose, skip, undo, simulate.
+
+No UI here. The loop holds the labelled set, the pending proposal and the history; everything
+random in an iteration is drawn from generators seeded by ``(seed, iteration)``, so the same
+labelled set at the same iteration always gives the same proposal (after an undo, after a
+resume).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import numpy as np
+
+from .errors import EmptyPoolError, InputError
+from .filters import POOL_FILTERS, PoolState, make_filter
+from .index import _check_embeddings, build_index
+from .learners import BoundModel, make_learner, take
+from .metrics import evaluate, minority_proportion
+from .strategies import Random, entropy, make_strategy
+
+SEED_ITERATION = -1  # the iteration recorded for labels given outside a proposed batch
+
+
+@dataclass
+class Proposal:
+    """One iteration's proposal: the batch to label and how it was chosen."""
+
+    iteration: int
+    batch_ids: np.ndarray
+    subpool_ids: np.ndarray
+    subpool_scores: np.ndarray | None
+    anchor_ids: np.ndarray
+    anchor_classes: np.ndarray
+    batch_proba: np.ndarray  # (len(batch), C): the model's probabilities for each batch item
+    seconds: dict[str, float]
+    labelled_count: int
+    minority_in_labelled: float
+    test: dict | None = None
+    events_seen: int = 0  # how many label/skip calls it was proposed after
+
+    def unanswered(self, excluded: np.ndarray) -> np.ndarray:
+        return self.batch_ids[~excluded[self.batch_ids]]
+
+
+@dataclass
+class Event:
+    """One call of ``label`` or ``skip``: what undo reverts."""
+
+    kind: str  # "label" or "skip"
+    ids: np.ndarray
+    classes: np.ndarray | None
+    iteration: int
+    time: float
+    completed: Proposal | None = None  # the proposal this call finished, if it did
+    unskipped: list[int] = field(default_factory=list)  # skipped items this call labelled
+
+
+@dataclass
+class IterationRecord:
+    """One finished iteration, as it appears in the history and the trace."""
+
+    iteration: int
+    labelled_count: int
+    anchor_ids: list[int]
+    anchor_classes: list[Any]
+    subpool_ids: list[int]
+    subpool_scores: list[float]
+    batch_ids: list[int]
+    batch_labels: list[Any]
+    skipped_ids: list[int]
+    minority_in_labelled: float
+    minority_in_subpool: float | None
+    seconds: dict[str, float]
+    test: dict | None = None
+    extra: dict = field(default_factory=dict)
+
+
+class ActiveLoop:
+    """AnchorAL's loop over a pool of embeddings.
+
+    Parameters
+    ----------
+    embeddings : (n, d) array
+        One row per pool item; ids are row indices.
+    classes : sequence
+        The class names (strings or integers), unique.
+    minority : sequence, optional
+        The minority classes. If omitted, every class but the most frequent labelled one.
+    pool_filter : {"anchoral", "randsub", "seals", "none"}
+    strategy : {"entropy", "margin", "least_confidence", "random", "badge", "ftbertkm"}
+    learner : "logreg", "transformer" or a learner object (see ``learners``)
+    batch_size, anchors_per_class, neighbours : int
+        b, A and K of the paper.
+    subpool_size : int, optional
+        M. Defaults to 1,000, or 10,000 for ``randsub`` (the paper's settings).
+    anchor_strategy, minority_anchor_strategy : {"kmeans++", "random", "entropy"}
+        How anchors are chosen; the second, if given, applies to minority classes only.
+    index : "auto", "hnsw", "exact" or a built index
+        Built lazily, only for the filters that query it.
+    texts : sequence of str, optional
+        The pool's texts; needed by learners that read text.
+    test : (X, y), optional
+        A held-out set (X in the learner's inputs, y class names) evaluated each iteration.
+    seed : int
+    """
+
+    def __init__(
+        self,
+        embeddings: np.ndarray,
+        classes: Sequence,
+        minority: Sequence | None = None,
+        *,
+        pool_filter: str = "anchoral",
+        strategy: str = "entropy",
+        learner: str | object = "logreg",
+        batch_size: int = 25,
+        anchors_per_class: int = 10,
+        neighbours: int = 50,
+        subpool_size: int | None = None,
+        anchor_strategy: str = "kmeans++",
+        minority_anchor_strategy: str | None = None,
+        index: str | object = "auto",
+        texts: Sequence[str] | None = None,
+        test: tuple | None = None,
+        seed: int = 0,
+    ):
+        self.embeddings = _check_embeddings(embeddings)
+        self.classes = _check_classes(classes)
+        self._class_index = {c: i for i, c in enumerate(self.classes)}
+        self._minority_given = None if minority is None else self._indices(minority, what="minority class")
+        if pool_filter not in POOL_FILTERS:
+            raise InputError(f"unknown pool filter {pool_filter!r}; choose from {', '.join(POOL_FILTERS)}")
+        if subpool_size is None:
+            subpool_size = 10_000 if pool_filter == "randsub" else 1_000
+        self.config = {
+            "pool_filter": pool_filter,
+            "strategy": strategy,
+            "learner": learner if isinstance(learner, str) else type(learner).__name__,
+            "batch_size": int(batch_size),
+            "anchors_per_class": int(anchors_per_class),
+            "neighbours": int(neighbours),
+            "subpool_size": int(subpool_size),
+            "anchor_strategy": anchor_strategy,
+            "minority_anchor_strategy": minority_anchor_strategy or anchor_strategy,
+            "seed": int(seed),
+        }
+        self._check_sizes()
+        self.pool_filter = make_filter(
+            pool_filter,
+            anchors_per_class=anchors_per_class,
+            neighbours=neighbours,
+            subpool_size=subpool_size,
+            minority_anchor_strategy=minority_anchor_strategy or anchor_strategy,
+            majority_anchor_strategy=anchor_strategy,
+        )
+        self.strategy = make_strategy(strategy)
+        self.learner = make_learner(learner)
+        self.texts = texts
+        if getattr(self.learner, "inputs", "embeddings") == "texts":
+            if texts is None:
+                raise InputError("this learner reads text: pass texts=")
+            if len(texts) != len(self.embeddings):
+                raise InputError(f"{len(texts)} texts but {len(self.embeddings)} embeddings")
+        self.seed = int(seed)
+        self._index_spec = index
+        self._index = None if isinstance(index, str) else index
+        self.test = None if test is None else (test[0], self._indices(test[1], what="test label"))
+
+        n = len(self.embeddings)
+        self._labels: dict[int, int] = {}  # id -> class index, in labelling order
+        self._label_meta: dict[int, tuple[int, float]] = {}  # id -> (iteration, time)
+        self._excluded = np.zeros(n, dtype=bool)  # labelled or skipped
+        self._skipped: set[int] = set()
+        self._events: list[Event] = []
+        self._pending: Proposal | None = None
+        self.history: list[IterationRecord] = []
+        self.model_ = None  # the model trained by the last proposal
+
+    # ---- input checks -------------------------------------------------------------------
+
+    def _check_sizes(self):
+        n, cfg = len(self.embeddings), self.config
+        if cfg["batch_size"] < 1:
+            raise InputError(f"batch_size must be at least 1, got {cfg['batch_size']}")
+        if n < cfg["batch_size"]:
+            raise InputError(f"the pool has {n} items, fewer than one batch (batch_size={cfg['batch_size']})")
+        if cfg["pool_filter"] in ("anchoral", "seals") and n < cfg["neighbours"]:
+            raise InputError(f"the pool has {n} items, fewer than neighbours={cfg['neighbours']}")
+        if cfg["pool_filter"] in ("anchoral", "randsub") and n < cfg["subpool_size"]:
+            raise InputError(f"the pool has {n} items, fewer than subpool_size={cfg['subpool_size']}")
+        if cfg["anchors_per_class"] < 1 or cfg["neighbours"] < 1 or cfg["subpool_size"] < 1:
+            raise InputError("anchors_per_class, neighbours and subpool_size must be at least 1")
+
+    def _indices(self, names, *, what: str = "label") -> np.ndarray:
+        names = list(names) if not isinstance(names, (str, bytes)) else [names]
+        out = np.empty(len(names), dtype=np.int64)
+        for i, name in enumerate(names):
+            key = name.item() if isinstance(name, np.generic) else name
+            if key not in self._class_index:
+                raise InputError(f"{what} {key!r} is not among the classes {self.classes}")
+            out[i] = self._class_index[key]
+        return out
+
+    def _check_ids(self, ids) -> np.ndarray:
+        arr = np.asarray(ids)
+        if arr.ndim == 0:
+            arr = arr[None]
+        if arr.size and not np.issubdtype(arr.dtype, np.integer):
+            raise InputError(f"ids must be integers (row indices), got {arr.dtype}")
+        arr = arr.astype(np.int64)
+        n = len(self.embeddings)
+        bad = arr[(arr < 0) | (arr >= n)]
+        if len(bad):
+            raise InputError(f"ids out of range [0, {n}): {bad[:5].tolist()}")
+        if len(np.unique(arr)) != len(arr):
+            raise InputError("the same id appears twice in one call")
+        return arr
+
+    # ---- state ------------------------------------------------------------------------
+
+    @property
+    def iteration(self) -> int:
+        """How many iterations are finished."""
+        return len(self.history)
+
+    @property
+    def labelled_ids(self) -> np.ndarray:
+        return np.fromiter(self._labels.keys(), dtype=np.int64, count=len(self._labels))
+
+    @property
+    def labelled_classes(self) -> np.ndarray:
+        """Class indices aligned with ``labelled_ids``."""
+        return np.fromiter(self._labels.values(), dtype=np.int64, count=len(self._labels))
+
+    @property
+    def labels(self) -> dict:
+        """id -> class name of every labelled item, in labelling order."""
+        return {i: self.classes[c] for i, c in self._labels.items()}
+
+    @property
+    def skipped_ids(self) -> np.ndarray:
+        return np.array(sorted(self._skipped), dtype=np.int64)
+
+    @property
+    def unlabelled_count(self) -> int:
+        return int((~self._excluded).sum())
+
+    @property
+    def pending(self) -> Proposal | None:
+        """The proposal waiting for answers, if any."""
+        return self._pending
+
+    @property
+    def minority(self) -> list:
+        return [self.classes[c] for c in sorted(self.minority_indices)]
+
+    @property
+    def minority_indices(self) -> set[int]:
+        if self._minority_given is not None:
+            return set(int(c) for c in self._minority_given)
+        counts = np.bincount(self.labelled_classes, minlength=len(self.classes))
+        if counts.sum() == 0:
+            return set(range(len(self.classes)))
+        return set(range(len(self.classes))) - {int(counts.argmax())}
+
+    def class_counts(self) -> dict:
+        counts = np.bincount(self.labelled_classes, minlength=len(self.classes))
+        return {c: int(k) for c, k in zip(self.classes, counts)}
+
+    def label_time(self, item: int) -> tuple[int, float]:
+        """(iteration, unix time) at which ``item`` was labelled."""
+        return self._label_meta[int(item)]
+
+    @property
+    def index(self):
+        """The vector index over the pool, built on first use."""
+        if self._index is None:
+            self._index = build_index(self.embeddings, self._index_spec, seed=self.seed)
+        return self._index
+
+    # ---- labelling --------------------------------------------------------------------
+
+    def label(self, ids, labels) -> None:
+        """Record labels (class names) for ``ids``: seed labels, or answers to the batch.
+
+        Everything is checked before anything changes: unknown classes, ids out of range or
+        already labelled raise :class:`InputError` and leave the loop as it was.
+        """
+        ids = self._check_ids(ids)
+        classes = self._indices(labels)
+        if len(classes) != len(ids):
+            raise InputError(f"{len(ids)} ids but {len(classes)} labels")
+        already = [int(i) for i in ids if int(i) in self._labels]
+        if already:
+            raise InputError(f"already labelled: {already[:5]}")
+        self._apply(Event("label", ids, classes, self._iteration_of(ids), time.time()))
+
+    def skip(self, ids) -> None:
+        """Leave ``ids`` unlabelled and out of every future subpool (undo brings them back)."""
+        ids = self._check_ids(ids)
+        taken = [int(i) for i in ids if self._excluded[i]]
+        if taken:
+            raise InputError(f"already labelled or skipped: {taken[:5]}")
+        self._apply(Event("skip", ids, None, self._iteration_of(ids), time.time()))
+
+    def _iteration_of(self, ids) -> int:
+        if self._pending is not None and np.isin(ids, self._pending.batch_ids).any():
+            return self._pending.iteration
+        return SEED_ITERATION
+
+    def _apply(self, event: Event) -> None:
+        if event.kind == "label":
+            for item, cls in zip(event.ids.tolist(), event.classes.tolist()):
+                self._labels[item] = cls
+                self._label_meta[item] = (event.iteration, event.time)
+            event.unskipped = [i for i in event.ids.tolist() if i in self._skipped]
+            self._skipped.difference_update(event.unskipped)
+        else:
+            self._skipped.update(event.ids.tolist())
+        self._excluded[event.ids] = True
+        if self._pending is not None and len(self._pending.unanswered(self._excluded)) == 0:
+            event.completed = self._pending
+            self.history.append(self._record(self._pending))
+            self._pending = None
+        self._events.append(event)
+
+    def _record(self, proposal: Proposal) -> IterationRecord:
+        batch = proposal.batch_ids.tolist()
+        answered = [i for i in batch if i in self._labels]
+        return IterationRecord(
+            iteration=proposal.iteration,
+            labelled_count=proposal.labelled_count,
+            anchor_ids=proposal.anchor_ids.tolist(),
+            anchor_classes=[self.classes[c] for c in proposal.anchor_classes.tolist()],
+            subpool_ids=[] if self.config["pool_filter"] == "none" else proposal.subpool_ids.tolist(),
+            subpool_scores=[] if proposal.subpool_scores is None else proposal.subpool_scores.tolist(),
+            batch_ids=answered,
+            batch_labels=[self.classes[self._labels[i]] for i in answered],
+            skipped_ids=[i for i in batch if i in self._skipped],
+            minority_in_labelled=proposal.minority_in_labelled,
+            minority_in_subpool=None,
+            seconds=dict(proposal.seconds),
+            test=proposal.test,
+        )
+
+    def undo(self) -> Event | None:
+        """Revert the last ``label`` or ``skip`` call exactly, reopening its iteration if it
+        finished one. Returns the reverted event, or None if there is nothing to undo."""
+        if not self._events:
+            return None
+        event = self._events.pop()
+        ids = event.ids.tolist()
+        if event.kind == "label":
+            for item in ids:
+                del self._labels[item]
+                del self._label_meta[item]
+            self._skipped.update(event.unskipped)
+        else:
+            self._skipped.difference_update(ids)
+        self._excluded[event.ids] = False
+        self._excluded[event.unskipped] = True
+        if event.completed is not None:
+            self.history.pop()
+            self._pending = event.completed
+            event.completed = None
+        elif self._pending is not None and self._pending.events_seen > len(self._events):
+            self._pending = None  # proposed after the call being undone: stale now
+        return event
+
+    # ---- one iteration ------------------------------------------------------------------
+
+    def _rng(self, stream: int) -> np.random.Generator:
+        return np.random.default_rng([self.seed, self.iteration, stream])
+
+    def _features(self):
+        if getattr(self.learner, "inputs", "embeddings") == "texts":
+            return self.texts
+        return self.embeddings
+
+    def train(self):
+        """Fit the learner on the labelled set; None if nothing is labelled."""
+        if not self._labels:
+            return None
+        ids = self.labelled_ids
+        return self.learner.fit(take(self._features(), ids), self.labelled_classes, len(self.classes), self.seed)
+
+    def propose(self, batch_size: int | None = None) -> Proposal:
+        """Train, filter, select: the next batch to label.
+
+        While a proposal has unanswered items it is returned again unchanged, so asking twice
+        never moves the loop on. Raises :class:`EmptyPoolError` when nothing is left to label.
+        """
+        if self._pending is not None and len(self._pending.unanswered(self._excluded)):
+            return self._pending
+        if self.unlabelled_count == 0:
+            raise EmptyPoolError("every item of the pool is labelled or skipped: the loop is done")
+        b = self.config["batch_size"] if batch_size is None else int(batch_size)
+        if b < 1:
+            raise InputError(f"batch size must be at least 1, got {b}")
+
+        t0 = time.perf_counter()
+        model = self.train()
+        t1 = time.perf_counter()
+        bound = None if model is None else BoundModel(model, self._features())
+        subpool = self.pool_filter(self._pool_state(bound))
+        t2 = time.perf_counter()
+        # With no model yet, uncertainty means nothing: pick at random from the subpool.
+        strategy = self.strategy if bound is not None else Random()
+        batch = np.asarray(strategy.select(bound, subpool.ids, b, self._rng(1)), dtype=np.int64)
+        t3 = time.perf_counter()
+
+        probs = bound.proba(batch) if bound is not None else np.full((len(batch), len(self.classes)), 1 / len(self.classes))
+        self.model_ = model
+        proposal = Proposal(
+            iteration=self.iteration,
+            batch_ids=batch,
+            subpool_ids=subpool.ids,
+            subpool_scores=subpool.scores,
+            anchor_ids=subpool.anchor_ids,
+            anchor_classes=subpool.anchor_classes,
+            batch_proba=probs,
+            seconds={"train": t1 - t0, "subpool": t2 - t1, "strategy": t3 - t2, "total": t3 - t0},
+            labelled_count=len(self._labels),
+            minority_in_labelled=minority_proportion(self.labelled_classes, self.minority_indices),
+            test=self.evaluate(model),
+            events_seen=len(self._events),
+        )
+        self._pending = proposal
+        return proposal
+
+    def _pool_state(self, bound) -> PoolState:
+        needs_index = self.config["pool_filter"] in ("anchoral", "seals") and len(self._labels) > 0
+        labelled_entropy = None
+        if bound is not None:
+            labelled_entropy = lambda: entropy(bound.proba(self.labelled_ids))  # noqa: E731
+        return PoolState(
+            embeddings=self.embeddings,
+            index=self.index if needs_index else None,
+            excluded=self._excluded,
+            labelled_ids=self.labelled_ids,
+            labelled_classes=self.labelled_classes,
+            n_classes=len(self.classes),
+            minority=self.minority_indices,
+            rng=self._rng(0),
+            labelled_entropy=labelled_entropy,
+        )
+
+    def evaluate(self, model=None) -> dict | None:
+        """Minority, majority and per-class F1 of ``model`` (default: the last one) on the test
+        set; None without a test set or a model."""
+        model = self.model_ if model is None else model
+        if self.test is None or model is None:
+            return None
+        X, y = self.test
+        predicted = BoundModel(model, X).proba(np.arange(len(y))).argmax(axis=1)
+        return evaluate(y, predicted, sorted(self.minority_indices), self.classes)
+
+    def simulate(self, oracle, budget: int, *, progress: bool = False) -> list[IterationRecord]:
+        """Run the loop with an oracle until ``budget`` more items are labelled.
+
+        ``oracle`` is a sequence of every pool item's class name, or a callable ids -> names.
+        Returns the history records added by this run.
+        """
+        from .simulation import run_oracle
+
+        return run_oracle(self, oracle, budget, progress=progress)
+
+    def __repr__(self) -> str:
+        cfg = self.config
+        return (
+            f"ActiveLoop(pool={len(self.embeddings)}, classes={self.classes}, minority={self.minority}, "
+            f"filter={cfg['pool_filter']!r}, strategy={cfg['strategy']!r}, labelled={len(self._labels)}, "
+            f"iteration={self.iteration})"
+        )
+
+
+def _check_classes(classes) -> list:
+    if isinstance(classes, (str, bytes)):
+        raise InputError("classes must be a list of class names, not a single string")
+    classes = [c.item() if isinstance(c, np.generic) else c for c in classes]
+    if len(classes) < 2:
+        raise InputError(f"at least two classes are needed, got {classes}")
+    seen, dupes = set(), []
+    for c in classes:
+        if c in seen:
+            dupes.append(c)
+        seen.add(c)
+    if dupes:
+        raise InputError(f"duplicate classes: {dupes}")
+    return classes

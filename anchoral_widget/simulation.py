@@ -1,0 +1,125 @@
+"""Running the loop with an oracle: the paper's initial set, the simulation, and its trace."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from dataclasses import asdict
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+
+from .errors import InputError
+from .metrics import auc, minority_proportion, normalised_auc
+
+
+def as_oracle(oracle) -> Callable[[np.ndarray], list]:
+    """A callable ids -> class names, from a callable or a sequence of every item's class."""
+    if callable(oracle):
+        return oracle
+    truth = np.asarray(oracle, dtype=object)
+    return lambda ids: [v.item() if isinstance(v, np.generic) else v for v in truth[np.asarray(ids, dtype=np.int64)]]
+
+
+def initial_sample(
+    labels: Sequence,
+    minority: Sequence,
+    size: int = 100,
+    per_minority_class: int = 5,
+    seed: int = 0,
+) -> np.ndarray:
+    """The paper's initial labelled set: ``per_minority_class`` items of each minority class,
+    the rest of ``size`` drawn at random from the other classes (seeded)."""
+    labels = np.asarray(labels, dtype=object)
+    rng = np.random.default_rng([seed, 7])
+    minority_mask = np.isin(labels, np.asarray(list(minority), dtype=object))
+    chosen = []
+    for cls in minority:
+        members = np.flatnonzero(labels == cls)
+        if len(members) < per_minority_class:
+            raise InputError(f"minority class {cls!r} has {len(members)} items, fewer than {per_minority_class}")
+        chosen.append(rng.choice(members, size=per_minority_class, replace=False))
+    rest = size - per_minority_class * len(minority)
+    others = np.flatnonzero(~minority_mask)
+    if rest < 0 or rest > len(others):
+        raise InputError(f"cannot draw an initial set of {size} with {per_minority_class} per minority class")
+    chosen.append(rng.choice(others, size=rest, replace=False))
+    return np.sort(np.concatenate(chosen)).astype(np.int64)
+
+
+def run_oracle(loop, oracle, budget: int, *, progress: bool = False):
+    """Propose and answer batches until ``budget`` more items are labelled (the last batch is
+    cut to fit). Each record gets the minority share of its subpool from the oracle."""
+    ask = as_oracle(oracle)
+    if budget < 1:
+        raise InputError(f"budget must be at least 1, got {budget}")
+    if budget > loop.unlabelled_count:
+        raise InputError(f"budget {budget} is larger than the {loop.unlabelled_count} unlabelled items")
+    start = len(loop.history)
+    acquired = 0
+    steps = range(math.ceil(budget / loop.config["batch_size"]))
+    if progress:
+        from tqdm.auto import tqdm
+
+        steps = tqdm(steps, desc=f"simulate {loop.config['pool_filter']}", unit="batch")
+    for _ in steps:
+        if acquired >= budget:
+            break
+        proposal = loop.propose(batch_size=min(loop.config["batch_size"], budget - acquired))
+        subpool_classes = loop._indices(ask(proposal.subpool_ids)) if len(proposal.subpool_ids) else []
+        loop.label(proposal.batch_ids, ask(proposal.batch_ids))
+        acquired += len(proposal.batch_ids)
+        loop.history[-1].minority_in_subpool = minority_proportion(subpool_classes, loop.minority_indices)
+    return loop.history[start:]
+
+
+def summarise(loop, initial_ids: Sequence[int], final_test: dict | None) -> dict:
+    """The trace's summary: AUC of minority F1, minority items found, selection time."""
+    minority = loop.minority_indices
+    initial = set(int(i) for i in initial_ids)
+    found = sum(1 for i, c in zip(loop.labelled_ids.tolist(), loop.labelled_classes.tolist()) if i not in initial and c in minority)
+    curve = [r.test["minority_f1"] for r in loop.history if r.test]
+    if final_test:
+        curve.append(final_test["minority_f1"])
+    return {
+        "auc_minority_f1": auc(curve) if curve else None,
+        "auc_minority_f1_normalised": normalised_auc(curve) if curve else None,
+        "minority_found": found,
+        "labelled": len(loop.labelled_ids),
+        "iterations": len(loop.history),
+        "total_selection_seconds": float(sum(r.seconds["total"] for r in loop.history)),
+        "final_test": final_test,
+    }
+
+
+def trace(loop, initial_ids: Sequence[int], final_test: dict | None = None) -> dict:
+    """Everything a run did, as plain JSON-ready data."""
+    return {
+        "config": dict(loop.config, classes=list(loop.classes), minority=loop.minority, pool_size=len(loop.embeddings)),
+        "initial_ids": [int(i) for i in initial_ids],
+        "iterations": [_plain(asdict(r)) for r in loop.history],
+        "summary": _plain(summarise(loop, initial_ids, final_test)),
+    }
+
+
+def _plain(value):
+    """JSON-safe: numpy scalars to Python, NaN to None."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def write_json(path: str | os.PathLike, data: dict) -> None:
+    """Write JSON atomically."""
+    path = Path(path)
+    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
+    tmp.write_text(json.dumps(data))
+    os.replace(tmp, path)

@@ -1,0 +1,21 @@
+import numpy as np
+import pytest
+
+
+def clustered_pool(n=2000, d=16, clusters=20, rare_clusters=(0,), seed=0, noise=0.25):
+    """Unit vectors around random centres; items of ``rare_clusters`` are the class "rare"."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(clusters, d))
+    # Rare clusters are small: about 1 item in 50 each.
+    weights = np.ones(clusters)
+    weights[list(rare_clusters)] = (clusters - len(rare_clusters)) / 50
+    cluster = rng.choice(clusters, size=n, p=weights / weights.sum())
+    X = centres[cluster] + noise * rng.normal(size=(n, d))
+    X /= np.linalg.norm(X, axis=1, keepdims=True)
+    y = np.where(np.isin(cluster, rare_clusters), "rare", "other")
+    return X.astype(np.float32), y, cluster
+
+
+@pytest.fixture
+def pool():
+    return clustered_pool()

@@ -1,0 +1,120 @@
+import numpy as np
+import pytest
+
+from anchoral_widget.errors import EmptyPoolError, InputError
+from anchoral_widget.filters import AnchorAL, NoFilter, PoolState, RandSub, Seals, make_filter
+from anchoral_widget.index import ExactIndex, HnswIndex
+from conftest import clustered_pool
+
+
+def state(X, y, labelled, index=None, seed=0, classes=("other", "rare")):
+    labelled = np.asarray(labelled, dtype=np.int64)
+    excluded = np.zeros(len(X), dtype=bool)
+    excluded[labelled] = True
+    return PoolState(
+        embeddings=X,
+        index=index if index is not None else ExactIndex(X),
+        excluded=excluded,
+        labelled_ids=labelled,
+        labelled_classes=np.array([classes.index(v) for v in y[labelled]], dtype=np.int64),
+        n_classes=len(classes),
+        minority={1},
+        rng=np.random.default_rng(seed),
+    )
+
+
+def test_anchoral_subpool_equals_brute_force_from_the_same_anchors():
+    X, y, _ = clustered_pool(n=600)
+    labelled = np.r_[np.flatnonzero(y == "rare")[:3], np.flatnonzero(y == "other")[:40]]
+    s = state(X, y, labelled)
+    f = AnchorAL(anchors_per_class=5, neighbours=20, subpool_size=60)
+    sub = f(s)
+
+    # Recompute by hand: cosine similarity of every unlabelled item to every anchor, K best
+    # per anchor, mean similarity over the anchors that retrieved an item, M best.
+    sims = X[sub.anchor_ids] @ X.T
+    sims[:, labelled] = -np.inf
+    retrieved = {}
+    for row in sims:
+        for item in np.argsort(-row, kind="stable")[:20]:
+            retrieved.setdefault(int(item), []).append(row[item])
+    scores = {i: np.mean(v) for i, v in retrieved.items()}
+    best = sorted(scores, key=lambda i: (-scores[i], i))[:60]
+    assert sub.ids.tolist() == best
+    assert np.allclose(sub.scores, [scores[i] for i in best], atol=1e-5)
+    # 3 minority labels < A=5: all of them are anchors; the majority gets exactly A.
+    assert set(sub.anchor_ids[sub.anchor_classes == 1]) == set(labelled[:3])
+    assert (sub.anchor_classes == 0).sum() == 5
+    assert not np.isin(sub.ids, labelled).any()
+
+
+def test_anchoral_with_hnsw_agrees_with_exact():
+    X, y, _ = clustered_pool(n=2000)
+    labelled = np.r_[np.flatnonzero(y == "rare")[:8], np.flatnonzero(y == "other")[:50]]
+    f = AnchorAL(anchors_per_class=10, neighbours=50, subpool_size=300)
+    exact = f(state(X, y, labelled))
+    approx = f(state(X, y, labelled, index=HnswIndex.build(X)))
+    assert np.array_equal(exact.anchor_ids, approx.anchor_ids)
+    assert len(set(exact.ids) & set(approx.ids)) / 300 > 0.95
+
+
+def test_nothing_labelled_gives_a_random_subpool_of_size_M():
+    X, y, _ = clustered_pool(n=500)
+    sub = AnchorAL(subpool_size=100)(state(X, y, []))
+    other = AnchorAL(subpool_size=100)(state(X, y, [], seed=1))
+    assert len(sub.ids) == 100 == len(set(sub.ids)) and sub.scores is None and len(sub.anchor_ids) == 0
+    assert set(sub.ids) != set(other.ids)
+
+
+def test_randsub_is_a_fresh_sample_each_time():
+    X, y, _ = clustered_pool(n=500)
+    labelled = np.arange(50)
+    f = RandSub(subpool_size=100)
+    s = state(X, y, labelled)
+    first, second = f(s).ids, f(s).ids  # same state object, its generator moves on
+    assert len(first) == len(second) == 100
+    assert set(first) != set(second)
+    assert not np.isin(first, labelled).any()
+    # And it is reproducible from the seed.
+    assert np.array_equal(f(state(X, y, labelled, seed=4)).ids, f(state(X, y, labelled, seed=4)).ids)
+
+
+def test_seals_grows_and_never_contains_a_labelled_item():
+    X, y, _ = clustered_pool(n=1000)
+    f = Seals(neighbours=10)
+    labelled = list(range(5))
+    sizes = []
+    for step in range(5):
+        sub = f(state(X, y, labelled))
+        assert not np.isin(sub.ids, labelled).any()
+        sizes.append(len(sub.ids))
+        labelled += sub.ids[:5].tolist()  # label the top of the subpool, as a strategy might
+    assert sizes == sorted(sizes) and sizes[-1] > sizes[0]
+    # Every item is a K-neighbour of some labelled item; its score is its best similarity.
+    sub = f(state(X, y, labelled))
+    sims = X[sub.ids] @ X[labelled].T
+    assert np.all(sub.scores <= sims.max(axis=1) + 1e-5)
+
+
+def test_seals_undo_removes_exactly_the_contribution():
+    X, y, _ = clustered_pool(n=800)
+    f = Seals(neighbours=10)
+    before = f(state(X, y, [1, 2]))
+    f(state(X, y, [1, 2, 3]))
+    after_undo = f(state(X, y, [1, 2]))
+    assert np.array_equal(before.ids, after_undo.ids)
+
+
+def test_none_is_the_whole_unlabelled_pool():
+    X, y, _ = clustered_pool(n=300)
+    sub = NoFilter()(state(X, y, [0, 1, 2]))
+    assert np.array_equal(sub.ids, np.arange(3, 300))
+
+
+def test_empty_pool_and_unknown_filter():
+    X, y, _ = clustered_pool(n=100)
+    for f in (AnchorAL(subpool_size=10), RandSub(10), NoFilter()):
+        with pytest.raises(EmptyPoolError):
+            f(state(X, y, np.arange(100)))
+    with pytest.raises(InputError, match="unknown pool filter 'sealz'"):
+        make_filter("sealz")
