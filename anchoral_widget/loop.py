@@ -105,6 +105,11 @@ class ActiveLoop:
     test : (X, y), optional
         A held-out set (X in the learner's inputs, y class names) evaluated each iteration.
     seed : int
+    store : path or LabelStore, optional
+        A SQLite file that keeps every label: each call is committed before it returns, and
+        reopening the file on the same pool resumes where the last session stopped.
+    fingerprint : str, optional
+        The pool's identity for the store; by default a hash of the embeddings.
     """
 
     def __init__(
@@ -126,6 +131,8 @@ class ActiveLoop:
         texts: Sequence[str] | None = None,
         test: tuple | None = None,
         seed: int = 0,
+        store=None,
+        fingerprint: str | None = None,
     ):
         self.embeddings = _check_embeddings(embeddings)
         self.classes = _check_classes(classes)
@@ -178,6 +185,9 @@ class ActiveLoop:
         self._pending: Proposal | None = None
         self.history: list[IterationRecord] = []
         self.model_ = None  # the model trained by the last proposal
+        self.store = None
+        if store is not None:
+            self._open_store(store, fingerprint)
 
     # ---- input checks -------------------------------------------------------------------
 
@@ -311,7 +321,17 @@ class ActiveLoop:
             return self._pending.iteration
         return SEED_ITERATION
 
-    def _apply(self, event: Event) -> None:
+    def _apply(self, event: Event, persist: bool = True) -> None:
+        if persist and self.store is not None:
+            self.store.append(
+                event.kind,
+                {
+                    "ids": event.ids,
+                    "labels": None if event.classes is None else [self.classes[c] for c in event.classes.tolist()],
+                    "iteration": event.iteration,
+                    "time": event.time,
+                },
+            )
         if event.kind == "label":
             for item, cls in zip(event.ids.tolist(), event.classes.tolist()):
                 self._labels[item] = cls
@@ -346,11 +366,13 @@ class ActiveLoop:
             test=proposal.test,
         )
 
-    def undo(self) -> Event | None:
+    def undo(self, persist: bool = True) -> Event | None:
         """Revert the last ``label`` or ``skip`` call exactly, reopening its iteration if it
         finished one. Returns the reverted event, or None if there is nothing to undo."""
         if not self._events:
             return None
+        if persist and self.store is not None:
+            self.store.append("undo", {})
         event = self._events.pop()
         ids = event.ids.tolist()
         if event.kind == "label":
@@ -428,8 +450,60 @@ class ActiveLoop:
             test=self.evaluate(model),
             events_seen=len(self._events),
         )
+        if self.store is not None:
+            self.store.append("propose", self._proposal_payload(proposal))
         self._pending = proposal
         return proposal
+
+    # ---- durability ---------------------------------------------------------------------
+
+    def _open_store(self, store, fingerprint):
+        from .store import LabelStore, fingerprint_array
+
+        if not isinstance(store, LabelStore):
+            store = LabelStore(
+                store,
+                fingerprint=fingerprint or fingerprint_array(self.embeddings),
+                classes=self.classes,
+                config=self.config,
+            )
+        self._replay(store.log())
+        self.store = store
+
+    def _proposal_payload(self, p: Proposal) -> dict:
+        full_pool = self.config["pool_filter"] == "none"  # the whole pool: not worth a copy per row
+        return {
+            "iteration": p.iteration,
+            "batch_ids": p.batch_ids,
+            "subpool_ids": [] if full_pool else p.subpool_ids,
+            "subpool_scores": p.subpool_scores,
+            "anchor_ids": p.anchor_ids,
+            "anchor_classes": p.anchor_classes,
+            "batch_proba": p.batch_proba,
+            "seconds": p.seconds,
+            "labelled_count": p.labelled_count,
+            "minority_in_labelled": p.minority_in_labelled,
+            "test": p.test,
+            "events_seen": p.events_seen,
+        }
+
+    def _replay(self, log) -> None:
+        """Rebuild the state from a store's log, writing nothing."""
+        for kind, payload in log:
+            if kind == "propose":
+                payload = dict(payload)
+                for key in ("batch_ids", "subpool_ids", "anchor_ids", "anchor_classes"):
+                    payload[key] = np.asarray(payload[key], dtype=np.int64)
+                scores = payload["subpool_scores"]
+                payload["subpool_scores"] = None if scores is None else np.asarray(scores, dtype=np.float32)
+                payload["batch_proba"] = np.asarray(payload["batch_proba"], dtype=np.float64)
+                self._pending = Proposal(**payload)
+            elif kind in ("label", "skip"):
+                ids = self._check_ids(payload["ids"])
+                classes = None if kind == "skip" else self._indices(payload["labels"])
+                self._apply(Event(kind, ids, classes, payload["iteration"], payload["time"]), persist=False)
+            elif kind == "undo":
+                self.undo(persist=False)
 
     def _pool_state(self, bound) -> PoolState:
         needs_index = self.config["pool_filter"] in ("anchoral", "seals") and len(self._labels) > 0
@@ -467,6 +541,24 @@ class ActiveLoop:
         from .simulation import run_oracle
 
         return run_oracle(self, oracle, budget, progress=progress)
+
+    def labels_frame(self):
+        """The labels as a DataFrame: id, text, label, iteration, time."""
+        from .labels_io import labels_frame
+
+        return labels_frame(self)
+
+    def export(self, path):
+        """Write the labels to a .csv, .parquet or .jsonl file."""
+        from .labels_io import export_labels
+
+        return export_labels(self, path)
+
+    def import_labels(self, path) -> int:
+        """Add labels from a .csv, .parquet or .jsonl file (all or nothing); returns how many."""
+        from .labels_io import import_labels
+
+        return import_labels(self, path)
 
     def __repr__(self) -> str:
         cfg = self.config

@@ -1,0 +1,151 @@
+"""A durable label store: SQLite in WAL mode, one append-only log of everything the loop did.
+
+Every ``label``, ``skip``, ``undo`` and ``propose`` is one row, committed before the loop's
+call returns, so an acknowledged label survives a kernel crash. Reopening the store on the
+same pool replays the log: the same labelled set, the same history, the same pending batch.
+Nothing is ever deleted: an undo is a row of its own.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from .errors import InputError
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS log (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind TEXT NOT NULL CHECK (kind IN ('label', 'skip', 'undo', 'propose')),
+    payload TEXT NOT NULL,
+    time REAL NOT NULL
+);
+"""
+
+
+def fingerprint_array(array: np.ndarray) -> str:
+    """A content hash of an array (shape, dtype and bytes)."""
+    array = np.ascontiguousarray(array)
+    h = hashlib.blake2b(digest_size=20)
+    h.update(f"{array.shape}|{array.dtype.str}".encode())
+    h.update(memoryview(array).cast("B"))
+    return h.hexdigest()
+
+
+def _json(value) -> str:
+    def default(v):
+        if isinstance(v, np.ndarray):
+            return v.tolist()
+        if isinstance(v, np.generic):
+            return v.item()
+        raise TypeError(f"cannot store {type(v).__name__}")
+
+    return json.dumps(value, default=default, allow_nan=True)
+
+
+class LabelStore:
+    """The SQLite file behind a loop.
+
+    Parameters
+    ----------
+    path : str or Path
+        The database file; created if missing.
+    fingerprint : str
+        Identity of the pool (and encoder). A store made for another pool is refused.
+    classes : list
+        The loop's classes; a store made with other classes is refused.
+    config : dict, optional
+        The loop's configuration, recorded; a change is reported, not refused. Omit it to open
+        the store only to read it.
+    """
+
+    def __init__(self, path, *, fingerprint: str, classes: list, config: dict | None = None):
+        self.path = Path(path)
+        try:
+            self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")  # a commit is on disk before label() returns
+            self._db.executescript(_SCHEMA)
+            meta = dict(self._db.execute("SELECT key, value FROM meta"))
+            integrity = self._db.execute("PRAGMA quick_check").fetchone()[0]
+        except sqlite3.DatabaseError as err:
+            raise InputError(f"{self.path} is not a usable label store (corrupt or not SQLite): {err}") from err
+        if integrity != "ok":
+            raise InputError(f"{self.path} is damaged ({integrity}); restore it from a copy or start a new store")
+        if not meta:
+            self._set_meta(
+                {"schema": SCHEMA_VERSION, "fingerprint": fingerprint, "classes": classes, "config": config or {},
+                 "created": time.time()}
+            )
+            meta = dict(self._db.execute("SELECT key, value FROM meta"))
+        self._check(meta, fingerprint, classes, config)
+
+    def _set_meta(self, values: dict) -> None:
+        with self._transaction():
+            for key, value in values.items():
+                self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, _json(value)))
+
+    def _check(self, meta, fingerprint, classes, config):
+        if json.loads(meta.get("schema", "0")) != SCHEMA_VERSION:
+            raise InputError(f"{self.path} was written by another version of the store (schema {meta.get('schema')})")
+        if json.loads(meta["fingerprint"]) != fingerprint:
+            raise InputError(
+                f"{self.path} holds labels for another pool (different texts, embeddings or encoder); "
+                "open it with the pool it was made for, or use a new store file"
+            )
+        stored_classes = json.loads(meta["classes"])
+        if stored_classes != json.loads(_json(list(classes))):
+            raise InputError(f"{self.path} was made with classes {stored_classes}, not {list(classes)}")
+        if config is None:
+            return
+        stored_config = json.loads(meta["config"])
+        changed = sorted(k for k in set(stored_config) | set(config) if stored_config.get(k) != config.get(k))
+        if changed:
+            warnings.warn(
+                f"{self.path}: the loop's configuration changed since the store was made ({', '.join(changed)}); "
+                "labels are kept, the history goes on under the new configuration",
+                stacklevel=3,
+            )
+            self._set_meta({"config": config})
+
+    class _Tx:
+        def __init__(self, db):
+            self.db = db
+
+        def __enter__(self):
+            self.db.execute("BEGIN IMMEDIATE")
+
+        def __exit__(self, kind, value, tb):
+            self.db.execute("ROLLBACK" if kind else "COMMIT")
+
+    def _transaction(self):
+        return self._Tx(self._db)
+
+    def append(self, kind: str, payload: dict) -> None:
+        """Write one log row and commit it."""
+        with self._transaction():
+            self._db.execute("INSERT INTO log (kind, payload, time) VALUES (?, ?, ?)", (kind, _json(payload), time.time()))
+
+    def log(self):
+        """Every row, oldest first, as ``(kind, payload)``."""
+        try:
+            rows = self._db.execute("SELECT kind, payload FROM log ORDER BY seq").fetchall()
+        except sqlite3.DatabaseError as err:
+            raise InputError(f"{self.path} is damaged: {err}") from err
+        return [(kind, json.loads(payload)) for kind, payload in rows]
+
+    @property
+    def meta(self) -> dict:
+        return {k: json.loads(v) for k, v in self._db.execute("SELECT key, value FROM meta")}
+
+    def close(self) -> None:
+        self._db.close()
