@@ -129,6 +129,7 @@ def simulate(args) -> int:
         subpool_size=args.subpool_size,
         anchor_strategy=args.anchor_strategy,
         index=args.index,
+        cache_dir=_cache_dir(),
         texts=texts,
         test=test,
         seed=args.seed,
@@ -146,6 +147,12 @@ def simulate(args) -> int:
         write_json(args.trace, result)
         print(f"trace written to {args.trace}")
     return 0
+
+
+def _cache_dir():
+    from .embed import default_cache_dir
+
+    return default_cache_dir()
 
 
 def _fmt(value, spec=".3f") -> str:

@@ -193,13 +193,51 @@ class HnswIndex:
         self._index.set_ef(HNSW_EF)
 
 
-def build_index(embeddings: np.ndarray, kind: str = "auto", *, seed: int = 0, exact_below: int = 5_000, **kwargs):
-    """Build an index: ``"hnsw"``, ``"exact"``, or ``"auto"`` (exact below ``exact_below`` items)."""
+def cached_hnsw(
+    embeddings: np.ndarray, cache_dir, *, fingerprint: str | None = None, seed: int = 0, progress: bool = False
+) -> HnswIndex:
+    """The HNSW index of a pool, from ``cache_dir`` if a matching one is there, else built and
+    saved. The file is checked against the pool's fingerprint and settings; a corrupt or
+    mismatched file is rebuilt, never used."""
+    import json
+    import warnings
+
+    from .fingerprint import fingerprint_array
+
+    embeddings = _check_embeddings(embeddings)
+    fingerprint = fingerprint or fingerprint_array(embeddings)
+    folder = Path(cache_dir).expanduser() / "indexes"
+    folder.mkdir(parents=True, exist_ok=True)
+    path, meta_path = folder / f"{fingerprint}.hnsw", folder / f"{fingerprint}.json"
+    meta = {"fingerprint": fingerprint, "size": len(embeddings), "dim": embeddings.shape[1], "M": HNSW_M,
+            "ef_construction": HNSW_EF_CONSTRUCTION, "seed": seed}
+    if path.exists() and meta_path.exists():
+        try:
+            if json.loads(meta_path.read_text()) == meta:
+                return HnswIndex.load(path, dim=meta["dim"], size=meta["size"])
+            warnings.warn(f"{path} was built with other settings; rebuilding it", stacklevel=2)
+        except (InputError, ValueError, OSError) as err:
+            warnings.warn(f"{path} is unusable ({err}); rebuilding it", stacklevel=2)
+    index = HnswIndex.build(embeddings, seed=seed, progress=progress)
+    index.save(path)
+    tmp = meta_path.with_name(meta_path.name + f".tmp{os.getpid()}")
+    tmp.write_text(json.dumps(meta))
+    os.replace(tmp, meta_path)  # written last: an index without its meta is never trusted
+    return index
+
+
+def build_index(
+    embeddings: np.ndarray, kind: str = "auto", *, seed: int = 0, exact_below: int = 5_000, cache_dir=None, **kwargs
+):
+    """Build an index: ``"hnsw"``, ``"exact"``, or ``"auto"`` (exact below ``exact_below`` items).
+    With ``cache_dir``, an HNSW index is loaded from / saved to that folder."""
     embeddings = _check_embeddings(embeddings)
     if kind == "auto":
         kind = "exact" if len(embeddings) < exact_below else "hnsw"
     if kind == "exact":
         return ExactIndex(embeddings)
     if kind == "hnsw":
+        if cache_dir is not None:
+            return cached_hnsw(embeddings, cache_dir, seed=seed, **kwargs)
         return HnswIndex.build(embeddings, seed=seed, **kwargs)
     raise InputError(f"unknown index kind {kind!r}; use 'hnsw', 'exact' or 'auto'")

@@ -100,6 +100,8 @@ class ActiveLoop:
         How anchors are chosen; the second, if given, applies to minority classes only.
     index : "auto", "hnsw", "exact" or a built index
         Built lazily, only for the filters that query it.
+    cache_dir : path, optional
+        Where a built HNSW index is saved and found again (checked against the pool).
     texts : sequence of str, optional
         The pool's texts; needed by learners that read text.
     test : (X, y), optional
@@ -133,6 +135,7 @@ class ActiveLoop:
         seed: int = 0,
         store=None,
         fingerprint: str | None = None,
+        cache_dir=None,
     ):
         self.embeddings = _check_embeddings(embeddings)
         self.classes = _check_classes(classes)
@@ -173,6 +176,7 @@ class ActiveLoop:
                 raise InputError(f"{len(texts)} texts but {len(self.embeddings)} embeddings")
         self.seed = int(seed)
         self._index_spec = index
+        self._cache_dir = cache_dir
         self._index = None if isinstance(index, str) else index
         self.test = None if test is None else (test[0], self._indices(test[1], what="test label"))
 
@@ -288,7 +292,7 @@ class ActiveLoop:
     def index(self):
         """The vector index over the pool, built on first use."""
         if self._index is None:
-            self._index = build_index(self.embeddings, self._index_spec, seed=self.seed)
+            self._index = build_index(self.embeddings, self._index_spec, seed=self.seed, cache_dir=self._cache_dir)
         return self._index
 
     # ---- labelling --------------------------------------------------------------------
@@ -458,7 +462,8 @@ class ActiveLoop:
     # ---- durability ---------------------------------------------------------------------
 
     def _open_store(self, store, fingerprint):
-        from .store import LabelStore, fingerprint_array
+        from .fingerprint import fingerprint_array
+        from .store import LabelStore
 
         if not isinstance(store, LabelStore):
             store = LabelStore(

@@ -8,7 +8,6 @@ Nothing is ever deleted: an undo is a row of its own.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sqlite3
 import time
@@ -30,15 +29,6 @@ CREATE TABLE IF NOT EXISTS log (
     time REAL NOT NULL
 );
 """
-
-
-def fingerprint_array(array: np.ndarray) -> str:
-    """A content hash of an array (shape, dtype and bytes)."""
-    array = np.ascontiguousarray(array)
-    h = hashlib.blake2b(digest_size=20)
-    h.update(f"{array.shape}|{array.dtype.str}".encode())
-    h.update(memoryview(array).cast("B"))
-    return h.hexdigest()
 
 
 def _json(value) -> str:

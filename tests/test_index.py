@@ -80,3 +80,23 @@ def test_bad_embeddings_and_queries_are_named():
     with pytest.raises(InputError, match="unknown index kind"):
         build_index(X, "faiss")
     assert isinstance(build_index(X), ExactIndex)
+
+
+def test_cached_index_is_reused_checked_and_rebuilt_when_corrupt(tmp_path, monkeypatch):
+    from anchoral_widget.index import cached_hnsw
+
+    X, _, _ = clustered_pool(n=600)
+    first = cached_hnsw(X, tmp_path, seed=0)
+    built = []
+    monkeypatch.setattr(HnswIndex, "build", classmethod(lambda cls, *a, **k: built.append(1) or first))
+    again = cached_hnsw(X, tmp_path, seed=0)
+    assert built == [] and np.array_equal(again.query(X[:3], 5)[0], first.query(X[:3], 5)[0])
+    # A truncated file is rebuilt with a warning, never used.
+    (index_file,) = (tmp_path / "indexes").glob("*.hnsw")
+    index_file.write_bytes(index_file.read_bytes()[:500])
+    with pytest.warns(UserWarning, match="unusable"):
+        cached_hnsw(X, tmp_path, seed=0)
+    assert built == [1]
+    # Another pool gets another file.
+    cached_hnsw(X[:-1], tmp_path, seed=0)
+    assert len(list((tmp_path / "indexes").glob("*.hnsw"))) == 2
