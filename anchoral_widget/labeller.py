@@ -1,0 +1,698 @@
+"""A labelling session: the state behind the Labeller widget, with no widget in it.
+
+:class:`LabelSession` owns an :class:`~anchoral_widget.loop.ActiveLoop`, the batch on screen and
+the answers given to it so far (drafts until submitted), and one worker thread that does
+everything slow: storing a submitted batch, training, selecting the next batch, searching.
+
+Two locks keep it safe and responsive:
+
+- ``_state`` guards the batch, the answers and the undo stack. It is held only for moments, so
+  the kernel's message handler, which takes it, never waits on training.
+- ``_loop_lock`` serialises every call into the loop (which is not thread-safe). Only the worker
+  takes it for long; readers such as :attr:`LabelSession.labels` use snapshots instead.
+
+A command about a batch carries the batch's iteration; once a batch is submitted its iteration is
+gone, so a late click from a second view, a double submit or a label that races a retrain is
+rejected with a message instead of being lost or counted twice.
+
+Everything the front end shows comes out of :meth:`LabelSession.snapshot` as plain JSON, and every
+change is announced to the listeners added with :meth:`LabelSession.on_change`.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from .errors import AnchorALError, EmptyPoolError, InputError
+from .loop import ActiveLoop
+
+log = logging.getLogger(__name__)
+
+#: What the front end may ask for, and what each command needs besides ``kind``.
+COMMANDS = ("label", "skip", "rest", "undo", "submit", "search", "seed", "retry")
+SEARCH_HITS = 20
+DEFAULT_DIM = 384  # all-MiniLM-L6-v2, the bundled encoder: known without loading it
+ANCHOR_TEXT_CHARS = 400
+_MISSING = object()
+
+
+class LabelSession:
+    """Label an active loop's batches, one at a time, from any front end.
+
+    Parameters
+    ----------
+    texts : sequence of str
+        The pool's texts, aligned with the loop's embeddings (ids are row indices).
+    loop : ActiveLoop
+        The engine. It is driven from one worker thread; leave it alone while the session runs.
+    encoder : object with ``encode(list[str]) -> (n, d) array``, optional
+        Turns a search query into a vector comparable with the loop's embeddings. Without one,
+        search reports that it needs one.
+    budget : int, optional
+        Stop proposing once this many items are labelled. ``None``: until the pool runs out.
+    """
+
+    def __init__(self, texts: Sequence[str], loop: ActiveLoop, *, encoder=None, budget: int | None = None):
+        if len(texts) != len(loop.embeddings):
+            raise InputError(f"{len(texts)} texts but {len(loop.embeddings)} embeddings")
+        self.texts = texts
+        self.loop = loop
+        self.encoder = encoder
+        self._budget = _check_budget(budget)
+        self.class_names = [str(c) for c in loop.classes]
+        if len(set(self.class_names)) != len(self.class_names):
+            raise InputError(f"class names must differ as text, got {self.class_names}")
+        self._class_of = dict(zip(self.class_names, loop.classes))
+
+        self._state = threading.RLock()
+        self._loop_lock = threading.RLock()
+        self._publish_lock = threading.Lock()
+        self._writes = threading.Condition()
+        self._pending_writes = 0  # submits and seeds sent but not yet stored in the loop
+        self._jobs = 0  # worker jobs queued or running
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="anchoral-labeller")
+        self._listeners: list[Callable[[dict], None]] = []
+        self._query_encoder = None
+
+        self._batch: list[dict] = []
+        self._batch_ids: set[int] = set()
+        self._iteration = -1
+        self._answers: dict[int, str | None] = {}  # id -> class name, or None for skipped
+        self._undo: list[dict[int, Any]] = []  # per action: id -> the answer it replaced
+        self._phase, self._status, self._seconds, self._error = "starting", "starting…", {}, ""
+        self._search = {"query": "", "busy": False, "results": [], "seconds": None}
+        with self._loop_lock:
+            self._refresh_from_loop()
+
+    # ---- reading ------------------------------------------------------------------------
+
+    def snapshot(self) -> dict:
+        """Everything a front end shows, as JSON-ready values keyed by trait name."""
+        with self._state:
+            return {
+                "classes": list(self.class_names),
+                "minority": list(self._minority),
+                "batch": list(self._batch),
+                "answers": {str(i): a for i, a in self._answers.items()},
+                "iteration": self._iteration,
+                "phase": self._phase,
+                "status": self._status,
+                "seconds": dict(self._seconds),
+                "progress": dict(self._progress),
+                "search": dict(self._search),
+                "error": self._error,
+            }
+
+    @property
+    def labels(self) -> pd.DataFrame:
+        """Every label stored in the loop: id, text, label, iteration, time (UTC).
+
+        Waits for labels already sent but not yet stored (a submit is stored within
+        milliseconds, before the retrain), so what was submitted is always in it.
+        """
+        with self._writes:
+            self._writes.wait_for(lambda: self._pending_writes == 0, timeout=60)
+        frame = pd.DataFrame(self._label_rows, columns=["id", "text", "label", "iteration", "time"])
+        frame["time"] = pd.to_datetime(frame["time"].astype(float), unit="s", utc=True)
+        return frame
+
+    @property
+    def phase(self) -> str:
+        return self._phase
+
+    @property
+    def budget(self) -> int | None:
+        return self._budget
+
+    @budget.setter
+    def budget(self, value: int | None) -> None:
+        self._budget = _check_budget(value)
+        with self._state:
+            self._progress = {**self._progress, "budget": self._budget}
+            restart = self._phase == "done" and not self._batch
+        self._publish("progress")
+        if restart:
+            self._enqueue(self._propose)
+
+    def on_change(self, callback: Callable[[dict], None]) -> None:
+        """Call ``callback(changes)`` (trait name -> new value) after every change of state.
+
+        Called from the thread that made the change: the kernel's or the worker.
+        """
+        self._listeners.append(callback)
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the worker has nothing left to do; False if ``timeout`` ran out first."""
+        with self._writes:
+            return self._writes.wait_for(lambda: self._jobs == 0, timeout=timeout)
+
+    def start(self) -> None:
+        """Propose the first batch in the background, or wait for seed labels (cold start)."""
+        self._enqueue(self._propose)
+
+    def close(self) -> None:
+        """Let queued work finish, then stop the worker."""
+        self._worker.shutdown(wait=True)
+
+    # ---- commands -----------------------------------------------------------------------
+
+    def handle(self, msg: Any) -> None:
+        """Carry out one command from the front end, ``{"kind": ..., ...}``.
+
+        Every field is checked before anything changes; a bad command raises
+        :class:`InputError` and leaves the session as it was.
+        """
+        if not isinstance(msg, dict) or msg.get("kind") not in COMMANDS:
+            kind = msg.get("kind") if isinstance(msg, dict) else msg
+            raise InputError(f"unknown command {kind!r}; expected one of {', '.join(COMMANDS)}")
+        kind, iteration = msg["kind"], msg.get("iteration")
+        if kind in ("label", "skip", "rest", "undo", "submit") and (
+            not isinstance(iteration, int) or isinstance(iteration, bool)
+        ):
+            raise InputError(f"a {kind!r} command must name the batch it is for ('iteration')")
+        if kind == "search":
+            self.search(msg.get("query"))
+        elif kind == "seed":
+            self.seed(_ids(msg), self._label(msg))
+        elif kind == "retry":
+            self.retry()
+        elif kind == "label":
+            self.label(_ids(msg), self._label(msg), iteration=iteration)
+        elif kind == "skip":
+            self.skip(_ids(msg), iteration=iteration)
+        elif kind == "rest":
+            self.rest(self._label(msg), iteration=iteration)
+        elif kind == "undo":
+            self.undo(iteration=iteration)
+        else:
+            self.submit(iteration=iteration)
+
+    def label(self, ids: list[int], label: str, *, iteration: int | None = None) -> None:
+        """Answer cards of the current batch with class ``label`` (a draft until submit)."""
+        self._check_class(label)
+        self._answer(ids, label, iteration)
+
+    def skip(self, ids: list[int], *, iteration: int | None = None) -> None:
+        """Mark cards of the current batch as skipped (a draft until submit)."""
+        self._answer(ids, None, iteration)
+
+    def rest(self, label: str, *, iteration: int | None = None) -> None:
+        """Give every card of the batch without an answer the class ``label``, as one action."""
+        self._check_class(label)
+        self._answer(None, label, iteration)
+
+    def undo(self, *, iteration: int | None = None) -> None:
+        """Take back the last action on the current batch (one card, or a whole "rest are")."""
+        with self._state:
+            self._check_batch(iteration)
+            if not self._undo:
+                raise InputError("nothing to undo in this batch")
+            for item, before in self._undo.pop().items():
+                if before is _MISSING:
+                    del self._answers[item]
+                else:
+                    self._answers[item] = before
+        self._publish("answers", error="")
+
+    def submit(self, *, iteration: int | None = None) -> None:
+        """Send the answered batch: it is stored, then the next batch is prepared in the
+        background. Every card needs an answer (a class or skip)."""
+        with self._state:
+            self._check_batch(iteration)
+            missing = [c["id"] for c in self._batch if c["id"] not in self._answers]
+            if missing:
+                raise InputError(
+                    f"{len(missing)} card(s) have no answer yet: label or skip them, "
+                    "or give the rest one class, then submit"
+                )
+            answers, batch, iteration = dict(self._answers), self._batch, self._iteration
+            self._batch, self._batch_ids, self._answers, self._undo = [], set(), {}, []
+            self._set_phase("training", "storing the labels…")
+            with self._writes:
+                self._pending_writes += 1
+        self._publish("batch", "answers", "phase", "status", error="")
+        self._enqueue(self._store_and_propose, answers, batch, iteration)
+
+    def search(self, query: Any) -> None:
+        """Find the texts nearest in meaning to ``query`` (runs in the background)."""
+        if not isinstance(query, str) or not query.strip():
+            raise InputError("type some words to search for")
+        if self.encoder is None:
+            raise InputError(
+                "search needs the encoder that made the embeddings: pass encoder= "
+                "(an object with encode(list_of_texts))"
+            )
+        query = query.strip()
+        with self._state:
+            self._search = {**self._search, "query": query, "busy": True}
+        self._publish("search", error="")
+        self._enqueue(self._run_search, query)
+
+    def seed(self, ids: list[int], label: str) -> None:
+        """Label texts found by search (outside any batch); stored in the background, and the
+        loop starts once every class has a label."""
+        self._check_class(label)
+        n = len(self.texts)
+        bad = [i for i in ids if not 0 <= i < n]
+        if bad:
+            raise InputError(f"no text has id {bad[0]} (the pool has ids 0 to {n - 1})")
+        with self._state:
+            taken = [i for i in ids if i in self._taken]
+            if taken:
+                raise InputError(f"text {taken[0]} is already labelled or skipped")
+            in_batch = [i for i in ids if i in self._batch_ids]
+            if in_batch:
+                raise InputError(f"text {in_batch[0]} is in the current batch: label it on its card")
+            self._taken.update(ids)  # reserved now, so a second click cannot label it twice
+            with self._writes:
+                self._pending_writes += 1
+        self._publish(error="")
+        self._enqueue(self._store_seed, list(ids), label)
+
+    def retry(self) -> None:
+        """Try again to prepare the next batch after an error."""
+        with self._state:
+            if self._phase != "error":
+                raise InputError("nothing to retry: no batch failed")
+            self._set_phase("training", "training…")
+        self._publish("phase", "status", error="")
+        self._enqueue(self._propose)
+
+    def report(self, exc: BaseException) -> None:
+        """Show an error under the widget, in plain words."""
+        self._publish(error=_plain(exc))
+
+    # ---- checks -------------------------------------------------------------------------
+
+    def _label(self, msg: dict) -> str:
+        label = msg.get("label")
+        self._check_class(label)
+        return label
+
+    def _check_class(self, label) -> None:
+        if not isinstance(label, str) or label not in self._class_of:
+            raise InputError(f"unknown class {label!r}; the classes are {', '.join(self.class_names)}")
+
+    def _check_batch(self, iteration) -> None:
+        if not self._batch:
+            raise InputError(f"no batch to label right now ({self._status})")
+        if iteration is not None and iteration != self._iteration:
+            raise InputError(
+                f"that command was for batch {iteration}, but batch {self._iteration} is on screen: "
+                "nothing was changed"
+            )
+
+    def _answer(self, ids: list[int] | None, label: str | None, iteration) -> None:
+        """Record one undoable action; ``ids=None`` means every card without an answer."""
+        with self._state:
+            self._check_batch(iteration)
+            if ids is None:
+                ids = [c["id"] for c in self._batch if c["id"] not in self._answers]
+                if not ids:
+                    raise InputError("every card of this batch already has an answer")
+            bad = [i for i in ids if i not in self._batch_ids]
+            if bad:
+                raise InputError(f"text {bad[0]} is not in the current batch")
+            self._undo.append({i: self._answers.get(i, _MISSING) for i in ids})
+            self._answers.update({i: label for i in ids})
+        self._publish("answers", error="")
+
+    # ---- worker jobs ----------------------------------------------------------------------
+
+    def _enqueue(self, job, *args) -> None:
+        with self._writes:
+            self._jobs += 1
+        self._worker.submit(self._run, job, *args)
+
+    def _run(self, job, *args) -> None:
+        try:
+            job(*args)
+        except Exception as exc:  # shown under the widget; the traceback goes to the log
+            log.exception("the labelling worker failed")
+            self._fail(exc)
+        finally:
+            with self._writes:
+                self._jobs -= 1
+                self._writes.notify_all()
+
+    def _done_writing(self) -> None:
+        with self._writes:
+            self._pending_writes -= 1
+            self._writes.notify_all()
+
+    def _store_and_propose(self, answers: dict, batch: list, iteration: int) -> None:
+        labelled = [(i, a) for i, a in answers.items() if a is not None]
+        skipped = [i for i, a in answers.items() if a is None]
+        try:
+            with self._loop_lock:
+                stored = False
+                try:
+                    if labelled:
+                        self.loop.label([i for i, _ in labelled], [self._class_of[a] for _, a in labelled])
+                        stored = True
+                    if skipped:
+                        self.loop.skip(skipped)
+                except AnchorALError:
+                    if stored:
+                        self.loop.undo()  # the labels went in but the skips did not: neither
+                    with self._state:  # the batch comes back as it was, answers and all
+                        self._batch, self._batch_ids = batch, {c["id"] for c in batch}
+                        self._answers, self._iteration = dict(answers), iteration
+                        self._set_phase("ready", "ready: the batch could not be stored (see below)")
+                    self._publish("batch", "answers", "iteration", "phase", "status")
+                    raise
+                finally:
+                    self._refresh_from_loop()
+        finally:
+            self._done_writing()
+        self._publish("progress")
+        self._propose()
+
+    def _store_seed(self, ids: list[int], label: str) -> None:
+        try:
+            with self._loop_lock:
+                try:
+                    self.loop.label(ids, [self._class_of[label]] * len(ids))
+                finally:
+                    self._refresh_from_loop()
+        finally:
+            self._done_writing()
+        with self._state:
+            new = dict.fromkeys(ids, label)
+            results = [{**hit, "label": new.get(hit["id"], hit["label"])} for hit in self._search["results"]]
+            self._search = {**self._search, "results": results}
+            start = self._phase == "cold" and not self._progress["missing"]
+        self._publish("progress", "minority", "search")
+        if start:
+            self._propose()
+
+    def _propose(self) -> None:
+        with self._state:
+            if self._batch:
+                return
+        with self._loop_lock:
+            missing = self._progress["missing"]
+            if missing:
+                names = ", ".join(repr(c) for c in missing)
+                self._announce(
+                    "cold",
+                    f"cold start: no label yet for {names}. Search for examples below and label "
+                    "them; batches start once every class has a label.",
+                )
+                return
+            if self._budget is not None and self._progress["labelled"] >= self._budget:
+                self._announce("done", f"budget reached: {self._progress['labelled']} of {self._budget} labelled")
+                return
+            self._announce("training", "training…")
+            start = time.perf_counter()
+            learner = self.loop.learner
+            self.loop.learner = _AfterFit(learner, lambda: self._announce_selecting(start))
+            try:
+                proposal = self.loop.propose()
+            except EmptyPoolError:
+                self._announce("done", "the pool is exhausted: every text is labelled or skipped")
+                return
+            finally:
+                self.loop.learner = learner
+            cards = self._cards(proposal)
+            wall = time.perf_counter() - start
+        secs = proposal.seconds
+        with self._state:
+            self._batch, self._batch_ids = cards, {c["id"] for c in cards}
+            self._iteration, self._answers, self._undo = proposal.iteration, {}, []
+            self._seconds = {
+                "train": round(secs["train"], 3),
+                "select": round(secs["subpool"] + secs["strategy"], 3),
+                "total": round(wall, 3),
+            }
+            self._set_phase(
+                "ready",
+                f"ready: {len(cards)} texts in {wall:.2f} s "
+                f"(training {self._seconds['train']:.2f} s, selecting {self._seconds['select']:.2f} s)",
+            )
+        self._publish("batch", "answers", "iteration", "seconds", "progress", "phase", "status")
+
+    def _announce_selecting(self, start: float) -> None:
+        self._announce("selecting", f"selecting… (trained in {time.perf_counter() - start:.2f} s)")
+
+    def _run_search(self, query: str) -> None:
+        start = time.perf_counter()
+        try:
+            vector = np.asarray(self._search_encoder().encode([query]), dtype=np.float32)
+            dim = self.loop.embeddings.shape[1]
+            if vector.shape != (1, dim):
+                raise InputError(
+                    f"the search encoder gives {vector.shape[-1]}-d vectors but the embeddings are "
+                    f"{dim}-d: pass the encoder that made the embeddings"
+                )
+            with self._loop_lock:
+                ids, sims = self.loop.index.query(vector, SEARCH_HITS)
+                labels, skipped = self.loop.labels, set(self.loop.skipped_ids.tolist())
+        except Exception:
+            with self._state:
+                self._search = {**self._search, "busy": False}
+            raise
+        results = [
+            {
+                "id": int(i),
+                "text": str(self.texts[int(i)]),
+                "similarity": round(float(s), 4),
+                "label": None if int(i) not in labels else str(labels[int(i)]),
+                "skipped": int(i) in skipped,
+            }
+            for i, s in zip(ids[0].tolist(), sims[0].tolist())
+            if i >= 0
+        ]
+        with self._state:
+            if self._search["query"] == query:  # a newer search may be waiting: keep its query
+                self._search = {"query": query, "busy": False, "results": results,
+                                "seconds": round(time.perf_counter() - start, 3)}
+        self._publish("search")
+
+    def _search_encoder(self):
+        """The encoder, quiet and without a disk cache when it is ours, for one-line queries."""
+        if self._query_encoder is None:
+            quiet = copy.copy(self.encoder)
+            for name, value in (("progress", False), ("cache_dir", False)):
+                if hasattr(quiet, name):
+                    setattr(quiet, name, value)
+            self._query_encoder = quiet
+        return self._query_encoder
+
+    # ---- state helpers --------------------------------------------------------------------
+
+    def _refresh_from_loop(self) -> None:
+        """Re-read labels, skips and counts from the loop (caller holds ``_loop_lock``)."""
+        labels = self.loop.labels
+        rows = []
+        for item, cls in labels.items():
+            iteration, when = self.loop.label_time(item)
+            rows.append((int(item), str(self.texts[item]), cls, int(iteration), float(when)))
+        counts = {str(c): k for c, k in self.loop.class_counts().items()}
+        skipped = self.loop.skipped_ids.tolist()
+        minority = [str(c) for c in self.loop.minority]
+        with self._state:
+            self._label_rows = rows
+            self._minority = minority
+            self._taken = set(labels) | set(skipped)
+            self._progress = {
+                "labelled": len(labels),
+                "skipped": len(skipped),
+                "budget": self._budget,
+                "pool": len(self.texts),
+                "counts": counts,
+                "missing": [c for c in self.class_names if counts[c] == 0],
+                "iteration": self.loop.iteration,
+            }
+
+    def _cards(self, proposal) -> list[dict]:
+        """The cards of a proposal's unanswered items (caller holds ``_loop_lock``)."""
+        taken = set(self.loop.labels) | set(self.loop.skipped_ids.tolist())
+        ids = np.array([i for i in proposal.batch_ids.tolist() if i not in taken], dtype=np.int64)
+        rows = np.flatnonzero(np.isin(proposal.batch_ids, ids))
+        proba = np.asarray(proposal.batch_proba)[rows]
+        scores = {}
+        if proposal.subpool_scores is not None:
+            scores = dict(zip(proposal.subpool_ids.tolist(), np.asarray(proposal.subpool_scores).tolist()))
+        anchors = np.asarray(proposal.anchor_ids, dtype=np.int64)
+        nearest = sims = None
+        if len(anchors) and len(ids):
+            sim = _unit(self.loop.embeddings[ids]) @ _unit(self.loop.embeddings[anchors]).T
+            nearest, sims = sim.argmax(axis=1), sim.max(axis=1)
+        cards = []
+        for row, item in enumerate(ids.tolist()):
+            p = proba[row]
+            top = int(np.argmax(p))
+            anchor = None
+            if nearest is not None:
+                a = int(nearest[row])
+                anchor = {
+                    "id": int(anchors[a]),
+                    "text": _clip(str(self.texts[int(anchors[a])]), ANCHOR_TEXT_CHARS),
+                    "label": self.class_names[int(proposal.anchor_classes[a])],
+                    "similarity": round(float(sims[row]), 4),
+                }
+            cards.append({
+                "id": item,
+                "text": str(self.texts[item]),
+                "predicted": self.class_names[top],
+                "confidence": round(float(p[top]), 4),
+                "proba": [round(float(x), 4) for x in p],
+                "score": None if item not in scores else round(float(scores[item]), 4),
+                "anchor": anchor,
+            })
+        return cards
+
+    def _set_phase(self, phase: str, status: str) -> None:
+        self._phase, self._status = phase, status
+
+    def _announce(self, phase: str, status: str) -> None:
+        with self._state:
+            self._set_phase(phase, status)
+        self._publish("phase", "status", "progress")
+
+    def _fail(self, exc: BaseException) -> None:
+        with self._state:
+            if not self._batch and self._phase in ("training", "selecting", "starting"):
+                self._set_phase("error", "could not prepare the next batch: press Retry")
+        self._publish("phase", "status", "search", error=_plain(exc))
+
+    def _publish(self, *keys: str, error: str | None = None) -> None:
+        """Tell the listeners the current value of ``keys`` (and set the error line first).
+
+        Values are read under one lock held while the listeners run, so two threads publishing
+        the same key can never leave an older value last. Never call it holding ``_state``.
+        """
+        with self._publish_lock:
+            if error is not None:
+                with self._state:
+                    self._error = error
+                keys = (*keys, "error")
+            snap = self.snapshot()
+            changes = {k: snap[k] for k in dict.fromkeys(keys)}
+            for callback in self._listeners:
+                callback(changes)
+
+
+class _AfterFit:
+    """A learner that calls ``after()`` once it has fitted: how the session learns that
+    training is over and selection has begun, with the loop unchanged."""
+
+    def __init__(self, learner, after: Callable[[], None]):
+        self._learner, self._after = learner, after
+
+    def fit(self, *args, **kwargs):
+        model = self._learner.fit(*args, **kwargs)
+        self._after()
+        return model
+
+    def __getattr__(self, name):
+        return getattr(self._learner, name)
+
+
+def build_session(
+    texts: Sequence[str] | None,
+    classes: Sequence | None = None,
+    minority: Sequence | None = None,
+    *,
+    embeddings: np.ndarray | None = None,
+    encoder=None,
+    loop: ActiveLoop | None = None,
+    seed_labels: Mapping | pd.Series | None = None,
+    budget: int | None = None,
+    **loop_params,
+) -> LabelSession:
+    """Make the encoder, the embeddings and the loop a :class:`LabelSession` needs.
+
+    See :class:`anchoral_widget.Labeller` for the parameters.
+    """
+    if loop is not None:
+        given = [name for name, v in (("classes", classes), ("minority", minority), ("embeddings", embeddings)) if v is not None]
+        if given or loop_params:
+            raise TypeError(f"pass either loop= or the loop's parameters, not both (got {given + list(loop_params)})")
+        if texts is None:
+            texts = loop.texts
+    if texts is None:
+        raise InputError("texts are needed: the cards show them")
+    if isinstance(texts, (str, bytes)):
+        raise InputError("texts must be a list of strings, not one string")
+    texts = list(texts)
+    if loop is None:
+        if classes is None:
+            raise InputError("classes are needed, e.g. classes=['other', 'eye']")
+        if embeddings is None:
+            if encoder is None:
+                encoder = _default_encoder()
+            embeddings = encoder.encode(texts)
+        elif encoder is None:
+            encoder = _default_encoder(len(np.asarray(embeddings)[0]))
+        loop_params.setdefault("texts", texts)
+        loop = ActiveLoop(embeddings, classes, minority, **loop_params)
+    elif encoder is None:
+        encoder = _default_encoder(loop.embeddings.shape[1])
+    if seed_labels is not None:
+        items = seed_labels.items() if hasattr(seed_labels, "items") else seed_labels
+        pairs = [(int(i), c) for i, c in items]
+        if pairs:
+            loop.label([i for i, _ in pairs], [c for _, c in pairs])
+    return LabelSession(texts, loop, encoder=encoder, budget=budget)
+
+
+def _default_encoder(dim: int | None = None):
+    """The bundled encoder. For precomputed embeddings only when the sizes match (and None
+    otherwise), so that search never compares vectors from two different models."""
+    if dim is not None and dim != DEFAULT_DIM:
+        return None
+    from .embed import Encoder
+
+    try:
+        return Encoder()
+    except InputError:
+        if dim is None:
+            raise
+        return None  # the bundled model is not installed: no search, the rest works
+
+
+def _plain(exc: BaseException) -> str:
+    """An exception in plain words: our own errors say what to fix; others name their type."""
+    if isinstance(exc, AnchorALError):
+        return str(exc)
+    return f"unexpected {type(exc).__name__}: {exc}"
+
+
+def _ids(msg: dict) -> list[int]:
+    ids = msg.get("ids")
+    if (
+        not isinstance(ids, list)
+        or not ids
+        or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids)
+    ):
+        raise InputError(f"'ids' must be a non-empty list of integer ids, got {ids!r}")
+    if len(set(ids)) != len(ids):
+        raise InputError("the same id appears twice in one command")
+    return ids
+
+
+def _check_budget(budget) -> int | None:
+    if budget is None:
+        return None
+    if isinstance(budget, bool) or not isinstance(budget, (int, np.integer)) or budget < 1:
+        raise InputError(f"budget must be a positive number of labels or None, got {budget!r}")
+    return int(budget)
+
+
+def _unit(vectors: np.ndarray) -> np.ndarray:
+    vectors = np.asarray(vectors, dtype=np.float32)
+    return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"

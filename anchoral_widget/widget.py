@@ -1,0 +1,118 @@
+"""The Labeller widget: traits and message handling only; the work is in ``labeller.py``.
+
+Trait names are the same in ``js/src`` (see the ``Model`` type in ``js/src/model.js``). Commands
+from the front end are custom messages ``{kind, ...}``; see :data:`labeller.COMMANDS`.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import anywidget
+import traitlets as t
+
+from .labeller import build_session
+
+STATIC = Path(__file__).parent / "static"
+log = logging.getLogger(__name__)
+
+
+def _front_end(name: str) -> str:
+    path = STATIC / name
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"the widget's front end is not built ({path} is missing): run "
+            "`npm --prefix js ci && npm --prefix js run build`, or reinstall the package"
+        )
+    return path.read_text(encoding="utf-8")
+
+
+class Labeller(anywidget.AnyWidget):
+    """Label AnchorAL's batches in the notebook.
+
+    Parameters
+    ----------
+    texts : sequence of str
+        The pool. Ids are positions in it.
+    classes : sequence
+        Class names, e.g. ``["other", "eye"]``. Keys 1-9 pick them in this order.
+    minority : sequence, optional
+        The rare classes (see :class:`~anchoral_widget.loop.ActiveLoop`).
+    embeddings : (n, d) array, optional
+        Precomputed embeddings; by default the bundled encoder computes them (cached on disk).
+    encoder : object with ``encode(texts)``, optional
+        Encodes the pool (when no embeddings are given) and search queries.
+    loop : ActiveLoop, optional
+        An existing loop to go on with, instead of ``classes``/``embeddings``/loop parameters.
+    seed_labels : mapping id -> class, optional
+        Labels known before the first batch. Cold start: a class without any is found by search.
+    budget : int, optional
+        Stop proposing once this many texts are labelled.
+    **loop_params
+        ``batch_size``, ``pool_filter``, ``strategy``, ``learner``, ``seed``, ... of ActiveLoop.
+    """
+
+    classes = t.List(t.Unicode(), help="Class names, as the buttons show them.").tag(sync=True)
+    minority = t.List(t.Unicode(), help="The rare classes.").tag(sync=True)
+    batch = t.List(t.Dict(), help="Cards of the batch on screen: id, text, predicted, "
+                   "confidence, proba, score, anchor {id, text, label, similarity}.").tag(sync=True)
+    answers = t.Dict(help="Drafts for the batch on screen: str(id) -> class, or None for "
+                     "skipped. Stored in the loop on submit.").tag(sync=True)
+    iteration = t.Int(-1, help="The loop iteration of the batch on screen.").tag(sync=True)
+    phase = t.Unicode(help="starting, cold, training, selecting, ready, done or error.").tag(sync=True)
+    status = t.Unicode(help="The status line, with the seconds the last batch took.").tag(sync=True)
+    seconds = t.Dict(help="Seconds the last batch took: train, select, total.").tag(sync=True)
+    progress = t.Dict(help="labelled, skipped, budget, pool, counts per class, missing "
+                      "classes, iteration.").tag(sync=True)
+    search = t.Dict(help="The last search: query, busy, results [{id, text, similarity, "
+                    "label, skipped}], seconds.").tag(sync=True)
+    error = t.Unicode("", help="The last error, shown under the widget; '' for none.").tag(sync=True)
+
+    def __init__(self, texts=None, classes=None, minority=None, *, embeddings=None, encoder=None,
+                 loop=None, seed_labels=None, budget=None, **loop_params):
+        self._esm, self._css = _front_end("widget.js"), _front_end("widget.css")
+        self._session = build_session(
+            texts, classes, minority, embeddings=embeddings, encoder=encoder, loop=loop,
+            seed_labels=seed_labels, budget=budget, **loop_params,
+        )
+        super().__init__(**self._session.snapshot())
+        self._session.on_change(self._changed)
+        self.on_msg(self._on_msg)
+        self._session.start()
+
+    def _changed(self, changes: dict) -> None:
+        with self.hold_sync():
+            for name, value in changes.items():
+                setattr(self, name, value)
+
+    def _on_msg(self, _widget, content, _buffers) -> None:
+        try:
+            self._session.handle(content)
+        except Exception as exc:  # every failure is shown under the widget, none only logged
+            if not isinstance(exc, ValueError):
+                log.exception("command %r failed", content)
+            self._session.report(exc)
+
+    @property
+    def labels(self):
+        """A DataFrame of every stored label: id, text, label, iteration, time."""
+        return self._session.labels
+
+    @property
+    def loop(self):
+        """The :class:`~anchoral_widget.loop.ActiveLoop` underneath (leave it to the widget)."""
+        return self._session.loop
+
+    @property
+    def budget(self):
+        """How many labels to collect; set it higher to go on after it is reached."""
+        return self._session.budget
+
+    @budget.setter
+    def budget(self, value):
+        self._session.budget = value
+
+    def wait(self, timeout=None) -> bool:
+        """Block until the next batch is ready (or nothing is left to do); False on timeout."""
+        return self._session.wait(timeout)

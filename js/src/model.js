@@ -1,0 +1,62 @@
+// The widget's model: these names are the Python trait names of anchoral_widget.widget.Labeller,
+// to the letter. Commands go to the kernel as custom messages {kind, ...}; the kernel answers by
+// changing traits (errors land in `error`).
+
+/**
+ * @typedef {{id: number, text: string, label: string, similarity: number}} Anchor
+ * @typedef {{
+ *   id: number, text: string, predicted: string, confidence: number, proba: number[],
+ *   score: number | null, anchor: Anchor | null
+ * }} Card
+ * @typedef {{id: number, text: string, similarity: number, label: string | null, skipped: boolean}} Hit
+ * @typedef {{
+ *   labelled: number, skipped: number, budget: number | null, pool: number,
+ *   counts: Record<string, number>, missing: string[], iteration: number
+ * }} Progress
+ * @typedef {{query: string, busy: boolean, results: Hit[], seconds: number | null}} Search
+ * @typedef {{
+ *   classes: string[], minority: string[], batch: Card[], answers: Record<string, string | null>,
+ *   iteration: number, phase: string, status: string, seconds: Record<string, number>,
+ *   progress: Progress, search: Search, error: string
+ * }} Model
+ *
+ * The part of anywidget's model API that the views use.
+ * @typedef {{
+ *   get: <K extends keyof Model>(name: K) => Model[K],
+ *   set: <K extends keyof Model>(name: K, value: Model[K]) => void,
+ *   save_changes: () => void,
+ *   on: (event: string, callback: Function) => void,
+ *   off: (event: string, callback: Function) => void,
+ *   send: (content: object) => void,
+ * }} AnyModel
+ */
+
+/** Messages to the kernel, one builder per command kind (see labeller.COMMANDS). */
+export const msg = {
+  /** @param {number} iteration @param {number[]} ids @param {string} label */
+  label: (iteration, ids, label) => ({ kind: "label", iteration, ids, label }),
+  /** @param {number} iteration @param {number[]} ids */
+  skip: (iteration, ids) => ({ kind: "skip", iteration, ids }),
+  /** @param {number} iteration @param {string} label */
+  rest: (iteration, label) => ({ kind: "rest", iteration, label }),
+  /** @param {number} iteration */
+  undo: (iteration) => ({ kind: "undo", iteration }),
+  /** @param {number} iteration */
+  submit: (iteration) => ({ kind: "submit", iteration }),
+  /** @param {string} query */
+  search: (query) => ({ kind: "search", query }),
+  /** @param {number[]} ids @param {string} label */
+  seed: (ids, label) => ({ kind: "seed", ids, label }),
+  retry: () => ({ kind: "retry" }),
+};
+
+/**
+ * Listen to `change:<name>` for each name; returns the function that stops listening.
+ * @param {AnyModel} model @param {string[]} names @param {() => void} callback
+ */
+export function listen(model, names, callback) {
+  for (const name of names) model.on(`change:${name}`, callback);
+  return () => {
+    for (const name of names) model.off(`change:${name}`, callback);
+  };
+}

@@ -1,0 +1,79 @@
+// anchoral-widget's Labeller front end (anywidget): one root element per view, made of
+// independent views (status, cards, search, help, error) that read the same model. A second
+// view of the same widget is a second call of render(); each cleans up after itself.
+import "./widget.css";
+import { h } from "./dom.js";
+import { commandFor, keepFromJupyter } from "./keys.js";
+import { cardsView } from "./views/cards.js";
+import { errorView } from "./views/error.js";
+import { helpView } from "./views/help.js";
+import { searchView } from "./views/search.js";
+import { statusView } from "./views/status.js";
+
+/** @param {EventTarget | null} target */
+function isTextField(target) {
+  return target instanceof HTMLElement && (target.tagName === "INPUT" || target.tagName === "TEXTAREA" || target.isContentEditable);
+}
+
+/**
+ * @param {{model: import("./model.js").AnyModel, el: HTMLElement}} ctx
+ * @returns {() => void} clean-up
+ */
+export function render({ model, el }) {
+  const status = statusView({ model });
+  const help = helpView({ model });
+  const cards = cardsView({ model });
+  const search = searchView({ model });
+  const error = errorView({ model });
+  const views = [status, help, cards, search, error];
+
+  const root = h(
+    "div",
+    // data-lm-suppress-shortcuts: JupyterLab's command registry ignores keys from inside
+    { class: "aw-root", tabindex: "0", "data-lm-suppress-shortcuts": "true", "aria-label": "AnchorAL labeller" },
+    h("div", { class: "aw-header" }, status.el, help.el),
+    cards.el,
+    search.el,
+    error.el,
+  );
+
+  /** @param {KeyboardEvent} event */
+  function onKeydown(event) {
+    if (!keepFromJupyter(event)) return;
+    event.stopPropagation(); // the notebook never sees keys typed in the widget
+    if (isTextField(event.target)) {
+      if (event.key === "Escape") root.focus();
+      return; // typing in the search box
+    }
+    const cmd = commandFor(event, model.get("classes").length);
+    if (!cmd) return;
+    let done = true;
+    if (cmd.type === "help") help.toggle();
+    else if (cmd.type === "search") search.focus();
+    else if (cmd.type === "escape") {
+      if (help.isOpen()) help.toggle(false);
+      else root.blur();
+    } else done = cards.command(cmd);
+    if (done) event.preventDefault();
+  }
+  root.addEventListener("keydown", onKeydown);
+
+  function syncAttributes() {
+    root.dataset.phase = model.get("phase");
+    root.dataset.iteration = String(model.get("iteration"));
+  }
+  model.on("change:phase", syncAttributes);
+  model.on("change:iteration", syncAttributes);
+  syncAttributes();
+
+  el.append(root);
+  return () => {
+    root.removeEventListener("keydown", onKeydown);
+    model.off("change:phase", syncAttributes);
+    model.off("change:iteration", syncAttributes);
+    for (const view of views) view.destroy();
+    root.remove();
+  };
+}
+
+export default { render };
