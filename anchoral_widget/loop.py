@@ -143,8 +143,8 @@ class ActiveLoop:
         self._minority_given = None if minority is None else self._indices(minority, what="minority class")
         if pool_filter not in POOL_FILTERS:
             raise InputError(f"unknown pool filter {pool_filter!r}; choose from {', '.join(POOL_FILTERS)}")
-        if subpool_size is None:
-            subpool_size = 10_000 if pool_filter == "randsub" else 1_000
+        if subpool_size is None:  # the paper's defaults, never more than the pool
+            subpool_size = min(10_000 if pool_filter == "randsub" else 1_000, len(self.embeddings))
         self.config = {
             "pool_filter": pool_filter,
             "strategy": strategy,
