@@ -1,0 +1,77 @@
+"""Assemble benchmarks/RESULTS.md from the sections in benchmarks/results/*.md and a description
+of the machine.
+
+    .venv/bin/python benchmarks/report.py
+
+Each section already ends with the exact command that produced it; a section that is missing is
+listed as not measured, with the command that would produce it.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import HERE, RESULTS, machine  # noqa: E402
+
+SECTIONS = [
+    ("speed", "benchmarks/speed.py"),
+    ("transformer_regime", "benchmarks/transformer_regime.py"),
+    ("small_text_compare", "benchmarks/small_text_compare.py"),
+    ("encoding", "benchmarks/encoding.py"),
+    ("claims", "benchmarks/claims.py"),
+    ("map_update", "benchmarks/map_update.py"),
+]
+
+
+def main() -> int:
+    info = machine()
+    speed_json = RESULTS / "speed.json"
+    measured_on = json.loads(speed_json.read_text())["machine"] if speed_json.exists() else None
+    lines = [
+        "# Benchmarks", "",
+        "Every number below was measured by a script in `benchmarks/`; each section ends with the command "
+        "that produced it (run from the repository root). Regenerate this page with "
+        "`.venv/bin/python benchmarks/report.py` after running them. Nothing here is a timed test: these are "
+        "measurements on one machine, shared with other work while they ran, so expect some noise.", "",
+        "## Machine", "",
+        f"- CPU: {info.get('cpu')}, {info.get('nproc', info.get('cores'))} cores (`nproc`)",
+        f"- RAM: {info.get('ram_gib')} GiB",
+        f"- {info.get('platform')}",
+        f"- Python {info['python']}, numpy {info['numpy']}, scikit-learn {info['sklearn']}, hnswlib "
+        f"{info['hnswlib']}, torch {info['torch']}, transformers {info['transformers']}, "
+        f"sentence-transformers {info['sentence_transformers']}",
+        "- No GPU.", "",
+    ]
+    if measured_on and measured_on.get("cpu") != info.get("cpu"):
+        lines += [f"(The speed section was measured on: {measured_on.get('cpu')}, {measured_on.get('nproc')} cores.)", ""]
+    lines += ["## Contents", ""]
+    for name, script in SECTIONS:
+        if (RESULTS / f"{name}.md").exists():
+            lines.append(f"- [{name}](#{name}) (`{script}`)")
+    lines.append("")
+    missing = []
+    for name, script in SECTIONS:
+        path = RESULTS / f"{name}.md"
+        if not path.exists():
+            missing.append((name, script))
+            continue
+        lines += [f'<a id="{name}"></a>', "", _relink(path.read_text().rstrip()), ""]
+    if missing:
+        lines += ["## Not measured", ""]
+        lines += [f"- {name}: no results yet; run `.venv/bin/python {script}`." for name, script in missing]
+        lines.append("")
+    (HERE / "RESULTS.md").write_text("\n".join(lines))
+    print(f"wrote {HERE / 'RESULTS.md'}")
+    return 0
+
+
+def _relink(text: str) -> str:
+    """Sections link their plots relative to results/; RESULTS.md sits one folder up."""
+    return text.replace("](claims_", "](results/claims_")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
