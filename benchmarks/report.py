@@ -47,6 +47,7 @@ def main() -> int:
     ]
     if measured_on and measured_on.get("cpu") != info.get("cpu"):
         lines += [f"(The speed section was measured on: {measured_on.get('cpu')}, {measured_on.get('nproc')} cores.)", ""]
+    lines += summary()
     lines += ["## Contents", ""]
     for name, script in SECTIONS:
         if (RESULTS / f"{name}.md").exists():
@@ -66,6 +67,44 @@ def main() -> int:
     (HERE / "RESULTS.md").write_text("\n".join(lines))
     print(f"wrote {HERE / 'RESULTS.md'}")
     return 0
+
+
+def summary() -> list[str]:
+    """Headline numbers, read from the results the scripts wrote (nothing typed in by hand)."""
+    out = []
+    speed = RESULTS / "speed.json"
+    if speed.exists():
+        by_n = {r["n"]: r for r in json.loads(speed.read_text())["results"]}
+
+        def wait(n, f):
+            return by_n[n]["filters"][f]["median"]["total"]
+
+        sizes = [n for n in (10_000, 100_000, 1_000_000) if n in by_n]
+        out.append("- anchoral median waiting time per iteration (default learner): "
+                   + ", ".join(f"{wait(n, 'anchoral'):.3f} s at {n:,}" for n in sizes) + ".")
+        if 10_000 in by_n and 1_000_000 in by_n:
+            r = by_n[1_000_000]
+            out.append(f"- 1M / 10k: {wait(1_000_000, 'anchoral') / wait(10_000, 'anchoral'):.2f}x; "
+                       f"peak memory at 1M = {r['peak_rss'] / (r['embedding_bytes'] + r['index_bytes']):.2f}x "
+                       "the embeddings + index.")
+            out.append(f"- Frozen-embedding learner at 1M: none / anchoral = "
+                       f"{wait(1_000_000, 'none') / wait(1_000_000, 'anchoral'):.1f}x, randsub / anchoral = "
+                       f"{wait(1_000_000, 'randsub') / wait(1_000_000, 'anchoral'):.1f}x.")
+    regime = RESULTS / "transformer_regime.json"
+    if regime.exists():
+        w = json.loads(regime.read_text())["waits"]
+        a = w["anchoral"]["total"]
+        out.append(f"- Fine-tuned transformer learner at 100k: none / anchoral = {w['none']['total'] / a:.1f}x "
+                   f"(none extrapolated from a measured sample), randsub / anchoral = "
+                   f"{w['randsub']['total'] / a:.1f}x of the waiting time (training included).")
+    claims = RESULTS / "claims.md"
+    if claims.exists():
+        text = claims.read_text()
+        if "### Verdicts" in text:
+            block = text.split("### Verdicts", 1)[1].split("\n\n", 2)
+            verdicts = [line for line in "\n".join(block[1:2]).splitlines() if line.startswith("- ")]
+            out += verdicts
+    return (["## Headline numbers", "", *out, ""]) if out else []
 
 
 def _relink(text: str) -> str:
