@@ -120,9 +120,14 @@ class LabelSession:
         """
         with self._writes:
             self._writes.wait_for(lambda: self._pending_writes == 0, timeout=60)
-        frame = pd.DataFrame(self._label_rows, columns=["id", "text", "label", "iteration", "time"])
-        frame["time"] = pd.to_datetime(frame["time"].astype(float), unit="s", utc=True)
-        return frame
+        rows = self._label_rows
+        return pd.DataFrame({
+            "id": pd.Series([r[0] for r in rows], dtype="int64"),
+            "text": pd.Series([r[1] for r in rows], dtype="object"),
+            "label": pd.Series([r[2] for r in rows], dtype="object"),
+            "iteration": pd.Series([r[3] for r in rows], dtype="int64"),
+            "time": pd.to_datetime(pd.Series([r[4] for r in rows], dtype="float64"), unit="s", utc=True),
+        })
 
     @property
     def phase(self) -> str:
@@ -389,9 +394,9 @@ class LabelSession:
             new = dict.fromkeys(ids, label)
             results = [{**hit, "label": new.get(hit["id"], hit["label"])} for hit in self._search["results"]]
             self._search = {**self._search, "results": results}
-            start = self._phase == "cold" and not self._progress["missing"]
+            cold = self._phase == "cold"
         self._publish("progress", "minority", "search")
-        if start:
+        if cold:  # starts the loop, or says which classes still lack a label
             self._propose()
 
     def _propose(self) -> None:

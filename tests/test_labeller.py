@@ -265,6 +265,17 @@ def test_seed_labels_sent_during_a_retrain_are_stored_once(data):
     assert session.snapshot()["progress"]["labelled"] == 2 + B + 1
 
 
+def test_cold_start_status_names_the_classes_still_missing(data):
+    X, y, texts = data
+    session = make(data, seed_labels={})
+    assert "no label yet for 'other', 'eye'" in session.snapshot()["status"]
+    session.handle({"kind": "seed", "ids": [int(np.flatnonzero(y == "rare")[0])], "label": "eye"})
+    assert session.wait(10)
+    s = session.snapshot()
+    assert s["phase"] == "cold" and "no label yet for 'other'." in s["status"]
+    assert s["progress"]["missing"] == ["other"]
+
+
 def test_cold_start_search_then_seed_starts_the_loop(data):
     X, y, texts = data
     session = make(data, seed_labels=seeds(y, rare=0, other=1))
@@ -284,6 +295,16 @@ def test_cold_start_search_then_seed_starts_the_loop(data):
     assert s["phase"] == "ready" and len(s["batch"]) == B
     assert s["search"]["results"][0]["label"] == "eye", "the result shows its new label"
     assert session.loop.labels[top["id"]] == "eye"
+
+
+def test_labels_keep_their_types_when_empty(data):
+    X, y, texts = data
+    session = make(data, seed_labels={})
+    labels = session.labels
+    assert len(labels) == 0 and list(labels.columns) == ["id", "text", "label", "iteration", "time"]
+    assert labels.id.dtype == "int64" and labels.iteration.dtype == "int64"
+    assert str(labels.time.dt.tz) == "UTC"
+    assert len(np.asarray(y)[labels.id.to_numpy()]) == 0, "usable as an index"
 
 
 def test_search_without_an_encoder_says_what_to_pass(data):

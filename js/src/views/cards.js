@@ -145,9 +145,11 @@ export function cardsView({ model }) {
 
   function updateAnswers() {
     const answers = model.get("answers");
+    const minority = model.get("minority");
     for (const [id, cardEl] of cardEls) {
       const a = answerOf(answers, id);
       cardEl.dataset.answer = a === undefined ? "" : a === null ? "skip" : a;
+      cardEl.classList.toggle("aw-answered-minority", typeof a === "string" && minority.includes(a));
       for (const b of cardEl.querySelectorAll("button.aw-class")) {
         b.setAttribute("aria-pressed", String(a === /** @type {HTMLElement} */ (b).dataset.label));
       }

@@ -1,0 +1,83 @@
+"""Driving a notebook in JupyterLab from Playwright: open, run all, run code and read its output.
+
+The server runs with ``expose_app_in_browser``, so ``window.jupyterapp`` runs JupyterLab's own
+commands; kernel state is read by running a cell that prints JSON, as a person would check it.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from pathlib import Path
+
+import nbformat
+
+KERNEL_IDLE = "() => { const p = window.jupyterapp?.shell.currentWidget; return !!p?.sessionContext?.session?.kernel && p.sessionContext.session.kernel.status === 'idle'; }"
+
+
+def write_notebook(path: Path, cells: list[str]) -> None:
+    """A notebook of code cells, plus an empty last cell that :func:`run_code` uses."""
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(src) for src in cells] + [nbformat.v4.new_code_cell("")]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, path)
+
+
+def copy_with_scratch_cell(source: Path, path: Path) -> None:
+    """Copy a notebook, adding the empty last cell that :func:`run_code` uses."""
+    nb = nbformat.read(source, as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell(""))
+    nbformat.write(nb, path)
+
+
+def open_notebook(page, lab, name: str, timeout: float = 120_000) -> None:
+    # a workspace of its own, reset: only this notebook open, whatever ran before
+    page.goto(lab.url(f"lab/workspaces/{Path(name).stem}/tree/{name}", "reset"))
+    page.wait_for_selector(".jp-NotebookPanel .jp-Cell", timeout=timeout)
+    page.wait_for_function(KERNEL_IDLE, timeout=timeout)
+
+
+def run_all(page) -> None:
+    page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+
+
+def run_code(page, code: str, timeout: float = 120_000) -> str:
+    """Put ``code`` in the notebook's last cell, run it, and return what it printed."""
+    nonce = secrets.token_hex(4)
+    source = f"{code}\nprint('END-{nonce}')"
+    page.evaluate(
+        """async (source) => {
+            const app = window.jupyterapp;
+            const nb = app.shell.currentWidget.content;
+            const last = nb.widgets.length - 1;
+            nb.widgets[last].model.sharedModel.setSource(source);
+            nb.activeCellIndex = last;
+            await app.commands.execute('notebook:run-cell');
+        }""",
+        source,
+    )
+    output = ".jp-NotebookPanel .jp-Cell:last-child .jp-OutputArea"
+    page.wait_for_function(
+        "([sel, nonce]) => { const t = document.querySelector(sel)?.innerText ?? '';"
+        " return t.includes('END-' + nonce) || t.includes('Traceback'); }",
+        arg=[output, nonce], timeout=timeout,
+    )
+    text = page.inner_text(output)
+    if "Traceback" in text:
+        raise AssertionError(f"the probe cell failed:\n{text}")
+    return text.split(f"END-{nonce}")[0].strip()
+
+
+def probe(page, expression: str) -> object:
+    """The JSON value of a Python expression, evaluated in the notebook's kernel."""
+    text = run_code(page, f"import json as _json\nprint('JSON', _json.dumps({expression}, default=str))")
+    line = [ln for ln in text.splitlines() if ln.startswith("JSON ")]
+    assert line, f"no JSON in the probe's output:\n{text}"
+    return json.loads(line[-1][5:])
+
+
+def cell_summary(page) -> list[str]:
+    """The notebook's cells as their types, to check that no shortcut changed the notebook."""
+    return page.evaluate(
+        "() => window.jupyterapp.shell.currentWidget.content.widgets.map(c => c.model.type)"
+    )

@@ -1,0 +1,208 @@
+"""The Labeller in a real JupyterLab, in headless chromium: label with the mouse and the keyboard,
+undo, skip, submit, and check what the kernel stored by running a cell.
+
+The tests of this module run in order on one notebook, as one labelling session would.
+"""
+
+from __future__ import annotations
+
+import json
+import textwrap
+
+import pytest
+
+from .lab_driver import cell_summary, open_notebook, probe, run_all, write_notebook
+
+BATCH = 25
+EVIL = '<img src=x onerror="window.__xss=1">Fracture of one rib, left side<script>window.__xss=2</script>'
+
+SETUP = textwrap.dedent(f"""
+    import anchoral_widget as aw
+    from anchoral_widget.datasets import load_dataset
+
+    data = load_dataset("icd10-eye", seed=0, max_size=1000)
+    texts = list(data.texts)
+    labels = list(data.labels)
+    first_eye = labels.index("eye")
+    evil = labels.index("other")
+    texts[evil] = {EVIL!r}  # a document holding HTML and a script: it must show as text
+    w = aw.Labeller(texts, classes=["other", "eye"], minority=["eye"],
+                    seed_labels={{first_eye: "eye", evil: "other"}})
+    w
+""")
+SECOND_VIEW = "w  # a second view of the same widget"
+
+
+@pytest.fixture(scope="module")
+def page(lab, browser, artifacts):
+    write_notebook(lab.root / "labelling.ipynb", [SETUP, SECOND_VIEW])
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    open_notebook(page, lab, "labelling.ipynb")
+    run_all(page)
+    # the first run encodes the pool (cached afterwards): allow for it
+    page.wait_for_selector('.aw-root[data-phase="ready"] .aw-card', timeout=240_000)
+    yield page
+    page.screenshot(path=str(artifacts / "labeller-end.png"))
+    context.close()
+
+
+def views(page):
+    return page.locator(".aw-root")
+
+
+def first(page):
+    return views(page).nth(0)
+
+
+def card(page, i, view=0):
+    return views(page).nth(view).locator(f'.aw-card[data-index="{i}"]')
+
+
+def batch_ids(page, view=0):
+    return [int(x) for x in views(page).nth(view).locator(".aw-card").evaluate_all("els => els.map(e => e.dataset.id)")]
+
+
+def test_a_batch_shows_as_cards_in_both_views(page, artifacts):
+    assert views(page).count() == 2
+    for v in range(2):
+        assert views(page).nth(v).locator(".aw-card").count() == BATCH
+    assert batch_ids(page, 0) == batch_ids(page, 1)
+    c = card(page, 0)
+    assert c.locator("button.aw-class").count() == 2
+    assert c.locator(".aw-guess").inner_text().startswith("model: ")
+    assert c.locator(".aw-score").inner_text().startswith("score ")
+    assert "why am I seeing this?" in c.locator(".aw-why").inner_text()
+    status = first(page).locator(".aw-status-text").inner_text()
+    assert status.startswith(f"ready: {BATCH} texts in"), status
+    assert first(page).locator(".aw-progress-text").inner_text() == "2 labelled of 1,000 texts"
+    first(page).screenshot(path=str(artifacts / "labeller.png"))
+
+
+def test_a_document_with_html_and_script_renders_as_text(page):
+    root = first(page)
+    root.locator(".aw-search summary").click()
+    root.locator(".aw-search-input").fill(EVIL)
+    root.locator(".aw-search-input").press("Enter")
+    hit = root.locator(".aw-hit-text", has_text="<script>window.__xss=2</script>").first
+    hit.wait_for()
+    assert hit.inner_text() == EVIL
+    assert root.locator(".aw-hit").first.inner_text().find("labelled other") >= 0
+    # the seeded document is also an anchor: the cards near it quote it, as text
+    assert root.locator(".aw-anchor-text", has_text="<img src=x").count() >= 1
+    assert page.locator(".jp-NotebookPanel img[src='x']").count() == 0
+    assert page.locator(".aw-root script").count() == 0
+    assert page.evaluate("() => window.__xss") is None
+    root.locator(".aw-search summary").click()  # fold the search away again
+
+
+def test_label_with_the_mouse(page):
+    ids = batch_ids(page)
+    card(page, 0).locator('button[data-label="eye"]').click()
+    card(page, 1).locator('button[data-label="other"]').click()
+    for v in range(2):  # both views show the kernel's answers
+        assert card(page, 0, v).get_attribute("data-answer") != ""
+        page.wait_for_function(
+            "([sel]) => document.querySelectorAll(sel).length === 2",
+            arg=['.aw-root .aw-card[data-index="0"][data-answer="eye"]'],
+        )
+    state = probe(page, "{'answers': w.answers, 'stored': len(w.labels)}")
+    assert state == {"answers": {str(ids[0]): "eye", str(ids[1]): "other"}, "stored": 2}
+
+
+def test_label_skip_and_undo_with_the_keyboard(page):
+    ids = batch_ids(page)
+    cells_before = cell_summary(page)
+    card(page, 2).locator(".aw-text").click()  # focus the widget on card 2
+    page.keyboard.press("2")  # eye; the focus moves on to card 3
+    page.keyboard.press("s")  # skip card 3
+    page.wait_for_selector(f'.aw-card[data-id="{ids[3]}"][data-answer="skip"]')
+    page.keyboard.press("u")  # undo the skip
+    page.wait_for_selector(f'.aw-card[data-id="{ids[3]}"][data-answer=""]')
+    page.keyboard.press("k")  # back to card 3 ... the focus stayed on card 4 after the skip
+    page.keyboard.press("1")  # other
+    # keys that are JupyterLab commands in command mode: kept from the notebook
+    for key in ("a", "b", "m", "y", "d", "d", "Shift+Enter", "3"):
+        page.keyboard.press(key)
+    page.wait_for_selector(f'.aw-card[data-id="{ids[3]}"][data-answer="other"]')
+    assert cell_summary(page) == cells_before, "a key typed in the widget changed the notebook"
+    state = probe(page, "w.answers")
+    assert state == {str(ids[0]): "eye", str(ids[1]): "other", str(ids[2]): "eye", str(ids[3]): "other"}
+
+
+def test_keys_do_nothing_when_the_widget_has_no_focus(page):
+    before = probe(page, "w.answers")  # running the probe leaves the focus in the notebook
+    cells = cell_summary(page)
+    page.keyboard.press("Escape")
+    for key in ("s", "u", "Backspace"):  # skip and undo in the widget, nothing in the notebook
+        page.keyboard.press(key)
+    assert cell_summary(page) == cells
+    assert probe(page, "w.answers") == before
+
+
+def test_help_lists_the_shortcuts(page):
+    root = first(page)
+    root.locator(".aw-help-button").click()
+    help_text = root.locator(".aw-help").inner_text()
+    assert "submit the batch" in help_text and "1 = other" in help_text and "2 = eye" in help_text
+    root.locator(".aw-help-button").click()
+    assert root.locator(".aw-help").is_hidden()
+
+
+def test_submit_with_open_cards_shows_the_kernel_error(page):
+    card(page, 5).locator(".aw-text").click()
+    page.keyboard.press("Enter")
+    for v in range(2):
+        error = views(page).nth(v).locator(".aw-error-text")
+        error.wait_for()
+        assert error.inner_text().startswith(f"{BATCH - 4} card(s) have no answer yet")
+    first(page).locator(".aw-dismiss").click()
+    page.wait_for_function("() => [...document.querySelectorAll('.aw-error')].every(e => e.hidden)")
+
+
+def test_the_rest_then_submit_stores_the_batch_and_brings_the_next(page, artifacts):
+    ids = batch_ids(page)
+    first(page).locator('.aw-rest button[data-label="other"]').click()
+    page.wait_for_function(
+        "n => document.querySelectorAll('.aw-root:first-of-type .aw-card[data-answer=\"\"]').length === 0"
+        " && !document.querySelector('.aw-root .aw-submit').disabled",
+        arg=BATCH,
+    )
+    # time from the submit key to the next batch on screen, measured in the page
+    page.evaluate("""() => {
+        const root = document.querySelector('.aw-root');
+        window.__t = {};
+        window.addEventListener('keydown', (e) => { if (e.key === 'Enter') window.__t.submit = performance.now(); }, { capture: true, once: true });
+        new MutationObserver((_, obs) => {
+            if (root.dataset.phase === 'ready' && root.dataset.iteration === '1' && root.querySelectorAll('.aw-card').length) {
+                window.__t.ready = performance.now(); obs.disconnect();
+            }
+        }).observe(root, { attributes: true, subtree: true, childList: true });
+    }""")
+    card(page, 0).locator(".aw-text").click()
+    page.keyboard.press("Enter")
+    page.wait_for_function("() => window.__t.ready !== undefined", timeout=60_000)
+    seconds = page.evaluate("() => (window.__t.ready - window.__t.submit) / 1000")
+    root = first(page)
+    status = root.locator(".aw-status-text").inner_text()
+    (artifacts / "submit_to_next_batch.json").write_text(json.dumps({"seconds": seconds, "status": status, "batch": BATCH}))
+    print(f"\nsubmit to next batch in the browser: {seconds:.2f} s ({status})")
+    assert 0 < seconds < 30
+    assert status.startswith(f"ready: {BATCH} texts in")
+
+    new_ids = batch_ids(page)
+    assert len(new_ids) == BATCH and not set(new_ids) & set(ids)
+    assert batch_ids(page, 1) == new_ids
+    state = probe(page, textwrap.dedent("""\
+        {'stored': len(w.labels), 'unique': bool(w.labels.id.is_unique), 'iteration': w.iteration,
+         'batch': w.labels[w.labels.iteration == 0].set_index('id').label.to_dict(),
+         'counts': w.progress['counts'], 'skipped': w.loop.skipped_ids.tolist()}"""))
+    assert state["stored"] == 2 + BATCH and state["unique"] and state["iteration"] == 1
+    batch = {int(k): v for k, v in state["batch"].items()}
+    assert batch == {ids[0]: "eye", ids[1]: "other", ids[2]: "eye", ids[3]: "other",
+                     **{i: "other" for i in ids[4:]}}
+    assert state["counts"] == {"other": 1 + BATCH - 2, "eye": 3} and state["skipped"] == []
+    assert root.locator(".aw-progress-text").inner_text() == f"{2 + BATCH} labelled of 1,000 texts"
+    assert root.locator(".aw-iteration").inner_text() == "iteration 1"
+    root.screenshot(path=str(artifacts / "labeller-next-batch.png"))
