@@ -9,8 +9,7 @@ resume).
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Sequence
 
 import numpy as np
 
@@ -19,63 +18,12 @@ from .filters import POOL_FILTERS, PoolState, make_filter
 from .index import _check_embeddings, build_index
 from .learners import BoundModel, make_learner, take
 from .metrics import evaluate, minority_proportion
+from .records import Event, IterationRecord, Proposal
 from .strategies import Random, entropy, make_strategy
 
+__all__ = ["ActiveLoop", "Event", "IterationRecord", "Proposal", "SEED_ITERATION"]
+
 SEED_ITERATION = -1  # the iteration recorded for labels given outside a proposed batch
-
-
-@dataclass
-class Proposal:
-    """One iteration's proposal: the batch to label and how it was chosen."""
-
-    iteration: int
-    batch_ids: np.ndarray
-    subpool_ids: np.ndarray
-    subpool_scores: np.ndarray | None
-    anchor_ids: np.ndarray
-    anchor_classes: np.ndarray
-    batch_proba: np.ndarray  # (len(batch), C): the model's probabilities for each batch item
-    seconds: dict[str, float]
-    labelled_count: int
-    minority_in_labelled: float
-    test: dict | None = None
-    events_seen: int = 0  # how many label/skip calls it was proposed after
-
-    def unanswered(self, excluded: np.ndarray) -> np.ndarray:
-        return self.batch_ids[~excluded[self.batch_ids]]
-
-
-@dataclass
-class Event:
-    """One call of ``label`` or ``skip``: what undo reverts."""
-
-    kind: str  # "label" or "skip"
-    ids: np.ndarray
-    classes: np.ndarray | None
-    iteration: int
-    time: float
-    completed: Proposal | None = None  # the proposal this call finished, if it did
-    unskipped: list[int] = field(default_factory=list)  # skipped items this call labelled
-
-
-@dataclass
-class IterationRecord:
-    """One finished iteration, as it appears in the history and the trace."""
-
-    iteration: int
-    labelled_count: int
-    anchor_ids: list[int]
-    anchor_classes: list[Any]
-    subpool_ids: list[int]
-    subpool_scores: list[float]
-    batch_ids: list[int]
-    batch_labels: list[Any]
-    skipped_ids: list[int]
-    minority_in_labelled: float
-    minority_in_subpool: float | None
-    seconds: dict[str, float]
-    test: dict | None = None
-    extra: dict = field(default_factory=dict)
 
 
 class ActiveLoop:
@@ -191,7 +139,9 @@ class ActiveLoop:
         self.model_ = None  # the model trained by the last proposal
         self.store = None
         if store is not None:
-            self._open_store(store, fingerprint)
+            from .store import attach
+
+            attach(self, store, fingerprint)
 
     # ---- input checks -------------------------------------------------------------------
 
@@ -455,60 +405,10 @@ class ActiveLoop:
             events_seen=len(self._events),
         )
         if self.store is not None:
-            self.store.append("propose", self._proposal_payload(proposal))
+            # The whole pool as a subpool is not worth a copy per row.
+            self.store.append("propose", proposal.payload(keep_subpool=self.config["pool_filter"] != "none"))
         self._pending = proposal
         return proposal
-
-    # ---- durability ---------------------------------------------------------------------
-
-    def _open_store(self, store, fingerprint):
-        from .fingerprint import fingerprint_array
-        from .store import LabelStore
-
-        if not isinstance(store, LabelStore):
-            store = LabelStore(
-                store,
-                fingerprint=fingerprint or fingerprint_array(self.embeddings),
-                classes=self.classes,
-                config=self.config,
-            )
-        self._replay(store.log())
-        self.store = store
-
-    def _proposal_payload(self, p: Proposal) -> dict:
-        full_pool = self.config["pool_filter"] == "none"  # the whole pool: not worth a copy per row
-        return {
-            "iteration": p.iteration,
-            "batch_ids": p.batch_ids,
-            "subpool_ids": [] if full_pool else p.subpool_ids,
-            "subpool_scores": p.subpool_scores,
-            "anchor_ids": p.anchor_ids,
-            "anchor_classes": p.anchor_classes,
-            "batch_proba": p.batch_proba,
-            "seconds": p.seconds,
-            "labelled_count": p.labelled_count,
-            "minority_in_labelled": p.minority_in_labelled,
-            "test": p.test,
-            "events_seen": p.events_seen,
-        }
-
-    def _replay(self, log) -> None:
-        """Rebuild the state from a store's log, writing nothing."""
-        for kind, payload in log:
-            if kind == "propose":
-                payload = dict(payload)
-                for key in ("batch_ids", "subpool_ids", "anchor_ids", "anchor_classes"):
-                    payload[key] = np.asarray(payload[key], dtype=np.int64)
-                scores = payload["subpool_scores"]
-                payload["subpool_scores"] = None if scores is None else np.asarray(scores, dtype=np.float32)
-                payload["batch_proba"] = np.asarray(payload["batch_proba"], dtype=np.float64)
-                self._pending = Proposal(**payload)
-            elif kind in ("label", "skip"):
-                ids = self._check_ids(payload["ids"])
-                classes = None if kind == "skip" else self._indices(payload["labels"])
-                self._apply(Event(kind, ids, classes, payload["iteration"], payload["time"]), persist=False)
-            elif kind == "undo":
-                self.undo(persist=False)
 
     def _pool_state(self, bound) -> PoolState:
         needs_index = self.config["pool_filter"] in ("anchoral", "seals") and len(self._labels) > 0

@@ -139,3 +139,30 @@ class LabelStore:
 
     def close(self) -> None:
         self._db.close()
+
+
+def attach(loop, store, fingerprint: str | None = None) -> None:
+    """Give ``loop`` a store (a path or a :class:`LabelStore`), first replaying what it holds."""
+    from .fingerprint import fingerprint_array
+
+    if not isinstance(store, LabelStore):
+        store = LabelStore(
+            store, fingerprint=fingerprint or fingerprint_array(loop.embeddings), classes=loop.classes, config=loop.config
+        )
+    replay(loop, store.log())
+    loop.store = store
+
+
+def replay(loop, log) -> None:
+    """Rebuild a loop's state from a store's log, writing nothing."""
+    from .records import Event, Proposal
+
+    for kind, payload in log:
+        if kind == "propose":
+            loop._pending = Proposal.from_payload(payload)
+        elif kind in ("label", "skip"):
+            ids = loop._check_ids(payload["ids"])
+            classes = None if kind == "skip" else loop._indices(payload["labels"])
+            loop._apply(Event(kind, ids, classes, payload["iteration"], payload["time"]), persist=False)
+        elif kind == "undo":
+            loop.undo(persist=False)

@@ -1,0 +1,89 @@
+"""What the loop records: a proposal, a label or skip call, a finished iteration."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+
+@dataclass
+class Proposal:
+    """One iteration's proposal: the batch to label and how it was chosen."""
+
+    iteration: int
+    batch_ids: np.ndarray
+    subpool_ids: np.ndarray
+    subpool_scores: np.ndarray | None
+    anchor_ids: np.ndarray
+    anchor_classes: np.ndarray
+    batch_proba: np.ndarray  # (len(batch), C): the model's probabilities for each batch item
+    seconds: dict[str, float]
+    labelled_count: int
+    minority_in_labelled: float
+    test: dict | None = None
+    events_seen: int = 0  # how many label/skip calls it was proposed after
+
+    def unanswered(self, excluded: np.ndarray) -> np.ndarray:
+        return self.batch_ids[~excluded[self.batch_ids]]
+
+    def payload(self, keep_subpool: bool = True) -> dict:
+        """JSON-ready fields, for the store."""
+        return {
+            "iteration": self.iteration,
+            "batch_ids": self.batch_ids.tolist(),
+            "subpool_ids": self.subpool_ids.tolist() if keep_subpool else [],
+            "subpool_scores": None if self.subpool_scores is None else self.subpool_scores.tolist(),
+            "anchor_ids": self.anchor_ids.tolist(),
+            "anchor_classes": self.anchor_classes.tolist(),
+            "batch_proba": self.batch_proba.tolist(),
+            "seconds": self.seconds,
+            "labelled_count": self.labelled_count,
+            "minority_in_labelled": self.minority_in_labelled,
+            "test": self.test,
+            "events_seen": self.events_seen,
+        }
+
+    @classmethod
+    def from_payload(cls, payload: dict) -> "Proposal":
+        fields = dict(payload)
+        for key in ("batch_ids", "subpool_ids", "anchor_ids", "anchor_classes"):
+            fields[key] = np.asarray(fields[key], dtype=np.int64)
+        scores = fields["subpool_scores"]
+        fields["subpool_scores"] = None if scores is None else np.asarray(scores, dtype=np.float32)
+        fields["batch_proba"] = np.asarray(fields["batch_proba"], dtype=np.float64)
+        return cls(**fields)
+
+
+@dataclass
+class Event:
+    """One call of ``label`` or ``skip``: what undo reverts."""
+
+    kind: str  # "label" or "skip"
+    ids: np.ndarray
+    classes: np.ndarray | None
+    iteration: int
+    time: float
+    completed: Proposal | None = None  # the proposal this call finished, if it did
+    unskipped: list[int] = field(default_factory=list)  # skipped items this call labelled
+
+
+@dataclass
+class IterationRecord:
+    """One finished iteration, as it appears in the history and the trace."""
+
+    iteration: int
+    labelled_count: int
+    anchor_ids: list[int]
+    anchor_classes: list[Any]
+    subpool_ids: list[int]
+    subpool_scores: list[float]
+    batch_ids: list[int]
+    batch_labels: list[Any]
+    skipped_ids: list[int]
+    minority_in_labelled: float
+    minority_in_subpool: float | None
+    seconds: dict[str, float]
+    test: dict | None = None
+    extra: dict = field(default_factory=dict)
