@@ -36,7 +36,7 @@ from .loop import ActiveLoop
 
 log = logging.getLogger(__name__)
 
-#: What the front end may ask for, and what each command needs besides ``kind``.
+#: The commands a front end may send, as ``{"kind": ..., ...}`` (see :meth:`LabelSession.handle`).
 COMMANDS = ("label", "skip", "rest", "undo", "submit", "search", "seed", "retry")
 SEARCH_HITS = 20
 DEFAULT_DIM = 384  # all-MiniLM-L6-v2, the bundled encoder: known without loading it
@@ -163,9 +163,9 @@ class LabelSession:
         """Propose the first batch in the background, or wait for seed labels (cold start)."""
         self._enqueue(self._propose)
 
-    def close(self) -> None:
-        """Let queued work finish, then stop the worker."""
-        self._worker.shutdown(wait=True)
+    def close(self, wait: bool = False) -> None:
+        """Stop the worker once its queued work is done (``wait=True``: block until then)."""
+        self._worker.shutdown(wait=wait)
 
     # ---- commands -----------------------------------------------------------------------
 

@@ -42,7 +42,8 @@ class Labeller(anywidget.AnyWidget):
     embeddings : (n, d) array, optional
         Precomputed embeddings; by default the bundled encoder computes them (cached on disk).
     encoder : object with ``encode(texts)``, optional
-        Encodes the pool (when no embeddings are given) and search queries.
+        Encodes the pool (when no embeddings are given) and search queries. Defaults to the
+        bundled encoder; pass the one that made precomputed ``embeddings`` so search matches.
     loop : ActiveLoop, optional
         An existing loop to go on with, instead of ``classes``/``embeddings``/loop parameters.
     seed_labels : mapping id -> class, optional
@@ -112,6 +113,12 @@ class Labeller(anywidget.AnyWidget):
     @budget.setter
     def budget(self, value):
         self._session.budget = value
+
+    def close(self):
+        """Close the widget's views and stop its worker thread."""
+        if getattr(self, "_session", None) is not None:  # None when __init__ failed
+            self._session.close()
+        super().close()
 
     def wait(self, timeout=None) -> bool:
         """Block until the next batch is ready (or nothing is left to do); False on timeout."""

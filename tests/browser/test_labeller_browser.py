@@ -101,12 +101,11 @@ def test_label_with_the_mouse(page):
     ids = batch_ids(page)
     card(page, 0).locator('button[data-label="eye"]').click()
     card(page, 1).locator('button[data-label="other"]').click()
-    for v in range(2):  # both views show the kernel's answers
-        assert card(page, 0, v).get_attribute("data-answer") != ""
-        page.wait_for_function(
-            "([sel]) => document.querySelectorAll(sel).length === 2",
-            arg=['.aw-root .aw-card[data-index="0"][data-answer="eye"]'],
-        )
+    # both views show the kernel's answers
+    page.wait_for_function(
+        "() => document.querySelectorAll('.aw-card[data-index=\"0\"][data-answer=\"eye\"]').length === 2"
+        " && document.querySelectorAll('.aw-card[data-index=\"1\"][data-answer=\"other\"]').length === 2"
+    )
     state = probe(page, "{'answers': w.answers, 'stored': len(w.labels)}")
     assert state == {"answers": {str(ids[0]): "eye", str(ids[1]): "other"}, "stored": 2}
 
