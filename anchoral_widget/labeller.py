@@ -646,6 +646,12 @@ def build_session(
     if seed_labels is not None:
         items = seed_labels.items() if hasattr(seed_labels, "items") else seed_labels
         pairs = [(int(i), c) for i, c in items]
+        # labels already in the loop (a loop=, or one resumed from its store) are not given twice
+        stored = loop.labels
+        for i, c in pairs:
+            if i in stored and stored[i] != c:
+                raise InputError(f"seed label {c!r} for text {i} differs from its stored label {stored[i]!r}")
+        pairs = [(i, c) for i, c in pairs if i not in stored]
         if pairs:
             loop.label([i for i, _ in pairs], [c for _, c in pairs])
     return LabelSession(texts, loop, encoder=encoder, budget=budget)

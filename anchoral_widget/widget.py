@@ -51,7 +51,8 @@ class Labeller(anywidget.AnyWidget):
     budget : int, optional
         Stop proposing once this many texts are labelled.
     **loop_params
-        ``batch_size``, ``pool_filter``, ``strategy``, ``learner``, ``seed``, ... of ActiveLoop.
+        ``batch_size``, ``pool_filter``, ``strategy``, ``learner``, ``seed``, ... of ActiveLoop;
+        ``store="labels.db"`` keeps every label on disk and resumes there after a restart.
     """
 
     classes = t.List(t.Unicode(), help="Class names, as the buttons show them.").tag(sync=True)

@@ -377,6 +377,24 @@ def test_an_existing_loop_goes_on_with_its_unanswered_items(data):
     assert len(s["batch"][0]["proba"]) == 2
 
 
+def test_a_session_with_a_store_resumes_where_it_stopped(data, tmp_path):
+    store = tmp_path / "labels.db"
+    session = make(data, store=store)
+    it, first = answer_all(session)["iteration"], batch_ids(session)
+    session.handle({"kind": "submit", "iteration": it})
+    assert session.wait(30)
+    pending = batch_ids(session)
+    session.close(wait=True)
+    session.loop.store.close()
+
+    again = make(data, store=store)  # the same seed labels again: taken as already given
+    assert len(again.labels) == 2 + B and set(first) <= set(again.labels.id)
+    assert batch_ids(again) == pending and again.snapshot()["iteration"] == 1
+    eye = next(i for i, c in seeds(data[1]).items() if c == "eye")
+    with pytest.raises(InputError, match="differs from its stored label 'eye'"):
+        make(data, store=store, seed_labels={eye: "other"})
+
+
 def test_build_session_checks_its_arguments(data):
     X, y, texts = data
     with pytest.raises(TypeError, match="either loop="):
