@@ -164,12 +164,15 @@ def command_line() -> str:
     return " ".join([".venv/bin/python", str(script), *sys.argv[1:]])
 
 
-def write_section(name: str, body: str) -> Path:
+def now() -> str:
+    return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+
+
+def write_section(name: str, body: str, command: str | None = None, stamp: str | None = None) -> Path:
     """Write ``benchmarks/results/<name>.md``: the section, the command that produced it, when."""
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / f"{name}.md"
-    stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-    text = body.rstrip() + f"\n\nProduced by `{command_line()}` on {stamp}.\n"
+    text = body.rstrip() + f"\n\nProduced by `{command or command_line()}` on {stamp or now()}.\n"
     path.write_text(text)
     return path
 
