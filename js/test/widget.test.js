@@ -178,6 +178,18 @@ describe("keyboard", () => {
     expect(root(el).dataset.lmSuppressShortcuts).toBe("true");
   });
 
+  it("keeps the keyboard focus in the widget when a new batch replaces the clicked card", () => {
+    const model = new FakeModel();
+    const el = mount(model);
+    const button = cards(el)[0].querySelector('button[data-label="eye"]');
+    button.focus();
+    expect(document.activeElement).toBe(button);
+    model.set("batch", [{ ...initialState().batch[1], id: 50 }]);
+    expect(document.activeElement).toBe(root(el));
+    key(document.activeElement, "1", { code: "Digit1" });
+    expect(model.sent.at(-1)).toEqual({ kind: "label", iteration: 4, ids: [50], label: "other" });
+  });
+
   it("types into the search box without labelling anything", () => {
     const model = new FakeModel();
     const el = mount(model);

@@ -179,8 +179,7 @@ def test_the_rest_then_submit_stores_the_batch_and_brings_the_next(page, artifac
             }
         }).observe(root, { attributes: true, subtree: true, childList: true });
     }""")
-    card(page, 0).locator(".aw-text").click()
-    page.keyboard.press("Enter")
+    page.keyboard.press("Enter")  # the focus is still on the "other" button just clicked
     page.wait_for_function("() => window.__t.ready !== undefined", timeout=60_000)
     seconds = page.evaluate("() => (window.__t.ready - window.__t.submit) / 1000")
     root = first(page)
@@ -191,12 +190,16 @@ def test_the_rest_then_submit_stores_the_batch_and_brings_the_next(page, artifac
     assert status.startswith(f"ready: {BATCH} texts in")
 
     new_ids = batch_ids(page)
+    # the keys work on the new batch at once: the focus stayed in the widget
+    page.keyboard.press("2")
+    page.wait_for_selector(f'.aw-card[data-id="{new_ids[0]}"][data-answer="eye"]')
     assert len(new_ids) == BATCH and not set(new_ids) & set(ids)
     assert batch_ids(page, 1) == new_ids
     state = probe(page, textwrap.dedent("""\
         {'stored': len(w.labels), 'unique': bool(w.labels.id.is_unique), 'iteration': w.iteration,
          'batch': w.labels[w.labels.iteration == 0].set_index('id').label.to_dict(),
-         'counts': w.progress['counts'], 'skipped': w.loop.skipped_ids.tolist()}"""))
+         'counts': w.progress['counts'], 'skipped': w.loop.skipped_ids.tolist(), 'answers': w.answers}"""))
+    assert state["answers"] == {str(new_ids[0]): "eye"}
     assert state["stored"] == 2 + BATCH and state["unique"] and state["iteration"] == 1
     batch = {int(k): v for k, v in state["batch"].items()}
     assert batch == {ids[0]: "eye", ids[1]: "other", ids[2]: "eye", ids[3]: "other",
@@ -205,3 +208,4 @@ def test_the_rest_then_submit_stores_the_batch_and_brings_the_next(page, artifac
     assert root.locator(".aw-progress-text").inner_text() == f"{2 + BATCH} labelled of 1,000 texts"
     assert root.locator(".aw-iteration").inner_text() == "iteration 1"
     root.screenshot(path=str(artifacts / "labeller-next-batch.png"))
+

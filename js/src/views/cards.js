@@ -121,6 +121,8 @@ export function cardsView({ model }) {
 
   function renderBatch() {
     const batch = model.get("batch");
+    // a focused button about to be replaced would take the keyboard focus away with it
+    const hadFocus = el.contains(document.activeElement);
     cardEls.clear();
     expanded.clear();
     replace(list, ...batch.map((card, i) => {
@@ -141,6 +143,9 @@ export function cardsView({ model }) {
     const open = batch.findIndex((c) => answerOf(model.get("answers"), c.id) === undefined);
     setFocus(open === -1 ? 0 : open, false);
     updatePhase();
+    if (hadFocus && !el.contains(document.activeElement)) {
+      /** @type {HTMLElement | null} */ (el.closest("[tabindex]"))?.focus({ preventScroll: true });
+    }
   }
 
   function updateAnswers() {
