@@ -418,15 +418,12 @@ class LabelSession:
                 return
             self._announce("training", "training…")
             start = time.perf_counter()
-            learner = self.loop.learner
-            self.loop.learner = _AfterFit(learner, lambda: self._announce_selecting(start))
+            on_stage = lambda stage: stage == "selecting" and self._announce_selecting(start)  # noqa: E731
             try:
-                proposal = self.loop.propose()
+                proposal = self.loop.propose(on_stage=on_stage)
             except EmptyPoolError:
                 self._announce("done", "the pool is exhausted: every text is labelled or skipped")
                 return
-            finally:
-                self.loop.learner = learner
             cards = self._cards(proposal)
             wall = time.perf_counter() - start
         secs = proposal.seconds
@@ -587,22 +584,6 @@ class LabelSession:
                 callback(changes)
 
 
-class _AfterFit:
-    """A learner that calls ``after()`` once it has fitted: how the session learns that
-    training is over and selection has begun, with the loop unchanged."""
-
-    def __init__(self, learner, after: Callable[[], None]):
-        self._learner, self._after = learner, after
-
-    def fit(self, *args, **kwargs):
-        model = self._learner.fit(*args, **kwargs)
-        self._after()
-        return model
-
-    def __getattr__(self, name):
-        return getattr(self._learner, name)
-
-
 def build_session(
     texts: Sequence[str] | None,
     classes: Sequence | None = None,
@@ -630,9 +611,13 @@ def build_session(
     if isinstance(texts, (str, bytes)):
         raise InputError("texts must be a list of strings, not one string")
     texts = list(texts)
+    _check_budget(budget)  # before anything is built or written
     if loop is None:
         if classes is None:
             raise InputError("classes are needed, e.g. classes=['other', 'eye']")
+        names = [str(c) for c in classes]
+        if len(set(names)) != len(names):
+            raise InputError(f"class names must differ as text, got {names}")
         if embeddings is None:
             if encoder is None:
                 encoder = _default_encoder()
@@ -640,6 +625,7 @@ def build_session(
         elif encoder is None:
             encoder = _default_encoder(len(np.asarray(embeddings)[0]))
         loop_params.setdefault("texts", texts)
+        _default_store(loop_params, texts, embeddings)
         loop = ActiveLoop(embeddings, classes, minority, **loop_params)
     elif encoder is None:
         encoder = _default_encoder(loop.embeddings.shape[1])
@@ -655,6 +641,29 @@ def build_session(
         if pairs:
             loop.label([i for i, _ in pairs], [c for _, c in pairs])
     return LabelSession(texts, loop, encoder=encoder, budget=budget)
+
+
+def _default_store(loop_params: dict, texts: Sequence[str], embeddings) -> None:
+    """Unless told otherwise, keep the labels in a SQLite file in the working folder (the
+    notebook's), named after the pool, so that a user who never asked still keeps them.
+    ``store=None`` or ``store=False`` keeps labels in memory only."""
+    import hashlib
+    from pathlib import Path
+
+    from .embed import fingerprint_texts
+    from .fingerprint import fingerprint_array
+
+    if "store" in loop_params:
+        if loop_params["store"] in (None, False):
+            del loop_params["store"]
+        return
+    # The pool's identity: its texts and the vectors they were given (so, the encoder).
+    digest = hashlib.blake2b(digest_size=20)
+    digest.update(fingerprint_texts(texts).encode())
+    digest.update(fingerprint_array(np.asarray(embeddings)).encode())
+    fingerprint = digest.hexdigest()
+    loop_params["store"] = Path.cwd() / f"anchoral-labels-{fingerprint[:12]}.db"
+    loop_params.setdefault("fingerprint", fingerprint)
 
 
 def _default_encoder(dim: int | None = None):

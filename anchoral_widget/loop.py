@@ -117,11 +117,10 @@ class ActiveLoop:
         self.strategy = make_strategy(strategy)
         self.learner = make_learner(learner)
         self.texts = texts
-        if getattr(self.learner, "inputs", "embeddings") == "texts":
-            if texts is None:
-                raise InputError("this learner reads text: pass texts=")
-            if len(texts) != len(self.embeddings):
-                raise InputError(f"{len(texts)} texts but {len(self.embeddings)} embeddings")
+        if texts is not None and len(texts) != len(self.embeddings):
+            raise InputError(f"{len(texts)} texts but {len(self.embeddings)} embeddings")
+        if texts is None and getattr(self.learner, "inputs", "embeddings") == "texts":
+            raise InputError("this learner reads text: pass texts=")
         self.seed = int(seed)
         self._index_spec = index
         self._cache_dir = cache_dir
@@ -363,11 +362,12 @@ class ActiveLoop:
         ids = self.labelled_ids
         return self.learner.fit(take(self._features(), ids), self.labelled_classes, len(self.classes), self.seed)
 
-    def propose(self, batch_size: int | None = None) -> Proposal:
+    def propose(self, batch_size: int | None = None, on_stage=None) -> Proposal:
         """Train, filter, select: the next batch to label.
 
         While a proposal has unanswered items it is returned again unchanged, so asking twice
         never moves the loop on. Raises :class:`EmptyPoolError` when nothing is left to label.
+        ``on_stage(name)``, if given, is called with ``"training"`` and then ``"selecting"``.
         """
         if self._pending is not None and len(self._pending.unanswered(self._excluded)):
             return self._pending
@@ -377,9 +377,13 @@ class ActiveLoop:
         if b < 1:
             raise InputError(f"batch size must be at least 1, got {b}")
 
+        if on_stage:
+            on_stage("training")
         t0 = time.perf_counter()
         model = self.train()
         t1 = time.perf_counter()
+        if on_stage:
+            on_stage("selecting")
         bound = None if model is None else BoundModel(model, self._features())
         subpool = self.pool_filter(self._pool_state(bound))
         t2 = time.perf_counter()

@@ -52,7 +52,8 @@ class Labeller(anywidget.AnyWidget):
         Stop proposing once this many texts are labelled.
     **loop_params
         ``batch_size``, ``pool_filter``, ``strategy``, ``learner``, ``seed``, ... of ActiveLoop;
-        ``store="labels.db"`` keeps every label on disk and resumes there after a restart.
+        ``store=``: the SQLite file that keeps every label and resumes after a restart; by
+        default ``anchoral-labels-<pool>.db`` in the working folder; ``None`` for memory only.
     """
 
     classes = t.List(t.Unicode(), help="Class names, as the buttons show them.").tag(sync=True)
@@ -105,6 +106,12 @@ class Labeller(anywidget.AnyWidget):
     def loop(self):
         """The :class:`~anchoral_widget.loop.ActiveLoop` underneath (leave it to the widget)."""
         return self._session.loop
+
+    @property
+    def store(self):
+        """The SQLite file that keeps the labels (None when they are kept in memory only)."""
+        store = self._session.loop.store
+        return None if store is None else store.path
 
     @property
     def budget(self):

@@ -14,6 +14,13 @@ def pytest_runtest_makereport(item, call):
         report.longrepr = f"skipped in CI, which must run every test: {report.longrepr}"
 
 
+@pytest.fixture(autouse=True)
+def _scratch_working_folder(tmp_path, monkeypatch):
+    """Run every test in a scratch folder: whatever a test writes next to itself (a widget's
+    default label store, say) stays out of the source tree."""
+    monkeypatch.chdir(tmp_path)
+
+
 def clustered_pool(n=2000, d=16, clusters=20, rare_clusters=(0,), seed=0, noise=0.25):
     """Unit vectors around random centres; items of ``rare_clusters`` are the class "rare"."""
     rng = np.random.default_rng(seed)

@@ -68,7 +68,7 @@ def seeds(y, rare=1, other=1):
 
 def make(data, *, seed_labels=None, learner="logreg", **kw):
     X, y, texts = data
-    params = dict(batch_size=B, subpool_size=100, neighbours=30, index="exact", seed=0)
+    params = dict(batch_size=B, subpool_size=100, neighbours=30, index="exact", seed=0, store=None)
     params.update(kw)
     session = build_session(
         texts, ["other", "eye"], ["eye"], embeddings=X, encoder=KeywordEncoder(texts, X),
@@ -411,3 +411,25 @@ def test_build_session_checks_its_arguments(data):
         build_session(texts, ["a", "b"], embeddings=X, subpool_size=100, budget=0)
     with pytest.raises(InputError, match="differ as text"):
         build_session(texts, [1, "1"], embeddings=X, subpool_size=100)
+
+
+def test_labels_are_kept_in_a_store_named_after_the_pool_by_default(data, tmp_path):
+    X, texts = data[0], data[2]
+    session = build_session(texts, ["other", "eye"], ["eye"], embeddings=X, encoder=KeywordEncoder(texts, X),
+                            batch_size=B, subpool_size=50, index="exact")
+    path = session.loop.store.path
+    assert path.parent == tmp_path and path.name.startswith("anchoral-labels-") and path.suffix == ".db"
+    session.loop.label([0, 1], ["other", "eye"])
+    session.close()
+    again = build_session(texts, ["other", "eye"], ["eye"], embeddings=X, encoder=KeywordEncoder(texts, X),
+                          batch_size=B, subpool_size=50, index="exact")
+    assert again.loop.labels == {0: "other", 1: "eye"} and again.loop.store.path == path
+    again.close()
+    other_pool = build_session(texts[:-1], ["other", "eye"], ["eye"], embeddings=X[:-1],
+                               encoder=KeywordEncoder(texts[:-1], X[:-1]), batch_size=B, subpool_size=50, index="exact")
+    assert other_pool.loop.store.path != path and other_pool.loop.labels == {}
+    other_pool.close()
+    memory_only = build_session(texts, ["other", "eye"], ["eye"], embeddings=X, store=None,
+                                encoder=KeywordEncoder(texts, X), batch_size=B, subpool_size=50, index="exact")
+    assert memory_only.loop.store is None
+    memory_only.close()

@@ -127,3 +127,17 @@ def test_a_missing_front_end_build_says_how_to_build_it(pool, monkeypatch, tmp_p
     with pytest.raises(FileNotFoundError, match="npm --prefix js ci"):
         aw.Labeller(texts, classes=["other", "eye"], embeddings=X, subpool_size=100)
 
+
+
+def test_labels_survive_a_new_widget_on_the_same_pool(pool, tmp_path):
+    X, y, texts, seeds = pool
+    params = dict(classes=["other", "eye"], minority=["eye"], embeddings=X, batch_size=4, subpool_size=100,
+                  neighbours=20, index="exact")
+    first = aw.Labeller(texts, seed_labels=seeds, **params)
+    assert first.wait(30) and first.store.parent == tmp_path
+    stored = first.labels[["id", "label"]].values.tolist()
+    first.close()
+    second = aw.Labeller(texts, **params)  # a restarted kernel: no seed labels given this time
+    assert second.wait(30)
+    assert second.labels[["id", "label"]].values.tolist() == stored and second.store == first.store
+    second.close()
