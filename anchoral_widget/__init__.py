@@ -1,8 +1,19 @@
 """anchoral-widget: AnchorAL active learning for large, imbalanced text pools, in Jupyter."""
 
-from .errors import AnchorALError, EmptyPoolError, InputError
-from .widget import Labeller
+from importlib import import_module
 
-__all__ = ["AnchorALError", "EmptyPoolError", "InputError"]
-__all__ += ["Labeller"]
+from .errors import AnchorALError, EmptyPoolError, InputError
+from .loop import ActiveLoop
+
+# The widget and the replay pull in anywidget and plotly: loaded on first use, so that the
+# headless engine (and the `anchoral` command) starts without them.
+_LAZY = {"Labeller": ".widget", "compare": ".compare", "load_toy": ".toy"}
+
+__all__ = ["ActiveLoop", "AnchorALError", "EmptyPoolError", "InputError", *_LAZY]
 __version__ = "0.1.0"
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        return getattr(import_module(_LAZY[name], __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
