@@ -31,7 +31,7 @@ import numpy as np
 
 from .errors import InputError
 
-__all__ = ["Encoder", "default_cache_dir", "default_model_path", "encode", "fingerprint_texts"]
+__all__ = ["Encoder", "check_texts", "default_cache_dir", "default_model_path", "encode", "fingerprint_texts"]
 
 # bump when the cache layout or the meaning of the vectors changes
 _FORMAT = 1
@@ -59,7 +59,8 @@ def default_cache_dir() -> Path:
     return Path(env).expanduser() if env else Path.home() / ".cache" / "anchoral-widget"
 
 
-def _check_texts(texts: Any) -> list[str]:
+def check_texts(texts: Any) -> list[str]:
+    """The texts as a list, or an InputError naming non-strings and empty texts by row."""
     if isinstance(texts, (str, bytes)):
         raise InputError("texts must be a sequence of strings, not a single string")
     try:
@@ -302,7 +303,7 @@ class Encoder:
         With ``mmap=True`` a cached result comes back as a read-only memory map, which keeps a
         large pool out of memory.
         """
-        texts = _check_texts(texts)
+        texts = check_texts(texts)
         root = self._cache_root()
         if root is None:
             with self._bar(len(texts), 0) as bar:

@@ -93,6 +93,22 @@ def _pad(ids: np.ndarray, sims: np.ndarray, k: int) -> tuple[np.ndarray, np.ndar
     return ids.astype(np.int64), sims.astype(np.float32)
 
 
+def _stored_dim(path: Path) -> int:
+    """The vector size recorded in an hnswlib file's header (hnswlib itself trusts the caller).
+
+    The header starts with six size_t fields; the vector bytes lie between the level-0 links
+    (offsetData) and the label (label_offset), 4 bytes per float32 dimension.
+    """
+    header = path.read_bytes()[:48] if path.stat().st_size >= 48 else b""
+    if len(header) < 48:
+        raise InputError(f"index file {path} is truncated ({path.stat().st_size} bytes)")
+    fields = np.frombuffer(header, dtype="<u8")
+    label_offset, offset_data = int(fields[4]), int(fields[5])
+    if label_offset <= offset_data or (label_offset - offset_data) % 4:
+        raise InputError(f"index file {path} is corrupt (its header makes no sense)")
+    return (label_offset - offset_data) // 4
+
+
 class HnswIndex:
     """Approximate cosine search with hnswlib (M=64, ef_construction=200, ef=200).
 
@@ -146,13 +162,14 @@ class HnswIndex:
         path = Path(path)
         if not path.exists():
             raise FileNotFoundError(f"no index at {path}")
+        stored_dim = _stored_dim(path)
+        if stored_dim != dim:
+            raise InputError(f"index file {path} holds {stored_dim}-d vectors, the pool has {dim}-d")
         index = hnswlib.Index(space="cosine", dim=dim)
         try:
             index.load_index(str(path))
         except RuntimeError as err:
             raise InputError(f"index file {path} is corrupt or was built for another dimension: {err}") from err
-        if index.dim != dim:
-            raise InputError(f"index file {path} holds {index.dim}-d vectors, the pool has {dim}-d")
         count = index.get_current_count()
         if size is not None and count != size:
             raise InputError(f"index file {path} holds {count} items, the pool has {size}")

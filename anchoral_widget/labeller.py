@@ -608,10 +608,10 @@ def build_session(
             texts = loop.texts
     if texts is None:
         raise InputError("texts are needed: the cards show them")
-    if isinstance(texts, (str, bytes)):
-        raise InputError("texts must be a list of strings, not one string")
-    texts = list(texts)
-    _check_budget(budget)  # before anything is built or written
+    texts = _checked_texts(texts)
+    budget = _check_budget(budget)  # before anything is built or written
+    if budget is not None and budget > len(texts):
+        raise InputError(f"budget {budget} is larger than the pool ({len(texts)} texts)")
     if loop is None:
         if classes is None:
             raise InputError("classes are needed, e.g. classes=['other', 'eye']")
@@ -699,6 +699,19 @@ def _ids(msg: dict) -> list[int]:
     if len(set(ids)) != len(ids):
         raise InputError("the same id appears twice in one command")
     return ids
+
+
+def _checked_texts(texts) -> list[str]:
+    """Strings, none empty; duplicates are allowed (a pool may repeat itself) but reported."""
+    import warnings
+
+    from .embed import check_texts
+
+    texts = check_texts(texts)
+    repeats = len(texts) - len(set(texts))
+    if repeats:
+        warnings.warn(f"{repeats} texts repeat an earlier one; each copy is labelled on its own", stacklevel=4)
+    return texts
 
 
 def _check_budget(budget) -> int | None:
