@@ -72,3 +72,27 @@ def test_bad_input_is_a_clear_error_not_a_traceback(tmp_path):
     )
     assert result.returncode == 2
     assert "embeddings but 2 labels" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_simulate_from_a_csv_of_texts(tmp_path):
+    """The text route: a user's CSV, encoded with the bundled model, then the loop."""
+    import pandas as pd
+
+    from anchoral_widget.datasets import load_dataset
+
+    data = load_dataset("icd10-eye", seed=0, max_size=2000)
+    keep = np.r_[np.flatnonzero(data.labels == "eye")[:12], np.flatnonzero(data.labels == "other")[:228]]
+    pd.DataFrame({"description": [data.texts[i] for i in keep], "chapter": data.labels[keep]}).to_csv(
+        tmp_path / "pool.csv", index=False
+    )
+    code = main([
+        "simulate", "--texts", str(tmp_path / "pool.csv"), "--text-column", "description", "--label-column",
+        "chapter", "--minority", "eye", "--subpool-size", "100", "--neighbours", "20", "--batch-size", "10",
+        "--budget", "30", "--initial-size", "40", "--initial-minority-per-class", "3",
+        "--trace", str(tmp_path / "t.json"), "--quiet",
+    ])
+    assert code == 0
+    t = json.loads((tmp_path / "t.json").read_text())
+    assert t["config"]["pool_size"] == 240 and t["config"]["minority"] == ["eye"]
+    assert sum(len(it["batch_ids"]) for it in t["iterations"]) == 30
+    assert main(["simulate", "--texts", str(tmp_path / "pool.csv"), "--text-column", "nope", "--quiet"]) == 2
