@@ -4,6 +4,10 @@ from importlib import import_module
 
 from .errors import AnchorALError, EmptyPoolError, InputError
 from .loop import ActiveLoop
+# Eager, unlike _LAZY: the function shares its name with its module, and once anything imports
+# anchoral_widget.compare the package attribute would be the module. Both are light (no plotly).
+from .compare import compare
+from .toy import load_toy
 
 # The widget and the replay pull in anywidget and plotly: loaded on first use, so that the
 # headless engine (and the `anchoral` command) starts without them.

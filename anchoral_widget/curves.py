@@ -1,0 +1,172 @@
+"""The live curves, as pure functions: per iteration, the minority share of the labelled set
+and of the subpool (paper figs 3-4), minority and majority F1 (marked as an estimate when
+cross-validated), the waiting time split into training, subpool and strategy, and the labels
+per class.
+
+:func:`curve_data` reads a loop's history into arrays, :func:`curves_figure` draws them and
+:func:`curves_payload` sends them to a front end. Every trace has a ``uid``
+(``"minority:labelled"``, ``"f1:minority:estimate"``, ``"seconds:train"``, ``"counts:<class
+index>"``, ...; see :func:`curves_traces`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+SECONDS_COLOURS = {"train": "#4c78a8", "subpool": "#f58518", "strategy": "#54a24b"}
+
+
+def _get(record, name, default=None):
+    if isinstance(record, dict):
+        return record.get(name, default)
+    return getattr(record, name, default)
+
+
+def _nan(value) -> float:
+    return float("nan") if value is None else float(value)
+
+
+@dataclass(frozen=True)
+class Curves:
+    """Per-iteration series read from a loop's history (one entry per finished iteration).
+
+    ``*_estimated`` flags mark the entries that are estimates: F1 cross-validated on the
+    labelled set (no test set), the subpool's minority share predicted by the model (its items
+    are not labelled outside a simulation)."""
+
+    classes: list
+    minority: list
+    iteration: np.ndarray
+    labelled: np.ndarray
+    minority_labelled: np.ndarray
+    minority_subpool: np.ndarray
+    subpool_estimated: np.ndarray
+    minority_f1: np.ndarray
+    majority_f1: np.ndarray
+    f1_estimated: np.ndarray
+    seconds: dict
+    counts: dict
+
+
+def curve_data(history: Sequence, classes: Sequence, minority: Sequence, initial_counts: dict | None = None) -> Curves:
+    """Series from ``history`` (``IterationRecord`` objects or their dicts, as in a trace).
+
+    Sources per iteration: the subpool's minority share from ``minority_in_subpool`` (the
+    oracle's), else ``extra["minority_in_subpool_predicted"]``; F1 from ``test``, else
+    ``extra["f1_estimate"]`` (see :mod:`estimates`); label counts per class after the iteration
+    are ``initial_counts`` plus the batches' labels so far.
+    """
+    classes = list(classes)
+    running = {c: int((initial_counts or {}).get(c, 0)) for c in classes}
+    rows = {k: [] for k in ("it", "lab", "ml", "ms", "se", "mi", "ma", "fe")}
+    seconds = {k: [] for k in SECONDS_COLOURS}
+    counts = {c: [] for c in classes}
+    for r in history:
+        extra = _get(r, "extra") or {}
+        sub = _get(r, "minority_in_subpool")
+        predicted = sub is None and extra.get("minority_in_subpool_predicted") is not None
+        f1, estimated = _get(r, "test"), False
+        if not f1 and extra.get("f1_estimate"):
+            f1, estimated = extra["f1_estimate"], True
+        rows["it"].append(int(_get(r, "iteration")))
+        rows["lab"].append(int(_get(r, "labelled_count")))
+        rows["ml"].append(_nan(_get(r, "minority_in_labelled")))
+        rows["ms"].append(_nan(extra.get("minority_in_subpool_predicted") if predicted else sub))
+        rows["se"].append(predicted)
+        rows["mi"].append(_nan((f1 or {}).get("minority_f1")))
+        rows["ma"].append(_nan((f1 or {}).get("majority_f1")))
+        rows["fe"].append(estimated)
+        spent = _get(r, "seconds") or {}
+        for k in seconds:
+            seconds[k].append(float(spent.get(k, 0.0)))
+        for c in _get(r, "batch_labels") or []:
+            running[c] = running.get(c, 0) + 1
+        for c in classes:
+            counts[c].append(running[c])
+    a = lambda k, t=np.float64: np.asarray(rows[k], dtype=t)  # noqa: E731
+    return Curves(
+        classes=classes, minority=list(minority), iteration=a("it", np.int64), labelled=a("lab", np.int64),
+        minority_labelled=a("ml"), minority_subpool=a("ms"), subpool_estimated=a("se", bool),
+        minority_f1=a("mi"), majority_f1=a("ma"), f1_estimated=a("fe", bool),
+        seconds={k: np.asarray(v) for k, v in seconds.items()},
+        counts={c: np.asarray(v, dtype=np.int64) for c, v in counts.items()},
+    )
+
+
+def _split(values: np.ndarray, estimated: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(measured, estimated) copies of a series, NaN where the other kind is."""
+    return np.where(estimated, np.nan, values), np.where(estimated, values, np.nan)
+
+
+def curves_traces(curves: Curves) -> list[tuple[dict, int, int]]:
+    """(trace dict, row, col) for :func:`curves_figure`'s 2x2 grid."""
+    from .plots import class_colours  # here, not at the top: plots re-exports this module
+
+    x = curves.iteration
+    colours = class_colours(curves.classes, curves.minority)
+    out = [
+        (dict(type="scatter", uid="minority:labelled", name="minority share: labelled set", x=x,
+              y=curves.minority_labelled, mode="lines+markers", line={"color": "#d62728"}), 1, 1),
+    ]
+    measured, estimated = _split(curves.minority_subpool, curves.subpool_estimated)
+    out.append((dict(type="scatter", uid="minority:subpool", name="minority share: subpool", x=x, y=measured,
+                     mode="lines+markers", line={"color": "#ff7f0e"}), 1, 1))
+    out.append((dict(type="scatter", uid="minority:subpool:predicted", name="minority share: subpool (predicted)",
+                     x=x, y=estimated, mode="lines+markers", line={"color": "#ff7f0e", "dash": "dot"}), 1, 1))
+    for key, label, colour in (("minority_f1", "minority F1", "#d62728"), ("majority_f1", "majority F1", "#1f77b4")):
+        measured, estimated = _split(getattr(curves, key), curves.f1_estimated)
+        uid = "f1:" + key.split("_")[0]
+        out.append((dict(type="scatter", uid=uid, name=f"{label} (test set)", x=x, y=measured,
+                         mode="lines+markers", line={"color": colour}), 1, 2))
+        out.append((dict(type="scatter", uid=uid + ":estimate", name=f"{label} (CV estimate)", x=x, y=estimated,
+                         mode="lines+markers", line={"color": colour, "dash": "dash"}, marker={"symbol": "circle-open"}),
+                    1, 2))
+    for k, colour in SECONDS_COLOURS.items():
+        out.append((dict(type="bar", uid=f"seconds:{k}", name=f"{k} (s)", x=x, y=curves.seconds[k],
+                         marker={"color": colour}), 2, 1))
+    for i, c in enumerate(curves.classes):
+        out.append((dict(type="scatter", uid=f"counts:{i}", name=f"labels: {c}", x=x, y=curves.counts[c],
+                         mode="lines+markers", line={"color": colours[c]}), 2, 2))
+    return out
+
+
+def curves_figure(curves: Curves, *, title: str | None = None, height: int = 560):
+    """Four panels: minority share of the labelled set and of the subpool (paper figs 3-4);
+    minority and majority F1 (dashed and titled as an estimate when cross-validated); waiting
+    time per iteration, stacked as training, subpool and strategy; labels per class."""
+    from plotly.subplots import make_subplots
+
+    f1_title = "F1"
+    if curves.f1_estimated.any():
+        f1_title = "F1 (estimate: cross-validated on the labelled set)" if curves.f1_estimated.all() else "F1 (dashed: estimate)"
+    fig = make_subplots(
+        rows=2, cols=2, horizontal_spacing=0.08, vertical_spacing=0.14,
+        subplot_titles=("Minority share", f1_title, "Waiting time per iteration (s)", "Labels per class"),
+    )
+    for trace, row, col in curves_traces(curves):
+        # A series with no point (e.g. test F1 when only estimates exist) stays, for a stable
+        # set of uids, but out of the legend.
+        trace["showlegend"] = bool(np.isfinite(np.asarray(trace["y"], dtype=float)).any())
+        fig.add_trace(trace, row=row, col=col)
+    fig.update_layout(
+        barmode="stack", height=height, title={"text": title} if title else None,
+        margin={"l": 40, "r": 10, "t": 60, "b": 40}, legend={"font": {"size": 10}, "traceorder": "normal"},
+        uirevision="curves",
+    )
+    fig.update_yaxes(range=[0, 1.02], row=1, col=1)
+    fig.update_yaxes(range=[0, 1.02], row=1, col=2)
+    fig.update_xaxes(title_text="iteration", row=2)
+    return fig
+
+
+def curves_payload(curves: Curves, since: int = 0) -> dict:
+    """The curves' points from entry ``since`` on, as JSON (a few numbers per iteration, so
+    no binary): ``{"kind": "curves_update", "from": since, "iteration": [...],
+    "series": {uid: [...]}}`` with the uids of :func:`curves_traces`; NaN becomes null."""
+    series = {}
+    for trace, _, _ in curves_traces(curves):
+        series[trace["uid"]] = [None if not np.isfinite(v) else float(v) for v in np.asarray(trace["y"], float)[since:]]
+    return {"kind": "curves_update", "from": int(since), "iteration": curves.iteration[since:].tolist(), "series": series}

@@ -1,0 +1,79 @@
+"""The live curves: sources per iteration, estimate markers, the JSON payload."""
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from anchoral_widget.curves import curve_data, curves_figure, curves_payload
+from anchoral_widget.loop import IterationRecord
+
+CLASSES = ["common", "rare"]
+
+
+def by_uid(fig):
+    return {t.uid: t for t in fig.data}
+
+
+def record(i, batch_labels, *, test=None, estimate=None, subpool=None, predicted=None):
+    extra = {}
+    if estimate is not None:
+        extra["f1_estimate"] = {"minority_f1": estimate, "majority_f1": 0.9, "estimate": True}
+    if predicted is not None:
+        extra["minority_in_subpool_predicted"] = predicted
+    return IterationRecord(
+        iteration=i, labelled_count=10 + 2 * i, anchor_ids=[], anchor_classes=[], subpool_ids=[], subpool_scores=[],
+        batch_ids=[100 + i, 200 + i], batch_labels=batch_labels, skipped_ids=[], minority_in_labelled=0.1 * i,
+        minority_in_subpool=subpool, seconds={"train": 0.1, "subpool": 0.2, "strategy": 0.3, "total": 0.6},
+        test=test, extra=extra,
+    )
+
+
+def test_curve_data_reads_sources_and_flags_estimates():
+    history = [
+        record(0, ["rare", "common"], test={"minority_f1": 0.5, "majority_f1": 0.8}, subpool=0.3),
+        record(1, ["rare", "rare"], estimate=0.6, predicted=0.25),
+        record(2, ["common", "common"], test={"minority_f1": 0.7, "majority_f1": 0.85}, estimate=0.1, subpool=0.2),
+    ]
+    c = curve_data(history, CLASSES, ["rare"], initial_counts={"common": 8, "rare": 2})
+    assert c.iteration.tolist() == [0, 1, 2]
+    assert c.minority_f1.tolist() == [0.5, 0.6, 0.7]  # the test set wins over an estimate
+    assert c.f1_estimated.tolist() == [False, True, False]
+    assert c.minority_subpool.tolist() == [0.3, 0.25, 0.2] and c.subpool_estimated.tolist() == [False, True, False]
+    assert c.counts["rare"].tolist() == [3, 5, 5] and c.counts["common"].tolist() == [9, 9, 11]
+    assert c.seconds["strategy"].tolist() == [0.3, 0.3, 0.3]
+    # the same from JSON-ready dicts (a trace)
+    from dataclasses import asdict
+
+    d = curve_data([asdict(r) for r in history], CLASSES, ["rare"], initial_counts={"common": 8, "rare": 2})
+    assert np.array_equal(d.minority_f1, c.minority_f1) and np.array_equal(d.counts["rare"], c.counts["rare"])
+
+
+def test_curves_figure_marks_estimates():
+    history = [record(i, ["rare", "common"], estimate=0.5 + 0.1 * i, subpool=0.2) for i in range(3)]
+    fig = curves_figure(curve_data(history, CLASSES, ["rare"]))
+    traces = by_uid(fig)
+    assert {"minority:labelled", "minority:subpool", "f1:minority", "f1:minority:estimate", "f1:majority",
+            "seconds:train", "seconds:subpool", "seconds:strategy", "counts:0", "counts:1"} <= set(traces)
+    assert traces["f1:minority:estimate"].line.dash == "dash"
+    assert "estimate" in traces["f1:minority:estimate"].name
+    assert traces["f1:minority:estimate"].y == pytest.approx((0.5, 0.6, 0.7))
+    assert traces["f1:minority"].showlegend is False  # no test-set points at all
+    titles = [a.text for a in fig.layout.annotations]
+    assert any("estimate" in t for t in titles)
+    assert fig.layout.barmode == "stack" and traces["seconds:subpool"].type == "bar"
+    measured = curves_figure(curve_data([record(0, ["rare"], test={"minority_f1": 0.4, "majority_f1": 0.9})],
+                                        CLASSES, ["rare"]))
+    assert not any("estimate" in a.text for a in measured.layout.annotations)
+
+
+def test_curves_payload_sends_new_points_as_json():
+    history = [record(i, ["rare", "common"], estimate=0.5, subpool=0.2) for i in range(4)]
+    payload = curves_payload(curve_data(history, CLASSES, ["rare"]), since=2)
+    json.dumps(payload, allow_nan=False)
+    assert payload["from"] == 2 and payload["iteration"] == [2, 3]
+    assert payload["series"]["f1:minority:estimate"] == [0.5, 0.5]
+    assert payload["series"]["f1:minority"] == [None, None]
+    assert all(len(v) == 2 for v in payload["series"].values())
+    assert not any(isinstance(v, float) and math.isnan(v) for s in payload["series"].values() for v in s)
