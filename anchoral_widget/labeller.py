@@ -37,7 +37,7 @@ from .loop import ActiveLoop
 log = logging.getLogger(__name__)
 
 #: The commands a front end may send, as ``{"kind": ..., ...}`` (see :meth:`LabelSession.handle`).
-COMMANDS = ("label", "skip", "rest", "undo", "submit", "search", "seed", "retry")
+COMMANDS = ("label", "skip", "rest", "undo", "submit", "search", "seed", "retry", "map_sync", "map_text")
 SEARCH_HITS = 20
 DEFAULT_DIM = 384  # all-MiniLM-L6-v2, the bundled encoder: known without loading it
 ANCHOR_TEXT_CHARS = 400
@@ -58,9 +58,13 @@ class LabelSession:
         search reports that it needs one.
     budget : int, optional
         Stop proposing once this many items are labelled. ``None``: until the pool runs out.
+    map : MapView, optional
+        The map and curves (see :mod:`~anchoral_widget.mapview`); fitted in the background
+        from :meth:`start`, updated after each batch and sent to :meth:`on_map` listeners.
     """
 
-    def __init__(self, texts: Sequence[str], loop: ActiveLoop, *, encoder=None, budget: int | None = None):
+    def __init__(self, texts: Sequence[str], loop: ActiveLoop, *, encoder=None, budget: int | None = None,
+                 map=None):
         if len(texts) != len(loop.embeddings):
             raise InputError(f"{len(texts)} texts but {len(loop.embeddings)} embeddings")
         self.texts = texts
@@ -80,6 +84,10 @@ class LabelSession:
         self._jobs = 0  # worker jobs queued or running
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="anchoral-labeller")
         self._listeners: list[Callable[[dict], None]] = []
+        self._map_listeners: list[Callable[[dict, list], None]] = []
+        self._map_lock = threading.Lock()  # held while a map message is built and sent: in order
+        self._map = map
+        self._curves: dict = {}
         self._query_encoder = None
 
         self._batch: list[dict] = []
@@ -109,6 +117,8 @@ class LabelSession:
                 "progress": dict(self._progress),
                 "search": dict(self._search),
                 "error": self._error,
+                "map_status": {"status": "off", "fraction": 0.0, "text": ""} if self._map is None else self._map.status(),
+                "curves": self._curves,
             }
 
     @property
@@ -159,12 +169,22 @@ class LabelSession:
         with self._writes:
             return self._writes.wait_for(lambda: self._jobs == 0, timeout=timeout)
 
+    def on_map(self, callback: Callable[[dict, list], None]) -> None:
+        """Call ``callback(header, buffers)`` with each map message (see :mod:`mapview`)."""
+        self._map_listeners.append(callback)
+
     def start(self) -> None:
-        """Propose the first batch in the background, or wait for seed labels (cold start)."""
+        """Propose the first batch in the background, or wait for seed labels (cold start);
+        start fitting the map in the background."""
         self._enqueue(self._propose)
+        if self._map is not None:
+            self._map.start(on_status=lambda: self._publish("map_status"),
+                            on_ready=lambda: self._enqueue(self._update_map))
 
     def close(self, wait: bool = False) -> None:
         """Stop the worker once its queued work is done (``wait=True``: block until then)."""
+        if self._map is not None:
+            self._map.stop()
         self._worker.shutdown(wait=wait)
 
     # ---- commands -----------------------------------------------------------------------
@@ -189,6 +209,8 @@ class LabelSession:
             self.seed(_ids(msg), self._label(msg))
         elif kind == "retry":
             self.retry()
+        elif kind in ("map_sync", "map_text"):
+            self._map_command(msg)
         elif kind == "label":
             self.label(_ids(msg), self._label(msg), iteration=iteration)
         elif kind == "skip":
@@ -290,6 +312,17 @@ class LabelSession:
             self._set_phase("training", "training…")
         self._publish("phase", "status", error="")
         self._enqueue(self._propose)
+
+    def _map_command(self, msg: dict) -> None:
+        """``map_sync``: send the whole map (a view opened); ``map_text``: the whole texts of
+        clicked points."""
+        if self._map is None:
+            raise InputError("this labeller has no map (map=False)")
+        with self._map_lock:
+            message = self._map.sync() if msg["kind"] == "map_sync" else (self._map.texts_of(_ids(msg)), [])
+            if message is not None:
+                for callback in self._map_listeners:
+                    callback(*message)
 
     def report(self, exc: BaseException) -> None:
         """Show an error under the widget, in plain words."""
@@ -396,6 +429,7 @@ class LabelSession:
             self._search = {**self._search, "results": results}
             cold = self._phase == "cold"
         self._publish("progress", "minority", "search")
+        self._update_map()
         if cold:  # starts the loop, or says which classes still lack a label
             self._propose()
 
@@ -441,6 +475,25 @@ class LabelSession:
                 f"(training {self._seconds['train']:.2f} s, selecting {self._seconds['select']:.2f} s)",
             )
         self._publish("batch", "answers", "iteration", "seconds", "progress", "phase", "status")
+        self._update_map(proposal)
+
+    def _update_map(self, proposal=None) -> None:
+        """After a batch or a seed, once the cards are out: send what changed on the map and
+        the curves (worker thread)."""
+        if self._map is None:
+            return
+        with self._loop_lock:
+            if proposal is not None:
+                self._map.observe(proposal)
+            curves = self._map.curves()
+            with self._map_lock:
+                message = self._map.update(proposal)
+                if message is not None:
+                    for callback in self._map_listeners:
+                        callback(*message)
+        with self._state:
+            self._curves = curves
+        self._publish("curves", "map_status")
 
     def _announce_selecting(self, start: float) -> None:
         self._announce("selecting", f"selecting… (trained in {time.perf_counter() - start:.2f} s)")
@@ -594,11 +647,12 @@ def build_session(
     loop: ActiveLoop | None = None,
     seed_labels: Mapping | pd.Series | None = None,
     budget: int | None = None,
+    map=False,
     **loop_params,
 ) -> LabelSession:
-    """Make the encoder, the embeddings and the loop a :class:`LabelSession` needs.
+    """Make the encoder, the embeddings, the loop and the map a :class:`LabelSession` needs.
 
-    See :class:`anchoral_widget.Labeller` for the parameters.
+    See :class:`anchoral_widget.Labeller` for the parameters (``map`` is off by default here).
     """
     if loop is not None:
         given = [name for name, v in (("classes", classes), ("minority", minority), ("embeddings", embeddings)) if v is not None]
@@ -625,6 +679,7 @@ def build_session(
         elif encoder is None:
             encoder = _default_encoder(len(np.asarray(embeddings)[0]))
         loop_params.setdefault("texts", texts)
+        _encode_test(loop_params, encoder)
         _default_store(loop_params, texts, embeddings)
         loop = ActiveLoop(embeddings, classes, minority, **loop_params)
     elif encoder is None:
@@ -640,7 +695,30 @@ def build_session(
         pairs = [(i, c) for i, c in pairs if i not in stored]
         if pairs:
             loop.label([i for i, _ in pairs], [c for _, c in pairs])
-    return LabelSession(texts, loop, encoder=encoder, budget=budget)
+    view = None
+    if map is not False and map is not None:
+        from .mapview import MapView
+
+        view = MapView(loop, texts, projection=None if map is True else map, cache_dir=loop._cache_dir)
+    return LabelSession(texts, loop, encoder=encoder, budget=budget, map=view)
+
+
+def _encode_test(loop_params: dict, encoder) -> None:
+    """``test=(texts, labels)``: the held-out texts are encoded like the pool (the curves show
+    F1 on them); ``test=(embeddings, labels)`` is passed on as it is."""
+    test = loop_params.get("test")
+    if test is None:
+        return
+    if not isinstance(test, (tuple, list)) or len(test) != 2:
+        raise InputError("test must be a pair (X_test, y_test): texts or embeddings, and their classes")
+    X, y = test
+    if not isinstance(X, np.ndarray) and len(X) and all(isinstance(x, str) for x in X):
+        if encoder is None:
+            raise InputError("test texts need an encoder: pass encoder= or test embeddings")
+        X = np.asarray(encoder.encode(_checked_texts(X)), dtype=np.float32)
+    if len(X) != len(y):
+        raise InputError(f"the test set has {len(X)} items but {len(y)} labels")
+    loop_params["test"] = (X, list(y))
 
 
 def _default_store(loop_params: dict, texts: Sequence[str], embeddings) -> None:

@@ -1,7 +1,8 @@
 """The Labeller widget: traits and message handling only; the work is in ``labeller.py``.
 
 Trait names are the same in ``js/src`` (see the ``Model`` type in ``js/src/model.js``). Commands
-from the front end are custom messages ``{kind, ...}``; see :data:`labeller.COMMANDS`.
+from the front end are custom messages ``{kind, ...}``; see :data:`labeller.COMMANDS`. The map
+goes the other way as custom messages with binary buffers (``map_update``, see ``mapview.py``).
 """
 
 from __future__ import annotations
@@ -50,10 +51,16 @@ class Labeller(anywidget.AnyWidget):
         Labels known before the first batch. Cold start: a class without any is found by search.
     budget : int, optional
         Stop proposing once this many texts are labelled.
+    map : bool, Projection or (n, 2) array
+        The 2-D map of the pool and the live curves (default True: UMAP fitted in the
+        background and cached); a Projection or coordinates to place items (the toy data's);
+        False: none.
     **loop_params
         ``batch_size``, ``pool_filter``, ``strategy``, ``learner``, ``seed``, ... of ActiveLoop;
         ``store=``: the SQLite file that keeps every label and resumes after a restart; by
         default ``anchoral-labels-<pool>.db`` in the working folder; ``None`` for memory only.
+        ``test=(texts or embeddings, classes)``: a held-out set for the F1 curves (without
+        one they show a cross-validated estimate); ``cache_dir=``: the map's cache too.
     """
 
     classes = t.List(t.Unicode(), help="Class names, as the buttons show them.").tag(sync=True)
@@ -71,16 +78,21 @@ class Labeller(anywidget.AnyWidget):
     search = t.Dict(help="The last search: query, busy, results [{id, text, similarity, "
                     "label, skipped}], seconds.").tag(sync=True)
     error = t.Unicode("", help="The last error, shown under the widget; '' for none.").tag(sync=True)
+    map_status = t.Dict(help="The map: status (off, idle, fitting, ready, error), fraction, "
+                        "text for the status line ('' once drawn).").tag(sync=True)
+    curves = t.Dict(help="Live curves: traces [{uid, name, panel, x, y, ...}], titles, estimate, "
+                    "test.").tag(sync=True)
 
     def __init__(self, texts=None, classes=None, minority=None, *, embeddings=None, encoder=None,
-                 loop=None, seed_labels=None, budget=None, **loop_params):
+                 loop=None, seed_labels=None, budget=None, map=True, **loop_params):
         self._esm, self._css = _front_end("widget.js"), _front_end("widget.css")
         self._session = build_session(
             texts, classes, minority, embeddings=embeddings, encoder=encoder, loop=loop,
-            seed_labels=seed_labels, budget=budget, **loop_params,
+            seed_labels=seed_labels, budget=budget, map=map, **loop_params,
         )
         super().__init__(**self._session.snapshot())
         self._session.on_change(self._changed)
+        self._session.on_map(lambda header, buffers: self.send(header, buffers))
         self.on_msg(self._on_msg)
         self._session.start()
 

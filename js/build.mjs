@@ -8,6 +8,9 @@ const options = {
   format: "esm",
   target: "es2020",
   outdir: "../anchoral_widget/static",
+  // plotly (the map and the curves) is most of the bundle: as it ships, minified; unminified
+  // by esbuild's printer it would grow by half
+  minify: true,
   logLevel: "info",
 };
 

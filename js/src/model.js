@@ -14,10 +14,12 @@
  *   counts: Record<string, number>, missing: string[], iteration: number
  * }} Progress
  * @typedef {{query: string, busy: boolean, results: Hit[], seconds: number | null}} Search
+ * @typedef {{status: string, fraction: number, text: string}} MapStatus
+ * @typedef {{traces: object[], titles: string[], estimate: boolean, test: boolean}} Curves
  * @typedef {{
  *   classes: string[], minority: string[], batch: Card[], answers: Record<string, string | null>,
  *   iteration: number, phase: string, status: string, seconds: Record<string, number>,
- *   progress: Progress, search: Search, error: string
+ *   progress: Progress, search: Search, error: string, map_status: MapStatus, curves: Curves
  * }} Model
  *
  * The part of anywidget's model API that the views use.
@@ -48,6 +50,10 @@ export const msg = {
   /** @param {number[]} ids @param {string} label */
   seed: (ids, label) => ({ kind: "seed", ids, label }),
   retry: () => ({ kind: "retry" }),
+  /** the whole map, for a view that opens late (the kernel answers with a full map_update) */
+  mapSync: () => ({ kind: "map_sync" }),
+  /** @param {number[]} ids the whole texts of clicked points (answered as {kind: "map_text"}) */
+  mapText: (ids) => ({ kind: "map_text", ids }),
 };
 
 /**

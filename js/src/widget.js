@@ -1,12 +1,14 @@
 // anchoral-widget's Labeller front end (anywidget): one root element per view, made of
-// independent views (status, cards, search, help, error) that read the same model. A second
-// view of the same widget is a second call of render(); each cleans up after itself.
+// independent views (status, cards, map, curves, search, help, error) that read the same model.
+// A second view of the same widget is a second call of render(); each cleans up after itself.
 import "./widget.css";
 import { h } from "./dom.js";
 import { commandFor, keepFromJupyter } from "./keys.js";
 import { cardsView } from "./views/cards.js";
+import { curvesView } from "./views/curves.js";
 import { errorView } from "./views/error.js";
 import { helpView } from "./views/help.js";
+import { mapView } from "./views/map.js";
 import { searchView } from "./views/search.js";
 import { statusView } from "./views/status.js";
 
@@ -22,17 +24,19 @@ function isTextField(target) {
 export function render({ model, el }) {
   const status = statusView({ model });
   const help = helpView({ model });
-  const cards = cardsView({ model });
+  const map = mapView({ model });
+  const curves = curvesView({ model });
+  const cards = cardsView({ model, onHover: map.highlight });
   const search = searchView({ model });
   const error = errorView({ model });
-  const views = [status, help, cards, search, error];
+  const views = [status, help, cards, map, curves, search, error];
 
   const root = h(
     "div",
     // data-lm-suppress-shortcuts: JupyterLab's command registry ignores keys from inside
     { class: "aw-root", tabindex: "0", "data-lm-suppress-shortcuts": "true", "aria-label": "AnchorAL labeller" },
     h("div", { class: "aw-header" }, status.el, help.el),
-    cards.el,
+    h("div", { class: "aw-main" }, cards.el, h("div", { class: "aw-side" }, map.el, curves.el)),
     search.el,
     error.el,
   );

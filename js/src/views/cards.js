@@ -5,8 +5,11 @@ import { h, replace } from "../dom.js";
 import { answerOf, batchProgress, BUSY_PHASES, clampIndex, fold, majorityClass, nextOpen, percent } from "../logic.js";
 import { listen, msg } from "../model.js";
 
-/** @param {{model: import("../model.js").AnyModel}} ctx */
-export function cardsView({ model }) {
+/**
+ * @param {{model: import("../model.js").AnyModel, onHover?: (card: import("../model.js").Card | null) => void}} ctx
+ * onHover: told which card the mouse is over (null when none), so the map can ring its point
+ */
+export function cardsView({ model, onHover = () => {} }) {
   let focus = 0;
   /** @type {Set<number>} */
   const expanded = new Set();
@@ -112,6 +115,8 @@ export function cardsView({ model }) {
       h("div", { class: "aw-buttons" }, ...buttons, skip),
       why,
     );
+    cardEl.addEventListener("mouseenter", () => onHover(card));
+    cardEl.addEventListener("mouseleave", () => onHover(null));
     cardEl.addEventListener("click", (event) => {
       // a class or skip button moves the focus on by itself
       if (!(event.target instanceof Element && event.target.closest("button"))) setFocus(index, false);

@@ -1,0 +1,43 @@
+// The live curves (plotly, four panels): minority share of the labelled set and of the subpool,
+// minority and majority F1 (dashed, and titled as an estimate, when cross-validated on the
+// labelled set), waiting time per iteration by stage, labels per class. Drawn from the
+// `curves` trait, which the kernel updates after every batch.
+import { h } from "../dom.js";
+import { curvesFigure } from "../mapdata.js";
+import { listen } from "../model.js";
+import { loadPlotly } from "./map.js";
+
+/** @param {{model: import("../model.js").AnyModel, plotly?: () => Promise<any>}} ctx */
+export function curvesView({ model, plotly = loadPlotly }) {
+  /** @type {any} */
+  let Plotly = null;
+  let alive = true;
+  let drawn = false;
+  const plot = h("div", { class: "aw-curves-plot" });
+  const el = h("div", { class: "aw-curves-view", hidden: true }, plot);
+
+  async function draw() {
+    const curves = model.get("curves");
+    const points = curves?.traces?.[0]?.x?.length ?? 0;
+    el.hidden = !curves?.traces?.length;
+    if (el.hidden) return;
+    el.dataset.points = String(points);
+    el.dataset.estimate = String(Boolean(curves.estimate));
+    if (!Plotly) Plotly = await plotly();
+    if (!alive) return;
+    const { data, layout } = curvesFigure(curves);
+    await Plotly.react(plot, data, layout, { displaylogo: false, responsive: true });
+    drawn = true;
+  }
+
+  const stop = listen(model, ["curves"], draw);
+  draw();
+  return {
+    el,
+    destroy() {
+      alive = false;
+      stop();
+      if (Plotly && drawn) Plotly.purge(plot);
+    },
+  };
+}

@@ -1,0 +1,109 @@
+import { describe, expect, it } from "vitest";
+import { anchorOf, applyMapUpdate, curvesFigure, decodeArray, emptyMap, escapeHover, mapTraces, positionOf } from "../src/mapdata.js";
+import { firstMap, payload } from "./map-payload.js";
+
+const trace = (traces, uid) => traces.find((t) => t.uid === uid);
+
+describe("decodeArray", () => {
+  it("reads little-endian int32 and float32 from a DataView at any offset", () => {
+    const { header, buffers } = firstMap();
+    expect(Array.from(decodeArray(header.layers.subpool.scores, buffers))).toEqual([Float32Array.from([0.9])[0], Float32Array.from([0.4])[0]]);
+    expect(Array.from(decodeArray(header.layers.batch.anchor, buffers))).toEqual([5, -1]);
+  });
+
+  it("refuses a buffer of the wrong size or a missing one", () => {
+    const { header, buffers } = firstMap();
+    expect(() => decodeArray({ ...header.layers.batch.ids, shape: [3] }, buffers)).toThrow(/bytes/);
+    expect(() => decodeArray({ buffer: 99, dtype: "int32", shape: [1] }, buffers)).toThrow(/missing/);
+  });
+});
+
+describe("applyMapUpdate", () => {
+  it("a full message fills every layer, the classes and the hover texts", () => {
+    const { header, buffers } = firstMap();
+    const s = applyMapUpdate(emptyMap(), header, buffers);
+    expect(Array.from(s.layers.pool.ids)).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(Array.from(s.layers.labelled.values)).toEqual([0, 1]);
+    expect(s.classes).toEqual(["other", "eye"]);
+    expect(s.texts.get(3)).toBe("Fracture");
+    expect(positionOf(s, 3)).toEqual([3, 0]);
+    expect(anchorOf(s, 2)).toBe(5);
+    expect(anchorOf(s, 3)).toBeNull();
+  });
+
+  it("a delta replaces only the layers it carries and appends new labelled items once", () => {
+    const { header, buffers } = firstMap();
+    const s0 = applyMapUpdate(emptyMap(), header, buffers);
+    const delta = payload({
+      full: false, iteration: 1,
+      layers: {
+        batch: { ids: [1], xy: [1, 0], anchor: [0] },
+        labelled: { ids: [2, 3, 5], xy: [2, 0, 3, 0, 5, 0], classes: [1, 0, 1], mode: "append" },
+      },
+    });
+    const s1 = applyMapUpdate(s0, delta.header, delta.buffers);
+    expect(s1.iteration).toBe(1);
+    expect(Array.from(s1.layers.batch.ids)).toEqual([1]);
+    expect(Array.from(s1.layers.labelled.ids)).toEqual([0, 5, 2, 3]); // 5 was there already
+    expect(Array.from(s1.layers.labelled.values)).toEqual([0, 1, 1, 0]);
+    expect(s1.layers.subpool).toBe(s0.layers.subpool); // unchanged, not copied
+    expect(Array.from(s0.layers.batch.ids)).toEqual([2, 3]); // the old state is untouched
+    expect(s1.texts.get(2)).toBe("Cataract <b>left</b>");
+  });
+
+  it("a full message after deltas starts again from nothing", () => {
+    const first = firstMap();
+    let s = applyMapUpdate(emptyMap(), first.header, first.buffers);
+    const again = payload({ layers: { pool: { ids: [7], xy: [1, 1] } } });
+    s = applyMapUpdate(s, again.header, again.buffers);
+    expect(Array.from(s.layers.pool.ids)).toEqual([7]);
+    expect(s.layers.batch.ids.length).toBe(0);
+    expect(s.texts.size).toBe(0);
+  });
+
+  it("refuses what is not a map update", () => {
+    expect(() => applyMapUpdate(emptyMap(), { kind: "map_text" }, [])).toThrow(/not a map update/);
+  });
+});
+
+describe("mapTraces", () => {
+  it("one trace per layer and class, named by uid, ids in customdata, WebGL for the big layers", () => {
+    const { header, buffers } = firstMap();
+    const traces = mapTraces(applyMapUpdate(emptyMap(), header, buffers), [2, 5]);
+    expect(traces.map((t) => t.uid)).toEqual(["pool", "subpool", "labelled:0", "labelled:1", "anchors:0", "anchors:1", "batch", "highlight"]);
+    expect(trace(traces, "pool").type).toBe("scattergl");
+    expect(trace(traces, "subpool").type).toBe("scattergl");
+    expect(trace(traces, "subpool").marker.color).toEqual([Float32Array.from([0.9])[0], Float32Array.from([0.4])[0]]);
+    expect(trace(traces, "labelled:1").customdata).toEqual([5]);
+    expect(trace(traces, "anchors:1").marker.symbol).toBe("star");
+    expect(trace(traces, "anchors:1").marker.color).toBe("#d62728");
+    expect(Array.from(trace(traces, "batch").x)).toEqual([2, 3]);
+    expect(trace(traces, "highlight").customdata).toEqual([2, 5]);
+  });
+
+  it("hover shows the text escaped, so markup in a document shows as typed", () => {
+    const { header, buffers } = firstMap();
+    const traces = mapTraces(applyMapUpdate(emptyMap(), header, buffers));
+    expect(trace(traces, "batch").hovertext[0]).toBe("#2 batch, via anchor #5<br>Cataract &lt;b&gt;left&lt;/b&gt;");
+    expect(escapeHover("<img onerror=x>&")).toBe("&lt;img onerror=x&gt;&amp;");
+  });
+});
+
+describe("curvesFigure", () => {
+  it("puts each trace on its panel's axes and hides series without points from the legend", () => {
+    const { data, layout } = curvesFigure({
+      traces: [
+        { uid: "minority:labelled", panel: 0, x: [0, 1], y: [0.5, 0.4] },
+        { uid: "f1:minority", panel: 1, x: [0, 1], y: [null, null] },
+        { uid: "seconds:train", panel: 2, type: "bar", x: [0, 1], y: [0.1, 0.2] },
+        { uid: "counts:0", panel: 3, x: [0, 1], y: [3, 10] },
+      ],
+      titles: ["a", "F1 (estimate: <cv>)", "c", "d"],
+    });
+    expect(data.map((t) => [t.xaxis, t.yaxis])).toEqual([["x", "y"], ["x2", "y2"], ["x3", "y3"], ["x4", "y4"]]);
+    expect(data.map((t) => t.showlegend)).toEqual([true, false, true, true]);
+    expect(data[0].panel).toBeUndefined();
+    expect(layout.annotations[1].text).toBe("F1 (estimate: &lt;cv&gt;)");
+    expect(layout.yaxis.range).toEqual([0, 1.02]);
+  });
+});
