@@ -142,7 +142,8 @@ def render(results: list[dict], args) -> str:
              "(logistic regression on embeddings), entropy, A=10, K=50, M=1,000 (randsub M=10,000), b=25. "
              f"Start: 100 labels (5 minority); {args.warmup} warm-up iterations not counted, then medians "
              f"over {args.iterations} iterations. One subprocess per pool size; all filters share one index. "
-             "`seals` grows with the labelled set (here 150-400 labels, so up to ~20k items).", "", speed, "",
+             f"`seals` grows with the labelled set (here {100 + 25 * args.warmup}-{100 + 25 * (args.warmup + args.iterations)} "
+             "labels).", "", speed, "",
              "### Index build and memory", "", memory, "",
              "Peak RSS is the subprocess's VmHWM (Python, numpy, scikit-learn and all four loops included); "
              "index bytes are the size of the saved hnswlib file, which is what it occupies in memory.", ""]
@@ -213,6 +214,7 @@ def main(argv=None) -> int:
 
     if args.render:
         saved = json.loads((RESULTS / "speed.json").read_text())
+        args.iterations, args.warmup = saved.get("iterations", 10), saved.get("warmup", 2)
         text = render(saved["results"], args)
         print(text)
         write_section("speed", text, command=saved.get("command"), stamp=saved.get("produced"))
@@ -234,7 +236,8 @@ def main(argv=None) -> int:
     if not args.no_write:
         RESULTS.mkdir(parents=True, exist_ok=True)
         (RESULTS / "speed.json").write_text(json.dumps(
-            {"machine": machine(), "command": command_line(), "produced": now(), "results": results}, indent=1))
+            {"machine": machine(), "command": command_line(), "produced": now(), "iterations": args.iterations,
+             "warmup": args.warmup, "results": results}, indent=1))
         write_section("speed", text)
     return 0
 
