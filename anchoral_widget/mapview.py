@@ -221,12 +221,11 @@ class MapView:
             out["y"] = [None if not np.isfinite(v) else round(float(v), 4) for v in np.asarray(trace["y"], float)]
             traces.append(out)
         estimate = bool(data.f1_estimated.any())
-        f1_title = "F1 on the test set"
-        if loop.test is None:
-            f1_title = "F1 (estimate: cross-validated on the labelled set)"
+        # the estimate is said in the title and by dashed lines named "(CV estimate)"
+        f1_title = "F1 on the test set" if loop.test is not None else "F1: estimate, cross-validated"
         return {
             "traces": traces,
-            "titles": ["Minority share (subpool: predicted)", f1_title, "Waiting time per iteration (s)",
+            "titles": ["Minority share", f1_title, "Waiting time per iteration (s)",
                        "Labels per class"],
             "estimate": estimate or loop.test is None,
             "test": loop.test is not None,

@@ -220,10 +220,10 @@ export const MAP_LAYOUT = {
 
 /** Panels of the curves' 2x2 grid: [x domain, y domain]. */
 const PANELS = [
-  [[0, 0.44], [0.6, 1]],
-  [[0.56, 1], [0.6, 1]],
-  [[0, 0.44], [0, 0.4]],
-  [[0.56, 1], [0, 0.4]],
+  [[0, 0.44], [0.62, 1]],
+  [[0.56, 1], [0.62, 1]],
+  [[0, 0.44], [0.08, 0.46]],
+  [[0.56, 1], [0.08, 0.46]],
 ];
 
 /**
@@ -240,12 +240,14 @@ export function curvesFigure(curves) {
   }));
   /** @type {Record<string, any>} */
   const layout = {
-    height: 460, barmode: "stack", uirevision: "curves", margin: { l: 40, r: 10, t: 30, b: 40 },
-    legend: { font: { size: 10 } }, annotations: [],
+    height: 560, barmode: "stack", uirevision: "curves", margin: { l: 40, r: 10, t: 30, b: 10 },
+    legend: { orientation: "h", y: -0.12, yanchor: "top", font: { size: 10 } }, annotations: [],
   };
+  const points = Math.max(0, ...data.map((t) => (t.x ?? []).length));
+  const dtick = Math.max(1, Math.ceil(points / 8)); // whole iterations, at most about 8 ticks
   PANELS.forEach(([xd, yd], i) => {
     const s = i === 0 ? "" : String(i + 1);
-    layout[`xaxis${s}`] = { domain: xd, anchor: `y${s}`, title: i >= 2 ? { text: "iteration" } : undefined, tickformat: "d", rangemode: "tozero" };
+    layout[`xaxis${s}`] = { domain: xd, anchor: `y${s}`, title: i >= 2 ? { text: "iteration", standoff: 4 } : undefined, tick0: 0, dtick, rangemode: "tozero" };
     layout[`yaxis${s}`] = { domain: yd, anchor: `x${s}`, ...(i < 2 ? { range: [0, 1.02] } : { rangemode: "tozero" }) };
     layout.annotations.push({
       text: escapeHover(curves.titles?.[i] ?? ""), showarrow: false, xref: "paper", yref: "paper",
