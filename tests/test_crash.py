@@ -41,15 +41,24 @@ def test_sigkill_at_random_points_loses_nothing(tmp_path):
         for line in lines + out.splitlines():
             if line.startswith("ACK"):
                 acked.update(int(i) for i in line.split()[1:])
+        stored = set(stored_ids(path))
+        assert acked <= stored, f"acknowledged but lost: {sorted(acked - stored)[:10]}"
+        # A kill can land after a commit and before its ACK: at most that one call's labels
+        # (one item, or the seed set in the first round) are stored unacknowledged.
+        assert len(stored - acked) <= (23 if round_ == 0 else 1)
+        acked |= stored  # durable from here on: later kills must keep them too
 
     X, y, _ = clustered_pool(n=3000, d=32)
     loop = ActiveLoop(X, classes=["other", "rare"], minority=["rare"], batch_size=10, subpool_size=300, index="exact", store=path)
-    stored = set(loop.labels)
-    assert acked <= stored, f"acknowledged but lost: {sorted(acked - stored)[:10]}"
-    assert len(stored - acked) <= 1, "at most the one label in flight at the kill is unacknowledged"
-    assert all(loop.labels[i] == y[i] for i in stored)
+    assert set(loop.labels) == acked
+    assert all(loop.labels[i] == y[i] for i in acked)
     # Nothing doubled: every id is labelled by exactly one row of the log (no undo here).
-    rows = sqlite3.connect(path).execute("SELECT payload FROM log WHERE kind = 'label'").fetchall()
-    ids = [i for (payload,) in rows for i in json.loads(payload)["ids"]]
-    assert len(ids) == len(set(ids)) == len(stored)
+    ids = stored_ids(path)
+    assert len(ids) == len(set(ids)) == len(acked)
     assert len(acked) > 100, "the kills landed while labelling was under way"
+
+
+def stored_ids(path):
+    with sqlite3.connect(path) as db:
+        rows = db.execute("SELECT payload FROM log WHERE kind = 'label'").fetchall()
+    return [i for (payload,) in rows for i in json.loads(payload)["ids"]]
