@@ -74,7 +74,7 @@ class Layer:
         return len(self.ids)
 
     def same_as(self, other: "Layer | None") -> bool:
-        if other is None or not np.array_equal(self.ids, other.ids):
+        if other is None or not np.array_equal(self.ids, other.ids) or not np.array_equal(self.xy, other.xy):
             return False
         if (self.values is None) != (other.values is None):
             return False

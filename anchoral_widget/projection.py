@@ -409,11 +409,18 @@ class Projection:
         path = self.cache_path
         if path is None:
             return
-        path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f"{path.name}.tmp{os.getpid()}-{threading.get_ident()}")
-        with open(tmp, "wb") as fh:
-            np.savez(fh, settings=np.array(json.dumps(self._settings())), sample_ids=sample, coords=coords)
-        os.replace(tmp, path)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with open(tmp, "wb") as fh:
+                np.savez(fh, settings=np.array(json.dumps(self._settings())), sample_ids=sample, coords=coords)
+            os.replace(tmp, path)
+        except OSError as err:  # the map is still good; only the next session refits it
+            import warnings
+
+            warnings.warn(f"could not cache the map in {path.parent}: {err}", stacklevel=2)
+            if tmp.is_file():
+                tmp.unlink()
 
     # ---- positions --------------------------------------------------------------------
 

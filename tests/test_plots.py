@@ -192,6 +192,11 @@ def test_next_payload_sends_only_what_changed(pool):
     assert header["texts"] == {}  # 10..13 were already sent with the subpool
     unchanged, _ = map_update_payload(second, second)
     assert unchanged["layers"] == {}
+    # the same pool ids at new positions (a new map) is a new pool: everything is sent again
+    from dataclasses import replace
+
+    moved = replace(second, pool=replace(second.pool, xy=second.pool.xy + 1))
+    assert map_update_payload(second, moved)[0]["full"]
 
 
 def test_undo_replaces_the_labelled_layer_and_texts_are_sent_once(pool):

@@ -229,3 +229,12 @@ def test_a_failing_child_process_is_reported_not_waited_on():
     with pytest.raises(AnchorALError, match="(?s)child process.*unexpected keyword"):
         projection_module._fit_in_child(np.zeros((10, 4), np.float32), {"no_such_parameter": 1}, lambda n, t: None)
     assert time.perf_counter() - t < 60
+
+
+def test_an_unwritable_cache_warns_and_the_map_still_works(fake, tmp_path):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the cache folder should be")
+    X, _ = clustered()
+    with pytest.warns(UserWarning, match="could not cache the map"):
+        p = Projection(X, cache_dir=blocker, process=False).fit()
+    assert p.ready and p.positions([0]).shape == (1, 2)
