@@ -196,11 +196,13 @@ def machine() -> dict:
         info["ram_gib"] = round(total_kb / 2**20, 1)
     except (OSError, StopIteration):
         pass
-    for module in ("numpy", "sklearn", "hnswlib", "torch", "transformers", "sentence_transformers"):
+    from importlib import metadata
+
+    for module, dist in (("numpy", "numpy"), ("sklearn", "scikit-learn"), ("hnswlib", "hnswlib"), ("torch", "torch"),
+                         ("transformers", "transformers"), ("sentence_transformers", "sentence-transformers")):
         try:
-            mod = __import__(module)
-            info[module] = getattr(mod, "__version__", "?")
-        except ImportError:
+            info[module] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
             info[module] = "not installed"
     return info
 
