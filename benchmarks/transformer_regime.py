@@ -44,6 +44,108 @@ def per_item_cost(model, sample_texts) -> float:
     return (time.perf_counter() - t0) / len(sample_texts)
 
 
+def model_line(cost_rows, pool: int) -> list[str]:
+    """The same ratios from the per-item table alone: wait = fit + per-item cost x items scored."""
+    row = next((r for r in cost_rows if r[0] == "tweets-sentiment" and r[4]), None)
+    if row is None:
+        return []
+    fit, per = row[4], row[2] / 1000
+    anchoral, randsub, none = fit + per * 1000, fit + per * 10_000, fit + per * (pool - 100)
+    return [f"- From the per-item table alone (fit {fit:.0f} s + {per * 1000:.2f} ms x items scored): none / "
+            f"anchoral = {none / anchoral:.1f}x, randsub / anchoral = {randsub / anchoral:.1f}x; leaving the fit "
+            f"out, {(none - fit) / (anchoral - fit):.0f}x and {(randsub - fit) / (anchoral - fit):.0f}x."]
+
+
+def render(cost_rows, waits, args, torch_version, threads, note="") -> str:
+    a = waits["anchoral"]
+    rows = [[name, w["total"], w["train"], w["subpool"], w["strategy"], w["subpool_size"],
+             w["total"] / a["total"], (w["subpool"] + w["strategy"]) / (a["subpool"] + a["strategy"]), w["measured"]]
+            for name, w in waits.items()]
+
+    frozen = ""
+    speed_json = RESULTS / "speed.json"
+    if speed_json.exists():
+        for r in json.loads(speed_json.read_text())["results"]:
+            if r["n"] == args.pool:
+                f = {k: v["median"]["total"] for k, v in r["filters"].items()}
+                frozen = (f"With the default frozen-embedding learner at {args.pool:,} (speed.py, medians): "
+                          f"anchoral {f['anchoral']:.3f} s, randsub {f['randsub']:.3f} s, none {f['none']:.3f} s, "
+                          f"so none / anchoral = {f['none'] / f['anchoral']:.1f}x and randsub / anchoral = "
+                          f"{f['randsub'] / f['anchoral']:.1f}x; scoring the whole pool with logistic regression costs "
+                          "well under a second per iteration at this size.")
+
+    none_r, rand_r = waits["none"]["total"] / a["total"], waits["randsub"]["total"] / a["total"]
+    text = "\n".join([
+        "## The paper's regime: fine-tuned transformer learner", "",
+        "### Per-item inference cost", "",
+        "`TransformerClassifier` (bundled all-MiniLM-L6-v2 fine-tuned with a classification head, batch 32, "
+        f"CPU, torch {torch_version} with {threads} threads), fitted once on 100 tweets (5 labelled "
+        f"minority) with the paper's recipe, then `predict_proba` over {args.sample:,} other texts of each dataset.", "",
+        markdown_table(["texts", "median words", "ms per item", "items per s", "fit on 100 labels (s)",
+                        f"full {args.pool // 1000}k pool (min)"], cost_rows), "",
+        f"### Waiting time of one iteration at {args.pool // 1000}k", "",
+        f"Pool: the {args.pool // 1000}k synthetic embeddings and index of `speed.py`; texts: the tweets-sentiment "
+        f"pool repeated to {args.pool // 1000}k rows. 100 labels (5 minority), entropy, A=10, K=50, M=1,000, "
+        "randsub M=10,000; one iteration each (each needs a fine-tuning of the transformer).", "",
+        markdown_table(["filter", "wait (s)", "train (s)", "subpool (s)", "strategy (s)", "subpool size",
+                        "wait / anchoral", "(subpool + strategy) / anchoral's", "how"], rows), "",
+        f"- none / anchoral waiting time: {none_r:.1f}x (target >= 50x): {'met' if none_r >= 50 else 'NOT met'}.",
+        f"- randsub / anchoral waiting time: {rand_r:.1f}x (target >= 5x): {'met' if rand_r >= 5 else 'NOT met'}.",
+        "- Training is the same for every filter (the transformer is re-initialised and fine-tuned on the "
+        "labelled set every iteration, at least 100 steps), so it caps the ratios of the full waiting time; "
+        "the last ratio column leaves it out and compares what the filters themselves cost.",
+        *model_line(cost_rows, args.pool),
+        "", frozen, "", note])
+    return text
+
+
+def from_log(args) -> int:
+    """Render the section from the log of a run that was stopped before every filter finished.
+
+    What the log holds is used as measured; a filter missing from it gets anchoral's training time
+    (same labelled set, same seed) and a strategy time of (anchoral's strategy seconds per subpool
+    item, measured in that same iteration) x (its subpool size): said so in the table.
+    """
+    import ast
+    import re
+
+    import torch
+
+    text = Path(args.from_log).read_text()
+    cost_rows, per_item, waits = [], {}, {}
+    for m in re.finditer(r"^(\S+): ([\d.]+) ms per item, fit on 100 labels (\S+) s$", text, re.M):
+        name, ms, fit = m.group(1), float(m.group(2)), m.group(3)
+        per_item[name] = ms / 1000
+        cost_rows.append([name, None, ms, 1000 / ms, None if fit == "None" else float(fit), ms * args.pool / 60_000])
+    for m in re.finditer(r"^(anchoral|randsub|none): (\{.*\})$", text, re.M):
+        w = ast.literal_eval(m.group(2))
+        w.setdefault("measured", "measured")
+        w.setdefault("subpool_size", 1000 if m.group(1) == "anchoral" else None)
+        waits[m.group(1)] = w
+    a = waits["anchoral"]
+    per = a["strategy"] / a["subpool_size"]
+    sizes = {"randsub": 10_000, "none": args.pool - 100}
+    for name in ("randsub", "none"):
+        if name not in waits:
+            strategy = per * sizes[name]
+            waits[name] = {"train": a["train"], "subpool": 0.0, "strategy": strategy,
+                           "total": a["train"] + strategy, "subpool_size": sizes[name],
+                           "measured": f"not finished: train as anchoral's, strategy = {per * 1000:.1f} ms x "
+                                       f"{sizes[name]:,} items (anchoral's per-item cost in its iteration)"}
+    note = ("The run was stopped before every filter finished (the machine was shared, load average up to 20 on "
+            "2 cores, and a single fine-tuning took minutes); rows marked 'not finished' are extrapolated as "
+            "stated. The per-item cost in the anchoral iteration "
+            f"({per * 1000:.1f} ms) is higher than in the table above ({per_item.get('tweets-sentiment', float('nan')) * 1000:.2f} ms), "
+            "measured earlier while the machine was less loaded.")
+    rendered = render(cost_rows, waits, args, torch.__version__, torch.get_num_threads(), note)
+    print(rendered)
+    if not args.no_write:
+        (RESULTS / "transformer_regime.json").write_text(json.dumps({"per_item": per_item, "waits": waits}))
+        write_section("transformer_regime", rendered, command=f".venv/bin/python benchmarks/transformer_regime.py "
+                      f"(stopped early), then --from-log {args.from_log}")
+    return 0
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--pool", type=int, default=100_000)
@@ -51,7 +153,10 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--cache-dir", default=None)
     parser.add_argument("--no-write", action="store_true")
+    parser.add_argument("--from-log", help="render from the printed log of an interrupted run (see from_log)")
     args = parser.parse_args(argv)
+    if args.from_log:
+        return from_log(args)
     root = cache_root(args.cache_dir)
 
     import torch
@@ -118,44 +223,7 @@ def main(argv=None) -> int:
                                  f"({per * 1000:.2f} ms each)"}
     print(f"none: {waits['none']}", flush=True)
 
-    a = waits["anchoral"]
-    rows = [[name, w["total"], w["train"], w["subpool"], w["strategy"], w["subpool_size"],
-             w["total"] / a["total"], (w["subpool"] + w["strategy"]) / (a["subpool"] + a["strategy"]), w["measured"]]
-            for name, w in waits.items()]
-
-    frozen = ""
-    speed_json = RESULTS / "speed.json"
-    if speed_json.exists():
-        for r in json.loads(speed_json.read_text())["results"]:
-            if r["n"] == args.pool:
-                f = {k: v["median"]["total"] for k, v in r["filters"].items()}
-                frozen = (f"With the default frozen-embedding learner at {args.pool:,} (speed.py, medians): "
-                          f"anchoral {f['anchoral']:.3f} s, randsub {f['randsub']:.3f} s, none {f['none']:.3f} s, "
-                          f"so none / anchoral = {f['none'] / f['anchoral']:.1f}x and randsub / anchoral = "
-                          f"{f['randsub'] / f['anchoral']:.1f}x: scoring the whole pool with logistic regression is "
-                          "cheap, and AnchorAL's advantage there is small.")
-
-    none_r, rand_r = waits["none"]["total"] / a["total"], waits["randsub"]["total"] / a["total"]
-    text = "\n".join([
-        "## The paper's regime: fine-tuned transformer learner", "",
-        "### Per-item inference cost", "",
-        "`TransformerClassifier` (bundled all-MiniLM-L6-v2 fine-tuned with a classification head, batch 32, "
-        f"CPU, torch {torch.__version__} with {torch.get_num_threads()} threads), fitted once on 100 tweets (5 labelled "
-        f"minority) with the paper's recipe, then `predict_proba` over {args.sample:,} other texts of each dataset.", "",
-        markdown_table(["texts", "median words", "ms per item", "items per s", "fit on 100 labels (s)",
-                        f"full {args.pool // 1000}k pool (min)"], cost_rows), "",
-        f"### Waiting time of one iteration at {args.pool // 1000}k", "",
-        f"Pool: the {args.pool // 1000}k synthetic embeddings and index of `speed.py`; texts: the tweets-sentiment "
-        f"pool repeated to {args.pool // 1000}k rows. 100 labels (5 minority), entropy, A=10, K=50, M=1,000, "
-        "randsub M=10,000; one iteration each (each needs a fine-tuning of the transformer).", "",
-        markdown_table(["filter", "wait (s)", "train (s)", "subpool (s)", "strategy (s)", "subpool size",
-                        "wait / anchoral", "(subpool + strategy) / anchoral's", "how"], rows), "",
-        f"- none / anchoral waiting time: {none_r:.1f}x (target >= 50x): {'met' if none_r >= 50 else 'NOT met'}.",
-        f"- randsub / anchoral waiting time: {rand_r:.1f}x (target >= 5x): {'met' if rand_r >= 5 else 'NOT met'}.",
-        "- Training is the same for every filter (the transformer is re-initialised and fine-tuned on the "
-        "labelled set every iteration, at least 100 steps), so it caps the ratios of the full waiting time; "
-        "the last ratio column leaves it out and compares what the filters themselves cost.",
-        "", frozen, ""])
+    text = render(cost_rows, waits, args, torch.__version__, torch.get_num_threads())
     print(text)
     if not args.no_write:
         (RESULTS / "transformer_regime.json").write_text(json.dumps({"per_item": per_item, "waits": waits}))
