@@ -30,6 +30,7 @@ class Subpool:
     scores: np.ndarray | None = None
     anchor_ids: np.ndarray = field(default_factory=_empty)
     anchor_classes: np.ndarray = field(default_factory=_empty)
+    retrieved_by: np.ndarray | None = None  # per item: the most similar anchor that retrieved it
 
 
 @dataclass
@@ -68,6 +69,17 @@ def mean_similarity_scores(ids: np.ndarray, sims: np.ndarray) -> tuple[np.ndarra
     totals = np.bincount(inverse, weights=sims[valid].astype(np.float64), minlength=len(unique))
     counts = np.bincount(inverse, minlength=len(unique))
     return unique, (totals / counts).astype(np.float32)
+
+
+def best_retriever(ids: np.ndarray, sims: np.ndarray, anchor_ids: np.ndarray, items: np.ndarray) -> np.ndarray:
+    """For each of ``items``, the anchor (row of ``ids``) that retrieved it with the highest
+    similarity: "why am I seeing this"."""
+    rows = np.repeat(np.arange(ids.shape[0]), ids.shape[1])
+    flat_ids, flat_sims = ids.ravel(), sims.ravel()
+    order = np.lexsort((-flat_sims, flat_ids))  # by id, then best similarity first
+    first = order[np.r_[True, flat_ids[order][1:] != flat_ids[order][:-1]]]
+    best = dict(zip(flat_ids[first].tolist(), rows[first].tolist()))
+    return anchor_ids[[best[int(i)] for i in items]]
 
 
 def top_by_score(ids: np.ndarray, scores: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
@@ -113,12 +125,12 @@ class AnchorAL:
             entropy=entropy,
             rng=state.rng,
         )
-        ids, sims = state.index.query(state.embeddings[anchor_ids], self.neighbours, exclude=state.excluded)
-        unique, scores = mean_similarity_scores(ids, sims)
+        retrieved, sims = state.index.query(state.embeddings[anchor_ids], self.neighbours, exclude=state.excluded)
+        unique, scores = mean_similarity_scores(retrieved, sims)
         if len(unique) == 0:
             raise EmptyPoolError("every item of the pool is labelled or skipped")
         ids, scores = top_by_score(unique, scores, self.subpool_size)
-        return Subpool(ids, scores, anchor_ids, anchor_classes)
+        return Subpool(ids, scores, anchor_ids, anchor_classes, best_retriever(retrieved, sims, anchor_ids, ids))
 
 
 class RandSub:

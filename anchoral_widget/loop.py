@@ -392,6 +392,10 @@ class ActiveLoop:
         batch = np.asarray(strategy.select(bound, subpool.ids, b, self._rng(1)), dtype=np.int64)
         t3 = time.perf_counter()
 
+        retrieved_by = None
+        if subpool.retrieved_by is not None:
+            position = {int(i): k for k, i in enumerate(subpool.ids.tolist())}
+            retrieved_by = subpool.retrieved_by[[position[int(i)] for i in batch]]
         probs = bound.proba(batch) if bound is not None else np.full((len(batch), len(self.classes)), 1 / len(self.classes))
         self.model_ = model
         proposal = Proposal(
@@ -407,6 +411,7 @@ class ActiveLoop:
             minority_in_labelled=minority_proportion(self.labelled_classes, self.minority_indices),
             test=self.evaluate(model),
             events_seen=len(self._events),
+            batch_retrieved_by=retrieved_by,
         )
         if self.store is not None:
             # The whole pool as a subpool is not worth a copy per row.

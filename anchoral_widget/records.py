@@ -24,6 +24,7 @@ class Proposal:
     minority_in_labelled: float
     test: dict | None = None
     events_seen: int = 0  # how many label/skip calls it was proposed after
+    batch_retrieved_by: np.ndarray | None = None  # per batch item: the anchor that retrieved it
 
     def unanswered(self, excluded: np.ndarray) -> np.ndarray:
         return self.batch_ids[~excluded[self.batch_ids]]
@@ -43,6 +44,7 @@ class Proposal:
             "minority_in_labelled": self.minority_in_labelled,
             "test": self.test,
             "events_seen": self.events_seen,
+            "batch_retrieved_by": None if self.batch_retrieved_by is None else self.batch_retrieved_by.tolist(),
         }
 
     @classmethod
@@ -53,6 +55,8 @@ class Proposal:
         scores = fields["subpool_scores"]
         fields["subpool_scores"] = None if scores is None else np.asarray(scores, dtype=np.float32)
         fields["batch_proba"] = np.asarray(fields["batch_proba"], dtype=np.float64)
+        by = fields.get("batch_retrieved_by")
+        fields["batch_retrieved_by"] = None if by is None else np.asarray(by, dtype=np.int64)
         return cls(**fields)
 
 

@@ -118,3 +118,16 @@ def test_empty_pool_and_unknown_filter():
             f(state(X, y, np.arange(100)))
     with pytest.raises(InputError, match="unknown pool filter 'sealz'"):
         make_filter("sealz")
+
+
+def test_each_subpool_item_knows_the_anchor_that_retrieved_it_best():
+    X, y, _ = clustered_pool(n=600)
+    labelled = np.r_[np.flatnonzero(y == "rare")[:3], np.flatnonzero(y == "other")[:40]]
+    sub = AnchorAL(anchors_per_class=5, neighbours=20, subpool_size=60)(state(X, y, labelled))
+    sims = X[sub.anchor_ids] @ X.T
+    sims[:, labelled] = -np.inf
+    top = np.argsort(-sims, axis=1, kind="stable")[:, :20]
+    for item, anchor in zip(sub.ids, sub.retrieved_by):
+        retrievers = [a for a, row in zip(sub.anchor_ids, top) if item in row]
+        assert anchor in retrievers
+        assert X[anchor] @ X[item] == pytest.approx(max(X[a] @ X[item] for a in retrievers), abs=1e-6)

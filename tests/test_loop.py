@@ -202,3 +202,13 @@ def test_every_filter_with_every_kind_of_strategy(pool, pool_filter, strategy):
         if pool_filter != "none":  # the trace leaves the full pool out
             assert set(record.batch_ids) <= set(record.subpool_ids)
         assert 0 <= record.minority_in_subpool <= 1
+
+
+def test_the_batch_knows_its_retrieving_anchors_and_keeps_them_through_the_store(pool, tmp_path):
+    X, y, _ = pool
+    loop = seeded(X, y, store=tmp_path / "s.db")
+    p = loop.propose()
+    assert len(p.batch_retrieved_by) == len(p.batch_ids) and set(p.batch_retrieved_by) <= set(p.anchor_ids)
+    loop.store.close()
+    assert np.array_equal(make_loop(X, store=tmp_path / "s.db").pending.batch_retrieved_by, p.batch_retrieved_by)
+    assert seeded(X, y, pool_filter="randsub").propose().batch_retrieved_by is None
