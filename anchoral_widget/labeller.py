@@ -87,6 +87,7 @@ class LabelSession:
         self._map_listeners: list[Callable[[dict, list], None]] = []
         self._map_lock = threading.Lock()  # held while a map message is built and sent: in order
         self._map = map
+        self._estimating = ThreadPoolExecutor(max_workers=1, thread_name_prefix="anchoral-estimate")
         self._curves: dict = {}
         self._query_encoder = None
 
@@ -186,6 +187,7 @@ class LabelSession:
         if self._map is not None:
             self._map.stop()
         self._worker.shutdown(wait=wait)
+        self._estimating.shutdown(wait=wait)
 
     # ---- commands -----------------------------------------------------------------------
 
@@ -482,9 +484,10 @@ class LabelSession:
         the curves (worker thread)."""
         if self._map is None:
             return
+        estimate = None
         with self._loop_lock:
             if proposal is not None:
-                self._map.observe(proposal)
+                estimate = self._map.observe(proposal)
             curves = self._map.curves()
             with self._map_lock:
                 message = self._map.update(proposal)
@@ -494,6 +497,23 @@ class LabelSession:
         with self._state:
             self._curves = curves
         self._publish("curves", "map_status")
+        if estimate is not None:  # seconds of cross-validation: never in the way of a submit
+            with self._writes:
+                self._jobs += 1  # wait() waits for it too
+            try:
+                self._estimating.submit(self._run, self._estimate_f1, estimate)
+            except RuntimeError:  # closed meanwhile: no curves to update
+                with self._writes:
+                    self._jobs -= 1
+                    self._writes.notify_all()
+
+    def _estimate_f1(self, estimate) -> None:
+        estimate()
+        with self._loop_lock:
+            curves = self._map.curves()
+        with self._state:
+            self._curves = curves
+        self._publish("curves")
 
     def _announce_selecting(self, start: float) -> None:
         self._announce("selecting", f"selecting… (trained in {time.perf_counter() - start:.2f} s)")

@@ -134,9 +134,10 @@ class MapView:
 
     # ---- per iteration -----------------------------------------------------------------
 
-    def observe(self, proposal) -> None:
-        """Record what the curves need from a new proposal: the CV estimate of F1 (no test set)
-        and the model's minority share of the subpool. Call holding the loop."""
+    def observe(self, proposal) -> Callable[[], None] | None:
+        """Record what the curves need from a new proposal: the model's minority share of the
+        subpool now, and a job that computes the CV estimate of F1 (no test set) on a copy of
+        the labelled set. Call holding the loop; run the job without it (it takes seconds)."""
         loop = self.loop
         model = getattr(loop, "model_", None)
         if model is not None and len(proposal.subpool_ids) and proposal.iteration not in self._subpool_share:
@@ -144,13 +145,19 @@ class MapView:
             proba = model.predict_proba(take(features, np.asarray(proposal.subpool_ids)))
             self._subpool_share[proposal.iteration] = predicted_minority_share(proba, loop.minority_indices)
         key = (proposal.iteration, proposal.labelled_count)
-        if loop.test is None and key not in self._estimates:
-            # the embedding classifier: a transformer per fold would take minutes
-            learner = loop.learner if getattr(loop.learner, "inputs", "embeddings") == "embeddings" else None
+        if loop.test is not None or key in self._estimates:
+            return None
+        # the embedding classifier: a transformer per fold would take minutes
+        learner = loop.learner if getattr(loop.learner, "inputs", "embeddings") == "embeddings" else None
+        X, y = np.array(loop.embeddings[loop.labelled_ids]), loop.labelled_classes.copy()
+        minority, n_classes, names = set(loop.minority_indices), len(loop.classes), list(loop.classes)
+
+        def estimate() -> None:
             self._estimates[key] = cross_validated_f1(
-                loop.embeddings[loop.labelled_ids], loop.labelled_classes, loop.minority_indices,
-                len(loop.classes), learner=learner, seed=loop.seed, class_names=loop.classes,
+                X, y, minority, n_classes, learner=learner, seed=loop.seed, class_names=names
             )
+
+        return estimate
 
     def update(self, proposal=None):
         """``(header, buffers)``: what changed since the last message (everything for the
