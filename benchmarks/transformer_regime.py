@@ -44,6 +44,23 @@ def per_item_cost(model, sample_texts) -> float:
     return (time.perf_counter() - t0) / len(sample_texts)
 
 
+def contention_line(waits) -> list[str]:
+    """Training is the same work for every filter (same labelled set, same seed): if its measured time
+    differs, the machine's load changed between the iterations, and the ratios carry that."""
+    a = waits["anchoral"]
+    out = []
+    for name, w in waits.items():
+        if name != "anchoral" and w.get("measured") == "measured" and abs(w["train"] / a["train"] - 1) > 0.25:
+            per_a = a["strategy"] / max(a["subpool_size"], 1)
+            per_w = w["strategy"] / max(w["subpool_size"], 1)
+            out.append(f"- Caution: {name}'s training took {w['train']:.0f} s against anchoral's {a['train']:.0f} s for "
+                       f"the same work, and its forward passes {per_w * 1000:.1f} ms per item against "
+                       f"{per_a * 1000:.1f} ms: the shared machine was busier during its iteration, which inflates "
+                       f"its ratio by about {w['train'] / a['train']:.1f}x. The line below gives the like-for-like "
+                       "estimate.")
+    return out
+
+
 def model_line(cost_rows, pool: int) -> list[str]:
     """The same ratios from the per-item table alone: wait = fit + per-item cost x items scored."""
     row = next((r for r in cost_rows if r[0] == "tweets-sentiment" and r[4]), None)
@@ -94,6 +111,7 @@ def render(cost_rows, waits, args, torch_version, threads, note="") -> str:
         "- Training is the same for every filter (the transformer is re-initialised and fine-tuned on the "
         "labelled set every iteration, at least 100 steps), so it caps the ratios of the full waiting time; "
         "the last ratio column leaves it out and compares what the filters themselves cost.",
+        *contention_line(waits),
         *model_line(cost_rows, args.pool),
         "", frozen, "", note])
     return text
@@ -120,19 +138,20 @@ def from_log(args) -> int:
     for m in re.finditer(r"^(anchoral|randsub|none): (\{.*\})$", text, re.M):
         w = ast.literal_eval(m.group(2))
         w.setdefault("measured", "measured")
-        w.setdefault("subpool_size", 1000 if m.group(1) == "anchoral" else None)
+        w.setdefault("subpool_size", {"anchoral": 1000, "randsub": 10_000}.get(m.group(1), args.pool - 100))
         waits[m.group(1)] = w
     a = waits["anchoral"]
     per = a["strategy"] / a["subpool_size"]
     sizes = {"randsub": 10_000, "none": args.pool - 100}
-    for name in ("randsub", "none"):
+    stopped = [name for name in ("randsub", "none") if name not in waits]
+    for name in stopped:
         if name not in waits:
             strategy = per * sizes[name]
             waits[name] = {"train": a["train"], "subpool": 0.0, "strategy": strategy,
                            "total": a["train"] + strategy, "subpool_size": sizes[name],
                            "measured": f"not finished: train as anchoral's, strategy = {per * 1000:.1f} ms x "
                                        f"{sizes[name]:,} items (anchoral's per-item cost in its iteration)"}
-    note = ("The run was stopped before every filter finished (the machine was shared, load average up to 20 on "
+    note = "" if not stopped else ("The run was stopped before every filter finished (the machine was shared, load average up to 20 on "
             "2 cores, and a single fine-tuning took minutes); rows marked 'not finished' are extrapolated as "
             "stated. The per-item cost in the anchoral iteration "
             f"({per * 1000:.1f} ms) is higher than in the table above ({per_item.get('tweets-sentiment', float('nan')) * 1000:.2f} ms), "
@@ -141,8 +160,9 @@ def from_log(args) -> int:
     print(rendered)
     if not args.no_write:
         (RESULTS / "transformer_regime.json").write_text(json.dumps({"per_item": per_item, "waits": waits}))
-        write_section("transformer_regime", rendered, command=f".venv/bin/python benchmarks/transformer_regime.py "
-                      f"(stopped early), then --from-log {args.from_log}")
+        command = ".venv/bin/python benchmarks/transformer_regime.py > LOG" + (" (stopped early)" if stopped else "")
+        write_section("transformer_regime", rendered, command=f"{command}, then the same script with --from-log LOG "
+                      "(re-rendering the printed measurements)")
     return 0
 
 
