@@ -597,23 +597,24 @@ class LabelSession:
         scores = {}
         if proposal.subpool_scores is not None:
             scores = dict(zip(proposal.subpool_ids.tolist(), np.asarray(proposal.subpool_scores).tolist()))
-        anchors = np.asarray(proposal.anchor_ids, dtype=np.int64)
-        nearest = sims = None
-        if len(anchors) and len(ids):
-            sim = _unit(self.loop.embeddings[ids]) @ _unit(self.loop.embeddings[anchors]).T
-            nearest, sims = sim.argmax(axis=1), sim.max(axis=1)
+        # "Why am I seeing this": the anchor that retrieved the item, as the loop recorded it.
+        retriever = {}
+        if proposal.batch_retrieved_by is not None:
+            retriever = dict(zip(proposal.batch_ids.tolist(), proposal.batch_retrieved_by.tolist()))
+        anchor_class = dict(zip(np.asarray(proposal.anchor_ids).tolist(), np.asarray(proposal.anchor_classes).tolist()))
         cards = []
         for row, item in enumerate(ids.tolist()):
             p = proba[row]
             top = int(np.argmax(p))
             anchor = None
-            if nearest is not None:
-                a = int(nearest[row])
+            if item in retriever:
+                a = int(retriever[item])
+                similarity = float(_unit(self.loop.embeddings[[item, a]]).prod(axis=0).sum())
                 anchor = {
-                    "id": int(anchors[a]),
-                    "text": _clip(str(self.texts[int(anchors[a])]), ANCHOR_TEXT_CHARS),
-                    "label": self.class_names[int(proposal.anchor_classes[a])],
-                    "similarity": round(float(sims[row]), 4),
+                    "id": a,
+                    "text": _clip(str(self.texts[a]), ANCHOR_TEXT_CHARS),
+                    "label": self.class_names[int(anchor_class[a])],
+                    "similarity": round(similarity, 4),
                 }
             cards.append({
                 "id": item,

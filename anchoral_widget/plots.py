@@ -123,18 +123,20 @@ def map_state(
     anchor_classes=(),
     batch_ids=(),
     embeddings: np.ndarray | None = None,
+    batch_anchors=None,
 ) -> MapState:
     """The layers of one iteration, placed by ``projection`` (a ready :class:`Projection`).
-    Class arguments are class indices. With ``embeddings``, each batch item records the anchor
-    that retrieved it."""
+    Class arguments are class indices. Each batch item records the anchor that retrieved it:
+    ``batch_anchors`` as the loop recorded them, else (with ``embeddings``) the most similar."""
     pos = projection.positions
     subpool_ids, labelled_ids, anchor_ids, batch_ids = map(_ids, (subpool_ids, labelled_ids, anchor_ids, batch_ids))
     scores = None if subpool_scores is None or len(subpool_scores) == 0 else np.asarray(subpool_scores, np.float32)
-    anchor_of = (
-        retrieving_anchor(embeddings, batch_ids, anchor_ids)
-        if embeddings is not None
-        else np.full(len(batch_ids), -1, dtype=np.int64)
-    )
+    if batch_anchors is not None:
+        anchor_of = _ids(batch_anchors)
+    elif embeddings is not None:
+        anchor_of = retrieving_anchor(embeddings, batch_ids, anchor_ids)
+    else:
+        anchor_of = np.full(len(batch_ids), -1, dtype=np.int64)
     return MapState(
         iteration=int(iteration),
         classes=list(classes),
@@ -169,6 +171,7 @@ def map_state_from_loop(loop, projection, proposal=None) -> MapState:
         anchor_ids=proposal.anchor_ids,
         anchor_classes=proposal.anchor_classes,
         batch_ids=proposal.batch_ids,
+        batch_anchors=proposal.batch_retrieved_by,
         **common,
     )
 

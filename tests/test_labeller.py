@@ -105,6 +105,9 @@ def test_first_batch_has_cards_with_guess_score_and_nearest_anchor(data):
         assert 0 < card["score"] <= 1
         assert card["anchor"]["id"] in anchors
         assert card["anchor"]["label"] == session.loop.labels[card["anchor"]["id"]]
+    pending = session.loop.pending
+    retrieved_by = dict(zip(pending.batch_ids.tolist(), pending.batch_retrieved_by.tolist()))
+    assert all(card["anchor"]["id"] == retrieved_by[card["id"]] for card in s["batch"]), "the anchor that retrieved it"
     assert set(s["seconds"]) == {"train", "select", "total"}
     assert s["progress"] == {"labelled": 2, "skipped": 0, "budget": None, "pool": 400,
                              "counts": {"other": 1, "eye": 1}, "missing": [], "iteration": 0}
