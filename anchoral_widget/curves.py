@@ -16,6 +16,8 @@ from typing import Sequence
 
 import numpy as np
 
+from .plots import class_colours
+
 SECONDS_COLOURS = {"train": "#4c78a8", "subpool": "#f58518", "strategy": "#54a24b"}
 
 
@@ -103,8 +105,6 @@ def _split(values: np.ndarray, estimated: np.ndarray) -> tuple[np.ndarray, np.nd
 
 def curves_traces(curves: Curves) -> list[tuple[dict, int, int]]:
     """(trace dict, row, col) for :func:`curves_figure`'s 2x2 grid."""
-    from .plots import class_colours  # here, not at the top: plots re-exports this module
-
     x = curves.iteration
     colours = class_colours(curves.classes, curves.minority)
     out = [

@@ -30,7 +30,8 @@ import numpy as np
 from .errors import InputError
 from .estimates import cross_validated_f1, predicted_minority_share
 from .learners import take
-from .plots import curve_data, curves_traces, map_state_from_loop, map_update_payload, payload_bytes
+from .curves import curve_data, curves_traces
+from .plots import map_state_from_loop, map_update_payload, payload_bytes
 from .projection import Projection
 
 #: Above this many points in the pool sample, their hover texts are not sent (a click asks).

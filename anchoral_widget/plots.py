@@ -19,8 +19,6 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .curves import Curves, curve_data, curves_figure, curves_payload, curves_traces  # noqa: F401
-
 POOL_COLOUR = "#9e9e9e"
 SUBPOOL_COLOUR = "#6baed6"  # subpools without scores (randsub, none)
 BATCH_COLOUR = "#e6007e"

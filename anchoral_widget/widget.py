@@ -13,7 +13,7 @@ from pathlib import Path
 import anywidget
 import traitlets as t
 
-from .labeller import build_session
+from .prepare import build_session
 
 STATIC = Path(__file__).parent / "static"
 log = logging.getLogger(__name__)

@@ -9,7 +9,7 @@ import pytest
 from anchoral_widget.embed import Encoder
 from anchoral_widget.errors import AnchorALError, EmptyPoolError, InputError
 from anchoral_widget.index import HnswIndex
-from anchoral_widget.labeller import build_session
+from anchoral_widget.prepare import build_session
 from anchoral_widget.loop import ActiveLoop
 from conftest import clustered_pool
 

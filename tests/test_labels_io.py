@@ -1,10 +1,8 @@
-import numpy as np
 import pandas as pd
 import pytest
 
 from anchoral_widget.errors import InputError
 from anchoral_widget.loop import ActiveLoop
-from conftest import clustered_pool
 
 TEXTS = [f"text number {i}" for i in range(2000)]
 

@@ -3,7 +3,6 @@ import pytest
 
 from anchoral_widget.errors import EmptyPoolError, InputError
 from anchoral_widget.loop import SEED_ITERATION, ActiveLoop
-from conftest import clustered_pool
 
 
 def make_loop(X, **kw):

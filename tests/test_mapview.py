@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from anchoral_widget.errors import InputError
-from anchoral_widget.labeller import build_session
+from anchoral_widget.prepare import build_session
 from anchoral_widget.loop import ActiveLoop
 from anchoral_widget.mapview import MapView
 from anchoral_widget.plots import decode_payload

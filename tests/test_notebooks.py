@@ -2,7 +2,6 @@
 outputs stripped in git."""
 
 import json
-import os
 from pathlib import Path
 
 import nbformat

@@ -7,7 +7,6 @@ from anchoral_widget.errors import InputError
 from anchoral_widget.loop import ActiveLoop
 from anchoral_widget.fingerprint import fingerprint_array
 from anchoral_widget.store import LabelStore
-from conftest import clustered_pool
 
 
 def make(X, path, **kw):

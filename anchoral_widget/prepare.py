@@ -1,0 +1,151 @@
+"""Building a labelling session from what a user has: texts, classes, maybe embeddings, an
+encoder, a loop, seed labels. Computes what is missing (embeddings with the bundled encoder, a
+label store named after the pool, the map) and checks everything before anything is written."""
+
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from .errors import InputError
+from .labeller import LabelSession, _check_budget
+from .loop import ActiveLoop
+
+DEFAULT_DIM = 384  # all-MiniLM-L6-v2, the bundled encoder: known without loading it
+
+
+def build_session(
+    texts: Sequence[str] | None,
+    classes: Sequence | None = None,
+    minority: Sequence | None = None,
+    *,
+    embeddings: np.ndarray | None = None,
+    encoder=None,
+    loop: ActiveLoop | None = None,
+    seed_labels: Mapping | pd.Series | None = None,
+    budget: int | None = None,
+    map=False,
+    **loop_params,
+) -> LabelSession:
+    """Make the encoder, the embeddings, the loop and the map a :class:`LabelSession` needs.
+
+    See :class:`anchoral_widget.Labeller` for the parameters (``map`` is off by default here).
+    """
+    if loop is not None:
+        given = [name for name, v in (("classes", classes), ("minority", minority), ("embeddings", embeddings)) if v is not None]
+        if given or loop_params:
+            raise TypeError(f"pass either loop= or the loop's parameters, not both (got {given + list(loop_params)})")
+        if texts is None:
+            texts = loop.texts
+    if texts is None:
+        raise InputError("texts are needed: the cards show them")
+    texts = _checked_texts(texts)
+    budget = _check_budget(budget)  # before anything is built or written
+    if budget is not None and budget > len(texts):
+        raise InputError(f"budget {budget} is larger than the pool ({len(texts)} texts)")
+    if loop is None:
+        if classes is None:
+            raise InputError("classes are needed, e.g. classes=['other', 'eye']")
+        names = [str(c) for c in classes]
+        if len(set(names)) != len(names):
+            raise InputError(f"class names must differ as text, got {names}")
+        if embeddings is None:
+            if encoder is None:
+                encoder = _default_encoder()
+            embeddings = encoder.encode(texts)
+        elif encoder is None:
+            encoder = _default_encoder(len(np.asarray(embeddings)[0]))
+        loop_params.setdefault("texts", texts)
+        _encode_test(loop_params, encoder)
+        _default_store(loop_params, texts, embeddings)
+        loop = ActiveLoop(embeddings, classes, minority, **loop_params)
+    elif encoder is None:
+        encoder = _default_encoder(loop.embeddings.shape[1])
+    if seed_labels is not None:
+        items = seed_labels.items() if hasattr(seed_labels, "items") else seed_labels
+        pairs = [(int(i), c) for i, c in items]
+        # labels already in the loop (a loop=, or one resumed from its store) are not given twice
+        stored = loop.labels
+        for i, c in pairs:
+            if i in stored and stored[i] != c:
+                raise InputError(f"seed label {c!r} for text {i} differs from its stored label {stored[i]!r}")
+        pairs = [(i, c) for i, c in pairs if i not in stored]
+        if pairs:
+            loop.label([i for i, _ in pairs], [c for _, c in pairs])
+    view = None
+    if map is not False and map is not None:
+        from .mapview import MapView
+
+        view = MapView(loop, texts, projection=None if map is True else map, cache_dir=loop._cache_dir)
+    return LabelSession(texts, loop, encoder=encoder, budget=budget, map=view)
+
+
+def _encode_test(loop_params: dict, encoder) -> None:
+    """``test=(texts, labels)``: the held-out texts are encoded like the pool (the curves show
+    F1 on them); ``test=(embeddings, labels)`` is passed on as it is."""
+    test = loop_params.get("test")
+    if test is None:
+        return
+    if not isinstance(test, (tuple, list)) or len(test) != 2:
+        raise InputError("test must be a pair (X_test, y_test): texts or embeddings, and their classes")
+    X, y = test
+    if not isinstance(X, np.ndarray) and len(X) and all(isinstance(x, str) for x in X):
+        if encoder is None:
+            raise InputError("test texts need an encoder: pass encoder= or test embeddings")
+        X = np.asarray(encoder.encode(_checked_texts(X)), dtype=np.float32)
+    if len(X) != len(y):
+        raise InputError(f"the test set has {len(X)} items but {len(y)} labels")
+    loop_params["test"] = (X, list(y))
+
+
+def _default_store(loop_params: dict, texts: Sequence[str], embeddings) -> None:
+    """Unless told otherwise, keep the labels in a SQLite file in the working folder (the
+    notebook's), named after the pool, so that a user who never asked still keeps them.
+    ``store=None`` or ``store=False`` keeps labels in memory only."""
+    import hashlib
+    from pathlib import Path
+
+    from .embed import fingerprint_texts
+    from .fingerprint import fingerprint_array
+
+    if "store" in loop_params:
+        if loop_params["store"] in (None, False):
+            del loop_params["store"]
+        return
+    # The pool's identity: its texts and the vectors they were given (so, the encoder).
+    digest = hashlib.blake2b(digest_size=20)
+    digest.update(fingerprint_texts(texts).encode())
+    digest.update(fingerprint_array(np.asarray(embeddings)).encode())
+    fingerprint = digest.hexdigest()
+    loop_params["store"] = Path.cwd() / f"anchoral-labels-{fingerprint[:12]}.db"
+    loop_params.setdefault("fingerprint", fingerprint)
+
+
+def _default_encoder(dim: int | None = None):
+    """The bundled encoder. For precomputed embeddings only when the sizes match (and None
+    otherwise), so that search never compares vectors from two different models."""
+    if dim is not None and dim != DEFAULT_DIM:
+        return None
+    from .embed import Encoder
+
+    try:
+        return Encoder()
+    except InputError:
+        if dim is None:
+            raise
+        return None  # the bundled model is not installed: no search, the rest works
+
+
+def _checked_texts(texts) -> list[str]:
+    """Strings, none empty; duplicates are allowed (a pool may repeat itself) but reported."""
+    import warnings
+
+    from .embed import check_texts
+
+    texts = check_texts(texts)
+    repeats = len(texts) - len(set(texts))
+    if repeats:
+        warnings.warn(f"{repeats} texts repeat an earlier one; each copy is labelled on its own", stacklevel=4)
+    return texts
