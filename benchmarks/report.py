@@ -115,7 +115,13 @@ def summary() -> list[str]:
         a = w["anchoral"]["total"]
         out.append(f"- Fine-tuned transformer learner at 100k: none / anchoral = {w['none']['total'] / a:.1f}x "
                    f"(none extrapolated from a measured sample), randsub / anchoral = "
-                   f"{w['randsub']['total'] / a:.1f}x of the waiting time (training included).")
+                   f"{w['randsub']['total'] / a:.1f}x of the waiting time (training included), as measured on a "
+                   "busy machine; see the caution in that section.")
+        out += _lines(RESULTS / "transformer_regime.md", ("- Caution", "- From the per-item table alone"))
+    out += _lines(RESULTS / "small_text_compare.md", ("small-text's query takes",),
+                  prefix="- small-text's `AnchorSubsampling` at 100k (same embeddings, index and base strategy, "
+                         "training excluded): ")
+    out += _lines(RESULTS / "encoding.md", ("- Caching and progress overhead",))
     claims = RESULTS / "claims.md"
     if not claims.exists():
         claims = RESULTS / "claims_20k.md"
@@ -126,6 +132,14 @@ def summary() -> list[str]:
             verdicts = [line for line in "\n".join(block[1:2]).splitlines() if line.startswith("- ")]
             out += verdicts
     return (["## Headline numbers", "", *out, ""]) if out else []
+
+
+def _lines(path: Path, starts: tuple, prefix: str = "") -> list[str]:
+    """Lines of a section that begin with one of ``starts``, quoted into the headline."""
+    if not path.exists():
+        return []
+    return [prefix + line.removesuffix(" Why the two differ:") for line in path.read_text().splitlines()
+            if line.startswith(starts)]
 
 
 def _relink(text: str) -> str:
