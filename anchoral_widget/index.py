@@ -51,8 +51,12 @@ def _check_embeddings(embeddings: np.ndarray) -> np.ndarray:
     embeddings = np.asarray(embeddings)
     if embeddings.ndim != 2 or embeddings.shape[0] == 0:
         raise InputError(f"embeddings must be a non-empty 2-d array, got shape {embeddings.shape}")
-    if not np.isfinite(embeddings).all():
-        bad = np.flatnonzero(~np.isfinite(embeddings).all(axis=1))
+    # In chunks: a whole-pool boolean mask would cost as much memory as a quarter of the pool.
+    bad = np.concatenate([
+        start + np.flatnonzero(~np.isfinite(embeddings[start : start + 65_536]).all(axis=1))
+        for start in range(0, len(embeddings), 65_536)
+    ])
+    if len(bad):
         raise InputError(f"embeddings hold NaN or inf in {len(bad)} rows, first at row {bad[0]}")
     return np.ascontiguousarray(embeddings, dtype=np.float32)
 
@@ -211,11 +215,17 @@ class HnswIndex:
 
 
 def cached_hnsw(
-    embeddings: np.ndarray, cache_dir, *, fingerprint: str | None = None, seed: int = 0, progress: bool = False
+    embeddings: np.ndarray,
+    cache_dir,
+    *,
+    fingerprint: str | None = None,
+    seed: int = 0,
+    num_threads: int = 1,
+    progress: bool = False,
 ) -> HnswIndex:
     """The HNSW index of a pool, from ``cache_dir`` if a matching one is there, else built and
     saved. The file is checked against the pool's fingerprint and settings; a corrupt or
-    mismatched file is rebuilt, never used."""
+    mismatched file is rebuilt, never used. ``num_threads`` as in :meth:`HnswIndex.build`."""
     import json
     import warnings
 
@@ -235,7 +245,7 @@ def cached_hnsw(
             warnings.warn(f"{path} was built with other settings; rebuilding it", stacklevel=2)
         except (InputError, ValueError, OSError) as err:
             warnings.warn(f"{path} is unusable ({err}); rebuilding it", stacklevel=2)
-    index = HnswIndex.build(embeddings, seed=seed, progress=progress)
+    index = HnswIndex.build(embeddings, seed=seed, num_threads=num_threads, progress=progress)
     index.save(path)
     tmp = meta_path.with_name(meta_path.name + f".tmp{os.getpid()}")
     tmp.write_text(json.dumps(meta))

@@ -49,6 +49,15 @@ class BoundModel:
     def represent(self, ids) -> np.ndarray:
         return self._map(self.model.represent, ids)
 
+    def proba_and_represent(self, ids) -> tuple[np.ndarray, np.ndarray]:
+        """Both at once: one forward pass for a model that can (a transformer), two otherwise."""
+        both = getattr(self.model, "predict_proba_and_represent", None)
+        if both is None:
+            return self.proba(ids), self.represent(ids)
+        ids = np.asarray(ids, dtype=np.int64)
+        parts = [both(take(self._features, ids[s : s + self._chunk])) for s in range(0, len(ids), self._chunk)]
+        return np.concatenate([p for p, _ in parts]), np.concatenate([h for _, h in parts])
+
 
 def _expand(probs: np.ndarray, present: np.ndarray, n_classes: int) -> np.ndarray:
     """Probabilities over the classes seen in training -> over all classes (0 for unseen)."""
@@ -250,6 +259,10 @@ class _FittedTransformer:
 
     def predict_proba(self, X):
         return self._forward(list(X))[0].astype(np.float64)
+
+    def predict_proba_and_represent(self, X):
+        probs, h = self._forward(list(X))
+        return probs.astype(np.float64), h
 
     def represent(self, X):
         return self._forward(list(X))[1]

@@ -106,9 +106,8 @@ class Badge:
         ids = _check(ids, n)
         if n >= len(ids):
             return ids.copy()
-        a = badge_scale(model.proba(ids))
-        h = np.asarray(model.represent(ids), dtype=np.float64)
-        return ids[badge_seeding(a, h, n, rng)]
+        probs, h = model.proba_and_represent(ids)
+        return ids[badge_seeding(badge_scale(probs), np.asarray(h, dtype=np.float64), n, rng)]
 
 
 def badge_seeding(a: np.ndarray, h: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:

@@ -56,6 +56,8 @@ def test_transformer_fine_tunes_on_cpu_for_a_few_steps():
     h = model.represent(texts[:5])
     assert probs.shape == (24, 2) and np.allclose(probs.sum(1), 1, atol=1e-5)
     assert h.shape == (5, 384)  # the pooled output that feeds BERT's classifier
+    both = model.predict_proba_and_represent(texts[:5])  # BADGE's single forward pass
+    assert np.allclose(both[0], probs[:5], atol=1e-5) and np.allclose(both[1], h, atol=1e-5)
     assert model.train_minority_f1 > 0.9, "six steps separate two obvious topics"
     again = learner.fit(texts, y, n_classes=2, seed=0).predict_proba(texts)
     assert np.allclose(probs, again, atol=1e-5), "seeded: same data, same model"
