@@ -31,6 +31,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import pandas as pd
 
+from .cards import batch_cards
 from .errors import AnchorALError, EmptyPoolError, InputError
 from .loop import ActiveLoop
 
@@ -39,7 +40,6 @@ log = logging.getLogger(__name__)
 #: The commands a front end may send, as ``{"kind": ..., ...}`` (see :meth:`LabelSession.handle`).
 COMMANDS = ("label", "skip", "rest", "undo", "submit", "search", "seed", "retry", "map_sync", "map_text")
 SEARCH_HITS = 20
-ANCHOR_TEXT_CHARS = 400
 _MISSING = object()
 
 
@@ -459,7 +459,7 @@ class LabelSession:
             except EmptyPoolError:
                 self._announce("done", "the pool is exhausted: every text is labelled or skipped")
                 return
-            cards = self._cards(proposal)
+            cards = batch_cards(proposal, self.loop, self.texts, self.class_names)
             wall = time.perf_counter() - start
         secs = proposal.seconds
         with self._state:
@@ -587,45 +587,6 @@ class LabelSession:
                 "iteration": self.loop.iteration,
             }
 
-    def _cards(self, proposal) -> list[dict]:
-        """The cards of a proposal's unanswered items (caller holds ``_loop_lock``)."""
-        taken = set(self.loop.labels) | set(self.loop.skipped_ids.tolist())
-        ids = np.array([i for i in proposal.batch_ids.tolist() if i not in taken], dtype=np.int64)
-        rows = np.flatnonzero(np.isin(proposal.batch_ids, ids))
-        proba = np.asarray(proposal.batch_proba)[rows]
-        scores = {}
-        if proposal.subpool_scores is not None:
-            scores = dict(zip(proposal.subpool_ids.tolist(), np.asarray(proposal.subpool_scores).tolist()))
-        # "Why am I seeing this": the anchor that retrieved the item, as the loop recorded it.
-        retriever = {}
-        if proposal.batch_retrieved_by is not None:
-            retriever = dict(zip(proposal.batch_ids.tolist(), proposal.batch_retrieved_by.tolist()))
-        anchor_class = dict(zip(np.asarray(proposal.anchor_ids).tolist(), np.asarray(proposal.anchor_classes).tolist()))
-        cards = []
-        for row, item in enumerate(ids.tolist()):
-            p = proba[row]
-            top = int(np.argmax(p))
-            anchor = None
-            if item in retriever:
-                a = int(retriever[item])
-                similarity = float(_unit(self.loop.embeddings[[item, a]]).prod(axis=0).sum())
-                anchor = {
-                    "id": a,
-                    "text": _clip(str(self.texts[a]), ANCHOR_TEXT_CHARS),
-                    "label": self.class_names[int(anchor_class[a])],
-                    "similarity": round(similarity, 4),
-                }
-            cards.append({
-                "id": item,
-                "text": str(self.texts[item]),
-                "predicted": self.class_names[top],
-                "confidence": round(float(p[top]), 4),
-                "proba": [round(float(x), 4) for x in p],
-                "score": None if item not in scores else round(float(scores[item]), 4),
-                "anchor": anchor,
-            })
-        return cards
-
     def _set_phase(self, phase: str, status: str) -> None:
         self._phase, self._status = phase, status
 
@@ -683,12 +644,3 @@ def _check_budget(budget) -> int | None:
     if isinstance(budget, bool) or not isinstance(budget, (int, np.integer)) or budget < 1:
         raise InputError(f"budget must be a positive number of labels or None, got {budget!r}")
     return int(budget)
-
-
-def _unit(vectors: np.ndarray) -> np.ndarray:
-    vectors = np.asarray(vectors, dtype=np.float32)
-    return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
-
-
-def _clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"

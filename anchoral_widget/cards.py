@@ -1,0 +1,57 @@
+"""What a card shows of a batch item: its text, the model's guess, the AnchorAL score, and
+the anchor that retrieved it ("why am I seeing this")."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+ANCHOR_TEXT_CHARS = 400
+
+
+def batch_cards(proposal, loop, texts: Sequence[str], class_names: Sequence[str]) -> list[dict]:
+    """JSON-ready cards for the proposal's items that are not yet labelled or skipped."""
+    taken = set(loop.labels) | set(loop.skipped_ids.tolist())
+    ids = np.array([i for i in proposal.batch_ids.tolist() if i not in taken], dtype=np.int64)
+    proba = np.asarray(proposal.batch_proba)[np.flatnonzero(np.isin(proposal.batch_ids, ids))]
+    scores = {}
+    if proposal.subpool_scores is not None:
+        scores = dict(zip(proposal.subpool_ids.tolist(), np.asarray(proposal.subpool_scores).tolist()))
+    retriever = {}
+    if proposal.batch_retrieved_by is not None:
+        retriever = dict(zip(proposal.batch_ids.tolist(), proposal.batch_retrieved_by.tolist()))
+    anchor_class = dict(zip(np.asarray(proposal.anchor_ids).tolist(), np.asarray(proposal.anchor_classes).tolist()))
+    cards = []
+    for row, item in enumerate(ids.tolist()):
+        p = proba[row]
+        top = int(np.argmax(p))
+        anchor = None
+        if item in retriever:
+            a = int(retriever[item])
+            anchor = {
+                "id": a,
+                "text": clip(str(texts[a]), ANCHOR_TEXT_CHARS),
+                "label": class_names[int(anchor_class[a])],
+                "similarity": round(cosine(loop.embeddings[item], loop.embeddings[a]), 4),
+            }
+        cards.append({
+            "id": item,
+            "text": str(texts[item]),
+            "predicted": class_names[top],
+            "confidence": round(float(p[top]), 4),
+            "proba": [round(float(x), 4) for x in p],
+            "score": None if item not in scores else round(float(scores[item]), 4),
+            "anchor": anchor,
+        })
+    return cards
+
+
+def cosine(a: np.ndarray, b: np.ndarray) -> float:
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    return float(a @ b / max(np.linalg.norm(a) * np.linalg.norm(b), 1e-12))
+
+
+def clip(text: str, limit: int) -> str:
+    """At most ``limit`` characters, with an ellipsis when cut."""
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
