@@ -60,6 +60,7 @@ class MapView:
     def __init__(self, loop, texts: Sequence[str], *, projection=None, cache_dir=None):
         self.loop = loop
         self.texts = texts
+        self._owns_projection = projection is None
         if projection is None:
             from .embed import default_cache_dir
 
@@ -98,8 +99,11 @@ class MapView:
         self._watcher.start()
 
     def stop(self) -> None:
-        """Stop watching the fit (the fit itself finishes and is cached)."""
+        """Stop watching the fit, and stop the fit itself if this view started it: a closed
+        widget leaves no process behind."""
         self._stop.set()
+        if self._owns_projection:
+            self.projection.cancel()
 
     def _watch(self, on_status, on_ready) -> None:
         last = None

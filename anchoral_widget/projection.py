@@ -80,7 +80,7 @@ def umap_coords(vectors: np.ndarray, *, n_neighbors: int, min_dist: float, seed:
         return np.asarray(model.fit_transform(vectors), dtype=np.float32)
 
 
-def _fit_in_child(vectors: np.ndarray, params: dict, on_epochs) -> np.ndarray:
+def _fit_in_child(vectors: np.ndarray, params: dict, on_epochs, on_child=None) -> np.ndarray:
     """``umap_coords`` in a child Python process: numba's compiling and UMAP's long compiled
     loops hold the interpreter lock, which in a thread would stall the kernel for up to a
     second at a time (measured); in a child process they cannot.
@@ -101,6 +101,8 @@ def _fit_in_child(vectors: np.ndarray, params: dict, on_epochs) -> np.ndarray:
                    str(folder), json.dumps(params)]
         with open(folder / "stderr.txt", "w+") as errors:
             child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=errors, stdin=subprocess.DEVNULL, text=True)
+            if on_child is not None:
+                on_child(child)  # so that the fit can be cancelled
             try:
                 for line in child.stdout:
                     parts = line.split()
@@ -183,6 +185,7 @@ class Projection:
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._status = "idle"
+        self._cancelled, self._child = False, None
         self._phase = ""
         self._fraction = 0.0
         self._started = None
@@ -303,7 +306,21 @@ class Projection:
             thread.join(timeout)
         return self._status
 
+    def _set_child(self, child) -> None:
+        self._child = child
+        if self._cancelled:
+            child.kill()
+
+    def cancel(self) -> None:
+        """Stop a fit running in its child process (nothing is cached); a later
+        :meth:`start` begins again."""
+        self._cancelled = True
+        child = getattr(self, "_child", None)
+        if child is not None and child.poll() is None:
+            child.kill()
+
     def _begin(self) -> None:
+        self._cancelled, self._child = False, None
         self._status, self._phase, self._fraction = "fitting", "starting", 0.0
         self._error, self._eta = None, None
         self._started = time.perf_counter()
@@ -329,6 +346,9 @@ class Projection:
             self.fit_seconds_ = time.perf_counter() - self._started
             self._status, self._phase, self._fraction, self._eta = "ready", "", 1.0, 0.0
         except Exception as err:  # shown by status/progress; fit() re-raises it
+            if self._cancelled:
+                self._status, self._phase, self._eta = "idle", "", None
+                return
             self._error = err
             self._status, self._eta = "error", None
 
@@ -349,9 +369,10 @@ class Projection:
         self._phase, self._fraction = "neighbours", 0.05
         vectors = np.asarray(self.embeddings[sample], dtype=np.float32)
         params = {"n_neighbors": min(self.n_neighbors, len(sample) - 1), "min_dist": self.min_dist, "seed": self.seed}
-        coords = _fit_in_child(vectors, params, self._on_epochs) if self.process else umap_coords(
-            vectors, on_epochs=self._on_epochs, **params
-        )
+        if self.process:
+            coords = _fit_in_child(vectors, params, self._on_epochs, on_child=self._set_child)
+        else:
+            coords = umap_coords(vectors, on_epochs=self._on_epochs, **params)
         coords = np.asarray(coords, dtype=np.float32)
         if coords.shape != (len(sample), 2) or not np.isfinite(coords).all():
             raise AnchorALError(f"UMAP returned unusable coordinates (shape {coords.shape})")

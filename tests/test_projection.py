@@ -238,3 +238,18 @@ def test_an_unwritable_cache_warns_and_the_map_still_works(fake, tmp_path):
     with pytest.warns(UserWarning, match="could not cache the map"):
         p = Projection(X, cache_dir=blocker, process=False).fit()
     assert p.ready and p.positions([0]).shape == (1, 2)
+
+
+def test_a_cancelled_fit_leaves_no_process_behind(tmp_path):
+    X = np.random.default_rng(0).normal(size=(400, 8)).astype(np.float32)
+    projection = Projection(X, cache_dir=tmp_path, sample_size=400, seed=0)
+    projection.start()
+    deadline = time.monotonic() + 30
+    while getattr(projection, "_child", None) is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    child = projection._child
+    assert child is not None, "the fit started its child process"
+    projection.cancel()
+    assert projection.wait(30) == "idle" and projection.error is None
+    assert child.poll() is not None, "the child process is gone"
+    assert not list(tmp_path.glob("projection-*")), "nothing half-done was cached"

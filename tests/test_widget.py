@@ -25,7 +25,7 @@ def pool():
 @pytest.fixture
 def w(pool):
     X, y, texts, seeds = pool
-    widget = aw.Labeller(texts, classes=["other", "eye"], minority=["eye"], embeddings=X, seed_labels=seeds,
+    widget = aw.Labeller(texts, classes=["other", "eye"], minority=["eye"], embeddings=X, seed_labels=seeds, map=False,
                          batch_size=4, subpool_size=100, neighbours=20, index="exact", budget=50)
     assert widget.wait(30)
     yield widget
@@ -131,7 +131,7 @@ def test_a_missing_front_end_build_says_how_to_build_it(pool, monkeypatch, tmp_p
 
 def test_labels_survive_a_new_widget_on_the_same_pool(pool, tmp_path):
     X, y, texts, seeds = pool
-    params = dict(classes=["other", "eye"], minority=["eye"], embeddings=X, batch_size=4, subpool_size=100,
+    params = dict(classes=["other", "eye"], minority=["eye"], embeddings=X, map=False, batch_size=4, subpool_size=100,
                   neighbours=20, index="exact")
     first = aw.Labeller(texts, seed_labels=seeds, **params)
     assert first.wait(30) and first.store.parent == tmp_path
@@ -141,3 +141,20 @@ def test_labels_survive_a_new_widget_on_the_same_pool(pool, tmp_path):
     assert second.wait(30)
     assert second.labels[["id", "label"]].values.tolist() == stored and second.store == first.store
     second.close()
+
+
+def test_closing_a_widget_stops_its_map_fit(pool, tmp_path, monkeypatch):
+    import time
+
+    monkeypatch.setenv("ANCHORAL_CACHE", str(tmp_path / "cache"))
+    X, y, texts, seeds = pool
+    widget = aw.Labeller(texts, classes=["other", "eye"], minority=["eye"], embeddings=X, seed_labels=seeds,
+                         batch_size=4, subpool_size=100, neighbours=20, index="exact", store=None)
+    projection = widget._session._map.projection
+    deadline = time.monotonic() + 30
+    while getattr(projection, "_child", None) is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    child = projection._child
+    assert child is not None, "the map is fitted in a child process"
+    widget.close()
+    assert child.wait(10) is not None and projection.wait(10) == "idle"
