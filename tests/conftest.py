@@ -21,6 +21,16 @@ def _scratch_working_folder(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
 
 
+def fit_child(projection, timeout=30.0):
+    """The child process a projection's background fit runs in, once it has started."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while getattr(projection, "_child", None) is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return projection._child
+
+
 def clustered_pool(n=2000, d=16, clusters=20, rare_clusters=(0,), seed=0, noise=0.25):
     """Unit vectors around random centres; items of ``rare_clusters`` are the class "rare"."""
     rng = np.random.default_rng(seed)

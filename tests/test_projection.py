@@ -12,6 +12,7 @@ import pytest
 from anchoral_widget import projection as projection_module
 from anchoral_widget.errors import InputError
 from anchoral_widget.projection import NotReadyError, Projection
+from conftest import fit_child
 
 
 def clustered(n_per=200, dim=16, centres=3, seed=0):
@@ -244,10 +245,7 @@ def test_a_cancelled_fit_leaves_no_process_behind(tmp_path):
     X = np.random.default_rng(0).normal(size=(400, 8)).astype(np.float32)
     projection = Projection(X, cache_dir=tmp_path, sample_size=400, seed=0)
     projection.start()
-    deadline = time.monotonic() + 30
-    while getattr(projection, "_child", None) is None and time.monotonic() < deadline:
-        time.sleep(0.05)
-    child = projection._child
+    child = fit_child(projection)
     assert child is not None, "the fit started its child process"
     projection.cancel()
     assert projection.wait(30) == "idle" and projection.error is None

@@ -9,7 +9,7 @@ import pytest
 import anchoral_widget as aw
 from anchoral_widget import widget as widget_module
 from anchoral_widget.labeller import COMMANDS
-from conftest import clustered_pool
+from conftest import clustered_pool, fit_child
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -144,17 +144,12 @@ def test_labels_survive_a_new_widget_on_the_same_pool(pool, tmp_path):
 
 
 def test_closing_a_widget_stops_its_map_fit(pool, tmp_path, monkeypatch):
-    import time
-
     monkeypatch.setenv("ANCHORAL_CACHE", str(tmp_path / "cache"))
     X, y, texts, seeds = pool
     widget = aw.Labeller(texts, classes=["other", "eye"], minority=["eye"], embeddings=X, seed_labels=seeds,
                          batch_size=4, subpool_size=100, neighbours=20, index="exact", store=None)
     projection = widget._session._map.projection
-    deadline = time.monotonic() + 30
-    while getattr(projection, "_child", None) is None and time.monotonic() < deadline:
-        time.sleep(0.05)
-    child = projection._child
+    child = fit_child(projection)
     assert child is not None, "the map is fitted in a child process"
     widget.close()
     assert child.wait(10) is not None and projection.wait(10) == "idle"
