@@ -90,7 +90,9 @@ def _load(args):
     X = encoder.encode(data.texts)
     test = None
     if len(data.test_texts):
-        test = (encoder.encode(data.test_texts), np.asarray(data.test_labels))
+        # The test set in the learner's own inputs: texts for the transformer, vectors otherwise.
+        features = list(data.test_texts) if args.learner == "transformer" else encoder.encode(data.test_texts)
+        test = (features, np.asarray(data.test_labels))
     return X, _plain_list(data.labels), test, list(data.classes), list(data.minority), data.texts
 
 
@@ -114,8 +116,6 @@ def simulate(args) -> int:
         learner = TransformerClassifier(args.model, minority=[classes.index(m) for m in minority if m in classes])
         if texts is None:
             raise AnchorALError("the transformer learner needs texts: use --texts or --dataset")
-        if test is not None:
-            raise AnchorALError("with the transformer learner, give the test set as texts (--dataset)")
     loop = ActiveLoop(
         X,
         classes=classes,

@@ -72,6 +72,8 @@ def test_bad_input_is_a_clear_error_not_a_traceback(tmp_path):
     )
     assert result.returncode == 2
     assert "embeddings but 2 labels" in result.stderr and "Traceback" not in result.stderr
+    assert main(["simulate", "--embeddings", str(tmp_path / "X.npy"), "--labels", str(tmp_path / "y.npy"),
+                 "--learner", "transformer", "--quiet"]) == 2  # it reads text: vectors alone will not do
 
 
 def test_simulate_from_a_csv_of_texts(tmp_path):
