@@ -21,7 +21,6 @@ change is announced to the listeners added with :meth:`LabelSession.on_change`.
 
 from __future__ import annotations
 
-import copy
 import logging
 import threading
 import time
@@ -34,12 +33,12 @@ import pandas as pd
 from .cards import batch_cards
 from .errors import AnchorALError, EmptyPoolError, InputError
 from .loop import ActiveLoop
+from .search import encode_query, nearest_texts, quiet_encoder
 
 log = logging.getLogger(__name__)
 
 #: The commands a front end may send, as ``{"kind": ..., ...}`` (see :meth:`LabelSession.handle`).
 COMMANDS = ("label", "skip", "rest", "undo", "submit", "search", "seed", "retry", "map_sync", "map_text")
-SEARCH_HITS = 20
 _MISSING = object()
 
 
@@ -88,7 +87,7 @@ class LabelSession:
         self._map = map
         self._estimating = ThreadPoolExecutor(max_workers=1, thread_name_prefix="anchoral-estimate")
         self._curves: dict = {}
-        self._query_encoder = None
+        self._query_encoder = None if encoder is None else quiet_encoder(encoder)
 
         self._batch: list[dict] = []
         self._batch_ids: set[int] = set()
@@ -520,46 +519,18 @@ class LabelSession:
     def _run_search(self, query: str) -> None:
         start = time.perf_counter()
         try:
-            vector = np.asarray(self._search_encoder().encode([query]), dtype=np.float32)
-            dim = self.loop.embeddings.shape[1]
-            if vector.shape != (1, dim):
-                raise InputError(
-                    f"the search encoder gives {vector.shape[-1]}-d vectors but the embeddings are "
-                    f"{dim}-d: pass the encoder that made the embeddings"
-                )
+            vector = encode_query(self._query_encoder, query, self.loop.embeddings.shape[1])  # outside the lock
             with self._loop_lock:
-                ids, sims = self.loop.index.query(vector, SEARCH_HITS)
-                labels, skipped = self.loop.labels, set(self.loop.skipped_ids.tolist())
+                results = nearest_texts(self.loop, self.texts, vector)
         except Exception:
             with self._state:
                 self._search = {**self._search, "busy": False}
             raise
-        results = [
-            {
-                "id": int(i),
-                "text": str(self.texts[int(i)]),
-                "similarity": round(float(s), 4),
-                "label": None if int(i) not in labels else str(labels[int(i)]),
-                "skipped": int(i) in skipped,
-            }
-            for i, s in zip(ids[0].tolist(), sims[0].tolist())
-            if i >= 0
-        ]
         with self._state:
             if self._search["query"] == query:  # a newer search may be waiting: keep its query
                 self._search = {"query": query, "busy": False, "results": results,
                                 "seconds": round(time.perf_counter() - start, 3)}
         self._publish("search")
-
-    def _search_encoder(self):
-        """The encoder, quiet and without a disk cache when it is ours, for one-line queries."""
-        if self._query_encoder is None:
-            quiet = copy.copy(self.encoder)
-            for name, value in (("progress", False), ("cache_dir", False)):
-                if hasattr(quiet, name):
-                    setattr(quiet, name, value)
-            self._query_encoder = quiet
-        return self._query_encoder
 
     # ---- state helpers --------------------------------------------------------------------
 

@@ -1,0 +1,52 @@
+"""Search the pool by meaning: a query encoded like the pool, and its nearest texts from the
+index. How a user finds a first example of a class that has no label yet (cold start)."""
+
+from __future__ import annotations
+
+import copy
+from typing import Sequence
+
+import numpy as np
+
+from .errors import InputError
+
+SEARCH_HITS = 20
+
+
+def quiet_encoder(encoder):
+    """A copy of ``encoder`` without a progress bar or a disk cache: one-line queries need
+    neither, and caching them would fill the cache with single vectors."""
+    quiet = copy.copy(encoder)
+    for name, value in (("progress", False), ("cache_dir", False)):
+        if hasattr(quiet, name):
+            setattr(quiet, name, value)
+    return quiet
+
+
+def encode_query(encoder, query: str, dim: int) -> np.ndarray:
+    """The query as a (1, dim) vector, or an error if the encoder is not the pool's."""
+    vector = np.asarray(encoder.encode([query]), dtype=np.float32)
+    if vector.shape != (1, dim):
+        raise InputError(
+            f"the search encoder gives {vector.shape[-1]}-d vectors but the embeddings are "
+            f"{dim}-d: pass the encoder that made the embeddings"
+        )
+    return vector
+
+
+def nearest_texts(loop, texts: Sequence[str], vector: np.ndarray, k: int = SEARCH_HITS) -> list[dict]:
+    """The ``k`` texts nearest to ``vector``, labelled ones included (with their label), so the
+    user sees what is already known."""
+    ids, sims = loop.index.query(vector, k)
+    labels, skipped = loop.labels, set(loop.skipped_ids.tolist())
+    return [
+        {
+            "id": int(i),
+            "text": str(texts[int(i)]),
+            "similarity": round(float(s), 4),
+            "label": None if int(i) not in labels else str(labels[int(i)]),
+            "skipped": int(i) in skipped,
+        }
+        for i, s in zip(ids[0].tolist(), sims[0].tolist())
+        if i >= 0
+    ]
