@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from .lab_driver import copy_with_scratch_cell, open_notebook, probe, run_all
-from .conftest import ROOT
+from .servers import ROOT
 
 
 @pytest.fixture(scope="module")
