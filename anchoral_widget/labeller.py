@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from .cards import batch_cards
+from .drafts import BatchDrafts
 from .errors import AnchorALError, EmptyPoolError, InputError
 from .loop import ActiveLoop
 from .search import encode_query, nearest_texts, quiet_encoder
@@ -39,7 +40,6 @@ log = logging.getLogger(__name__)
 
 #: The commands a front end may send, as ``{"kind": ..., ...}`` (see :meth:`LabelSession.handle`).
 COMMANDS = ("label", "skip", "rest", "undo", "submit", "search", "seed", "retry", "map_sync", "map_text")
-_MISSING = object()
 
 
 class LabelSession:
@@ -89,11 +89,7 @@ class LabelSession:
         self._curves: dict = {}
         self._query_encoder = None if encoder is None else quiet_encoder(encoder)
 
-        self._batch: list[dict] = []
-        self._batch_ids: set[int] = set()
-        self._iteration = -1
-        self._answers: dict[int, str | None] = {}  # id -> class name, or None for skipped
-        self._undo: list[dict[int, Any]] = []  # per action: id -> the answer it replaced
+        self._drafts = BatchDrafts()
         self._phase, self._status, self._seconds, self._error = "starting", "starting…", {}, ""
         self._search = {"query": "", "busy": False, "results": [], "seconds": None}
         with self._loop_lock:
@@ -107,9 +103,9 @@ class LabelSession:
             return {
                 "classes": list(self.class_names),
                 "minority": list(self._minority),
-                "batch": list(self._batch),
-                "answers": {str(i): a for i, a in self._answers.items()},
-                "iteration": self._iteration,
+                "batch": list(self._drafts.cards),
+                "answers": {str(i): a for i, a in self._drafts.answers.items()},
+                "iteration": self._drafts.iteration,
                 "phase": self._phase,
                 "status": self._status,
                 "seconds": dict(self._seconds),
@@ -151,7 +147,7 @@ class LabelSession:
         self._budget = _check_budget(value)
         with self._state:
             self._progress = {**self._progress, "budget": self._budget}
-            restart = self._phase == "done" and not self._batch
+            restart = self._phase == "done" and not self._drafts
         self._publish("progress")
         if restart:
             self._enqueue(self._propose)
@@ -239,29 +235,16 @@ class LabelSession:
     def undo(self, *, iteration: int | None = None) -> None:
         """Take back the last action on the current batch (one card, or a whole "rest are")."""
         with self._state:
-            self._check_batch(iteration)
-            if not self._undo:
-                raise InputError("nothing to undo in this batch")
-            for item, before in self._undo.pop().items():
-                if before is _MISSING:
-                    del self._answers[item]
-                else:
-                    self._answers[item] = before
+            self._drafts.check(iteration, self._status)
+            self._drafts.undo()
         self._publish("answers", error="")
 
     def submit(self, *, iteration: int | None = None) -> None:
         """Send the answered batch: it is stored, then the next batch is prepared in the
         background. Every card needs an answer (a class or skip)."""
         with self._state:
-            self._check_batch(iteration)
-            missing = [c["id"] for c in self._batch if c["id"] not in self._answers]
-            if missing:
-                raise InputError(
-                    f"{len(missing)} card(s) have no answer yet: label or skip them, "
-                    "or give the rest one class, then submit"
-                )
-            answers, batch, iteration = dict(self._answers), self._batch, self._iteration
-            self._batch, self._batch_ids, self._answers, self._undo = [], set(), {}, []
+            self._drafts.check(iteration, self._status)
+            answers, batch, iteration = self._drafts.take()
             self._set_phase("training", "storing the labels…")
             with self._writes:
                 self._pending_writes += 1
@@ -295,7 +278,7 @@ class LabelSession:
             taken = [i for i in ids if i in self._taken]
             if taken:
                 raise InputError(f"text {taken[0]} is already labelled or skipped")
-            in_batch = [i for i in ids if i in self._batch_ids]
+            in_batch = [i for i in ids if i in self._drafts.ids]
             if in_batch:
                 raise InputError(f"text {in_batch[0]} is in the current batch: label it on its card")
             self._taken.update(ids)  # reserved now, so a second click cannot label it twice
@@ -339,28 +322,10 @@ class LabelSession:
         if not isinstance(label, str) or label not in self._class_of:
             raise InputError(f"unknown class {label!r}; the classes are {', '.join(self.class_names)}")
 
-    def _check_batch(self, iteration) -> None:
-        if not self._batch:
-            raise InputError(f"no batch to label right now ({self._status})")
-        if iteration is not None and iteration != self._iteration:
-            raise InputError(
-                f"that command was for batch {iteration}, but batch {self._iteration} is on screen: "
-                "nothing was changed"
-            )
-
     def _answer(self, ids: list[int] | None, label: str | None, iteration) -> None:
-        """Record one undoable action; ``ids=None`` means every card without an answer."""
         with self._state:
-            self._check_batch(iteration)
-            if ids is None:
-                ids = [c["id"] for c in self._batch if c["id"] not in self._answers]
-                if not ids:
-                    raise InputError("every card of this batch already has an answer")
-            bad = [i for i in ids if i not in self._batch_ids]
-            if bad:
-                raise InputError(f"text {bad[0]} is not in the current batch")
-            self._undo.append({i: self._answers.get(i, _MISSING) for i in ids})
-            self._answers.update({i: label for i in ids})
+            self._drafts.check(iteration, self._status)
+            self._drafts.answer(ids, label)
         self._publish("answers", error="")
 
     # ---- worker jobs ----------------------------------------------------------------------
@@ -402,8 +367,7 @@ class LabelSession:
                     if stored:
                         self.loop.undo()  # the labels went in but the skips did not: neither
                     with self._state:  # the batch comes back as it was, answers and all
-                        self._batch, self._batch_ids = batch, {c["id"] for c in batch}
-                        self._answers, self._iteration = dict(answers), iteration
+                        self._drafts.show(batch, iteration, answers)
                         self._set_phase("ready", "ready: the batch could not be stored (see below)")
                     self._publish("batch", "answers", "iteration", "phase", "status")
                     raise
@@ -435,7 +399,7 @@ class LabelSession:
 
     def _propose(self) -> None:
         with self._state:
-            if self._batch:
+            if self._drafts:
                 return
         with self._loop_lock:
             missing = self._progress["missing"]
@@ -462,8 +426,7 @@ class LabelSession:
             wall = time.perf_counter() - start
         secs = proposal.seconds
         with self._state:
-            self._batch, self._batch_ids = cards, {c["id"] for c in cards}
-            self._iteration, self._answers, self._undo = proposal.iteration, {}, []
+            self._drafts.show(cards, proposal.iteration)
             self._seconds = {
                 "train": round(secs["train"], 3),
                 "select": round(secs["subpool"] + secs["strategy"], 3),
@@ -568,7 +531,7 @@ class LabelSession:
 
     def _fail(self, exc: BaseException) -> None:
         with self._state:
-            if not self._batch and self._phase in ("training", "selecting", "starting"):
+            if not self._drafts and self._phase in ("training", "selecting", "starting"):
                 self._set_phase("error", "could not prepare the next batch: press Retry")
         self._publish("phase", "status", "search", error=_plain(exc))
 
