@@ -13,7 +13,7 @@ from pathlib import Path
 import anywidget
 import traitlets as t
 
-from .prepare import build_session
+from .session.prepare import build_session
 
 STATIC = Path(__file__).parent / "static"
 log = logging.getLogger(__name__)
@@ -39,7 +39,7 @@ class Labeller(anywidget.AnyWidget):
     classes : sequence
         Class names, e.g. ``["other", "eye"]``. Keys 1-9 pick them in this order.
     minority : sequence, optional
-        The rare classes (see :class:`~anchoral_widget.loop.ActiveLoop`).
+        The rare classes (see :class:`~anchoral_widget.engine.loop.ActiveLoop`).
     embeddings : (n, d) array, optional
         Precomputed embeddings; by default the bundled encoder computes them (cached on disk).
     encoder : object with ``encode(texts)``, optional
@@ -116,7 +116,7 @@ class Labeller(anywidget.AnyWidget):
 
     @property
     def loop(self):
-        """The :class:`~anchoral_widget.loop.ActiveLoop` underneath (leave it to the widget)."""
+        """The :class:`~anchoral_widget.engine.loop.ActiveLoop` underneath (leave it to the widget)."""
         return self._session.loop
 
     @property

@@ -47,9 +47,9 @@ CONFIGS = {
 
 def load(name: str, max_size: int | None, root: Path):
     """Dataset, pool embeddings, test embeddings and the shared index."""
-    from anchoral_widget.datasets import load_dataset
-    from anchoral_widget.embed import Encoder
-    from anchoral_widget.index import cached_hnsw
+    from anchoral_widget.data.datasets import load_dataset
+    from anchoral_widget.engine.embed import Encoder
+    from anchoral_widget.engine.index import cached_hnsw
 
     data = load_dataset(name, seed=0, max_size=max_size)
     encoder = Encoder(progress=False)
@@ -66,8 +66,8 @@ def load(name: str, max_size: int | None, root: Path):
 
 
 def run_one(data, X, X_test, index, config: str, seed: int, budget: int) -> dict:
-    from anchoral_widget.loop import ActiveLoop
-    from anchoral_widget.simulation import initial_sample, summarise
+    from anchoral_widget.engine.loop import ActiveLoop
+    from anchoral_widget.replay.simulation import initial_sample, summarise
 
     pool_filter, strategy, subpool_size = CONFIGS[config]
     labels = np.asarray(data.labels)

@@ -35,9 +35,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import cache_root, cached_pool, machine, markdown_table, peak_rss_bytes, write_section  # noqa: E402
 
-from anchoral_widget.fingerprint import fingerprint_array  # noqa: E402
-from anchoral_widget.plots import map_state, map_update_payload, payload_bytes  # noqa: E402
-from anchoral_widget.projection import Projection  # noqa: E402
+from anchoral_widget.engine.fingerprint import fingerprint_array  # noqa: E402
+from anchoral_widget.views.plots import map_state, map_update_payload, payload_bytes  # noqa: E402
+from anchoral_widget.views.projection import Projection  # noqa: E402
 
 WORDS = "anchor subpool minority cluster label budget entropy neighbour pool batch class rare text".split()
 

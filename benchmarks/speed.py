@@ -67,8 +67,8 @@ def prepare(n: int, root: Path, threads: int) -> dict:
 
 
 def measure(n: int, root: Path, iterations: int, warmup: int, seed: int) -> dict:
-    from anchoral_widget.loop import ActiveLoop
-    from anchoral_widget.simulation import initial_sample
+    from anchoral_widget.engine.loop import ActiveLoop
+    from anchoral_widget.replay.simulation import initial_sample
 
     X, y = cached_pool(n, root)
     index, _, index_bytes, meta = cached_index(X, root, f"pool-{n}-s0")

@@ -31,7 +31,7 @@ from _common import RESULTS, cache_root, cached_index, cached_pool, markdown_tab
 
 
 def texts_of(name: str, max_size: int | None) -> list[str]:
-    from anchoral_widget.datasets import load_dataset
+    from anchoral_widget.data.datasets import load_dataset
 
     return list(load_dataset(name, seed=0, max_size=max_size).texts)
 
@@ -187,9 +187,9 @@ def main(argv=None) -> int:
 
     import torch
 
-    from anchoral_widget.learners import BoundModel, TransformerClassifier
-    from anchoral_widget.loop import ActiveLoop
-    from anchoral_widget.simulation import initial_sample
+    from anchoral_widget.engine.learners import BoundModel, TransformerClassifier
+    from anchoral_widget.engine.loop import ActiveLoop
+    from anchoral_widget.replay.simulation import initial_sample
 
     torch.manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)

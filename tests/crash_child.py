@@ -4,7 +4,7 @@ import sys
 
 import numpy as np
 
-from anchoral_widget.loop import ActiveLoop
+from anchoral_widget.engine.loop import ActiveLoop
 from conftest import clustered_pool
 
 path, round_ = sys.argv[1], int(sys.argv[2])

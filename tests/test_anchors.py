@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from anchoral_widget.anchors import select_anchors
+from anchoral_widget.engine.anchors import select_anchors
 from anchoral_widget.errors import InputError
 from conftest import clustered_pool
 

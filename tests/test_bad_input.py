@@ -6,11 +6,11 @@ import warnings
 import numpy as np
 import pytest
 
-from anchoral_widget.embed import Encoder
+from anchoral_widget.engine.embed import Encoder
 from anchoral_widget.errors import AnchorALError, EmptyPoolError, InputError
-from anchoral_widget.index import HnswIndex
-from anchoral_widget.prepare import build_session
-from anchoral_widget.loop import ActiveLoop
+from anchoral_widget.engine.index import HnswIndex
+from anchoral_widget.session.prepare import build_session
+from anchoral_widget.engine.loop import ActiveLoop
 from conftest import clustered_pool
 
 X, Y, _ = clustered_pool(n=300, d=8)

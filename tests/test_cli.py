@@ -4,7 +4,7 @@ import sys
 
 import numpy as np
 
-from anchoral_widget.cli import main
+from anchoral_widget.replay.cli import main
 from conftest import clustered_pool
 
 
@@ -80,7 +80,7 @@ def test_simulate_from_a_csv_of_texts(tmp_path):
     """The text route: a user's CSV, encoded with the bundled model, then the loop."""
     import pandas as pd
 
-    from anchoral_widget.datasets import load_dataset
+    from anchoral_widget.data.datasets import load_dataset
 
     data = load_dataset("icd10-eye", seed=0, max_size=2000)
     keep = np.r_[np.flatnonzero(data.labels == "eye")[:12], np.flatnonzero(data.labels == "other")[:228]]

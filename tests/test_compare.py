@@ -4,9 +4,9 @@ and hidden clusters found, the side-by-side figures and the replay widget."""
 import numpy as np
 import pytest
 
-from anchoral_widget.compare import Comparison, compare
+from anchoral_widget.replay.compare import Comparison, compare
 from anchoral_widget.errors import InputError
-from anchoral_widget.toy import load_toy
+from anchoral_widget.data.toy import load_toy
 
 LOOP = dict(batch_size=10, anchors_per_class=3, neighbours=20, subpool_size=100, index="exact")
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from anchoral_widget.loop import ActiveLoop
+from anchoral_widget.engine.loop import ActiveLoop
 from conftest import clustered_pool
 
 KILLS = 25

@@ -6,8 +6,8 @@ import math
 import numpy as np
 import pytest
 
-from anchoral_widget.curves import curve_data, curves_figure, curves_payload
-from anchoral_widget.loop import IterationRecord
+from anchoral_widget.views.curves import curve_data, curves_figure, curves_payload
+from anchoral_widget.engine.loop import IterationRecord
 
 CLASSES = ["common", "rare"]
 

@@ -2,9 +2,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from anchoral_widget import datasets as ds
+from anchoral_widget.data import datasets as ds
 from anchoral_widget.errors import InputError
-from anchoral_widget.sources import bbc_source, icd10_source
+from anchoral_widget.data.sources import bbc_source, icd10_source
 
 MAIN = ["icd10-eye", "icd10-multi", "tweets-sentiment", "tweets-sentiment-3class", "health-tweets", "bbc-news"]
 RARE_AT_1_PERCENT = {

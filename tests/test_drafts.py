@@ -1,6 +1,6 @@
 import pytest
 
-from anchoral_widget.drafts import BatchDrafts
+from anchoral_widget.session.drafts import BatchDrafts
 from anchoral_widget.errors import InputError
 
 CARDS = [{"id": i} for i in (7, 8, 9)]

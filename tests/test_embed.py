@@ -4,8 +4,8 @@ import shutil
 import numpy as np
 import pytest
 
-from anchoral_widget import embed
-from anchoral_widget.embed import Encoder, default_model_path, fingerprint_texts
+from anchoral_widget.engine import embed
+from anchoral_widget.engine.embed import Encoder, default_model_path, fingerprint_texts
 from anchoral_widget.errors import InputError
 
 SUBJECTS = ["The cat", "A farmer", "My neighbour", "The senator"]

@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 
 from anchoral_widget.errors import EmptyPoolError, InputError
-from anchoral_widget.filters import AnchorAL, NoFilter, PoolState, RandSub, Seals, make_filter
-from anchoral_widget.index import ExactIndex, HnswIndex
+from anchoral_widget.engine.filters import AnchorAL, NoFilter, PoolState, RandSub, Seals, make_filter
+from anchoral_widget.engine.index import ExactIndex, HnswIndex
 from conftest import clustered_pool
 
 

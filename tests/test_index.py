@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from anchoral_widget.errors import InputError
-from anchoral_widget.index import ExactIndex, HnswIndex, build_index
+from anchoral_widget.engine.index import ExactIndex, HnswIndex, build_index
 from conftest import clustered_pool
 
 
@@ -83,7 +83,7 @@ def test_bad_embeddings_and_queries_are_named():
 
 
 def test_cached_index_is_reused_checked_and_rebuilt_when_corrupt(tmp_path, monkeypatch):
-    from anchoral_widget.index import cached_hnsw
+    from anchoral_widget.engine.index import cached_hnsw
 
     X, _, _ = clustered_pool(n=600)
     first = cached_hnsw(X, tmp_path, seed=0)

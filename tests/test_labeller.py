@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 
 from anchoral_widget.errors import InputError
-from anchoral_widget.labeller import LabelSession
-from anchoral_widget.prepare import build_session
-from anchoral_widget.learners import make_learner
-from anchoral_widget.loop import SEED_ITERATION, ActiveLoop
+from anchoral_widget.session.labeller import LabelSession
+from anchoral_widget.session.prepare import build_session
+from anchoral_widget.engine.learners import make_learner
+from anchoral_widget.engine.loop import SEED_ITERATION, ActiveLoop
 from conftest import clustered_pool
 
 B = 5

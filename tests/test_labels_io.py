@@ -2,7 +2,7 @@ import pandas as pd
 import pytest
 
 from anchoral_widget.errors import InputError
-from anchoral_widget.loop import ActiveLoop
+from anchoral_widget.engine.loop import ActiveLoop
 
 TEXTS = [f"text number {i}" for i in range(2000)]
 

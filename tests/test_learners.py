@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from anchoral_widget.errors import InputError
-from anchoral_widget.learners import BoundModel, EmbeddingClassifier, TransformerClassifier, make_learner
+from anchoral_widget.engine.learners import BoundModel, EmbeddingClassifier, TransformerClassifier, make_learner
 from conftest import clustered_pool
 
 

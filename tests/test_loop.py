@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from anchoral_widget.errors import EmptyPoolError, InputError
-from anchoral_widget.loop import SEED_ITERATION, ActiveLoop
+from anchoral_widget.engine.loop import SEED_ITERATION, ActiveLoop
 
 
 def make_loop(X, **kw):

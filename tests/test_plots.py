@@ -5,8 +5,8 @@ import json
 import numpy as np
 import pytest
 
-from anchoral_widget.loop import ActiveLoop
-from anchoral_widget.plots import (
+from anchoral_widget.engine.loop import ActiveLoop
+from anchoral_widget.views.plots import (
     ANCHOR_SYMBOLS,
     BATCH_COLOUR,
     MAJORITY_COLOURS,
@@ -22,7 +22,7 @@ from anchoral_widget.plots import (
     payload_bytes,
     retrieving_anchor,
 )
-from anchoral_widget.projection import Projection
+from anchoral_widget.views.projection import Projection
 
 CLASSES = ["common", "rare"]
 

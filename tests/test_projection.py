@@ -9,9 +9,9 @@ import time
 import numpy as np
 import pytest
 
-from anchoral_widget import projection as projection_module
+from anchoral_widget.views import projection as projection_module
 from anchoral_widget.errors import InputError
-from anchoral_widget.projection import NotReadyError, Projection
+from anchoral_widget.views.projection import NotReadyError, Projection
 from conftest import fit_child
 
 

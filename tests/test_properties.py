@@ -4,7 +4,7 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from anchoral_widget.loop import ActiveLoop
+from anchoral_widget.engine.loop import ActiveLoop
 from conftest import clustered_pool
 
 X, Y, _ = clustered_pool(n=300, d=8)

@@ -4,10 +4,10 @@ MiniLM embeddings, a small seeded configuration."""
 import numpy as np
 import pytest
 
-from anchoral_widget.datasets import load_dataset
-from anchoral_widget.embed import Encoder
-from anchoral_widget.loop import ActiveLoop
-from anchoral_widget.simulation import initial_sample
+from anchoral_widget.data.datasets import load_dataset
+from anchoral_widget.engine.embed import Encoder
+from anchoral_widget.engine.loop import ActiveLoop
+from anchoral_widget.replay.simulation import initial_sample
 
 
 @pytest.fixture(scope="module")

@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 
 from anchoral_widget.errors import InputError
-from anchoral_widget.loop import ActiveLoop
-from anchoral_widget.search import encode_query, nearest_texts, quiet_encoder
+from anchoral_widget.engine.loop import ActiveLoop
+from anchoral_widget.session.search import encode_query, nearest_texts, quiet_encoder
 from conftest import clustered_pool
 
 

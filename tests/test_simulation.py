@@ -2,8 +2,9 @@ import numpy as np
 import pytest
 
 from anchoral_widget.errors import InputError
-from anchoral_widget.loop import ActiveLoop
-from anchoral_widget.simulation import as_oracle, initial_sample, trace
+from anchoral_widget.engine.loop import ActiveLoop
+from anchoral_widget.engine.oracle import as_oracle
+from anchoral_widget.replay.simulation import initial_sample, trace
 from conftest import clustered_pool
 
 

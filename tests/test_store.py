@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 from anchoral_widget.errors import InputError
-from anchoral_widget.loop import ActiveLoop
-from anchoral_widget.fingerprint import fingerprint_array
-from anchoral_widget.store import LabelStore
+from anchoral_widget.engine.loop import ActiveLoop
+from anchoral_widget.engine.fingerprint import fingerprint_array
+from anchoral_widget.engine.store import LabelStore
 
 
 def make(X, path, **kw):

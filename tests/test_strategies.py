@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 
 from anchoral_widget.errors import EmptyPoolError, InputError
-from anchoral_widget.learners import BoundModel, EmbeddingClassifier
-from anchoral_widget.strategies import (
+from anchoral_widget.engine.learners import BoundModel, EmbeddingClassifier
+from anchoral_widget.engine.strategies import (
     STRATEGIES,
     badge_scale,
     badge_seeding,

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from anchoral_widget.errors import InputError
-from anchoral_widget.toy import DEFAULT_CENTRES, FEATURES, MAJORITY, MINORITY, SEEN, load_toy
+from anchoral_widget.data.toy import DEFAULT_CENTRES, FEATURES, MAJORITY, MINORITY, SEEN, load_toy
 
 
 @pytest.fixture(scope="module")

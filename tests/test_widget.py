@@ -8,7 +8,7 @@ import pytest
 
 import anchoral_widget as aw
 from anchoral_widget import widget as widget_module
-from anchoral_widget.labeller import COMMANDS
+from anchoral_widget.session.labeller import COMMANDS
 from conftest import clustered_pool, fit_child
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -18,7 +18,7 @@ EVIL = '<img src=x onerror="window.__xss=1">Fracture of one rib, left side<scrip
 
 SETUP = textwrap.dedent(f"""
     import anchoral_widget as aw
-    from anchoral_widget.datasets import load_dataset
+    from anchoral_widget.data.datasets import load_dataset
 
     data = load_dataset("icd10-eye", seed=0, max_size=1000)
     texts = list(data.texts)

@@ -18,7 +18,7 @@ BATCH = 25
 
 SETUP = textwrap.dedent("""
     import anchoral_widget as aw
-    from anchoral_widget.datasets import load_dataset
+    from anchoral_widget.data.datasets import load_dataset
 
     data = load_dataset("icd10-eye", seed=0, max_size=1000)
     labels = list(data.labels)

@@ -14,13 +14,13 @@ from typing import Sequence
 
 import numpy as np
 
-from .errors import InputError
-from .estimates import cross_validated_f1
-from .index import build_index
-from .loop import ActiveLoop
-from .curves import curve_data
-from .plots import MINORITY_COLOURS, MapState, map_state, map_traces
-from .projection import Projection
+from ..errors import InputError
+from ..engine.estimates import cross_validated_f1
+from ..engine.index import build_index
+from ..engine.loop import ActiveLoop
+from ..views.curves import curve_data
+from ..views.plots import MINORITY_COLOURS, MapState, map_state, map_traces
+from ..views.projection import Projection
 from .simulation import initial_sample
 
 FILTER_COLOURS = {"anchoral": "#e45756", "randsub": "#4c78a8", "none": "#54a24b", "seals": "#b279a2"}

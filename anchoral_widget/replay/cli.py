@@ -8,9 +8,9 @@ import time
 
 import numpy as np
 
-from .errors import AnchorALError
-from .filters import POOL_FILTERS
-from .strategies import STRATEGIES
+from ..errors import AnchorALError
+from ..engine.filters import POOL_FILTERS
+from ..engine.strategies import STRATEGIES
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -79,8 +79,8 @@ def _load(args):
         classes = sorted(set(_plain_list(y_all)), key=str)
         return X, _plain_list(y), test, classes, None, None
 
-    from .datasets import from_frame, load_dataset, read_table
-    from .embed import Encoder
+    from ..data.datasets import from_frame, load_dataset, read_table
+    from ..engine.embed import Encoder
 
     if args.dataset:
         data = load_dataset(args.dataset, seed=args.seed, max_size=args.max_size)
@@ -97,7 +97,7 @@ def _load(args):
 
 
 def simulate(args) -> int:
-    from .loop import ActiveLoop
+    from ..engine.loop import ActiveLoop
     from .simulation import initial_sample, trace, write_json
 
     X, y, test, classes, default_minority, texts = _load(args)
@@ -111,7 +111,7 @@ def simulate(args) -> int:
 
     learner = args.learner
     if learner == "transformer":
-        from .learners import TransformerClassifier
+        from ..engine.learners import TransformerClassifier
 
         learner = TransformerClassifier(args.model, minority=[classes.index(m) for m in minority if m in classes])
         if texts is None:
@@ -150,7 +150,7 @@ def simulate(args) -> int:
 
 
 def _cache_dir():
-    from .embed import default_cache_dir
+    from ..engine.embed import default_cache_dir
 
     return default_cache_dir()
 
@@ -187,7 +187,7 @@ def main(argv=None) -> int:
         if args.command == "simulate":
             return simulate(args)
         if args.command == "datasets":
-            from .datasets import available_datasets
+            from ..data.datasets import available_datasets
 
             for name, description in available_datasets().items():
                 print(f"{name:20} {description}")

@@ -13,7 +13,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .errors import EmptyPoolError, InputError
+from ..errors import EmptyPoolError, InputError
 from .filters import POOL_FILTERS, PoolState, make_filter
 from .index import _check_embeddings, build_index
 from .learners import BoundModel, make_learner, take
@@ -452,7 +452,7 @@ class ActiveLoop:
         ``oracle`` is a sequence of every pool item's class name, or a callable ids -> names.
         Returns the history records added by this run.
         """
-        from .simulation import run_oracle
+        from .oracle import run_oracle
 
         return run_oracle(self, oracle, budget, progress=progress)
 

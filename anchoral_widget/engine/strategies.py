@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .errors import EmptyPoolError, InputError
+from ..errors import EmptyPoolError, InputError
 
 STRATEGIES = ("entropy", "margin", "least_confidence", "random", "badge", "ftbertkm")
 

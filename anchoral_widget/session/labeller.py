@@ -1,6 +1,6 @@
 """A labelling session: the state behind the Labeller widget, with no widget in it.
 
-:class:`LabelSession` owns an :class:`~anchoral_widget.loop.ActiveLoop`, the batch on screen and
+:class:`LabelSession` owns an :class:`~anchoral_widget.engine.loop.ActiveLoop`, the batch on screen and
 the answers given to it so far (drafts until submitted), and one worker thread that does
 everything slow: storing a submitted batch, training, selecting the next batch, searching.
 
@@ -32,8 +32,8 @@ import pandas as pd
 
 from .cards import batch_cards
 from .drafts import BatchDrafts
-from .errors import AnchorALError, EmptyPoolError, InputError
-from .loop import ActiveLoop
+from ..errors import AnchorALError, EmptyPoolError, InputError
+from ..engine.loop import ActiveLoop
 from .search import encode_query, nearest_texts, quiet_encoder
 
 log = logging.getLogger(__name__)
@@ -57,7 +57,7 @@ class LabelSession:
     budget : int, optional
         Stop proposing once this many items are labelled. ``None``: until the pool runs out.
     map : MapView, optional
-        The map and curves (see :mod:`~anchoral_widget.mapview`); fitted in the background
+        The map and curves (see :mod:`~anchoral_widget.views.mapview`); fitted in the background
         from :meth:`start`, updated after each batch and sent to :meth:`on_map` listeners.
     """
 

@@ -29,7 +29,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .errors import InputError
+from ..errors import InputError
 
 __all__ = ["Encoder", "check_texts", "default_cache_dir", "default_model_path", "encode", "fingerprint_texts"]
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import InputError
+from ..errors import InputError
 
 MAJORITY, MINORITY = "majority", "minority"
 SEEN = 0  # cluster id of the seen minority cluster; hidden ones are 1, 2, ...; majority is -1

@@ -34,9 +34,9 @@ from typing import Sequence
 
 import numpy as np
 
-from .errors import AnchorALError, InputError
-from .fingerprint import fingerprint_array
-from .index import _check_embeddings
+from ..errors import AnchorALError, InputError
+from ..engine.fingerprint import fingerprint_array
+from ..engine.index import _check_embeddings
 
 _FORMAT = 1
 PLACEMENT_M, PLACEMENT_EF_CONSTRUCTION, PLACEMENT_EF = 16, 100, 50
@@ -97,7 +97,7 @@ def _fit_in_child(vectors: np.ndarray, params: dict, on_epochs, on_child=None) -
     with tempfile.TemporaryDirectory(prefix="anchoral-umap-") as folder:
         folder = Path(folder)
         np.save(folder / "vectors.npy", vectors)
-        command = [sys.executable, "-c", "from anchoral_widget.projection import _child_main; _child_main()",
+        command = [sys.executable, "-c", "from anchoral_widget.views.projection import _child_main; _child_main()",
                    str(folder), json.dumps(params)]
         with open(folder / "stderr.txt", "w+") as errors:
             child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=errors, stdin=subprocess.DEVNULL, text=True)

@@ -1,4 +1,4 @@
-"""Running the loop with an oracle: the paper's initial set, the simulation, and its trace."""
+"""Simulated runs: the paper's initial labelled set and the JSON trace of a run."""
 
 from __future__ import annotations
 
@@ -7,20 +7,12 @@ import math
 import os
 from dataclasses import asdict
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Sequence
 
 import numpy as np
 
-from .errors import InputError
-from .metrics import auc, normalised_auc
-
-
-def as_oracle(oracle) -> Callable[[np.ndarray], list]:
-    """A callable ids -> class names, from a callable or a sequence of every item's class."""
-    if callable(oracle):
-        return oracle
-    truth = np.asarray(oracle, dtype=object)
-    return lambda ids: [v.item() if isinstance(v, np.generic) else v for v in truth[np.asarray(ids, dtype=np.int64)]]
+from ..errors import InputError
+from ..engine.metrics import auc, normalised_auc
 
 
 def initial_sample(
@@ -47,35 +39,6 @@ def initial_sample(
         raise InputError(f"cannot draw an initial set of {size} with {per_minority_class} per minority class")
     chosen.append(rng.choice(others, size=rest, replace=False))
     return np.sort(np.concatenate(chosen)).astype(np.int64)
-
-
-def run_oracle(loop, oracle, budget: int, *, progress: bool = False):
-    """Propose and answer batches until ``budget`` more items are labelled (the last batch is
-    cut to fit). Each record gets the minority share of its subpool from the oracle."""
-    ask = as_oracle(oracle)
-    if budget < 1:
-        raise InputError(f"budget must be at least 1, got {budget}")
-    if budget > loop.unlabelled_count:
-        raise InputError(f"budget {budget} is larger than the {loop.unlabelled_count} unlabelled items")
-    start = len(loop.history)
-    acquired = 0
-    steps = range(math.ceil(budget / loop.config["batch_size"]))
-    if progress:
-        from tqdm.auto import tqdm
-
-        steps = tqdm(steps, desc=f"simulate {loop.config['pool_filter']}", unit="batch")
-    for _ in steps:
-        if acquired >= budget:
-            break
-        proposal = loop.propose(batch_size=min(loop.config["batch_size"], budget - acquired))
-        # Compared by name, vectorised: for the full pool this is a million items an iteration.
-        subpool_truth = np.asarray(ask(proposal.subpool_ids), dtype=object)
-        minority_names = np.asarray(loop.minority, dtype=object)
-        share = float(np.isin(subpool_truth, minority_names).mean()) if len(subpool_truth) else float("nan")
-        loop.label(proposal.batch_ids, ask(proposal.batch_ids))
-        acquired += len(proposal.batch_ids)
-        loop.history[-1].minority_in_subpool = share
-    return loop.history[start:]
 
 
 def summarise(loop, initial_ids: Sequence[int], final_test: dict | None) -> dict:

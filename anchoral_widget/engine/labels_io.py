@@ -9,7 +9,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from .errors import InputError
+from ..errors import InputError
 
 FORMATS = (".csv", ".parquet", ".jsonl")
 COLUMNS = ["id", "text", "label", "iteration", "time"]

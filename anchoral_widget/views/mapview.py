@@ -1,16 +1,16 @@
 """The map and the live curves of a labelling session, with no widget in it.
 
-:class:`MapView` owns the pool's :class:`~anchoral_widget.projection.Projection` (fitted in the
-background, so it never delays a batch) and the last :class:`~anchoral_widget.plots.MapState`
+:class:`MapView` owns the pool's :class:`~anchoral_widget.views.projection.Projection` (fitted in the
+background, so it never delays a batch) and the last :class:`~anchoral_widget.views.plots.MapState`
 it sent. After each batch the session asks it for
 
 - :meth:`MapView.update`: what changed on the map since the last message, as a small JSON
-  header and binary buffers (the format of :func:`~anchoral_widget.plots.map_update_payload`);
+  header and binary buffers (the format of :func:`~anchoral_widget.views.plots.map_update_payload`);
 - :meth:`MapView.sync`: the whole current map, for a view that opens later;
 - :meth:`MapView.curves`: the live curves as JSON (a few numbers per iteration).
 
 Without a held-out set the F1 curves are cross-validated on the labelled set
-(:func:`~anchoral_widget.estimates.cross_validated_f1`) and marked as an estimate; the
+(:func:`~anchoral_widget.engine.estimates.cross_validated_f1`) and marked as an estimate; the
 subpool's minority share is always the model's prediction in a labelling session (its items are
 not labelled) and is marked so too.
 
@@ -27,9 +27,9 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from .errors import InputError
-from .estimates import cross_validated_f1, predicted_minority_share
-from .learners import take
+from ..errors import InputError
+from ..engine.estimates import cross_validated_f1, predicted_minority_share
+from ..engine.learners import take
 from .curves import curve_data, curves_traces
 from .plots import map_state_from_loop, map_update_payload, payload_bytes
 from .projection import Projection
@@ -62,7 +62,7 @@ class MapView:
         self.texts = texts
         self._owns_projection = projection is None
         if projection is None:
-            from .embed import default_cache_dir
+            from ..engine.embed import default_cache_dir
 
             projection = Projection(loop.embeddings, cache_dir=cache_dir or default_cache_dir(), seed=loop.seed)
         elif not isinstance(projection, Projection):

@@ -8,7 +8,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from .errors import InputError
+from ..errors import InputError
 
 def clean(texts: Iterable, labels: Iterable) -> tuple[list[str], list[str], dict]:
     """Strip, drop empty texts, keep each distinct text once; drop texts with conflicting labels."""

@@ -14,7 +14,7 @@ from typing import Protocol
 
 import numpy as np
 
-from .errors import InputError
+from ..errors import InputError
 
 HNSW_M = 64
 HNSW_EF_CONSTRUCTION = 200

@@ -21,7 +21,7 @@ from typing import Callable, Sequence
 import numpy as np
 import pandas as pd
 
-from .errors import InputError
+from ..errors import InputError
 from .sampling import clean, make_rare, stratified_take
 from .sources import (
     ICD10_CHAPTERS,

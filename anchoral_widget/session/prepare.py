@@ -9,9 +9,9 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from .errors import InputError
+from ..errors import InputError
 from .labeller import LabelSession, _check_budget
-from .loop import ActiveLoop
+from ..engine.loop import ActiveLoop
 
 DEFAULT_DIM = 384  # all-MiniLM-L6-v2, the bundled encoder: known without loading it
 
@@ -76,7 +76,7 @@ def build_session(
             loop.label([i for i, _ in pairs], [c for _, c in pairs])
     view = None
     if map is not False and map is not None:
-        from .mapview import MapView
+        from ..views.mapview import MapView
 
         view = MapView(loop, texts, projection=None if map is True else map, cache_dir=loop._cache_dir)
     return LabelSession(texts, loop, encoder=encoder, budget=budget, map=view)
@@ -107,8 +107,8 @@ def _default_store(loop_params: dict, texts: Sequence[str], embeddings) -> None:
     import hashlib
     from pathlib import Path
 
-    from .embed import fingerprint_texts
-    from .fingerprint import fingerprint_array
+    from ..engine.embed import fingerprint_texts
+    from ..engine.fingerprint import fingerprint_array
 
     if "store" in loop_params:
         if loop_params["store"] in (None, False):
@@ -128,7 +128,7 @@ def _default_encoder(dim: int | None = None):
     otherwise), so that search never compares vectors from two different models."""
     if dim is not None and dim != DEFAULT_DIM:
         return None
-    from .embed import Encoder
+    from ..engine.embed import Encoder
 
     try:
         return Encoder()
@@ -142,7 +142,7 @@ def _checked_texts(texts) -> list[str]:
     """Strings, none empty; duplicates are allowed (a pool may repeat itself) but reported."""
     import warnings
 
-    from .embed import check_texts
+    from ..engine.embed import check_texts
 
     texts = check_texts(texts)
     repeats = len(texts) - len(set(texts))

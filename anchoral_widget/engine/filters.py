@@ -13,7 +13,7 @@ from typing import Callable
 import numpy as np
 
 from .anchors import select_anchors
-from .errors import EmptyPoolError, InputError
+from ..errors import EmptyPoolError, InputError
 
 POOL_FILTERS = ("anchoral", "randsub", "seals", "none")
 
