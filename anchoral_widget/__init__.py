@@ -2,10 +2,10 @@
 
 from importlib import import_module
 
-from .replay.compare import compare  # eager: the function shares its module's name, which would shadow it
-from .errors import AnchorALError, EmptyPoolError, InputError
-from .engine.loop import ActiveLoop
 from .data.toy import load_toy
+from .engine.loop import ActiveLoop
+from .errors import AnchorALError, EmptyPoolError, InputError
+from .replay.compare import compare  # eager: the function shares its module's name, which would shadow it
 
 __all__ = ["ActiveLoop", "AnchorALError", "EmptyPoolError", "InputError", "Labeller", "compare", "load_toy"]
 __version__ = "0.1.0"

@@ -65,30 +65,56 @@ class Labeller(anywidget.AnyWidget):
 
     classes = t.List(t.Unicode(), help="Class names, as the buttons show them.").tag(sync=True)
     minority = t.List(t.Unicode(), help="The rare classes.").tag(sync=True)
-    batch = t.List(t.Dict(), help="Cards of the batch on screen: id, text, predicted, "
-                   "confidence, proba, score, anchor {id, text, label, similarity}.").tag(sync=True)
-    answers = t.Dict(help="Drafts for the batch on screen: str(id) -> class, or None for "
-                     "skipped. Stored in the loop on submit.").tag(sync=True)
+    batch = t.List(
+        t.Dict(),
+        help="Cards of the batch on screen: id, text, predicted, "
+        "confidence, proba, score, anchor {id, text, label, similarity}.",
+    ).tag(sync=True)
+    answers = t.Dict(
+        help="Drafts for the batch on screen: str(id) -> class, or None for skipped. Stored in the loop on submit."
+    ).tag(sync=True)
     iteration = t.Int(-1, help="The loop iteration of the batch on screen.").tag(sync=True)
     phase = t.Unicode(help="starting, cold, training, selecting, ready, done or error.").tag(sync=True)
     status = t.Unicode(help="The status line, with the seconds the last batch took.").tag(sync=True)
     seconds = t.Dict(help="Seconds the last batch took: train, select, total.").tag(sync=True)
-    progress = t.Dict(help="labelled, skipped, budget, pool, counts per class, missing "
-                      "classes, iteration.").tag(sync=True)
-    search = t.Dict(help="The last search: query, busy, results [{id, text, similarity, "
-                    "label, skipped}], seconds.").tag(sync=True)
+    progress = t.Dict(help="labelled, skipped, budget, pool, counts per class, missing classes, iteration.").tag(
+        sync=True
+    )
+    search = t.Dict(
+        help="The last search: query, busy, results [{id, text, similarity, label, skipped}], seconds."
+    ).tag(sync=True)
     error = t.Unicode("", help="The last error, shown under the widget; '' for none.").tag(sync=True)
-    map_status = t.Dict(help="The map: status (off, idle, fitting, ready, error), fraction, "
-                        "text for the status line ('' once drawn).").tag(sync=True)
-    curves = t.Dict(help="Live curves: traces [{uid, name, panel, x, y, ...}], titles, estimate, "
-                    "test.").tag(sync=True)
+    map_status = t.Dict(
+        help="The map: status (off, idle, fitting, ready, error), fraction, text for the status line ('' once drawn)."
+    ).tag(sync=True)
+    curves = t.Dict(help="Live curves: traces [{uid, name, panel, x, y, ...}], titles, estimate, test.").tag(sync=True)
 
-    def __init__(self, texts=None, classes=None, minority=None, *, embeddings=None, encoder=None,
-                 loop=None, seed_labels=None, budget=None, map=True, **loop_params):
+    def __init__(
+        self,
+        texts=None,
+        classes=None,
+        minority=None,
+        *,
+        embeddings=None,
+        encoder=None,
+        loop=None,
+        seed_labels=None,
+        budget=None,
+        map=True,
+        **loop_params,
+    ):
         self._esm, self._css = _front_end("widget.js"), _front_end("widget.css")
         self._session = build_session(
-            texts, classes, minority, embeddings=embeddings, encoder=encoder, loop=loop,
-            seed_labels=seed_labels, budget=budget, map=map, **loop_params,
+            texts,
+            classes,
+            minority,
+            embeddings=embeddings,
+            encoder=encoder,
+            loop=loop,
+            seed_labels=seed_labels,
+            budget=budget,
+            map=map,
+            **loop_params,
         )
         super().__init__(**self._session.snapshot())
         self._session.on_change(self._changed)

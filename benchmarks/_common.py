@@ -6,6 +6,7 @@ Nothing here is part of the package; the scripts import it as a sibling module.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
@@ -105,8 +106,13 @@ def cached_index(X: np.ndarray, root: Path, name: str, *, threads: int = 1, seed
     folder = root / "indexes"
     folder.mkdir(parents=True, exist_ok=True)
     path, meta_path = folder / f"{name}.hnsw", folder / f"{name}.json"
-    meta = {"rows": int(len(X)), "dim": int(X.shape[1]), "M": HNSW_M, "ef_construction": HNSW_EF_CONSTRUCTION,
-            "seed": seed}
+    meta = {
+        "rows": len(X),
+        "dim": int(X.shape[1]),
+        "M": HNSW_M,
+        "ef_construction": HNSW_EF_CONSTRUCTION,
+        "seed": seed,
+    }
     if path.exists() and meta_path.exists():
         saved = json.loads(meta_path.read_text())
         if {k: saved.get(k) for k in meta} == meta:
@@ -157,10 +163,8 @@ def markdown_table(headers: list[str], rows: list[list]) -> str:
 def command_line() -> str:
     """The command that ran this script, relative to the repository root."""
     script = Path(sys.argv[0]).resolve()
-    try:
+    with contextlib.suppress(ValueError):
         script = script.relative_to(HERE.parent)
-    except ValueError:
-        pass
     return " ".join([".venv/bin/python", str(script), *sys.argv[1:]])
 
 
@@ -180,10 +184,8 @@ def write_section(name: str, body: str, command: str | None = None, stamp: str |
 def machine() -> dict:
     """What the numbers were measured on."""
     info = {"cores": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()}
-    try:
+    with contextlib.suppress(OSError):
         info["nproc"] = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip()
-    except OSError:
-        pass
     try:
         with open("/proc/cpuinfo") as fh:
             names = [line.split(":", 1)[1].strip() for line in fh if line.startswith("model name")]
@@ -198,8 +200,14 @@ def machine() -> dict:
         pass
     from importlib import metadata
 
-    for module, dist in (("numpy", "numpy"), ("sklearn", "scikit-learn"), ("hnswlib", "hnswlib"), ("torch", "torch"),
-                         ("transformers", "transformers"), ("sentence_transformers", "sentence-transformers")):
+    for module, dist in (
+        ("numpy", "numpy"),
+        ("sklearn", "scikit-learn"),
+        ("hnswlib", "hnswlib"),
+        ("torch", "torch"),
+        ("transformers", "transformers"),
+        ("sentence_transformers", "sentence-transformers"),
+    ):
         try:
             info[module] = metadata.version(dist)
         except metadata.PackageNotFoundError:

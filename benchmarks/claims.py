@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import RESULTS, cache_root, markdown_table, write_section  # noqa: E402
+from _common import RESULTS, cache_root, markdown_table, write_section
 
 CONFIGS = {
     # name: (pool filter, strategy, subpool size or None for the loop's default)
@@ -60,8 +60,11 @@ def load(name: str, max_size: int | None, root: Path):
     t0 = time.perf_counter()
     index = cached_hnsw(X, root)
     index_s = time.perf_counter() - t0
-    print(f"{name}: pool {len(X)}, test {len(X_test)}, minority {data.minority} "
-          f"({data.minority_share:.2%}); encode/load {encode_s:.0f} s, index {index_s:.0f} s", flush=True)
+    print(
+        f"{name}: pool {len(X)}, test {len(X_test)}, minority {data.minority} "
+        f"({data.minority_share:.2%}); encode/load {encode_s:.0f} s, index {index_s:.0f} s",
+        flush=True,
+    )
     return data, X, X_test, index
 
 
@@ -71,9 +74,17 @@ def run_one(data, X, X_test, index, config: str, seed: int, budget: int) -> dict
 
     pool_filter, strategy, subpool_size = CONFIGS[config]
     labels = np.asarray(data.labels)
-    loop = ActiveLoop(X, classes=data.classes, minority=data.minority, pool_filter=pool_filter,
-                      strategy=strategy, subpool_size=subpool_size, index=index,
-                      test=(X_test, np.asarray(data.test_labels)), seed=seed)
+    loop = ActiveLoop(
+        X,
+        classes=data.classes,
+        minority=data.minority,
+        pool_filter=pool_filter,
+        strategy=strategy,
+        subpool_size=subpool_size,
+        index=index,
+        test=(X_test, np.asarray(data.test_labels)),
+        seed=seed,
+    )
     initial = initial_sample(labels, data.minority, size=100, per_minority_class=5, seed=seed)
     loop.label(initial, labels[initial])
     t0 = time.perf_counter()
@@ -121,11 +132,21 @@ def plots(all_runs: dict, budget: int, section: str = "claims") -> list[Path]:
     import matplotlib.pyplot as plt
 
     out = []
-    styles = {"anchoral": ("C0", "-"), "randsub": ("C1", "-"), "seals": ("C2", "-"), "none": ("C3", "-"),
-              "noanchor": ("C4", "-"), "anchoral+badge": ("C0", "--"), "randsub+badge": ("C1", "--"),
-              "anchoral+ftbertkm": ("C0", ":"), "randsub+ftbertkm": ("C1", ":")}
-    for key, ylabel, fname in (("minority_found_curve", "minority items found", f"{section}_minority_found.png"),
-                               ("minority_f1_curve", "minority F1 (test)", f"{section}_minority_f1.png")):
+    styles = {
+        "anchoral": ("C0", "-"),
+        "randsub": ("C1", "-"),
+        "seals": ("C2", "-"),
+        "none": ("C3", "-"),
+        "noanchor": ("C4", "-"),
+        "anchoral+badge": ("C0", "--"),
+        "randsub+badge": ("C1", "--"),
+        "anchoral+ftbertkm": ("C0", ":"),
+        "randsub+ftbertkm": ("C1", ":"),
+    }
+    for key, ylabel, fname in (
+        ("minority_found_curve", "minority items found", f"{section}_minority_found.png"),
+        ("minority_f1_curve", "minority F1 (test)", f"{section}_minority_f1.png"),
+    ):
         names = list(all_runs)
         fig, axes = plt.subplots(1, len(names), figsize=(6 * len(names), 4.5), squeeze=False)
         for ax, name in zip(axes[0], names):
@@ -163,9 +184,11 @@ def verdicts(name: str, runs: dict) -> list[str]:
         return sum(a[s] > b[s] for s in seeds), len(seeds)
 
     out = []
-    for key, what, claim in (("subpool_minority_share", "minority share of the subpools", 2),
-                             ("minority_found", "minority items found", 3),
-                             ("auc", "minority-F1 AUC", 4)):
+    for key, what, claim in (
+        ("subpool_minority_share", "minority share of the subpools", 2),
+        ("minority_found", "minority items found", 3),
+        ("auc", "minority-F1 AUC", 4),
+    ):
         a, r = m("anchoral", key), m("randsub", key)
         wins, n = per_seed("anchoral", "randsub", key)
         if a > r and wins == n:
@@ -174,12 +197,16 @@ def verdicts(name: str, runs: dict) -> list[str]:
             verdict = "holds on average only, not in every seed"
         else:
             verdict = "does not hold here"
-        out.append(f"- {name}, claim {claim} ({what}): anchoral {a:.3g} vs randsub {r:.3g} "
-                   f"(anchoral ahead in {wins}/{n} seeds): {verdict}.")
+        out.append(
+            f"- {name}, claim {claim} ({what}): anchoral {a:.3g} vs randsub {r:.3g} "
+            f"(anchoral ahead in {wins}/{n} seeds): {verdict}."
+        )
     a, na = m("anchoral", "auc"), m("noanchor", "auc")
     lost = (a - na) / a if a else float("nan")
-    out.append(f"- {name}, claim 4 ablation: no anchoring (randsub M=1,000) AUC {na:.3g} vs anchoral {a:.3g} "
-               f"({lost:+.0%} of anchoral's AUC lost; the paper loses 54%, 73.5 -> 33.6).")
+    out.append(
+        f"- {name}, claim 4 ablation: no anchoring (randsub M=1,000) AUC {na:.3g} vs anchoral {a:.3g} "
+        f"({lost:+.0%} of anchoral's AUC lost; the paper loses 54%, 73.5 -> 33.6)."
+    )
     return out
 
 
@@ -188,8 +215,12 @@ def main(argv=None) -> int:
     parser.add_argument("--datasets", default="icd10-eye,tweets-sentiment")
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--budget", type=int, default=1000)
-    parser.add_argument("--max-size", type=int, default=0,
-                        help="cap on each pool (stratified, the 1%% minority kept); 0 for the full dataset")
+    parser.add_argument(
+        "--max-size",
+        type=int,
+        default=0,
+        help="cap on each pool (stratified, the 1%% minority kept); 0 for the full dataset",
+    )
     parser.add_argument("--configs", default=",".join(CONFIGS))
     parser.add_argument("--cache-dir", default=None)
     parser.add_argument("--section", default="claims", help="name of the results section and plot files")
@@ -218,38 +249,71 @@ def main(argv=None) -> int:
                     result = run_one(data, X, X_test, index, config, seed, args.budget)
                     path.write_text(json.dumps(result))
                 all_runs[name][config].append(result)
-                print(f"{name} {config} seed {seed}: AUC {result['auc']:.2f}, found {result['minority_found']}, "
-                      f"subpool share {result['subpool_minority_share']:.3f}, "
-                      f"selection {result['selection_seconds']:.1f} s", flush=True)
+                print(
+                    f"{name} {config} seed {seed}: AUC {result['auc']:.2f}, found {result['minority_found']}, "
+                    f"subpool share {result['subpool_minority_share']:.3f}, "
+                    f"selection {result['selection_seconds']:.1f} s",
+                    flush=True,
+                )
 
     cap = "full datasets" if not max_size else f"pools capped at {max_size:,}"
-    lines = [f"## The paper's claims on real data ({cap})", "",
-             f"Default learner (class-weighted logistic regression on all-MiniLM-L6-v2 embeddings), b=25, A=10, "
-             f"K=50, M=1,000 (randsub M=10,000; noanchor = randsub with M=1,000), budget {args.budget} labels after "
-             f"the paper's initial set (100 items, 5 minority), seeds {args.seeds}. Mean ± sd over seeds. "
-             "AUC: trapezoid of test minority F1 over iterations (dx=1, "
-             f"{args.budget // 25 + 1} points); normalised AUC divides by the number of steps. "
-             "Found: minority items among the labels acquired after the initial set. Subpool share: mean "
-             "minority proportion of the subpools. Selection time: sum over iterations of train + subpool + "
-             "strategy.", ""]
+    lines = [
+        f"## The paper's claims on real data ({cap})",
+        "",
+        f"Default learner (class-weighted logistic regression on all-MiniLM-L6-v2 embeddings), b=25, A=10, "
+        f"K=50, M=1,000 (randsub M=10,000; noanchor = randsub with M=1,000), budget {args.budget} labels after "
+        f"the paper's initial set (100 items, 5 minority), seeds {args.seeds}. Mean ± sd over seeds. "
+        "AUC: trapezoid of test minority F1 over iterations (dx=1, "
+        f"{args.budget // 25 + 1} points); normalised AUC divides by the number of steps. "
+        "Found: minority items among the labels acquired after the initial set. Subpool share: mean "
+        "minority proportion of the subpools. Selection time: sum over iterations of train + subpool + "
+        "strategy.",
+        "",
+    ]
     for name, runs in all_runs.items():
         n_pool, n_test, minority, share = sizes[name]
         cap = f", capped at {max_size:,} (stratified sample)" if max_size else ""
-        lines += [f"### {name}: pool {n_pool:,}{cap}, test {n_test:,}, minority {', '.join(minority)} "
-                  f"({share:.2%} of the pool)", ""]
+        lines += [
+            f"### {name}: pool {n_pool:,}{cap}, test {n_test:,}, minority {', '.join(minority)} "
+            f"({share:.2%} of the pool)",
+            "",
+        ]
         rows = []
         for config, rs in runs.items():
-            rows.append([config, mean_sd([r["auc"] for r in rs]), mean_sd([r["auc_normalised"] for r in rs]),
-                         mean_sd([r["final_minority_f1"] for r in rs]), mean_sd([r["minority_found"] for r in rs]),
-                         mean_sd([r["subpool_minority_share"] for r in rs]),
-                         mean_sd([r["selection_seconds"] for r in rs])])
-        lines += [markdown_table(["config", "minority-F1 AUC", "normalised AUC", "final minority F1",
-                                  "minority found", "subpool minority share", "total selection time (s)"], rows), ""]
+            rows.append(
+                [
+                    config,
+                    mean_sd([r["auc"] for r in rs]),
+                    mean_sd([r["auc_normalised"] for r in rs]),
+                    mean_sd([r["final_minority_f1"] for r in rs]),
+                    mean_sd([r["minority_found"] for r in rs]),
+                    mean_sd([r["subpool_minority_share"] for r in rs]),
+                    mean_sd([r["selection_seconds"] for r in rs]),
+                ]
+            )
+        lines += [
+            markdown_table(
+                [
+                    "config",
+                    "minority-F1 AUC",
+                    "normalised AUC",
+                    "final minority F1",
+                    "minority found",
+                    "subpool minority share",
+                    "total selection time (s)",
+                ],
+                rows,
+            ),
+            "",
+        ]
     lines += ["### Verdicts (computed from the tables above)", ""]
     for name, runs in all_runs.items():
         lines += verdicts(name, runs)
-    lines += ["", f"Plots: [minority found]({args.section}_minority_found.png), "
-              f"[minority F1]({args.section}_minority_f1.png).", ""]
+    lines += [
+        "",
+        f"Plots: [minority found]({args.section}_minority_found.png), [minority F1]({args.section}_minority_f1.png).",
+        "",
+    ]
     text = "\n".join(lines)
     print(text)
     if not args.no_write:

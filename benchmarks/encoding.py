@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import markdown_table, write_section  # noqa: E402
+from _common import markdown_table, write_section
 
 
 def main(argv=None) -> int:
@@ -51,15 +51,16 @@ def main(argv=None) -> int:
     scratch = Path(tempfile.mkdtemp(prefix="anchoral-encoding-bench-"))
     try:
         ours = Encoder(device="cpu", cache_dir=scratch, progress=True)
-        ours.dim  # loads the model
+        _ = ours.dim  # loads the model
         plain.encode(texts[:64], batch_size=64)  # warm-up, both share nothing but the machine
         ours._encode_chunk(texts[:64])
 
         plain_times, our_times, plain_cpu, our_cpu = [], [], [], []
         for _ in range(args.repeats):
             t0, c0 = time.perf_counter(), time.process_time()
-            ref = plain.encode(texts, batch_size=64, convert_to_numpy=True, normalize_embeddings=True,
-                               show_progress_bar=False)
+            ref = plain.encode(
+                texts, batch_size=64, convert_to_numpy=True, normalize_embeddings=True, show_progress_bar=False
+            )
             plain_times.append(time.perf_counter() - t0)
             plain_cpu.append(time.process_time() - c0)
             shutil.rmtree(scratch / "embeddings", ignore_errors=True)
@@ -67,8 +68,11 @@ def main(argv=None) -> int:
             got = ours.encode(texts)
             our_times.append(time.perf_counter() - t0)
             our_cpu.append(time.process_time() - c0)
-            print(f"plain {plain_times[-1]:.1f} s ({plain_cpu[-1]:.1f} s CPU), "
-                  f"Encoder {our_times[-1]:.1f} s ({our_cpu[-1]:.1f} s CPU)", flush=True)
+            print(
+                f"plain {plain_times[-1]:.1f} s ({plain_cpu[-1]:.1f} s CPU), "
+                f"Encoder {our_times[-1]:.1f} s ({our_cpu[-1]:.1f} s CPU)",
+                flush=True,
+            )
         t0 = time.perf_counter()
         ours.encode(texts)
         hit_s = time.perf_counter() - t0
@@ -83,24 +87,32 @@ def main(argv=None) -> int:
     cpu = float(np.median(our_cpu)) / float(np.median(plain_cpu)) - 1
     pairs = ", ".join(f"{p:.1f}/{o:.1f}" for p, o in zip(plain_times, our_times))
     n = len(texts)
-    rows = [["sentence-transformers `encode` (batch 64, normalised)", best_plain, n / best_plain, "-"],
-            ["`Encoder.encode`, empty cache (progress bar on)", best_ours, n / best_ours, f"{overhead:+.1%}"],
-            ["`Encoder.encode`, cache hit", hit_s, n / hit_s, "-"]]
-    text = "\n".join([
-        "## Encoding throughput", "",
-        f"{n:,} texts of {args.dataset} (median {np.median([len(t.split()) for t in texts]):.0f} words), bundled "
-        f"all-MiniLM-L6-v2 on the CPU (torch {torch.__version__}, {torch.get_num_threads()} threads); model load "
-        f"{load_s:.1f} s not counted; best of {args.repeats} alternating runs. Largest difference between the two "
-        f"results: {diff:.1e}.", "",
-        markdown_table(["encoder", "seconds", "texts per s", "overhead"], rows), "",
-        f"- Wall time of each alternating pair (plain/Encoder, s): {pairs}; median ratio within a pair: "
-        f"{pair:+.1%}. CPU time (both threads), medians: plain {float(np.median(plain_cpu)):.1f} s, Encoder "
-        f"{float(np.median(our_cpu)):.1f} s ({cpu:+.1%}).",
-        f"- Caching and progress overhead, best wall times: {overhead:+.1%}; within pairs: {pair:+.1%}; CPU time: "
-        f"{cpu:+.1%} (target <= 10%): {'met' if max(pair, cpu) <= 0.10 else 'NOT met'} by the pair and CPU "
-        "measures. On a busy machine the same plain encode can vary by half from one run to the next, so the "
-        "best-of comparison alone is not conclusive.",
-        ""])
+    rows = [
+        ["sentence-transformers `encode` (batch 64, normalised)", best_plain, n / best_plain, "-"],
+        ["`Encoder.encode`, empty cache (progress bar on)", best_ours, n / best_ours, f"{overhead:+.1%}"],
+        ["`Encoder.encode`, cache hit", hit_s, n / hit_s, "-"],
+    ]
+    text = "\n".join(
+        [
+            "## Encoding throughput",
+            "",
+            f"{n:,} texts of {args.dataset} (median {np.median([len(t.split()) for t in texts]):.0f} words), bundled "
+            f"all-MiniLM-L6-v2 on the CPU (torch {torch.__version__}, {torch.get_num_threads()} threads); model load "
+            f"{load_s:.1f} s not counted; best of {args.repeats} alternating runs. Largest difference between the two "
+            f"results: {diff:.1e}.",
+            "",
+            markdown_table(["encoder", "seconds", "texts per s", "overhead"], rows),
+            "",
+            f"- Wall time of each alternating pair (plain/Encoder, s): {pairs}; median ratio within a pair: "
+            f"{pair:+.1%}. CPU time (both threads), medians: plain {float(np.median(plain_cpu)):.1f} s, Encoder "
+            f"{float(np.median(our_cpu)):.1f} s ({cpu:+.1%}).",
+            f"- Caching and progress overhead, best wall times: {overhead:+.1%}; within pairs: {pair:+.1%}; CPU time: "
+            f"{cpu:+.1%} (target <= 10%): {'met' if max(pair, cpu) <= 0.10 else 'NOT met'} by the pair and CPU "
+            "measures. On a busy machine the same plain encode can vary by half from one run to the next, so the "
+            "best-of comparison alone is not conclusive.",
+            "",
+        ]
+    )
     print(text)
     if not args.no_write:
         write_section("encoding", text)

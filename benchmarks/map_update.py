@@ -33,13 +33,27 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import cache_root, cached_pool, machine, markdown_table, peak_rss_bytes, write_section  # noqa: E402
+from _common import cache_root, cached_pool, machine, markdown_table, peak_rss_bytes, write_section
 
-from anchoral_widget.engine.fingerprint import fingerprint_array  # noqa: E402
-from anchoral_widget.views.plots import map_state, map_update_payload, payload_bytes  # noqa: E402
-from anchoral_widget.views.projection import Projection  # noqa: E402
+from anchoral_widget.engine.fingerprint import fingerprint_array
+from anchoral_widget.views.plots import map_state, map_update_payload, payload_bytes
+from anchoral_widget.views.projection import Projection
 
-WORDS = "anchor subpool minority cluster label budget entropy neighbour pool batch class rare text".split()
+WORDS = [
+    "anchor",
+    "subpool",
+    "minority",
+    "cluster",
+    "label",
+    "budget",
+    "entropy",
+    "neighbour",
+    "pool",
+    "batch",
+    "class",
+    "rare",
+    "text",
+]
 
 
 class FakeTexts:
@@ -117,8 +131,13 @@ def main(argv=None):
             print(f"  {p['elapsed_s']:.1f}s {p['phase']} {p['fraction']:.2f}", flush=True)
     if projection.status != "ready":
         raise SystemExit(f"fit failed: {projection.error}")
-    rows.append([f"first map fit: background, child process (UMAP on {len(projection.sample_ids_):,} + placement index)",
-                 projection.fit_seconds_, "s"])
+    rows.append(
+        [
+            f"first map fit: background, child process (UMAP on {len(projection.sample_ids_):,} + placement index)",
+            projection.fit_seconds_,
+            "s",
+        ]
+    )
     rows.append(["  longest main-thread stall during it (10 ms sleeps)", max(gaps), "s"])
 
     import warnings
@@ -156,10 +175,18 @@ def main(argv=None):
         batch = subpool[:25]
         t = time.perf_counter()
         state = map_state(
-            projection, classes=classes, minority=minority, iteration=it,
-            labelled_ids=labelled_ids, labelled_classes=labelled_classes,
-            subpool_ids=subpool, subpool_scores=scores, anchor_ids=anchors,
-            anchor_classes=rng.integers(0, 2, len(anchors)), batch_ids=batch, embeddings=X,
+            projection,
+            classes=classes,
+            minority=minority,
+            iteration=it,
+            labelled_ids=labelled_ids,
+            labelled_classes=labelled_classes,
+            subpool_ids=subpool,
+            subpool_scores=scores,
+            anchor_ids=anchors,
+            anchor_classes=rng.integers(0, 2, len(anchors)),
+            batch_ids=batch,
+            embeddings=X,
         )
         header, buffers = map_update_payload(previous, state)
         times.append(time.perf_counter() - t)
@@ -169,8 +196,13 @@ def main(argv=None):
         labelled_ids += batch.tolist()
         labelled_classes += list(rng.integers(0, 2, len(batch)))
     steady = slice(1, None)  # the first update carries the whole pool sample
-    rows.append([f"map update per iteration (positions + payload), median of {args.iterations - 1}",
-                 float(np.median(times[steady])), "s"])
+    rows.append(
+        [
+            f"map update per iteration (positions + payload), median of {args.iterations - 1}",
+            float(np.median(times[steady])),
+            "s",
+        ]
+    )
     rows.append(["  slowest iteration", float(np.max(times[steady])), "s"])
     rows.append(["first update (whole pool sample)", sizes[0] / 1024, "KiB"])
     rows.append(["payload per update, no texts (median)", float(np.median(sizes[steady])) / 1024, "KiB"])
@@ -180,30 +212,32 @@ def main(argv=None):
     table = markdown_table(["what", "value", "unit"], rows)
     print(table)
     info = machine()
-    body = "\n".join([
-        "## The map: fit, placement, per-iteration update",
-        "",
-        f"Pool: {args.pool_size:,} synthetic clustered 384-d items; UMAP sample: {len(projection.sample_ids_):,} "
-        f"(100 labelled + {args.sample_size:,} others); subpool {args.subpool:,}, batch 25, 20 anchors, "
-        f"{args.iterations} iterations, each with a subpool none of whose items had a position yet (worst case).",
-        f"Machine: {info.get('cpu', '?')}, {info.get('nproc', info.get('cores'))} cores (shared), "
-        f"{info.get('ram_gib', '?')} GiB; load average at the end {os.getloadavg()[0]:.1f}.",
-        "",
-        table,
-        "",
-        "The first fit runs UMAP in a child process, so the kernel is never held: the longest stall "
-        "of the main thread is the figure above (in a thread, numba held the interpreter for up to "
-        "1.2 s at a time). On a shared, loaded machine most of a fit is UMAP's neighbour search and "
-        "layout, not numba's compiling, so a second fit is not much quicker. The fit runs once per "
-        "pool: its result is cached beside the embeddings.",
-        "",
-        "Placement: an item outside the sample is put at the inverse-cosine-distance weighted mean "
-        "of its 10 nearest sample points, found with a small HNSW index over the sample. It is "
-        "chosen over exact search (slower, same positions: see the gap) and over `umap.transform` "
-        "(slower, and it needs the fitted UMAP object, which the on-disk cache does not keep). "
-        "Positions are kept once computed, so an item pays once; the iterations above are the worst "
-        "case, with 1,000 never-placed items each time.",
-    ])
+    body = "\n".join(
+        [
+            "## The map: fit, placement, per-iteration update",
+            "",
+            f"Pool: {args.pool_size:,} synthetic clustered 384-d items; UMAP sample: {len(projection.sample_ids_):,} "
+            f"(100 labelled + {args.sample_size:,} others); subpool {args.subpool:,}, batch 25, 20 anchors, "
+            f"{args.iterations} iterations, each with a subpool none of whose items had a position yet (worst case).",
+            f"Machine: {info.get('cpu', '?')}, {info.get('nproc', info.get('cores'))} cores (shared), "
+            f"{info.get('ram_gib', '?')} GiB; load average at the end {os.getloadavg()[0]:.1f}.",
+            "",
+            table,
+            "",
+            "The first fit runs UMAP in a child process, so the kernel is never held: the longest stall "
+            "of the main thread is the figure above (in a thread, numba held the interpreter for up to "
+            "1.2 s at a time). On a shared, loaded machine most of a fit is UMAP's neighbour search and "
+            "layout, not numba's compiling, so a second fit is not much quicker. The fit runs once per "
+            "pool: its result is cached beside the embeddings.",
+            "",
+            "Placement: an item outside the sample is put at the inverse-cosine-distance weighted mean "
+            "of its 10 nearest sample points, found with a small HNSW index over the sample. It is "
+            "chosen over exact search (slower, same positions: see the gap) and over `umap.transform` "
+            "(slower, and it needs the fitted UMAP object, which the on-disk cache does not keep). "
+            "Positions are kept once computed, so an item pays once; the iterations above are the worst "
+            "case, with 1,000 never-placed items each time.",
+        ]
+    )
     if not args.no_write:
         print(f"written {write_section('map_update', body)}")
 

@@ -16,13 +16,13 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import HERE, RESULTS, machine  # noqa: E402
+from _common import HERE, RESULTS, machine
 
 # Why a section may be missing, where known.
 NOT_RUN = {
     "claims": "not run: it needs the full icd10-eye (73k texts) and tweets-sentiment encodes, and the shared "
-              "machine (load average up to 15 from other jobs) left no time for them in this session; the "
-              "measured claims are the 20k-capped run (`claims_20k`), which keeps the 1% minority.",
+    "machine (load average up to 15 from other jobs) left no time for them in this session; the "
+    "measured claims are the 20k-capped run (`claims_20k`), which keeps the 1% minority.",
 }
 
 SECTIONS = [
@@ -41,22 +41,29 @@ def main() -> int:
     speed_json = RESULTS / "speed.json"
     measured_on = json.loads(speed_json.read_text())["machine"] if speed_json.exists() else None
     lines = [
-        "# Benchmarks", "",
+        "# Benchmarks",
+        "",
         "Every number below was measured by a script in `benchmarks/`; each section ends with the command "
         "that produced it (run from the repository root). Regenerate this page with "
         "`.venv/bin/python benchmarks/report.py` after running them. Nothing here is a timed test: these are "
-        "measurements on one machine, shared with other work while they ran, so expect some noise.", "",
-        "## Machine", "",
+        "measurements on one machine, shared with other work while they ran, so expect some noise.",
+        "",
+        "## Machine",
+        "",
         f"- CPU: {info.get('cpu')}, {info.get('nproc', info.get('cores'))} cores (`nproc`)",
         f"- RAM: {info.get('ram_gib')} GiB",
         f"- {info.get('platform')}",
         f"- Python {info['python']}, numpy {info['numpy']}, scikit-learn {info['sklearn']}, hnswlib "
         f"{info['hnswlib']}, torch {info['torch']}, transformers {info['transformers']}, "
         f"sentence-transformers {info['sentence_transformers']}",
-        "- No GPU.", "",
+        "- No GPU.",
+        "",
     ]
     if measured_on and measured_on.get("cpu") != info.get("cpu"):
-        lines += [f"(The speed section was measured on: {measured_on.get('cpu')}, {measured_on.get('nproc')} cores.)", ""]
+        lines += [
+            f"(The speed section was measured on: {measured_on.get('cpu')}, {measured_on.get('nproc')} cores.)",
+            "",
+        ]
     lines += summary()
     lines += ["## Contents", ""]
     for name, script in SECTIONS:
@@ -72,8 +79,10 @@ def main() -> int:
         lines += [f'<a id="{name}"></a>', "", _relink(path.read_text().rstrip()), ""]
     if missing:
         lines += ["## Not measured", ""]
-        lines += [f"- {name} (`.venv/bin/python {script}`): " + NOT_RUN.get(name, "no results yet.")
-                  for name, script in missing]
+        lines += [
+            f"- {name} (`.venv/bin/python {script}`): " + NOT_RUN.get(name, "no results yet.")
+            for name, script in missing
+        ]
         lines.append("")
     (HERE / "RESULTS.md").write_text("\n".join(lines))
     print(f"wrote {HERE / 'RESULTS.md'}")
@@ -91,36 +100,55 @@ def summary() -> list[str]:
             return by_n[n]["filters"][f]["median"]["total"]
 
         sizes = [n for n in (10_000, 100_000, 1_000_000) if n in by_n]
-        out.append("- anchoral median waiting time per iteration (default learner): "
-                   + ", ".join(f"{wait(n, 'anchoral'):.3f} s at {n:,}" for n in sizes) + ".")
+        out.append(
+            "- anchoral median waiting time per iteration (default learner): "
+            + ", ".join(f"{wait(n, 'anchoral'):.3f} s at {n:,}" for n in sizes)
+            + "."
+        )
         if 10_000 in by_n and 1_000_000 in by_n:
             r = by_n[1_000_000]
-            out.append(f"- 1M / 10k: {wait(1_000_000, 'anchoral') / wait(10_000, 'anchoral'):.2f}x; "
-                       f"peak memory at 1M = {r['peak_rss'] / (r['embedding_bytes'] + r['index_bytes']):.2f}x "
-                       "the embeddings + index.")
+            out.append(
+                f"- 1M / 10k: {wait(1_000_000, 'anchoral') / wait(10_000, 'anchoral'):.2f}x; "
+                f"peak memory at 1M = {r['peak_rss'] / (r['embedding_bytes'] + r['index_bytes']):.2f}x "
+                "the embeddings + index."
+            )
+
             def own(n, f):
                 its = by_n[n]["filters"][f]["iterations"]
                 return float(np.median([i["subpool"] + i["strategy"] for i in its]))
 
-            out.append("- Claim 1 (selection cost flat in |U|), the filters' own cost (subpool + strategy, median): "
-                       "anchoral " + " / ".join(f"{own(n, 'anchoral'):.3f}" for n in sizes) + " s, none "
-                       + " / ".join(f"{own(n, 'none'):.3f}" for n in sizes) + " s at "
-                       + " / ".join(f"{n:,}" for n in sizes) + ".")
-            out.append(f"- Frozen-embedding learner at 1M: none / anchoral = "
-                       f"{wait(1_000_000, 'none') / wait(1_000_000, 'anchoral'):.1f}x, randsub / anchoral = "
-                       f"{wait(1_000_000, 'randsub') / wait(1_000_000, 'anchoral'):.1f}x.")
+            out.append(
+                "- Claim 1 (selection cost flat in |U|), the filters' own cost (subpool + strategy, median): "
+                "anchoral "
+                + " / ".join(f"{own(n, 'anchoral'):.3f}" for n in sizes)
+                + " s, none "
+                + " / ".join(f"{own(n, 'none'):.3f}" for n in sizes)
+                + " s at "
+                + " / ".join(f"{n:,}" for n in sizes)
+                + "."
+            )
+            out.append(
+                f"- Frozen-embedding learner at 1M: none / anchoral = "
+                f"{wait(1_000_000, 'none') / wait(1_000_000, 'anchoral'):.1f}x, randsub / anchoral = "
+                f"{wait(1_000_000, 'randsub') / wait(1_000_000, 'anchoral'):.1f}x."
+            )
     regime = RESULTS / "transformer_regime.json"
     if regime.exists():
         w = json.loads(regime.read_text())["waits"]
         a = w["anchoral"]["total"]
-        out.append(f"- Fine-tuned transformer learner at 100k: none / anchoral = {w['none']['total'] / a:.1f}x "
-                   f"(none extrapolated from a measured sample), randsub / anchoral = "
-                   f"{w['randsub']['total'] / a:.1f}x of the waiting time (training included), as measured on a "
-                   "busy machine; see the caution in that section.")
+        out.append(
+            f"- Fine-tuned transformer learner at 100k: none / anchoral = {w['none']['total'] / a:.1f}x "
+            f"(none extrapolated from a measured sample), randsub / anchoral = "
+            f"{w['randsub']['total'] / a:.1f}x of the waiting time (training included), as measured on a "
+            "busy machine; see the caution in that section."
+        )
         out += _lines(RESULTS / "transformer_regime.md", ("- Caution", "- From the per-item table alone"))
-    out += _lines(RESULTS / "small_text_compare.md", ("small-text's query takes",),
-                  prefix="- small-text's `AnchorSubsampling` at 100k (same embeddings, index and base strategy, "
-                         "training excluded): ")
+    out += _lines(
+        RESULTS / "small_text_compare.md",
+        ("small-text's query takes",),
+        prefix="- small-text's `AnchorSubsampling` at 100k (same embeddings, index and base strategy, "
+        "training excluded): ",
+    )
     out += _lines(RESULTS / "encoding.md", ("- Caching and progress overhead",))
     claims = RESULTS / "claims.md"
     if not claims.exists():
@@ -138,8 +166,11 @@ def _lines(path: Path, starts: tuple, prefix: str = "") -> list[str]:
     """Lines of a section that begin with one of ``starts``, quoted into the headline."""
     if not path.exists():
         return []
-    return [prefix + line.removesuffix(" Why the two differ:") for line in path.read_text().splitlines()
-            if line.startswith(starts)]
+    return [
+        prefix + line.removesuffix(" Why the two differ:")
+        for line in path.read_text().splitlines()
+        if line.startswith(starts)
+    ]
 
 
 def _relink(text: str) -> str:

@@ -71,8 +71,13 @@ def small_text_side(state_path: str) -> None:
 
     dataset = SklearnDataset(X, y_all)
     base = Recording()
-    strategy = AnchorSubsampling(base, subsample_size=state["M"], num_anchors=state["A"], k=state["K"],
-                                 hnsw_kwargs={"space": "cosine", "M": 64, "ef_construction": 200, "ef": 200})
+    strategy = AnchorSubsampling(
+        base,
+        subsample_size=state["M"],
+        num_anchors=state["A"],
+        k=state["K"],
+        hnsw_kwargs={"space": "cosine", "M": 64, "ef_construction": 200, "ef": 200},
+    )
     index = hnswlib.Index(space="cosine", dim=X.shape[1])
     index.load_index(state["index"])
     index.set_ef(200)
@@ -94,8 +99,14 @@ def small_text_side(state_path: str) -> None:
         theirs = base.seen
         embeddings = X / np.linalg.norm(X, axis=1, keepdims=True)
         with_our_anchors = strategy._get_subset_indices(embeddings, unlabelled, list(step["anchors"]))
-        out.append({"seconds": seconds, "subpool": theirs.tolist(), "batch": np.asarray(batch).tolist(),
-                    "subpool_our_anchors": np.asarray(with_our_anchors).tolist()})
+        out.append(
+            {
+                "seconds": seconds,
+                "subpool": theirs.tolist(),
+                "batch": np.asarray(batch).tolist(),
+                "subpool_our_anchors": np.asarray(with_our_anchors).tolist(),
+            }
+        )
     print(json.dumps({"version": small_text.__version__, "steps": out}))
 
 
@@ -131,67 +142,118 @@ def main(argv=None) -> int:
         labelled, classes = loop.labelled_ids.copy(), loop.labelled_classes.copy()
         p = loop.propose()
         steps.append({"labelled": labelled.tolist(), "classes": classes.tolist(), "anchors": p.anchor_ids.tolist()})
-        ours.append({"seconds": p.seconds["subpool"] + p.seconds["strategy"], "subpool": p.subpool_ids,
-                     "batch": p.batch_ids, "minority": float(y[p.subpool_ids].mean())})
+        ours.append(
+            {
+                "seconds": p.seconds["subpool"] + p.seconds["strategy"],
+                "subpool": p.subpool_ids,
+                "batch": p.batch_ids,
+                "minority": float(y[p.subpool_ids].mean()),
+            }
+        )
         loop.label(p.batch_ids, y[p.batch_ids])
 
     pools = root / "pools"
     with tempfile.TemporaryDirectory() as tmp:
         state = Path(tmp) / "state.json"
-        state.write_text(json.dumps({
-            "pool": str(pools / f"pool-{args.pool}-s0-X.npy"), "labels": str(pools / f"pool-{args.pool}-s0-y.npy"),
-            "index": str(root / "indexes" / f"pool-{args.pool}-s0.hnsw"), "M": 1000, "A": 10, "K": 50, "b": 25,
-            "seed": args.seed, "steps": steps}))
-        done = subprocess.run([args.small_text_python, __file__, "--side", "small-text", "--state", str(state)],
-                              capture_output=True, text=True)
+        state.write_text(
+            json.dumps(
+                {
+                    "pool": str(pools / f"pool-{args.pool}-s0-X.npy"),
+                    "labels": str(pools / f"pool-{args.pool}-s0-y.npy"),
+                    "index": str(root / "indexes" / f"pool-{args.pool}-s0.hnsw"),
+                    "M": 1000,
+                    "A": 10,
+                    "K": 50,
+                    "b": 25,
+                    "seed": args.seed,
+                    "steps": steps,
+                }
+            )
+        )
+        done = subprocess.run(
+            [args.small_text_python, __file__, "--side", "small-text", "--state", str(state)],
+            capture_output=True,
+            text=True,
+        )
     if done.returncode != 0:
         sys.stderr.write(done.stderr)
         raise SystemExit("the small-text side failed; is small-text installed in --small-text-python's environment?")
     theirs = json.loads(done.stdout.strip().splitlines()[-1])
 
     rows = []
-    for i, (o, t) in enumerate(zip(ours, theirs["steps"])):
+    for _i, (o, t) in enumerate(zip(ours, theirs["steps"])):
         own = len(np.intersect1d(o["subpool"], t["subpool"])) / max(len(o["subpool"]), 1)
         same = len(np.intersect1d(o["subpool"], t["subpool_our_anchors"])) / max(len(o["subpool"]), 1)
         batch = len(np.intersect1d(o["batch"], t["batch"]))
-        rows.append({"ours_s": o["seconds"], "theirs_s": t["seconds"], "overlap_own": own, "overlap_same": same,
-                     "batch_overlap": batch, "ours_minority": o["minority"],
-                     "theirs_minority": float(y[np.asarray(t["subpool"], dtype=np.int64)].mean())})
+        rows.append(
+            {
+                "ours_s": o["seconds"],
+                "theirs_s": t["seconds"],
+                "overlap_own": own,
+                "overlap_same": same,
+                "batch_overlap": batch,
+                "ours_minority": o["minority"],
+                "theirs_minority": float(y[np.asarray(t["subpool"], dtype=np.int64)].mean()),
+            }
+        )
     table = markdown_table(
         ["", "anchoral_widget", f"small-text {theirs['version']}"],
-        [["median time per query (s), training excluded", median([r["ours_s"] for r in rows]),
-          median([r["theirs_s"] for r in rows])],
-         ["median minority share of the subpool", median([r["ours_minority"] for r in rows]),
-          median([r["theirs_minority"] for r in rows])]])
+        [
+            [
+                "median time per query (s), training excluded",
+                median([r["ours_s"] for r in rows]),
+                median([r["theirs_s"] for r in rows]),
+            ],
+            [
+                "median minority share of the subpool",
+                median([r["ours_minority"] for r in rows]),
+                median([r["theirs_minority"] for r in rows]),
+            ],
+        ],
+    )
     overlap = markdown_table(
         ["", "median", "min", "max"],
-        [[name, median([r[key] for r in rows]), min(r[key] for r in rows), max(r[key] for r in rows)]
-         for name, key in (("subpool overlap, each its own anchors", "overlap_own"),
-                           ("subpool overlap, small-text given our anchors", "overlap_same"),
-                           ("batch items in common (of 25)", "batch_overlap"))])
+        [
+            [name, median([r[key] for r in rows]), min(r[key] for r in rows), max(r[key] for r in rows)]
+            for name, key in (
+                ("subpool overlap, each its own anchors", "overlap_own"),
+                ("subpool overlap, small-text given our anchors", "overlap_same"),
+                ("batch items in common (of 25)", "batch_overlap"),
+            )
+        ],
+    )
     ratio = median([r["theirs_s"] for r in rows]) / median([r["ours_s"] for r in rows])
-    text = "\n".join([
-        f"## Side by side with small-text's AnchorSubsampling ({args.pool // 1000}k pool)", "",
-        f"Same synthetic {args.pool // 1000}k pool and HNSW index as `speed.py`, same labelled sets (our loop's, "
-        f"{args.iterations} iterations from 100 labels), same logistic regression, entropy, A=10, K=50, M=1,000, "
-        "b=25. small-text runs in its own environment (see the script's docstring for the install command).", "",
-        table, "", overlap, "",
-        f"small-text's query takes {ratio:.1f}x ours here. Why the two differ:",
-        "- Scoring: small-text's `PredictionEntropy.get_confidence` calls `clf.predict_proba(dataset)` on the "
-        "whole dataset and computes entropy row by row with `np.apply_along_axis`, then ranks only the subpool. "
-        "So its AnchorAL scores the full pool every query, which is the cost AnchorAL is meant to avoid (with a "
-        "transformer, a forward pass over the whole pool). Ours scores only the M subpool items.",
-        "- Embeddings: small-text calls `clf.embed(dataset)` on the whole dataset and l2-normalises it every "
-        "query (here `embed` returns the stored array; with a transformer it is another full forward pass). "
-        "Ours reads the stored embeddings of the anchors only.",
-        "- Bookkeeping: small-text turns the unlabelled indices into a Python set every query and aggregates "
-        "similarities in a Python dict; ours uses a boolean mask and `np.unique`/`bincount`.",
-        "- Anchors: small-text draws its k-means++ anchors with an unseeded `np.random.RandomState()`, so its "
-        "subpool is not reproducible and differs from ours even on the same labelled set; given our anchors, "
-        "the subpools coincide up to ties and to its `argpartition` cut (it returns the top M unordered), and to "
-        "small-text retrieving exactly K neighbours per anchor where ours over-fetches to K unlabelled ones.",
-        "- Index: given here our prebuilt index. On its own, small-text builds an index over the unlabelled "
-        "items inside the first query (minutes at 100k on this machine) and marks labelled items deleted.", ""])
+    text = "\n".join(
+        [
+            f"## Side by side with small-text's AnchorSubsampling ({args.pool // 1000}k pool)",
+            "",
+            f"Same synthetic {args.pool // 1000}k pool and HNSW index as `speed.py`, same labelled sets (our loop's, "
+            f"{args.iterations} iterations from 100 labels), same logistic regression, entropy, A=10, K=50, M=1,000, "
+            "b=25. small-text runs in its own environment (see the script's docstring for the install command).",
+            "",
+            table,
+            "",
+            overlap,
+            "",
+            f"small-text's query takes {ratio:.1f}x ours here. Why the two differ:",
+            "- Scoring: small-text's `PredictionEntropy.get_confidence` calls `clf.predict_proba(dataset)` on the "
+            "whole dataset and computes entropy row by row with `np.apply_along_axis`, then ranks only the subpool. "
+            "So its AnchorAL scores the full pool every query, which is the cost AnchorAL is meant to avoid (with a "
+            "transformer, a forward pass over the whole pool). Ours scores only the M subpool items.",
+            "- Embeddings: small-text calls `clf.embed(dataset)` on the whole dataset and l2-normalises it every "
+            "query (here `embed` returns the stored array; with a transformer it is another full forward pass). "
+            "Ours reads the stored embeddings of the anchors only.",
+            "- Bookkeeping: small-text turns the unlabelled indices into a Python set every query and aggregates "
+            "similarities in a Python dict; ours uses a boolean mask and `np.unique`/`bincount`.",
+            "- Anchors: small-text draws its k-means++ anchors with an unseeded `np.random.RandomState()`, so its "
+            "subpool is not reproducible and differs from ours even on the same labelled set; given our anchors, "
+            "the subpools coincide up to ties and to its `argpartition` cut (it returns the top M unordered), and to "
+            "small-text retrieving exactly K neighbours per anchor where ours over-fetches to K unlabelled ones.",
+            "- Index: given here our prebuilt index. On its own, small-text builds an index over the unlabelled "
+            "items inside the first query (minutes at 100k on this machine) and marks labelled items deleted.",
+            "",
+        ]
+    )
     print(text)
     if not args.no_write:
         write_section("small_text_compare", text)

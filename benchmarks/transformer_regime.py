@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import RESULTS, cache_root, cached_index, cached_pool, markdown_table, write_section  # noqa: E402
+from _common import RESULTS, cache_root, cached_index, cached_pool, markdown_table, write_section
 
 
 def texts_of(name: str, max_size: int | None) -> list[str]:
@@ -53,11 +53,13 @@ def contention_line(waits) -> list[str]:
         if name != "anchoral" and w.get("measured") == "measured" and abs(w["train"] / a["train"] - 1) > 0.25:
             per_a = a["strategy"] / max(a["subpool_size"], 1)
             per_w = w["strategy"] / max(w["subpool_size"], 1)
-            out.append(f"- Caution: {name}'s training took {w['train']:.0f} s against anchoral's {a['train']:.0f} s for "
-                       f"the same work, and its forward passes {per_w * 1000:.1f} ms per item against "
-                       f"{per_a * 1000:.1f} ms: the shared machine was busier during its iteration, which inflates "
-                       f"its ratio by about {w['train'] / a['train']:.1f}x. The line below gives the like-for-like "
-                       "estimate.")
+            out.append(
+                f"- Caution: {name}'s training took {w['train']:.0f} s against anchoral's {a['train']:.0f} s for "
+                f"the same work, and its forward passes {per_w * 1000:.1f} ms per item against "
+                f"{per_a * 1000:.1f} ms: the shared machine was busier during its iteration, which inflates "
+                f"its ratio by about {w['train'] / a['train']:.1f}x. The line below gives the like-for-like "
+                "estimate."
+            )
     return out
 
 
@@ -68,22 +70,35 @@ def model_line(cost_rows, pool: int) -> list[str]:
         return []
     fit, per = row[4], row[2] / 1000
     anchoral, randsub, none = fit + per * 1000, fit + per * 10_000, fit + per * (pool - 100)
-    return [f"- From the per-item table alone (fit {fit:.0f} s + {per * 1000:.2f} ms x items scored): none / "
-            f"anchoral = {none / anchoral:.1f}x, randsub / anchoral = {randsub / anchoral:.1f}x; leaving the fit "
-            f"out, {(none - fit) / (anchoral - fit):.0f}x and {(randsub - fit) / (anchoral - fit):.0f}x. By this "
-            "like-for-like estimate the targets (none >= 50x, randsub >= 5x) are "
-            + ("met" if none / anchoral >= 50 and randsub / anchoral >= 5 else "NOT met")
-            + " once the fine-tuning is counted, and "
-            + ("met" if (none - fit) / (anchoral - fit) >= 50 and (randsub - fit) / (anchoral - fit) >= 5 else "NOT met")
-            + " for what the filters themselves cost: each iteration's fine-tuning (at least 100 steps, "
-            "re-initialised) is the floor of every filter's wait on a CPU."]
+    return [
+        f"- From the per-item table alone (fit {fit:.0f} s + {per * 1000:.2f} ms x items scored): none / "
+        f"anchoral = {none / anchoral:.1f}x, randsub / anchoral = {randsub / anchoral:.1f}x; leaving the fit "
+        f"out, {(none - fit) / (anchoral - fit):.0f}x and {(randsub - fit) / (anchoral - fit):.0f}x. By this "
+        "like-for-like estimate the targets (none >= 50x, randsub >= 5x) are "
+        + ("met" if none / anchoral >= 50 and randsub / anchoral >= 5 else "NOT met")
+        + " once the fine-tuning is counted, and "
+        + ("met" if (none - fit) / (anchoral - fit) >= 50 and (randsub - fit) / (anchoral - fit) >= 5 else "NOT met")
+        + " for what the filters themselves cost: each iteration's fine-tuning (at least 100 steps, "
+        "re-initialised) is the floor of every filter's wait on a CPU."
+    ]
 
 
 def render(cost_rows, waits, args, torch_version, threads, note="") -> str:
     a = waits["anchoral"]
-    rows = [[name, w["total"], w["train"], w["subpool"], w["strategy"], w["subpool_size"],
-             w["total"] / a["total"], (w["subpool"] + w["strategy"]) / (a["subpool"] + a["strategy"]), w["measured"]]
-            for name, w in waits.items()]
+    rows = [
+        [
+            name,
+            w["total"],
+            w["train"],
+            w["subpool"],
+            w["strategy"],
+            w["subpool_size"],
+            w["total"] / a["total"],
+            (w["subpool"] + w["strategy"]) / (a["subpool"] + a["strategy"]),
+            w["measured"],
+        ]
+        for name, w in waits.items()
+    ]
 
     frozen = ""
     speed_json = RESULTS / "speed.json"
@@ -91,35 +106,71 @@ def render(cost_rows, waits, args, torch_version, threads, note="") -> str:
         for r in json.loads(speed_json.read_text())["results"]:
             if r["n"] == args.pool:
                 f = {k: v["median"]["total"] for k, v in r["filters"].items()}
-                frozen = (f"With the default frozen-embedding learner at {args.pool:,} (speed.py, medians): "
-                          f"anchoral {f['anchoral']:.3f} s, randsub {f['randsub']:.3f} s, none {f['none']:.3f} s, "
-                          f"so none / anchoral = {f['none'] / f['anchoral']:.1f}x and randsub / anchoral = "
-                          f"{f['randsub'] / f['anchoral']:.1f}x; scoring the whole pool with logistic regression costs "
-                          "well under a second per iteration at this size.")
+                frozen = (
+                    f"With the default frozen-embedding learner at {args.pool:,} (speed.py, medians): "
+                    f"anchoral {f['anchoral']:.3f} s, randsub {f['randsub']:.3f} s, none {f['none']:.3f} s, "
+                    f"so none / anchoral = {f['none'] / f['anchoral']:.1f}x and randsub / anchoral = "
+                    f"{f['randsub'] / f['anchoral']:.1f}x; scoring the whole pool with logistic regression costs "
+                    "well under a second per iteration at this size."
+                )
 
     none_r, rand_r = waits["none"]["total"] / a["total"], waits["randsub"]["total"] / a["total"]
-    text = "\n".join([
-        "## The paper's regime: fine-tuned transformer learner", "",
-        "### Per-item inference cost", "",
-        "`TransformerClassifier` (bundled all-MiniLM-L6-v2 fine-tuned with a classification head, batch 32, "
-        f"CPU, torch {torch_version} with {threads} threads), fitted once on 100 tweets (5 labelled "
-        f"minority) with the paper's recipe, then `predict_proba` over {args.sample:,} other texts of each dataset.", "",
-        markdown_table(["texts", "median words", "ms per item", "items per s", "fit on 100 labels (s)",
-                        f"full {args.pool // 1000}k pool (min)"], cost_rows), "",
-        f"### Waiting time of one iteration at {args.pool // 1000}k", "",
-        f"Pool: the {args.pool // 1000}k synthetic embeddings and index of `speed.py`; texts: the tweets-sentiment "
-        f"pool repeated to {args.pool // 1000}k rows. 100 labels (5 minority), entropy, A=10, K=50, M=1,000, "
-        "randsub M=10,000; one iteration each (each needs a fine-tuning of the transformer).", "",
-        markdown_table(["filter", "wait (s)", "train (s)", "subpool (s)", "strategy (s)", "subpool size",
-                        "wait / anchoral", "(subpool + strategy) / anchoral's", "how"], rows), "",
-        f"- none / anchoral waiting time: {none_r:.1f}x (target >= 50x): {'met' if none_r >= 50 else 'NOT met'}.",
-        f"- randsub / anchoral waiting time: {rand_r:.1f}x (target >= 5x): {'met' if rand_r >= 5 else 'NOT met'}.",
-        "- Training is the same for every filter (the transformer is re-initialised and fine-tuned on the "
-        "labelled set every iteration, at least 100 steps), so it caps the ratios of the full waiting time; "
-        "the last ratio column leaves it out and compares what the filters themselves cost.",
-        *contention_line(waits),
-        *model_line(cost_rows, args.pool),
-        "", frozen, "", note])
+    text = "\n".join(
+        [
+            "## The paper's regime: fine-tuned transformer learner",
+            "",
+            "### Per-item inference cost",
+            "",
+            "`TransformerClassifier` (bundled all-MiniLM-L6-v2 fine-tuned with a classification head, batch 32, "
+            f"CPU, torch {torch_version} with {threads} threads), fitted once on 100 tweets (5 labelled "
+            f"minority) with the paper's recipe, then `predict_proba` over {args.sample:,} other texts of each dataset.",
+            "",
+            markdown_table(
+                [
+                    "texts",
+                    "median words",
+                    "ms per item",
+                    "items per s",
+                    "fit on 100 labels (s)",
+                    f"full {args.pool // 1000}k pool (min)",
+                ],
+                cost_rows,
+            ),
+            "",
+            f"### Waiting time of one iteration at {args.pool // 1000}k",
+            "",
+            f"Pool: the {args.pool // 1000}k synthetic embeddings and index of `speed.py`; texts: the tweets-sentiment "
+            f"pool repeated to {args.pool // 1000}k rows. 100 labels (5 minority), entropy, A=10, K=50, M=1,000, "
+            "randsub M=10,000; one iteration each (each needs a fine-tuning of the transformer).",
+            "",
+            markdown_table(
+                [
+                    "filter",
+                    "wait (s)",
+                    "train (s)",
+                    "subpool (s)",
+                    "strategy (s)",
+                    "subpool size",
+                    "wait / anchoral",
+                    "(subpool + strategy) / anchoral's",
+                    "how",
+                ],
+                rows,
+            ),
+            "",
+            f"- none / anchoral waiting time: {none_r:.1f}x (target >= 50x): {'met' if none_r >= 50 else 'NOT met'}.",
+            f"- randsub / anchoral waiting time: {rand_r:.1f}x (target >= 5x): {'met' if rand_r >= 5 else 'NOT met'}.",
+            "- Training is the same for every filter (the transformer is re-initialised and fine-tuned on the "
+            "labelled set every iteration, at least 100 steps), so it caps the ratios of the full waiting time; "
+            "the last ratio column leaves it out and compares what the filters themselves cost.",
+            *contention_line(waits),
+            *model_line(cost_rows, args.pool),
+            "",
+            frozen,
+            "",
+            note,
+        ]
+    )
     return text
 
 
@@ -153,22 +204,36 @@ def from_log(args) -> int:
     for name in stopped:
         if name not in waits:
             strategy = per * sizes[name]
-            waits[name] = {"train": a["train"], "subpool": 0.0, "strategy": strategy,
-                           "total": a["train"] + strategy, "subpool_size": sizes[name],
-                           "measured": f"not finished: train as anchoral's, strategy = {per * 1000:.1f} ms x "
-                                       f"{sizes[name]:,} items (anchoral's per-item cost in its iteration)"}
-    note = "" if not stopped else ("The run was stopped before every filter finished (the machine was shared, load average up to 20 on "
+            waits[name] = {
+                "train": a["train"],
+                "subpool": 0.0,
+                "strategy": strategy,
+                "total": a["train"] + strategy,
+                "subpool_size": sizes[name],
+                "measured": f"not finished: train as anchoral's, strategy = {per * 1000:.1f} ms x "
+                f"{sizes[name]:,} items (anchoral's per-item cost in its iteration)",
+            }
+    note = (
+        ""
+        if not stopped
+        else (
+            "The run was stopped before every filter finished (the machine was shared, load average up to 20 on "
             "2 cores, and a single fine-tuning took minutes); rows marked 'not finished' are extrapolated as "
             "stated. The per-item cost in the anchoral iteration "
             f"({per * 1000:.1f} ms) is higher than in the table above ({per_item.get('tweets-sentiment', float('nan')) * 1000:.2f} ms), "
-            "measured earlier while the machine was less loaded.")
+            "measured earlier while the machine was less loaded."
+        )
+    )
     rendered = render(cost_rows, waits, args, torch.__version__, torch.get_num_threads(), note)
     print(rendered)
     if not args.no_write:
         (RESULTS / "transformer_regime.json").write_text(json.dumps({"per_item": per_item, "waits": waits}))
         command = ".venv/bin/python benchmarks/transformer_regime.py > LOG" + (" (stopped early)" if stopped else "")
-        write_section("transformer_regime", rendered, command=f"{command}, then the same script with --from-log LOG "
-                      "(re-rendering the printed measurements)")
+        write_section(
+            "transformer_regime",
+            rendered,
+            command=f"{command}, then the same script with --from-log LOG (re-rendering the printed measurements)",
+        )
     return 0
 
 
@@ -209,8 +274,9 @@ def main(argv=None) -> int:
             fit_s = time.perf_counter() - t0
         seconds = per_item_cost(model, sample)
         per_item[name] = seconds
-        cost_rows.append([name, float(np.median(lengths)), seconds * 1000, 1 / seconds, fit_s,
-                          seconds * args.pool / 60])
+        cost_rows.append(
+            [name, float(np.median(lengths)), seconds * 1000, 1 / seconds, fit_s, seconds * args.pool / 60]
+        )
         print(f"{name}: {seconds * 1000:.2f} ms per item, fit on 100 labels {fit_s} s", flush=True)
 
     # 2. one iteration per filter on a 100k pool
@@ -221,8 +287,9 @@ def main(argv=None) -> int:
     initial = initial_sample(y, [1], size=100, per_minority_class=5, seed=args.seed)
     waits = {}
     for name in ("anchoral", "randsub"):
-        loop = ActiveLoop(X, classes=[0, 1], minority=[1], pool_filter=name, learner=learner, texts=texts,
-                          index=index, seed=args.seed)
+        loop = ActiveLoop(
+            X, classes=[0, 1], minority=[1], pool_filter=name, learner=learner, texts=texts, index=index, seed=args.seed
+        )
         loop.label(initial, y[initial])
         p = loop.propose()
         waits[name] = dict(p.seconds, measured="measured", subpool_size=len(p.subpool_ids))
@@ -230,8 +297,9 @@ def main(argv=None) -> int:
         if name == "anchoral":
             model = loop.model_
     # none: the same labelled set and seed as anchoral, so the same training; its time is reused
-    loop = ActiveLoop(X, classes=[0, 1], minority=[1], pool_filter="none", learner=learner, texts=texts,
-                      index=index, seed=args.seed)
+    loop = ActiveLoop(
+        X, classes=[0, 1], minority=[1], pool_filter="none", learner=learner, texts=texts, index=index, seed=args.seed
+    )
     loop.label(initial, y[initial])
     train_s = waits["anchoral"]["train"]
     t0 = time.perf_counter()
@@ -243,10 +311,14 @@ def main(argv=None) -> int:
     loop.strategy.score(bound, sample_ids)
     per = (time.perf_counter() - t0) / args.sample
     strategy_s = per * len(subpool.ids)
-    waits["none"] = {"train": train_s, "subpool": subpool_s, "strategy": strategy_s,
-                     "total": train_s + subpool_s + strategy_s, "subpool_size": len(subpool.ids),
-                     "measured": f"train as anchoral's; strategy extrapolated from {args.sample:,} items "
-                                 f"({per * 1000:.2f} ms each)"}
+    waits["none"] = {
+        "train": train_s,
+        "subpool": subpool_s,
+        "strategy": strategy_s,
+        "total": train_s + subpool_s + strategy_s,
+        "subpool_size": len(subpool.ids),
+        "measured": f"train as anchoral's; strategy extrapolated from {args.sample:,} items ({per * 1000:.2f} ms each)",
+    }
     print(f"none: {waits['none']}", flush=True)
 
     text = render(cost_rows, waits, args, torch.__version__, torch.get_num_threads())

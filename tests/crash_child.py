@@ -3,13 +3,15 @@
 import sys
 
 import numpy as np
+from conftest import clustered_pool
 
 from anchoral_widget.engine.loop import ActiveLoop
-from conftest import clustered_pool
 
 path, round_ = sys.argv[1], int(sys.argv[2])
 X, y, _ = clustered_pool(n=3000, d=32)
-loop = ActiveLoop(X, classes=["other", "rare"], minority=["rare"], batch_size=10, subpool_size=300, index="exact", store=path)
+loop = ActiveLoop(
+    X, classes=["other", "rare"], minority=["rare"], batch_size=10, subpool_size=300, index="exact", store=path
+)
 if not loop.labels:
     init = np.r_[np.flatnonzero(y == "rare")[:3], np.flatnonzero(y == "other")[:20]]
     loop.label(init, y[init])

@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
+from conftest import clustered_pool
 
 from anchoral_widget.engine.anchors import select_anchors
 from anchoral_widget.errors import InputError
-from conftest import clustered_pool
 
 
 def _labelled(n_per_class=(30, 4)):
@@ -60,7 +60,9 @@ def test_minority_and_majority_strategies_differ():
 def test_duplicate_vectors_do_not_break_kmeanspp():
     X = np.repeat(np.eye(4, dtype=np.float32), 10, axis=0)  # 4 distinct rows, 10 copies each
     ids = np.arange(40)
-    anchors, _ = select_anchors(ids, np.zeros(40, int), X, per_class=6, n_classes=2, minority={1}, rng=np.random.default_rng(0))
+    anchors, _ = select_anchors(
+        ids, np.zeros(40, int), X, per_class=6, n_classes=2, minority={1}, rng=np.random.default_rng(0)
+    )
     assert len(anchors) == 4 and len({tuple(X[a]) for a in anchors}) == 4
 
 

@@ -5,13 +5,13 @@ import warnings
 
 import numpy as np
 import pytest
+from conftest import clustered_pool
 
 from anchoral_widget.engine.embed import Encoder
-from anchoral_widget.errors import AnchorALError, EmptyPoolError, InputError
 from anchoral_widget.engine.index import HnswIndex
-from anchoral_widget.session.prepare import build_session
 from anchoral_widget.engine.loop import ActiveLoop
-from conftest import clustered_pool
+from anchoral_widget.errors import AnchorALError, EmptyPoolError, InputError
+from anchoral_widget.session.prepare import build_session
 
 X, Y, _ = clustered_pool(n=300, d=8)
 TEXTS = [f"text {i}" for i in range(300)]
@@ -25,8 +25,18 @@ def loop(embeddings=X, **kw):
 
 
 def session(texts=TEXTS, **kw):
-    return build_session(texts, CLASSES, ["rare"], embeddings=X, encoder=None, store=None,
-                         subpool_size=100, neighbours=20, index="exact", **kw)
+    return build_session(
+        texts,
+        CLASSES,
+        ["rare"],
+        embeddings=X,
+        encoder=None,
+        store=None,
+        subpool_size=100,
+        neighbours=20,
+        index="exact",
+        **kw,
+    )
 
 
 def nan_embeddings():
@@ -36,8 +46,8 @@ def nan_embeddings():
 
 
 CASES = [
-    ("empty text", lambda: session(TEXTS[:5] + ["   "] + TEXTS[6:]), "empty or whitespace only, first rows: [5]"),
-    ("non-string text", lambda: session(TEXTS[:9] + [3.5] + TEXTS[10:]), "not strings (float), first rows: [9]"),
+    ("empty text", lambda: session([*TEXTS[:5], "   ", *TEXTS[6:]]), "empty or whitespace only, first rows: [5]"),
+    ("non-string text", lambda: session([*TEXTS[:9], 3.5, *TEXTS[10:]]), "not strings (float), first rows: [9]"),
     ("empty pool", lambda: Encoder(cache_dir=False).encode([]), "texts is empty"),
     ("NaN embeddings", lambda: loop(embeddings=nan_embeddings()), "NaN or inf in 1 rows, first at row 17"),
     ("rows differ from texts", lambda: session(TEXTS[:-1]), "299 texts but 300 embeddings"),
@@ -76,7 +86,7 @@ def test_every_item_labelled_means_done():
 
 
 def test_duplicate_texts_are_allowed_but_reported():
-    texts = TEXTS[:-2] + [TEXTS[0], TEXTS[1]]
+    texts = [*TEXTS[:-2], TEXTS[0], TEXTS[1]]
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         s = session(texts)

@@ -4,9 +4,9 @@ and hidden clusters found, the side-by-side figures and the replay widget."""
 import numpy as np
 import pytest
 
-from anchoral_widget.replay.compare import Comparison, compare
-from anchoral_widget.errors import InputError
 from anchoral_widget.data.toy import load_toy
+from anchoral_widget.errors import InputError
+from anchoral_widget.replay.compare import Comparison, compare
 
 LOOP = dict(batch_size=10, anchors_per_class=3, neighbours=20, subpool_size=100, index="exact")
 
@@ -19,8 +19,15 @@ def toy():
 @pytest.fixture(scope="module")
 def comparison(toy):
     return compare(
-        toy.embeddings, toy.labels, classes=toy.classes, minority=toy.minority, initial_ids=toy.initial_ids(30),
-        coords=toy.coords, groups=toy.clusters, budget=50, **LOOP,
+        toy.embeddings,
+        toy.labels,
+        classes=toy.classes,
+        minority=toy.minority,
+        initial_ids=toy.initial_ids(30),
+        coords=toy.coords,
+        groups=toy.clusters,
+        budget=50,
+        **LOOP,
     )
 
 
@@ -36,13 +43,28 @@ def test_every_filter_runs_from_the_same_start(comparison, toy):
 
 
 def test_same_seed_same_runs_other_seed_other_runs(comparison, toy):
-    again = compare(toy.embeddings, toy.labels, initial_ids=toy.initial_ids(30), filters=("anchoral",), budget=50,
-                    estimate_f1=False, **LOOP)
+    again = compare(
+        toy.embeddings,
+        toy.labels,
+        initial_ids=toy.initial_ids(30),
+        filters=("anchoral",),
+        budget=50,
+        estimate_f1=False,
+        **LOOP,
+    )
     assert [r.batch_ids for r in again.runs["anchoral"].loop.history] == [
         r.batch_ids for r in comparison.runs["anchoral"].loop.history
     ]
-    other = compare(toy.embeddings, toy.labels, initial_ids=toy.initial_ids(30), filters=("randsub",), budget=50,
-                    estimate_f1=False, seed=5, **LOOP)
+    other = compare(
+        toy.embeddings,
+        toy.labels,
+        initial_ids=toy.initial_ids(30),
+        filters=("randsub",),
+        budget=50,
+        estimate_f1=False,
+        seed=5,
+        **LOOP,
+    )
     assert [r.batch_ids for r in other.runs["randsub"].loop.history] != [
         r.batch_ids for r in comparison.runs["randsub"].loop.history
     ]
@@ -92,8 +114,15 @@ def test_minority_and_hidden_clusters_found(comparison, toy):
 
 
 def test_without_groups_there_is_nothing_hidden(toy):
-    c = compare(toy.embeddings, toy.labels, initial_ids=toy.initial_ids(30), filters=("randsub",), budget=20,
-                estimate_f1=False, **LOOP)
+    c = compare(
+        toy.embeddings,
+        toy.labels,
+        initial_ids=toy.initial_ids(30),
+        filters=("randsub",),
+        budget=20,
+        estimate_f1=False,
+        **LOOP,
+    )
     assert c.hidden_groups == []
     with pytest.raises(InputError):
         c.groups_found("randsub")
@@ -105,8 +134,15 @@ def test_f1_is_estimated_without_a_test_set_and_measured_with_one(comparison, to
     estimate = comparison.runs["randsub"].loop.history[0].extra["f1_estimate"]
     assert estimate["estimate"] is True and estimate["n"] == 30
     test_ids = np.arange(0, len(toy.labels), 7)
-    measured = compare(toy.embeddings, toy.labels, initial_ids=toy.initial_ids(30), filters=("randsub",), budget=20,
-                       test=(toy.embeddings[test_ids], toy.labels[test_ids]), **LOOP)
+    measured = compare(
+        toy.embeddings,
+        toy.labels,
+        initial_ids=toy.initial_ids(30),
+        filters=("randsub",),
+        budget=20,
+        test=(toy.embeddings[test_ids], toy.labels[test_ids]),
+        **LOOP,
+    )
     c = measured.curves("randsub")
     assert not c.f1_estimated.any() and np.isfinite(c.minority_f1).all()
     assert "f1_estimate" not in measured.runs["randsub"].loop.history[0].extra

@@ -11,9 +11,9 @@ import time
 from pathlib import Path
 
 import numpy as np
+from conftest import clustered_pool
 
 from anchoral_widget.engine.loop import ActiveLoop
-from conftest import clustered_pool
 
 KILLS = 25
 HERE = Path(__file__).parent
@@ -27,7 +27,10 @@ def test_sigkill_at_random_points_loses_nothing(tmp_path):
     for round_ in range(KILLS):
         child = subprocess.Popen(
             [sys.executable, str(HERE / "crash_child.py"), str(path), str(round_)],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
         )
         lines = []
         for line in child.stdout:
@@ -49,7 +52,9 @@ def test_sigkill_at_random_points_loses_nothing(tmp_path):
         acked |= stored  # durable from here on: later kills must keep them too
 
     X, y, _ = clustered_pool(n=3000, d=32)
-    loop = ActiveLoop(X, classes=["other", "rare"], minority=["rare"], batch_size=10, subpool_size=300, index="exact", store=path)
+    loop = ActiveLoop(
+        X, classes=["other", "rare"], minority=["rare"], batch_size=10, subpool_size=300, index="exact", store=path
+    )
     assert set(loop.labels) == acked
     assert all(loop.labels[i] == y[i] for i in acked)
     # Nothing doubled: every id is labelled by exactly one row of the log (no undo here).

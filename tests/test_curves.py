@@ -6,8 +6,8 @@ import math
 import numpy as np
 import pytest
 
-from anchoral_widget.views.curves import curve_data, curves_figure, curves_payload
 from anchoral_widget.engine.loop import IterationRecord
+from anchoral_widget.views.curves import curve_data, curves_figure, curves_payload
 
 CLASSES = ["common", "rare"]
 
@@ -23,10 +23,20 @@ def record(i, batch_labels, *, test=None, estimate=None, subpool=None, predicted
     if predicted is not None:
         extra["minority_in_subpool_predicted"] = predicted
     return IterationRecord(
-        iteration=i, labelled_count=10 + 2 * i, anchor_ids=[], anchor_classes=[], subpool_ids=[], subpool_scores=[],
-        batch_ids=[100 + i, 200 + i], batch_labels=batch_labels, skipped_ids=[], minority_in_labelled=0.1 * i,
-        minority_in_subpool=subpool, seconds={"train": 0.1, "subpool": 0.2, "strategy": 0.3, "total": 0.6},
-        test=test, extra=extra,
+        iteration=i,
+        labelled_count=10 + 2 * i,
+        anchor_ids=[],
+        anchor_classes=[],
+        subpool_ids=[],
+        subpool_scores=[],
+        batch_ids=[100 + i, 200 + i],
+        batch_labels=batch_labels,
+        skipped_ids=[],
+        minority_in_labelled=0.1 * i,
+        minority_in_subpool=subpool,
+        seconds={"train": 0.1, "subpool": 0.2, "strategy": 0.3, "total": 0.6},
+        test=test,
+        extra=extra,
     )
 
 
@@ -54,8 +64,18 @@ def test_curves_figure_marks_estimates():
     history = [record(i, ["rare", "common"], estimate=0.5 + 0.1 * i, subpool=0.2) for i in range(3)]
     fig = curves_figure(curve_data(history, CLASSES, ["rare"]))
     traces = by_uid(fig)
-    assert {"minority:labelled", "minority:subpool", "f1:minority", "f1:minority:estimate", "f1:majority",
-            "seconds:train", "seconds:subpool", "seconds:strategy", "counts:0", "counts:1"} <= set(traces)
+    assert {
+        "minority:labelled",
+        "minority:subpool",
+        "f1:minority",
+        "f1:minority:estimate",
+        "f1:majority",
+        "seconds:train",
+        "seconds:subpool",
+        "seconds:strategy",
+        "counts:0",
+        "counts:1",
+    } <= set(traces)
     assert traces["f1:minority:estimate"].line.dash == "dash"
     assert "estimate" in traces["f1:minority:estimate"].name
     assert traces["f1:minority:estimate"].y == pytest.approx((0.5, 0.6, 0.7))
@@ -63,8 +83,9 @@ def test_curves_figure_marks_estimates():
     titles = [a.text for a in fig.layout.annotations]
     assert any("estimate" in t for t in titles)
     assert fig.layout.barmode == "stack" and traces["seconds:subpool"].type == "bar"
-    measured = curves_figure(curve_data([record(0, ["rare"], test={"minority_f1": 0.4, "majority_f1": 0.9})],
-                                        CLASSES, ["rare"]))
+    measured = curves_figure(
+        curve_data([record(0, ["rare"], test={"minority_f1": 0.4, "majority_f1": 0.9})], CLASSES, ["rare"])
+    )
     assert not any("estimate" in a.text for a in measured.layout.annotations)
 
 

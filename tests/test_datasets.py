@@ -3,8 +3,8 @@ import pandas as pd
 import pytest
 
 from anchoral_widget.data import datasets as ds
-from anchoral_widget.errors import InputError
 from anchoral_widget.data.sources import bbc_source, icd10_source
+from anchoral_widget.errors import InputError
 
 MAIN = ["icd10-eye", "icd10-multi", "tweets-sentiment", "tweets-sentiment-3class", "health-tweets", "bbc-news"]
 RARE_AT_1_PERCENT = {
@@ -16,7 +16,7 @@ RARE_AT_1_PERCENT = {
 }
 
 
-@pytest.mark.parametrize("name", MAIN + ["icd10-ear"])
+@pytest.mark.parametrize("name", [*MAIN, "icd10-ear"])
 def test_dataset_loads_clean_and_disjoint(name):
     d = ds.load_dataset(name)
     assert len(d.texts) > 1000 and len(d.test_texts) > 100

@@ -1,7 +1,7 @@
 import pytest
 
-from anchoral_widget.session.drafts import BatchDrafts
 from anchoral_widget.errors import InputError
+from anchoral_widget.session.drafts import BatchDrafts
 
 CARDS = [{"id": i} for i in (7, 8, 9)]
 

@@ -1,10 +1,10 @@
 import numpy as np
 import pytest
+from conftest import clustered_pool
 
-from anchoral_widget.errors import EmptyPoolError, InputError
 from anchoral_widget.engine.filters import AnchorAL, NoFilter, PoolState, RandSub, Seals, make_filter
 from anchoral_widget.engine.index import ExactIndex, HnswIndex
-from conftest import clustered_pool
+from anchoral_widget.errors import EmptyPoolError, InputError
 
 
 def state(X, y, labelled, index=None, seed=0, classes=("other", "rare")):
@@ -84,7 +84,7 @@ def test_seals_grows_and_never_contains_a_labelled_item():
     f = Seals(neighbours=10)
     labelled = list(range(5))
     sizes = []
-    for step in range(5):
+    for _step in range(5):
         sub = f(state(X, y, labelled))
         assert not np.isin(sub.ids, labelled).any()
         sizes.append(len(sub.ids))

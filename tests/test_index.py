@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
-
-from anchoral_widget.errors import InputError
-from anchoral_widget.engine.index import ExactIndex, HnswIndex, build_index
 from conftest import clustered_pool
+
+from anchoral_widget.engine.index import ExactIndex, HnswIndex, build_index
+from anchoral_widget.errors import InputError
 
 
 def brute_force(X, q, k, exclude):

@@ -5,13 +5,13 @@ import time
 
 import numpy as np
 import pytest
+from conftest import clustered_pool
 
+from anchoral_widget.engine.learners import make_learner
+from anchoral_widget.engine.loop import SEED_ITERATION, ActiveLoop
 from anchoral_widget.errors import InputError
 from anchoral_widget.session.labeller import LabelSession
 from anchoral_widget.session.prepare import build_session
-from anchoral_widget.engine.learners import make_learner
-from anchoral_widget.engine.loop import SEED_ITERATION, ActiveLoop
-from conftest import clustered_pool
 
 B = 5
 
@@ -63,8 +63,10 @@ def data():
 
 
 def seeds(y, rare=1, other=1):
-    return {**{int(i): "eye" for i in np.flatnonzero(y == "rare")[:rare]},
-            **{int(i): "other" for i in np.flatnonzero(y == "other")[:other]}}
+    return {
+        **{int(i): "eye" for i in np.flatnonzero(y == "rare")[:rare]},
+        **{int(i): "other" for i in np.flatnonzero(y == "other")[:other]},
+    }
 
 
 def make(data, *, seed_labels=None, learner="logreg", **kw):
@@ -72,8 +74,14 @@ def make(data, *, seed_labels=None, learner="logreg", **kw):
     params = dict(batch_size=B, subpool_size=100, neighbours=30, index="exact", seed=0, store=None)
     params.update(kw)
     session = build_session(
-        texts, ["other", "eye"], ["eye"], embeddings=X, encoder=KeywordEncoder(texts, X),
-        seed_labels=seeds(y) if seed_labels is None else seed_labels, learner=learner, **params,
+        texts,
+        ["other", "eye"],
+        ["eye"],
+        embeddings=X,
+        encoder=KeywordEncoder(texts, X),
+        seed_labels=seeds(y) if seed_labels is None else seed_labels,
+        learner=learner,
+        **params,
     )
     events = []
     session.on_change(lambda changes: events.append(dict(changes)))
@@ -110,8 +118,15 @@ def test_first_batch_has_cards_with_guess_score_and_nearest_anchor(data):
     retrieved_by = dict(zip(pending.batch_ids.tolist(), pending.batch_retrieved_by.tolist()))
     assert all(card["anchor"]["id"] == retrieved_by[card["id"]] for card in s["batch"]), "the anchor that retrieved it"
     assert set(s["seconds"]) == {"train", "select", "total"}
-    assert s["progress"] == {"labelled": 2, "skipped": 0, "budget": None, "pool": 400,
-                             "counts": {"other": 1, "eye": 1}, "missing": [], "iteration": 0}
+    assert s["progress"] == {
+        "labelled": 2,
+        "skipped": 0,
+        "budget": None,
+        "pool": 400,
+        "counts": {"other": 1, "eye": 1},
+        "missing": [],
+        "iteration": 0,
+    }
 
 
 def test_status_goes_training_selecting_ready(data):
@@ -246,7 +261,7 @@ def test_commands_for_a_submitted_batch_are_rejected_while_the_retrain_runs(data
 def test_seed_labels_sent_during_a_retrain_are_stored_once(data):
     learner = GatedLearner()
     session = make(data, learner=learner)
-    X, y, texts = data
+    _X, y, _texts = data
     it = session.snapshot()["iteration"]
     answer_all(session)
     learner.gate.clear()
@@ -270,7 +285,7 @@ def test_seed_labels_sent_during_a_retrain_are_stored_once(data):
 
 
 def test_cold_start_status_names_the_classes_still_missing(data):
-    X, y, texts = data
+    _X, y, _texts = data
     session = make(data, seed_labels={})
     assert "no label yet for 'other', 'eye'" in session.snapshot()["status"]
     session.handle({"kind": "seed", "ids": [int(np.flatnonzero(y == "rare")[0])], "label": "eye"})
@@ -281,7 +296,7 @@ def test_cold_start_status_names_the_classes_still_missing(data):
 
 
 def test_cold_start_search_then_seed_starts_the_loop(data):
-    X, y, texts = data
+    _X, y, _texts = data
     session = make(data, seed_labels=seeds(y, rare=0, other=1))
     s = session.snapshot()
     assert s["phase"] == "cold" and s["batch"] == [] and "'eye'" in s["status"]
@@ -302,7 +317,7 @@ def test_cold_start_search_then_seed_starts_the_loop(data):
 
 
 def test_labels_keep_their_types_when_empty(data):
-    X, y, texts = data
+    _X, y, _texts = data
     session = make(data, seed_labels={})
     labels = session.labels
     assert len(labels) == 0 and list(labels.columns) == ["id", "text", "label", "iteration", "time"]
@@ -312,14 +327,16 @@ def test_labels_keep_their_types_when_empty(data):
 
 
 def test_search_without_an_encoder_says_what_to_pass(data):
-    X, y, texts = data
+    X, _y, texts = data
     session = LabelSession(texts, ActiveLoop(X, ["other", "eye"], index="exact", subpool_size=100))
     with pytest.raises(InputError, match="encoder="):
         session.handle({"kind": "search", "query": "eye"})
 
 
 def test_budget_stops_the_loop_and_raising_it_goes_on(data):
-    session = make(data, )
+    session = make(
+        data,
+    )
     session.budget = 2 + B
     it = answer_all(session)["iteration"]
     session.handle({"kind": "submit", "iteration": it})
@@ -400,7 +417,7 @@ def test_a_session_with_a_store_resumes_where_it_stopped(data, tmp_path):
 
 
 def test_build_session_checks_its_arguments(data):
-    X, y, texts = data
+    X, _y, texts = data
     with pytest.raises(TypeError, match="either loop="):
         build_session(texts, loop=ActiveLoop(X, ["a", "b"], subpool_size=100), batch_size=3)
     with pytest.raises(TypeError):
@@ -419,21 +436,54 @@ def test_build_session_checks_its_arguments(data):
 
 def test_labels_are_kept_in_a_store_named_after_the_pool_by_default(data, tmp_path):
     X, texts = data[0], data[2]
-    session = build_session(texts, ["other", "eye"], ["eye"], embeddings=X, encoder=KeywordEncoder(texts, X),
-                            batch_size=B, subpool_size=50, index="exact")
+    session = build_session(
+        texts,
+        ["other", "eye"],
+        ["eye"],
+        embeddings=X,
+        encoder=KeywordEncoder(texts, X),
+        batch_size=B,
+        subpool_size=50,
+        index="exact",
+    )
     path = session.loop.store.path
     assert path.parent == tmp_path and path.name.startswith("anchoral-labels-") and path.suffix == ".db"
     session.loop.label([0, 1], ["other", "eye"])
     session.close()
-    again = build_session(texts, ["other", "eye"], ["eye"], embeddings=X, encoder=KeywordEncoder(texts, X),
-                          batch_size=B, subpool_size=50, index="exact")
+    again = build_session(
+        texts,
+        ["other", "eye"],
+        ["eye"],
+        embeddings=X,
+        encoder=KeywordEncoder(texts, X),
+        batch_size=B,
+        subpool_size=50,
+        index="exact",
+    )
     assert again.loop.labels == {0: "other", 1: "eye"} and again.loop.store.path == path
     again.close()
-    other_pool = build_session(texts[:-1], ["other", "eye"], ["eye"], embeddings=X[:-1],
-                               encoder=KeywordEncoder(texts[:-1], X[:-1]), batch_size=B, subpool_size=50, index="exact")
+    other_pool = build_session(
+        texts[:-1],
+        ["other", "eye"],
+        ["eye"],
+        embeddings=X[:-1],
+        encoder=KeywordEncoder(texts[:-1], X[:-1]),
+        batch_size=B,
+        subpool_size=50,
+        index="exact",
+    )
     assert other_pool.loop.store.path != path and other_pool.loop.labels == {}
     other_pool.close()
-    memory_only = build_session(texts, ["other", "eye"], ["eye"], embeddings=X, store=None,
-                                encoder=KeywordEncoder(texts, X), batch_size=B, subpool_size=50, index="exact")
+    memory_only = build_session(
+        texts,
+        ["other", "eye"],
+        ["eye"],
+        embeddings=X,
+        store=None,
+        encoder=KeywordEncoder(texts, X),
+        batch_size=B,
+        subpool_size=50,
+        index="exact",
+    )
     assert memory_only.loop.store is None
     memory_only.close()

@@ -1,15 +1,23 @@
 import pandas as pd
 import pytest
 
-from anchoral_widget.errors import InputError
 from anchoral_widget.engine.loop import ActiveLoop
+from anchoral_widget.errors import InputError
 
 TEXTS = [f"text number {i}" for i in range(2000)]
 
 
 def make(X, **kw):
-    return ActiveLoop(X, classes=["other", "rare"], minority=["rare"], batch_size=10, subpool_size=200,
-                      index="exact", texts=TEXTS, **kw)
+    return ActiveLoop(
+        X,
+        classes=["other", "rare"],
+        minority=["rare"],
+        batch_size=10,
+        subpool_size=200,
+        index="exact",
+        texts=TEXTS,
+        **kw,
+    )
 
 
 def labelled(X, y):
@@ -42,7 +50,7 @@ def test_export_then_import_into_a_fresh_loop(tmp_path, pool, suffix):
 
 
 def test_import_is_validated_and_all_or_nothing(tmp_path, pool):
-    X, y, _ = pool
+    X, _y, _ = pool
     loop = make(X)
     loop.label([1], ["rare"])
     cases = {

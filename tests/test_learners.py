@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
-
-from anchoral_widget.errors import InputError
-from anchoral_widget.engine.learners import BoundModel, EmbeddingClassifier, TransformerClassifier, make_learner
 from conftest import clustered_pool
+
+from anchoral_widget.engine.learners import BoundModel, EmbeddingClassifier, TransformerClassifier, make_learner
+from anchoral_widget.errors import InputError
 
 
 def test_embedding_classifier_probabilities_cover_every_class():
@@ -35,7 +35,7 @@ def test_training_set_errors():
 
 
 def test_bound_model_works_in_chunks():
-    X, y, _ = clustered_pool(n=300)
+    X, _y, _ = clustered_pool(n=300)
     model = EmbeddingClassifier().fit(X[:100], np.arange(100) % 2, n_classes=2)
     whole = BoundModel(model, X, chunk=1000).proba(np.arange(300))
     chunked = BoundModel(model, X, chunk=7).proba(np.arange(300))

@@ -1,12 +1,14 @@
 import numpy as np
 import pytest
 
-from anchoral_widget.errors import EmptyPoolError, InputError
 from anchoral_widget.engine.loop import SEED_ITERATION, ActiveLoop
+from anchoral_widget.errors import EmptyPoolError, InputError
 
 
 def make_loop(X, **kw):
-    defaults = dict(classes=["other", "rare"], minority=["rare"], batch_size=10, subpool_size=200, index="exact", seed=0)
+    defaults = dict(
+        classes=["other", "rare"], minority=["rare"], batch_size=10, subpool_size=200, index="exact", seed=0
+    )
     defaults.update(kw)
     return ActiveLoop(X, **defaults)
 
@@ -153,7 +155,7 @@ def test_nan_embeddings_are_refused(pool):
 
 
 def test_cold_start_and_single_class(pool):
-    X, y, _ = pool
+    X, _y, _ = pool
     loop = make_loop(X)
     p = loop.propose()  # nothing labelled: random subpool, random batch
     assert len(p.subpool_ids) == 200 and len(p.anchor_ids) == 0 and len(p.batch_ids) == 10
@@ -163,7 +165,7 @@ def test_cold_start_and_single_class(pool):
 
 
 def test_the_pool_runs_out(pool):
-    X, y, _ = pool
+    X, _y, _ = pool
     small = X[:40]
     loop = make_loop(small, pool_filter="none", batch_size=15)
     loop.label(np.arange(3), ["rare", "other", "other"])
@@ -177,14 +179,14 @@ def test_the_pool_runs_out(pool):
 
 
 def test_default_minority_is_every_class_but_the_most_frequent(pool):
-    X, y, _ = pool
+    X, _y, _ = pool
     loop = make_loop(X, classes=["a", "b", "c"], minority=None)
     loop.label([0, 1, 2, 3], ["b", "b", "a", "c"])
     assert loop.minority == ["a", "c"]
 
 
 def test_integer_classes_and_numpy_labels(pool):
-    X, y, _ = pool
+    X, _y, _ = pool
     loop = make_loop(X, classes=[0, 1], minority=[1])
     loop.label(np.array([1, 2, 3]), np.array([0, 1, 0]))
     assert loop.labels == {1: 0, 2: 1, 3: 0}

@@ -4,13 +4,13 @@ everything, the curves say when F1 is an estimate, and the map never holds up a 
 import numpy as np
 import pytest
 
+from anchoral_widget.data.toy import load_toy
+from anchoral_widget.engine.loop import ActiveLoop
 from anchoral_widget.errors import InputError
 from anchoral_widget.session.prepare import build_session
-from anchoral_widget.engine.loop import ActiveLoop
 from anchoral_widget.views.mapview import MapView
 from anchoral_widget.views.plots import decode_payload
 from anchoral_widget.views.projection import Projection
-from anchoral_widget.data.toy import load_toy
 
 
 @pytest.fixture(scope="module")
@@ -19,15 +19,28 @@ def toy():
 
 
 def seeds(toy):
-    return {int(np.flatnonzero(toy.labels == "minority")[0]): "minority",
-            int(np.flatnonzero(toy.labels == "majority")[0]): "majority"}
+    return {
+        int(np.flatnonzero(toy.labels == "minority")[0]): "minority",
+        int(np.flatnonzero(toy.labels == "majority")[0]): "majority",
+    }
 
 
 def session(toy, **params):
     texts = [f"point {i}" for i in range(len(toy.coords))]
-    s = build_session(texts, toy.classes, toy.minority, embeddings=toy.embeddings, seed_labels=seeds(toy),
-                      store=None, map=params.pop("map", toy.coords), batch_size=5, index="exact",
-                      neighbours=20, subpool_size=100, **params)
+    s = build_session(
+        texts,
+        toy.classes,
+        toy.minority,
+        embeddings=toy.embeddings,
+        seed_labels=seeds(toy),
+        store=None,
+        map=params.pop("map", toy.coords),
+        batch_size=5,
+        index="exact",
+        neighbours=20,
+        subpool_size=100,
+        **params,
+    )
     messages = []
     s.on_map(lambda header, buffers: messages.append((header, buffers)))
     s.start()
@@ -57,7 +70,9 @@ def test_the_first_message_is_full_and_later_ones_carry_only_what_changed(toy):
     assert delta["layers"]["labelled"]["mode"] == "append"
     new = decode_payload(delta, buffers)["labelled"]["ids"]
     assert sorted(new.tolist()) == sorted(layers["batch"]["ids"].tolist())  # the batch just labelled, only
-    assert set(delta["texts"]) <= {str(i) for name in delta["layers"] for i in decode_payload(delta, buffers)[name]["ids"]}
+    assert set(delta["texts"]) <= {
+        str(i) for name in delta["layers"] for i in decode_payload(delta, buffers)[name]["ids"]
+    }
     s.close()
 
 
@@ -128,12 +143,25 @@ def test_test_texts_are_encoded_with_the_encoder(toy):
             return toy.embeddings[[int(t.split()[1]) for t in texts]]
 
     texts = [f"point {i}" for i in range(len(toy.coords))]
-    s = build_session(texts, toy.classes, toy.minority, embeddings=toy.embeddings, encoder=Encoder(), store=None,
-                      test=(["point 1", "point 2"], ["majority", "minority"]))
+    s = build_session(
+        texts,
+        toy.classes,
+        toy.minority,
+        embeddings=toy.embeddings,
+        encoder=Encoder(),
+        store=None,
+        test=(["point 1", "point 2"], ["majority", "minority"]),
+    )
     assert np.array_equal(s.loop.test[0], toy.embeddings[[1, 2]])
     with pytest.raises(InputError):
-        build_session(texts, toy.classes, embeddings=toy.embeddings, encoder=Encoder(), store=None,
-                      test=(["point 1"], ["majority", "minority"]))
+        build_session(
+            texts,
+            toy.classes,
+            embeddings=toy.embeddings,
+            encoder=Encoder(),
+            store=None,
+            test=(["point 1"], ["majority", "minority"]),
+        )
 
 
 class SlowProjection(Projection):

@@ -1,7 +1,15 @@
 import numpy as np
 import pytest
 
-from anchoral_widget.engine.metrics import auc, evaluate, majority_f1, minority_f1, minority_proportion, normalised_auc, per_class_f1
+from anchoral_widget.engine.metrics import (
+    auc,
+    evaluate,
+    majority_f1,
+    minority_f1,
+    minority_proportion,
+    normalised_auc,
+    per_class_f1,
+)
 
 
 def test_per_class_minority_and_majority_f1():

@@ -37,10 +37,17 @@ def pool():
 
 def state(projection, embeddings, **overrides):
     args = dict(
-        classes=CLASSES, minority=["rare"], iteration=3,
-        labelled_ids=[1, 2, 3, 4], labelled_classes=[0, 1, 0, 1],
-        subpool_ids=[10, 11, 12, 13, 14], subpool_scores=[0.9, 0.8, 0.7, 0.6, 0.5],
-        anchor_ids=[1, 2], anchor_classes=[0, 1], batch_ids=[10, 12], embeddings=embeddings,
+        classes=CLASSES,
+        minority=["rare"],
+        iteration=3,
+        labelled_ids=[1, 2, 3, 4],
+        labelled_classes=[0, 1, 0, 1],
+        subpool_ids=[10, 11, 12, 13, 14],
+        subpool_scores=[0.9, 0.8, 0.7, 0.6, 0.5],
+        anchor_ids=[1, 2],
+        anchor_classes=[0, 1],
+        batch_ids=[10, 12],
+        embeddings=embeddings,
     )
     args.update(overrides)
     return map_state(projection, **args)
@@ -52,7 +59,15 @@ def by_uid(fig):
 
 def test_layers_in_drawing_order(pool):
     fig = map_figure(state(*pool))
-    assert [t.uid for t in fig.data] == ["pool", "subpool", "labelled:0", "labelled:1", "anchors:0", "anchors:1", "batch"]
+    assert [t.uid for t in fig.data] == [
+        "pool",
+        "subpool",
+        "labelled:0",
+        "labelled:1",
+        "anchors:0",
+        "anchors:1",
+        "batch",
+    ]
     # the minority's layers are drawn above the majority's, whatever the class order
     flipped = map_figure(state(*pool, classes=["rare", "common"], minority=["rare"]))
     assert [t.uid for t in flipped.data][2:6] == ["labelled:1", "labelled:0", "anchors:1", "anchors:0"]
@@ -132,7 +147,9 @@ def test_map_of_a_loop_shows_its_proposal():
     rng = np.random.default_rng(1)
     X = rng.normal(size=(400, 8)).astype(np.float32)
     y = np.where(X[:, 0] > 1.2, "rare", "common")
-    loop = ActiveLoop(X, CLASSES, ["rare"], batch_size=5, subpool_size=50, neighbours=10, anchors_per_class=3, index="exact")
+    loop = ActiveLoop(
+        X, CLASSES, ["rare"], batch_size=5, subpool_size=50, neighbours=10, anchors_per_class=3, index="exact"
+    )
     seed_ids = np.concatenate([np.flatnonzero(y == "rare")[:3], np.flatnonzero(y == "common")[:10]])
     loop.label(seed_ids, y[seed_ids])
     proposal = loop.propose()
@@ -178,8 +195,11 @@ def test_next_payload_sends_only_what_changed(pool):
     projection, embeddings = pool
     first = state(projection, embeddings)
     second = state(
-        projection, embeddings, iteration=4,
-        labelled_ids=[1, 2, 3, 4, 10, 12], labelled_classes=[0, 1, 0, 1, 1, 0],
+        projection,
+        embeddings,
+        iteration=4,
+        labelled_ids=[1, 2, 3, 4, 10, 12],
+        labelled_classes=[0, 1, 0, 1, 1, 0],
         batch_ids=[11, 13],
     )
     header, buffers = map_update_payload(first, second, texts=[f"t{i}" for i in range(300)])
@@ -203,8 +223,15 @@ def test_undo_replaces_the_labelled_layer_and_texts_are_sent_once(pool):
     projection, embeddings = pool
     texts = [f"t{i}" for i in range(300)]
     first = state(projection, embeddings)
-    undone = state(projection, embeddings, labelled_ids=[1, 2, 3], labelled_classes=[0, 1, 0], subpool_ids=[20, 21],
-                   subpool_scores=[0.5, 0.4], batch_ids=[20])
+    undone = state(
+        projection,
+        embeddings,
+        labelled_ids=[1, 2, 3],
+        labelled_classes=[0, 1, 0],
+        subpool_ids=[20, 21],
+        subpool_scores=[0.5, 0.4],
+        batch_ids=[20],
+    )
     header, buffers = map_update_payload(first, undone, texts=texts, text_chars=2)
     arrays = decode_payload(header, buffers)
     assert arrays["labelled"]["mode"] == "replace" and arrays["labelled"]["ids"].tolist() == [1, 2, 3]

@@ -8,11 +8,11 @@ import time
 
 import numpy as np
 import pytest
-
-from anchoral_widget.views import projection as projection_module
-from anchoral_widget.errors import InputError
-from anchoral_widget.views.projection import NotReadyError, Projection
 from conftest import fit_child
+
+from anchoral_widget.errors import InputError
+from anchoral_widget.views import projection as projection_module
+from anchoral_widget.views.projection import NotReadyError, Projection
 
 
 def clustered(n_per=200, dim=16, centres=3, seed=0):
@@ -93,7 +93,8 @@ def test_items_outside_the_sample_land_among_their_neighbours(fake):
     source = 11
     twin = np.vstack([X, X[source]])
     q = next(
-        q for q in (Projection(twin, sample_size=150, process=False, seed=s).fit([source]) for s in range(20))
+        q
+        for q in (Projection(twin, sample_size=150, process=False, seed=s).fit([source]) for s in range(20))
         if len(X) not in q.sample_ids_.tolist()
     )
     assert np.allclose(q.positions([len(X)])[0], q.positions([source])[0], atol=1e-3)

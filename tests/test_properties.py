@@ -1,16 +1,17 @@
 """Property-based tests of the loop's invariants under random sequences of user actions."""
 
 import numpy as np
+from conftest import clustered_pool
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from anchoral_widget.engine.loop import ActiveLoop
-from conftest import clustered_pool
 
 X, Y, _ = clustered_pool(n=300, d=8)
 ACTIONS = st.lists(
     st.tuples(st.sampled_from(["answer", "label", "skip", "undo", "partial"]), st.integers(0, 10**6)),
-    min_size=1, max_size=25,
+    min_size=1,
+    max_size=25,
 )
 
 
@@ -34,8 +35,17 @@ def check_partition(loop):
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(actions=ACTIONS, pool_filter=st.sampled_from(["anchoral", "randsub", "seals", "none"]))
 def test_invariants_hold_under_any_sequence(actions, pool_filter):
-    loop = ActiveLoop(X, classes=["other", "rare"], minority=["rare"], pool_filter=pool_filter, batch_size=5,
-                      neighbours=10, subpool_size=50, index="exact", seed=0)
+    loop = ActiveLoop(
+        X,
+        classes=["other", "rare"],
+        minority=["rare"],
+        pool_filter=pool_filter,
+        batch_size=5,
+        neighbours=10,
+        subpool_size=50,
+        index="exact",
+        seed=0,
+    )
     for action, pick in actions:
         free = np.flatnonzero(~loop._excluded)
         if len(free) == 0:
@@ -53,13 +63,13 @@ def test_invariants_hold_under_any_sequence(actions, pool_filter):
             ids = p.unanswered(loop._excluded)
             if action == "partial":
                 ids = ids[: 1 + pick % len(ids)]
-            do = lambda: loop.label(ids, Y[ids])  # noqa: E731
+            do = lambda ids=ids: loop.label(ids, Y[ids])
         elif action == "label":
             ids = free[[pick % len(free)]]
-            do = lambda: loop.label(ids, Y[ids])  # noqa: E731
+            do = lambda ids=ids: loop.label(ids, Y[ids])
         else:
             ids = free[[pick % len(free)]]
-            do = lambda: loop.skip(ids)  # noqa: E731
+            do = lambda ids=ids: loop.skip(ids)
         before = snapshot(loop)
         do()
         check_partition(loop)

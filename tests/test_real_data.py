@@ -19,8 +19,9 @@ def icd10():
 
 def run(icd10, pool_filter, subpool_size):
     data, X, y = icd10
-    loop = ActiveLoop(X, classes=data.classes, minority=data.minority, pool_filter=pool_filter,
-                      subpool_size=subpool_size, seed=0)
+    loop = ActiveLoop(
+        X, classes=data.classes, minority=data.minority, pool_filter=pool_filter, subpool_size=subpool_size, seed=0
+    )
     initial = initial_sample(y, data.minority, 100, 5, seed=0)
     loop.label(initial, y[initial])
     loop.simulate(y, 150)
@@ -31,7 +32,7 @@ def run(icd10, pool_filter, subpool_size):
 
 @pytest.mark.slow
 def test_anchoral_beats_random_subpools_on_icd10(icd10):
-    data, X, y = icd10
+    data, _X, y = icd10
     assert np.isin(y, data.minority).mean() == pytest.approx(0.01, abs=0.001)
     anchoral = run(icd10, "anchoral", 1000)
     no_anchoring = run(icd10, "randsub", 1000)

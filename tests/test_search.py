@@ -1,10 +1,10 @@
 import numpy as np
 import pytest
-
-from anchoral_widget.errors import InputError
-from anchoral_widget.engine.loop import ActiveLoop
-from anchoral_widget.session.search import encode_query, nearest_texts, quiet_encoder
 from conftest import clustered_pool
+
+from anchoral_widget.engine.loop import ActiveLoop
+from anchoral_widget.errors import InputError
+from anchoral_widget.session.search import encode_query, nearest_texts, quiet_encoder
 
 
 class Recorder:
@@ -28,7 +28,7 @@ def test_a_query_from_another_encoder_is_refused():
 
 
 def test_nearest_texts_show_what_is_already_known():
-    X, y, _ = clustered_pool(n=300)
+    X, _y, _ = clustered_pool(n=300)
     texts = [f"text {i}" for i in range(300)]
     loop = ActiveLoop(X, ["other", "rare"], ["rare"], subpool_size=100, index="exact")
     loop.label([5], ["rare"])

@@ -1,11 +1,11 @@
 import numpy as np
 import pytest
+from conftest import clustered_pool
 
-from anchoral_widget.errors import InputError
 from anchoral_widget.engine.loop import ActiveLoop
 from anchoral_widget.engine.oracle import as_oracle
+from anchoral_widget.errors import InputError
 from anchoral_widget.replay.simulation import initial_sample, trace
-from conftest import clustered_pool
 
 
 def test_initial_sample_follows_the_paper():
@@ -26,8 +26,14 @@ def test_oracle_from_sequence_or_callable():
 
 def _run(X, y, pool_filter, budget=100, **kw):
     loop = ActiveLoop(
-        X, classes=["other", "rare"], minority=["rare"], pool_filter=pool_filter, batch_size=20, seed=0,
-        test=(X[-300:], y[-300:]), **kw,
+        X,
+        classes=["other", "rare"],
+        minority=["rare"],
+        pool_filter=pool_filter,
+        batch_size=20,
+        seed=0,
+        test=(X[-300:], y[-300:]),
+        **kw,
     )
     init = initial_sample(y[:-300], ["rare"], 60, 3, seed=0)
     loop.label(init, y[init])
@@ -66,7 +72,7 @@ def test_anchoral_finds_more_minority_than_randsub_on_clustered_data():
     X, y, _ = clustered_pool(n=6000, clusters=40, rare_clusters=(0, 1, 2))
     anchoral, init = _run(X, y, "anchoral", budget=200, subpool_size=500)
     randsub, _ = _run(X, y, "randsub", budget=200, subpool_size=500)
-    share = lambda loop: np.mean([r.minority_in_subpool for r in loop.history])  # noqa: E731
-    found = lambda loop: sum(1 for i, lab in loop.labels.items() if lab == "rare" and i not in set(init))  # noqa: E731
+    share = lambda loop: np.mean([r.minority_in_subpool for r in loop.history])
+    found = lambda loop: sum(1 for i, lab in loop.labels.items() if lab == "rare" and i not in set(init))
     assert share(anchoral) > 2 * share(randsub)
     assert found(anchoral) > found(randsub)

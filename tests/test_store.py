@@ -3,14 +3,16 @@ import sqlite3
 import numpy as np
 import pytest
 
-from anchoral_widget.errors import InputError
-from anchoral_widget.engine.loop import ActiveLoop
 from anchoral_widget.engine.fingerprint import fingerprint_array
+from anchoral_widget.engine.loop import ActiveLoop
 from anchoral_widget.engine.store import LabelStore
+from anchoral_widget.errors import InputError
 
 
 def make(X, path, **kw):
-    defaults = dict(classes=["other", "rare"], minority=["rare"], batch_size=10, subpool_size=200, index="exact", seed=0)
+    defaults = dict(
+        classes=["other", "rare"], minority=["rare"], batch_size=10, subpool_size=200, index="exact", seed=0
+    )
     defaults.update(kw)
     return ActiveLoop(X, store=path, **defaults)
 

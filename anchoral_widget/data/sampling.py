@@ -4,11 +4,12 @@ a share, stratified draws. Every random choice comes from the generator passed i
 from __future__ import annotations
 
 import math
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 
 from ..errors import InputError
+
 
 def clean(texts: Iterable, labels: Iterable) -> tuple[list[str], list[str], dict]:
     """Strip, drop empty texts, keep each distinct text once; drop texts with conflicting labels."""
@@ -91,7 +92,7 @@ def make_rare(labels: np.ndarray, rare: Sequence[str], share: float, rng: np.ran
         n_c = int((labels == c).sum())
         if n_c == 0:
             raise InputError(f"rare class {c!r} has no items")
-        n_rest = min(n_rest, int(math.floor(n_c / ratio)))
+        n_rest = min(n_rest, math.floor(n_c / ratio))
     keep_rest = rng.choice(np.flatnonzero(~is_rare), size=n_rest, replace=False)
     parts = [keep_rest]
     for c in rare:

@@ -15,7 +15,6 @@ import pandas as pd
 from ..errors import InputError
 
 
-
 def package_dir(package: str) -> Path:
     """Folder of an installed package, found without importing it."""
     spec = importlib.util.find_spec(package)

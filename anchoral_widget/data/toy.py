@@ -116,9 +116,7 @@ def load_toy(
     n_uniform = n_majority * 2 // 5
     blobs = np.array([[-0.35, 0.1], [0.35, 0.3], [0.1, -0.45]])
     which = rng.integers(0, len(blobs), n_majority - n_uniform)
-    majority = np.concatenate(
-        [rng.uniform(-1, 1, (n_uniform, 2)), blobs[which] + rng.normal(0, 0.28, (len(which), 2))]
-    )
+    majority = np.concatenate([rng.uniform(-1, 1, (n_uniform, 2)), blobs[which] + rng.normal(0, 0.28, (len(which), 2))])
     majority = np.clip(majority, -1, 1)
     sizes = [seen_size] + [cluster_size] * (len(centres) - 1)
     minority = np.concatenate([c + rng.normal(0, spread, (s, 2)) for c, s in zip(centres, sizes)])

@@ -6,7 +6,7 @@ with at most ``A`` labelled items gives all of them.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 from sklearn.cluster import kmeans_plusplus

@@ -24,8 +24,9 @@ import os
 import shutil
 import tempfile
 import zlib
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -72,10 +73,7 @@ def check_texts(texts: Any) -> list[str]:
     not_str = [i for i, t in enumerate(texts) if not isinstance(t, str)]
     if not_str:
         kinds = sorted({type(texts[i]).__name__ for i in not_str[:5]})
-        raise InputError(
-            f"{len(not_str)} texts are not strings ({', '.join(kinds)}), "
-            f"first rows: {not_str[:5]}"
-        )
+        raise InputError(f"{len(not_str)} texts are not strings ({', '.join(kinds)}), first rows: {not_str[:5]}")
     blank = [i for i, t in enumerate(texts) if not t.strip()]
     if blank:
         raise InputError(f"{len(blank)} texts are empty or whitespace only, first rows: {blank[:5]}")
@@ -167,7 +165,7 @@ class Encoder:
         *,
         device: str | None = None,
         batch_size: int = 64,
-        cache_dir: str | Path | None | bool = None,
+        cache_dir: str | Path | bool | None = None,
         progress: bool = True,
         chunk_size: int = 4096,
     ):
@@ -270,7 +268,11 @@ class Encoder:
         from tqdm.auto import tqdm
 
         return tqdm(
-            total=total, initial=initial, unit="text", desc="encoding", disable=not self.progress,
+            total=total,
+            initial=initial,
+            unit="text",
+            desc="encoding",
+            disable=not self.progress,
             dynamic_ncols=True,
         )
 
@@ -335,7 +337,7 @@ class Encoder:
                 if done[i]:
                     continue
                 vecs = self._encode_chunk(texts[s:e], bar)
-                _atomic_write(parts / f"{i:06d}.npy", lambda fh: np.save(fh, vecs))
+                _atomic_write(parts / f"{i:06d}.npy", lambda fh, vecs=vecs: np.save(fh, vecs))
                 _write_json(parts / f"{i:06d}.json", {"rows": e - s, "dim": vecs.shape[1], "crc32": _crc(vecs)})
 
         self._consolidate(parts, spans, final, meta, texts_fp)

@@ -9,7 +9,7 @@ is richer in hard and minority items), so read it as a trend, not as the test-se
 
 from __future__ import annotations
 
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 
@@ -55,7 +55,7 @@ def cross_validated_f1(
         "estimate": True,
         "method": "",
         "folds": 0,
-        "n": int(len(y)),
+        "n": len(y),
         "minority_f1": float("nan"),
         "majority_f1": float("nan"),
         "per_class_f1": {},

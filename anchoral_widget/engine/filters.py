@@ -7,13 +7,13 @@ Each returns a :class:`Subpool`: ids, their scores where the filter has one, and
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 
-from .anchors import select_anchors
 from ..errors import EmptyPoolError, InputError
+from .anchors import select_anchors
 
 POOL_FILTERS = ("anchoral", "randsub", "seals", "none")
 
@@ -205,9 +205,7 @@ def make_filter(
 ):
     """A pool filter by name, configured with the loop's parameters."""
     if name == "anchoral":
-        return AnchorAL(
-            anchors_per_class, neighbours, subpool_size, minority_anchor_strategy, majority_anchor_strategy
-        )
+        return AnchorAL(anchors_per_class, neighbours, subpool_size, minority_anchor_strategy, majority_anchor_strategy)
     if name == "randsub":
         return RandSub(subpool_size)
     if name == "seals":

@@ -27,9 +27,7 @@ class VectorIndex(Protocol):
     dim: int
     size: int
 
-    def query(
-        self, vectors: np.ndarray, k: int, exclude: np.ndarray | None = None
-    ) -> tuple[np.ndarray, np.ndarray]:
+    def query(self, vectors: np.ndarray, k: int, exclude: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Return ``(ids, similarities)`` of shape ``(len(vectors), k)``, best first.
 
         ``exclude`` is a boolean mask over the pool; excluded items never come back. Rows with
@@ -52,10 +50,12 @@ def _check_embeddings(embeddings: np.ndarray) -> np.ndarray:
     if embeddings.ndim != 2 or embeddings.shape[0] == 0:
         raise InputError(f"embeddings must be a non-empty 2-d array, got shape {embeddings.shape}")
     # In chunks: a whole-pool boolean mask would cost as much memory as a quarter of the pool.
-    bad = np.concatenate([
-        start + np.flatnonzero(~np.isfinite(embeddings[start : start + 65_536]).all(axis=1))
-        for start in range(0, len(embeddings), 65_536)
-    ])
+    bad = np.concatenate(
+        [
+            start + np.flatnonzero(~np.isfinite(embeddings[start : start + 65_536]).all(axis=1))
+            for start in range(0, len(embeddings), 65_536)
+        ]
+    )
     if len(bad):
         raise InputError(f"embeddings hold NaN or inf in {len(bad)} rows, first at row {bad[0]}")
     return np.ascontiguousarray(embeddings, dtype=np.float32)
@@ -236,8 +236,14 @@ def cached_hnsw(
     folder = Path(cache_dir).expanduser() / "indexes"
     folder.mkdir(parents=True, exist_ok=True)
     path, meta_path = folder / f"{fingerprint}.hnsw", folder / f"{fingerprint}.json"
-    meta = {"fingerprint": fingerprint, "size": len(embeddings), "dim": embeddings.shape[1], "M": HNSW_M,
-            "ef_construction": HNSW_EF_CONSTRUCTION, "seed": seed}
+    meta = {
+        "fingerprint": fingerprint,
+        "size": len(embeddings),
+        "dim": embeddings.shape[1],
+        "M": HNSW_M,
+        "ef_construction": HNSW_EF_CONSTRUCTION,
+        "seed": seed,
+    }
     if path.exists() and meta_path.exists():
         try:
             if json.loads(meta_path.read_text()) == meta:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -89,7 +89,9 @@ def import_labels(loop, path, texts: Sequence[str] | None = None) -> int:
     """
     frame = read_labels(path)
     if frame["id"].isna().any() or frame["label"].isna().any():
-        raise InputError(f"{path}: empty id or label in rows {frame.index[frame['id'].isna() | frame['label'].isna()][:5].tolist()}")
+        raise InputError(
+            f"{path}: empty id or label in rows {frame.index[frame['id'].isna() | frame['label'].isna()][:5].tolist()}"
+        )
     ids = frame["id"].to_numpy()
     if not np.issubdtype(ids.dtype, np.integer):
         raise InputError(f"{path}: ids must be integers")
@@ -99,7 +101,9 @@ def import_labels(loop, path, texts: Sequence[str] | None = None) -> int:
         raise InputError(f"{path}: the same id appears more than once")
     texts = texts if texts is not None else loop.texts
     if "text" in frame.columns and texts is not None:
-        wrong = [int(i) for i, t in zip(ids, frame["text"]) if 0 <= i < len(texts) and isinstance(t, str) and t != texts[i]]
+        wrong = [
+            int(i) for i, t in zip(ids, frame["text"]) if 0 <= i < len(texts) and isinstance(t, str) and t != texts[i]
+        ]
         if wrong:
             raise InputError(f"{path}: texts do not match the pool at ids {wrong[:5]} (labels for another pool?)")
     current = loop.labels

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import copy
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -237,7 +237,9 @@ class _FittedTransformer:
         self._head = _last_linear(model)
 
     def encode(self, texts):
-        enc = self.tokenizer(list(texts), padding=True, truncation=True, max_length=self.max_length, return_tensors="pt")
+        enc = self.tokenizer(
+            list(texts), padding=True, truncation=True, max_length=self.max_length, return_tensors="pt"
+        )
         return {k: v.to(self.device) for k, v in enc.items()}
 
     def _forward(self, X):

@@ -9,7 +9,7 @@ resume).
 from __future__ import annotations
 
 import time
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -21,7 +21,7 @@ from .metrics import evaluate, minority_proportion
 from .records import Event, IterationRecord, Proposal
 from .strategies import Random, entropy, make_strategy
 
-__all__ = ["ActiveLoop", "Event", "IterationRecord", "Proposal", "SEED_ITERATION"]
+__all__ = ["SEED_ITERATION", "ActiveLoop", "Event", "IterationRecord", "Proposal"]
 
 SEED_ITERATION = -1  # the iteration recorded for labels given outside a proposed batch
 
@@ -396,7 +396,9 @@ class ActiveLoop:
         if subpool.retrieved_by is not None:
             position = {int(i): k for k, i in enumerate(subpool.ids.tolist())}
             retrieved_by = subpool.retrieved_by[[position[int(i)] for i in batch]]
-        probs = bound.proba(batch) if bound is not None else np.full((len(batch), len(self.classes)), 1 / len(self.classes))
+        probs = (
+            bound.proba(batch) if bound is not None else np.full((len(batch), len(self.classes)), 1 / len(self.classes))
+        )
         self.model_ = model
         proposal = Proposal(
             iteration=self.iteration,
@@ -423,7 +425,7 @@ class ActiveLoop:
         needs_index = self.config["pool_filter"] in ("anchoral", "seals") and len(self._labels) > 0
         labelled_entropy = None
         if bound is not None:
-            labelled_entropy = lambda: entropy(bound.proba(self.labelled_ids))  # noqa: E731
+            labelled_entropy = lambda: entropy(bound.proba(self.labelled_ids))
         return PoolState(
             embeddings=self.embeddings,
             index=self.index if needs_index else None,

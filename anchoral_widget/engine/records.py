@@ -48,7 +48,7 @@ class Proposal:
         }
 
     @classmethod
-    def from_payload(cls, payload: dict) -> "Proposal":
+    def from_payload(cls, payload: dict) -> Proposal:
         fields = dict(payload)
         for key in ("batch_ids", "subpool_ids", "anchor_ids", "anchor_classes"):
             fields[key] = np.asarray(fields[key], dtype=np.int64)

@@ -73,8 +73,13 @@ class LabelStore:
             raise InputError(f"{self.path} is damaged ({integrity}); restore it from a copy or start a new store")
         if not meta:
             self._set_meta(
-                {"schema": SCHEMA_VERSION, "fingerprint": fingerprint, "classes": classes, "config": config or {},
-                 "created": time.time()}
+                {
+                    "schema": SCHEMA_VERSION,
+                    "fingerprint": fingerprint,
+                    "classes": classes,
+                    "config": config or {},
+                    "created": time.time(),
+                }
             )
             meta = dict(self._db.execute("SELECT key, value FROM meta"))
         self._check(meta, fingerprint, classes, config)
@@ -123,7 +128,9 @@ class LabelStore:
     def append(self, kind: str, payload: dict) -> None:
         """Write one log row and commit it."""
         with self._transaction():
-            self._db.execute("INSERT INTO log (kind, payload, time) VALUES (?, ?, ?)", (kind, _json(payload), time.time()))
+            self._db.execute(
+                "INSERT INTO log (kind, payload, time) VALUES (?, ?, ?)", (kind, _json(payload), time.time())
+            )
 
     def log(self):
         """Every row, oldest first, as ``(kind, payload)``."""
@@ -147,7 +154,10 @@ def attach(loop, store, fingerprint: str | None = None) -> None:
 
     if not isinstance(store, LabelStore):
         store = LabelStore(
-            store, fingerprint=fingerprint or fingerprint_array(loop.embeddings), classes=loop.classes, config=loop.config
+            store,
+            fingerprint=fingerprint or fingerprint_array(loop.embeddings),
+            classes=loop.classes,
+            config=loop.config,
         )
     replay(loop, store.log())
     loop.store = store

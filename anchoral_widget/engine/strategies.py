@@ -11,6 +11,8 @@ the loop hands in the learner's fitted model bound to the pool.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 
 from ..errors import EmptyPoolError, InputError
@@ -57,7 +59,7 @@ def top_n(ids: np.ndarray, scores: np.ndarray, n: int, rng: np.random.Generator)
 class Uncertainty:
     """Pick the items the model is least sure of, by a score of its probabilities."""
 
-    _SCORES = {"entropy": entropy, "margin": margin, "least_confidence": least_confidence}
+    _SCORES: ClassVar[dict] = {"entropy": entropy, "margin": margin, "least_confidence": least_confidence}
 
     def __init__(self, name: str):
         self.name = name

@@ -8,9 +8,9 @@ import time
 
 import numpy as np
 
-from ..errors import AnchorALError
 from ..engine.filters import POOL_FILTERS
 from ..engine.strategies import STRATEGIES
+from ..errors import AnchorALError
 
 
 def _parser() -> argparse.ArgumentParser:

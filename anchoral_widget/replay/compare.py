@@ -9,15 +9,17 @@ replay counts how many minority clusters no initial label touched each filter ha
 
 from __future__ import annotations
 
+import functools
+import operator
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 
-from ..errors import InputError
 from ..engine.estimates import cross_validated_f1
 from ..engine.index import build_index
 from ..engine.loop import ActiveLoop
+from ..errors import InputError
 from ..views.curves import curve_data
 from ..views.plots import MINORITY_COLOURS, MapState, map_state, map_traces
 from ..views.projection import Projection
@@ -56,7 +58,7 @@ def compare(
     projection: Projection | None = None,
     progress: bool = False,
     **loop_kwargs,
-) -> "Comparison":
+) -> Comparison:
     """Simulate the loop once per pool filter, with an oracle, from the same start.
 
     Parameters
@@ -101,8 +103,16 @@ def compare(
         if size is not None:
             size = min(size, len(labels) - len(initial_ids))
         loop = ActiveLoop(
-            embeddings, classes, minority, pool_filter=name, subpool_size=size, seed=seed, test=test,
-            texts=texts, index=index, **loop_kwargs,
+            embeddings,
+            classes,
+            minority,
+            pool_filter=name,
+            subpool_size=size,
+            seed=seed,
+            test=test,
+            texts=texts,
+            index=index,
+            **loop_kwargs,
         )
         loop.label(initial_ids, labels[initial_ids])
         loop.simulate(labels, budget, progress=progress)
@@ -124,7 +134,12 @@ def _estimate_f1(run: Run, labels: np.ndarray) -> None:
         ids = _labelled_before(run, t)
         y = loop._indices(labels[ids])
         record.extra["f1_estimate"] = cross_validated_f1(
-            features[ids], y, loop.minority_indices, len(loop.classes), learner=learner, seed=loop.seed,
+            features[ids],
+            y,
+            loop.minority_indices,
+            len(loop.classes),
+            learner=learner,
+            seed=loop.seed,
             class_names=loop.classes,
         )
 
@@ -239,7 +254,9 @@ class Comparison:
                 "filter": name,
                 "iterations": len(run.loop.history),
                 "minority_found": int(self.minority_found(name)[-1]),
-                "subpool_minority_share": float(np.nanmean(c.minority_subpool)) if np.isfinite(c.minority_subpool).any() else None,
+                "subpool_minority_share": float(np.nanmean(c.minority_subpool))
+                if np.isfinite(c.minority_subpool).any()
+                else None,
                 "last_minority_f1": float(c.minority_f1[-1]),
                 "f1_is_estimate": bool(c.f1_estimated[-1]),
                 "selection_seconds": float(sum(r.seconds["total"] for r in run.loop.history)),
@@ -259,11 +276,17 @@ class Comparison:
         unseen = np.setdiff1d(np.flatnonzero(np.isin(self.labels, self.minority)), state.labelled.ids)
         xy = self.projection.positions(unseen)
         truth = dict(
-            type="scattergl", uid="truth", name="minority, not labelled (truth)", mode="markers",
-            x=xy[:, 0], y=xy[:, 1], customdata=unseen, hoverinfo="skip",
+            type="scattergl",
+            uid="truth",
+            name="minority, not labelled (truth)",
+            mode="markers",
+            x=xy[:, 0],
+            y=xy[:, 1],
+            customdata=unseen,
+            hoverinfo="skip",
             marker={"size": 5, "color": MINORITY_COLOURS[0], "opacity": 0.35, "symbol": "x"},
         )
-        return traces[:1] + [truth] + traces[1:]
+        return [*traces[:1], truth, *traces[1:]]
 
     def _map_title(self, name: str, t: int) -> str:
         t = self._clamp(name, t)
@@ -293,12 +316,17 @@ class Comparison:
         f, p = len(names), len(panels)
         cols = f * p  # a map spans p columns, a panel f
         specs = [
-            sum(([{"colspan": p}] + [None] * (p - 1) for _ in names), []),
-            sum(([{"colspan": f}] + [None] * (f - 1) for _ in panels), []),
+            functools.reduce(operator.iadd, ([{"colspan": p}] + [None] * (p - 1) for _ in names), []),
+            functools.reduce(operator.iadd, ([{"colspan": f}] + [None] * (f - 1) for _ in panels), []),
         ]
         fig = make_subplots(
-            rows=2, cols=cols, specs=specs, row_heights=[0.68, 0.32], vertical_spacing=0.1,
-            horizontal_spacing=0.02, subplot_titles=[self._map_title(n, t) for n in names] + [pt for pt, _ in panels],
+            rows=2,
+            cols=cols,
+            specs=specs,
+            row_heights=[0.68, 0.32],
+            vertical_spacing=0.1,
+            horizontal_spacing=0.02,
+            subplot_titles=[self._map_title(n, t) for n in names] + [pt for pt, _ in panels],
         )
         for i, name in enumerate(names):
             col = 1 + i * p
@@ -316,19 +344,43 @@ class Comparison:
             col = 1 + j * f
             for name in names:
                 y = np.asarray(series[name], dtype=float)
-                fig.add_scatter(x=np.arange(len(y)), y=y, name=name, legendgroup=name, showlegend=j == 0,
-                                mode="lines", line={"color": FILTER_COLOURS.get(name)}, row=2, col=col)
+                fig.add_scatter(
+                    x=np.arange(len(y)),
+                    y=y,
+                    name=name,
+                    legendgroup=name,
+                    showlegend=j == 0,
+                    mode="lines",
+                    line={"color": FILTER_COLOURS.get(name)},
+                    row=2,
+                    col=col,
+                )
             axes = fig.get_subplot(2, col)
             x, y = axes.xaxis.plotly_name.replace("axis", ""), axes.yaxis.plotly_name.replace("axis", "")
-            shapes.append(dict(type="line", xref=x, yref=f"{y} domain", x0=t, x1=t, y0=0, y1=1,
-                               line={"color": "#888", "dash": "dot"}))
+            shapes.append(
+                dict(
+                    type="line",
+                    xref=x,
+                    yref=f"{y} domain",
+                    x0=t,
+                    x1=t,
+                    y0=0,
+                    y1=1,
+                    line={"color": "#888", "dash": "dot"},
+                )
+            )
             fig.update_yaxes(rangemode="tozero", row=2, col=col)
             if panels[j][0] == "hidden clusters found":
                 fig.update_yaxes(range=[-0.1, len(self.hidden_groups) + 0.1], dtick=1, row=2, col=col)
         fig.update_xaxes(title_text="iteration", row=2)
-        fig.update_layout(height=height, shapes=shapes, plot_bgcolor="white", margin={"l": 40, "r": 10, "t": 40, "b": 40},
-                          legend={"orientation": "h", "y": -0.08, "yanchor": "top", "font": {"size": 10}},
-                          uirevision="replay")
+        fig.update_layout(
+            height=height,
+            shapes=shapes,
+            plot_bgcolor="white",
+            margin={"l": 40, "r": 10, "t": 40, "b": 40},
+            legend={"orientation": "h", "y": -0.08, "yanchor": "top", "font": {"size": 10}},
+            uirevision="replay",
+        )
         return fig
 
     def replay(self, t: int = 0, *, height: int = 760):
@@ -354,8 +406,13 @@ class Comparison:
                     # FigureWidget renames uids, so traces are matched by position; the pool
                     # sample (first) never changes.
                     for trace, new in zip(fig.data[start + 1 : start + sizes[i]], fresh[1:]):
-                        trace.update(x=new["x"], y=new["y"], customdata=new["customdata"],
-                                     hovertext=new.get("hovertext"), marker_color=new["marker"]["color"])
+                        trace.update(
+                            x=new["x"],
+                            y=new["y"],
+                            customdata=new["customdata"],
+                            hovertext=new.get("hovertext"),
+                            marker_color=new["marker"]["color"],
+                        )
                     fig.layout.annotations[i].text = self._map_title(name, t)
                     start += sizes[i]
                 for shape in fig.layout.shapes:

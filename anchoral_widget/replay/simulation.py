@@ -5,14 +5,14 @@ from __future__ import annotations
 import json
 import math
 import os
+from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
-from ..errors import InputError
 from ..engine.metrics import auc, normalised_auc
+from ..errors import InputError
 
 
 def initial_sample(
@@ -45,7 +45,11 @@ def summarise(loop, initial_ids: Sequence[int], final_test: dict | None) -> dict
     """The trace's summary: AUC of minority F1, minority items found, selection time."""
     minority = loop.minority_indices
     initial = set(int(i) for i in initial_ids)
-    found = sum(1 for i, c in zip(loop.labelled_ids.tolist(), loop.labelled_classes.tolist()) if i not in initial and c in minority)
+    found = sum(
+        1
+        for i, c in zip(loop.labelled_ids.tolist(), loop.labelled_classes.tolist())
+        if i not in initial and c in minority
+    )
     curve = [r.test["minority_f1"] for r in loop.history if r.test]
     if final_test:
         curve.append(final_test["minority_f1"])

@@ -3,7 +3,7 @@ the anchor that retrieved it ("why am I seeing this")."""
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -35,15 +35,17 @@ def batch_cards(proposal, loop, texts: Sequence[str], class_names: Sequence[str]
                 "label": class_names[int(anchor_class[a])],
                 "similarity": round(cosine(loop.embeddings[item], loop.embeddings[a]), 4),
             }
-        cards.append({
-            "id": item,
-            "text": str(texts[item]),
-            "predicted": class_names[top],
-            "confidence": round(float(p[top]), 4),
-            "proba": [round(float(x), 4) for x in p],
-            "score": None if item not in scores else round(float(scores[item]), 4),
-            "anchor": anchor,
-        })
+        cards.append(
+            {
+                "id": item,
+                "text": str(texts[item]),
+                "predicted": class_names[top],
+                "confidence": round(float(p[top]), 4),
+                "proba": [round(float(x), 4) for x in p],
+                "score": None if item not in scores else round(float(scores[item]), 4),
+                "anchor": anchor,
+            }
+        )
     return cards
 
 

@@ -32,8 +32,7 @@ class BatchDrafts:
             raise InputError(f"no batch to label right now ({status})")
         if iteration is not None and iteration != self.iteration:
             raise InputError(
-                f"that command was for batch {iteration}, but batch {self.iteration} is on screen: "
-                "nothing was changed"
+                f"that command was for batch {iteration}, but batch {self.iteration} is on screen: nothing was changed"
             )
 
     def answer(self, ids: list[int] | None, label: str | None) -> None:

@@ -24,16 +24,17 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from ..engine.loop import ActiveLoop
+from ..errors import AnchorALError, EmptyPoolError, InputError
 from .cards import batch_cards
 from .drafts import BatchDrafts
-from ..errors import AnchorALError, EmptyPoolError, InputError
-from ..engine.loop import ActiveLoop
 from .search import encode_query, nearest_texts, quiet_encoder
 
 log = logging.getLogger(__name__)
@@ -61,8 +62,7 @@ class LabelSession:
         from :meth:`start`, updated after each batch and sent to :meth:`on_map` listeners.
     """
 
-    def __init__(self, texts: Sequence[str], loop: ActiveLoop, *, encoder=None, budget: int | None = None,
-                 map=None):
+    def __init__(self, texts: Sequence[str], loop: ActiveLoop, *, encoder=None, budget: int | None = None, map=None):
         if len(texts) != len(loop.embeddings):
             raise InputError(f"{len(texts)} texts but {len(loop.embeddings)} embeddings")
         self.texts = texts
@@ -112,7 +112,9 @@ class LabelSession:
                 "progress": dict(self._progress),
                 "search": dict(self._search),
                 "error": self._error,
-                "map_status": {"status": "off", "fraction": 0.0, "text": ""} if self._map is None else self._map.status(),
+                "map_status": {"status": "off", "fraction": 0.0, "text": ""}
+                if self._map is None
+                else self._map.status(),
                 "curves": self._curves,
             }
 
@@ -126,13 +128,15 @@ class LabelSession:
         with self._writes:
             self._writes.wait_for(lambda: self._pending_writes == 0, timeout=60)
         rows = self._label_rows
-        return pd.DataFrame({
-            "id": pd.Series([r[0] for r in rows], dtype="int64"),
-            "text": pd.Series([r[1] for r in rows], dtype="object"),
-            "label": pd.Series([r[2] for r in rows], dtype="object"),
-            "iteration": pd.Series([r[3] for r in rows], dtype="int64"),
-            "time": pd.to_datetime(pd.Series([r[4] for r in rows], dtype="float64"), unit="s", utc=True),
-        })
+        return pd.DataFrame(
+            {
+                "id": pd.Series([r[0] for r in rows], dtype="int64"),
+                "text": pd.Series([r[1] for r in rows], dtype="object"),
+                "label": pd.Series([r[2] for r in rows], dtype="object"),
+                "iteration": pd.Series([r[3] for r in rows], dtype="int64"),
+                "time": pd.to_datetime(pd.Series([r[4] for r in rows], dtype="float64"), unit="s", utc=True),
+            }
+        )
 
     @property
     def phase(self) -> str:
@@ -173,8 +177,9 @@ class LabelSession:
         start fitting the map in the background."""
         self._enqueue(self._propose)
         if self._map is not None:
-            self._map.start(on_status=lambda: self._publish("map_status"),
-                            on_ready=lambda: self._enqueue(self._update_map))
+            self._map.start(
+                on_status=lambda: self._publish("map_status"), on_ready=lambda: self._enqueue(self._update_map)
+            )
 
     def close(self, wait: bool = False) -> None:
         """Stop the worker once its queued work is done (``wait=True``: block until then)."""
@@ -416,7 +421,7 @@ class LabelSession:
                 return
             self._announce("training", "training…")
             start = time.perf_counter()
-            on_stage = lambda stage: stage == "selecting" and self._announce_selecting(start)  # noqa: E731
+            on_stage = lambda stage: stage == "selecting" and self._announce_selecting(start)
             try:
                 proposal = self.loop.propose(on_stage=on_stage)
             except EmptyPoolError:
@@ -491,8 +496,12 @@ class LabelSession:
             raise
         with self._state:
             if self._search["query"] == query:  # a newer search may be waiting: keep its query
-                self._search = {"query": query, "busy": False, "results": results,
-                                "seconds": round(time.perf_counter() - start, 3)}
+                self._search = {
+                    "query": query,
+                    "busy": False,
+                    "results": results,
+                    "seconds": round(time.perf_counter() - start, 3),
+                }
         self._publish("search")
 
     # ---- state helpers --------------------------------------------------------------------
@@ -561,11 +570,7 @@ def _plain(exc: BaseException) -> str:
 
 def _ids(msg: dict) -> list[int]:
     ids = msg.get("ids")
-    if (
-        not isinstance(ids, list)
-        or not ids
-        or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids)
-    ):
+    if not isinstance(ids, list) or not ids or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
         raise InputError(f"'ids' must be a non-empty list of integer ids, got {ids!r}")
     if len(set(ids)) != len(ids):
         raise InputError("the same id appears twice in one command")

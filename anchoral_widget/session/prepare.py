@@ -4,14 +4,14 @@ label store named after the pool, the map) and checks everything before anything
 
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
+from ..engine.loop import ActiveLoop
 from ..errors import InputError
 from .labeller import LabelSession, _check_budget
-from ..engine.loop import ActiveLoop
 
 DEFAULT_DIM = 384  # all-MiniLM-L6-v2, the bundled encoder: known without loading it
 
@@ -34,7 +34,11 @@ def build_session(
     See :class:`anchoral_widget.Labeller` for the parameters (``map`` is off by default here).
     """
     if loop is not None:
-        given = [name for name, v in (("classes", classes), ("minority", minority), ("embeddings", embeddings)) if v is not None]
+        given = [
+            name
+            for name, v in (("classes", classes), ("minority", minority), ("embeddings", embeddings))
+            if v is not None
+        ]
         if given or loop_params:
             raise TypeError(f"pass either loop= or the loop's parameters, not both (got {given + list(loop_params)})")
         if texts is None:

@@ -4,7 +4,7 @@ index. How a user finds a first example of a class that has no label yet (cold s
 from __future__ import annotations
 
 import copy
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 

@@ -11,8 +11,8 @@ index>"``, ...; see :func:`curves_traces`).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 
@@ -88,11 +88,18 @@ def curve_data(history: Sequence, classes: Sequence, minority: Sequence, initial
             running[c] = running.get(c, 0) + 1
         for c in classes:
             counts[c].append(running[c])
-    a = lambda k, t=np.float64: np.asarray(rows[k], dtype=t)  # noqa: E731
+    a = lambda k, t=np.float64: np.asarray(rows[k], dtype=t)
     return Curves(
-        classes=classes, minority=list(minority), iteration=a("it", np.int64), labelled=a("lab", np.int64),
-        minority_labelled=a("ml"), minority_subpool=a("ms"), subpool_estimated=a("se", bool),
-        minority_f1=a("mi"), majority_f1=a("ma"), f1_estimated=a("fe", bool),
+        classes=classes,
+        minority=list(minority),
+        iteration=a("it", np.int64),
+        labelled=a("lab", np.int64),
+        minority_labelled=a("ml"),
+        minority_subpool=a("ms"),
+        subpool_estimated=a("se", bool),
+        minority_f1=a("mi"),
+        majority_f1=a("ma"),
+        f1_estimated=a("fe", bool),
         seconds={k: np.asarray(v) for k, v in seconds.items()},
         counts={c: np.asarray(v, dtype=np.int64) for c, v in counts.items()},
     )
@@ -108,28 +115,111 @@ def curves_traces(curves: Curves) -> list[tuple[dict, int, int]]:
     x = curves.iteration
     colours = class_colours(curves.classes, curves.minority)
     out = [
-        (dict(type="scatter", uid="minority:labelled", name="minority share: labelled set", x=x,
-              y=curves.minority_labelled, mode="lines+markers", line={"color": "#d62728"}), 1, 1),
+        (
+            dict(
+                type="scatter",
+                uid="minority:labelled",
+                name="minority share: labelled set",
+                x=x,
+                y=curves.minority_labelled,
+                mode="lines+markers",
+                line={"color": "#d62728"},
+            ),
+            1,
+            1,
+        ),
     ]
     measured, estimated = _split(curves.minority_subpool, curves.subpool_estimated)
-    out.append((dict(type="scatter", uid="minority:subpool", name="minority share: subpool", x=x, y=measured,
-                     mode="lines+markers", line={"color": "#ff7f0e"}), 1, 1))
-    out.append((dict(type="scatter", uid="minority:subpool:predicted", name="minority share: subpool (predicted)",
-                     x=x, y=estimated, mode="lines+markers", line={"color": "#ff7f0e", "dash": "dot"}), 1, 1))
+    out.append(
+        (
+            dict(
+                type="scatter",
+                uid="minority:subpool",
+                name="minority share: subpool",
+                x=x,
+                y=measured,
+                mode="lines+markers",
+                line={"color": "#ff7f0e"},
+            ),
+            1,
+            1,
+        )
+    )
+    out.append(
+        (
+            dict(
+                type="scatter",
+                uid="minority:subpool:predicted",
+                name="minority share: subpool (predicted)",
+                x=x,
+                y=estimated,
+                mode="lines+markers",
+                line={"color": "#ff7f0e", "dash": "dot"},
+            ),
+            1,
+            1,
+        )
+    )
     for key, label, colour in (("minority_f1", "minority F1", "#d62728"), ("majority_f1", "majority F1", "#1f77b4")):
         measured, estimated = _split(getattr(curves, key), curves.f1_estimated)
         uid = "f1:" + key.split("_")[0]
-        out.append((dict(type="scatter", uid=uid, name=f"{label} (test set)", x=x, y=measured,
-                         mode="lines+markers", line={"color": colour}), 1, 2))
-        out.append((dict(type="scatter", uid=uid + ":estimate", name=f"{label} (CV estimate)", x=x, y=estimated,
-                         mode="lines+markers", line={"color": colour, "dash": "dash"}, marker={"symbol": "circle-open"}),
-                    1, 2))
+        out.append(
+            (
+                dict(
+                    type="scatter",
+                    uid=uid,
+                    name=f"{label} (test set)",
+                    x=x,
+                    y=measured,
+                    mode="lines+markers",
+                    line={"color": colour},
+                ),
+                1,
+                2,
+            )
+        )
+        out.append(
+            (
+                dict(
+                    type="scatter",
+                    uid=uid + ":estimate",
+                    name=f"{label} (CV estimate)",
+                    x=x,
+                    y=estimated,
+                    mode="lines+markers",
+                    line={"color": colour, "dash": "dash"},
+                    marker={"symbol": "circle-open"},
+                ),
+                1,
+                2,
+            )
+        )
     for k, colour in SECONDS_COLOURS.items():
-        out.append((dict(type="bar", uid=f"seconds:{k}", name=f"{k} (s)", x=x, y=curves.seconds[k],
-                         marker={"color": colour}), 2, 1))
+        out.append(
+            (
+                dict(
+                    type="bar", uid=f"seconds:{k}", name=f"{k} (s)", x=x, y=curves.seconds[k], marker={"color": colour}
+                ),
+                2,
+                1,
+            )
+        )
     for i, c in enumerate(curves.classes):
-        out.append((dict(type="scatter", uid=f"counts:{i}", name=f"labels: {c}", x=x, y=curves.counts[c],
-                         mode="lines+markers", line={"color": colours[c]}), 2, 2))
+        out.append(
+            (
+                dict(
+                    type="scatter",
+                    uid=f"counts:{i}",
+                    name=f"labels: {c}",
+                    x=x,
+                    y=curves.counts[c],
+                    mode="lines+markers",
+                    line={"color": colours[c]},
+                ),
+                2,
+                2,
+            )
+        )
     return out
 
 
@@ -141,9 +231,16 @@ def curves_figure(curves: Curves, *, title: str | None = None, height: int = 560
 
     f1_title = "F1"
     if curves.f1_estimated.any():
-        f1_title = "F1 (estimate: cross-validated on the labelled set)" if curves.f1_estimated.all() else "F1 (dashed: estimate)"
+        f1_title = (
+            "F1 (estimate: cross-validated on the labelled set)"
+            if curves.f1_estimated.all()
+            else "F1 (dashed: estimate)"
+        )
     fig = make_subplots(
-        rows=2, cols=2, horizontal_spacing=0.08, vertical_spacing=0.14,
+        rows=2,
+        cols=2,
+        horizontal_spacing=0.08,
+        vertical_spacing=0.14,
         subplot_titles=("Minority share", f1_title, "Waiting time per iteration (s)", "Labels per class"),
     )
     for trace, row, col in curves_traces(curves):
@@ -152,8 +249,11 @@ def curves_figure(curves: Curves, *, title: str | None = None, height: int = 560
         trace["showlegend"] = bool(np.isfinite(np.asarray(trace["y"], dtype=float)).any())
         fig.add_trace(trace, row=row, col=col)
     fig.update_layout(
-        barmode="stack", height=height, title={"text": title} if title else None,
-        margin={"l": 40, "r": 10, "t": 60, "b": 40}, legend={"font": {"size": 10}, "traceorder": "normal"},
+        barmode="stack",
+        height=height,
+        title={"text": title} if title else None,
+        margin={"l": 40, "r": 10, "t": 60, "b": 40},
+        legend={"font": {"size": 10}, "traceorder": "normal"},
         uirevision="curves",
     )
     fig.update_yaxes(range=[0, 1.02], row=1, col=1)
@@ -169,4 +269,9 @@ def curves_payload(curves: Curves, since: int = 0) -> dict:
     series = {}
     for trace, _, _ in curves_traces(curves):
         series[trace["uid"]] = [None if not np.isfinite(v) else float(v) for v in np.asarray(trace["y"], float)[since:]]
-    return {"kind": "curves_update", "from": int(since), "iteration": curves.iteration[since:].tolist(), "series": series}
+    return {
+        "kind": "curves_update",
+        "from": int(since),
+        "iteration": curves.iteration[since:].tolist(),
+        "series": series,
+    }

@@ -22,14 +22,14 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import replace
-from typing import Callable, Sequence
 
 import numpy as np
 
-from ..errors import InputError
 from ..engine.estimates import cross_validated_f1, predicted_minority_share
 from ..engine.learners import take
+from ..errors import InputError
 from .curves import curve_data, curves_traces
 from .plots import map_state_from_loop, map_update_payload, payload_bytes
 from .projection import Projection
@@ -71,7 +71,9 @@ class MapView:
                 raise InputError(f"map coordinates must have shape ({len(loop.embeddings)}, 2), got {coords.shape}")
             projection = Projection.from_coords(coords)
         elif len(projection.embeddings) != len(loop.embeddings):
-            raise InputError(f"the map covers {len(projection.embeddings)} items but the pool has {len(loop.embeddings)}")
+            raise InputError(
+                f"the map covers {len(projection.embeddings)} items but the pool has {len(loop.embeddings)}"
+            )
         self.projection = projection
         self._lock = threading.Lock()
         self._previous = None  # the MapState last sent
@@ -214,16 +216,22 @@ class MapView:
         "titles": [4 panel titles], "estimate": bool, "test": bool}`` (NaN as null). One point
         per finished iteration plus the batch on screen. Call holding the loop."""
         loop = self.loop
-        rows = [self._row(r, r.iteration, r.labelled_count, r.minority_in_labelled, r.minority_in_subpool,
-                          r.seconds, r.test) for r in loop.history]
+        rows = [
+            self._row(
+                r, r.iteration, r.labelled_count, r.minority_in_labelled, r.minority_in_subpool, r.seconds, r.test
+            )
+            for r in loop.history
+        ]
         p = loop.pending
         if p is not None and p.iteration == len(loop.history):
             rows.append(self._row(p, p.iteration, p.labelled_count, p.minority_in_labelled, None, p.seconds, p.test))
         data = curve_data(rows, loop.classes, loop.minority)
         # labels per class in the labelled set each model was trained on (labelling order)
         order = loop.labelled_classes
-        counts = {c: np.array([int((order[:r["labelled_count"]] == k).sum()) for r in rows], dtype=np.int64)
-                  for k, c in enumerate(loop.classes)}
+        counts = {
+            c: np.array([int((order[: r["labelled_count"]] == k).sum()) for r in rows], dtype=np.int64)
+            for k, c in enumerate(loop.classes)
+        }
         data = replace(data, counts=counts)
         traces = []
         for trace, row, col in curves_traces(data):
@@ -237,8 +245,7 @@ class MapView:
         f1_title = "F1 on the test set" if loop.test is not None else "F1: estimate, cross-validated"
         return {
             "traces": traces,
-            "titles": ["Minority share", f1_title, "Waiting time per iteration (s)",
-                       "Labels per class"],
+            "titles": ["Minority share", f1_title, "Waiting time per iteration (s)", "Labels per class"],
             "estimate": estimate or loop.test is None,
             "test": loop.test is not None,
         }
@@ -250,8 +257,13 @@ class MapView:
         if not test and (iteration, labelled_count) in self._estimates:
             extra["f1_estimate"] = self._estimates[(iteration, labelled_count)]
         return {
-            "iteration": iteration, "labelled_count": labelled_count, "minority_in_labelled": in_labelled,
-            "minority_in_subpool": in_subpool, "seconds": seconds, "test": test, "extra": extra,
+            "iteration": iteration,
+            "labelled_count": labelled_count,
+            "minority_in_labelled": in_labelled,
+            "minority_in_subpool": in_subpool,
+            "seconds": seconds,
+            "test": test,
+            "extra": extra,
         }
 
 

@@ -14,8 +14,9 @@ front end or a test can find a layer and its points.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -65,13 +66,13 @@ class Layer:
     values: np.ndarray | None = None
 
     @classmethod
-    def empty(cls) -> "Layer":
+    def empty(cls) -> Layer:
         return cls(np.empty(0, np.int64), np.empty((0, 2), np.float32))
 
     def __len__(self) -> int:
         return len(self.ids)
 
-    def same_as(self, other: "Layer | None") -> bool:
+    def same_as(self, other: Layer | None) -> bool:
         if other is None or not np.array_equal(self.ids, other.ids) or not np.array_equal(self.xy, other.xy):
             return False
         if (self.values is None) != (other.values is None):
@@ -208,7 +209,11 @@ def map_traces(state: MapState, *, texts=None, text_chars: int = 160, pool_hover
 
     traces = [
         dict(
-            type="scattergl", uid="pool", name="pool sample", mode="markers", **xy(state.pool),
+            type="scattergl",
+            uid="pool",
+            name="pool sample",
+            mode="markers",
+            **xy(state.pool),
             marker={"size": 3, "color": POOL_COLOUR, "opacity": 0.3},
             hovertext=_hover(state.pool.ids, texts if pool_hover else None, text_chars),
             hoverinfo="text" if texts is not None and pool_hover else "skip",
@@ -217,7 +222,10 @@ def map_traces(state: MapState, *, texts=None, text_chars: int = 160, pool_hover
     sub = state.subpool
     if sub.values is not None:
         sub_marker = {
-            "size": 6, "color": sub.values, "colorscale": SCORE_COLOURSCALE, "opacity": 0.85,
+            "size": 6,
+            "color": sub.values,
+            "colorscale": SCORE_COLOURSCALE,
+            "opacity": 0.85,
             "colorbar": {"title": {"text": "score"}, "thickness": 12, "len": 0.6},
         }
         sub_prefix = [f"score {v:.3f}" for v in sub.values.tolist()]
@@ -225,9 +233,14 @@ def map_traces(state: MapState, *, texts=None, text_chars: int = 160, pool_hover
         sub_marker, sub_prefix = {"size": 6, "color": SUBPOOL_COLOUR, "opacity": 0.75}, None
     traces.append(
         dict(
-            type="scattergl", uid="subpool", mode="markers", **xy(sub), marker=sub_marker,
+            type="scattergl",
+            uid="subpool",
+            mode="markers",
+            **xy(sub),
+            marker=sub_marker,
             name="subpool (AnchorAL score)" if sub.values is not None else "subpool",
-            hovertext=_hover(sub.ids, texts, text_chars, sub_prefix), hoverinfo="text",
+            hovertext=_hover(sub.ids, texts, text_chars, sub_prefix),
+            hoverinfo="text",
         )
     )
     for i in order:
@@ -235,9 +248,14 @@ def map_traces(state: MapState, *, texts=None, text_chars: int = 160, pool_hover
         layer = _of_class(state.labelled, i)
         traces.append(
             dict(
-                type="scattergl", uid=f"labelled:{i}", name=f"labelled: {c}", mode="markers", **xy(layer),
+                type="scattergl",
+                uid=f"labelled:{i}",
+                name=f"labelled: {c}",
+                mode="markers",
+                **xy(layer),
                 marker={"size": 7, "color": colours[c], "line": {"width": 0.5, "color": "white"}},
-                hovertext=_hover(layer.ids, texts, text_chars, [str(c)] * len(layer)), hoverinfo="text",
+                hovertext=_hover(layer.ids, texts, text_chars, [str(c)] * len(layer)),
+                hoverinfo="text",
             )
         )
     for i in order:
@@ -245,18 +263,37 @@ def map_traces(state: MapState, *, texts=None, text_chars: int = 160, pool_hover
         layer = _of_class(state.anchors, i)
         traces.append(
             dict(
-                type="scatter", uid=f"anchors:{i}", name=f"anchors: {c}", mode="markers", **xy(layer),
-                marker={"size": 15, "symbol": anchor_symbol(i), "color": colours[c], "line": {"width": 1.5, "color": "black"}},
-                hovertext=_hover(layer.ids, texts, text_chars, [f"anchor ({c})"] * len(layer)), hoverinfo="text",
+                type="scatter",
+                uid=f"anchors:{i}",
+                name=f"anchors: {c}",
+                mode="markers",
+                **xy(layer),
+                marker={
+                    "size": 15,
+                    "symbol": anchor_symbol(i),
+                    "color": colours[c],
+                    "line": {"width": 1.5, "color": "black"},
+                },
+                hovertext=_hover(layer.ids, texts, text_chars, [f"anchor ({c})"] * len(layer)),
+                hoverinfo="text",
             )
         )
     batch = state.batch
-    prefix = [("batch" if a < 0 else f"batch, via anchor #{a}") for a in batch.values.tolist()] if batch.values is not None else None
+    prefix = (
+        [("batch" if a < 0 else f"batch, via anchor #{a}") for a in batch.values.tolist()]
+        if batch.values is not None
+        else None
+    )
     traces.append(
         dict(
-            type="scatter", uid="batch", name="batch", mode="markers", **xy(batch),
+            type="scatter",
+            uid="batch",
+            name="batch",
+            mode="markers",
+            **xy(batch),
             marker={"size": 17, "symbol": "circle-open", "color": BATCH_COLOUR, "line": {"width": 2.5}},
-            hovertext=_hover(batch.ids, texts, text_chars, prefix), hoverinfo="text",
+            hovertext=_hover(batch.ids, texts, text_chars, prefix),
+            hoverinfo="text",
         )
     )
     return traces
@@ -309,8 +346,13 @@ def _encode_layer(buffers: list, layer: Layer, value_name: str | None, value_dty
     return out
 
 
-_VALUES = {"pool": (None, ""), "subpool": ("scores", "float32"), "labelled": ("classes", "int32"),
-           "anchors": ("classes", "int32"), "batch": ("anchor", "int32")}
+_VALUES = {
+    "pool": (None, ""),
+    "subpool": ("scores", "float32"),
+    "labelled": ("classes", "int32"),
+    "anchors": ("classes", "int32"),
+    "batch": ("anchor", "int32"),
+}
 
 
 def map_update_payload(

@@ -29,14 +29,14 @@ import re
 import threading
 import time
 import zipfile
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
-from ..errors import AnchorALError, InputError
 from ..engine.fingerprint import fingerprint_array
 from ..engine.index import _check_embeddings
+from ..errors import AnchorALError, InputError
 
 _FORMAT = 1
 PLACEMENT_M, PLACEMENT_EF_CONSTRUCTION, PLACEMENT_EF = 16, 100, 50
@@ -71,7 +71,11 @@ def umap_coords(vectors: np.ndarray, *, n_neighbors: int, min_dist: float, seed:
     if on_epochs is not None:
         tqdm_kwds["file"] = _EpochSink(on_epochs)
     model = umap.UMAP(
-        n_components=2, metric="cosine", n_neighbors=n_neighbors, min_dist=min_dist, random_state=seed,
+        n_components=2,
+        metric="cosine",
+        n_neighbors=n_neighbors,
+        min_dist=min_dist,
+        random_state=seed,
         tqdm_kwds=tqdm_kwds,
     )
     with warnings.catch_warnings():
@@ -97,10 +101,17 @@ def _fit_in_child(vectors: np.ndarray, params: dict, on_epochs, on_child=None) -
     with tempfile.TemporaryDirectory(prefix="anchoral-umap-") as folder:
         folder = Path(folder)
         np.save(folder / "vectors.npy", vectors)
-        command = [sys.executable, "-c", "from anchoral_widget.views.projection import _child_main; _child_main()",
-                   str(folder), json.dumps(params)]
+        command = [
+            sys.executable,
+            "-c",
+            "from anchoral_widget.views.projection import _child_main; _child_main()",
+            str(folder),
+            json.dumps(params),
+        ]
         with open(folder / "stderr.txt", "w+") as errors:
-            child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=errors, stdin=subprocess.DEVNULL, text=True)
+            child = subprocess.Popen(
+                command, stdout=subprocess.PIPE, stderr=errors, stdin=subprocess.DEVNULL, text=True
+            )
             if on_child is not None:
                 on_child(child)  # so that the fit can be cancelled
             try:
@@ -202,7 +213,7 @@ class Projection:
             self._set_coords(np.asarray(self.embeddings, dtype=np.float32))
 
     @classmethod
-    def from_coords(cls, coords: np.ndarray) -> "Projection":
+    def from_coords(cls, coords: np.ndarray) -> Projection:
         """A ready map whose positions are the given (n, 2) coordinates (the toy data)."""
         coords = np.asarray(coords, dtype=np.float32)
         if coords.ndim != 2 or coords.shape[1] != 2:
@@ -273,7 +284,7 @@ class Projection:
 
     # ---- fitting ----------------------------------------------------------------------
 
-    def fit(self, labelled_ids: Sequence[int] = ()) -> "Projection":
+    def fit(self, labelled_ids: Sequence[int] = ()) -> Projection:
         """Fit (or load from the cache) now, in this thread; if a background fit is under way,
         wait for it instead. Raises what the fit raised."""
         if self._status == "fitting" and self._thread is not None:
@@ -288,7 +299,7 @@ class Projection:
             raise self._error
         return self
 
-    def start(self, labelled_ids: Sequence[int] = ()) -> "Projection":
+    def start(self, labelled_ids: Sequence[int] = ()) -> Projection:
         """Fit (or load from the cache) in a background thread and return at once. A second
         call while fitting, or once ready, does nothing."""
         if self._status in ("fitting", "ready"):

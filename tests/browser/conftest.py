@@ -15,8 +15,12 @@ from .servers import ROOT, jupyter_server
 
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--no-first-run",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
 ]
 
 
@@ -47,7 +51,8 @@ def lab(tmp_path_factory, artifacts):
     if not (ROOT / "anchoral_widget" / "static" / "widget.js").is_file():
         pytest.fail("the front end is not built: npm --prefix js ci && npm --prefix js run build")
     lab_args = [
-        "--LabApp.expose_app_in_browser=True", "--LabApp.extension_manager=readonly",
+        "--LabApp.expose_app_in_browser=True",
+        "--LabApp.extension_manager=readonly",
         "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
     ]
     try:

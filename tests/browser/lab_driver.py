@@ -60,7 +60,8 @@ def run_code(page, code: str, timeout: float = 120_000) -> str:
     page.wait_for_function(
         "([sel, nonce]) => { const t = document.querySelector(sel)?.innerText ?? '';"
         " return t.includes('END-' + nonce) || t.includes('Traceback'); }",
-        arg=[output, nonce], timeout=timeout,
+        arg=[output, nonce],
+        timeout=timeout,
     )
     text = page.inner_text(output)
     if "Traceback" in text:
@@ -78,6 +79,4 @@ def probe(page, expression: str) -> object:
 
 def cell_summary(page) -> list[str]:
     """The notebook's cells as their types, to check that no shortcut changed the notebook."""
-    return page.evaluate(
-        "() => window.jupyterapp.shell.currentWidget.content.widgets.map(c => c.model.type)"
-    )
+    return page.evaluate("() => window.jupyterapp.shell.currentWidget.content.widgets.map(c => c.model.type)")

@@ -19,7 +19,9 @@ from .servers import Server, jupyter_server
 @contextmanager
 def notebook7_server(base: Path, log_path: Path, startup: float = 90):
     """``jupyter notebook`` (Notebook 7), started as the ``lab`` fixture starts JupyterLab."""
-    with jupyter_server("notebook", base, log_path, ["--JupyterNotebookApp.expose_app_in_browser=True"], startup) as server:
+    with jupyter_server(
+        "notebook", base, log_path, ["--JupyterNotebookApp.expose_app_in_browser=True"], startup
+    ) as server:
         yield server
 
 

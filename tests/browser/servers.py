@@ -67,12 +67,23 @@ def jupyter_server(app: str, base: Path, log_path: Path, app_args: list[str], st
     with open(log_path, "w") as log:
         process = subprocess.Popen(
             [
-                sys.executable, "-m", "jupyter", app, "--no-browser", f"--port={port}",
-                "--ServerApp.ip=127.0.0.1", f"--IdentityProvider.token={token}",
-                f"--ServerApp.root_dir={root}", "--ServerApp.port_retries=0", *app_args,
+                sys.executable,
+                "-m",
+                "jupyter",
+                app,
+                "--no-browser",
+                f"--port={port}",
+                "--ServerApp.ip=127.0.0.1",
+                f"--IdentityProvider.token={token}",
+                f"--ServerApp.root_dir={root}",
+                "--ServerApp.port_retries=0",
+                *app_args,
                 *(["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []),
             ],
-            cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT,
+            cwd=root,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
         server = Server(root, port, token, home="lab" if app == "lab" else "tree")
         try:

@@ -103,8 +103,8 @@ def test_label_with_the_mouse(page):
     card(page, 1).locator('button[data-label="other"]').click()
     # both views show the kernel's answers
     page.wait_for_function(
-        "() => document.querySelectorAll('.aw-card[data-index=\"0\"][data-answer=\"eye\"]').length === 2"
-        " && document.querySelectorAll('.aw-card[data-index=\"1\"][data-answer=\"other\"]').length === 2"
+        '() => document.querySelectorAll(\'.aw-card[data-index="0"][data-answer="eye"]\').length === 2'
+        ' && document.querySelectorAll(\'.aw-card[data-index="1"][data-answer="other"]\').length === 2'
     )
     state = probe(page, "{'answers': w.answers, 'stored': len(w.labels)}")
     assert state == {"answers": {str(ids[0]): "eye", str(ids[1]): "other"}, "stored": 2}
@@ -184,7 +184,9 @@ def test_the_rest_then_submit_stores_the_batch_and_brings_the_next(page, artifac
     seconds = page.evaluate("() => (window.__t.ready - window.__t.submit) / 1000")
     root = first(page)
     status = root.locator(".aw-status-text").inner_text()
-    (artifacts / "submit_to_next_batch.json").write_text(json.dumps({"seconds": seconds, "status": status, "batch": BATCH}))
+    (artifacts / "submit_to_next_batch.json").write_text(
+        json.dumps({"seconds": seconds, "status": status, "batch": BATCH})
+    )
     print(f"\nsubmit to next batch in the browser: {seconds:.2f} s ({status})")
     assert 0 < seconds < 30
     assert status.startswith(f"ready: {BATCH} texts in")
@@ -195,17 +197,18 @@ def test_the_rest_then_submit_stores_the_batch_and_brings_the_next(page, artifac
     page.wait_for_selector(f'.aw-card[data-id="{new_ids[0]}"][data-answer="eye"]')
     assert len(new_ids) == BATCH and not set(new_ids) & set(ids)
     assert batch_ids(page, 1) == new_ids
-    state = probe(page, textwrap.dedent("""\
+    state = probe(
+        page,
+        textwrap.dedent("""\
         {'stored': len(w.labels), 'unique': bool(w.labels.id.is_unique), 'iteration': w.iteration,
          'batch': w.labels[w.labels.iteration == 0].set_index('id').label.to_dict(),
-         'counts': w.progress['counts'], 'skipped': w.loop.skipped_ids.tolist(), 'answers': w.answers}"""))
+         'counts': w.progress['counts'], 'skipped': w.loop.skipped_ids.tolist(), 'answers': w.answers}"""),
+    )
     assert state["answers"] == {str(new_ids[0]): "eye"}
     assert state["stored"] == 2 + BATCH and state["unique"] and state["iteration"] == 1
     batch = {int(k): v for k, v in state["batch"].items()}
-    assert batch == {ids[0]: "eye", ids[1]: "other", ids[2]: "eye", ids[3]: "other",
-                     **{i: "other" for i in ids[4:]}}
+    assert batch == {ids[0]: "eye", ids[1]: "other", ids[2]: "eye", ids[3]: "other", **{i: "other" for i in ids[4:]}}
     assert state["counts"] == {"other": 1 + BATCH - 2, "eye": 3} and state["skipped"] == []
     assert root.locator(".aw-progress-text").inner_text() == f"{2 + BATCH} labelled of 1,000 texts"
     assert root.locator(".aw-iteration").inner_text() == "iteration 1"
     root.screenshot(path=str(artifacts / "labeller-next-batch.png"))
-

@@ -57,7 +57,9 @@ def layers(page, view=0):
 
 def test_the_map_and_curves_update_after_a_submitted_batch(page, artifacts):
     # the first batch does not wait for the map; the map comes once UMAP has fitted
-    page.wait_for_selector('.aw-map-view[data-status="ready"][data-iteration="0"] .aw-map-plot.js-plotly-plot', timeout=240_000)
+    page.wait_for_selector(
+        '.aw-map-view[data-status="ready"][data-iteration="0"] .aw-map-plot.js-plotly-plot', timeout=240_000
+    )
     assert page.locator(".aw-map-status").first.is_hidden()
     before = layers(page)
     cards = [int(x) for x in page.locator(".aw-root .aw-card").evaluate_all("els => els.map(e => e.dataset.id)")]
@@ -66,7 +68,9 @@ def test_the_map_and_curves_update_after_a_submitted_batch(page, artifacts):
     assert len(before["subpool"]) > len(cards)
     labelled_before = sum(len(v) for k, v in before.items() if k.startswith("labelled:"))
     assert labelled_before == 2
-    types = page.evaluate("() => Object.fromEntries(document.querySelector('.aw-map-plot').data.map(t => [t.uid, t.type]))")
+    types = page.evaluate(
+        "() => Object.fromEntries(document.querySelector('.aw-map-plot').data.map(t => [t.uid, t.type]))"
+    )
     assert types["pool"] == "scattergl" and types["subpool"] == "scattergl"
     curves_before = page.evaluate(CURVES_JS)
     assert len(curves_before["minority:labelled"]) == 1
@@ -74,7 +78,9 @@ def test_the_map_and_curves_update_after_a_submitted_batch(page, artifacts):
 
     # hovering a card rings its point and the anchor that retrieved it
     page.locator(".aw-root .aw-card").first.hover()
-    page.wait_for_function("() => document.querySelector('.aw-map-plot').data.find(t => t.uid === 'highlight').customdata.length === 2")
+    page.wait_for_function(
+        "() => document.querySelector('.aw-map-plot').data.find(t => t.uid === 'highlight').customdata.length === 2"
+    )
     ring = layers(page)["highlight"]
     assert ring[0] == cards[0] and ring[1] in before["anchors:0"] + before["anchors:1"]
 
@@ -114,11 +120,15 @@ def test_clicking_a_point_shows_its_text_and_labels_it(page):
     batch = set(layers(page)["batch"])
     free = next(i for i in layers(page)["subpool"] if i not in batch)
     # plotly's click, as the map view receives it: the point's id in customdata
-    page.evaluate("(id) => document.querySelector('.aw-map-plot').emit('plotly_click', {points: [{customdata: id}]})", free)
+    page.evaluate(
+        "(id) => document.querySelector('.aw-map-plot').emit('plotly_click', {points: [{customdata: id}]})", free
+    )
     picked = page.locator(".aw-root >> nth=0").locator(".aw-map-picked")
     picked.wait_for()
     text = probe(page, f"w._session.texts[{free}]")
     page.wait_for_function("([t]) => document.querySelector('.aw-map-picked .aw-text').textContent === t", arg=[text])
     picked.locator('button[data-label="eye"]').click()
-    page.wait_for_function("() => document.querySelector('.aw-map-picked .aw-map-note').textContent === 'labelled eye'", timeout=60_000)
+    page.wait_for_function(
+        "() => document.querySelector('.aw-map-picked .aw-map-note').textContent === 'labelled eye'", timeout=60_000
+    )
     assert probe(page, f"w.loop.labels.get({free})") == "eye"

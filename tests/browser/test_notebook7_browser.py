@@ -104,9 +104,12 @@ def test_submit_stores_the_batch_and_brings_the_next(page, artifacts):
     page.wait_for_selector('.aw-root[data-phase="ready"][data-iteration="1"] .aw-card', timeout=60_000)
     new_ids = batch_ids(page)
     assert len(new_ids) == BATCH and not set(new_ids) & set(ids)
-    state = probe(page, textwrap.dedent("""\
+    state = probe(
+        page,
+        textwrap.dedent("""\
         {'stored': len(w.labels), 'iteration': w.iteration,
-         'batch': w.labels[w.labels.iteration == 0].set_index('id').label.to_dict()}"""))
+         'batch': w.labels[w.labels.iteration == 0].set_index('id').label.to_dict()}"""),
+    )
     assert state["stored"] == 2 + BATCH and state["iteration"] == 1
     batch = {int(k): v for k, v in state["batch"].items()}
     assert batch == {ids[0]: "eye", **{i: "other" for i in ids[1:]}}
