@@ -1,7 +1,9 @@
 """Anchor selection: which labelled items of each class query the index.
 
 A strategy takes the labelled items of one class and returns at most ``A`` of them. A class
-with at most ``A`` labelled items gives all of them.
+with at most ``A`` labelled items gives all of them. Every strategy sees a class's items in id
+order, so the anchors are a function of the labelled set and the generator, never of the order
+in which the labels were given.
 """
 
 from __future__ import annotations
@@ -62,12 +64,21 @@ def select_anchors(
     ``labels`` are class indices aligned with ``labelled_ids``; ``entropy`` (aligned too) is the
     model's predictive entropy on them, needed only by the ``entropy`` strategy. Returns
     ``(anchor_ids, anchor_classes)``, class by class in index order.
+
+    The inputs may come in any order (the order labels were given, say): they are put in id
+    order first, so the same labelled set always gives the same anchors.
     """
     for name in (minority_strategy, majority_strategy):
         if name not in _STRATEGIES:
             raise InputError(f"unknown anchor strategy {name!r}; choose from {', '.join(ANCHOR_STRATEGIES)}")
     labelled_ids = np.asarray(labelled_ids, dtype=np.int64)
     labels = np.asarray(labels)
+    if len(labels) != len(labelled_ids) or (entropy is not None and len(entropy) != len(labelled_ids)):
+        raise InputError("labelled_ids, labels and entropy must have the same length")
+    order = np.argsort(labelled_ids, kind="stable")
+    labelled_ids, labels = labelled_ids[order], labels[order]
+    if entropy is not None:
+        entropy = np.asarray(entropy)[order]
     anchor_ids, anchor_classes = [], []
     for c in range(n_classes):
         members = np.flatnonzero(labels == c)
@@ -77,7 +88,7 @@ def select_anchors(
             chosen = labelled_ids[members]
         else:
             strategy = _STRATEGIES[minority_strategy if c in minority else majority_strategy]
-            class_entropy = None if entropy is None else np.asarray(entropy)[members]
+            class_entropy = None if entropy is None else entropy[members]
             chosen = strategy(labelled_ids[members], embeddings, class_entropy, per_class, rng)
         anchor_ids.append(np.asarray(chosen, dtype=np.int64))
         anchor_classes.append(np.full(len(chosen), c, dtype=np.int64))
