@@ -29,6 +29,7 @@ from typing import Protocol
 import numpy as np
 
 from ..errors import InputError
+from .pool import check_embeddings as _check_embeddings
 
 HNSW_M = 64
 #: Raised from the paper's 200: at 200 the graph was poorly connected inside tight minority
@@ -79,22 +80,6 @@ def _as_matrix(vectors: np.ndarray, dim: int) -> np.ndarray:
     if vectors.ndim != 2 or vectors.shape[1] != dim:
         raise InputError(f"query vectors have shape {vectors.shape}, the index holds {dim}-d vectors")
     return vectors
-
-
-def _check_embeddings(embeddings: np.ndarray) -> np.ndarray:
-    embeddings = np.asarray(embeddings)
-    if embeddings.ndim != 2 or embeddings.shape[0] == 0:
-        raise InputError(f"embeddings must be a non-empty 2-d array, got shape {embeddings.shape}")
-    # In chunks: a whole-pool boolean mask would cost as much memory as a quarter of the pool.
-    bad = np.concatenate(
-        [
-            start + np.flatnonzero(~np.isfinite(embeddings[start : start + ROW_BLOCK]).all(axis=1))
-            for start in range(0, len(embeddings), ROW_BLOCK)
-        ]
-    )
-    if len(bad):
-        raise InputError(f"embeddings hold NaN or inf in {len(bad)} rows, first at row {bad[0]}")
-    return np.ascontiguousarray(embeddings, dtype=np.float32)
 
 
 def _normalise(vectors: np.ndarray) -> np.ndarray:

@@ -15,9 +15,9 @@ import numpy as np
 
 from ..errors import EmptyPoolError, InputError
 from .filters import POOL_FILTERS, PoolState, make_filter
-from .index import _check_embeddings, build_index
 from .learners import BoundModel, make_learner, take
 from .metrics import evaluate, minority_proportion
+from .pool import Pool, learner_reads_texts
 from .records import Event, IterationRecord, Proposal
 from .strategies import Random, entropy, make_strategy
 
@@ -31,8 +31,10 @@ class ActiveLoop:
 
     Parameters
     ----------
-    embeddings : (n, d) array
-        One row per pool item; ids are row indices.
+    embeddings : (n, d) array or Pool
+        One row per pool item; ids are row indices. A :class:`~.pool.Pool` brings its texts,
+        index and fingerprint along (then ``texts``, ``index``, ``cache_dir`` and
+        ``fingerprint`` are not given).
     classes : sequence
         The class names (strings or integers), unique.
     minority : sequence, optional
@@ -64,7 +66,7 @@ class ActiveLoop:
 
     def __init__(
         self,
-        embeddings: np.ndarray,
+        embeddings: np.ndarray | Pool,
         classes: Sequence,
         minority: Sequence | None = None,
         *,
@@ -85,10 +87,12 @@ class ActiveLoop:
         fingerprint: str | None = None,
         cache_dir=None,
     ):
-        self.embeddings = _check_embeddings(embeddings)
+        self.pool = Pool.of(
+            embeddings, seed=seed, texts=texts, index=index, cache_dir=cache_dir, fingerprint=fingerprint
+        )
         self.classes = _check_classes(classes)
         self._class_index = {c: i for i, c in enumerate(self.classes)}
-        self._minority_given = None if minority is None else self._indices(minority, what="minority class")
+        self._minority_given = None if minority is None else self.class_indices(minority, what="minority class")
         if pool_filter not in POOL_FILTERS:
             raise InputError(f"unknown pool filter {pool_filter!r}; choose from {', '.join(POOL_FILTERS)}")
         if subpool_size is None:  # the paper's defaults, never more than the pool
@@ -116,16 +120,10 @@ class ActiveLoop:
         )
         self.strategy = make_strategy(strategy)
         self.learner = make_learner(learner)
-        self.texts = texts
-        if texts is not None and len(texts) != len(self.embeddings):
-            raise InputError(f"{len(texts)} texts but {len(self.embeddings)} embeddings")
-        if texts is None and getattr(self.learner, "inputs", "embeddings") == "texts":
+        if self.pool.texts is None and learner_reads_texts(self.learner):
             raise InputError("this learner reads text: pass texts=")
         self.seed = int(seed)
-        self._index_spec = index
-        self._cache_dir = cache_dir
-        self._index = None if isinstance(index, str) else index
-        self.test = None if test is None else (test[0], self._indices(test[1], what="test label"))
+        self.test = None if test is None else (test[0], self.class_indices(test[1], what="test label"))
 
         n = len(self.embeddings)
         self._labels: dict[int, int] = {}  # id -> class index, in labelling order
@@ -138,9 +136,7 @@ class ActiveLoop:
         self.model_ = None  # the model trained by the last proposal
         self.store = None
         if store is not None:
-            from .store import attach
-
-            attach(self, store, fingerprint)
+            self.open_store(store)
 
     # ---- input checks -------------------------------------------------------------------
 
@@ -157,7 +153,8 @@ class ActiveLoop:
         if cfg["anchors_per_class"] < 1 or cfg["neighbours"] < 1 or cfg["subpool_size"] < 1:
             raise InputError("anchors_per_class, neighbours and subpool_size must be at least 1")
 
-    def _indices(self, names, *, what: str = "label") -> np.ndarray:
+    def class_indices(self, names, *, what: str = "label") -> np.ndarray:
+        """The class index of each class name; an InputError names one that is not a class."""
         names = list(names) if not isinstance(names, (str, bytes)) else [names]
         out = np.empty(len(names), dtype=np.int64)
         for i, name in enumerate(names):
@@ -208,6 +205,13 @@ class ActiveLoop:
         return np.array(sorted(self._skipped), dtype=np.int64)
 
     @property
+    def excluded(self) -> np.ndarray:
+        """A read-only boolean mask over the pool: True for items labelled or skipped."""
+        view = self._excluded.view()
+        view.flags.writeable = False
+        return view
+
+    @property
     def unlabelled_count(self) -> int:
         return int((~self._excluded).sum())
 
@@ -238,11 +242,19 @@ class ActiveLoop:
         return self._label_meta[int(item)]
 
     @property
+    def embeddings(self) -> np.ndarray:
+        """The pool's embeddings (see :attr:`pool`)."""
+        return self.pool.embeddings
+
+    @property
+    def texts(self) -> Sequence[str] | None:
+        """The pool's texts, or None (see :attr:`pool`)."""
+        return self.pool.texts
+
+    @property
     def index(self):
-        """The vector index over the pool, built on first use."""
-        if self._index is None:
-            self._index = build_index(self.embeddings, self._index_spec, seed=self.seed, cache_dir=self._cache_dir)
-        return self._index
+        """The vector index over the pool, built on first use (see :attr:`pool`)."""
+        return self.pool.index
 
     # ---- labelling --------------------------------------------------------------------
 
@@ -253,7 +265,7 @@ class ActiveLoop:
         already labelled raise :class:`InputError` and leave the loop as it was.
         """
         ids = self._check_ids(ids)
-        classes = self._indices(labels)
+        classes = self.class_indices(labels)
         if len(classes) != len(ids):
             raise InputError(f"{len(ids)} ids but {len(classes)} labels")
         already = [int(i) for i in ids if int(i) in self._labels]
@@ -345,15 +357,42 @@ class ActiveLoop:
             self._pending = None  # proposed after the call being undone: stale now
         return event
 
+    # ---- the store ----------------------------------------------------------------------
+
+    def open_store(self, store) -> None:
+        """Keep every label in ``store`` (a path or a :class:`~.store.LabelStore`) from now on,
+        first replaying what it holds: the same labels, history and pending batch as when it was
+        last written."""
+        from .store import LabelStore, replay
+
+        if self.store is not None:
+            raise InputError(f"this loop keeps its labels in {self.store.path} already")
+        if not isinstance(store, LabelStore):
+            store = LabelStore(store, fingerprint=self.pool.identities, classes=self.classes, config=self.config)
+        replay(self, store.log())
+        self.store = store
+
+    def restore(self, kind: str, payload: dict) -> None:
+        """Apply one logged step (``label``, ``skip``, ``undo`` or ``propose``) as it was recorded,
+        writing nothing: how a label store rebuilds the loop (see :func:`~.store.replay`)."""
+        if kind == "propose":
+            self._pending = Proposal.from_payload(payload)
+        elif kind in ("label", "skip"):
+            ids = self._check_ids(payload["ids"])
+            classes = None if kind == "skip" else self.class_indices(payload["labels"])
+            self._apply(Event(kind, ids, classes, payload["iteration"], payload["time"]), persist=False)
+        elif kind == "undo":
+            self.undo(persist=False)
+        else:
+            raise InputError(f"unknown logged step {kind!r}: expected label, skip, undo or propose")
+
     # ---- one iteration ------------------------------------------------------------------
 
     def _rng(self, stream: int) -> np.random.Generator:
         return np.random.default_rng([self.seed, self.iteration, stream])
 
     def _features(self):
-        if getattr(self.learner, "inputs", "embeddings") == "texts":
-            return self.texts
-        return self.embeddings
+        return self.pool.features(self.learner)
 
     def train(self):
         """Fit the learner on the labelled set; None if nothing is labelled."""

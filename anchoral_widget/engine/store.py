@@ -49,8 +49,10 @@ class LabelStore:
     ----------
     path : str or Path
         The database file; created if missing.
-    fingerprint : str
-        Identity of the pool (and encoder). A store made for another pool is refused.
+    fingerprint : str or list of str
+        Identity of the pool (and encoder). A store made for another pool is refused. A list
+        names every identity the pool is known by: a new store records the first, an existing
+        one may carry any.
     classes : list
         The loop's classes; a store made with other classes is refused.
     config : dict, optional
@@ -58,8 +60,9 @@ class LabelStore:
         the store only to read it.
     """
 
-    def __init__(self, path, *, fingerprint: str, classes: list, config: dict | None = None):
+    def __init__(self, path, *, fingerprint: str | list[str], classes: list, config: dict | None = None):
         self.path = Path(path)
+        identities = [fingerprint] if isinstance(fingerprint, str) else list(fingerprint)
         try:
             self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
             self._db.execute("PRAGMA journal_mode=WAL")
@@ -75,24 +78,24 @@ class LabelStore:
             self._set_meta(
                 {
                     "schema": SCHEMA_VERSION,
-                    "fingerprint": fingerprint,
+                    "fingerprint": identities[0],
                     "classes": classes,
                     "config": config or {},
                     "created": time.time(),
                 }
             )
             meta = dict(self._db.execute("SELECT key, value FROM meta"))
-        self._check(meta, fingerprint, classes, config)
+        self._check(meta, identities, classes, config)
 
     def _set_meta(self, values: dict) -> None:
         with self._transaction():
             for key, value in values.items():
                 self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, _json(value)))
 
-    def _check(self, meta, fingerprint, classes, config):
+    def _check(self, meta, identities, classes, config):
         if json.loads(meta.get("schema", "0")) != SCHEMA_VERSION:
             raise InputError(f"{self.path} was written by another version of the store (schema {meta.get('schema')})")
-        if json.loads(meta["fingerprint"]) != fingerprint:
+        if json.loads(meta["fingerprint"]) not in identities:
             raise InputError(
                 f"{self.path} holds labels for another pool (different texts, embeddings or encoder); "
                 "open it with the pool it was made for, or use a new store file"
@@ -148,31 +151,8 @@ class LabelStore:
         self._db.close()
 
 
-def attach(loop, store, fingerprint: str | None = None) -> None:
-    """Give ``loop`` a store (a path or a :class:`LabelStore`), first replaying what it holds."""
-    from .fingerprint import fingerprint_array
-
-    if not isinstance(store, LabelStore):
-        store = LabelStore(
-            store,
-            fingerprint=fingerprint or fingerprint_array(loop.embeddings),
-            classes=loop.classes,
-            config=loop.config,
-        )
-    replay(loop, store.log())
-    loop.store = store
-
-
 def replay(loop, log) -> None:
-    """Rebuild a loop's state from a store's log, writing nothing."""
-    from .records import Event, Proposal
-
+    """Rebuild a loop's state from a store's log, step by step through :meth:`ActiveLoop.restore`,
+    writing nothing."""
     for kind, payload in log:
-        if kind == "propose":
-            loop._pending = Proposal.from_payload(payload)
-        elif kind in ("label", "skip"):
-            ids = loop._check_ids(payload["ids"])
-            classes = None if kind == "skip" else loop._indices(payload["labels"])
-            loop._apply(Event(kind, ids, classes, payload["iteration"], payload["time"]), persist=False)
-        elif kind == "undo":
-            loop.undo(persist=False)
+        loop.restore(kind, payload)

@@ -132,7 +132,7 @@ def _estimate_f1(run: Run, labels: np.ndarray) -> None:
     features = loop.embeddings
     for t, record in enumerate(loop.history):
         ids = _labelled_before(run, t)
-        y = loop._indices(labels[ids])
+        y = loop.class_indices(labels[ids])
         record.extra["f1_estimate"] = cross_validated_f1(
             features[ids],
             y,

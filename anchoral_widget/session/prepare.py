@@ -5,11 +5,13 @@ label store named after the pool, the map) and checks everything before anything
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from ..engine.loop import ActiveLoop
+from ..engine.pool import Pool
 from ..errors import InputError
 from .labeller import LabelSession, _check_budget
 
@@ -61,10 +63,17 @@ def build_session(
             embeddings = encoder.encode(texts)
         elif encoder is None:
             encoder = _default_encoder(len(np.asarray(embeddings)[0]))
-        loop_params.setdefault("texts", texts)
         _encode_test(loop_params, encoder)
-        _default_store(loop_params, texts, embeddings)
-        loop = ActiveLoop(embeddings, classes, minority, **loop_params)
+        pool = Pool(
+            embeddings,
+            loop_params.pop("texts", texts),
+            index=loop_params.pop("index", "auto"),
+            seed=loop_params.get("seed", 0),
+            cache_dir=loop_params.pop("cache_dir", None),
+            fingerprint=loop_params.pop("fingerprint", None),
+        )
+        _default_store(loop_params, pool)
+        loop = ActiveLoop(pool, classes, minority, **loop_params)
     elif encoder is None:
         encoder = _default_encoder(loop.embeddings.shape[1])
     if seed_labels is not None:
@@ -82,7 +91,7 @@ def build_session(
     if map is not False and map is not None:
         from ..views.mapview import MapView
 
-        view = MapView(loop, texts, projection=None if map is True else map, cache_dir=loop._cache_dir)
+        view = MapView(loop, texts, projection=None if map is True else map, cache_dir=loop.pool.cache_dir)
     return LabelSession(texts, loop, encoder=encoder, budget=budget, map=view)
 
 
@@ -104,27 +113,15 @@ def _encode_test(loop_params: dict, encoder) -> None:
     loop_params["test"] = (X, list(y))
 
 
-def _default_store(loop_params: dict, texts: Sequence[str], embeddings) -> None:
+def _default_store(loop_params: dict, pool: Pool) -> None:
     """Unless told otherwise, keep the labels in a SQLite file in the working folder (the
     notebook's), named after the pool, so that a user who never asked still keeps them.
     ``store=None`` or ``store=False`` keeps labels in memory only."""
-    import hashlib
-    from pathlib import Path
-
-    from ..engine.embed import fingerprint_texts
-    from ..engine.fingerprint import fingerprint_array
-
     if "store" in loop_params:
         if loop_params["store"] in (None, False):
             del loop_params["store"]
         return
-    # The pool's identity: its texts and the vectors they were given (so, the encoder).
-    digest = hashlib.blake2b(digest_size=20)
-    digest.update(fingerprint_texts(texts).encode())
-    digest.update(fingerprint_array(np.asarray(embeddings)).encode())
-    fingerprint = digest.hexdigest()
-    loop_params["store"] = Path.cwd() / f"anchoral-labels-{fingerprint[:12]}.db"
-    loop_params.setdefault("fingerprint", fingerprint)
+    loop_params["store"] = Path.cwd() / f"anchoral-labels-{pool.fingerprint[:12]}.db"
 
 
 def _default_encoder(dim: int | None = None):

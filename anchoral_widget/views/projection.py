@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from ..engine.fingerprint import fingerprint_array
-from ..engine.index import _check_embeddings
+from ..engine.pool import check_embeddings
 from ..errors import AnchorALError, InputError
 
 _FORMAT = 1
@@ -180,7 +180,7 @@ class Projection:
     ):
         if isinstance(embeddings, np.memmap) and cache_dir is None and getattr(embeddings, "filename", None):
             cache_dir = Path(embeddings.filename).parent
-        self.embeddings = _check_embeddings(embeddings) if not isinstance(embeddings, np.memmap) else embeddings
+        self.embeddings = check_embeddings(embeddings) if not isinstance(embeddings, np.memmap) else embeddings
         if self.embeddings.ndim != 2 or len(self.embeddings) == 0:
             raise InputError(f"embeddings must be a non-empty 2-d array, got shape {self.embeddings.shape}")
         if sample_size < 1 or neighbours < 1 or n_neighbors < 2:

@@ -1,0 +1,166 @@
+"""The pool: the items to label, built once and read by everything else.
+
+A :class:`Pool` holds the texts (or none), the embeddings, one fingerprint and the vector index
+(built on first use, or found in the cache). The loop owns one; the session, the map and the
+replay read it instead of keeping copies of their own.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import InputError
+from .fingerprint import fingerprint_array
+
+_CHECK_CHUNK = 65_536
+
+
+def check_embeddings(embeddings: Any) -> np.ndarray:
+    """A non-empty 2-d float32 array with no NaN or inf, or an InputError naming the bad rows."""
+    embeddings = np.asarray(embeddings)
+    if embeddings.ndim != 2 or embeddings.shape[0] == 0:
+        raise InputError(f"embeddings must be a non-empty 2-d array, got shape {embeddings.shape}")
+    # In chunks: a whole-pool boolean mask would cost as much memory as a quarter of the pool.
+    bad = np.concatenate(
+        [
+            start + np.flatnonzero(~np.isfinite(embeddings[start : start + _CHECK_CHUNK]).all(axis=1))
+            for start in range(0, len(embeddings), _CHECK_CHUNK)
+        ]
+    )
+    if len(bad):
+        raise InputError(f"embeddings hold NaN or inf in {len(bad)} rows, first at row {bad[0]}")
+    return np.ascontiguousarray(embeddings, dtype=np.float32)
+
+
+def learner_reads_texts(learner: object) -> bool:
+    """Whether a learner is fitted on texts (a fine-tuned transformer) rather than embeddings."""
+    return getattr(learner, "inputs", "embeddings") == "texts"
+
+
+class Pool:
+    """The items to label: texts, embeddings, fingerprint and index, each made once.
+
+    Parameters
+    ----------
+    embeddings : (n, d) array
+        One row per item; ids are row indices.
+    texts : sequence of str, optional
+        The items' texts, aligned with the rows; needed by learners that read text and by the
+        cards.
+    index : "auto", "hnsw", "exact" or a built index
+        How the nearest neighbours of the anchors are found; built on first use.
+    seed : int
+        Seeds an HNSW build.
+    cache_dir : path, optional
+        Where a built index (and the map) is saved and found again, checked against the pool.
+    fingerprint : str, optional
+        The pool's identity, if the caller knows it already; see :attr:`fingerprint`.
+    """
+
+    def __init__(
+        self,
+        embeddings: Any,
+        texts: Sequence[str] | None = None,
+        *,
+        index: str | object = "auto",
+        seed: int = 0,
+        cache_dir: str | Path | None = None,
+        fingerprint: str | None = None,
+    ):
+        self.embeddings = check_embeddings(embeddings)
+        if texts is not None and len(texts) != len(self.embeddings):
+            raise InputError(f"{len(texts)} texts but {len(self.embeddings)} embeddings")
+        self.texts = texts
+        self.seed = int(seed)
+        self.cache_dir = cache_dir
+        self._index_spec = index
+        self._index = None if isinstance(index, str) else index
+        self._fingerprint = fingerprint
+        self._embeddings_fingerprint: str | None = None
+        self._lock = threading.RLock()  # one hash and one index build, whoever asks first
+
+    @classmethod
+    def of(cls, embeddings_or_pool: Any, *, seed: int = 0, **params: Any) -> Pool:
+        """A Pool as it is, or a new one over embeddings with ``params`` (those left at None
+        or "auto" are not given). A Pool with parameters of its own is a TypeError; ``seed``
+        seeds a new pool's index build only."""
+        given = {k: v for k, v in params.items() if v is not None and not (k == "index" and v == "auto")}
+        if not isinstance(embeddings_or_pool, Pool):
+            return cls(embeddings_or_pool, seed=seed, **given)
+        if given:
+            raise TypeError(f"pass either a Pool or the pool's parameters, not both (got {sorted(given)})")
+        return embeddings_or_pool
+
+    def __len__(self) -> int:
+        return len(self.embeddings)
+
+    @property
+    def dim(self) -> int:
+        return int(self.embeddings.shape[1])
+
+    @property
+    def embeddings_fingerprint(self) -> str:
+        """A hash of the embeddings alone: what an index or a map of them is checked against."""
+        with self._lock:
+            if self._embeddings_fingerprint is None:
+                self._embeddings_fingerprint = fingerprint_array(self.embeddings)
+            return self._embeddings_fingerprint
+
+    @property
+    def fingerprint(self) -> str:
+        """The pool's identity for its label store: the texts and the vectors they were given
+        (so, the encoder); the embeddings' hash alone when there are no texts."""
+        if self._fingerprint is None:
+            if self.texts is None:
+                self._fingerprint = self.embeddings_fingerprint
+            else:
+                from .embed import fingerprint_texts
+
+                digest = hashlib.blake2b(digest_size=20)
+                digest.update(fingerprint_texts(self.texts).encode())
+                digest.update(self.embeddings_fingerprint.encode())
+                self._fingerprint = digest.hexdigest()
+        return self._fingerprint
+
+    @property
+    def identities(self) -> list[str]:
+        """Fingerprints a store of this pool may carry: :attr:`fingerprint`, then the embeddings'
+        hash that loops given ``texts=`` were keyed by in the first release."""
+        return list(dict.fromkeys([self.fingerprint, self.embeddings_fingerprint]))
+
+    @property
+    def index(self):
+        """The vector index over the embeddings, built (or loaded from the cache) on first use."""
+        with self._lock:
+            if self._index is None:
+                from .index import build_index
+
+                cached = {} if self.cache_dir is None else {"fingerprint": self.embeddings_fingerprint}
+                self._index = build_index(
+                    self.embeddings, self._index_spec, seed=self.seed, cache_dir=self.cache_dir, **cached
+                )
+            return self._index
+
+    @property
+    def index_ready(self) -> bool:
+        """Whether the index is built already (asking for :attr:`index` would not wait)."""
+        return self._index is not None
+
+    def features(self, learner: object) -> Any:
+        """What ``learner`` is fitted on: the texts for a learner that reads text, else the
+        embeddings."""
+        if learner_reads_texts(learner):
+            if self.texts is None:
+                raise InputError("this learner reads text: the pool needs texts (pass texts=)")
+            return self.texts
+        return self.embeddings
+
+    def __repr__(self) -> str:
+        texts = "no texts" if self.texts is None else "texts"
+        return f"Pool({len(self)} x {self.dim}, {texts})"
