@@ -257,3 +257,13 @@ def test_cache_keeps_one_index_per_pool_and_build_settings(tmp_path):
     files = sorted(p.name for p in (tmp_path / "indexes").glob("*.hnsw"))
     assert len(files) == 2 and any(f"efc{HNSW_EF_CONSTRUCTION}" in f for f in files)
     assert again.size == 500
+
+
+def test_loops_with_other_seeds_share_one_cached_index(tmp_path):
+    from anchoral_widget.engine.loop import ActiveLoop
+
+    X, _, _ = clustered_pool(n=500)
+    for seed in (0, 1, 2):
+        loop = ActiveLoop(X, classes=["other", "rare"], index="hnsw", cache_dir=tmp_path, seed=seed, subpool_size=50)
+        assert loop.index.size == 500
+    assert len(list((tmp_path / "indexes").glob("*.hnsw"))) == 1

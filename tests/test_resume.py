@@ -91,3 +91,23 @@ def test_every_filter_resumes_exactly_in_a_fresh_process(tmp_path):
     resumed = json.loads(child.stdout.strip().splitlines()[-1])
     for key, (pool_filter, kind, _, done, _) in jobs.items():
         assert resumed[key] == expected[(pool_filter, kind)][done:], f"{key}: the resumed run drifted"
+
+
+def test_a_growing_subpool_is_kept_as_its_best_items_in_the_history_and_the_store(tmp_path):
+    # SEALS's subpool grows with the labelled set; keeping all of it every iteration made the
+    # history (and the store) grow with the square of the labels.
+    X, y, _ = clustered_pool(**POOL)
+    loop = start(X, y, "seals", "exact", store=tmp_path / "seals.db")
+    sizes = []
+    while loop.iteration < 3:
+        p = loop.propose()
+        sizes.append(len(p.subpool_ids))
+        loop.label(p.batch_ids, y[p.batch_ids])
+    assert min(sizes) > 200, "the strategy saw the whole subpool"
+    for record, p_size in zip(loop.history, sizes):
+        # The 200 best, and the batch the strategy took from further down.
+        assert 200 <= len(record.subpool_ids) == len(record.subpool_scores) <= 210 < p_size
+        assert set(record.batch_ids) <= set(record.subpool_ids)
+        assert record.subpool_scores == sorted(record.subpool_scores, reverse=True)
+    rows = [payload for kind, payload in loop.store.log() if kind == "propose"]
+    assert all(200 <= len(r["subpool_ids"]) <= 210 for r in rows)
