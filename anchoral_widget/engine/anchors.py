@@ -18,7 +18,9 @@ from ..errors import InputError
 ANCHOR_STRATEGIES = ("kmeans++", "random", "entropy")
 
 
-def _kmeans_plusplus(ids, embeddings, entropy, n, rng):
+def _kmeans_plusplus(
+    ids: np.ndarray, embeddings: np.ndarray, entropy: np.ndarray | None, n: int, rng: np.random.Generator
+) -> np.ndarray:
     # sklearn's seeding wants distinct points; duplicates would make D^2 sampling pick
     # zero-probability items, so seed over the unique rows and map back.
     vectors = embeddings[ids]
@@ -27,14 +29,19 @@ def _kmeans_plusplus(ids, embeddings, entropy, n, rng):
     if len(first) <= n:
         return ids[first]
     _, chosen = kmeans_plusplus(vectors[first], n_clusters=n, random_state=int(rng.integers(2**31 - 1)))
-    return ids[first[chosen]]
+    picked: np.ndarray = ids[first[np.asarray(chosen, dtype=np.int64)]]
+    return picked
 
 
-def _random(ids, embeddings, entropy, n, rng):
+def _random(
+    ids: np.ndarray, embeddings: np.ndarray, entropy: np.ndarray | None, n: int, rng: np.random.Generator
+) -> np.ndarray:
     return rng.choice(ids, size=n, replace=False)
 
 
-def _entropy(ids, embeddings, entropy, n, rng):
+def _entropy(
+    ids: np.ndarray, embeddings: np.ndarray, entropy: np.ndarray | None, n: int, rng: np.random.Generator
+) -> np.ndarray:
     if entropy is None:
         raise InputError("the 'entropy' anchor strategy needs the model's predictions on the labelled items")
     # Highest entropy first; ties broken by a seeded shuffle, not by id.
@@ -43,7 +50,8 @@ def _entropy(ids, embeddings, entropy, n, rng):
     return ids[order[:n]]
 
 
-_STRATEGIES: dict[str, Callable] = {"kmeans++": _kmeans_plusplus, "random": _random, "entropy": _entropy}
+_Strategy = Callable[[np.ndarray, np.ndarray, np.ndarray | None, int, np.random.Generator], np.ndarray]
+_STRATEGIES: dict[str, _Strategy] = {"kmeans++": _kmeans_plusplus, "random": _random, "entropy": _entropy}
 
 
 def select_anchors(

@@ -14,6 +14,7 @@ import numpy as np
 
 from ..errors import EmptyPoolError, InputError
 from .anchors import select_anchors
+from .index import VectorIndex
 
 POOL_FILTERS = ("anchoral", "randsub", "seals", "none")
 #: SEALS keeps each labelled item's ranking of the pool up to this many times K; beyond, it
@@ -41,7 +42,7 @@ class PoolState:
     """What a filter sees of the loop: the pool, the index and the labelled set."""
 
     embeddings: np.ndarray
-    index: object
+    index: VectorIndex | None  # None for the filters that never query it
     excluded: np.ndarray  # bool mask over the pool: labelled or skipped
     labelled_ids: np.ndarray
     labelled_classes: np.ndarray  # class index of each labelled id
@@ -128,6 +129,7 @@ class AnchorAL:
             entropy=entropy,
             rng=state.rng,
         )
+        assert state.index is not None, "anchoral queries the index"
         retrieved, sims = state.index.query(state.embeddings[anchor_ids], self.neighbours, exclude=state.excluded)
         unique, scores = mean_similarity_scores(retrieved, sims)
         if len(unique) == 0:
@@ -176,6 +178,7 @@ class Seals:
         missing = np.array([i for i in items.tolist() if (i, depth) not in self._rankings], dtype=np.int64)
         if len(missing) == 0:
             return
+        assert state.index is not None, "seals queries the index"
         ids, sims = state.index.query(state.embeddings[missing], depth)
         for item, row_ids, row_sims in zip(missing.tolist(), ids, sims):
             self._rankings[(item, depth)] = (row_ids, row_sims)
@@ -204,6 +207,7 @@ class Seals:
             depth = min(size, depth * 2)
         if len(todo):
             # Crowded neighbourhoods: ask the index for the K nearest eligible items directly.
+            assert state.index is not None, "seals queries the index"
             ids, sims = state.index.query(state.embeddings[todo], k, exclude=state.excluded)
             rows, cols = np.nonzero(ids >= 0)
             out_items.append(todo[rows])
@@ -247,7 +251,7 @@ def make_filter(
     subpool_size: int = 1000,
     minority_anchor_strategy: str = "kmeans++",
     majority_anchor_strategy: str = "kmeans++",
-):
+) -> AnchorAL | RandSub | Seals | NoFilter:
     """A pool filter by name, configured with the loop's parameters."""
     if name == "anchoral":
         return AnchorAL(anchors_per_class, neighbours, subpool_size, minority_anchor_strategy, majority_anchor_strategy)

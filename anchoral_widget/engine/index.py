@@ -24,7 +24,7 @@ import os
 import threading
 import warnings
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -84,7 +84,8 @@ def _as_matrix(vectors: np.ndarray, dim: int) -> np.ndarray:
 
 def _normalise(vectors: np.ndarray) -> np.ndarray:
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    return vectors / np.maximum(norms, 1e-12)
+    out: np.ndarray = vectors / np.maximum(norms, 1e-12)
+    return out
 
 
 def unit_rows(embeddings: np.ndarray) -> np.ndarray:
@@ -103,7 +104,9 @@ def unit_rows(embeddings: np.ndarray) -> np.ndarray:
     return out
 
 
-def _merge_top(rows, ids, sims, k) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _merge_top(
+    rows: np.ndarray, ids: np.ndarray, sims: np.ndarray, k: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Keep the ``k`` best (similarity, then lower id) of each row of flat candidate triples."""
     order = np.lexsort((ids, -sims, rows))
     rows, ids, sims = rows[order], ids[order], sims[order]
@@ -131,11 +134,13 @@ def exact_search(
     out_sims = np.full((nq, k), -np.inf, dtype=np.float32)
     if k <= 0 or nq == 0:
         return out_ids, out_sims
+    # Each block is either explicit ids (a gather) or a range of rows (a view of the pool).
+    spans: list[tuple[np.ndarray | None, slice]]
     if candidates is not None:
         candidates = np.asarray(candidates, dtype=np.int64)
         if exclude is not None:
             candidates = candidates[~exclude[candidates]]
-        spans = [(candidates[s : s + ROW_BLOCK], None) for s in range(0, len(candidates), ROW_BLOCK)]
+        spans = [(candidates[s : s + ROW_BLOCK], slice(0, 0)) for s in range(0, len(candidates), ROW_BLOCK)]
     else:
         spans = [(None, slice(s, min(s + ROW_BLOCK, len(pool)))) for s in range(0, len(pool), ROW_BLOCK)]
     for q0 in range(0, nq, QUERY_BLOCK):
@@ -193,7 +198,7 @@ class ExactIndex:
         self._vectors = unit_rows(embeddings)
         self.size, self.dim = self._vectors.shape
 
-    def query(self, vectors, k, exclude=None):
+    def query(self, vectors: np.ndarray, k: int, exclude: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         vectors = _normalise(_as_matrix(vectors, self.dim))
         exclude = None if exclude is None else np.asarray(exclude, dtype=bool)
         return exact_search(self._vectors, vectors, int(k), exclude)
@@ -241,7 +246,7 @@ class HnswIndex:
 
     def __init__(
         self,
-        index,
+        index: Any,
         size: int,
         dim: int,
         vectors: np.ndarray | None = None,
@@ -271,8 +276,8 @@ class HnswIndex:
         progress: bool = False,
         ef_construction: int = HNSW_EF_CONSTRUCTION,
         M: int = HNSW_M,
-        **kwargs,
-    ):
+        **kwargs: Any,
+    ) -> HnswIndex:
         """Build over all rows of ``embeddings``; row i gets id i.
 
         ``num_threads=1`` (the default) makes the graph identical from one build to the next;
@@ -297,7 +302,7 @@ class HnswIndex:
         index.set_ef(HNSW_EF)
         return cls(index, size, dim, embeddings, **kwargs)
 
-    def save(self, path: str | os.PathLike) -> None:
+    def save(self, path: str | os.PathLike[str]) -> None:
         """Write the index atomically: a crash never leaves a half-written file behind."""
         path = Path(path)
         tmp = path.with_name(path.name + f".tmp{os.getpid()}")
@@ -305,7 +310,14 @@ class HnswIndex:
         os.replace(tmp, path)
 
     @classmethod
-    def load(cls, path: str | os.PathLike, dim: int, size: int | None = None, vectors=None, **kwargs):
+    def load(
+        cls,
+        path: str | os.PathLike[str],
+        dim: int,
+        size: int | None = None,
+        vectors: np.ndarray | None = None,
+        **kwargs: Any,
+    ) -> HnswIndex:
         """Load a saved index; ``dim`` (and ``size`` if given) must match the pool. Pass the
         pool's ``vectors`` for the exact fallbacks and the recall check (without them, short
         rows are filled from the vectors hnswlib stores, and nothing is checked)."""
@@ -330,7 +342,7 @@ class HnswIndex:
 
     # ---- exact search over the eligible items ------------------------------------------------
 
-    def _exact(self, queries, k, exclude):
+    def _exact(self, queries: np.ndarray, k: int, exclude: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         eligible = np.flatnonzero(~exclude)
         if self._vectors is not None:
             if len(eligible) <= self.size // 4:
@@ -361,7 +373,7 @@ class HnswIndex:
 
     # ---- queries --------------------------------------------------------------------------
 
-    def query(self, vectors, k, exclude=None):
+    def query(self, vectors: np.ndarray, k: int, exclude: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         vectors = _normalise(_as_matrix(vectors, self.dim))
         k = int(k)
         exclude = np.zeros(self.size, dtype=bool) if exclude is None else np.asarray(exclude, dtype=bool)
@@ -382,7 +394,9 @@ class HnswIndex:
         self._check(vectors, exclude, k_eff, ids, sims, answered_exactly=set(short.tolist()))
         return ids, sims
 
-    def _approximate(self, vectors, exclude, k_eff, ids, sims) -> np.ndarray:
+    def _approximate(
+        self, vectors: np.ndarray, exclude: np.ndarray, k_eff: int, ids: np.ndarray, sims: np.ndarray
+    ) -> np.ndarray:
         """Fill rows from the graph, over-fetching for excluded items; the rows left short."""
         todo = np.arange(len(vectors))
         fetch = min(self.size, max(2 * k_eff, k_eff + 16))
@@ -414,7 +428,15 @@ class HnswIndex:
             self._index.set_ef(HNSW_EF)
         return np.concatenate(short) if short else np.empty(0, dtype=np.int64)
 
-    def _check(self, vectors, exclude, k_eff, ids, sims, answered_exactly) -> None:
+    def _check(
+        self,
+        vectors: np.ndarray,
+        exclude: np.ndarray,
+        k_eff: int,
+        ids: np.ndarray,
+        sims: np.ndarray,
+        answered_exactly: set[int],
+    ) -> None:
         """Recall@k of a sample of this query's rows against exact search (the share of the rows'
         answers at least as similar as the true k-th neighbour); answer the whole query exactly
         if one falls below ``min_recall``."""
@@ -443,21 +465,21 @@ class HnswIndex:
         ids[rows, :k_eff], sims[rows, :k_eff] = true_ids, true_sims
 
 
-def _index_name(fingerprint: str, meta: dict) -> str:
+def _index_name(fingerprint: str, meta: dict[str, Any]) -> str:
     settings = f"M{meta['M']}-efc{meta['ef_construction']}-s{meta['seed']}"
     return f"{fingerprint}-{settings}"
 
 
 def cached_hnsw(
     embeddings: np.ndarray,
-    cache_dir,
+    cache_dir: str | os.PathLike[str],
     *,
     fingerprint: str | None = None,
     seed: int = HNSW_SEED,
     num_threads: int = 1,
     progress: bool = False,
     ef_construction: int = HNSW_EF_CONSTRUCTION,
-    **kwargs,
+    **kwargs: Any,
 ) -> HnswIndex:
     """The HNSW index of a pool, from ``cache_dir`` if a matching one is there, else built and
     saved. One file per pool and build settings (M, ef_construction, build seed), so indexes
@@ -504,9 +526,9 @@ def build_index(
     *,
     seed: int | None = None,
     exact_up_to: int = EXACT_UP_TO,
-    cache_dir=None,
-    **kwargs,
-):
+    cache_dir: str | os.PathLike[str] | None = None,
+    **kwargs: Any,
+) -> ExactIndex | HnswIndex:
     """Build an index: ``"exact"``, ``"hnsw"``, or ``"auto"`` (exact up to ``exact_up_to`` items,
     HNSW with a recall check beyond). With ``cache_dir``, an HNSW index is loaded from / saved
     to that folder. ``seed`` is the HNSW graph's build seed (default :data:`HNSW_SEED`), not a
