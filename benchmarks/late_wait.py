@@ -11,8 +11,12 @@ where the method puts them (near the anchors) without paying for every 25-item i
 Pools: the synthetic clustered pools of ``speed.py`` (``_common.synthetic_pool``), 1% minority.
 Default learner (logistic regression on the embeddings), entropy, A=10, K=50, M=1,000.
 
-    .venv/bin/python benchmarks/late_wait.py                          # 100k and 1M, default index
-    .venv/bin/python benchmarks/late_wait.py --sizes 20k --index hnsw # the HNSW path
+    .venv/bin/python benchmarks/late_wait.py                        # 100k and 1M (default index), 20k HNSW
+    .venv/bin/python benchmarks/late_wait.py --runs 10k:auto --no-write  # quick
+
+The default index (``auto``) is exact search at these sizes; the HNSW path (taken beyond
+``EXACT_UP_TO``) is measured at 20k, where the over-fetch probe of the issue saw 0.46 s per query
+late in a run.
 """
 
 from __future__ import annotations
@@ -153,7 +157,7 @@ def render(results: list[dict], args) -> str:
             )
         checks.append(
             f"- {label(r['n'])}, {r['filter']} / {r['index_class']}: subpool {first['subpool']:.3f} s at 100 labels, "
-            f"{last['subpool']:.3f} s at 5,000 ({ratio:.2f}x): {verdict}; whole wait {first['total']:.3f} s -> "
+            f"{last['subpool']:.3f} s at {r['points'][-1]['labels']:,} ({ratio:.2f}x): {verdict}; whole wait {first['total']:.3f} s -> "
             f"{last['total']:.3f} s{extra}."
         )
     lines += ["### Flat late in the run?", "", *checks, ""]
@@ -162,8 +166,8 @@ def render(results: list[dict], args) -> str:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sizes", default="100k,1M")
-    parser.add_argument("--index", default="auto", help="auto, exact or hnsw")
+    parser.add_argument("--runs", default="100k:auto,1M:auto,20k:hnsw", help="pool size:index pairs")
+    parser.add_argument("--index", default="auto", help=argparse.SUPPRESS)
     parser.add_argument("--filters", default="anchoral")
     parser.add_argument("--measure", type=int, default=3, help="iterations measured at each checkpoint")
     parser.add_argument("--stride", type=int, default=250, help="batch size between checkpoints")
@@ -186,10 +190,12 @@ def main(argv=None) -> int:
         )
         return 0
     results = []
-    for n in [parse_size(s) for s in args.sizes.split(",") if s.strip()]:
+    for spec in [r for r in args.runs.split(",") if r.strip()]:
+        size, index_kind = spec.split(":")
+        n = parse_size(size)
         cached_pool(n, root)
         for pool_filter in args.filters.split(","):
-            cmd = [sys.executable, __file__, "--child", "--n", str(n), "--filter", pool_filter, "--index", args.index]
+            cmd = [sys.executable, __file__, "--child", "--n", str(n), "--filter", pool_filter, "--index", index_kind]
             cmd += ["--measure", str(args.measure), "--stride", str(args.stride), "--seed", str(args.seed)]
             cmd += ["--checkpoints", args.checkpoints]
             if args.cache_dir:
