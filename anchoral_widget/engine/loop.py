@@ -131,6 +131,9 @@ class ActiveLoop:
         self._excluded = np.zeros(n, dtype=bool)  # labelled or skipped
         self._skipped: set[int] = set()
         self._events: list[Event] = []
+        # Iterations whose proposal came from a store's log: recorded as logged (a store from
+        # the first release logged whole SEALS subpools; its history keeps them).
+        self._replayed_iterations: set[int] = set()
         self._pending: Proposal | None = None
         self.history: list[IterationRecord] = []
         self.model_ = None  # the model trained by the last proposal
@@ -332,7 +335,7 @@ class ActiveLoop:
     def _record(self, proposal: Proposal) -> IterationRecord:
         batch = proposal.batch_ids.tolist()
         answered = [i for i in batch if i in self._labels]
-        kept = self._kept_subpool(proposal)
+        kept = proposal if proposal.iteration in self._replayed_iterations else self._kept_subpool(proposal)
         return IterationRecord(
             iteration=proposal.iteration,
             labelled_count=proposal.labelled_count,
@@ -395,6 +398,7 @@ class ActiveLoop:
         writing nothing: how a label store rebuilds the loop (see :func:`~.store.replay`)."""
         if kind == "propose":
             self._pending = Proposal.from_payload(payload)
+            self._replayed_iterations.add(self._pending.iteration)
         elif kind in ("label", "skip"):
             ids = self._check_ids(payload["ids"])
             classes = None if kind == "skip" else self.class_indices(payload["labels"])
@@ -465,6 +469,7 @@ class ActiveLoop:
             bound.proba(batch) if bound is not None else np.full((len(batch), len(self.classes)), 1 / len(self.classes))
         )
         self.model_ = model
+        self._replayed_iterations.discard(self.iteration)
         proposal = Proposal(
             iteration=self.iteration,
             batch_ids=batch,
