@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import operator
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -21,7 +21,7 @@ from ..engine.index import build_index
 from ..engine.loop import ActiveLoop
 from ..errors import InputError
 from ..views.curves import curve_data
-from ..views.plots import MINORITY_COLOURS, MapState, map_state, map_traces
+from ..views.plots import Layer, MapState, map_state, map_traces
 from ..views.projection import Projection
 from .simulation import initial_sample
 
@@ -269,24 +269,12 @@ class Comparison:
     # ---- figures -----------------------------------------------------------------------
 
     def _map_traces(self, name: str, t: int) -> list[dict]:
-        """The map's layers, and above the pool sample the minority items nobody has labelled
+        """The map's layers, with, above the subpool, the minority items nobody has labelled
         yet, which only a simulation knows: where the hidden clusters are."""
         state = self.state(name, t)
-        traces = map_traces(state, texts=self.texts, pool_hover=False)
         unseen = np.setdiff1d(np.flatnonzero(np.isin(self.labels, self.minority)), state.labelled.ids)
-        xy = self.projection.positions(unseen)
-        truth = dict(
-            type="scattergl",
-            uid="truth",
-            name="minority, not labelled (truth)",
-            mode="markers",
-            x=xy[:, 0],
-            y=xy[:, 1],
-            customdata=unseen,
-            hoverinfo="skip",
-            marker={"size": 5, "color": MINORITY_COLOURS[0], "opacity": 0.35, "symbol": "x"},
-        )
-        return [*traces[:1], truth, *traces[1:]]
+        state = replace(state, truth=Layer(unseen, self.projection.positions(unseen)))
+        return map_traces(state, texts=self.texts, pool_hover=False)
 
     def _map_title(self, name: str, t: int) -> str:
         t = self._clamp(name, t)
@@ -331,9 +319,11 @@ class Comparison:
         for i, name in enumerate(names):
             col = 1 + i * p
             for trace in self._map_traces(name, t):
-                trace.update(showlegend=i == 0, legendgroup=trace["uid"])
-                if trace["uid"] == "subpool":
-                    trace["marker"].pop("colorbar", None)
+                # one legend for every map (a layer's legend group is its uid: a click on
+                # it hides the layer on every map); colour bars would not agree between maps
+                trace["showlegend"] = trace["showlegend"] and i == 0
+                trace["marker"].pop("showscale", None)
+                trace["marker"].pop("colorbar", None)
                 fig.add_trace(trace, row=1, col=col)
             axes = fig.get_subplot(1, col)
             fig.update_yaxes(scaleanchor=axes.xaxis.plotly_name.replace("axis", ""), row=1, col=col)

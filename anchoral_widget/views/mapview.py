@@ -176,7 +176,7 @@ class MapView:
         with self._lock:
             header, buffers = map_update_payload(self._previous, state, texts=self.texts, text_chars=TEXT_CHARS)
             self._previous = state
-        if not header["full"] and not header["layers"]:
+        if not header["full"] and not header["layers"] and "traces" not in header:
             return None
         if header["full"]:
             self._add_pool_texts(header, state)
