@@ -17,8 +17,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from ..engine.estimates import cross_validated_f1
-from ..engine.index import build_index
 from ..engine.loop import ActiveLoop
+from ..engine.pool import Pool, learner_reads_texts
 from ..errors import InputError
 from ..views.curves import curve_data
 from ..views.plots import Layer, MapState, map_state, map_traces
@@ -94,25 +94,21 @@ def compare(
     if initial_ids is None:
         initial_ids = initial_sample(labels, minority, initial_size, per_minority_class, seed)
     initial_ids = np.asarray(initial_ids, dtype=np.int64)
-    index = loop_kwargs.pop("index", "auto")
-    if isinstance(index, str) and any(f in ("anchoral", "seals") for f in filters):
-        index = build_index(embeddings, index, seed=seed)  # built once, shared by every run
+    # One pool shared by every run: one index, one fingerprint, one copy of the texts.
+    pool = Pool(
+        embeddings,
+        texts,
+        index=loop_kwargs.pop("index", "auto"),
+        seed=seed,
+        cache_dir=loop_kwargs.pop("cache_dir", None),
+    )
     runs = {}
     for name in filters:
         size = subpool_size.get(name) if isinstance(subpool_size, dict) else subpool_size
         if size is not None:
             size = min(size, len(labels) - len(initial_ids))
         loop = ActiveLoop(
-            embeddings,
-            classes,
-            minority,
-            pool_filter=name,
-            subpool_size=size,
-            seed=seed,
-            test=test,
-            texts=texts,
-            index=index,
-            **loop_kwargs,
+            pool, classes, minority, pool_filter=name, subpool_size=size, seed=seed, test=test, **loop_kwargs
         )
         loop.label(initial_ids, labels[initial_ids])
         loop.simulate(labels, budget, progress=progress)
@@ -128,7 +124,7 @@ def compare(
 def _estimate_f1(run: Run, labels: np.ndarray) -> None:
     """Each record gets the CV F1 of the labelled set its model was trained on."""
     loop = run.loop
-    learner = loop.learner if getattr(loop.learner, "inputs", "embeddings") == "embeddings" else None
+    learner = None if learner_reads_texts(loop.learner) else loop.learner
     features = loop.embeddings
     for t, record in enumerate(loop.history):
         ids = _labelled_before(run, t)
@@ -177,7 +173,10 @@ class Comparison:
         """The map's projection: given coordinates, or UMAP fitted now on first use."""
         if self._projection is None:
             any_run = next(iter(self.runs.values()))
-            self._projection = Projection(any_run.loop.embeddings, seed=self.seed)
+            pool = any_run.loop.pool
+            self._projection = Projection(
+                pool.embeddings, seed=self.seed, fingerprint=lambda: pool.embeddings_fingerprint
+            )
         if not self._projection.ready:
             self._projection.fit(next(iter(self.runs.values())).initial_ids)
         return self._projection
