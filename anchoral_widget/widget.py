@@ -1,7 +1,7 @@
 """The Labeller widget: traits and message handling only; the work is in ``labeller.py``.
 
 Trait names are the same in ``js/src`` (see the ``Model`` type in ``js/src/model.js``). Commands
-from the front end are custom messages ``{kind, ...}``; see :data:`labeller.COMMANDS`. The map
+from the front end are custom messages ``{kind, ...}``; see :data:`anchoral_widget.protocol.COMMANDS`. The map
 goes the other way as custom messages with binary buffers (``map_update``, see ``mapview.py``).
 """
 

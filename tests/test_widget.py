@@ -9,7 +9,7 @@ from conftest import clustered_pool, fit_child
 
 import anchoral_widget as aw
 from anchoral_widget import widget as widget_module
-from anchoral_widget.session.labeller import COMMANDS
+from anchoral_widget.protocol import COMMANDS
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -11,7 +11,7 @@ import pandas as pd
 
 from ..engine.loop import ActiveLoop
 from ..errors import InputError
-from .labeller import LabelSession, _check_budget
+from .labeller import LabelSession, check_budget
 
 DEFAULT_DIM = 384  # all-MiniLM-L6-v2, the bundled encoder: known without loading it
 
@@ -46,7 +46,7 @@ def build_session(
     if texts is None:
         raise InputError("texts are needed: the cards show them")
     texts = _checked_texts(texts)
-    budget = _check_budget(budget)  # before anything is built or written
+    budget = check_budget(budget)  # before anything is built or written
     if budget is not None and budget > len(texts):
         raise InputError(f"budget {budget} is larger than the pool ({len(texts)} texts)")
     if loop is None:
