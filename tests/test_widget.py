@@ -120,7 +120,7 @@ def test_errors_name_the_problem_in_plain_words(w):
 
 def test_commands_sent_are_exactly_those_the_kernel_knows():
     source = "\n".join(p.read_text() for p in (ROOT / "js" / "src").rglob("*.js"))
-    kinds = set(re.findall(r'kind: "(\w+)"', source))
+    kinds = set(re.findall(r'command\("(\w+)"', source))
     assert kinds == set(COMMANDS)
 
 
