@@ -540,6 +540,15 @@ def test_a_closed_session_refuses_commands(data):
         session.handle({"kind": "retry"})
 
 
+def test_a_misspelt_keyword_is_refused_before_the_pool_is_encoded(data):
+    class Untouchable:
+        def encode(self, texts):
+            raise AssertionError("encoded before the arguments were checked")
+
+    with pytest.raises(TypeError, match="unknown argument 'batch_sise'; the loop takes anchor_strategy"):
+        build_session(data[2], ["other", "eye"], encoder=Untouchable(), batch_sise=3)
+
+
 SESSION = Path(__file__).resolve().parents[1] / "anchoral_widget" / "session"
 PRIMITIVES = ("Lock", "RLock", "Condition", "Semaphore", "BoundedSemaphore", "Event", "Barrier")
 
