@@ -88,8 +88,10 @@ MESSAGES: dict[str, dict] = {
             "texts": field("object", "str(id) -> hover text of points not sent before", optional=True),
             "classes": field("list", "class names (full updates only)", optional=True),
             "minority": field("list", "minority class names (full updates only)", optional=True),
-            "colours": field("object", "class -> colour (full updates only)", optional=True),
-            "symbols": field("list", "a marker symbol per class index (full updates only)", optional=True),
+            "traces": field(
+                "list", "the map's trace declarations, bottom first (full updates, or when they change)", optional=True
+            ),
+            "layout": field("object", "the map's plotly layout (with the declarations)", optional=True),
         },
     },
     "map_text": {
