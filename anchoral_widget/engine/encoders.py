@@ -64,7 +64,7 @@ NAMES: dict[str, tuple[str, int, str]] = {
     "onnx-int8": ("onnx-int8", 384, "the ONNX export quantised to int8"),
 }
 # Chosen on the loop's own figures and on speed: benchmarks/encoders.py, benchmarks/RESULTS.md.
-DEFAULT_ENCODER = "minilm"
+DEFAULT_ENCODER = "fast"
 
 # bump when a recipe changes what it builds
 _RECIPE_VERSION = 1
