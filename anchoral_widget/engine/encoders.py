@@ -230,7 +230,7 @@ def build_model(spec: EncoderSpec, models_dir: Path, *, progress: bool = True) -
     tmp = Path(tempfile.mkdtemp(dir=models_dir, prefix=f".{folder.name}.", suffix=".tmp"))
     started = time.perf_counter()
     if progress:
-        what = NAMES[spec.name][2]
+        what = NAMES[spec.label][2]  # a derived model always has a name
         print(f"building the {spec.name!r} encoder ({what}) once, into {folder}", file=sys.stderr, flush=True)
     try:
         if spec.kind == "static":
@@ -384,7 +384,10 @@ class TorchRunner:
         if self.device.startswith("cuda"):
             self.model.half()
         get = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
-        self.dim = int(get())
+        dim = get()
+        if dim is None:
+            raise InputError(f"{path}: the model does not say the size of its embeddings")
+        self.dim = int(dim)
 
     def encode(self, texts: list[str]) -> np.ndarray:
         vecs = self.model.encode(
