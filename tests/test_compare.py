@@ -7,6 +7,7 @@ import pytest
 from anchoral_widget.data.toy import load_toy
 from anchoral_widget.errors import InputError
 from anchoral_widget.replay.compare import Comparison, compare
+from anchoral_widget.views.plots import map_declarations
 
 LOOP = dict(batch_size=10, anchors_per_class=3, neighbours=20, subpool_size=100, index="exact")
 
@@ -173,6 +174,38 @@ def test_replay_figure_shows_maps_side_by_side_and_the_hidden_minority(compariso
     # one line per filter in every progress panel, found counts as computed
     found = next(t for t in fig.data if t.name == "anchoral")  # the first panel's line
     assert list(found.y) == comparison.minority_found("anchoral").tolist()
+
+
+def test_replay_maps_are_drawn_by_the_one_builder(comparison):
+    """The replay's maps are the widget's and map_figure's: the same declared traces (stars for
+    anchors, rings for the batch, one renderer so the order holds), one legend for all maps."""
+    fig = comparison.replay_figure(2)
+    names = comparison.filters
+    declared = [
+        {
+            d["trace"]["uid"]: d["trace"]
+            for d in map_declarations(
+                comparison.classes,
+                comparison.minority,
+                scored=comparison.state(name, 2).subpool.values is not None,
+                truth=True,
+                pool_hover=False,
+            )
+        }
+        for name in names
+    ]
+    assert declared[0]["subpool"] != declared[1]["subpool"]  # anchoral scores its subpool, randsub not
+    maps = [t for t in fig.data if t.uid in declared[0]]
+    assert [t.uid for t in maps] == [uid for d in declared for uid in d]  # every layer of each map, in order
+    for n, t in enumerate(maps):
+        trace = t.to_plotly_json()
+        expected = declared[n // len(declared[0])][t.uid]
+        marker = {k: v for k, v in trace["marker"].items() if k != "color" or "color" in expected["marker"]}
+        assert marker == {k: v for k, v in expected["marker"].items() if k not in ("showscale", "colorbar")}
+        assert trace["type"] == expected["type"] == "scattergl" and trace["legendgroup"] == t.uid
+    assert [t.uid for t in maps if t.showlegend] == list(declared[0])  # the first map's layers only
+    anchors = [t for t in maps if t.uid.startswith("anchors-")]
+    assert {t.marker.symbol for t in anchors} == {"star"}
 
 
 def test_replay_moves_every_map_with_the_slider(comparison):

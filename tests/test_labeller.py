@@ -1,7 +1,9 @@
 """LabelSession: the labelling state behind the widget, driven headless as the front end would."""
 
+import ast
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -487,3 +489,109 @@ def test_labels_are_kept_in_a_store_named_after_the_pool_by_default(data, tmp_pa
     )
     assert memory_only.loop.store is None
     memory_only.close()
+
+
+def test_labels_are_stored_before_the_retrain_and_read_without_waiting_for_it(data):
+    learner = GatedLearner()
+    session = make(data, learner=learner)
+    it, ids = answer_all(session)["iteration"], batch_ids(session)
+    learner.gate.clear()
+    learner.fitting.clear()
+    session.handle({"kind": "submit", "iteration": it})
+    assert learner.fitting.wait(10)
+    try:
+        started = time.perf_counter()
+        labels = session.labels
+        assert time.perf_counter() - started < 0.5, "labels never waits for training"
+        assert set(ids) <= set(labels.id) and len(labels) == 2 + B
+        assert not session.wait(0.05), "the retrain is still running"
+    finally:
+        learner.gate.set()
+    assert session.wait(30)
+
+
+def test_a_batch_that_cannot_be_stored_comes_back_with_its_answers(data, monkeypatch):
+    session = make(data)
+    it, ids = session.snapshot()["iteration"], batch_ids(session)
+    session.handle({"kind": "skip", "ids": [ids[0]], "iteration": it})
+    session.handle({"kind": "rest", "label": "eye", "iteration": it})
+    answers = session.snapshot()["answers"]
+
+    def broken_skip(_ids):
+        raise InputError("the disk is full")
+
+    monkeypatch.setattr(session.loop, "skip", broken_skip)
+    session.handle({"kind": "submit", "iteration": it})
+    assert session.wait(30)
+    s = session.snapshot()
+    assert s["error"] == "the disk is full" and s["phase"] == "ready"
+    assert s["answers"] == answers and batch_ids(session) == ids and s["iteration"] == it
+    assert len(session.labels) == 2, "the labels went in but the skip did not: neither is kept"
+    monkeypatch.undo()
+    session.handle({"kind": "submit", "iteration": it})  # sent again, as it was
+    assert session.wait(30)
+    assert set(ids[1:]) <= set(session.labels.id) and session.loop.skipped_ids.tolist() == [ids[0]]
+
+
+def test_a_closed_session_refuses_commands(data):
+    session = make(data)
+    session.close(wait=True)
+    with pytest.raises(InputError, match="closed"):
+        session.handle({"kind": "retry"})
+
+
+def test_a_misspelt_keyword_is_refused_before_the_pool_is_encoded(data):
+    class Untouchable:
+        def encode(self, texts):
+            raise AssertionError("encoded before the arguments were checked")
+
+    with pytest.raises(TypeError, match="unknown argument 'batch_sise'; the loop takes anchor_strategy"):
+        build_session(data[2], ["other", "eye"], encoder=Untouchable(), batch_sise=3)
+
+
+SESSION = Path(__file__).resolve().parents[1] / "anchoral_widget" / "session"
+PRIMITIVES = ("Lock", "RLock", "Condition", "Semaphore", "BoundedSemaphore", "Event", "Barrier")
+
+
+def test_no_class_of_the_session_holds_more_than_one_lock(data):
+    # what each class creates, in the source
+    for path in sorted(SESSION.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ClassDef):
+                made = [
+                    call.func.attr
+                    for call in ast.walk(node)
+                    if isinstance(call, ast.Call)
+                    and isinstance(call.func, ast.Attribute)
+                    and isinstance(call.func.value, ast.Name)
+                    and call.func.value.id == "threading"
+                    and call.func.attr in PRIMITIVES
+                ]
+                assert len(made) <= 1, f"{path.name}: {node.name} makes {made}"
+    # what each part of a live session holds
+    kinds = tuple(type(getattr(threading, name)()) for name in ("Lock", "RLock")) + tuple(
+        getattr(threading, name) for name in PRIMITIVES[2:]
+    )
+    session = make(data)
+    seen, todo, parts = set(), [session], []
+    while todo:
+        obj = todo.pop()
+        if id(obj) in seen:
+            continue
+        seen.add(id(obj))
+        parts.append(obj)
+        for value in vars(obj).values():
+            if type(value).__module__.startswith("anchoral_widget.session"):
+                todo.append(value)
+    names = {type(p).__name__ for p in parts}
+    assert {"LabelSession", "Screen", "GuardedLoop", "Worker", "MapChannel", "BatchDrafts"} <= names
+    for part in parts:
+        locks = [name for name, value in vars(part).items() if isinstance(value, kinds)]
+        assert len(locks) <= 1, f"{type(part).__name__} holds {locks}"
+    session.close()
+
+
+def test_no_module_of_the_session_passes_400_lines():
+    for path in SESSION.glob("*.py"):
+        lines = path.read_text(encoding="utf-8").count("\n")
+        assert lines < 400, f"{path.name} has {lines} lines"

@@ -12,16 +12,16 @@ from __future__ import annotations
 import functools
 import operator
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from ..engine.estimates import cross_validated_f1
-from ..engine.index import build_index
 from ..engine.loop import ActiveLoop
+from ..engine.pool import Pool, learner_reads_texts
 from ..errors import InputError
 from ..views.curves import curve_data
-from ..views.plots import MINORITY_COLOURS, MapState, map_state, map_traces
+from ..views.plots import Layer, MapState, map_state, map_traces
 from ..views.projection import Projection
 from .simulation import initial_sample
 
@@ -94,25 +94,21 @@ def compare(
     if initial_ids is None:
         initial_ids = initial_sample(labels, minority, initial_size, per_minority_class, seed)
     initial_ids = np.asarray(initial_ids, dtype=np.int64)
-    index = loop_kwargs.pop("index", "auto")
-    if isinstance(index, str) and any(f in ("anchoral", "seals") for f in filters):
-        index = build_index(embeddings, index, seed=seed)  # built once, shared by every run
+    # One pool shared by every run: one index, one fingerprint, one copy of the texts.
+    pool = Pool(
+        embeddings,
+        texts,
+        index=loop_kwargs.pop("index", "auto"),
+        seed=seed,
+        cache_dir=loop_kwargs.pop("cache_dir", None),
+    )
     runs = {}
     for name in filters:
         size = subpool_size.get(name) if isinstance(subpool_size, dict) else subpool_size
         if size is not None:
             size = min(size, len(labels) - len(initial_ids))
         loop = ActiveLoop(
-            embeddings,
-            classes,
-            minority,
-            pool_filter=name,
-            subpool_size=size,
-            seed=seed,
-            test=test,
-            texts=texts,
-            index=index,
-            **loop_kwargs,
+            pool, classes, minority, pool_filter=name, subpool_size=size, seed=seed, test=test, **loop_kwargs
         )
         loop.label(initial_ids, labels[initial_ids])
         loop.simulate(labels, budget, progress=progress)
@@ -128,7 +124,7 @@ def compare(
 def _estimate_f1(run: Run, labels: np.ndarray) -> None:
     """Each record gets the CV F1 of the labelled set its model was trained on."""
     loop = run.loop
-    learner = loop.learner if getattr(loop.learner, "inputs", "embeddings") == "embeddings" else None
+    learner = None if learner_reads_texts(loop.learner) else loop.learner
     features = loop.embeddings
     for t, record in enumerate(loop.history):
         ids = _labelled_before(run, t)
@@ -177,7 +173,10 @@ class Comparison:
         """The map's projection: given coordinates, or UMAP fitted now on first use."""
         if self._projection is None:
             any_run = next(iter(self.runs.values()))
-            self._projection = Projection(any_run.loop.embeddings, seed=self.seed)
+            pool = any_run.loop.pool
+            self._projection = Projection(
+                pool.embeddings, seed=self.seed, fingerprint=lambda: pool.embeddings_fingerprint
+            )
         if not self._projection.ready:
             self._projection.fit(next(iter(self.runs.values())).initial_ids)
         return self._projection
@@ -269,24 +268,12 @@ class Comparison:
     # ---- figures -----------------------------------------------------------------------
 
     def _map_traces(self, name: str, t: int) -> list[dict]:
-        """The map's layers, and above the pool sample the minority items nobody has labelled
+        """The map's layers, with, above the subpool, the minority items nobody has labelled
         yet, which only a simulation knows: where the hidden clusters are."""
         state = self.state(name, t)
-        traces = map_traces(state, texts=self.texts, pool_hover=False)
         unseen = np.setdiff1d(np.flatnonzero(np.isin(self.labels, self.minority)), state.labelled.ids)
-        xy = self.projection.positions(unseen)
-        truth = dict(
-            type="scattergl",
-            uid="truth",
-            name="minority, not labelled (truth)",
-            mode="markers",
-            x=xy[:, 0],
-            y=xy[:, 1],
-            customdata=unseen,
-            hoverinfo="skip",
-            marker={"size": 5, "color": MINORITY_COLOURS[0], "opacity": 0.35, "symbol": "x"},
-        )
-        return [*traces[:1], truth, *traces[1:]]
+        state = replace(state, truth=Layer(unseen, self.projection.positions(unseen)))
+        return map_traces(state, texts=self.texts, pool_hover=False)
 
     def _map_title(self, name: str, t: int) -> str:
         t = self._clamp(name, t)
@@ -331,9 +318,11 @@ class Comparison:
         for i, name in enumerate(names):
             col = 1 + i * p
             for trace in self._map_traces(name, t):
-                trace.update(showlegend=i == 0, legendgroup=trace["uid"])
-                if trace["uid"] == "subpool":
-                    trace["marker"].pop("colorbar", None)
+                # one legend for every map (a layer's legend group is its uid: a click on
+                # it hides the layer on every map); colour bars would not agree between maps
+                trace["showlegend"] = trace["showlegend"] and i == 0
+                trace["marker"].pop("showscale", None)
+                trace["marker"].pop("colorbar", None)
                 fig.add_trace(trace, row=1, col=col)
             axes = fig.get_subplot(1, col)
             fig.update_yaxes(scaleanchor=axes.xaxis.plotly_name.replace("axis", ""), row=1, col=col)

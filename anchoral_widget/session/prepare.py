@@ -4,6 +4,7 @@ label store named after the pool, the map) and checks everything before anything
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -13,7 +14,7 @@ import pandas as pd
 from ..engine.loop import ActiveLoop
 from ..engine.pool import Pool
 from ..errors import InputError
-from .labeller import LabelSession, _check_budget
+from .labeller import LabelSession, check_budget
 
 DEFAULT_DIM = 384  # all-MiniLM-L6-v2, the bundled encoder: known without loading it
 
@@ -33,8 +34,38 @@ def build_session(
 ) -> LabelSession:
     """Make the encoder, the embeddings, the loop and the map a :class:`LabelSession` needs.
 
-    See :class:`anchoral_widget.Labeller` for the parameters (``map`` is off by default here).
+    Parameters
+    ----------
+    texts : sequence of str
+        The pool. Ids are positions in it.
+    classes : sequence
+        Class names, e.g. ``["other", "eye"]``. Keys 1-9 pick them in this order.
+    minority : sequence, optional
+        The rare classes (see :class:`~anchoral_widget.engine.loop.ActiveLoop`).
+    embeddings : (n, d) array, optional
+        Precomputed embeddings; by default the bundled encoder computes them (cached on disk).
+    encoder : object with ``encode(texts)``, optional
+        Encodes the pool (when no embeddings are given) and search queries. Defaults to the
+        bundled encoder; pass the one that made precomputed ``embeddings`` so search matches.
+    loop : ActiveLoop, optional
+        An existing loop to go on with, instead of ``classes``/``embeddings``/loop parameters.
+    seed_labels : mapping id -> class, optional
+        Labels known before the first batch. Cold start: a class without any is found by search.
+    budget : int, optional
+        Stop proposing once this many texts are labelled.
+    map : bool, Projection or (n, 2) array
+        The 2-D map of the pool and the live curves: True for UMAP fitted in the background and
+        cached (the widget's default); a Projection or coordinates to place items (the toy
+        data's); False (the default here): none.
+    **loop_params
+        ``batch_size``, ``pool_filter``, ``strategy``, ``learner``, ``seed``, ... of ActiveLoop;
+        ``store=``: the SQLite file that keeps every label and resumes after a restart; by
+        default ``anchoral-labels-<pool>.db`` in the working folder; ``None`` for memory only.
+        ``test=(texts or embeddings, classes)``: a held-out set for the F1 curves (without
+        one they show a cross-validated estimate); ``cache_dir=``: the map's cache too.
+        An unknown name raises :class:`TypeError` before anything is computed.
     """
+    _check_loop_params(loop_params)
     if loop is not None:
         given = [
             name
@@ -48,7 +79,7 @@ def build_session(
     if texts is None:
         raise InputError("texts are needed: the cards show them")
     texts = _checked_texts(texts)
-    budget = _check_budget(budget)  # before anything is built or written
+    budget = check_budget(budget)  # before anything is built or written
     if budget is not None and budget > len(texts):
         raise InputError(f"budget {budget} is larger than the pool ({len(texts)} texts)")
     if loop is None:
@@ -93,6 +124,17 @@ def build_session(
 
         view = MapView(loop, texts, projection=None if map is True else map, cache_dir=loop.pool.cache_dir)
     return LabelSession(texts, loop, encoder=encoder, budget=budget, map=view)
+
+
+def _check_loop_params(loop_params: dict) -> None:
+    """A misspelt keyword is a TypeError at once, before the pool is encoded (minutes)."""
+    params = inspect.signature(ActiveLoop).parameters.values()
+    if any(p.kind is p.VAR_KEYWORD for p in params):
+        return
+    known = sorted(p.name for p in params if p.kind is p.KEYWORD_ONLY)
+    unknown = [name for name in loop_params if name not in known]
+    if unknown:
+        raise TypeError(f"unknown argument {unknown[0]!r}; the loop takes {', '.join(known)}")
 
 
 def _encode_test(loop_params: dict, encoder) -> None:

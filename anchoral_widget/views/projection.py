@@ -29,7 +29,7 @@ import re
 import threading
 import time
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -157,8 +157,9 @@ class Projection:
     neighbours : int
         Sample points averaged to place an item that is not in the sample.
     n_neighbors, min_dist : UMAP's parameters.
-    fingerprint : str, optional
-        The pool's fingerprint, if the caller has it already (see ``fingerprint_array``).
+    fingerprint : str or callable, optional
+        The embeddings' hash if the caller has it, or a function that gives it (the pool's,
+        asked for only when the cache is first looked up); by default computed here.
     process : bool
         Fit UMAP in a child process (default), so that the kernel never stalls while it runs;
         False fits in this process, quicker when numba has compiled UMAP here already.
@@ -174,7 +175,7 @@ class Projection:
         neighbours: int = 10,
         n_neighbors: int = 15,
         min_dist: float = 0.1,
-        fingerprint: str | None = None,
+        fingerprint: str | Callable[[], str] | None = None,
         process: bool = True,
         seed: int = 0,
     ):
@@ -263,6 +264,8 @@ class Projection:
         """The pool's content hash (computed on first use: a full pass over the embeddings)."""
         if self._fingerprint is None:
             self._fingerprint = fingerprint_array(self.embeddings)
+        elif callable(self._fingerprint):
+            self._fingerprint = self._fingerprint()
         return self._fingerprint
 
     def _settings(self) -> dict:
