@@ -27,7 +27,7 @@ import tempfile
 import zlib
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -81,8 +81,8 @@ def _file_stamp(npy: Path) -> dict[str, int]:
     return {"bytes": st.st_size, "mtime_ns": st.st_mtime_ns}
 
 
-def _check_dtype(dtype: Any) -> np.dtype:
-    dt = np.dtype(dtype).newbyteorder("<")
+def _check_dtype(dtype: Any) -> np.dtype[Any]:
+    dt: np.dtype[Any] = np.dtype(dtype).newbyteorder("<")
     if dt not in DTYPES:
         raise InputError(f"embeddings on disk are float16 or float32, not {np.dtype(dtype)}")
     return dt
@@ -96,7 +96,7 @@ def _scan(array: np.ndarray) -> tuple[str, np.ndarray]:
     bad = []
     for start in range(0, len(array), _CHUNK):
         block = np.ascontiguousarray(array[start : start + _CHUNK])
-        h.update(memoryview(block).cast("B"))
+        h.update(memoryview(cast(Any, block)).cast("B"))
         bad.append(start + np.flatnonzero(~np.isfinite(block).all(axis=1)))
     return h.hexdigest(), np.concatenate(bad) if bad else np.empty(0, dtype=np.int64)
 
@@ -105,7 +105,8 @@ def _unit_rows(block: np.ndarray) -> np.ndarray:
     block = np.asarray(block, dtype=np.float32)
     with np.errstate(invalid="ignore", over="ignore"):  # NaN or inf rows are reported by the caller
         norms = np.linalg.norm(block, axis=1, keepdims=True)
-        return block / np.maximum(norms, np.finfo(np.float32).tiny)
+        out: np.ndarray = block / np.maximum(norms, np.finfo(np.float32).tiny)
+    return out
 
 
 # ---- reading -------------------------------------------------------------------------------
@@ -135,7 +136,7 @@ def _trusted_manifest(array: np.ndarray) -> dict[str, Any] | None:
     return info
 
 
-def open_embeddings(path: str | os.PathLike) -> np.memmap:
+def open_embeddings(path: str | os.PathLike[str]) -> np.memmap:
     """A read-only memory map of the embeddings in ``path`` (a ``.npy`` file, or a folder written
     by :class:`ShardedWriter`). Only the header is read now; rows are read when used.
 
@@ -180,6 +181,10 @@ def fingerprint_embeddings(array: np.ndarray) -> str:
     info = _trusted_manifest(array)
     if info is not None and isinstance(info.get("fingerprint"), str):
         return str(info["fingerprint"])
+    if not isinstance(array, np.memmap):
+        from .fingerprint import fingerprint_array
+
+        return fingerprint_array(array)
     return _scan(array)[0]
 
 
@@ -218,7 +223,7 @@ def _finish(npy: Path, array: np.ndarray, extra: dict[str, Any] | None = None) -
 
 
 def write_embeddings(
-    path: str | os.PathLike,
+    path: str | os.PathLike[str],
     vectors: np.ndarray | Iterable[np.ndarray],
     *,
     dtype: Any = "float16",
@@ -288,7 +293,7 @@ class ShardedWriter:
 
     def __init__(
         self,
-        folder: str | os.PathLike,
+        folder: str | os.PathLike[str],
         rows: int,
         dim: int,
         *,
@@ -360,7 +365,7 @@ class ShardedWriter:
     def _crc(self, shard: int) -> int:
         start, stop = self.span(shard)
         assert self._array is not None
-        return zlib.crc32(memoryview(np.ascontiguousarray(self._array[start:stop])).cast("B"))
+        return zlib.crc32(memoryview(cast(Any, np.ascontiguousarray(self._array[start:stop]))).cast("B"))
 
     def _save_state(self) -> None:
         state = {"layout": self._layout, "done": {str(i): crc for i, crc in sorted(self.done.items())}}

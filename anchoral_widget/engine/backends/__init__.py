@@ -10,6 +10,11 @@ filter on a field), never by fetching more and dropping some. :func:`open_index`
 
 from __future__ import annotations
 
+import os
+from typing import Any
+
+import numpy as np
+
 from .base import IndexUnavailableError, recall_at_k
 from .spec import IndexSpec, parse_index
 
@@ -18,14 +23,14 @@ __all__ = ["IndexSpec", "IndexUnavailableError", "open_index", "parse_index", "r
 
 def open_index(
     spec: str | IndexSpec,
-    embeddings,
+    embeddings: np.ndarray,
     *,
     fingerprint: str | None = None,
-    cache_dir=None,
+    cache_dir: str | os.PathLike[str] | None = None,
     seed: int = 0,
     progress: bool = False,
-    **options,
-):
+    **options: Any,
+) -> Any:
     """The index that ``spec`` names over ``embeddings``: built, found in ``cache_dir`` (FAISS) or
     on the server (Milvus, by ``fingerprint``). In-process kinds (``auto``, ``exact``, ``hnsw``)
     are not handled here: :func:`..index.build_index` builds those.

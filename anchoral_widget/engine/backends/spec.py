@@ -17,6 +17,7 @@ named after the pool's fingerprint, so a restarted kernel finds it again.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, unquote, urlsplit
 
@@ -63,7 +64,7 @@ class IndexSpec:
         return self.kind == "milvus" and self.uri is not None and not self.uri.startswith(("http://", "https://"))
 
 
-def _options(query: str, allowed, what: str) -> dict[str, str]:
+def _options(query: str, allowed: Iterable[str], what: str) -> dict[str, str]:
     pairs = parse_qsl(query, keep_blank_values=True, strict_parsing=False)
     out = {}
     for key, value in pairs:
