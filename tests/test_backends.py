@@ -311,3 +311,30 @@ def test_milvus_lite_file_uri_serves_the_same_api(tmp_path, data):
     assert index.uri == f"{tmp_path}/pool.db" and index.collection == "local_pool"
     ids, _ = index.query(small[:2], 3, exclude=eligible_mask(300, 100))
     assert (ids >= 0).all()
+
+
+# ---- the same notebook code, past one machine ------------------------------------------------
+
+
+def test_a_loop_over_memory_mapped_embeddings_with_index_strings(tmp_path, data, milvus):
+    X, y, _ = data
+    mapped = write_embeddings(tmp_path / "pool.npy", X, dtype="float16")
+    seeds = np.concatenate([np.flatnonzero(y == "rare")[:4], np.flatnonzero(y == "other")[:12]])
+    subpools = {}
+    for index in ("faiss", milvus.uri + "/mapped_pool", "exact"):
+        loop = ActiveLoop(mapped, ["other", "rare"], ["rare"], index=index, cache_dir=tmp_path / "cache", seed=1)
+        assert loop.embeddings is mapped or np.shares_memory(loop.embeddings, mapped), "never copied into memory"
+        loop.label(seeds, y[seeds])
+        proposal = loop.propose()
+        assert not np.isin(proposal.batch_ids, seeds).any()
+        subpools[index] = set(proposal.subpool_ids.tolist())
+    exact = subpools.pop("exact")
+    for got in subpools.values():
+        assert len(got & exact) / len(exact) >= 0.97
+    # The pool's fingerprint came from the file's manifest: the collection and the cached FAISS
+    # index are found again by it, nothing rebuilt.
+    again = ActiveLoop(mapped, ["other", "rare"], ["rare"], index="faiss", cache_dir=tmp_path / "cache")
+    assert again.pool.embeddings_fingerprint == fingerprint_array(np.asarray(mapped))
+    assert list((tmp_path / "cache" / "indexes").glob("*.faiss"))
+    with pytest.raises(InputError, match="unknown index"):
+        _ = ActiveLoop(mapped, ["other", "rare"], index="annoy").index

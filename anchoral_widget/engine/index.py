@@ -248,7 +248,13 @@ def build_index(
     embeddings: np.ndarray, kind: str = "auto", *, seed: int = 0, exact_below: int = 5_000, cache_dir=None, **kwargs
 ):
     """Build an index: ``"hnsw"``, ``"exact"``, or ``"auto"`` (exact below ``exact_below`` items).
-    With ``cache_dir``, an HNSW index is loaded from / saved to that folder."""
+    With ``cache_dir``, an HNSW index is loaded from / saved to that folder. Any other ``kind``
+    (``"faiss"``, ``"milvus://host:port/collection"``, ...) goes to :func:`.backends.open_index`,
+    which reads the embeddings as they are (a memory-mapped pool stays on disk)."""
+    if kind not in ("auto", "exact", "hnsw"):
+        from .backends import open_index
+
+        return open_index(kind, embeddings, seed=seed, cache_dir=cache_dir, **kwargs)
     embeddings = _check_embeddings(embeddings)
     if kind == "auto":
         kind = "exact" if len(embeddings) < exact_below else "hnsw"
