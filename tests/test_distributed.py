@@ -39,7 +39,16 @@ def hashing_encoder(dim=8):
 
 @pytest.fixture(scope="module")
 def local_ray():
-    ray.init(num_cpus=1, include_dashboard=False, log_to_driver=False, object_store_memory=80 * 1024**2)
+    # Ray gives its node 30 s to register; on a machine busy with other work that can run out,
+    # so the start is tried twice before the tests fail.
+    for attempt in (1, 2):
+        try:
+            ray.init(num_cpus=1, include_dashboard=False, log_to_driver=False, object_store_memory=80 * 1024**2)
+            break
+        except Exception:
+            ray.shutdown()
+            if attempt == 2:
+                raise
     yield
     ray.shutdown()
 
