@@ -81,10 +81,11 @@ def default_nbits(n: int) -> int:
 
 
 def default_nprobe(nlist: int) -> int:
-    """Cells read per query: 1/16 of them, at least 16 (all of them for a small index). Recall is
-    limited by the cells read, not by the codes (candidates are re-ranked exactly): on 200k
-    clustered vectors, 128 cells, recall@50 was 0.95 at 16 cells read and 0.998 at 64."""
-    return int(min(nlist, max(16, nlist // 16)))
+    """Cells read per query: 1/32 of them, at least 16 (all of them for a small index). Recall is
+    limited by the cells read, not by the codes (candidates are re-ranked exactly), and reading
+    cells is most of a query's time: at 10M items (1,024 cells) reading 64 gave recall@50 0.995
+    and a 0.62 s subpool on 2 cores; see ``benchmarks/scale_out.py`` for 32 against 64."""
+    return int(min(nlist, max(16, nlist // 32)))
 
 
 def _blocks(
