@@ -41,6 +41,7 @@ SECTIONS = [
     ("encoders", "benchmarks/encoders.py"),
     ("claims_20k", "benchmarks/claims.py --max-size 20000 --section claims_20k"),
     ("map_update", "benchmarks/map_update.py"),
+    ("scale_out", "benchmarks/scale_out.py --part both"),
 ]
 
 

@@ -528,11 +528,17 @@ def build_index(
     exact_up_to: int = EXACT_UP_TO,
     cache_dir: str | os.PathLike[str] | None = None,
     **kwargs: Any,
-) -> ExactIndex | HnswIndex:
+) -> Any:
     """Build an index: ``"exact"``, ``"hnsw"``, or ``"auto"`` (exact up to ``exact_up_to`` items,
     HNSW with a recall check beyond). With ``cache_dir``, an HNSW index is loaded from / saved
     to that folder. ``seed`` is the HNSW graph's build seed (default :data:`HNSW_SEED`), not a
-    loop's seed: runs with different seeds share one index."""
+    loop's seed: runs with different seeds share one index. Any other ``kind`` (``"faiss"``,
+    ``"milvus://host:port/collection"``, ...) goes to :func:`.backends.open_index`, which reads
+    the embeddings as they are (a memory-mapped pool stays on disk)."""
+    if kind not in ("auto", "exact", "hnsw"):
+        from .backends import open_index
+
+        return open_index(kind, embeddings, seed=0 if seed is None else seed, cache_dir=cache_dir, **kwargs)
     embeddings = _check_embeddings(embeddings)
     if kind == "auto":
         kind = "exact" if len(embeddings) <= exact_up_to else "hnsw"

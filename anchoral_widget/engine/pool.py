@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..errors import InputError
-from .fingerprint import fingerprint_array
+from .shards import fingerprint_embeddings
 
 if TYPE_CHECKING:
     from .index import VectorIndex
@@ -25,7 +25,12 @@ _CHECK_CHUNK = 65_536
 
 
 def check_embeddings(embeddings: Any) -> np.ndarray:
-    """A non-empty 2-d float32 array with no NaN or inf, or an InputError naming the bad rows."""
+    """A non-empty 2-d float32 array with no NaN or inf, or an InputError naming the bad rows.
+    A memory-mapped array (float16 or float32) is checked and kept as it is, on disk."""
+    if isinstance(embeddings, np.memmap):
+        from .shards import check_mapped
+
+        return check_mapped(embeddings)
     embeddings = np.asarray(embeddings)
     if embeddings.ndim != 2 or embeddings.shape[0] == 0:
         raise InputError(f"embeddings must be a non-empty 2-d array, got shape {embeddings.shape}")
@@ -52,12 +57,14 @@ class Pool:
     Parameters
     ----------
     embeddings : (n, d) array
-        One row per item; ids are row indices.
+        One row per item; ids are row indices. A memory-mapped array (:mod:`.shards`) stays
+        on disk and is read by row.
     texts : sequence of str, optional
         The items' texts, aligned with the rows; needed by learners that read text and by the
         cards.
-    index : "auto", "hnsw", "exact" or a built index
-        How the nearest neighbours of the anchors are found; built on first use.
+    index : "auto", "hnsw", "exact", "faiss", a "milvus://" URI, or a built index
+        How the nearest neighbours of the anchors are found; built on first use (see
+        :mod:`.backends` for FAISS and Milvus).
     seed : int
         Seeds an HNSW build.
     cache_dir : path, optional
@@ -112,7 +119,7 @@ class Pool:
         """A hash of the embeddings alone: what an index or a map of them is checked against."""
         with self._lock:
             if self._embeddings_fingerprint is None:
-                self._embeddings_fingerprint = fingerprint_array(self.embeddings)
+                self._embeddings_fingerprint = fingerprint_embeddings(self.embeddings)
             return self._embeddings_fingerprint
 
     @property
