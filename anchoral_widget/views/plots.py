@@ -316,6 +316,47 @@ def map_layout(*, title: str | None = None, height: int = 440) -> dict:
     return layout
 
 
+def point_details(state: MapState, *, uncertainty=None, decimals: int = 3) -> dict[int, str]:
+    """Each point of the coloured layers, described by all the map knows of it: its class (and
+    whether it is an anchor) if labelled; else its rank in the subpool by AnchorAL score and
+    the score, its rank in the batch (the order the strategy picked it in) and the anchor that
+    retrieved it, and ``uncertainty[id]`` (the model's, when given). Hover shows this line
+    whichever layer answers: an anchor is also a labelled point and a batch item a subpool
+    point, at the same place, and plotly's hover takes the first of two equally near points.
+    """
+    classes = state.classes
+    out: dict[int, str] = {}
+    for i, c in zip(state.labelled.ids.tolist(), state.labelled.values.tolist()):
+        out[i] = f"labelled {classes[c]}"
+    for i, c in zip(state.anchors.ids.tolist(), state.anchors.values.tolist()):
+        out[i] = f"anchor, labelled {classes[c]}"
+    parts: dict[int, list[str]] = {}
+    sub = state.subpool
+    if len(sub):
+        order = np.arange(len(sub)) if sub.values is None else np.argsort(-sub.values, kind="stable")
+        size = f"{len(sub):,}"
+        for rank, k in enumerate(order.tolist(), 1):
+            line = f"subpool rank {rank} of {size}"
+            if sub.values is not None:
+                line += f", score {_format_value(sub.values[k], decimals)}"
+            parts[int(sub.ids[k])] = [line]
+    batch = state.batch
+    anchor_class = dict(zip(state.anchors.ids.tolist(), state.anchors.values.tolist()))
+    for rank, i in enumerate(batch.ids.tolist(), 1):
+        line = f"batch rank {rank} of {len(batch)}"
+        via = None if batch.values is None else int(batch.values[rank - 1])
+        if via is not None and via >= 0:
+            line += f", via anchor #{via}"
+            if via in anchor_class:
+                line += f" ({classes[anchor_class[via]]})"
+        parts[i] = [line, *parts.get(i, [])]
+    for i, lines in parts.items():
+        if uncertainty is not None and i in uncertainty:
+            lines.append(f"uncertainty {_format_value(uncertainty[i], decimals)}")
+        out[i] = " · ".join(lines)
+    return out
+
+
 def escape_hover(text) -> str:
     """Text for plotly's hover label, which reads a little HTML: escaped, so it shows as typed."""
     return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
@@ -338,15 +379,18 @@ def _text_getter(texts):
     return texts.get if isinstance(texts, Mapping) else texts.__getitem__
 
 
-def _hover(ids: np.ndarray, values, spec: dict, texts, text_chars: int) -> list[str]:
+def _hover(ids: np.ndarray, values, spec: dict, texts, text_chars: int, details=None) -> list[str]:
     label, template = spec.get("label"), spec.get("value")
     low, decimals = spec.get("min"), spec.get("decimals")
     head = "" if label is None else f" {label}"
     text_of = _text_getter(texts if text_chars > 0 else None)
+    details = details or {}
     out = []
     for n, i in enumerate(ids.tolist()):
         line = f"#{i}{head}"
-        if template is not None and values is not None and (low is None or values[n] >= low):
+        if i in details:
+            line = f"#{i} {details[i]}"
+        elif template is not None and values is not None and (low is None or values[n] >= low):
             line += template.replace("{}", _format_value(values[n], decimals))
         text = text_of(i)
         if text is not None:
@@ -386,26 +430,30 @@ def _position_of(state: MapState, i: int):
     return None
 
 
-def fill_trace(declaration: dict, state: MapState, *, texts=None, text_chars: int = 160, highlight=()) -> dict:
+def fill_trace(
+    declaration: dict, state: MapState, *, texts=None, text_chars: int = 160, highlight=(), details=None
+) -> dict:
     """One declared trace with its points from ``state`` (see :func:`map_declarations`);
-    ``texts``: a sequence or a mapping id -> text, for hover."""
+    ``texts``: a sequence or a mapping id -> text, for hover; ``details``: a mapping id -> the
+    point's whole hover line (see :func:`point_details`), in place of the layer's own."""
     layer = _points(declaration, state, highlight)
     trace = copy.deepcopy(declaration["trace"])
     trace.update(x=layer.xy[:, 0], y=layer.xy[:, 1], customdata=layer.ids)
     if trace.get("hoverinfo") == "skip":
         trace["hovertext"] = None
     else:
-        trace["hovertext"] = _hover(layer.ids, layer.values, declaration.get("hover", {}), texts, text_chars)
+        trace["hovertext"] = _hover(layer.ids, layer.values, declaration.get("hover", {}), texts, text_chars, details)
     if declaration.get("colour") == "values":
         trace["marker"]["color"] = layer.values
     return trace
 
 
 def map_traces(
-    state: MapState, *, texts=None, text_chars: int = 160, pool_hover: bool = True, highlight=None
+    state: MapState, *, texts=None, text_chars: int = 160, pool_hover: bool = True, highlight=None, details=None
 ) -> list[dict]:
     """The map's traces as plain dicts, bottom layer first: :func:`map_declarations` filled
-    with ``state``'s points. ``highlight``: ids to ring (default: no highlight trace)."""
+    with ``state``'s points. ``highlight``: ids to ring (default: no highlight trace);
+    ``details``: id -> hover line (:func:`point_details`), the same whichever layer answers."""
     declarations = map_declarations(
         state.classes,
         state.minority,
@@ -414,7 +462,10 @@ def map_traces(
         truth=state.truth is not None,
         highlight=highlight is not None,
     )
-    return [fill_trace(d, state, texts=texts, text_chars=text_chars, highlight=highlight) for d in declarations]
+    return [
+        fill_trace(d, state, texts=texts, text_chars=text_chars, highlight=highlight, details=details)
+        for d in declarations
+    ]
 
 
 def map_figure(
@@ -425,14 +476,18 @@ def map_figure(
     pool_hover: bool = True,
     title: str | None = None,
     height: int = 480,
+    uncertainty=None,
 ):
     """The map as a plotly figure: the pool sample (faint), the subpool coloured by score, the
     labelled items and the anchors (stars) of each class in its colour, the batch ringed; all
-    WebGL, in that order. Hover shows an item's id and text (pool sample too unless
-    ``pool_hover=False``); ``customdata`` holds the ids, for click handlers."""
+    WebGL, in that order. Hover shows all the map knows of an item (:func:`point_details`,
+    with ``uncertainty``: id -> the model's uncertainty) and its text; the pool sample answers
+    too unless ``pool_hover=False``, which leaves hover to the coloured layers. ``customdata``
+    holds the ids, for click handlers."""
     import plotly.graph_objects as go
 
-    fig = go.Figure(data=map_traces(state, texts=texts, text_chars=text_chars, pool_hover=pool_hover))
+    details = point_details(state, uncertainty=uncertainty)
+    fig = go.Figure(data=map_traces(state, texts=texts, text_chars=text_chars, pool_hover=pool_hover, details=details))
     fig.update_layout(map_layout(title=title or f"iteration {state.iteration}", height=height))
     return fig
 
