@@ -740,14 +740,30 @@ def _ranked(values: dict, words) -> str:
 
 
 def _figure_widget(figure):
-    """A plotly FigureWidget as wide as its output area. Its front end draws 700 px wide
-    unless the layout has ``autosize`` and the plot is ``responsive`` (plotly then sizes it
-    from its container, and again when the window is resized)."""
+    """A plotly FigureWidget as wide as its output area, also after a window resize.
+
+    plotly's widget draws its plot before the output area has put it on the page, when it has
+    no width yet, so at plotly's default 700 px. Layout ``autosize`` and the ``responsive``
+    config make it follow window resizes; for the first drawing, each time a view reports its
+    traces after drawing (the first report, or a report of an edit already reported: another
+    view, drawn later), the kernel asks it to fit its container, where it is by then."""
     import plotly.graph_objects as go
 
     widget = go.FigureWidget(figure)
     widget.layout.autosize = True
     widget._config = {**widget._config, "responsive": True}
+    reported: set = set()
+
+    def fit(change) -> None:
+        message = change["new"]
+        if not message:
+            return
+        edit = message.get("trace_edit_id")
+        if not reported or edit in reported:
+            widget._send_relayout_msg({"autosize": True})
+        reported.add(edit)
+
+    widget.observe(fit, names="_js2py_traceDeltas")
     return widget
 
 
