@@ -12,11 +12,12 @@
 
 One visual vocabulary, for every map:
 
-- pool sample: small faint grey dots; subpool: green dots, darker for a higher AnchorAL score
-  (the colour bar says which), one green when the pool filter gives no score;
+- pool sample: small faint grey dots, the background; subpool: green dots, darker for a higher
+  AnchorAL score (the colour bar says which), one green when the pool filter gives no score;
+  in a simulation, the minority items nobody has labelled yet: red crosses;
 - labelled items: dots in their class's colour (warm colours for the minority classes, cool
-  ones for the others); anchors: stars in their class's colour, outlined in black; the batch:
-  magenta rings; a card's point and its anchor, on hover: black rings;
+  ones for the others); anchors: big stars in their class's colour, outlined in black; the
+  batch: big magenta rings; a card's point and its anchor, on hover: black rings;
 - drawn bottom to top in that order (the minority's layers above the majority's), every layer
   on the same renderer (WebGL): plotly draws every WebGL trace above every SVG one, so a layer
   on another renderer would not keep its place.
@@ -259,7 +260,7 @@ def map_declarations(
             "pool",
             "pool",
             "pool sample",
-            {"size": 3, "color": POOL_COLOUR, "opacity": 0.3},
+            {"size": 3, "color": POOL_COLOUR, "opacity": 0.25},
             hover={},
             hoverinfo="text" if pool_hover else "skip",
         )
@@ -278,7 +279,7 @@ def map_declarations(
         marker = {"size": 6, "color": SUBPOOL_COLOUR, "opacity": 0.75}
         out.append(declare("subpool", "subpool", "subpool", marker, hover={}))
     if truth:
-        marker = {"size": 5, "color": MINORITY_COLOURS[0], "opacity": 0.35, "symbol": "x"}
+        marker = {"size": 7, "color": MINORITY_COLOURS[0], "opacity": 0.6, "symbol": "x"}
         out.append(declare("truth", "truth", "minority, not labelled (truth)", marker, hoverinfo="skip"))
     for i in order:
         c = classes[i]
@@ -286,14 +287,14 @@ def map_declarations(
         out.append(declare("labelled", f"labelled-{i}", f"labelled: {c}", marker, hover={"label": str(c)}, of_class=i))
     for i in order:
         c = classes[i]
-        marker = {"size": 15, "symbol": ANCHOR_SYMBOL, "color": colours[c], "line": {"width": 1.5, "color": "black"}}
+        marker = {"size": 17, "symbol": ANCHOR_SYMBOL, "color": colours[c], "line": {"width": 2, "color": "black"}}
         hover = {"label": f"anchor ({c})"}
         out.append(declare("anchors", f"anchors-{i}", f"anchors: {c}", marker, hover=hover, of_class=i))
-    marker = {"size": 17, "symbol": BATCH_SYMBOL, "color": BATCH_COLOUR, "line": {"width": 2.5}}
+    marker = {"size": 19, "symbol": BATCH_SYMBOL, "color": BATCH_COLOUR, "line": {"width": 3}}
     hover = {"label": "batch", "value": ", via anchor #{}", "min": 0}
     out.append(declare("batch", "batch", "batch", marker, hover=hover))
     if highlight:
-        marker = {"size": 26, "symbol": BATCH_SYMBOL, "color": HIGHLIGHT_COLOUR, "line": {"width": 3}}
+        marker = {"size": 28, "symbol": BATCH_SYMBOL, "color": HIGHLIGHT_COLOUR, "line": {"width": 3}}
         out.append(declare("highlight", "highlight", "highlight", marker, hoverinfo="skip", legend=False))
     return out
 
