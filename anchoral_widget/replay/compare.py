@@ -552,7 +552,7 @@ class Comparison:
             specs=specs,
             row_heights=[0.64, 0.36],
             vertical_spacing=0.12,
-            horizontal_spacing=0.05 / max(1, cols // max(f, p)),
+            horizontal_spacing=0.05,  # between cells only: a colspan spans the gaps inside it
             subplot_titles=[self._map_title(n, t) for n in names] + [pt for pt, _ in panels],
         )
         for i, name in enumerate(names):
@@ -625,10 +625,10 @@ class Comparison:
             autosize=True,
             shapes=shapes,
             plot_bgcolor="white",
-            margin={"l": 40, "r": 10, "t": 56, "b": 10},
+            margin={"l": 40, "r": 10, "t": 56, "b": 80},
             legend={
                 "orientation": "h",
-                "y": -0.07,
+                "y": -0.1,
                 "yanchor": "top",
                 "x": 0,
                 "font": {"size": 11},
@@ -666,7 +666,7 @@ class Comparison:
         slider.observe(show, names="value")
         return widgets.VBox([controls, fig], layout=widgets.Layout(width="100%"))
 
-    def inspect(self, name: str | None = None, t: int | None = None, *, height: int = 560):
+    def inspect(self, name: str | None = None, t: int | None = None, *, height: int = 660):
         """One run's map at iteration ``t`` (default: the first filter's last iteration) with
         an iteration slider, for a researcher: hover over a point says all the map knows of it
         (its subpool rank and score, batch rank, the model's uncertainty, the anchor that
