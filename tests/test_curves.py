@@ -13,7 +13,8 @@ CLASSES = ["common", "rare"]
 
 
 def by_uid(fig):
-    return {t.uid: t for t in fig.data}
+    """A figure's traces by series (curves_traces' uids; the figure's own uids have no colon)."""
+    return {t.meta["series"] if t.meta else t.uid: t for t in fig.data}
 
 
 def record(i, batch_labels, *, test=None, estimate=None, subpool=None, predicted=None):
@@ -122,5 +123,7 @@ def test_each_panel_has_its_own_legend_and_the_share_axis_fits_its_lines():
     assert fig.layout.yaxis2.range == (0, 1.02)  # F1 keeps its whole scale
     # each legend beside its own panel
     assert fig.layout.legend2.x > fig.layout.xaxis2.domain[1] and fig.layout.legend3.y <= fig.layout.yaxis3.domain[1]
+    # uids that make valid CSS selectors (plotly builds '.cb' + uid): no colon
+    assert all(":" not in t.uid for t in fig.data) and traces["minority:labelled"].uid == "minority-labelled"
     # without the pool's share (a labelling session's curves), no such line
     assert "minority:pool" not in by_uid(curves_figure(curve_data(history, CLASSES, ["rare"])))

@@ -249,7 +249,8 @@ def curves_figure(curves: Curves, *, title: str | None = None, height: int = 600
     and of the subpool (paper figs 3-4), with the whole pool's share as a dotted line when it
     is known, on an axis fitted to the lines; minority and majority F1 (dashed and titled as
     an estimate when cross-validated); waiting time per iteration, stacked as training,
-    subpool and strategy; labels per class."""
+    subpool and strategy; labels per class. Each trace's ``meta["series"]`` is its uid in
+    :func:`curves_traces` (the figure's uid has "-" for ":")."""
     from plotly.subplots import make_subplots
 
     f1_title = "F1"
@@ -289,6 +290,10 @@ def curves_figure(curves: Curves, *, title: str | None = None, height: int = 600
         trace["legend"] = panels[(row, col)]
         for long, short in _SHORT_NAMES:
             trace["name"] = trace["name"].replace(long, short)
+        # plotly builds CSS selectors from uids ('.cb' + uid) and a colon breaks them (a page
+        # error on drawing): the figure's uids are the series' with "-", the series in meta
+        trace["meta"] = {"series": trace["uid"]}
+        trace["uid"] = trace["uid"].replace(":", "-")
         fig.add_trace(trace, row=row, col=col)
     legends = {}
     for (row, col), name in panels.items():
