@@ -666,7 +666,7 @@ class Comparison:
         slider.observe(show, names="value")
         return widgets.VBox([controls, fig], layout=widgets.Layout(width="100%"))
 
-    def inspect(self, name: str | None = None, t: int | None = None, *, height: int = 660):
+    def inspect(self, name: str | None = None, t: int | None = None, *, height: int = 760):
         """One run's map at iteration ``t`` (default: the first filter's last iteration) with
         an iteration slider, for a researcher: hover over a point says all the map knows of it
         (its subpool rank and score, batch rank, the model's uncertainty, the anchor that

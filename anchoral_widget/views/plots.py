@@ -16,7 +16,7 @@ One visual vocabulary, for every map:
   AnchorAL score (the colour bar says which), one green when the pool filter gives no score;
   in a simulation, the minority items nobody has labelled yet: red crosses;
 - labelled items: dots in their class's colour (warm colours for the minority classes, cool
-  ones for the others); anchors: big stars in their class's colour, outlined in black; the
+  ones for the others, see-through: they are many); anchors: big stars in their class's colour, outlined in black; the
   batch: big magenta rings; a card's point and its anchor, on hover: black rings;
 - drawn bottom to top in that order (the minority's layers above the majority's), every layer
   on the same renderer (WebGL): plotly draws every WebGL trace above every SVG one, so a layer
@@ -48,6 +48,7 @@ MINORITY_COLOURS = ("#d62728", "#ff7f0e", "#9467bd", "#8c564b", "#e7ba52", "#7b4
 MAJORITY_COLOURS = ("#1f77b4", "#17becf", "#393b79", "#6b6ecf", "#9edae5", "#5254a3")
 ANCHOR_SYMBOL = "star"
 BATCH_SYMBOL = "circle-open"
+MAJORITY_LABELLED_OPACITY = 0.55
 #: One renderer for every layer, so that the order of the traces is the order drawn.
 RENDERER = "scattergl"
 LAYERS = ("pool", "subpool", "labelled", "anchors", "batch")
@@ -232,7 +233,8 @@ def map_declarations(
     """
     colours = class_colours(classes, minority)
     # minority classes drawn last, so that their few points are not buried under the majority's
-    order = sorted(range(len(classes)), key=lambda i: classes[i] in set(minority))
+    rare = set(minority)
+    order = sorted(range(len(classes)), key=lambda i: classes[i] in rare)
 
     def declare(layer, uid, name, marker, *, hover=None, of_class=None, colour=None, hoverinfo="text", legend=True):
         trace = {
@@ -284,6 +286,10 @@ def map_declarations(
     for i in order:
         c = classes[i]
         marker = {"size": 7, "color": colours[c], "line": {"width": 0.5, "color": "white"}}
+        if c not in rare:
+            # the majority's labelled items are many and matter least: see-through, so that the
+            # subpool and the unlabelled minority under them still show
+            marker["opacity"] = MAJORITY_LABELLED_OPACITY
         out.append(declare("labelled", f"labelled-{i}", f"labelled: {c}", marker, hover={"label": str(c)}, of_class=i))
     for i in order:
         c = classes[i]
