@@ -389,3 +389,30 @@ def test_replay_fills_its_output_area_and_keeps_titles_apart(comparison):
     assert max(len(line) for t in titles[:3] for line in t.split("<br>")) <= 30
     share = next(t for t in fig.data if t.name.startswith("whole pool"))
     assert list(share.y) == [pytest.approx(comparison.pool_share)] * 2 and share.line.dash == "dot"
+
+
+def test_a_new_view_is_asked_to_fit_its_output_area(comparison, monkeypatch):
+    """plotly's widget draws before its output area has a width (700 px then): on a view's first
+    report of its traces, and on a report repeated by a view drawn later, the kernel asks the
+    front end to fit the container, at once and again a moment later."""
+    import time
+
+    from anchoral_widget.replay import compare as compare_module
+
+    monkeypatch.setattr(compare_module, "FIT_AGAIN_SECONDS", 0.05)
+    fig = comparison.replay(0).children[1]
+    sent = []
+    monkeypatch.setattr(fig, "_send_relayout_msg", lambda data, **kw: sent.append(data))
+
+    def report(edit):  # what a view sends after drawing, or after an edit it drew
+        fig._js2py_traceDeltas = {"trace_deltas": [], "trace_edit_id": edit}
+
+    report(0)
+    time.sleep(0.3)
+    assert sent == [{"autosize": True}] * 2
+    report(1)  # an edit the view drew: nothing to fit
+    time.sleep(0.3)
+    assert len(sent) == 2
+    report(1)  # the same edit again: another view, drawn later
+    time.sleep(0.3)
+    assert len(sent) == 4

@@ -38,6 +38,8 @@ from ..views.projection import Projection
 from .simulation import initial_sample
 
 FILTER_COLOURS = {"anchoral": "#e45756", "randsub": "#4c78a8", "none": "#54a24b", "seals": "#b279a2"}
+#: A new view of a figure is asked to fit its output area at once and again this much later.
+FIT_AGAIN_SECONDS = 1.0
 #: What the inspector's details say before a click.
 INSPECT_HINT = "<i>Click a point on the map: its details show here.</i>"
 
@@ -746,7 +748,10 @@ def _figure_widget(figure):
     no width yet, so at plotly's default 700 px. Layout ``autosize`` and the ``responsive``
     config make it follow window resizes; for the first drawing, each time a view reports its
     traces after drawing (the first report, or a report of an edit already reported: another
-    view, drawn later), the kernel asks it to fit its container, where it is by then."""
+    view, drawn later), the kernel asks it to fit its container: at once, and again a second
+    later, in case the answer came back before the view was on the page."""
+    import threading
+
     import plotly.graph_objects as go
 
     widget = go.FigureWidget(figure)
@@ -754,13 +759,19 @@ def _figure_widget(figure):
     widget._config = {**widget._config, "responsive": True}
     reported: set = set()
 
+    def fit_container() -> None:
+        widget._send_relayout_msg({"autosize": True})
+
     def fit(change) -> None:
         message = change["new"]
         if not message:
             return
         edit = message.get("trace_edit_id")
         if not reported or edit in reported:
-            widget._send_relayout_msg({"autosize": True})
+            fit_container()
+            later = threading.Timer(FIT_AGAIN_SECONDS, fit_container)
+            later.daemon = True
+            later.start()
         reported.add(edit)
 
     widget.observe(fit, names="_js2py_traceDeltas")
