@@ -191,6 +191,8 @@ class Remembering:
         self.limit = limit
         self._proba: dict[Any, np.ndarray] = {}
         self._h: dict[Any, np.ndarray] = {}
+        self.asked = 0  # inputs asked for, and of those computed here: what scoring ahead saved
+        self.computed = 0
 
     def __getattr__(self, name: str) -> Any:  # train_minority_f1, seconds, ... of the model
         if name == "model":
@@ -205,6 +207,8 @@ class Remembering:
         keys = [self._key(x) for x in X]
         have = self._h if represent else self._proba
         missing = list({k: i for i, k in enumerate(keys) if k not in have}.values())
+        self.asked += len(keys)
+        self.computed += len(missing)
         if missing:
             if len(self._proba) + len(missing) > self.limit:
                 self._proba, self._h = {}, {}

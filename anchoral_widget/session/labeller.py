@@ -106,11 +106,12 @@ class LabelSession:
         self.ahead = label_ahead(training, loop.learner)
         self._shown_model: int | None = None  # labels of the model that proposed the batch on screen
         self._subpool = np.empty(0, dtype=np.int64)  # the last proposal's subpool: scored ahead
+        scorer = lambda model, checkpoint: score_ahead(model, loop, self._subpool, checkpoint)
         self._trainer = Trainer(
             loop.learner,
             on_error=lambda exc: self.ahead and self._fail(exc),  # strict mode raises it where it waits
             on_change=self._fit_changed,
-            prepare=lambda model, checkpoint: score_ahead(model, loop, self._subpool, checkpoint),
+            prepare=scorer if self.ahead else None,  # strict proposes at once, scoring what it needs
         )
 
     # ---- reading ------------------------------------------------------------------------
