@@ -11,12 +11,15 @@ import hashlib
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..errors import InputError
 from .fingerprint import fingerprint_array
+
+if TYPE_CHECKING:
+    from .index import VectorIndex
 
 _CHECK_CHUNK = 65_536
 
@@ -68,7 +71,7 @@ class Pool:
         embeddings: Any,
         texts: Sequence[str] | None = None,
         *,
-        index: str | object = "auto",
+        index: str | VectorIndex = "auto",
         seed: int = 0,
         cache_dir: str | Path | None = None,
         fingerprint: str | None = None,
@@ -79,8 +82,8 @@ class Pool:
         self.texts = texts
         self.seed = int(seed)
         self.cache_dir = cache_dir
-        self._index_spec = index
-        self._index = None if isinstance(index, str) else index
+        self._index_spec = index if isinstance(index, str) else "given"
+        self._index: VectorIndex | None = None if isinstance(index, str) else index
         self._fingerprint = fingerprint
         self._embeddings_fingerprint: str | None = None
         self._lock = threading.RLock()  # one hash and one index build, whoever asks first
@@ -135,16 +138,22 @@ class Pool:
         return list(dict.fromkeys([self.fingerprint, self.embeddings_fingerprint]))
 
     @property
-    def index(self):
+    def index(self) -> VectorIndex:
         """The vector index over the embeddings, built (or loaded from the cache) on first use."""
         with self._lock:
             if self._index is None:
                 from .index import build_index
 
-                cached = {} if self.cache_dir is None else {"fingerprint": self.embeddings_fingerprint}
-                self._index = build_index(
-                    self.embeddings, self._index_spec, seed=self.seed, cache_dir=self.cache_dir, **cached
-                )
+                if self.cache_dir is None:
+                    self._index = build_index(self.embeddings, self._index_spec, seed=self.seed)
+                else:
+                    self._index = build_index(
+                        self.embeddings,
+                        self._index_spec,
+                        seed=self.seed,
+                        cache_dir=self.cache_dir,
+                        fingerprint=self.embeddings_fingerprint,
+                    )
             return self._index
 
     @property
