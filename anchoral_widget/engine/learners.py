@@ -32,7 +32,7 @@ import numpy as np
 from ..errors import AnchorALError, InputError
 
 
-def take(features, ids: np.ndarray):
+def take(features: Any, ids: Any) -> Any:
     """Rows ``ids`` of an embeddings array or a list of texts."""
     if isinstance(features, np.ndarray):
         return features[ids]
@@ -43,23 +43,23 @@ class BoundModel:
     """A fitted model bound to the pool, so strategies can ask by id; works in chunks so that
     scoring a million-item pool never copies the whole pool at once."""
 
-    def __init__(self, model, features, chunk: int = 65_536):
+    def __init__(self, model: Any, features: Any, chunk: int = 65_536) -> None:
         self.model = model
         self._features = features
         self._chunk = chunk
 
-    def _map(self, method, ids):
+    def _map(self, method: Callable[[Any], np.ndarray], ids: Any) -> np.ndarray:
         ids = np.asarray(ids, dtype=np.int64)
         parts = [method(take(self._features, ids[s : s + self._chunk])) for s in range(0, len(ids), self._chunk)]
         return np.concatenate(parts) if parts else np.empty((0, 0))
 
-    def proba(self, ids) -> np.ndarray:
+    def proba(self, ids: Any) -> np.ndarray:
         return self._map(self.model.predict_proba, ids)
 
-    def represent(self, ids) -> np.ndarray:
+    def represent(self, ids: Any) -> np.ndarray:
         return self._map(self.model.represent, ids)
 
-    def proba_and_represent(self, ids) -> tuple[np.ndarray, np.ndarray]:
+    def proba_and_represent(self, ids: Any) -> tuple[np.ndarray, np.ndarray]:
         """Both at once: one forward pass for a model that can (a transformer), two otherwise."""
         both = getattr(self.model, "predict_proba_and_represent", None)
         if both is None:
@@ -79,28 +79,28 @@ def _expand(probs: np.ndarray, present: np.ndarray, n_classes: int) -> np.ndarra
 class _ConstantModel:
     """What a learner gives when the labels hold a single class: certain of that class."""
 
-    def __init__(self, cls: int, n_classes: int, represent):
+    def __init__(self, cls: int, n_classes: int, represent: Callable[[Any], np.ndarray]) -> None:
         self._cls, self._n = cls, n_classes
         self._represent = represent
 
-    def predict_proba(self, X):
+    def predict_proba(self, X: Any) -> np.ndarray:
         probs = np.zeros((len(X), self._n))
         probs[:, self._cls] = 1.0
         return probs
 
-    def represent(self, X):
+    def represent(self, X: Any) -> np.ndarray:
         return self._represent(X)
 
 
-def _check_training_set(X, y, n_classes):
-    y = np.asarray(y, dtype=np.int64)
-    if len(y) == 0:
+def _check_training_set(X: Any, y: Any, n_classes: int) -> np.ndarray:
+    labels = np.asarray(y, dtype=np.int64)
+    if len(labels) == 0:
         raise InputError("cannot train on an empty labelled set")
-    if len(X) != len(y):
-        raise InputError(f"{len(X)} training items but {len(y)} labels")
-    if y.min() < 0 or y.max() >= n_classes:
+    if len(X) != len(labels):
+        raise InputError(f"{len(X)} training items but {len(labels)} labels")
+    if labels.min() < 0 or labels.max() >= n_classes:
         raise InputError(f"labels must be class indices in [0, {n_classes})")
-    return y
+    return labels
 
 
 class EmbeddingClassifier:
@@ -109,11 +109,11 @@ class EmbeddingClassifier:
 
     inputs = "embeddings"
 
-    def __init__(self, C: float = 1.0, max_iter: int = 1000):
+    def __init__(self, C: float = 1.0, max_iter: int = 1000) -> None:
         self.C = C
         self.max_iter = max_iter
 
-    def fit(self, X: np.ndarray, y: np.ndarray, n_classes: int, seed: int = 0):
+    def fit(self, X: np.ndarray, y: np.ndarray, n_classes: int, seed: int = 0) -> Any:
         from sklearn.linear_model import LogisticRegression
 
         y = _check_training_set(X, y, n_classes)
@@ -126,18 +126,18 @@ class EmbeddingClassifier:
 
 
 class _FittedEmbeddingClassifier:
-    def __init__(self, clf, n_classes: int):
+    def __init__(self, clf: Any, n_classes: int) -> None:
         self.clf = clf
         self.n_classes = n_classes
 
-    def predict_proba(self, X):
+    def predict_proba(self, X: Any) -> np.ndarray:
         return _expand(self.clf.predict_proba(X), self.clf.classes_, self.n_classes)
 
-    def represent(self, X):
+    def represent(self, X: Any) -> np.ndarray:
         return np.asarray(X, dtype=np.float32)
 
 
-def fit_learner(learner, X, y: np.ndarray, n_classes: int, seed: int = 0, **optional: Any):
+def fit_learner(learner: Any, X: Any, y: np.ndarray, n_classes: int, seed: int = 0, **optional: Any) -> Any:
     """``learner.fit(X, y, n_classes, seed)`` with those of ``optional`` its ``fit`` takes.
 
     The loop and the session's trainer offer ``minority`` (the class indices to choose the best
@@ -186,7 +186,7 @@ class Remembering:
     ``checkpoint``. Holds at most ``limit`` inputs; beyond that it starts again empty.
     """
 
-    def __init__(self, model, limit: int = 200_000):
+    def __init__(self, model: Any, limit: int = 200_000) -> None:
         self.model = model
         self.limit = limit
         self._proba: dict[Any, np.ndarray] = {}
@@ -203,7 +203,7 @@ class Remembering:
     def _key(x: Any) -> Any:
         return x if isinstance(x, str) else np.asarray(x).tobytes()
 
-    def _fill(self, X, represent: bool) -> list:
+    def _fill(self, X: Any, represent: bool) -> list[Any]:
         keys = [self._key(x) for x in X]
         have = self._h if represent else self._proba
         missing = list({k: i for i, k in enumerate(keys) if k not in have}.values())
@@ -226,21 +226,21 @@ class Remembering:
                     self._h[keys[i]] = h[j]
         return keys
 
-    def predict_proba(self, X) -> np.ndarray:
+    def predict_proba(self, X: Any) -> np.ndarray:
         keys = self._fill(X, represent=False)
         return np.stack([self._proba[k] for k in keys]) if keys else self.model.predict_proba(X)
 
-    def represent(self, X) -> np.ndarray:
+    def represent(self, X: Any) -> np.ndarray:
         keys = self._fill(X, represent=True)
         return np.stack([self._h[k] for k in keys]) if keys else self.model.represent(X)
 
-    def predict_proba_and_represent(self, X) -> tuple[np.ndarray, np.ndarray]:
+    def predict_proba_and_represent(self, X: Any) -> tuple[np.ndarray, np.ndarray]:
         keys = self._fill(X, represent=True)
         if not keys:
             return self.predict_proba(X), self.represent(X)
         return np.stack([self._proba[k] for k in keys]), np.stack([self._h[k] for k in keys])
 
-    def remember(self, X, checkpoint: Callable[[], None] | None = None, chunk: int = 64) -> None:
+    def remember(self, X: Any, checkpoint: Callable[[], None] | None = None, chunk: int = 64) -> None:
         """Score ``X`` now, ``chunk`` inputs at a time, calling ``checkpoint()`` between chunks."""
         for start in range(0, len(X), chunk):
             if checkpoint is not None:
@@ -251,7 +251,7 @@ class Remembering:
         return len(self._proba)
 
 
-def _last_linear(model):
+def _last_linear(model: Any) -> Any:
     import torch
 
     linears = [m for m in model.modules() if isinstance(m, torch.nn.Linear)]
@@ -274,7 +274,7 @@ def resolve_device(device: str | None) -> str:
     return str(device)
 
 
-def autocast_dtype(precision: str, device: str):
+def autocast_dtype(precision: str, device: str) -> Any:
     """The dtype a fit and its forward passes autocast to, or None for float32.
 
     ``"auto"``: bfloat16 on a GPU that supports it, float16 (with a loss scaler) on an older
@@ -340,7 +340,7 @@ class TransformerClassifier:
         precision: str = "auto",
         warm_start: bool = False,
         warm_epochs: int = 3,
-    ):
+    ) -> None:
         self.model_path = model_path
         self.minority = tuple(minority)
         self.lr = lr
@@ -373,7 +373,7 @@ class TransformerClassifier:
         minority: Sequence[int] | None = None,
         init: Any = None,
         checkpoint: Callable[[], None] | None = None,
-    ):
+    ) -> _FittedTransformer:
         """Fine-tune on (X, y) and return the fitted model.
 
         ``minority``: the class indices whose training F1 picks the best epoch. ``init``: the
@@ -429,7 +429,18 @@ class TransformerClassifier:
         fitted.seconds = time.perf_counter() - started
         return fitted
 
-    def _train(self, fitted, X, y, minority, epochs, min_steps, seed, check, minority_f1):
+    def _train(
+        self,
+        fitted: _FittedTransformer,
+        X: Sequence[str],
+        y: np.ndarray,
+        minority: list[int],
+        epochs: int,
+        min_steps: int,
+        seed: int,
+        check: Callable[[], None],
+        minority_f1: Callable[..., float],
+    ) -> tuple[float, int]:
         import torch
 
         model, device, dtype = fitted.model, fitted.device, fitted.dtype
@@ -481,7 +492,18 @@ class _FittedTransformer:
     """A fine-tuned model: forward passes in batches of texts sorted by length (less padding),
     one at a time (a lock: the session scores from two threads)."""
 
-    def __init__(self, model, tokenizer, n_classes, device, max_length, batch_size, *, dtype=None, source=""):
+    def __init__(
+        self,
+        model: Any,
+        tokenizer: Any,
+        n_classes: int,
+        device: str,
+        max_length: int,
+        batch_size: int,
+        *,
+        dtype: Any = None,
+        source: str = "",
+    ) -> None:
         self.model = model
         self.tokenizer = tokenizer
         self.n_classes = n_classes
@@ -497,25 +519,25 @@ class _FittedTransformer:
         self._head = _last_linear(model)
         self._lock = threading.Lock()
 
-    def autocast(self):
+    def autocast(self) -> Any:
         import torch
 
         if self.dtype is None:
             return contextlib.nullcontext()
         return torch.autocast(device_type="cuda", dtype=self.dtype)
 
-    def encode(self, texts):
+    def encode(self, texts: Any) -> dict[str, Any]:
         enc = self.tokenizer(
             list(texts), padding=True, truncation=True, max_length=self.max_length, return_tensors="pt"
         )
         return {k: v.to(self.device) for k, v in enc.items()}
 
-    def copy_model(self, device: str):
+    def copy_model(self, device: str) -> Any:
         """A copy of the weights to go on training (taken under the lock: no hook is in it)."""
         with self._lock:
             return copy.deepcopy(self.model).to(device)
 
-    def _forward(self, X):
+    def _forward(self, X: Any) -> tuple[np.ndarray, np.ndarray]:
         import torch
 
         X = list(X)
@@ -538,18 +560,18 @@ class _FittedTransformer:
         h = torch.cat(captured).float().cpu().numpy()
         return np.concatenate(probs)[back], h[back]
 
-    def predict_proba(self, X):
+    def predict_proba(self, X: Any) -> np.ndarray:
         return self._forward(X)[0].astype(np.float64)
 
-    def predict_proba_and_represent(self, X):
+    def predict_proba_and_represent(self, X: Any) -> tuple[np.ndarray, np.ndarray]:
         probs, h = self._forward(X)
         return probs.astype(np.float64), h
 
-    def represent(self, X):
+    def represent(self, X: Any) -> np.ndarray:
         return self._forward(X)[1]
 
 
-def make_learner(name: str | object = "logreg", **kwargs):
+def make_learner(name: str | object = "logreg", **kwargs: Any) -> Any:
     """A learner by name (``"logreg"`` or ``"transformer"``) or an object passed through."""
     if not isinstance(name, str):
         return name

@@ -233,10 +233,10 @@ class Trainer:
             with self._cond:
                 while self._queued is None and not self._closed:
                     self._cond.wait()
-                if self._closed:
+                request = self._queued
+                if self._closed or request is None:
                     return
-                request, self._queued = self._queued, None
-                self._running = request
+                self._queued, self._running = None, request
             self._tell()
             try:
                 model = self._fit(request)
