@@ -28,6 +28,7 @@ NOT_RUN = {
 SECTIONS = [
     ("speed", "benchmarks/speed.py"),
     ("transformer_regime", "benchmarks/transformer_regime.py"),
+    ("transformer_session", "benchmarks/transformer_session.py"),
     ("small_text_compare", "benchmarks/small_text_compare.py"),
     ("encoding", "benchmarks/encoding.py"),
     ("claims", "benchmarks/claims.py --max-size 0"),
