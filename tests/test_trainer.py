@@ -217,3 +217,25 @@ def test_a_kernel_killed_mid_fit_loses_no_label_and_the_next_session_resumes(tmp
     assert {c["model_labelled"] for c in cards} == {2}, "and says which model proposed it"
     assert again._trainer.idle(10) and learner.fits == [2 + B], "the fit that was cut off runs again"
     again.close(wait=True)
+
+
+def test_scoring_ahead_takes_the_last_subpool_then_the_test_set_then_earlier_subpools():
+    from types import SimpleNamespace
+
+    from test_learners import Counting
+
+    from anchoral_widget.session.trainer import score_ahead
+
+    texts = [f"text {i}" for i in range(10)]
+    learner = SimpleNamespace(inputs="texts")
+    loop = SimpleNamespace(
+        pool=SimpleNamespace(features=lambda _learner: texts), learner=learner, test=(["held out"], ["a"])
+    )
+    inner = Counting()
+    model = Remembering(inner)
+    checks = []
+    score_ahead(model, loop, [np.array([1, 2]), np.array([5, 1]), np.array([3, 2])], lambda: checks.append(1))
+    assert list(dict.fromkeys(inner.scored)) == ["text 3", "text 2", "held out", "text 5", "text 1"], "in that order"
+    assert model.computed == 5, "each once"
+    assert checks, "between chunks, so that a proposal or a close can step in"
+    score_ahead(EmbeddingClassifier(), loop, [np.array([1])], lambda: None)  # nothing to remember: nothing done

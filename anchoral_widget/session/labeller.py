@@ -105,8 +105,8 @@ class LabelSession:
         self._worker = Worker("anchoral-labeller", on_error=self._fail)
         self.ahead = label_ahead(training, loop.learner)
         self._shown_model: int | None = None  # labels of the model that proposed the batch on screen
-        self._subpool = np.empty(0, dtype=np.int64)  # the last proposal's subpool: scored ahead
-        scorer = lambda model, checkpoint: score_ahead(model, loop, self._subpool, checkpoint)
+        self._subpools: list[np.ndarray] = []  # the last proposals' subpools, newest last: scored ahead
+        scorer = lambda model, checkpoint: score_ahead(model, loop, self._subpools, checkpoint)
         self._trainer = Trainer(
             loop.learner,
             on_error=lambda exc: self.ahead and self._fail(exc),  # strict mode raises it where it waits
@@ -331,7 +331,8 @@ class LabelSession:
                 return
             if self.ahead:
                 self._trainer.request(FitRequest.of(loop))  # the new labels, in the background
-            self._subpool, self._shown_model = proposal.subpool_ids, proposal.model_labelled
+            self._subpools = [*self._subpools[-4:], proposal.subpool_ids]  # replaced whole: read unlocked
+            self._shown_model = proposal.model_labelled
             cards = batch_cards(proposal, loop, self.texts, self.class_names)
             wall = time.perf_counter() - start
             labelled = len(loop.labelled_ids)

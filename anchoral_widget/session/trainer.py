@@ -14,8 +14,8 @@ as in the paper.
   :meth:`close` makes it raise :class:`~anchoral_widget.engine.learners.FitCancelled`.
 - A fit that raises (out of memory, a NaN loss) leaves the latest good model in place and is
   reported to ``on_error``; strict mode's :meth:`wait_for` raises it.
-- After each fit, ``prepare(model, checkpoint)`` runs on the same thread (the session scores the
-  items the next proposal will likely need, so that it finds them done).
+- After each fit, ``prepare(model, checkpoint)`` runs on the same thread: the session scores
+  the items the next proposal will likely need (:func:`score_ahead`), so that it finds them done.
 - The thread holds no label: a kernel that dies mid-fit loses the fit only; the labels are in
   the loop's store, and the next session fits them again.
 """
@@ -52,16 +52,21 @@ def label_ahead(training: str, learner) -> bool:
     return training == "ahead" or (training == "auto" and learner_reads_texts(learner))
 
 
-def score_ahead(model, loop, subpool: np.ndarray, checkpoint: Callable[[], None]) -> None:
-    """After a fit, on the trainer's thread: score with the new model the last proposal's subpool
-    (most of the next one: anchors move little between batches) and the test set, so that the
-    next proposal finds them scored. Reads only what never changes: the pool and the test set."""
-    if not isinstance(model, Remembering):
+def score_ahead(model, loop, subpools: list[np.ndarray], checkpoint: Callable[[], None]) -> None:
+    """After a fit, on the trainer's thread: score with the new model what the next proposal will
+    likely ask for, so that it finds it scored: the last subpool first (a small class's anchors
+    are all of its labels, so their neighbours come back), then the test set, then the earlier
+    ``subpools`` (a large class's anchors are drawn afresh each batch from labels that anchored
+    before). Reads only what never changes: the pool and the test set."""
+    if not isinstance(model, Remembering) or not subpools:
         return
     features = loop.pool.features(loop.learner)
-    model.remember([features[int(i)] for i in subpool], checkpoint)
+    model.remember([features[int(i)] for i in subpools[-1]], checkpoint)
     if loop.test is not None:
         model.remember(list(loop.test[0]), checkpoint)
+    earlier = np.concatenate(subpools[::-1])
+    _, first = np.unique(earlier, return_index=True)
+    model.remember([features[int(i)] for i in earlier[np.sort(first)]], checkpoint)
 
 
 @dataclass(frozen=True)
