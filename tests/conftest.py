@@ -15,8 +15,8 @@ def pytest_runtest_makereport(item, call):
 
 
 def pytest_collection_modifyitems(config, items):
-    """`gpu` tests run wherever torch sees a GPU and are deselected elsewhere: deselected, not
-    skipped, so that CI (which fails a skip) passes on machines without one."""
+    """Tests marked ``gpu`` run only where torch sees a GPU; elsewhere they are deselected, not
+    skipped (a skip fails in CI, which has no GPU)."""
     gpu = [item for item in items if item.get_closest_marker("gpu")]
     if not gpu:
         return
