@@ -54,7 +54,7 @@ def load(name: str, pool: int):
     from anchoral_widget.engine.embed import Encoder
 
     data = load_dataset(name, seed=0, max_size=pool)
-    encoder = Encoder(progress=False)
+    encoder = Encoder("minilm", progress=False)  # the vectors AnchorAL retrieves with: MiniLM's
     X = np.asarray(encoder.encode(data.texts))
     print(f"{name}: pool {len(data.texts)}, test {len(data.test_texts)}, minority {data.minority}", flush=True)
     return data, X, encoder

@@ -359,7 +359,7 @@ class TransformerClassifier:
     def _resolve(self) -> str:
         if self.model_path is not None:
             return str(self.model_path)
-        from .embed import default_model_path
+        from .encoders import default_model_path
 
         return str(default_model_path())
 
