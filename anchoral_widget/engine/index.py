@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
@@ -112,11 +113,19 @@ class HnswIndex:
         self._lock = threading.Lock()  # set_ef is index-wide state
 
     @classmethod
-    def build(cls, embeddings: np.ndarray, *, seed: int = 0, num_threads: int = 1, progress: bool = False):
+    def build(
+        cls,
+        embeddings: np.ndarray,
+        *,
+        seed: int = 0,
+        num_threads: int = 1,
+        progress: bool | Callable[[int, int], None] = False,
+    ):
         """Build over all rows of ``embeddings``; row i gets id i.
 
         ``num_threads=1`` (the default) makes the graph identical from one build to the next;
-        more threads build faster but insert in a nondeterministic order.
+        more threads build faster but insert in a nondeterministic order. ``progress``: True
+        for a progress bar, or a callable told ``(items added, size)`` after each chunk.
         """
         import hnswlib
 
@@ -126,13 +135,15 @@ class HnswIndex:
         index.init_index(max_elements=size, ef_construction=HNSW_EF_CONSTRUCTION, M=HNSW_M, random_seed=seed)
         chunk = 10_000
         starts = range(0, size, chunk)
-        if progress:
+        if progress is True:
             from tqdm.auto import tqdm
 
             starts = tqdm(starts, desc="indexing", unit="chunk")
         for start in starts:
             stop = min(start + chunk, size)
             index.add_items(embeddings[start:stop], np.arange(start, stop), num_threads=num_threads)
+            if callable(progress):
+                progress(stop, size)
         index.set_ef(HNSW_EF)
         return cls(index, size, dim)
 
