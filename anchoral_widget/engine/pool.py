@@ -16,12 +16,15 @@ import hashlib
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..errors import InputError
 from .fingerprint import fingerprint_array
+
+if TYPE_CHECKING:
+    from .index import VectorIndex
 
 _CHECK_CHUNK = 65_536
 
@@ -73,7 +76,7 @@ class Pool:
         embeddings: Any,
         texts: Sequence[str] | None = None,
         *,
-        index: str | object = "auto",
+        index: str | VectorIndex = "auto",
         seed: int = 0,
         cache_dir: str | Path | None = None,
         fingerprint: str | None = None,
@@ -84,9 +87,9 @@ class Pool:
         self.texts = texts
         self.seed = int(seed)
         self.cache_dir = cache_dir
-        self._index_spec = index
-        self._index = None if isinstance(index, str) else index
-        self._interim = None  # exact search, answering while build_index() runs elsewhere
+        self._index_spec = index if isinstance(index, str) else "given"
+        self._index: VectorIndex | None = None if isinstance(index, str) else index
+        self._interim: VectorIndex | None = None  # exact search, answering while build_index() runs elsewhere
         self._building = False
         self._fingerprint = fingerprint
         self._embeddings_fingerprint: str | None = None
@@ -142,7 +145,7 @@ class Pool:
         return list(dict.fromkeys([self.fingerprint, self.embeddings_fingerprint]))
 
     @property
-    def index(self):
+    def index(self) -> VectorIndex:
         """The vector index over the embeddings, built (or loaded from the cache) on first use;
         while :meth:`build_index` builds it on another thread, exact search over the embeddings."""
         with self._lock:
@@ -159,7 +162,7 @@ class Pool:
         """Whether the index is built already (asking for :attr:`index` would not wait)."""
         return self._index is not None
 
-    def build_index(self, **params: Any) -> object:
+    def build_index(self, **params: Any) -> VectorIndex:
         """Build the index on this thread (or load it from the cache), without holding up the
         readers of :attr:`index`, who get exact search until it is done. ``params`` go to
         :func:`~anchoral_widget.engine.index.build_index` (``num_threads``, ``progress``).
@@ -185,7 +188,9 @@ class Pool:
                 self._index, self._interim = built, None
             return self._index
 
-    def start_index_build(self, on_done: Callable[[object], None] | None = None, **params: Any) -> threading.Thread:
+    def start_index_build(
+        self, on_done: Callable[[VectorIndex | Exception], None] | None = None, **params: Any
+    ) -> threading.Thread:
         """:meth:`build_index` on a thread of its own; readers get exact search from now until it
         is done. ``on_done(index or exception)`` is called on that thread at the end."""
         with self._lock:
@@ -193,7 +198,7 @@ class Pool:
 
         def build() -> None:
             try:
-                result: object = self.build_index(**params)
+                result: VectorIndex | Exception = self.build_index(**params)
             except Exception as exc:  # handed to on_done, which reports it
                 result = exc
             if on_done is not None:
@@ -203,7 +208,7 @@ class Pool:
         thread.start()
         return thread
 
-    def _make_index(self, spec: str | object, **params: Any):
+    def _make_index(self, spec: str, **params: Any) -> VectorIndex:
         from .index import build_index
 
         if spec != "exact" and self.cache_dir is not None:

@@ -22,14 +22,14 @@ class Proposal:
     seconds: dict[str, float]
     labelled_count: int
     minority_in_labelled: float
-    test: dict | None = None
+    test: dict[str, Any] | None = None
     events_seen: int = 0  # how many label/skip calls it was proposed after
     batch_retrieved_by: np.ndarray | None = None  # per batch item: the anchor that retrieved it
 
     def unanswered(self, excluded: np.ndarray) -> np.ndarray:
-        return self.batch_ids[~excluded[self.batch_ids]]
+        return np.asarray(self.batch_ids[~excluded[self.batch_ids]])
 
-    def payload(self, keep_subpool: bool = True) -> dict:
+    def payload(self, keep_subpool: bool = True) -> dict[str, Any]:
         """JSON-ready fields, for the store."""
         return {
             "iteration": self.iteration,
@@ -48,7 +48,7 @@ class Proposal:
         }
 
     @classmethod
-    def from_payload(cls, payload: dict) -> Proposal:
+    def from_payload(cls, payload: dict[str, Any]) -> Proposal:
         fields = dict(payload)
         for key in ("batch_ids", "subpool_ids", "anchor_ids", "anchor_classes"):
             fields[key] = np.asarray(fields[key], dtype=np.int64)
@@ -89,5 +89,5 @@ class IterationRecord:
     minority_in_labelled: float
     minority_in_subpool: float | None
     seconds: dict[str, float]
-    test: dict | None = None
-    extra: dict = field(default_factory=dict)
+    test: dict[str, Any] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
