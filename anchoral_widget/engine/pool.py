@@ -213,7 +213,8 @@ class Pool:
 
         if spec != "exact" and self.cache_dir is not None:
             params = {"cache_dir": self.cache_dir, "fingerprint": self.embeddings_fingerprint, **params}
-        return build_index(self.embeddings, spec, seed=self.seed, **params)
+        index: VectorIndex = build_index(self.embeddings, spec, seed=self.seed, **params)
+        return index
 
     def features(self, learner: object) -> Any:
         """What ``learner`` is fitted on: the texts for a learner that reads text, else the
