@@ -33,6 +33,7 @@ SECTIONS = [
     ("claims", "benchmarks/claims.py --max-size 0"),
     ("claims_20k", "benchmarks/claims.py --max-size 20000 --section claims_20k"),
     ("map_update", "benchmarks/map_update.py"),
+    ("first_batch", "benchmarks/first_batch.py"),
 ]
 
 
