@@ -30,6 +30,7 @@ SECTIONS = [
     ("transformer_regime", "benchmarks/transformer_regime.py"),
     ("small_text_compare", "benchmarks/small_text_compare.py"),
     ("encoding", "benchmarks/encoding.py"),
+    ("encoders", "benchmarks/encoders.py"),
     ("claims", "benchmarks/claims.py --max-size 0"),
     ("claims_20k", "benchmarks/claims.py --max-size 20000 --section claims_20k"),
     ("map_update", "benchmarks/map_update.py"),
