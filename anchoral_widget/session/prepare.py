@@ -11,6 +11,7 @@ seeding). :func:`build_session` does both, then makes the session.
 from __future__ import annotations
 
 import inspect
+import os
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -24,10 +25,6 @@ from ..engine.loop import ActiveLoop
 from ..engine.pool import Pool
 from ..errors import InputError
 from .labeller import LabelSession, check_budget
-
-DEFAULT_DIM = 384  # all-MiniLM-L6-v2, the bundled encoder: known without loading it
-#: Texts longer than this are surely cut by every encoder (256 to 512 tokens): said in a warning.
-LONG_TEXT_CHARS = 10_000
 
 #: ``report(stage, done, total)``: how far the slow part is (``done``/``total`` None when unknown).
 Report = Callable[[str, "int | None", "int | None"], None]
@@ -74,10 +71,12 @@ def build_session(
     minority : sequence, optional
         The rare classes (see :class:`~anchoral_widget.engine.loop.ActiveLoop`).
     embeddings : (n, d) array, optional
-        Precomputed embeddings; by default the bundled encoder computes them (cached on disk).
-    encoder : object with ``encode(texts)``, optional
-        Encodes the pool (when no embeddings are given) and search queries. Defaults to the
-        bundled encoder; pass the one that made precomputed ``embeddings`` so search matches.
+        Precomputed embeddings; by default the encoder computes them (cached on disk).
+    encoder : name, folder or object with ``encode(texts)``, optional
+        Encodes the pool (when no embeddings are given) and search queries: ``"fast"``,
+        ``"minilm"``, ... (see :mod:`~anchoral_widget.engine.encoders`; default
+        :data:`~anchoral_widget.engine.encoders.DEFAULT_ENCODER`), a local model folder, or any
+        object with ``encode``. Pass the one that made precomputed ``embeddings`` so search matches.
     loop : ActiveLoop, optional
         An existing loop to go on with, instead of ``classes``/``embeddings``/loop parameters.
     seed_labels : mapping id -> class, optional
@@ -141,6 +140,8 @@ def plan_session(
         raise InputError("texts are needed: the cards show them")
     texts = _checked_texts(texts)
     budget = check_budget(budget)  # before anything is built or written
+    if encoder is not None:
+        encoder = session_encoder(encoder)
     if budget is not None and budget > len(texts):
         raise InputError(f"budget {budget} is larger than the pool ({len(texts)} texts)")
     if loop is not None:
@@ -151,8 +152,10 @@ def plan_session(
             raise InputError("classes are needed, e.g. classes=['other', 'eye']")
         class_list = [c.item() if isinstance(c, np.generic) else c for c in classes]
         n_rows = len(texts) if embeddings is None else len(embeddings)
-        if embeddings is None and encoder is None:
-            encoder = _default_encoder()  # cheap: the model loads when the pool is encoded
+        if embeddings is None:
+            if encoder is None:
+                encoder = session_encoder(None)  # cheap: the model loads when the pool is encoded
+            _warn_odd_pools(texts, getattr(encoder, "name", type(encoder).__name__))
     names = [str(c) for c in class_list]
     if len(set(names)) != len(names):
         raise InputError(f"class names must differ as text, got {names}")
@@ -227,6 +230,17 @@ def make_loop(plan: Plan, report: Report | None = None):
     return loop, encoder, view
 
 
+def session_encoder(spec):
+    """``encoder=`` as an object: a name or a folder (None: the default) made by the engine,
+    without a progress bar (the session shows its own progress); an object with ``encode`` as
+    it is. Anything else is an InputError, at once."""
+    from ..engine.embed import make_encoder
+
+    if spec is None or isinstance(spec, (str, os.PathLike)):
+        return make_encoder(spec, progress=False)
+    return make_encoder(spec)
+
+
 def encode_pool(encoder, texts: list[str], on_progress: Callable[[int, int], None]) -> np.ndarray:
     """The pool's embeddings. An encoder that can say how far it is (``on_progress=``, as the
     bundled one does) is told to; any other is called as ``encode(texts)``."""
@@ -299,44 +313,37 @@ def _default_store(loop_params: dict, pool: Pool) -> None:
     loop_params["store"] = Path.cwd() / f"anchoral-labels-{pool.fingerprint[:12]}.db"
 
 
-def _default_encoder(dim: int | None = None):
-    """The bundled encoder. For precomputed embeddings only when the sizes match (and None
-    otherwise), so that search never compares vectors from two different models."""
-    if dim is not None and dim != DEFAULT_DIM:
-        return None
-    from ..engine.embed import Encoder
+def _default_encoder(dim: int):
+    """For precomputed embeddings, the named encoder of their size (the default first), or None,
+    so that search never compares vectors of two sizes; None too when it is not installed."""
+    from ..engine.encoders import DEFAULT_ENCODER, NAMES
 
+    names = [DEFAULT_ENCODER, *NAMES]
+    name = next((n for n in names if NAMES[n][1] == dim), None)
+    if name is None:
+        return None
     try:
-        return Encoder()
+        return session_encoder(name)
     except InputError:
-        if dim is None:
-            raise
         return None  # the bundled model is not installed: no search, the rest works
 
 
 def _checked_texts(texts) -> list[str]:
-    """Strings, none empty; duplicates are allowed (a pool may repeat itself) but reported, and
-    so are a pool of one text repeated and texts too long for any encoder to read whole."""
+    """Strings, none empty; duplicates are allowed (a pool may repeat itself) but reported."""
     from ..engine.embed import check_texts
 
     texts = check_texts(texts)
     distinct = len(set(texts))
-    if distinct == 1 and len(texts) > 1:
-        warnings.warn(
-            f"all {len(texts)} texts are the same text: their vectors are identical, so search, anchors and "
-            "the map cannot tell them apart",
-            stacklevel=5,
-        )
-    elif distinct < len(texts):
+    if 1 < distinct < len(texts):  # one text repeated throughout is the encoder's warning
         warnings.warn(
             f"{len(texts) - distinct} texts repeat an earlier one; each copy is labelled on its own", stacklevel=5
         )
-    long = [i for i, t in enumerate(texts) if len(t) > LONG_TEXT_CHARS]
-    if long:
-        warnings.warn(
-            f"{len(long)} texts are longer than {LONG_TEXT_CHARS:,} characters (longest "
-            f"{max(len(texts[i]) for i in long):,}), first rows {long[:5]}: encoders read the first 256-512 "
-            "tokens of a text (a page or so), the rest does not count",
-            stacklevel=5,
-        )
     return texts
+
+
+def _warn_odd_pools(texts: list[str], name: str) -> None:
+    """The encoder's warnings about a pool (texts too long to read whole, one text repeated),
+    at once rather than from the thread that encodes it."""
+    from ..engine import embed
+
+    embed._warn_odd_pools(texts, name)
