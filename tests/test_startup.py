@@ -372,3 +372,27 @@ def test_the_encoder_reports_what_it_found_in_the_cache_then_each_chunk(tmp_path
     told.clear()
     out = encoder.encode(TEXTS, on_progress=lambda done, total: told.append((done, total)))
     assert out.shape == (N, DIM) and told == []  # a finished encode is read whole from the cache
+
+
+# ---- which encoder ------------------------------------------------------------------------------
+
+
+def test_encoder_names_reach_the_engine_and_a_wrong_one_is_refused_at_once():
+    from anchoral_widget.engine.encoders import DEFAULT_ENCODER
+
+    for name in ("fast", "minilm"):
+        session = start_session(TEXTS, ["other", "eye"], encoder=name, **SMALL)
+        assert session.encoder.name == name and session.encoder.progress is False
+        session.close()
+    assert start_session(TEXTS, ["other", "eye"], **SMALL).encoder.name == DEFAULT_ENCODER
+    with pytest.raises(InputError, match="nor one of the names"):
+        start_session(TEXTS, ["other", "eye"], encoder="fastest", **SMALL)
+
+
+@pytest.mark.parametrize("dim, name", [(256, "fast"), (384, "minilm"), (7, None)])
+def test_precomputed_embeddings_search_with_the_named_encoder_of_their_size(dim, name):
+    X = np.random.default_rng(0).normal(size=(N, dim)).astype(np.float32)
+    session = started(start_session(TEXTS, ["other", "eye"], embeddings=X, **SMALL))
+    assert session.wait(30)
+    assert (session.encoder and session.encoder.name) == name
+    session.close()
