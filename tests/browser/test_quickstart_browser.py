@@ -102,7 +102,7 @@ def test_a_slow_encode_shows_its_progress_and_leaves_the_notebook_free(page, art
     width = widget.locator(".aw-startup-bar").evaluate("el => el.style.width")
     assert abs(float(width.rstrip("%")) - 50) < 0.5
     assert "preparing the pool" in widget.locator(".aw-empty").inner_text()
-    page.screenshot(path=str(artifacts / "quickstart-preparing.png"))
+    widget.screenshot(path=str(artifacts / "quickstart-preparing.png"))
     # the kernel answers while the encode is held: the notebook is free
     assert probe(page, "w2.phase") == "preparing"
     assert probe(page, "(held.go.set(), w2.wait(60), w2.phase)[2]") == "cold"
