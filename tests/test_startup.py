@@ -125,6 +125,18 @@ def test_labels_are_refused_until_the_pool_is_ready_and_a_search_waits_for_it():
     session.close()
 
 
+def test_a_session_closed_while_preparing_starts_nothing_after():
+    gate = Gate()
+    session = started(start_session(TEXTS, ["other", "eye"], encoder=gate, seed_labels={0: "eye", 1: "other"}, **SMALL))
+    session.close()
+    gate.opened.set()
+    assert session.loop is not None  # the start-up ran to its end
+    time.sleep(0.2)
+    assert session.snapshot()["batch"] == [] and session.snapshot()["phase"] == "preparing"
+    with pytest.raises(InputError, match="closed"):
+        session.handle({"kind": "retry"})
+
+
 # ---- cheap checks at once --------------------------------------------------------------------
 
 CHEAP = [
