@@ -23,6 +23,7 @@ import json
 import os
 import threading
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -273,7 +274,7 @@ class HnswIndex:
         *,
         seed: int = HNSW_SEED,
         num_threads: int = 1,
-        progress: bool = False,
+        progress: bool | Callable[[int, int], None] = False,
         ef_construction: int = HNSW_EF_CONSTRUCTION,
         M: int = HNSW_M,
         **kwargs: Any,
@@ -282,7 +283,8 @@ class HnswIndex:
 
         ``num_threads=1`` (the default) makes the graph identical from one build to the next;
         more threads build faster but insert in a nondeterministic order. ``kwargs`` go to the
-        constructor (``check_rows``, ``min_recall``).
+        constructor (``check_rows``, ``min_recall``). ``progress``: True for a progress bar, or a
+        callable told ``(items added, size)`` after each chunk.
         """
         import hnswlib
 
@@ -292,13 +294,15 @@ class HnswIndex:
         index.init_index(max_elements=size, ef_construction=ef_construction, M=M, random_seed=seed)
         chunk = 10_000
         starts = range(0, size, chunk)
-        if progress:
+        if progress is True:
             from tqdm.auto import tqdm
 
             starts = tqdm(starts, desc="indexing", unit="chunk")
         for start in starts:
             stop = min(start + chunk, size)
             index.add_items(embeddings[start:stop], np.arange(start, stop), num_threads=num_threads)
+            if callable(progress):
+                progress(stop, size)
         index.set_ef(HNSW_EF)
         return cls(index, size, dim, embeddings, **kwargs)
 

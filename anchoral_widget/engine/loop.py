@@ -413,7 +413,7 @@ class ActiveLoop:
     def _features(self):
         return self.pool.features(self.learner)
 
-    def _labelled_in_id_order(self) -> tuple[np.ndarray, np.ndarray]:
+    def labelled_in_id_order(self) -> tuple[np.ndarray, np.ndarray]:
         """The labelled ids and their classes, sorted by id: what training and the filters see,
         so that a proposal depends on the labelled set and never on the order labels came in
         (a solver sums its rows in order; k-means++ seeds over its points in order)."""
@@ -427,9 +427,11 @@ class ActiveLoop:
         chosen on them)."""
         if not self._labels:
             return None
-        ids, classes = self._labelled_in_id_order()
+        ids, classes = self.labelled_in_id_order()
         X = take(self._features(), ids)
-        return fit_learner(self.learner, X, classes, len(self.classes), self.seed, minority=sorted(self.minority_indices))
+        return fit_learner(
+            self.learner, X, classes, len(self.classes), self.seed, minority=sorted(self.minority_indices)
+        )
 
     def propose(self, batch_size: int | None = None, on_stage=None, *, trained: Trained | None = None) -> Proposal:
         """Train, filter, select: the next batch to label.
@@ -506,7 +508,7 @@ class ActiveLoop:
 
     def _pool_state(self, bound) -> PoolState:
         needs_index = self.config["pool_filter"] in ("anchoral", "seals") and len(self._labels) > 0
-        ids, classes = self._labelled_in_id_order()
+        ids, classes = self.labelled_in_id_order()
         labelled_entropy = None
         if bound is not None:
             labelled_entropy = lambda: entropy(bound.proba(ids))

@@ -18,8 +18,10 @@ from ..errors import InputError
 from .drafts import BatchDrafts
 from .guarded import LoopFacts
 
-#: Phases in which the worker prepares a batch.
-BUSY = ("starting", "training", "selecting")
+#: Phases in which the worker prepares a batch (or, first, the pool).
+BUSY = ("preparing", "starting", "training", "selecting")
+#: What the start-up shows once nothing is left to do (see :mod:`.startup`).
+STARTED: dict = {"stage": "ready", "text": "", "done": None, "total": None, "rate": None, "left": None, "seconds": {}}
 
 
 class Screen:
@@ -36,6 +38,8 @@ class Screen:
         ``facts()``: the loop's latest :class:`LoopFacts` (read without a lock).
     map_status : callable
         ``map_status()``: the map's ``{"status", "fraction", "text"}``.
+    phase : str
+        The first phase: ``starting``, or ``preparing`` while the pool is made (see :meth:`set_startup`).
     """
 
     def __init__(
@@ -45,6 +49,7 @@ class Screen:
         budget: int | None,
         facts: Callable[[], LoopFacts],
         map_status: Callable[[], dict],
+        phase: str = "starting",
     ):
         self._lock = threading.RLock()
         self._listeners: list[Callable[[dict], None]] = []
@@ -53,8 +58,9 @@ class Screen:
         self._facts, self._map_status = facts, map_status
         self._drafts = BatchDrafts()
         self._reserved: set[int] = set()  # seed labels sent but not yet stored
-        self._phase, self._status, self._seconds, self._error = "starting", "starting…", {}, ""
+        self._phase, self._status, self._seconds, self._error = phase, f"{phase}…", {}, ""
         self._note = ""  # label-ahead: what the fine-tuning in the background is doing
+        self._startup = dict(STARTED) if phase != "preparing" else {**STARTED, "stage": "starting"}
         self._search = {"query": "", "busy": False, "results": [], "seconds": None}
         self._curves: dict = {}
 
@@ -86,6 +92,7 @@ class Screen:
                 "error": self._error,
                 "map_status": self._map_status(),
                 "curves": self._curves,
+                "startup": dict(self._startup),
             }
 
     @property
@@ -159,19 +166,29 @@ class Screen:
             self._phase, self._status = phase, status
             self.publish("phase", "status", "progress")
 
-    def retry(self) -> None:
+    def retry(self, phase: str = "training", status: str = "training…") -> None:
         with self._lock:
             if self._phase != "error":
                 raise InputError("nothing to retry: no batch failed")
-            self._phase, self._status = "training", "training…"
+            self._phase, self._status = phase, status
             self.publish("phase", "status", error="")
 
     def fail(self, message: str) -> None:
-        """A background job failed: say so; a batch that could not be prepared can be retried."""
+        """A background job failed: say so; a batch (or the pool) that could not be prepared
+        can be retried."""
         with self._lock:
             if not self._drafts and self._phase in BUSY:
-                self._phase, self._status = "error", "could not prepare the next batch: press Retry"
-            self.publish("phase", "status", "search", error=message)
+                what = "the pool" if self._phase == "preparing" else "the next batch"
+                self._phase, self._status = "error", f"could not prepare {what}: press Retry"
+                if self._startup["stage"] not in ("ready", "index"):
+                    self._startup = {**self._startup, "stage": "error", "rate": None, "left": None}
+            self.publish("phase", "status", "search", "startup", error=message)
+
+    def set_startup(self, startup: dict) -> None:
+        """How far the start-up is (see :mod:`.startup`)."""
+        with self._lock:
+            self._startup = dict(startup)
+            self.publish("startup")
 
     def set_note(self, note: str) -> None:
         """The status line's last part, from the fine-tuning in the background ('' for none)."""

@@ -87,9 +87,8 @@ class FitRequest:
     @classmethod
     def of(cls, loop) -> FitRequest:
         """The loop's labelled set now (call holding the loop)."""
-        ids, y = loop.labelled_ids, loop.labelled_classes.copy()
-        order = np.argsort(ids, kind="stable")
-        key = hashlib.sha1(ids[order].tobytes() + y[order].tobytes()).hexdigest()
+        ids, y = loop.labelled_in_id_order()  # the order labels came in never steers the model
+        key = hashlib.sha1(ids.tobytes() + y.tobytes()).hexdigest()
         X = take(loop.pool.features(loop.learner), ids)
         return cls(X, y, len(loop.classes), loop.seed, sorted(loop.minority_indices), key)
 
