@@ -40,15 +40,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..engine.learners import Trained
 from ..engine.loop import ActiveLoop
-from ..errors import AnchorALError, EmptyPoolError, InputError
+from ..errors import EmptyPoolError, InputError
 from .cards import batch_cards
 from .commands import dispatch
 from .guarded import GuardedLoop
 from .mapchannel import MapChannel
-from .screen import Screen, ready_status, selecting_status, training_note
-from .search import encode_query, nearest_texts, quiet_encoder
+from .screen import Screen, check_budget, plain, ready_status, selecting_status, training_note
+from .search import quiet_encoder, run_search
 from .trainer import FitRequest, Trainer, label_ahead, score_ahead
 from .worker import Worker
 
@@ -348,27 +347,15 @@ class LabelSession:
         if self._screen.has_batch() or self._guarded.loop is None:
             return
         with self._guarded.held() as loop:
-            facts = self._guarded.facts
-            if facts.missing:
-                names = ", ".join(repr(c) for c in facts.missing)
-                self._screen.announce(
-                    "cold",
-                    f"cold start: no label yet for {names}. Search for examples below and label "
-                    "them; batches start once every class has a label.",
-                )
-                return
-            if self._budget is not None and len(facts.rows) >= self._budget:
-                self._screen.announce("done", f"budget reached: {len(facts.rows)} of {self._budget} labelled")
+            if self._screen.waiting(self._guarded.facts, self._budget):  # cold start, or budget reached
                 return
             start = time.perf_counter()
             pending = loop.pending is not None and len(loop.pending.unanswered(loop.excluded)) > 0
-            if self.ahead or pending:  # the latest model; a pending batch (a resume) needs none
-                trained = self._trainer.latest or Trained(None, 0)
-            else:
+            if not (self.ahead or pending):
                 self._screen.announce("training", "training…")
-                trained = self._trainer.wait_for(FitRequest.of(loop))
-                if trained is None:
-                    return  # closed meanwhile
+            trained = self._trainer.for_proposal(loop, fresh=not (self.ahead or pending))
+            if trained is None:
+                return  # closed meanwhile
             on_stage = lambda _stage: self._screen.announce("selecting", selecting_status(start, trained))
             try:
                 with self._trainer.paused():  # on a CPU, a fit in the background would halve the speed
@@ -399,36 +386,10 @@ class LabelSession:
             self._screen.set_note(training_note(self._trainer.fitting, self._trainer.latest, self._shown_model))
 
     def _run_search(self, query: str) -> None:
-        if self._guarded.loop is None:  # no pool to search: the start-up's error stays shown
-            self._screen.end_search(query)
-            return
-        start = time.perf_counter()
-        try:
-            vector = encode_query(self._query_encoder, query, self._guarded.loop.embeddings.shape[1])
-            with self._guarded.held() as loop:
-                results = nearest_texts(loop, self.texts, vector)
-        except Exception:
-            self._screen.end_search(query)
-            raise
-        self._screen.end_search(query, results, round(time.perf_counter() - start, 3))
+        run_search(self._guarded, self._screen, self._query_encoder, self.texts, query)
 
     def _curves_changed(self, curves: dict) -> None:
         self._screen.set_curves(curves)
 
     def _fail(self, exc: BaseException) -> None:
         self._screen.fail(plain(exc))
-
-
-def plain(exc: BaseException) -> str:
-    """An exception in plain words: our own errors say what to fix; others name their type."""
-    if isinstance(exc, AnchorALError):
-        return str(exc)
-    return f"unexpected {type(exc).__name__}: {exc}"
-
-
-def check_budget(budget) -> int | None:
-    if budget is None:
-        return None
-    if isinstance(budget, bool) or not isinstance(budget, (int, np.integer)) or budget < 1:
-        raise InputError(f"budget must be a positive number of labels or None, got {budget!r}")
-    return int(budget)

@@ -24,7 +24,8 @@ import pandas as pd
 from ..engine.loop import ActiveLoop
 from ..engine.pool import Pool
 from ..errors import InputError
-from .labeller import LabelSession, check_budget
+from .labeller import LabelSession
+from .screen import check_budget
 from .trainer import TRAINING
 
 #: ``report(stage, done, total)``: how far the slow part is (``done``/``total`` None when unknown).

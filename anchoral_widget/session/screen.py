@@ -14,7 +14,9 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 
-from ..errors import InputError
+import numpy as np
+
+from ..errors import AnchorALError, InputError
 from .drafts import BatchDrafts
 from .guarded import LoopFacts
 
@@ -161,6 +163,22 @@ class Screen:
 
     # ---- phases ---------------------------------------------------------------------------
 
+    def waiting(self, facts: LoopFacts, budget: int | None) -> bool:
+        """Whether no batch can come yet, and if so say why: a class without a label (cold
+        start: search finds one), or the budget reached."""
+        if facts.missing:
+            names = ", ".join(repr(c) for c in facts.missing)
+            self.announce(
+                "cold",
+                f"cold start: no label yet for {names}. Search for examples below and label "
+                "them; batches start once every class has a label.",
+            )
+            return True
+        if budget is not None and len(facts.rows) >= budget:
+            self.announce("done", f"budget reached: {len(facts.rows)} of {budget} labelled")
+            return True
+        return False
+
     def announce(self, phase: str, status: str) -> None:
         with self._lock:
             self._phase, self._status = phase, status
@@ -290,3 +308,18 @@ def training_note(fitting: int | None, latest, shown: int | None) -> str:
     if latest is not None and latest.labelled != shown:
         return f"the model trained on {latest.labelled} labels will propose the next batch"
     return ""
+
+
+def plain(exc: BaseException) -> str:
+    """An exception in plain words: our own errors say what to fix; others name their type."""
+    if isinstance(exc, AnchorALError):
+        return str(exc)
+    return f"unexpected {type(exc).__name__}: {exc}"
+
+
+def check_budget(budget) -> int | None:
+    if budget is None:
+        return None
+    if isinstance(budget, bool) or not isinstance(budget, (int, np.integer)) or budget < 1:
+        raise InputError(f"budget must be a positive number of labels or None, got {budget!r}")
+    return int(budget)

@@ -152,6 +152,14 @@ class Trainer:
 
     # ---- asking -----------------------------------------------------------------------------
 
+    def for_proposal(self, loop, *, fresh: bool) -> Trained | None:
+        """The model to propose with: fitted on every label now (``fresh``, strict mode: waits
+        for it; None if closed meanwhile), else the latest that finished (label-ahead, or a
+        resumed batch that needs none)."""
+        if fresh:
+            return self.wait_for(FitRequest.of(loop))
+        return self.latest or Trained(None, 0)
+
     def request(self, request: FitRequest) -> None:
         """Fit ``request`` once the running fit (if any) is done; nothing if its labelled set is
         fitted, running or waiting already (unless that fit failed: then it is tried again)."""
