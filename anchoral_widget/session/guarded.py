@@ -73,24 +73,27 @@ class GuardedLoop:
             self.refresh()
 
     @contextmanager
-    def held(self) -> Iterator[ActiveLoop]:
-        """``with guarded.held() as loop:`` the loop, for as long as nothing else may touch it."""
+    def held(self) -> Iterator[ActiveLoop | None]:
+        """``with guarded.held() as loop:`` the loop (None before :meth:`attach`), for as long as
+        nothing else may touch it."""
         with self._lock:
             yield self.loop
 
     def store(self, labelled: dict[int, object], skipped: Sequence[int] = ()) -> None:
         """Store labels (id -> the loop's class) then skips, all or nothing."""
         with self._lock:
+            loop = self.loop
+            assert loop is not None  # nothing is stored before the loop is attached
             stored = False
             try:
                 if labelled:
-                    self.loop.label(list(labelled), list(labelled.values()))
+                    loop.label(list(labelled), list(labelled.values()))
                     stored = True
                 if skipped:
-                    self.loop.skip(list(skipped))
+                    loop.skip(list(skipped))
             except Exception:
                 if stored:
-                    self.loop.undo()  # the labels went in but the skips did not: neither
+                    loop.undo()  # the labels went in but the skips did not: neither
                 raise
             finally:
                 self.refresh()

@@ -100,7 +100,9 @@ class LabelSession:
             raise TypeError("a session without a loop needs classes= and the startup= that makes it")
         self.texts = texts
         self._budget = check_budget(budget)
-        self.class_names = [str(c) for c in (classes if loop is None else loop.classes)]
+        class_source = classes if loop is None else loop.classes
+        assert class_source is not None  # checked above
+        self.class_names = [str(c) for c in class_source]
         if len(set(self.class_names)) != len(self.class_names):
             raise InputError(f"class names must differ as text, got {self.class_names}")
         self._startup, self._map = startup, None
@@ -131,7 +133,7 @@ class LabelSession:
         scorer = lambda model, checkpoint: score_ahead(model, loop, self._subpools, checkpoint)
         self._trainer = Trainer(
             loop.learner,
-            on_error=lambda exc: self.ahead and self._fail(exc),  # strict mode raises it where it waits
+            on_error=lambda exc: self._fail(exc) if self.ahead else None,  # strict mode raises it where it waits
             on_change=self._fit_changed,
             prepare=scorer if self.ahead else None,  # strict proposes at once, scoring what it needs
         )
@@ -347,6 +349,7 @@ class LabelSession:
         if self._screen.has_batch() or self._guarded.loop is None:
             return
         with self._guarded.held() as loop:
+            assert loop is not None and self._trainer is not None  # both attached (checked above)
             if self._screen.waiting(self._guarded.facts, self._budget):  # cold start, or budget reached
                 return
             start = time.perf_counter()

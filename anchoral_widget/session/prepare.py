@@ -222,6 +222,7 @@ def make_loop(plan: Plan, report: Report | None = None):
         )
         _default_store(params, pool)
         report("store", None, None)
+        assert plan.classes is not None  # build_session needs classes when no loop is given
         loop = ActiveLoop(pool, plan.classes, plan.minority, **params)
     elif encoder is None:
         encoder = _default_encoder(loop.embeddings.shape[1])

@@ -13,6 +13,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -60,10 +61,11 @@ class Screen:
         self._facts, self._map_status = facts, map_status
         self._drafts = BatchDrafts()
         self._reserved: set[int] = set()  # seed labels sent but not yet stored
-        self._phase, self._status, self._seconds, self._error = phase, f"{phase}…", {}, ""
+        self._phase, self._status, self._error = phase, f"{phase}…", ""
+        self._seconds: dict[str, float] = {}
         self._note = ""  # label-ahead: what the fine-tuning in the background is doing
         self._startup = dict(STARTED) if phase != "preparing" else {**STARTED, "stage": "starting"}
-        self._search = {"query": "", "busy": False, "results": [], "seconds": None}
+        self._search: dict[str, Any] = {"query": "", "busy": False, "results": [], "seconds": None}
         self._curves: dict = {}
 
     # ---- reading ------------------------------------------------------------------------
