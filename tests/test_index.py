@@ -78,7 +78,7 @@ def test_bad_embeddings_and_queries_are_named():
     with pytest.raises(InputError, match="16-d"):
         ExactIndex(X).query(np.ones((1, 3)), 5)
     with pytest.raises(InputError, match="unknown index kind"):
-        build_index(X, "faiss")
+        build_index(X, "annoy")  # "faiss" is a backend now (tests/test_backends.py)
     assert isinstance(build_index(X), ExactIndex)
 
 
