@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..errors import InputError
-from .fingerprint import fingerprint_array
+from .shards import fingerprint_embeddings
 
 if TYPE_CHECKING:
     from .index import VectorIndex
@@ -119,12 +119,7 @@ class Pool:
         """A hash of the embeddings alone: what an index or a map of them is checked against."""
         with self._lock:
             if self._embeddings_fingerprint is None:
-                if isinstance(self.embeddings, np.memmap):  # from the file's manifest when it has one
-                    from .shards import fingerprint_embeddings
-
-                    self._embeddings_fingerprint = fingerprint_embeddings(self.embeddings)
-                else:
-                    self._embeddings_fingerprint = fingerprint_array(self.embeddings)
+                self._embeddings_fingerprint = fingerprint_embeddings(self.embeddings)
             return self._embeddings_fingerprint
 
     @property
