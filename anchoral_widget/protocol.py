@@ -107,7 +107,8 @@ TRAITS: dict[str, dict] = {
     "batch": {
         "type": "list",
         "help": "Cards of the batch on screen: id, text, predicted, confidence, proba, score, "
-        "anchor {id, text, label, similarity}.",
+        "anchor {id, text, label, similarity}, model_labelled (labels of the model that proposed it; "
+        "null: no model yet, drawn at random).",
     },
     "answers": {
         "type": "object",
@@ -115,7 +116,11 @@ TRAITS: dict[str, dict] = {
     },
     "iteration": {"type": "int", "help": "The loop iteration of the batch on screen."},
     "phase": {"type": "str", "help": "starting, cold, training, selecting, ready, done or error."},
-    "status": {"type": "str", "help": "The status line, with the seconds the last batch took."},
+    "status": {
+        "type": "str",
+        "help": "The status line: the seconds the last batch took, the model that proposed it, and with "
+        "label-ahead the fine-tuning running in the background.",
+    },
     "seconds": {"type": "object", "help": "Seconds the last batch took: train, select, total."},
     "progress": {
         "type": "object",

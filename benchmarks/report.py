@@ -36,6 +36,7 @@ SECTIONS = [
     ("index_fidelity", "benchmarks/index_fidelity.py"),
     ("claims", "benchmarks/claims.py"),
     ("transformer_regime", "benchmarks/transformer_regime.py"),
+    ("transformer_session", "benchmarks/transformer_session.py"),
     ("small_text_compare", "benchmarks/small_text_compare.py"),
     ("encoding", "benchmarks/encoding.py"),
     ("encoders", "benchmarks/encoders.py"),

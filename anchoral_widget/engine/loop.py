@@ -16,7 +16,7 @@ import numpy as np
 
 from ..errors import EmptyPoolError, InputError
 from .filters import POOL_FILTERS, PoolState, make_filter
-from .learners import BoundModel, make_learner, take
+from .learners import BoundModel, Trained, fit_learner, make_learner, take
 from .metrics import evaluate, minority_proportion
 from .pool import Pool, learner_reads_texts
 from .records import Event, IterationRecord, Proposal
@@ -347,6 +347,7 @@ class ActiveLoop:
             minority_in_subpool=None,
             seconds=dict(proposal.seconds),
             test=proposal.test,
+            model_labelled=proposal.model_labelled,
         )
 
     def undo(self, persist: bool = True) -> Event | None:
@@ -421,18 +422,26 @@ class ActiveLoop:
         return ids[order], classes[order]
 
     def train(self):
-        """Fit the learner on the labelled set (in id order); None if nothing is labelled."""
+        """Fit the learner on the labelled set (in id order); None if nothing is labelled. A
+        learner whose fit takes ``minority`` is told the minority classes (its best epoch is
+        chosen on them)."""
         if not self._labels:
             return None
         ids, classes = self._labelled_in_id_order()
-        return self.learner.fit(take(self._features(), ids), classes, len(self.classes), self.seed)
+        X = take(self._features(), ids)
+        return fit_learner(self.learner, X, classes, len(self.classes), self.seed, minority=sorted(self.minority_indices))
 
-    def propose(self, batch_size: int | None = None, on_stage=None) -> Proposal:
+    def propose(self, batch_size: int | None = None, on_stage=None, *, trained: Trained | None = None) -> Proposal:
         """Train, filter, select: the next batch to label.
 
         While a proposal has unanswered items it is returned again unchanged, so asking twice
         never moves the loop on. Raises :class:`EmptyPoolError` when nothing is left to label.
         ``on_stage(name)``, if given, is called with ``"training"`` and then ``"selecting"``.
+
+        ``trained``: score with this model instead of training one (label-ahead: a model fitted
+        in the background, maybe on fewer labels than the loop holds now; ``Trained(None, 0)``
+        draws the batch at random from the subpool). The anchors and the subpool are those of
+        the current labelled set either way; the proposal records the model's labelled count.
         """
         if self._pending is not None and len(self._pending.unanswered(self._excluded)):
             return self._pending
@@ -442,10 +451,14 @@ class ActiveLoop:
         if b < 1:
             raise InputError(f"batch size must be at least 1, got {b}")
 
-        if on_stage:
-            on_stage("training")
         t0 = time.perf_counter()
-        model = self.train()
+        if trained is None:
+            if on_stage:
+                on_stage("training")
+            model = self.train()
+            train_s = time.perf_counter() - t0
+            trained = Trained(model, len(self._labels), train_s)
+        model = trained.model
         t1 = time.perf_counter()
         if on_stage:
             on_stage("selecting")
@@ -473,12 +486,18 @@ class ActiveLoop:
             anchor_ids=subpool.anchor_ids,
             anchor_classes=subpool.anchor_classes,
             batch_proba=probs,
-            seconds={"train": t1 - t0, "subpool": t2 - t1, "strategy": t3 - t2, "total": t3 - t0},
+            seconds={
+                "train": trained.waited,
+                "subpool": t2 - t1,
+                "strategy": t3 - t2,
+                "total": trained.waited + t3 - t1,
+            },
             labelled_count=len(self._labels),
             minority_in_labelled=minority_proportion(self.labelled_classes, self.minority_indices),
             test=self.evaluate(model),
             events_seen=len(self._events),
             batch_retrieved_by=retrieved_by,
+            model_labelled=None if model is None else int(trained.labelled),
         )
         if self.store is not None:
             self.store.append("propose", self._kept_subpool(proposal).payload())

@@ -25,6 +25,7 @@ class Proposal:
     test: dict[str, Any] | None = None
     events_seen: int = 0  # how many label/skip calls it was proposed after
     batch_retrieved_by: np.ndarray | None = None  # per batch item: the anchor that retrieved it
+    model_labelled: int | None = None  # labels the scoring model was fitted on; None: no model (random)
 
     def unanswered(self, excluded: np.ndarray) -> np.ndarray:
         return np.asarray(self.batch_ids[~excluded[self.batch_ids]])
@@ -45,6 +46,7 @@ class Proposal:
             "test": self.test,
             "events_seen": self.events_seen,
             "batch_retrieved_by": None if self.batch_retrieved_by is None else self.batch_retrieved_by.tolist(),
+            "model_labelled": self.model_labelled,
         }
 
     @classmethod
@@ -90,4 +92,5 @@ class IterationRecord:
     minority_in_subpool: float | None
     seconds: dict[str, float]
     test: dict[str, Any] | None = None
+    model_labelled: int | None = None  # labels of the model that proposed the batch (label-ahead: maybe older)
     extra: dict[str, Any] = field(default_factory=dict)

@@ -9,7 +9,10 @@
   curves. Its lock is held for moments only, so the kernel's message handler, which takes it,
   never waits on training; listeners hear of changes under it, so they see values in order.
 - :class:`~.worker.Worker`: one thread that does everything slow (storing a submitted batch,
-  training, selecting the next batch, searching), in order.
+  selecting the next batch, searching), in order.
+- :class:`~.trainer.Trainer`: the thread that fits the learner, one fit at a time. Strict mode
+  waits for the fit of the labelled set (the paper); label-ahead proposes with the latest model
+  that finished and lets the next fit run in the background (see :mod:`~.trainer`).
 - :class:`~.mapchannel.MapChannel`: the map, its messages and the F1 estimate.
 - :mod:`~.commands`: a front end's message, checked against the protocol, to a method here.
 
@@ -33,14 +36,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..engine.learners import Trained
 from ..engine.loop import ActiveLoop
 from ..errors import AnchorALError, EmptyPoolError, InputError
 from .cards import batch_cards
 from .commands import dispatch
 from .guarded import GuardedLoop
 from .mapchannel import MapChannel
-from .screen import Screen
+from .screen import Screen, ready_status, selecting_status, training_note
 from .search import encode_query, nearest_texts, quiet_encoder
+from .trainer import FitRequest, Trainer, label_ahead, score_ahead
 from .worker import Worker
 
 log = logging.getLogger(__name__)
@@ -64,9 +69,21 @@ class LabelSession:
     map : MapView, optional
         The map and curves (see :mod:`~anchoral_widget.views.mapview`); fitted in the background
         from :meth:`start`, updated after each batch and sent to :meth:`on_map` listeners.
+    training : {"auto", "ahead", "strict"}
+        Wait for the model fitted on every label (strict, the paper's), or propose at once with
+        the latest model that finished (label-ahead); auto: ahead for a learner that reads text.
     """
 
-    def __init__(self, texts: Sequence[str], loop: ActiveLoop, *, encoder=None, budget: int | None = None, map=None):
+    def __init__(
+        self,
+        texts: Sequence[str],
+        loop: ActiveLoop,
+        *,
+        encoder=None,
+        budget: int | None = None,
+        map=None,
+        training: str = "auto",
+    ):
         if len(texts) != len(loop.embeddings):
             raise InputError(f"{len(texts)} texts but {len(loop.embeddings)} embeddings")
         self.texts = texts
@@ -86,6 +103,16 @@ class LabelSession:
             self.class_names, len(texts), self._budget, lambda: self._guarded.facts, self._channel.status
         )
         self._worker = Worker("anchoral-labeller", on_error=self._fail)
+        self.ahead = label_ahead(training, loop.learner)
+        self._shown_model: int | None = None  # labels of the model that proposed the batch on screen
+        self._subpools: list[np.ndarray] = []  # the last proposals' subpools, newest last: scored ahead
+        scorer = lambda model, checkpoint: score_ahead(model, loop, self._subpools, checkpoint)
+        self._trainer = Trainer(
+            loop.learner,
+            on_error=lambda exc: self.ahead and self._fail(exc),  # strict mode raises it where it waits
+            on_change=self._fit_changed,
+            prepare=scorer if self.ahead else None,  # strict proposes at once, scoring what it needs
+        )
 
     # ---- reading ------------------------------------------------------------------------
 
@@ -154,7 +181,9 @@ class LabelSession:
         )
 
     def close(self, wait: bool = False) -> None:
-        """Stop the worker once its queued work is done (``wait=True``: block until then)."""
+        """Cancel the fit in the background; stop the worker once its queued work is done
+        (``wait=True``: block until then)."""
+        self._trainer.close(wait=30 if wait else None)
         self._channel.stop()
         self._worker.close(wait)
         self._channel.close(wait)
@@ -284,33 +313,43 @@ class LabelSession:
             if self._budget is not None and len(facts.rows) >= self._budget:
                 self._screen.announce("done", f"budget reached: {len(facts.rows)} of {self._budget} labelled")
                 return
-            self._screen.announce("training", "training…")
             start = time.perf_counter()
-
-            def on_stage(stage: str) -> None:
-                if stage == "selecting":
-                    trained = time.perf_counter() - start
-                    self._screen.announce("selecting", f"selecting… (trained in {trained:.2f} s)")
-
+            pending = loop.pending is not None and len(loop.pending.unanswered(loop.excluded)) > 0
+            if self.ahead or pending:  # the latest model; a pending batch (a resume) needs none
+                trained = self._trainer.latest or Trained(None, 0)
+            else:
+                self._screen.announce("training", "training…")
+                trained = self._trainer.wait_for(FitRequest.of(loop))
+                if trained is None:
+                    return  # closed meanwhile
+            on_stage = lambda _stage: self._screen.announce("selecting", selecting_status(start, trained))
             try:
-                proposal = loop.propose(on_stage=on_stage)
+                with self._trainer.paused():  # on a CPU, a fit in the background would halve the speed
+                    proposal = loop.propose(on_stage=on_stage, trained=trained)
             except EmptyPoolError:
                 self._screen.announce("done", "the pool is exhausted: every text is labelled or skipped")
                 return
+            if self.ahead:
+                self._trainer.request(FitRequest.of(loop))  # the new labels, in the background
+            self._subpools = [*self._subpools[-4:], proposal.subpool_ids]  # replaced whole: read unlocked
+            self._shown_model = proposal.model_labelled
             cards = batch_cards(proposal, loop, self.texts, self.class_names)
             wall = time.perf_counter() - start
+            labelled = len(loop.labelled_ids)
         secs = proposal.seconds
         seconds = {
             "train": round(secs["train"], 3),
             "select": round(secs["subpool"] + secs["strategy"], 3),
             "total": round(wall, 3),
         }
-        status = (
-            f"ready: {len(cards)} texts in {wall:.2f} s "
-            f"(training {seconds['train']:.2f} s, selecting {seconds['select']:.2f} s)"
-        )
+        status = ready_status(len(cards), wall, seconds, proposal.model_labelled, labelled)
         self._screen.show(cards, proposal.iteration, seconds, status)
+        self._fit_changed()
         self._channel.update(proposal)
+
+    def _fit_changed(self) -> None:
+        if self.ahead:
+            self._screen.set_note(training_note(self._trainer.fitting, self._trainer.latest, self._shown_model))
 
     def _run_search(self, query: str) -> None:
         start = time.perf_counter()

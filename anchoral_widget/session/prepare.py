@@ -15,6 +15,7 @@ from ..engine.loop import ActiveLoop
 from ..engine.pool import Pool
 from ..errors import InputError
 from .labeller import LabelSession, check_budget
+from .trainer import TRAINING
 
 DEFAULT_DIM = 384  # all-MiniLM-L6-v2, the bundled encoder: known without loading it
 
@@ -30,6 +31,7 @@ def build_session(
     seed_labels: Mapping | pd.Series | None = None,
     budget: int | None = None,
     map=False,
+    training: str = "auto",
     **loop_params,
 ) -> LabelSession:
     """Make the encoder, the embeddings, the loop and the map a :class:`LabelSession` needs.
@@ -57,6 +59,11 @@ def build_session(
         The 2-D map of the pool and the live curves: True for UMAP fitted in the background and
         cached (the widget's default); a Projection or coordinates to place items (the toy
         data's); False (the default here): none.
+    training : {"auto", "ahead", "strict"}
+        After a submit, wait for the model fitted on every label (``"strict"``, the paper's), or
+        propose at once with the latest model that finished while the next fit runs in the
+        background (``"ahead"``). ``"auto"``: ahead for a learner that reads text (a fine-tuned
+        transformer), strict for one fitted on embeddings in milliseconds.
     **loop_params
         ``batch_size``, ``pool_filter``, ``strategy``, ``learner``, ``seed``, ... of ActiveLoop;
         ``store=``: the SQLite file that keeps every label and resumes after a restart; by
@@ -80,6 +87,8 @@ def build_session(
         raise InputError("texts are needed: the cards show them")
     texts = _checked_texts(texts)
     budget = check_budget(budget)  # before anything is built or written
+    if training not in TRAINING:
+        raise InputError(f"unknown training {training!r}; choose from {', '.join(TRAINING)}")
     if budget is not None and budget > len(texts):
         raise InputError(f"budget {budget} is larger than the pool ({len(texts)} texts)")
     if loop is None:
@@ -123,7 +132,7 @@ def build_session(
         from ..views.mapview import MapView
 
         view = MapView(loop, texts, projection=None if map is True else map, cache_dir=loop.pool.cache_dir)
-    return LabelSession(texts, loop, encoder=encoder, budget=budget, map=view)
+    return LabelSession(texts, loop, encoder=encoder, budget=budget, map=view, training=training)
 
 
 def _check_loop_params(loop_params: dict) -> None:

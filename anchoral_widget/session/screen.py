@@ -11,6 +11,7 @@ training, no search) ever runs under it.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Sequence
 
 from ..errors import InputError
@@ -53,6 +54,7 @@ class Screen:
         self._drafts = BatchDrafts()
         self._reserved: set[int] = set()  # seed labels sent but not yet stored
         self._phase, self._status, self._seconds, self._error = "starting", "starting…", {}, ""
+        self._note = ""  # label-ahead: what the fine-tuning in the background is doing
         self._search = {"query": "", "busy": False, "results": [], "seconds": None}
         self._curves: dict = {}
 
@@ -69,7 +71,7 @@ class Screen:
                 "answers": {str(i): a for i, a in self._drafts.answers.items()},
                 "iteration": self._drafts.iteration,
                 "phase": self._phase,
-                "status": self._status,
+                "status": f"{self._status} · {self._note}" if self._note else self._status,
                 "seconds": dict(self._seconds),
                 "progress": {
                     "labelled": len(f.rows),
@@ -171,6 +173,13 @@ class Screen:
                 self._phase, self._status = "error", "could not prepare the next batch: press Retry"
             self.publish("phase", "status", "search", error=message)
 
+    def set_note(self, note: str) -> None:
+        """The status line's last part, from the fine-tuning in the background ('' for none)."""
+        with self._lock:
+            if note != self._note:
+                self._note = note
+                self.publish("status")
+
     def set_budget(self, budget: int | None) -> bool:
         """True when the loop stopped at the old budget and may go on."""
         with self._lock:
@@ -226,3 +235,41 @@ class Screen:
         with self._lock:
             self._curves = curves
             self.publish("curves", "map_status")
+
+
+# ---- the status line's words -------------------------------------------------------------------
+
+
+def _model(labelled: int | None, now: int | None = None) -> str:
+    if labelled is None:
+        return "no model yet: drawn at random from the subpool"
+    if now is None or now == labelled:
+        return f"model trained on {labelled} labels"
+    return f"model trained on {labelled} labels ({now - labelled} newer labels not in it yet)"
+
+
+def selecting_status(started: float, trained) -> str:
+    """While the batch is chosen: how long the training took, or which model chooses."""
+    if trained.waited:
+        return f"selecting… (trained in {time.perf_counter() - started:.2f} s)"
+    return f"selecting… ({_model(trained.labelled if trained.model is not None else None)})"
+
+
+def ready_status(cards: int, wall: float, seconds: dict, model_labelled: int | None, labelled: int) -> str:
+    """A batch is ready: how long it took and which model proposed it ("model trained on 350
+    labels"), with how many labels that model has not seen yet under label-ahead."""
+    return (
+        f"ready: {cards} texts in {wall:.2f} s "
+        f"(training {seconds['train']:.2f} s, selecting {seconds['select']:.2f} s); "
+        f"{_model(model_labelled, labelled)}"
+    )
+
+
+def training_note(fitting: int | None, latest, shown: int | None) -> str:
+    """Label-ahead's part of the status line: the fit running in the background, or the newer
+    model that will propose the next batch."""
+    if fitting is not None:
+        return f"fine-tuning on {fitting} labels in the background"
+    if latest is not None and latest.labelled != shown:
+        return f"the model trained on {latest.labelled} labels will propose the next batch"
+    return ""

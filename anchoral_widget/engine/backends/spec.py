@@ -98,7 +98,7 @@ def parse_index(spec: str) -> IndexSpec:
         return IndexSpec("faiss", variant, options)
     if text.startswith(("milvus:", "milvus+https:", "milvus+http:")):
         return _parse_milvus(spec, text)
-    raise InputError(f"unknown index kind {spec!r}; use {_KINDS_HELP}")
+    raise InputError(f"unknown index {spec!r}; use {_KINDS_HELP}")
 
 
 def _parse_milvus(spec: str, text: str) -> IndexSpec:
