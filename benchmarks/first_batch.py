@@ -168,6 +168,14 @@ def _base(root: Path) -> dict:
 # ---- one size, in a fresh process ----------------------------------------------------------------
 
 
+def cpu_seconds() -> float:
+    """CPU time of this process so far, every thread (user + system)."""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def measure(path: Path, encoder_name: str, scratch: Path, quality: int, seed: int, map_: bool) -> dict:
     t_start = time.perf_counter()
     import numpy as np
@@ -228,6 +236,8 @@ def measure(path: Path, encoder_name: str, scratch: Path, quality: int, seed: in
     if "error" in marks:
         raise SystemExit(f"the start-up failed: {session.snapshot()['error']}")
     total = marks["ready"] - t0
+    cpu_first = cpu_seconds()  # from the process start: the import, the encoder load and the start-up
+    load = os.getloadavg()[0]
     snap = session.snapshot()
     startup = snap["startup"]["seconds"]
     seconds["Labeller() returns"] = returned
@@ -278,6 +288,8 @@ def measure(path: Path, encoder_name: str, scratch: Path, quality: int, seed: in
         "dim": int(loop.embeddings.shape[1]),
         "seconds": {k: round(v, 3) for k, v in seconds.items()},
         "first_batch_seconds": round(total, 3),
+        "cpu_seconds": round(cpu_first, 1),
+        "load_average": round(load, 1),
         "encode_rate": round(n / max(seconds["encode"], 1e-9), 1),
         "indexes": [{"kind": k, "seconds": round(end - start, 3)} for k, start, end in indexes],
         "first_proposal": first,
@@ -328,6 +340,8 @@ def render(results: list[dict], args) -> str:
                 *[s.get(k) for k in stage_names],
                 r["first_batch_seconds"],
                 s["import"] + s["encoder load"] + r["first_batch_seconds"],
+                r.get("cpu_seconds"),
+                r.get("load_average"),
                 f"{r['encode_rate']:,.0f}",
                 r["search_seconds"],
                 r["iteration_median"],
@@ -375,6 +389,8 @@ def render(results: list[dict], args) -> str:
         *[f"{k} (s)" for k in stage_names],
         "call -> first batch (s)",
         "fresh kernel -> first batch (s)",
+        "CPU (s)",
+        "load",
         "encode texts/s",
         "search (s)",
         "iteration (s)",
@@ -394,6 +410,9 @@ def render(results: list[dict], args) -> str:
         "`call -> first batch`: from the call to the first batch on screen; `fresh kernel`: plus the import and "
         "the encoder load. `index`: the index the first proposal waited for (exact search: nothing to build, the "
         "embeddings used as they are); `first proposal` is the rest of it. "
+        "`CPU`: the CPU seconds the process had used at the first batch (every thread, the import "
+        "included), which other jobs on the machine do not inflate; `load`: the machine's 1-minute load average "
+        "then (it is shared: wall times grow with the load). "
         "`iteration`: the wait after a submit, median of 5, through the session's commands. `search`: a cold "
         f'start\'s search ("{SEARCH}").',
         "",
