@@ -341,6 +341,27 @@ def test_the_session_builds_the_index_in_the_background_with_progress(pool3k):
     session.close()
 
 
+def test_exact_search_is_made_once_and_a_cached_encode_stays_on_disk(tmp_path, monkeypatch):
+    made = []
+    real = Pool._make_index
+    monkeypatch.setattr(Pool, "_make_index", lambda self, spec, **p: made.append(spec) or real(self, spec, **p))
+    encoder = fake_encoder(tmp_path / "model", tmp_path / "cache", HashModel())
+    seeds = {0: "eye", 1: "other", 12: "eye", 2: "other"}
+    session = started(start_session(TEXTS, ["other", "eye"], encoder=encoder, seed_labels=seeds, **SMALL))
+    assert session.wait(30) and session.snapshot()["phase"] == "ready"
+    time.sleep(0.2)
+    assert made == ["auto"], "no second exact index built in the background"
+    assert session.loop.pool.index_kind == "exact" and isinstance(session.loop.pool.index, ExactIndex)
+    assert isinstance(session.loop.embeddings, np.memmap), "the pool's embeddings read from the cache file"
+    session.close()
+
+
+def test_a_pool_says_which_index_it_answers_with(pool3k):
+    X, _ = pool3k
+    assert Pool(X).index_kind == "exact" and Pool(X, index="hnsw").index_kind == "hnsw"
+    assert Pool(X, index=ExactIndex(X)).index_kind == "given"
+
+
 # ---- what the progress says -------------------------------------------------------------------
 
 

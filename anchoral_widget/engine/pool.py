@@ -165,6 +165,14 @@ class Pool:
             return self._index
 
     @property
+    def index_kind(self) -> str:
+        """The kind of index the pool answers with once built: ``exact``, ``hnsw``, a backend's
+        name, or ``given`` (a built index was passed)."""
+        from .index import index_kind
+
+        return index_kind(self._index_spec, len(self))
+
+    @property
     def index_ready(self) -> bool:
         """Whether the index is built already (asking for :attr:`index` would not wait)."""
         return self._index is not None

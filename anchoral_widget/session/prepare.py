@@ -257,15 +257,16 @@ def session_encoder(spec):
 
 
 def encode_pool(encoder, texts: list[str], on_progress: Callable[[int, int], None]) -> np.ndarray:
-    """The pool's embeddings. An encoder that can say how far it is (``on_progress=``, as the
-    bundled one does) is told to; any other is called as ``encode(texts)``."""
+    """The pool's embeddings. An encoder that can say how far it is (``on_progress=``) is told
+    to, and one that can leave its cached result on disk (``mmap=``) does, so a large pool is
+    not held in memory twice (both as the bundled encoders do); any other is called as
+    ``encode(texts)``."""
     try:
-        accepts = "on_progress" in inspect.signature(encoder.encode).parameters
+        accepts = inspect.signature(encoder.encode).parameters
     except (TypeError, ValueError):
-        accepts = False
-    if accepts:
-        return encoder.encode(texts, on_progress=on_progress)
-    return encoder.encode(texts)
+        accepts = {}
+    options = {"on_progress": on_progress, "mmap": True}
+    return encoder.encode(texts, **{k: v for k, v in options.items() if k in accepts})
 
 
 def _seed_pairs(seed_labels, classes: list, n: int) -> list[tuple[int, Any]]:

@@ -94,11 +94,11 @@ class Startup:
         return self.loop, encoder, view
 
     def background(self, show: Callable[[dict], None], on_error: Callable[[BaseException], None]) -> None:
-        """Build the pool's vector index with every core, unless it is there (exact search makes
-        none: it is ready at once); ``show`` hears its progress, ``on_error`` of a failure (exact
-        search then goes on answering)."""
+        """Build the pool's vector index with every core, unless it is there or is exact search
+        (nothing to build); ``show`` hears its progress, ``on_error`` of a failure (exact search
+        then goes on answering)."""
         pool = getattr(self.loop, "pool", None)
-        if pool is None or pool.index_ready:
+        if pool is None or pool.index_ready or pool.index_kind == "exact":
             return
         progress = self._progress or Progress(show)
 
