@@ -400,3 +400,31 @@ def test_the_example_map_is_the_one_the_front_end_tests_fill():
     uids = [t["uid"] for t in example["traces"]]
     assert uids == [d["trace"]["uid"] for d in example["header"]["traces"]]
     assert example["traces"][-1]["customdata"] == [2, 5]
+
+
+def test_hover_says_the_same_of_a_point_whichever_layer_answers(pool):
+    """An anchor is also a labelled point and a batch item a subpool point, at the same place;
+    plotly's hover takes the first of two equally near points (the lower layer). With the
+    point details, both layers' hover lines are the same and tell everything: ranks, score,
+    the anchor that retrieved it, the model's uncertainty."""
+    from anchoral_widget.views.plots import point_details
+
+    s = state(*pool)
+    details = point_details(s, uncertainty={10: 0.6931, 12: 0.5})
+    assert (
+        details[10]
+        == "batch rank 1 of 2, via anchor #1 (common) · subpool rank 1 of 5, score 0.900 · uncertainty 0.693"
+    )
+    assert details[11] == "subpool rank 2 of 5, score 0.800"
+    assert details[1] == "anchor, labelled common" and details[3] == "labelled common"
+    texts = [f"text {i}" for i in range(300)]
+    fig = by_uid(map_figure(s, texts=texts, uncertainty={10: 0.6931}))
+    batch_line = fig["batch"].hovertext[0]
+    assert batch_line == f"#10 {point_details(s, uncertainty={10: 0.6931})[10]}<br>text 10"
+    assert fig["subpool"].hovertext[0] == batch_line
+    assert fig["anchors-0"].hovertext[0] == fig["labelled-0"].hovertext[0] == "#1 anchor, labelled common<br>text 1"
+    # map_figure always describes its points; the widget's declared format (js/src/mapdata.js
+    # writes it) is untouched without details
+    assert by_uid(map_figure(s, texts=texts))["batch"].hovertext[0].startswith("#10 batch rank 1 of 2")
+    widget_like = {t["uid"]: t for t in map_traces(s, texts=texts)}
+    assert widget_like["batch"]["hovertext"][0] == "#10 batch, via anchor #1<br>text 10"

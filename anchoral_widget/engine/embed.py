@@ -265,9 +265,11 @@ class Encoder:
         out /= norms
         return out
 
-    def _bar(self, total: int, initial: int):
+    def _bar(self, total: int, initial: int, on_progress=None):
         from tqdm.auto import tqdm
 
+        if on_progress is not None:
+            return _Told(on_progress, total, initial)
         return tqdm(
             total=total,
             initial=initial,
@@ -300,17 +302,18 @@ class Encoder:
 
     # ---- encode -----------------------------------------------------------------------------
 
-    def encode(self, texts: Sequence[str], *, mmap: bool = False) -> np.ndarray:
+    def encode(self, texts: Sequence[str], *, mmap: bool = False, on_progress=None) -> np.ndarray:
         """Embeddings of ``texts``: shape (n, dim), float32, every row of unit l2 norm.
 
         With ``mmap=True`` a cached result comes back as a read-only memory map, which keeps a
-        large pool out of memory.
+        large pool out of memory. ``on_progress(done, total)`` is called as texts are encoded,
+        first with those found in the cache.
         """
         texts = check_texts(texts)
         _warn_odd_pools(texts, self.name)
         root = self._cache_root()
         if root is None:
-            with self._bar(len(texts), 0) as bar:
+            with self._bar(len(texts), 0, on_progress) as bar:
                 return self._encode_chunk(texts, bar)
 
         texts_fp = fingerprint_texts(texts)
@@ -334,7 +337,7 @@ class Encoder:
 
         done = [self._valid_chunk(parts, i, e - s) for i, (s, e) in enumerate(spans)]
         initial = sum(e - s for (s, e), ok in zip(spans, done) if ok)
-        with self._bar(len(texts), initial) as bar:
+        with self._bar(len(texts), initial, on_progress) as bar:
             for i, (s, e) in enumerate(spans):
                 if done[i]:
                     continue
@@ -433,6 +436,24 @@ def make_encoder(spec=None, **kwargs):
         f"encoder must be a name ({', '.join(_kinds.NAMES)}), a local model folder or an object with "
         f"encode(texts), got {type(spec).__name__}"
     )
+
+
+class _Told:
+    """A progress bar that tells a callable ``(done, total)`` instead of drawing."""
+
+    def __init__(self, on_progress, total: int, initial: int):
+        self._tell, self.total, self.n = on_progress, total, initial
+        self._tell(initial, total)
+
+    def update(self, n: int) -> None:
+        self.n += n
+        self._tell(self.n, self.total)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        return None
 
 
 def encode(texts: Sequence[str], **kwargs) -> np.ndarray:

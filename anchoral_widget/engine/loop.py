@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 
 import numpy as np
 
@@ -87,9 +88,8 @@ class ActiveLoop:
         fingerprint: str | None = None,
         cache_dir=None,
     ):
-        self.pool = Pool.of(
-            embeddings, seed=seed, texts=texts, index=index, cache_dir=cache_dir, fingerprint=fingerprint
-        )
+        # The index is built with a fixed seed, not the loop's: runs with other seeds share it.
+        self.pool = Pool.of(embeddings, texts=texts, index=index, cache_dir=cache_dir, fingerprint=fingerprint)
         self.classes = _check_classes(classes)
         self._class_index = {c: i for i, c in enumerate(self.classes)}
         self._minority_given = None if minority is None else self.class_indices(minority, what="minority class")
@@ -312,16 +312,34 @@ class ActiveLoop:
             self._pending = None
         self._events.append(event)
 
+    def _kept_subpool(self, proposal: Proposal) -> Proposal:
+        """The proposal as the history and the store keep it: the full pool as a subpool is not
+        worth a copy per iteration, and a subpool that grows with the labelled set (SEALS: K
+        neighbours of every label) is kept as its ``subpool_size`` best-scored items and the
+        batch, or the history would grow with the square of the labels. The strategy saw all
+        of it."""
+        if self.config["pool_filter"] == "none":
+            return replace(proposal, subpool_ids=proposal.subpool_ids[:0], subpool_scores=None)
+        keep = self.config["subpool_size"]
+        if len(proposal.subpool_ids) <= keep:
+            return proposal
+        # Filters list a scored subpool best first (filters.top_by_score).
+        kept = np.arange(len(proposal.subpool_ids)) < keep
+        kept |= np.isin(proposal.subpool_ids, proposal.batch_ids)
+        scores = None if proposal.subpool_scores is None else proposal.subpool_scores[kept]
+        return replace(proposal, subpool_ids=proposal.subpool_ids[kept], subpool_scores=scores)
+
     def _record(self, proposal: Proposal) -> IterationRecord:
         batch = proposal.batch_ids.tolist()
         answered = [i for i in batch if i in self._labels]
+        kept = self._kept_subpool(proposal)
         return IterationRecord(
             iteration=proposal.iteration,
             labelled_count=proposal.labelled_count,
             anchor_ids=proposal.anchor_ids.tolist(),
             anchor_classes=[self.classes[c] for c in proposal.anchor_classes.tolist()],
-            subpool_ids=[] if self.config["pool_filter"] == "none" else proposal.subpool_ids.tolist(),
-            subpool_scores=[] if proposal.subpool_scores is None else proposal.subpool_scores.tolist(),
+            subpool_ids=kept.subpool_ids.tolist(),
+            subpool_scores=[] if kept.subpool_scores is None else kept.subpool_scores.tolist(),
             batch_ids=answered,
             batch_labels=[self.classes[self._labels[i]] for i in answered],
             skipped_ids=[i for i in batch if i in self._skipped],
@@ -395,14 +413,25 @@ class ActiveLoop:
     def _features(self):
         return self.pool.features(self.learner)
 
+    def labelled_in_id_order(self) -> tuple[np.ndarray, np.ndarray]:
+        """The labelled ids and their classes, sorted by id: what training and the filters see,
+        so that a proposal depends on the labelled set and never on the order labels came in
+        (a solver sums its rows in order; k-means++ seeds over its points in order)."""
+        ids, classes = self.labelled_ids, self.labelled_classes
+        order = np.argsort(ids, kind="stable")
+        return ids[order], classes[order]
+
     def train(self):
-        """Fit the learner on the labelled set; None if nothing is labelled. A learner whose fit
-        takes ``minority`` is told the minority classes (its best epoch is chosen on them)."""
+        """Fit the learner on the labelled set (in id order); None if nothing is labelled. A
+        learner whose fit takes ``minority`` is told the minority classes (its best epoch is
+        chosen on them)."""
         if not self._labels:
             return None
-        ids = self.labelled_ids
-        X, y = take(self._features(), ids), self.labelled_classes
-        return fit_learner(self.learner, X, y, len(self.classes), self.seed, minority=sorted(self.minority_indices))
+        ids, classes = self.labelled_in_id_order()
+        X = take(self._features(), ids)
+        return fit_learner(
+            self.learner, X, classes, len(self.classes), self.seed, minority=sorted(self.minority_indices)
+        )
 
     def propose(self, batch_size: int | None = None, on_stage=None, *, trained: Trained | None = None) -> Proposal:
         """Train, filter, select: the next batch to label.
@@ -473,22 +502,22 @@ class ActiveLoop:
             model_labelled=None if model is None else int(trained.labelled),
         )
         if self.store is not None:
-            # The whole pool as a subpool is not worth a copy per row.
-            self.store.append("propose", proposal.payload(keep_subpool=self.config["pool_filter"] != "none"))
+            self.store.append("propose", self._kept_subpool(proposal).payload())
         self._pending = proposal
         return proposal
 
     def _pool_state(self, bound) -> PoolState:
         needs_index = self.config["pool_filter"] in ("anchoral", "seals") and len(self._labels) > 0
+        ids, classes = self.labelled_in_id_order()
         labelled_entropy = None
         if bound is not None:
-            labelled_entropy = lambda: entropy(bound.proba(self.labelled_ids))
+            labelled_entropy = lambda: entropy(bound.proba(ids))
         return PoolState(
             embeddings=self.embeddings,
             index=self.index if needs_index else None,
             excluded=self._excluded,
-            labelled_ids=self.labelled_ids,
-            labelled_classes=self.labelled_classes,
+            labelled_ids=ids,
+            labelled_classes=classes,
             n_classes=len(self.classes),
             minority=self.minority_indices,
             rng=self._rng(0),

@@ -41,8 +41,24 @@ def initial_sample(
     return np.sort(np.concatenate(chosen)).astype(np.int64)
 
 
+#: What ``auc_minority_f1`` integrates, written into every trace.
+AUC_DEFINITION = (
+    "trapezoid (dx=1) over the test minority F1 of the model trained at the start of each "
+    "iteration (on the labels of the iterations before it), then of the model trained on the "
+    "final labelled set when the trace has it: {points} points for {iterations} iterations"
+)
+
+
 def summarise(loop, initial_ids: Sequence[int], final_test: dict | None) -> dict:
-    """The trace's summary: AUC of minority F1, minority items found, selection time."""
+    """The trace's summary: AUC of minority F1, minority items found, selection time.
+
+    ``auc_minority_f1`` integrates the learning curve ``minority_f1_curve``: one point per
+    iteration (the model that chose the iteration's batch) plus, when ``final_test`` is given, the
+    model trained on everything labelled at the end, so the curve spans the whole budget.
+    ``auc_minority_f1_iterations`` leaves that last point out (the per-iteration curve alone);
+    ``auc_definition`` says in words which one a trace holds. Compare runs only on the same
+    definition and the same number of points.
+    """
     minority = loop.minority_indices
     initial = set(int(i) for i in initial_ids)
     found = sum(
@@ -50,12 +66,19 @@ def summarise(loop, initial_ids: Sequence[int], final_test: dict | None) -> dict
         for i, c in zip(loop.labelled_ids.tolist(), loop.labelled_classes.tolist())
         if i not in initial and c in minority
     )
-    curve = [r.test["minority_f1"] for r in loop.history if r.test]
+    per_iteration = [r.test["minority_f1"] for r in loop.history if r.test]
+    labels_axis = [r.labelled_count for r in loop.history if r.test]
+    curve = list(per_iteration)
     if final_test:
         curve.append(final_test["minority_f1"])
+        labels_axis.append(len(loop.labelled_ids))
     return {
         "auc_minority_f1": auc(curve) if curve else None,
         "auc_minority_f1_normalised": normalised_auc(curve) if curve else None,
+        "auc_minority_f1_iterations": auc(per_iteration) if per_iteration else None,
+        "auc_definition": AUC_DEFINITION.format(points=len(curve), iterations=len(loop.history)),
+        "minority_f1_curve": curve,
+        "labels_axis": labels_axis,
         "minority_found": found,
         "labelled": len(loop.labelled_ids),
         "iterations": len(loop.history),

@@ -12,11 +12,12 @@
 
 One visual vocabulary, for every map:
 
-- pool sample: small faint grey dots; subpool: green dots, darker for a higher AnchorAL score
-  (the colour bar says which), one green when the pool filter gives no score;
+- pool sample: small faint grey dots, the background; subpool: green dots, darker for a higher
+  AnchorAL score (the colour bar says which), one green when the pool filter gives no score;
+  in a simulation, the minority items nobody has labelled yet: red crosses;
 - labelled items: dots in their class's colour (warm colours for the minority classes, cool
-  ones for the others); anchors: stars in their class's colour, outlined in black; the batch:
-  magenta rings; a card's point and its anchor, on hover: black rings;
+  ones for the others, see-through: they are many); anchors: big stars in their class's colour, outlined in black; the
+  batch: big magenta rings; a card's point and its anchor, on hover: black rings;
 - drawn bottom to top in that order (the minority's layers above the majority's), every layer
   on the same renderer (WebGL): plotly draws every WebGL trace above every SVG one, so a layer
   on another renderer would not keep its place.
@@ -47,6 +48,7 @@ MINORITY_COLOURS = ("#d62728", "#ff7f0e", "#9467bd", "#8c564b", "#e7ba52", "#7b4
 MAJORITY_COLOURS = ("#1f77b4", "#17becf", "#393b79", "#6b6ecf", "#9edae5", "#5254a3")
 ANCHOR_SYMBOL = "star"
 BATCH_SYMBOL = "circle-open"
+MAJORITY_LABELLED_OPACITY = 0.55
 #: One renderer for every layer, so that the order of the traces is the order drawn.
 RENDERER = "scattergl"
 LAYERS = ("pool", "subpool", "labelled", "anchors", "batch")
@@ -231,7 +233,8 @@ def map_declarations(
     """
     colours = class_colours(classes, minority)
     # minority classes drawn last, so that their few points are not buried under the majority's
-    order = sorted(range(len(classes)), key=lambda i: classes[i] in set(minority))
+    rare = set(minority)
+    order = sorted(range(len(classes)), key=lambda i: classes[i] in rare)
 
     def declare(layer, uid, name, marker, *, hover=None, of_class=None, colour=None, hoverinfo="text", legend=True):
         trace = {
@@ -259,7 +262,7 @@ def map_declarations(
             "pool",
             "pool",
             "pool sample",
-            {"size": 3, "color": POOL_COLOUR, "opacity": 0.3},
+            {"size": 3, "color": POOL_COLOUR, "opacity": 0.25},
             hover={},
             hoverinfo="text" if pool_hover else "skip",
         )
@@ -278,22 +281,26 @@ def map_declarations(
         marker = {"size": 6, "color": SUBPOOL_COLOUR, "opacity": 0.75}
         out.append(declare("subpool", "subpool", "subpool", marker, hover={}))
     if truth:
-        marker = {"size": 5, "color": MINORITY_COLOURS[0], "opacity": 0.35, "symbol": "x"}
+        marker = {"size": 7, "color": MINORITY_COLOURS[0], "opacity": 0.6, "symbol": "x"}
         out.append(declare("truth", "truth", "minority, not labelled (truth)", marker, hoverinfo="skip"))
     for i in order:
         c = classes[i]
         marker = {"size": 7, "color": colours[c], "line": {"width": 0.5, "color": "white"}}
+        if c not in rare:
+            # the majority's labelled items are many and matter least: see-through, so that the
+            # subpool and the unlabelled minority under them still show
+            marker["opacity"] = MAJORITY_LABELLED_OPACITY
         out.append(declare("labelled", f"labelled-{i}", f"labelled: {c}", marker, hover={"label": str(c)}, of_class=i))
     for i in order:
         c = classes[i]
-        marker = {"size": 15, "symbol": ANCHOR_SYMBOL, "color": colours[c], "line": {"width": 1.5, "color": "black"}}
+        marker = {"size": 17, "symbol": ANCHOR_SYMBOL, "color": colours[c], "line": {"width": 2, "color": "black"}}
         hover = {"label": f"anchor ({c})"}
         out.append(declare("anchors", f"anchors-{i}", f"anchors: {c}", marker, hover=hover, of_class=i))
-    marker = {"size": 17, "symbol": BATCH_SYMBOL, "color": BATCH_COLOUR, "line": {"width": 2.5}}
+    marker = {"size": 19, "symbol": BATCH_SYMBOL, "color": BATCH_COLOUR, "line": {"width": 3}}
     hover = {"label": "batch", "value": ", via anchor #{}", "min": 0}
     out.append(declare("batch", "batch", "batch", marker, hover=hover))
     if highlight:
-        marker = {"size": 26, "symbol": BATCH_SYMBOL, "color": HIGHLIGHT_COLOUR, "line": {"width": 3}}
+        marker = {"size": 28, "symbol": BATCH_SYMBOL, "color": HIGHLIGHT_COLOUR, "line": {"width": 3}}
         out.append(declare("highlight", "highlight", "highlight", marker, hoverinfo="skip", legend=False))
     return out
 
@@ -314,6 +321,47 @@ def map_layout(*, title: str | None = None, height: int = 440) -> dict:
     if title:
         layout["title"] = {"text": title}
     return layout
+
+
+def point_details(state: MapState, *, uncertainty=None, decimals: int = 3) -> dict[int, str]:
+    """Each point of the coloured layers, described by all the map knows of it: its class (and
+    whether it is an anchor) if labelled; else its rank in the subpool by AnchorAL score and
+    the score, its rank in the batch (the order the strategy picked it in) and the anchor that
+    retrieved it, and ``uncertainty[id]`` (the model's, when given). Hover shows this line
+    whichever layer answers: an anchor is also a labelled point and a batch item a subpool
+    point, at the same place, and plotly's hover takes the first of two equally near points.
+    """
+    classes = state.classes
+    out: dict[int, str] = {}
+    for i, c in zip(state.labelled.ids.tolist(), state.labelled.values.tolist()):
+        out[i] = f"labelled {classes[c]}"
+    for i, c in zip(state.anchors.ids.tolist(), state.anchors.values.tolist()):
+        out[i] = f"anchor, labelled {classes[c]}"
+    parts: dict[int, list[str]] = {}
+    sub = state.subpool
+    if len(sub):
+        order = np.arange(len(sub)) if sub.values is None else np.argsort(-sub.values, kind="stable")
+        size = f"{len(sub):,}"
+        for rank, k in enumerate(order.tolist(), 1):
+            line = f"subpool rank {rank} of {size}"
+            if sub.values is not None:
+                line += f", score {_format_value(sub.values[k], decimals)}"
+            parts[int(sub.ids[k])] = [line]
+    batch = state.batch
+    anchor_class = dict(zip(state.anchors.ids.tolist(), state.anchors.values.tolist()))
+    for rank, i in enumerate(batch.ids.tolist(), 1):
+        line = f"batch rank {rank} of {len(batch)}"
+        via = None if batch.values is None else int(batch.values[rank - 1])
+        if via is not None and via >= 0:
+            line += f", via anchor #{via}"
+            if via in anchor_class:
+                line += f" ({classes[anchor_class[via]]})"
+        parts[i] = [line, *parts.get(i, [])]
+    for i, lines in parts.items():
+        if uncertainty is not None and i in uncertainty:
+            lines.append(f"uncertainty {_format_value(uncertainty[i], decimals)}")
+        out[i] = " · ".join(lines)
+    return out
 
 
 def escape_hover(text) -> str:
@@ -338,15 +386,18 @@ def _text_getter(texts):
     return texts.get if isinstance(texts, Mapping) else texts.__getitem__
 
 
-def _hover(ids: np.ndarray, values, spec: dict, texts, text_chars: int) -> list[str]:
+def _hover(ids: np.ndarray, values, spec: dict, texts, text_chars: int, details=None) -> list[str]:
     label, template = spec.get("label"), spec.get("value")
     low, decimals = spec.get("min"), spec.get("decimals")
     head = "" if label is None else f" {label}"
     text_of = _text_getter(texts if text_chars > 0 else None)
+    details = details or {}
     out = []
     for n, i in enumerate(ids.tolist()):
         line = f"#{i}{head}"
-        if template is not None and values is not None and (low is None or values[n] >= low):
+        if i in details:
+            line = f"#{i} {details[i]}"
+        elif template is not None and values is not None and (low is None or values[n] >= low):
             line += template.replace("{}", _format_value(values[n], decimals))
         text = text_of(i)
         if text is not None:
@@ -386,26 +437,30 @@ def _position_of(state: MapState, i: int):
     return None
 
 
-def fill_trace(declaration: dict, state: MapState, *, texts=None, text_chars: int = 160, highlight=()) -> dict:
+def fill_trace(
+    declaration: dict, state: MapState, *, texts=None, text_chars: int = 160, highlight=(), details=None
+) -> dict:
     """One declared trace with its points from ``state`` (see :func:`map_declarations`);
-    ``texts``: a sequence or a mapping id -> text, for hover."""
+    ``texts``: a sequence or a mapping id -> text, for hover; ``details``: a mapping id -> the
+    point's whole hover line (see :func:`point_details`), in place of the layer's own."""
     layer = _points(declaration, state, highlight)
     trace = copy.deepcopy(declaration["trace"])
     trace.update(x=layer.xy[:, 0], y=layer.xy[:, 1], customdata=layer.ids)
     if trace.get("hoverinfo") == "skip":
         trace["hovertext"] = None
     else:
-        trace["hovertext"] = _hover(layer.ids, layer.values, declaration.get("hover", {}), texts, text_chars)
+        trace["hovertext"] = _hover(layer.ids, layer.values, declaration.get("hover", {}), texts, text_chars, details)
     if declaration.get("colour") == "values":
         trace["marker"]["color"] = layer.values
     return trace
 
 
 def map_traces(
-    state: MapState, *, texts=None, text_chars: int = 160, pool_hover: bool = True, highlight=None
+    state: MapState, *, texts=None, text_chars: int = 160, pool_hover: bool = True, highlight=None, details=None
 ) -> list[dict]:
     """The map's traces as plain dicts, bottom layer first: :func:`map_declarations` filled
-    with ``state``'s points. ``highlight``: ids to ring (default: no highlight trace)."""
+    with ``state``'s points. ``highlight``: ids to ring (default: no highlight trace);
+    ``details``: id -> hover line (:func:`point_details`), the same whichever layer answers."""
     declarations = map_declarations(
         state.classes,
         state.minority,
@@ -414,7 +469,10 @@ def map_traces(
         truth=state.truth is not None,
         highlight=highlight is not None,
     )
-    return [fill_trace(d, state, texts=texts, text_chars=text_chars, highlight=highlight) for d in declarations]
+    return [
+        fill_trace(d, state, texts=texts, text_chars=text_chars, highlight=highlight, details=details)
+        for d in declarations
+    ]
 
 
 def map_figure(
@@ -425,14 +483,18 @@ def map_figure(
     pool_hover: bool = True,
     title: str | None = None,
     height: int = 480,
+    uncertainty=None,
 ):
     """The map as a plotly figure: the pool sample (faint), the subpool coloured by score, the
     labelled items and the anchors (stars) of each class in its colour, the batch ringed; all
-    WebGL, in that order. Hover shows an item's id and text (pool sample too unless
-    ``pool_hover=False``); ``customdata`` holds the ids, for click handlers."""
+    WebGL, in that order. Hover shows all the map knows of an item (:func:`point_details`,
+    with ``uncertainty``: id -> the model's uncertainty) and its text; the pool sample answers
+    too unless ``pool_hover=False``, which leaves hover to the coloured layers. ``customdata``
+    holds the ids, for click handlers."""
     import plotly.graph_objects as go
 
-    fig = go.Figure(data=map_traces(state, texts=texts, text_chars=text_chars, pool_hover=pool_hover))
+    details = point_details(state, uncertainty=uncertainty)
+    fig = go.Figure(data=map_traces(state, texts=texts, text_chars=text_chars, pool_hover=pool_hover, details=details))
     fig.update_layout(map_layout(title=title or f"iteration {state.iteration}", height=height))
     return fig
 

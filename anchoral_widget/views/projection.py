@@ -2,8 +2,11 @@
 its nearest sample points.
 
 - **Fit once per pool**, on a seeded sample: the labelled items plus up to ``sample_size``
-  others. The fitted coordinates and the sample ids are cached on disk beside the embeddings,
-  keyed by the pool's fingerprint; a cache that fails any check is refitted, never used.
+  others. The fitted coordinates and the sample ids are cached on disk, keyed by the pool's
+  fingerprint (its embeddings' hash): beside the embeddings when they are a memory map of a
+  file, else in the default cache folder (``$ANCHORAL_CACHE`` or ``~/.cache/anchoral-widget``),
+  so that the same embeddings in memory, in a later session, find the same map. The file is
+  written whole or not at all; a cache that fails any check is refitted, never used.
 - **Placing other items** (subpool, batch, anchors) never refits: an item's position is the
   inverse-cosine-distance weighted mean of the positions of its ``neighbours`` nearest sample
   points, found in a small HNSW index over the sample (M=16, ef=50: a map needs near
@@ -41,6 +44,15 @@ from ..errors import AnchorALError, InputError
 _FORMAT = 1
 PLACEMENT_M, PLACEMENT_EF_CONSTRUCTION, PLACEMENT_EF = 16, 100, 50
 STATUSES = ("idle", "fitting", "ready", "error")
+
+
+def _default_cache_dir(embeddings) -> Path:
+    """Beside a memory-mapped file's embeddings, else the package's cache folder."""
+    if isinstance(embeddings, np.memmap) and getattr(embeddings, "filename", None):
+        return Path(embeddings.filename).parent
+    from ..engine.embed import default_cache_dir
+
+    return default_cache_dir()
 
 
 class NotReadyError(AnchorALError):
@@ -149,9 +161,11 @@ class Projection:
     ----------
     embeddings : (n, d) array
         The pool. With d == 2 the rows are the positions and nothing is fitted.
-    cache_dir : path, optional
+    cache_dir : path or False, optional
         Where the fitted map is cached. Default: beside the embeddings when they are a memory
-        map of a file (as ``Encoder.encode(..., mmap=True)`` returns), else no disk cache.
+        map of a file (as ``Encoder.encode(..., mmap=True)`` returns), else the default cache
+        folder (:func:`~anchoral_widget.engine.embed.default_cache_dir`). ``False``: no disk
+        cache.
     sample_size : int
         How many items besides the labelled ones UMAP is fitted on.
     neighbours : int
@@ -179,8 +193,12 @@ class Projection:
         process: bool = True,
         seed: int = 0,
     ):
-        if isinstance(embeddings, np.memmap) and cache_dir is None and getattr(embeddings, "filename", None):
-            cache_dir = Path(embeddings.filename).parent
+        if cache_dir is None:
+            cache_dir = _default_cache_dir(embeddings)
+        elif cache_dir is False:
+            cache_dir = None
+        elif cache_dir is True:
+            raise InputError("cache_dir must be a folder, None (the default folder) or False (no cache)")
         self.embeddings = check_embeddings(embeddings) if not isinstance(embeddings, np.memmap) else embeddings
         if self.embeddings.ndim != 2 or len(self.embeddings) == 0:
             raise InputError(f"embeddings must be a non-empty 2-d array, got shape {self.embeddings.shape}")
@@ -259,6 +277,25 @@ class Projection:
             "error": None if self._error is None else f"{type(self._error).__name__}: {self._error}",
         }
 
+    def describe(self) -> str:
+        """Where the map stands, in one sentence (for a notebook's output, where
+        :meth:`progress` is for code)."""
+        p = self.progress()
+        if p["status"] == "ready":
+            if self.embeddings.shape[1] == 2:
+                return "map: the pool's own 2-d coordinates"
+            size = f"{len(self.sample_ids_):,} items"
+            if p["from_cache"]:
+                return f"map: read from the cache in {self.cache_dir} (UMAP of {size}, fitted in an earlier run)"
+            where = f", cached in {self.cache_dir} for the next run" if self.cache_path is not None else ""
+            return f"map: UMAP fitted on {size} in {p['elapsed_s']:.0f} s{where}"
+        if p["status"] == "fitting":
+            left = "" if p["eta_s"] is None else f", about {p['eta_s']:.0f} s left"
+            return f"map: fitting UMAP ({p['phase'] or 'starting'}, {p['fraction']:.0%}{left})"
+        if p["status"] == "error":
+            return f"map: could not be fitted ({p['error']})"
+        return "map: not fitted yet (start() fits it in the background, fit() now)"
+
     @property
     def fingerprint(self) -> str:
         """The pool's content hash (computed on first use: a full pass over the embeddings)."""
@@ -296,8 +333,9 @@ class Projection:
                 raise self._error
         if self.ready:
             return self
+        ids = self._check_labelled(labelled_ids)
         self._begin()
-        self._run(np.asarray(labelled_ids, dtype=np.int64))
+        self._run(ids)
         if self._error is not None:
             raise self._error
         return self
@@ -307,8 +345,8 @@ class Projection:
         call while fitting, or once ready, does nothing."""
         if self._status in ("fitting", "ready"):
             return self
+        ids = self._check_labelled(labelled_ids).copy()
         self._begin()
-        ids = np.asarray(labelled_ids, dtype=np.int64).copy()
         self._thread = threading.Thread(target=self._run, args=(ids,), name="anchoral-projection", daemon=True)
         self._thread.start()
         return self
@@ -366,10 +404,17 @@ class Projection:
             self._error = err
             self._status, self._eta = "error", None
 
+    def _check_labelled(self, labelled_ids) -> np.ndarray:
+        """The labelled ids as an array, checked before anything (a cached map would not
+        look at them)."""
+        ids = np.asarray(labelled_ids, dtype=np.int64).reshape(-1)
+        n = len(self.embeddings)
+        if len(ids) and (ids.min() < 0 or ids.max() >= n):
+            raise InputError(f"labelled ids out of range [0, {n})")
+        return ids
+
     def _sample(self, labelled_ids: np.ndarray) -> np.ndarray:
         n = len(self.embeddings)
-        if len(labelled_ids) and (labelled_ids.min() < 0 or labelled_ids.max() >= n):
-            raise InputError(f"labelled ids out of range [0, {n})")
         labelled = np.unique(labelled_ids)
         rest = np.setdiff1d(np.arange(n), labelled, assume_unique=True)
         rng = np.random.default_rng([self.seed, 21])
