@@ -262,9 +262,9 @@ def encode_pool(encoder, texts: list[str], on_progress: Callable[[int, int], Non
     not held in memory twice (both as the bundled encoders do); any other is called as
     ``encode(texts)``."""
     try:
-        accepts = inspect.signature(encoder.encode).parameters
+        accepts = set(inspect.signature(encoder.encode).parameters)
     except (TypeError, ValueError):
-        accepts = {}
+        accepts = set()
     options = {"on_progress": on_progress, "mmap": True}
     return encoder.encode(texts, **{k: v for k, v in options.items() if k in accepts})
 
