@@ -36,10 +36,14 @@ SECTIONS = [
     ("index_fidelity", "benchmarks/index_fidelity.py"),
     ("claims", "benchmarks/claims.py"),
     ("transformer_regime", "benchmarks/transformer_regime.py"),
+    ("transformer_session", "benchmarks/transformer_session.py"),
     ("small_text_compare", "benchmarks/small_text_compare.py"),
     ("encoding", "benchmarks/encoding.py"),
+    ("encoders", "benchmarks/encoders.py"),
     ("claims_20k", "benchmarks/claims.py --max-size 20000 --section claims_20k"),
     ("map_update", "benchmarks/map_update.py"),
+    ("scale_out", "benchmarks/scale_out.py --part both"),
+    ("first_batch", "benchmarks/first_batch.py"),
 ]
 
 

@@ -13,7 +13,8 @@ CLASSES = ["common", "rare"]
 
 
 def by_uid(fig):
-    return {t.uid: t for t in fig.data}
+    """A figure's traces by series (curves_traces' uids; the figure's own uids have no colon)."""
+    return {t.meta["series"] if t.meta else t.uid: t for t in fig.data}
 
 
 def record(i, batch_labels, *, test=None, estimate=None, subpool=None, predicted=None):
@@ -98,3 +99,31 @@ def test_curves_payload_sends_new_points_as_json():
     assert payload["series"]["f1:minority"] == [None, None]
     assert all(len(v) == 2 for v in payload["series"].values())
     assert not any(isinstance(v, float) and math.isnan(v) for s in payload["series"].values() for v in s)
+
+
+def test_each_panel_has_its_own_legend_and_the_share_axis_fits_its_lines():
+    """One legend per panel (no name twice in one legend); the share axis follows the shares
+    (a rare class's lie between 0.05 and 0.2, squashed on 0-1), with the whole pool's share as
+    a dotted line, the one the subpools are compared with."""
+    history = [record(i, ["rare", "common"], estimate=0.5, subpool=0.05 + 0.05 * i) for i in range(3)]
+    fig = curves_figure(curve_data(history, CLASSES, ["rare"], pool_share=0.01))
+    legends = {}
+    for t in fig.data:
+        if t.showlegend is not False:
+            legends.setdefault(t.legend or "legend", []).append(t.name)
+    assert set(legends) == {"legend", "legend2", "legend3", "legend4"}
+    for names in legends.values():
+        assert len(names) == len(set(names)), names
+    traces = by_uid(fig)
+    pool = traces["minority:pool"]
+    assert list(pool.y) == [0.01, 0.01] and pool.line.dash == "dot" and pool.name == "whole pool (1.0%)"
+    assert pool.xaxis == traces["minority:subpool"].xaxis and pool.legend == traces["minority:subpool"].legend
+    share_axis = fig.layout.yaxis
+    assert share_axis.range is None and share_axis.rangemode == "tozero" and share_axis.tickformat == ".0%"
+    assert fig.layout.yaxis2.range == (0, 1.02)  # F1 keeps its whole scale
+    # each legend beside its own panel
+    assert fig.layout.legend2.x > fig.layout.xaxis2.domain[1] and fig.layout.legend3.y <= fig.layout.yaxis3.domain[1]
+    # uids that make valid CSS selectors (plotly builds '.cb' + uid): no colon
+    assert all(":" not in t.uid for t in fig.data) and traces["minority:labelled"].uid == "minority-labelled"
+    # without the pool's share (a labelling session's curves), no such line
+    assert "minority:pool" not in by_uid(curves_figure(curve_data(history, CLASSES, ["rare"])))

@@ -77,8 +77,8 @@ def test_bad_embeddings_and_queries_are_named():
         build_index(bad)
     with pytest.raises(InputError, match="16-d"):
         ExactIndex(X).query(np.ones((1, 3)), 5)
-    with pytest.raises(InputError, match="unknown index kind"):
-        build_index(X, "faiss")
+    with pytest.raises(InputError, match="unknown index 'annoy'"):
+        build_index(X, "annoy")
     assert isinstance(build_index(X), ExactIndex)
 
 

@@ -1,7 +1,9 @@
 """LabelSession: the labelling state behind the widget, driven headless as the front end would."""
 
+import ast
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -487,3 +489,193 @@ def test_labels_are_kept_in_a_store_named_after_the_pool_by_default(data, tmp_pa
     )
     assert memory_only.loop.store is None
     memory_only.close()
+
+
+def test_labels_are_stored_before_the_retrain_and_read_without_waiting_for_it(data):
+    learner = GatedLearner()
+    session = make(data, learner=learner)
+    it, ids = answer_all(session)["iteration"], batch_ids(session)
+    learner.gate.clear()
+    learner.fitting.clear()
+    session.handle({"kind": "submit", "iteration": it})
+    assert learner.fitting.wait(10)
+    try:
+        started = time.perf_counter()
+        labels = session.labels
+        assert time.perf_counter() - started < 0.5, "labels never waits for training"
+        assert set(ids) <= set(labels.id) and len(labels) == 2 + B
+        assert not session.wait(0.05), "the retrain is still running"
+    finally:
+        learner.gate.set()
+    assert session.wait(30)
+
+
+def test_a_batch_that_cannot_be_stored_comes_back_with_its_answers(data, monkeypatch):
+    session = make(data)
+    it, ids = session.snapshot()["iteration"], batch_ids(session)
+    session.handle({"kind": "skip", "ids": [ids[0]], "iteration": it})
+    session.handle({"kind": "rest", "label": "eye", "iteration": it})
+    answers = session.snapshot()["answers"]
+
+    def broken_skip(_ids):
+        raise InputError("the disk is full")
+
+    monkeypatch.setattr(session.loop, "skip", broken_skip)
+    session.handle({"kind": "submit", "iteration": it})
+    assert session.wait(30)
+    s = session.snapshot()
+    assert s["error"] == "the disk is full" and s["phase"] == "ready"
+    assert s["answers"] == answers and batch_ids(session) == ids and s["iteration"] == it
+    assert len(session.labels) == 2, "the labels went in but the skip did not: neither is kept"
+    monkeypatch.undo()
+    session.handle({"kind": "submit", "iteration": it})  # sent again, as it was
+    assert session.wait(30)
+    assert set(ids[1:]) <= set(session.labels.id) and session.loop.skipped_ids.tolist() == [ids[0]]
+
+
+def test_a_closed_session_refuses_commands(data):
+    session = make(data)
+    session.close(wait=True)
+    with pytest.raises(InputError, match="closed"):
+        session.handle({"kind": "retry"})
+
+
+def test_a_misspelt_keyword_is_refused_before_the_pool_is_encoded(data):
+    class Untouchable:
+        def encode(self, texts):
+            raise AssertionError("encoded before the arguments were checked")
+
+    with pytest.raises(TypeError, match="unknown argument 'batch_sise'; the loop takes anchor_strategy"):
+        build_session(data[2], ["other", "eye"], encoder=Untouchable(), batch_sise=3)
+
+
+SESSION = Path(__file__).resolve().parents[1] / "anchoral_widget" / "session"
+PRIMITIVES = ("Lock", "RLock", "Condition", "Semaphore", "BoundedSemaphore", "Event", "Barrier")
+
+
+def test_no_class_of_the_session_holds_more_than_one_lock(data):
+    # what each class creates, in the source
+    for path in sorted(SESSION.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ClassDef):
+                made = [
+                    call.func.attr
+                    for call in ast.walk(node)
+                    if isinstance(call, ast.Call)
+                    and isinstance(call.func, ast.Attribute)
+                    and isinstance(call.func.value, ast.Name)
+                    and call.func.value.id == "threading"
+                    and call.func.attr in PRIMITIVES
+                ]
+                assert len(made) <= 1, f"{path.name}: {node.name} makes {made}"
+    # what each part of a live session holds
+    kinds = tuple(type(getattr(threading, name)()) for name in ("Lock", "RLock")) + tuple(
+        getattr(threading, name) for name in PRIMITIVES[2:]
+    )
+    session = make(data)
+    seen, todo, parts = set(), [session], []
+    while todo:
+        obj = todo.pop()
+        if id(obj) in seen:
+            continue
+        seen.add(id(obj))
+        parts.append(obj)
+        for value in vars(obj).values():
+            if type(value).__module__.startswith("anchoral_widget.session"):
+                todo.append(value)
+    names = {type(p).__name__ for p in parts}
+    assert {"LabelSession", "Screen", "GuardedLoop", "Worker", "MapChannel", "BatchDrafts"} <= names
+    for part in parts:
+        locks = [name for name, value in vars(part).items() if isinstance(value, kinds)]
+        assert len(locks) <= 1, f"{type(part).__name__} holds {locks}"
+    session.close()
+
+
+def test_no_module_of_the_session_passes_400_lines():
+    for path in SESSION.glob("*.py"):
+        lines = path.read_text(encoding="utf-8").count("\n")
+        assert lines < 400, f"{path.name} has {lines} lines"
+
+
+# ---- label-ahead: the fine-tuning runs in the background -----------------------------------------
+
+
+def slow_session(data, **kw):
+    from test_trainer import SlowLearner
+
+    learner = SlowLearner()
+    session = make(data, learner=learner, training="ahead", **kw)
+    return session, learner
+
+
+def test_label_ahead_proposes_at_once_with_the_latest_model_while_the_next_fit_runs(data):
+    session, learner = slow_session(data)
+    s = session.snapshot()
+    assert {c["model_labelled"] for c in s["batch"]} == {None}, "no model yet: drawn at random"
+    assert "no model yet: drawn at random from the subpool" in s["status"]
+    assert [e["phase"] for e in session.events if "phase" in e] == ["selecting", "ready"], "nothing waits for a fit"
+    assert session._trainer.idle(10) and learner.fits == [2]
+    learner.gate.clear()  # from here the fits take as long as the test wants
+    learner.started.clear()
+    session.handle({"kind": "submit", "iteration": answer_all(session)["iteration"]})
+    started = time.perf_counter()
+    assert session.wait(10), "the next batch does not wait for the fit"
+    assert time.perf_counter() - started < 5 and learner.started.wait(10)
+    s = session.snapshot()
+    assert s["phase"] == "ready" and s["iteration"] == 1 and s["seconds"]["train"] == 0
+    assert {c["model_labelled"] for c in s["batch"]} == {2}, "proposed by the model of the seed labels"
+    assert "model trained on 2 labels (5 newer labels not in it yet)" in s["status"]
+    assert s["status"].endswith(" · fine-tuning on 7 labels in the background")
+    assert session.loop.pending.model_labelled == 2 and session.loop.pending.labelled_count == 7
+    learner.gate.set()
+    assert session._trainer.idle(10) and learner.fits == [2, 7]
+    assert session.snapshot()["status"].endswith(" · the model trained on 7 labels will propose the next batch")
+    session.handle({"kind": "submit", "iteration": answer_all(session)["iteration"]})
+    assert session.wait(10)
+    assert {c["model_labelled"] for c in session.snapshot()["batch"]} == {7}, "a finished fit is used next"
+    assert session.loop.history[-1].model_labelled == 2
+    session.close(wait=True)
+
+
+def test_label_ahead_a_failed_fit_keeps_the_last_good_model_and_shows_the_error(data):
+    session, learner = slow_session(data)
+    assert session._trainer.idle(10)
+    learner.fail = 1
+    session.handle({"kind": "submit", "iteration": answer_all(session)["iteration"]})
+    assert session.wait(10) and session._trainer.idle(10)
+    s = session.snapshot()
+    assert s["error"] == "unexpected RuntimeError: CUDA out of memory", "shown under the widget"
+    assert s["phase"] == "ready" and len(s["batch"]) == B, "the batch stays: the last good model proposed it"
+    assert {c["model_labelled"] for c in s["batch"]} == {2}
+    assert len(session.labels) == 2 + B, "no label lost"
+    session.handle({"kind": "submit", "iteration": answer_all(session)["iteration"]})
+    assert session.wait(10)
+    assert {c["model_labelled"] for c in session.snapshot()["batch"]} == {2}, "still the last good model"
+    assert session._trainer.idle(10) and learner.fits == [2, 7, 12]
+    session.close(wait=True)
+
+
+def test_closing_a_session_stops_the_fit_in_the_background(data):
+    session, learner = slow_session(data)
+    assert session._trainer.idle(10)
+    learner.gate.clear()
+    learner.started.clear()
+    session.handle({"kind": "submit", "iteration": answer_all(session)["iteration"]})
+    assert session.wait(10) and learner.started.wait(10)
+    thread = session._trainer._thread
+    started = time.perf_counter()
+    session.close(wait=True)
+    assert not thread.is_alive() and time.perf_counter() - started < 5, "cancelled at its next step"
+    assert session._trainer.latest.labelled == 2
+
+
+def test_strict_mode_waits_for_the_fit_and_says_which_model_proposed(data):
+    session, learner = slow_session(data, seed_labels=None)
+    strict = make(data, learner=learner, training="strict")
+    s = strict.snapshot()
+    assert [e["phase"] for e in strict.events if "phase" in e] == ["training", "selecting", "ready"]
+    assert {c["model_labelled"] for c in s["batch"]} == {2} and s["status"].endswith("; model trained on 2 labels")
+    with pytest.raises(InputError, match="unknown training 'later'"):
+        make(data, training="later")
+    session.close()
+    strict.close()

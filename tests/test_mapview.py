@@ -64,9 +64,12 @@ def test_the_first_message_is_full_and_later_ones_carry_only_what_changed(toy):
     assert np.array_equal(np.sort(layers["batch"]["ids"]), np.sort([c["id"] for c in s.snapshot()["batch"]]))
     # positions of the toy data are its coordinates
     assert np.allclose(layers["batch"]["xy"], toy.coords[layers["batch"]["ids"]])
+    # the map's traces as views/plots.py declares them, sent with the full map only
+    assert [d["trace"]["uid"] for d in first["traces"]][-1] == "highlight" and "layout" in first
     answer_all(s)
     delta, buffers = messages[-1]
     assert not delta["full"] and "pool" not in delta["layers"]
+    assert "traces" not in delta and "layout" not in delta
     assert delta["layers"]["labelled"]["mode"] == "append"
     new = decode_payload(delta, buffers)["labelled"]["ids"]
     assert sorted(new.tolist()) == sorted(layers["batch"]["ids"].tolist())  # the batch just labelled, only

@@ -43,6 +43,14 @@ class FakeUmap:
         return (centred @ vt[:2].T * 10).astype(np.float32)
 
 
+@pytest.fixture(autouse=True)
+def _cache_folder(tmp_path, monkeypatch):
+    """The default cache folder of every test here is a scratch one, never the user's."""
+    folder = tmp_path / "default-cache"
+    monkeypatch.setenv("ANCHORAL_CACHE", str(folder))
+    return folder
+
+
 @pytest.fixture
 def fake(monkeypatch):
     f = FakeUmap()
@@ -197,7 +205,39 @@ def test_cache_defaults_to_beside_memory_mapped_embeddings(fake, tmp_path):
     assert p.cache_dir == tmp_path
     p.fit()
     assert p.cache_path.parent == tmp_path and p.cache_path.exists()
-    assert Projection(X, process=False).cache_path is None
+    assert Projection(X, process=False, cache_dir=False).cache_path is None
+
+
+def test_embeddings_in_memory_are_cached_in_the_default_folder(fake, _cache_folder):
+    """A notebook that holds its embeddings in memory fits the map once: the next run (the
+    same embeddings, another array) reads it, keyed by their fingerprint."""
+    X, _ = clustered()
+    a = Projection(X, sample_size=80, process=False).fit()
+    assert a.cache_dir == _cache_folder and a.cache_path.exists() and fake.calls == 1
+    assert "fitted on" in a.describe() and str(_cache_folder) in a.describe()
+    b = Projection(X.copy(), sample_size=80, process=False).fit()
+    assert fake.calls == 1 and b.from_cache_ and np.array_equal(b.sample_xy_, a.sample_xy_)
+    assert b.describe().startswith("map: read from the cache")
+    # a given fingerprint (the pool's, say) is the key, and is asked for only once needed
+    asked = []
+    c = Projection(X, sample_size=80, process=False, fingerprint=lambda: asked.append(1) or a.fingerprint)
+    assert asked == []
+    assert c.fit().from_cache_ and asked == [1] and fake.calls == 1
+    # other embeddings, another key; and no cache at all when asked
+    assert Projection(X[::-1].copy(), sample_size=80).cache_path != a.cache_path
+    none = Projection(X, sample_size=80, process=False, cache_dir=False).fit()
+    assert none.cache_path is None and fake.calls == 2 and not none.from_cache_
+    with pytest.raises(InputError, match="cache_dir"):
+        Projection(X, cache_dir=True)
+
+
+def test_describe_says_where_the_map_stands(fake):
+    X, _ = clustered()
+    p = Projection(X, sample_size=80, process=False)
+    assert p.describe().startswith("map: not fitted yet")
+    p.fit()
+    assert p.describe().startswith("map: UMAP fitted on ") and "{" not in p.describe()
+    assert Projection.from_coords(np.zeros((5, 2))).describe() == "map: the pool's own 2-d coordinates"
 
 
 @pytest.mark.slow

@@ -5,11 +5,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import traitlets as t
 from conftest import clustered_pool, fit_child
 
 import anchoral_widget as aw
 from anchoral_widget import widget as widget_module
-from anchoral_widget.session.labeller import COMMANDS
+from anchoral_widget.protocol import COMMANDS, TRAITS
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -58,6 +59,15 @@ def test_traits_match_the_session_and_the_front_end_model(w):
     model_type = re.search(r"classes: string\[\].*?\}\} Model", source, re.S).group(0)
     js_names = set(re.findall(r"(\w+):", model_type))
     assert js_names == synced(w)
+    assert synced(w) == set(TRAITS), "the protocol declares the synced traits"
+
+
+def test_traits_have_the_protocols_types_and_help(w):
+    kinds = {t.List: "list", t.Dict: "object", t.Unicode: "str", t.Int: "int"}
+    for name, spec in TRAITS.items():
+        trait = w.traits()[name]
+        assert kinds[type(trait)] == spec["type"], name
+        assert w.trait_metadata(name, "help") == spec["help"], name
 
 
 def test_every_trait_is_documented(w):
@@ -120,8 +130,13 @@ def test_errors_name_the_problem_in_plain_words(w):
 
 def test_commands_sent_are_exactly_those_the_kernel_knows():
     source = "\n".join(p.read_text() for p in (ROOT / "js" / "src").rglob("*.js"))
-    kinds = set(re.findall(r'kind: "(\w+)"', source))
+    kinds = set(re.findall(r'command\("(\w+)"', source))
     assert kinds == set(COMMANDS)
+
+
+def test_the_widget_module_is_a_thin_shell():
+    lines = (ROOT / "anchoral_widget" / "widget.py").read_text().count("\n")
+    assert lines < 100, f"widget.py has {lines} lines: traits and messages only (STYLE.md)"
 
 
 def test_budget_can_be_raised_from_python(w):
@@ -179,6 +194,7 @@ def test_closing_a_widget_stops_its_map_fit(pool, tmp_path, monkeypatch):
         index="exact",
         store=None,
     )
+    assert widget._session.loop is not None  # the pool is prepared in the background, then the map starts
     projection = widget._session._map.projection
     child = fit_child(projection)
     assert child is not None, "the map is fitted in a child process"

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -51,21 +52,32 @@ class Curves:
     f1_estimated: np.ndarray
     seconds: dict
     counts: dict
+    #: the minority share of the whole pool, when known (a simulation's oracle knows it): what a
+    #: subpool's share is compared with
+    pool_share: float | None = None
 
 
-def curve_data(history: Sequence, classes: Sequence, minority: Sequence, initial_counts: dict | None = None) -> Curves:
+def curve_data(
+    history: Sequence,
+    classes: Sequence,
+    minority: Sequence,
+    initial_counts: dict | None = None,
+    *,
+    pool_share: float | None = None,
+) -> Curves:
     """Series from ``history`` (``IterationRecord`` objects or their dicts, as in a trace).
 
     Sources per iteration: the subpool's minority share from ``minority_in_subpool`` (the
     oracle's), else ``extra["minority_in_subpool_predicted"]``; F1 from ``test``, else
     ``extra["f1_estimate"]`` (see :mod:`estimates`); label counts per class after the iteration
-    are ``initial_counts`` plus the batches' labels so far.
+    are ``initial_counts`` plus the batches' labels so far. ``pool_share``: the minority share
+    of the whole pool, drawn as a line under the subpool's.
     """
     classes = list(classes)
     running = {c: int((initial_counts or {}).get(c, 0)) for c in classes}
-    rows = {k: [] for k in ("it", "lab", "ml", "ms", "se", "mi", "ma", "fe")}
-    seconds = {k: [] for k in SECONDS_COLOURS}
-    counts = {c: [] for c in classes}
+    rows: dict[str, list[Any]] = {k: [] for k in ("it", "lab", "ml", "ms", "se", "mi", "ma", "fe")}
+    seconds: dict[str, list[float]] = {k: [] for k in SECONDS_COLOURS}
+    counts: dict[Any, list[int]] = {c: [] for c in classes}
     for r in history:
         extra = _get(r, "extra") or {}
         sub = _get(r, "minority_in_subpool")
@@ -102,6 +114,7 @@ def curve_data(history: Sequence, classes: Sequence, minority: Sequence, initial
         f1_estimated=a("fe", bool),
         seconds={k: np.asarray(v) for k, v in seconds.items()},
         counts={c: np.asarray(v, dtype=np.int64) for c, v in counts.items()},
+        pool_share=None if pool_share is None else float(pool_share),
     )
 
 
@@ -223,10 +236,22 @@ def curves_traces(curves: Curves) -> list[tuple[dict, int, int]]:
     return out
 
 
-def curves_figure(curves: Curves, *, title: str | None = None, height: int = 560):
-    """Four panels: minority share of the labelled set and of the subpool (paper figs 3-4);
-    minority and majority F1 (dashed and titled as an estimate when cross-validated); waiting
-    time per iteration, stacked as training, subpool and strategy; labels per class."""
+#: What each panel's legend calls a trace: the panel's title says the rest.
+_SHORT_NAMES = (
+    ("minority share: ", ""),
+    ("labels: ", ""),
+    (" (s)", ""),
+)
+POOL_SHARE_COLOUR = "#636363"
+
+
+def curves_figure(curves: Curves, *, title: str | None = None, height: int = 600):
+    """Four panels, each with its own legend beside it: minority share of the labelled set
+    and of the subpool (paper figs 3-4), with the whole pool's share as a dotted line when it
+    is known, on an axis fitted to the lines; minority and majority F1 (dashed and titled as
+    an estimate when cross-validated); waiting time per iteration, stacked as training,
+    subpool and strategy; labels per class. Each trace's ``meta["series"]`` is its uid in
+    :func:`curves_traces` (the figure's uid has "-" for ":")."""
     from plotly.subplots import make_subplots
 
     f1_title = "F1"
@@ -239,24 +264,65 @@ def curves_figure(curves: Curves, *, title: str | None = None, height: int = 560
     fig = make_subplots(
         rows=2,
         cols=2,
-        horizontal_spacing=0.08,
-        vertical_spacing=0.14,
+        horizontal_spacing=0.2,
+        vertical_spacing=0.17,
+        column_widths=[0.5, 0.5],
         subplot_titles=("Minority share", f1_title, "Waiting time per iteration (s)", "Labels per class"),
     )
-    for trace, row, col in curves_traces(curves):
+    panels = {(1, 1): "legend", (1, 2): "legend2", (2, 1): "legend3", (2, 2): "legend4"}
+    traces = curves_traces(curves)
+    if curves.pool_share is not None and len(curves.iteration):
+        x = curves.iteration
+        line = dict(
+            type="scatter",
+            uid="minority:pool",
+            name=f"whole pool ({curves.pool_share:.1%})",
+            x=[x[0], x[-1]],
+            y=[curves.pool_share] * 2,
+            mode="lines",
+            line={"color": POOL_SHARE_COLOUR, "dash": "dot", "width": 1.5},
+            hoverinfo="name",
+        )
+        traces.insert(0, (line, 1, 1))
+    for trace, row, col in traces:
         # A series with no point (e.g. test F1 when only estimates exist) stays, for a stable
         # set of uids, but out of the legend.
         trace["showlegend"] = bool(np.isfinite(np.asarray(trace["y"], dtype=float)).any())
+        trace["legend"] = panels[(row, col)]
+        for long, short in _SHORT_NAMES:
+            trace["name"] = trace["name"].replace(long, short)
+        # plotly builds CSS selectors from uids ('.cb' + uid) and a colon breaks them (a page
+        # error on drawing): the figure's uids are the series' with "-", the series in meta
+        trace["meta"] = {"series": trace["uid"]}
+        trace["uid"] = trace["uid"].replace(":", "-")
         fig.add_trace(trace, row=row, col=col)
+    legends = {}
+    for (row, col), name in panels.items():
+        axes = fig.get_subplot(row, col)
+        legends[name] = {
+            "x": axes.xaxis.domain[1] + 0.01,
+            "xanchor": "left",
+            "y": axes.yaxis.domain[1],
+            "yanchor": "top",
+            "font": {"size": 10},
+            "traceorder": "normal",
+            "bgcolor": "rgba(255,255,255,0)",
+        }
     fig.update_layout(
         barmode="stack",
         height=height,
         title={"text": title} if title else None,
-        margin={"l": 40, "r": 10, "t": 60, "b": 40},
-        legend={"font": {"size": 10}, "traceorder": "normal"},
+        margin={"l": 40, "r": 10, "t": 70 if title else 40, "b": 40},
         uirevision="curves",
+        plot_bgcolor="white",
+        **legends,
     )
-    fig.update_yaxes(range=[0, 1.02], row=1, col=1)
+    fig.update_annotations(font_size=13)
+    grid = {"showgrid": True, "gridcolor": "#eeeeee", "zeroline": False}
+    fig.update_xaxes(**grid)
+    fig.update_yaxes(**grid)
+    # the share axis follows its lines (shares of a rare class are small), from zero
+    fig.update_yaxes(rangemode="tozero", tickformat=".0%", row=1, col=1)
     fig.update_yaxes(range=[0, 1.02], row=1, col=2)
     fig.update_xaxes(title_text="iteration", row=2)
     return fig

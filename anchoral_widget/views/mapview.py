@@ -24,14 +24,16 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 
 from ..engine.estimates import cross_validated_f1, predicted_minority_share
 from ..engine.learners import take
+from ..engine.pool import learner_reads_texts
 from ..errors import InputError
 from .curves import curve_data, curves_traces
-from .plots import map_state_from_loop, map_update_payload, payload_bytes
+from .plots import MapState, map_state_from_loop, map_update_payload, payload_bytes
 from .projection import Projection
 
 #: Above this many points in the pool sample, their hover texts are not sent (a click asks).
@@ -64,7 +66,12 @@ class MapView:
         if projection is None:
             from ..engine.embed import default_cache_dir
 
-            projection = Projection(loop.embeddings, cache_dir=cache_dir or default_cache_dir(), seed=loop.seed)
+            projection = Projection(
+                loop.embeddings,
+                cache_dir=cache_dir or default_cache_dir(),
+                seed=loop.seed,
+                fingerprint=lambda: loop.pool.embeddings_fingerprint,
+            )
         elif not isinstance(projection, Projection):
             coords = np.asarray(projection, dtype=np.float32)
             if coords.shape != (len(loop.embeddings), 2):
@@ -76,7 +83,7 @@ class MapView:
             )
         self.projection = projection
         self._lock = threading.Lock()
-        self._previous = None  # the MapState last sent
+        self._previous: MapState | None = None  # the MapState last sent
         self._estimates: dict[tuple[int, int], dict] = {}  # (iteration, labelled count) -> CV F1
         self._subpool_share: dict[int, float] = {}
         self._watcher: threading.Thread | None = None
@@ -148,14 +155,14 @@ class MapView:
         loop = self.loop
         model = getattr(loop, "model_", None)
         if model is not None and len(proposal.subpool_ids) and proposal.iteration not in self._subpool_share:
-            features = loop.texts if getattr(loop.learner, "inputs", "embeddings") == "texts" else loop.embeddings
+            features = loop.pool.features(loop.learner)
             proba = model.predict_proba(take(features, np.asarray(proposal.subpool_ids)))
             self._subpool_share[proposal.iteration] = predicted_minority_share(proba, loop.minority_indices)
         key = (proposal.iteration, proposal.labelled_count)
         if loop.test is not None or key in self._estimates:
             return None
         # the embedding classifier: a transformer per fold would take minutes
-        learner = loop.learner if getattr(loop.learner, "inputs", "embeddings") == "embeddings" else None
+        learner = None if learner_reads_texts(loop.learner) else loop.learner
         X, y = np.array(loop.embeddings[loop.labelled_ids]), loop.labelled_classes.copy()
         minority, n_classes, names = set(loop.minority_indices), len(loop.classes), list(loop.classes)
 
@@ -176,7 +183,7 @@ class MapView:
         with self._lock:
             header, buffers = map_update_payload(self._previous, state, texts=self.texts, text_chars=TEXT_CHARS)
             self._previous = state
-        if not header["full"] and not header["layers"]:
+        if not header["full"] and not header["layers"] and "traces" not in header:
             return None
         if header["full"]:
             self._add_pool_texts(header, state)
@@ -251,7 +258,7 @@ class MapView:
         }
 
     def _row(self, record, iteration, labelled_count, in_labelled, in_subpool, seconds, test) -> dict:
-        extra = {}
+        extra: dict[str, Any] = {}
         if in_subpool is None and iteration in self._subpool_share:
             extra["minority_in_subpool_predicted"] = self._subpool_share[iteration]
         if not test and (iteration, labelled_count) in self._estimates:

@@ -2,8 +2,11 @@
 its nearest sample points.
 
 - **Fit once per pool**, on a seeded sample: the labelled items plus up to ``sample_size``
-  others. The fitted coordinates and the sample ids are cached on disk beside the embeddings,
-  keyed by the pool's fingerprint; a cache that fails any check is refitted, never used.
+  others. The fitted coordinates and the sample ids are cached on disk, keyed by the pool's
+  fingerprint (its embeddings' hash): beside the embeddings when they are a memory map of a
+  file, else in the default cache folder (``$ANCHORAL_CACHE`` or ``~/.cache/anchoral-widget``),
+  so that the same embeddings in memory, in a later session, find the same map. The file is
+  written whole or not at all; a cache that fails any check is refitted, never used.
 - **Placing other items** (subpool, batch, anchors) never refits: an item's position is the
   inverse-cosine-distance weighted mean of the positions of its ``neighbours`` nearest sample
   points, found in a small HNSW index over the sample (M=16, ef=50: a map needs near
@@ -29,8 +32,9 @@ import re
 import threading
 import time
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -41,6 +45,17 @@ from ..errors import AnchorALError, InputError
 _FORMAT = 1
 PLACEMENT_M, PLACEMENT_EF_CONSTRUCTION, PLACEMENT_EF = 16, 100, 50
 STATUSES = ("idle", "fitting", "ready", "error")
+
+
+def _default_cache_dir(embeddings) -> Path:
+    """Beside a memory-mapped file's embeddings, else the package's cache folder."""
+    if isinstance(embeddings, np.memmap):
+        filename = getattr(embeddings, "filename", None)
+        if filename:
+            return Path(filename).parent
+    from ..engine.embed import default_cache_dir
+
+    return default_cache_dir()
 
 
 class NotReadyError(AnchorALError):
@@ -98,8 +113,8 @@ def _fit_in_child(vectors: np.ndarray, params: dict, on_epochs, on_child=None) -
     import sys
     import tempfile
 
-    with tempfile.TemporaryDirectory(prefix="anchoral-umap-") as folder:
-        folder = Path(folder)
+    with tempfile.TemporaryDirectory(prefix="anchoral-umap-") as tmpdir:
+        folder = Path(tmpdir)
         np.save(folder / "vectors.npy", vectors)
         command = [
             sys.executable,
@@ -115,6 +130,7 @@ def _fit_in_child(vectors: np.ndarray, params: dict, on_epochs, on_child=None) -
             if on_child is not None:
                 on_child(child)  # so that the fit can be cancelled
             try:
+                assert child.stdout is not None  # stdout=PIPE
                 for line in child.stdout:
                     parts = line.split()
                     if len(parts) == 3 and parts[0] == "epochs":
@@ -149,16 +165,19 @@ class Projection:
     ----------
     embeddings : (n, d) array
         The pool. With d == 2 the rows are the positions and nothing is fitted.
-    cache_dir : path, optional
+    cache_dir : path or False, optional
         Where the fitted map is cached. Default: beside the embeddings when they are a memory
-        map of a file (as ``Encoder.encode(..., mmap=True)`` returns), else no disk cache.
+        map of a file (as ``Encoder.encode(..., mmap=True)`` returns), else the default cache
+        folder (:func:`~anchoral_widget.engine.embed.default_cache_dir`). ``False``: no disk
+        cache.
     sample_size : int
         How many items besides the labelled ones UMAP is fitted on.
     neighbours : int
         Sample points averaged to place an item that is not in the sample.
     n_neighbors, min_dist : UMAP's parameters.
-    fingerprint : str, optional
-        The pool's fingerprint, if the caller has it already (see ``fingerprint_array``).
+    fingerprint : str or callable, optional
+        The embeddings' hash if the caller has it, or a function that gives it (the pool's,
+        asked for only when the cache is first looked up); by default computed here.
     process : bool
         Fit UMAP in a child process (default), so that the kernel never stalls while it runs;
         False fits in this process, quicker when numba has compiled UMAP here already.
@@ -174,12 +193,16 @@ class Projection:
         neighbours: int = 10,
         n_neighbors: int = 15,
         min_dist: float = 0.1,
-        fingerprint: str | None = None,
+        fingerprint: str | Callable[[], str] | None = None,
         process: bool = True,
         seed: int = 0,
     ):
-        if isinstance(embeddings, np.memmap) and cache_dir is None and getattr(embeddings, "filename", None):
-            cache_dir = Path(embeddings.filename).parent
+        if cache_dir is None:
+            cache_dir = _default_cache_dir(embeddings)
+        elif cache_dir is False:
+            cache_dir = None
+        elif cache_dir is True:
+            raise InputError("cache_dir must be a folder, None (the default folder) or False (no cache)")
         self.embeddings = check_embeddings(embeddings) if not isinstance(embeddings, np.memmap) else embeddings
         if self.embeddings.ndim != 2 or len(self.embeddings) == 0:
             raise InputError(f"embeddings must be a non-empty 2-d array, got shape {self.embeddings.shape}")
@@ -199,15 +222,15 @@ class Projection:
         self._cancelled, self._child = False, None
         self._phase = ""
         self._fraction = 0.0
-        self._started = None
-        self._layout_started = None
-        self._eta = None
+        self._started: float | None = None
+        self._layout_started: float | None = None
+        self._eta: float | None = None
         self._error: BaseException | None = None
         self.sample_ids_: np.ndarray | None = None
         self.sample_xy_: np.ndarray | None = None
         self.fit_seconds_: float | None = None
         self.from_cache_ = False
-        self._index = None
+        self._index: Any = None  # an hnswlib.Index once fitted (hnswlib has no type information)
         self._xy: np.ndarray | None = None  # (n, 2) float32, NaN where not placed yet
         if self.embeddings.shape[1] == 2:
             self._set_coords(np.asarray(self.embeddings, dtype=np.float32))
@@ -258,11 +281,33 @@ class Projection:
             "error": None if self._error is None else f"{type(self._error).__name__}: {self._error}",
         }
 
+    def describe(self) -> str:
+        """Where the map stands, in one sentence (for a notebook's output, where
+        :meth:`progress` is for code)."""
+        p = self.progress()
+        if p["status"] == "ready":
+            if self.embeddings.shape[1] == 2:
+                return "map: the pool's own 2-d coordinates"
+            assert self.sample_ids_ is not None  # set whenever the map is ready
+            size = f"{len(self.sample_ids_):,} items"
+            if p["from_cache"]:
+                return f"map: read from the cache in {self.cache_dir} (UMAP of {size}, fitted in an earlier run)"
+            where = f", cached in {self.cache_dir} for the next run" if self.cache_path is not None else ""
+            return f"map: UMAP fitted on {size} in {p['elapsed_s']:.0f} s{where}"
+        if p["status"] == "fitting":
+            left = "" if p["eta_s"] is None else f", about {p['eta_s']:.0f} s left"
+            return f"map: fitting UMAP ({p['phase'] or 'starting'}, {p['fraction']:.0%}{left})"
+        if p["status"] == "error":
+            return f"map: could not be fitted ({p['error']})"
+        return "map: not fitted yet (start() fits it in the background, fit() now)"
+
     @property
     def fingerprint(self) -> str:
         """The pool's content hash (computed on first use: a full pass over the embeddings)."""
         if self._fingerprint is None:
             self._fingerprint = fingerprint_array(self.embeddings)
+        elif callable(self._fingerprint):
+            self._fingerprint = self._fingerprint()
         return self._fingerprint
 
     def _settings(self) -> dict:
@@ -293,8 +338,9 @@ class Projection:
                 raise self._error
         if self.ready:
             return self
+        ids = self._check_labelled(labelled_ids)
         self._begin()
-        self._run(np.asarray(labelled_ids, dtype=np.int64))
+        self._run(ids)
         if self._error is not None:
             raise self._error
         return self
@@ -304,8 +350,8 @@ class Projection:
         call while fitting, or once ready, does nothing."""
         if self._status in ("fitting", "ready"):
             return self
+        ids = self._check_labelled(labelled_ids).copy()
         self._begin()
-        ids = np.asarray(labelled_ids, dtype=np.int64).copy()
         self._thread = threading.Thread(target=self._run, args=(ids,), name="anchoral-projection", daemon=True)
         self._thread.start()
         return self
@@ -354,6 +400,7 @@ class Projection:
             with self._lock:
                 self._index, self._xy = index, xy
                 self.sample_ids_, self.sample_xy_ = sample, coords
+            assert self._started is not None  # set by _begin()
             self.fit_seconds_ = time.perf_counter() - self._started
             self._status, self._phase, self._fraction, self._eta = "ready", "", 1.0, 0.0
         except Exception as err:  # shown by status/progress; fit() re-raises it
@@ -363,10 +410,17 @@ class Projection:
             self._error = err
             self._status, self._eta = "error", None
 
+    def _check_labelled(self, labelled_ids) -> np.ndarray:
+        """The labelled ids as an array, checked before anything (a cached map would not
+        look at them)."""
+        ids = np.asarray(labelled_ids, dtype=np.int64).reshape(-1)
+        n = len(self.embeddings)
+        if len(ids) and (ids.min() < 0 or ids.max() >= n):
+            raise InputError(f"labelled ids out of range [0, {n})")
+        return ids
+
     def _sample(self, labelled_ids: np.ndarray) -> np.ndarray:
         n = len(self.embeddings)
-        if len(labelled_ids) and (labelled_ids.min() < 0 or labelled_ids.max() >= n):
-            raise InputError(f"labelled ids out of range [0, {n})")
         labelled = np.unique(labelled_ids)
         rest = np.setdiff1d(np.arange(n), labelled, assume_unique=True)
         rng = np.random.default_rng([self.seed, 21])
@@ -379,7 +433,11 @@ class Projection:
     def _umap(self, sample: np.ndarray) -> np.ndarray:
         self._phase, self._fraction = "neighbours", 0.05
         vectors = np.asarray(self.embeddings[sample], dtype=np.float32)
-        params = {"n_neighbors": min(self.n_neighbors, len(sample) - 1), "min_dist": self.min_dist, "seed": self.seed}
+        params: dict[str, Any] = {
+            "n_neighbors": min(self.n_neighbors, len(sample) - 1),
+            "min_dist": self.min_dist,
+            "seed": self.seed,
+        }
         if self.process:
             coords = _fit_in_child(vectors, params, self._on_epochs, on_child=self._set_child)
         else:
@@ -395,6 +453,7 @@ class Projection:
             self._phase, self._layout_started = "layout", now
         self._fraction = 0.3 + 0.6 * n / max(total, 1)
         if n:
+            assert self._layout_started is not None  # set when the layout phase began, above
             self._eta = (now - self._layout_started) / n * (total - n)
 
     def _placement_index(self, sample: np.ndarray):
@@ -456,7 +515,7 @@ class Projection:
 
     # ---- positions --------------------------------------------------------------------
 
-    def positions(self, ids: Sequence[int]) -> np.ndarray:
+    def positions(self, ids: Sequence[int] | np.ndarray) -> np.ndarray:
         """(len(ids), 2) float32 positions of pool items: sample items where UMAP put them,
         others by their nearest sample points. Raises :class:`NotReadyError` before the fit."""
         if not self.ready:
@@ -466,12 +525,15 @@ class Projection:
         if len(ids) and (ids.min() < 0 or ids.max() >= n):
             raise InputError(f"ids out of range [0, {n})")
         with self._lock:
+            assert self._xy is not None  # set whenever the map is ready
             missing = np.unique(ids[np.isnan(self._xy[ids, 0])])
             if len(missing):
                 self._xy[missing] = self._place(missing)
             return self._xy[ids].copy()
 
     def _place(self, ids: np.ndarray) -> np.ndarray:
+        # only called once the map is ready, which sets both
+        assert self.sample_ids_ is not None and self.sample_xy_ is not None
         k = min(self.neighbours, len(self.sample_ids_))
         near, dist = self._index.knn_query(np.asarray(self.embeddings[ids], dtype=np.float32), k=k, num_threads=1)
         # Weight by inverse cosine distance: an item that coincides with a sample point lands on it.

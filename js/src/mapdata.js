@@ -1,19 +1,20 @@
 // DOM-free helpers for the map and the curves: decode the kernel's binary `map_update` messages
-// (format: anchoral_widget.plots.map_update_payload), apply them to a map state, and turn a
-// state or the `curves` trait into plotly traces. Tested with node (js/test/mapdata.test.js).
+// (format: anchoral_widget.views.plots.map_update_payload), apply them to a map state, and fill
+// the map's traces, which the kernel declares (plots.map_declarations: order, uid, style, legend,
+// hover wording), with the decoded points; turn the `curves` trait into plotly traces. No style
+// is chosen here: every colour, symbol and layer order comes in the message.
+// Tested with node (js/test/mapdata.test.js).
 
 export const LAYERS = ["pool", "subpool", "labelled", "anchors", "batch"];
-const POOL_COLOUR = "#9e9e9e";
-const SUBPOOL_COLOUR = "#6baed6";
-const BATCH_COLOUR = "#e6007e";
-const HIGHLIGHT_COLOUR = "#000000";
 
 /**
  * @typedef {{buffer: number, dtype: "int32" | "float32", shape: number[]}} ArrayRef
  * @typedef {{ids: Int32Array, xy: Float32Array, values: Int32Array | Float32Array | null}} Layer
+ * @typedef {{label?: string, value?: string, decimals?: number, min?: number}} HoverSpec
+ * @typedef {{layer: string, class?: number, trace: Record<string, any>, hover?: HoverSpec, colour?: "values"}} Declaration
  * @typedef {{
- *   iteration: number, classes: string[], minority: string[], colours: Record<string, string>,
- *   symbols: string[], layers: Record<string, Layer>, texts: Map<number, string>
+ *   iteration: number, classes: string[], minority: string[], traces: Declaration[],
+ *   layout: Record<string, any>, layers: Record<string, Layer>, texts: Map<number, string>
  * }} MapState
  */
 
@@ -25,7 +26,7 @@ function emptyLayer() {
 /** @returns {MapState} */
 export function emptyMap() {
   return {
-    iteration: -1, classes: [], minority: [], colours: {}, symbols: [],
+    iteration: -1, classes: [], minority: [], traces: [], layout: {},
     layers: Object.fromEntries(LAYERS.map((name) => [name, emptyLayer()])), texts: new Map(),
   };
 }
@@ -79,11 +80,13 @@ function appendLayer(a, b) {
 
 /**
  * The map after one `map_update` message: a new state (the old one is not changed). A full
- * message replaces everything; otherwise absent layers stay, `labelled` appends or replaces.
+ * message replaces everything; otherwise absent layers stay, `labelled` appends or replaces,
+ * and the trace declarations and layout stay unless the message brings new ones.
  * @param {MapState} state @param {any} header @param {any[]} buffers @returns {MapState}
  */
 export function applyMapUpdate(state, header, buffers) {
-  if (header.kind !== "map_update" || header.version !== 1) throw new Error(`not a map update: ${header.kind} v${header.version}`);
+  if (header.kind !== "map_update" || header.version !== 2) throw new Error(`not a map update: ${header.kind} v${header.version}`);
+  if (header.full && !Array.isArray(header.traces)) throw new Error("a full map update without its trace declarations");
   const base = header.full ? emptyMap() : state;
   const next = {
     ...base,
@@ -91,7 +94,9 @@ export function applyMapUpdate(state, header, buffers) {
     layers: { ...base.layers },
     texts: new Map(base.texts),
   };
-  if (header.full) Object.assign(next, { classes: header.classes, minority: header.minority, colours: header.colours, symbols: header.symbols });
+  if (header.full) Object.assign(next, { classes: header.classes, minority: header.minority });
+  if (header.traces) next.traces = header.traces;
+  if (header.layout) next.layout = header.layout;
   for (const [name, fields] of Object.entries(header.layers ?? {})) {
     const layer = decodeLayer(fields, buffers);
     next.layers[name] = name === "labelled" && fields.mode === "append" ? appendLayer(next.layers.labelled, layer) : layer;
@@ -103,17 +108,6 @@ export function applyMapUpdate(state, header, buffers) {
 /** Text for plotly's hover label, which reads a little HTML: escaped, so it shows as typed. */
 export function escapeHover(text) {
   return String(text).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
-}
-
-/** @param {Layer} layer @param {(i: number) => boolean} keep */
-function pick(layer, keep) {
-  const rows = [...layer.ids.keys()].filter(keep);
-  return {
-    ids: rows.map((i) => layer.ids[i]),
-    x: Float32Array.from(rows, (i) => layer.xy[2 * i]),
-    y: Float32Array.from(rows, (i) => layer.xy[2 * i + 1]),
-    rows,
-  };
 }
 
 /**
@@ -141,82 +135,70 @@ export function anchorOf(state, id) {
 }
 
 /**
- * Plotly traces of the map, bottom layer first, each with `uid` naming its layer (as in
- * plots.map_traces) and `customdata` holding pool ids; last the "highlight" trace that card
- * hover fills.
- * @param {MapState} state @param {number[]} [highlight] ids to ring
+ * The points that fill a declaration: its layer's (of its class, if it names one), or for the
+ * "highlight" layer the given ids that the map holds.
+ * @param {MapState} state @param {Declaration} decl @param {number[]} highlight
+ * @returns {{ids: number[], x: number[] | Float32Array, y: number[] | Float32Array, values: number[] | null}}
  */
-export function mapTraces(state, highlight = []) {
-  const hover = (/** @type {number[]} */ ids, /** @type {string[] | null} */ prefix = null) =>
-    ids.map((id, n) => {
-      const text = state.texts.get(id);
-      return `#${id}${prefix ? ` ${prefix[n]}` : ""}${text === undefined ? "" : `<br>${escapeHover(text)}`}`;
-    });
-  const xy = (/** @type {{ids: number[], x: Float32Array, y: Float32Array}} */ p) => ({ x: p.x, y: p.y, customdata: p.ids });
-  const { layers, classes, minority, colours, symbols } = state;
-  // minority classes last, so that their few points are not buried under the majority's
-  const order = [...classes.keys()].sort((a, b) => Number(minority.includes(classes[a])) - Number(minority.includes(classes[b])));
-  const pool = pick(layers.pool, () => true);
-  const traces = [
-    { type: "scattergl", uid: "pool", name: "pool sample", mode: "markers", ...xy(pool), marker: { size: 3, color: POOL_COLOUR, opacity: 0.3 }, hovertext: hover(pool.ids), hoverinfo: "text" },
-  ];
-  const sub = pick(layers.subpool, () => true);
-  const scores = layers.subpool.values;
-  traces.push({
-    type: "scattergl", uid: "subpool", mode: "markers", ...xy(sub), name: scores ? "subpool (AnchorAL score)" : "subpool",
-    marker: scores
-      ? { size: 6, color: Array.from(scores), colorscale: "Viridis", opacity: 0.85, colorbar: { title: { text: "score" }, thickness: 12, len: 0.6 } }
-      : { size: 6, color: SUBPOOL_COLOUR, opacity: 0.75 },
-    hovertext: hover(sub.ids, scores ? Array.from(scores, (s) => `score ${s.toFixed(3)}`) : null), hoverinfo: "text",
-  });
-  for (const i of order) {
-    const p = pick(layers.labelled, (r) => layers.labelled.values?.[r] === i);
-    traces.push({
-      type: "scattergl", uid: `labelled:${i}`, name: `labelled: ${classes[i]}`, mode: "markers", ...xy(p),
-      marker: { size: 7, color: colours[classes[i]], line: { width: 0.5, color: "white" } },
-      hovertext: hover(p.ids, p.ids.map(() => classes[i])), hoverinfo: "text",
-    });
+function pointsOf(state, decl, highlight) {
+  if (decl.layer === "highlight") {
+    const found = highlight.map((id) => [id, positionOf(state, id)]).filter(([, p]) => p !== null);
+    return { ids: found.map(([id]) => id), x: found.map(([, p]) => p[0]), y: found.map(([, p]) => p[1]), values: null };
   }
-  for (const i of order) {
-    const p = pick(layers.anchors, (r) => layers.anchors.values?.[r] === i);
-    traces.push({
-      type: "scatter", uid: `anchors:${i}`, name: `anchors: ${classes[i]}`, mode: "markers", ...xy(p),
-      marker: { size: 15, symbol: symbols[i], color: colours[classes[i]], line: { width: 1.5, color: "black" } },
-      hovertext: hover(p.ids, p.ids.map(() => `anchor (${classes[i]})`)), hoverinfo: "text",
-    });
-  }
-  const batch = pick(layers.batch, () => true);
-  const via = batch.rows.map((r) => (layers.batch.values && layers.batch.values[r] >= 0 ? `batch, via anchor #${layers.batch.values[r]}` : "batch"));
-  traces.push({
-    type: "scatter", uid: "batch", name: "batch", mode: "markers", ...xy(batch),
-    marker: { size: 17, symbol: "circle-open", color: BATCH_COLOUR, line: { width: 2.5 } },
-    hovertext: hover(batch.ids, via), hoverinfo: "text",
-  });
-  traces.push(highlightTrace(state, highlight));
-  return traces;
-}
-
-/** The "highlight" trace: rings around the given ids (a card and its anchor). */
-export function highlightTrace(state, ids) {
-  const points = ids.map((id) => [id, positionOf(state, id)]).filter(([, p]) => p !== null);
+  const layer = state.layers[decl.layer];
+  if (!layer) throw new Error(`the map has no layer ${decl.layer}`);
+  const rows = [...layer.ids.keys()].filter((r) => decl.class === undefined || layer.values?.[r] === decl.class);
   return {
-    type: "scatter", uid: "highlight", name: "highlight", mode: "markers", showlegend: false, hoverinfo: "skip",
-    x: points.map(([, p]) => p[0]), y: points.map(([, p]) => p[1]), customdata: points.map(([id]) => id),
-    marker: { size: 26, symbol: "circle-open", color: HIGHLIGHT_COLOUR, line: { width: 3 } },
+    ids: rows.map((r) => layer.ids[r]),
+    x: Float32Array.from(rows, (r) => layer.xy[2 * r]),
+    y: Float32Array.from(rows, (r) => layer.xy[2 * r + 1]),
+    values: layer.values ? rows.map((r) => layer.values[r]) : null,
   };
 }
 
-export const MAP_LAYOUT = {
-  height: 440,
-  margin: { l: 10, r: 10, t: 10, b: 10 },
-  xaxis: { visible: false },
-  yaxis: { visible: false, scaleanchor: "x" },
-  legend: { orientation: "h", y: -0.02, yanchor: "top", font: { size: 10 } },
-  plot_bgcolor: "white",
-  uirevision: "map",
-  clickmode: "event",
-  hovermode: "closest",
-};
+/**
+ * Hover lines, as the declaration words them: `#id`, ` label`, the value, `<br>` and the text.
+ * @param {MapState} state @param {HoverSpec} spec @param {number[]} ids @param {number[] | null} values
+ */
+function hoverLines(state, spec, ids, values) {
+  return ids.map((id, n) => {
+    let line = `#${id}${spec.label === undefined ? "" : ` ${spec.label}`}`;
+    if (spec.value !== undefined && values && (spec.min === undefined || values[n] >= spec.min)) {
+      line += spec.value.replace("{}", spec.decimals === undefined ? String(values[n]) : values[n].toFixed(spec.decimals));
+    }
+    const text = state.texts.get(id);
+    return text === undefined ? line : `${line}<br>${escapeHover(text)}`;
+  });
+}
+
+/**
+ * One declared trace, filled: the declaration's plotly trace with x, y, customdata (the pool
+ * ids), hovertext and, when it says so, the layer's values as marker colours.
+ * @param {MapState} state @param {Declaration} decl @param {number[]} [highlight]
+ */
+export function fillTrace(state, decl, highlight = []) {
+  const p = pointsOf(state, decl, highlight);
+  const trace = structuredClone(decl.trace);
+  Object.assign(trace, { x: p.x, y: p.y, customdata: p.ids });
+  trace.hovertext = trace.hoverinfo === "skip" ? null : hoverLines(state, decl.hover ?? {}, p.ids, p.values);
+  if (decl.colour === "values") trace.marker = { ...trace.marker, color: p.values ?? [] };
+  return trace;
+}
+
+/**
+ * Plotly traces of the map, as the kernel declared them (bottom first; each `uid` names its
+ * layer, `customdata` holds pool ids), the "highlight" trace ringing `highlight`.
+ * @param {MapState} state @param {number[]} [highlight] ids to ring
+ */
+export function mapTraces(state, highlight = []) {
+  return state.traces.map((decl) => fillTrace(state, decl, highlight));
+}
+
+/** The "highlight" trace: rings around the given ids (a card and its anchor); null if not declared. */
+export function highlightTrace(state, ids) {
+  const decl = state.traces.find((d) => d.layer === "highlight");
+  return decl ? fillTrace(state, decl, ids) : null;
+}
 
 /** Panels of the curves' 2x2 grid: [x domain, y domain]. */
 const PANELS = [

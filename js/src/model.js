@@ -1,12 +1,14 @@
 // The widget's model: these names are the Python trait names of anchoral_widget.widget.Labeller,
-// to the letter. Commands go to the kernel as custom messages {kind, ...}; the kernel answers by
-// changing traits (errors land in `error`).
+// to the letter (declared in anchoral_widget/protocol.py, TRAITS). Commands go to the kernel as
+// custom messages {kind, ...} built by `msg`; the kernel answers by changing traits (errors land
+// in `error`).
+import { command } from "./protocol.js";
 
 /**
  * @typedef {{id: number, text: string, label: string, similarity: number}} Anchor
  * @typedef {{
  *   id: number, text: string, predicted: string, confidence: number, proba: number[],
- *   score: number | null, anchor: Anchor | null
+ *   score: number | null, anchor: Anchor | null, model_labelled?: number | null
  * }} Card
  * @typedef {{id: number, text: string, similarity: number, label: string | null, skipped: boolean}} Hit
  * @typedef {{
@@ -17,9 +19,14 @@
  * @typedef {{status: string, fraction: number, text: string}} MapStatus
  * @typedef {{traces: object[], titles: string[], estimate: boolean, test: boolean}} Curves
  * @typedef {{
+ *   stage: string, text: string, done: number | null, total: number | null, rate: number | null,
+ *   left: number | null, seconds: Record<string, number>
+ * }} Startup
+ * @typedef {{
  *   classes: string[], minority: string[], batch: Card[], answers: Record<string, string | null>,
  *   iteration: number, phase: string, status: string, seconds: Record<string, number>,
- *   progress: Progress, search: Search, error: string, map_status: MapStatus, curves: Curves
+ *   progress: Progress, search: Search, error: string, map_status: MapStatus, curves: Curves,
+ *   startup: Startup
  * }} Model
  *
  * The part of anywidget's model API that the views use.
@@ -33,27 +40,30 @@
  * }} AnyModel
  */
 
-/** Messages to the kernel, one builder per command kind (see labeller.COMMANDS). */
+/**
+ * Messages to the kernel, one builder per command kind of anchoral_widget/protocol.py; each is
+ * checked against the declaration (protocol.json) as it is built.
+ */
 export const msg = {
   /** @param {number} iteration @param {number[]} ids @param {string} label */
-  label: (iteration, ids, label) => ({ kind: "label", iteration, ids, label }),
+  label: (iteration, ids, label) => command("label", { iteration, ids, label }),
   /** @param {number} iteration @param {number[]} ids */
-  skip: (iteration, ids) => ({ kind: "skip", iteration, ids }),
+  skip: (iteration, ids) => command("skip", { iteration, ids }),
   /** @param {number} iteration @param {string} label */
-  rest: (iteration, label) => ({ kind: "rest", iteration, label }),
+  rest: (iteration, label) => command("rest", { iteration, label }),
   /** @param {number} iteration */
-  undo: (iteration) => ({ kind: "undo", iteration }),
+  undo: (iteration) => command("undo", { iteration }),
   /** @param {number} iteration */
-  submit: (iteration) => ({ kind: "submit", iteration }),
+  submit: (iteration) => command("submit", { iteration }),
   /** @param {string} query */
-  search: (query) => ({ kind: "search", query }),
+  search: (query) => command("search", { query }),
   /** @param {number[]} ids @param {string} label */
-  seed: (ids, label) => ({ kind: "seed", ids, label }),
-  retry: () => ({ kind: "retry" }),
+  seed: (ids, label) => command("seed", { ids, label }),
+  retry: () => command("retry"),
   /** the whole map, for a view that opens late (the kernel answers with a full map_update) */
-  mapSync: () => ({ kind: "map_sync" }),
+  mapSync: () => command("map_sync"),
   /** @param {number[]} ids the whole texts of clicked points (answered as {kind: "map_text"}) */
-  mapText: (ids) => ({ kind: "map_text", ids }),
+  mapText: (ids) => command("map_text", { ids }),
 };
 
 /**

@@ -1,15 +1,35 @@
-// map_update messages for the tests, built as the kernel builds them.
+// map_update messages for the tests, built as the kernel builds them. The first map is the
+// kernel's own: js/test/map-example.json, written by tests/test_plots.py from views/plots.py,
+// with the traces that Python draws from it. Deltas are built here, as plots.map_update_payload
+// encodes them.
+import data from "./map-example.json";
 
-/** A map_update message as the kernel builds it (plots.map_update_payload): header + buffers. */
+/** @type {{header: any, buffers: string[], highlight: number[], traces: any[]}} */
+export const example = data;
+
+/** bytes at an odd offset inside a larger buffer, as a comm may deliver them */
+function offsetView(/** @type {Uint8Array} */ bytes) {
+  const host = new Uint8Array(bytes.byteLength + 3);
+  host.set(bytes, 3);
+  return new DataView(host.buffer, 3, bytes.byteLength);
+}
+
+/** The example's message: its header, and its buffers decoded from base64. */
+export function firstMap() {
+  return {
+    header: structuredClone(example.header),
+    buffers: example.buffers.map((b) => offsetView(Uint8Array.from(Buffer.from(b, "base64")))),
+  };
+}
+
+/** A map_update message (plots.map_update_payload): header + buffers; a full one carries the
+ * example's classes, trace declarations and layout. */
 export function payload({ full = true, iteration = 0, layers = {}, texts = {} } = {}) {
   /** @type {DataView[]} */
   const buffers = [];
   const ref = (/** @type {number[]} */ values, /** @type {"int32" | "float32"} */ dtype, shape = [values.length]) => {
     const array = dtype === "int32" ? Int32Array.from(values) : Float32Array.from(values);
-    // at an odd offset inside a larger buffer, as a comm may deliver it
-    const host = new Uint8Array(array.byteLength + 3);
-    host.set(new Uint8Array(array.buffer), 3);
-    buffers.push(new DataView(host.buffer, 3, array.byteLength));
+    buffers.push(offsetView(new Uint8Array(array.buffer)));
     return { buffer: buffers.length - 1, dtype, shape };
   };
   const encoded = {};
@@ -20,20 +40,10 @@ export function payload({ full = true, iteration = 0, layers = {}, texts = {} } 
       if (l[key]) encoded[name][key] = ref(l[key], dtype);
     }
   }
-  const header = { kind: "map_update", version: 1, iteration, full, layers: encoded, texts };
-  if (full) Object.assign(header, { classes: ["other", "eye"], minority: ["eye"], colours: { other: "#1f77b4", eye: "#d62728" }, symbols: ["diamond", "star"] });
+  const header = { kind: "map_update", version: 2, iteration, full, layers: encoded, texts };
+  if (full) {
+    const { classes, minority, traces, layout } = structuredClone(example.header);
+    Object.assign(header, { classes, minority, traces, layout });
+  }
   return { header, buffers };
-}
-
-export function firstMap() {
-  return payload({
-    layers: {
-      pool: { ids: [0, 1, 2, 3, 4, 5], xy: [0, 0, 1, 0, 2, 0, 3, 0, 4, 0, 5, 0] },
-      subpool: { ids: [2, 3], xy: [2, 0, 3, 0], scores: [0.9, 0.4] },
-      labelled: { ids: [0, 5], xy: [0, 0, 5, 0], classes: [0, 1], mode: "replace" },
-      anchors: { ids: [0, 5], xy: [0, 0, 5, 0], classes: [0, 1] },
-      batch: { ids: [2, 3], xy: [2, 0, 3, 0], anchor: [5, -1] },
-    },
-    texts: { 2: "Cataract <b>left</b>", 3: "Fracture" },
-  });
 }

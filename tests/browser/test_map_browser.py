@@ -1,7 +1,9 @@
 """The map and the live curves in a real JupyterLab: drawn once UMAP has fitted (in the
 background), updated after a submitted batch, a card's hover rings its point and anchor, and a
-view opened later gets the whole map. Screenshot: test-artifacts/map.png; the kernel's timings
-of each map update: test-artifacts/map-timings.json."""
+view opened later gets the whole map. The layers are drawn in their declared order on one
+renderer, the legend shows what is drawn, and the page raises no error. Screenshots:
+test-artifacts/map.png (the widget) and map-layers.png (the map alone); the kernel's timings of
+each map update: test-artifacts/map-timings.json."""
 
 from __future__ import annotations
 
@@ -30,6 +32,26 @@ LAYERS_JS = """(sel) => {
     for (const t of plot?.data ?? []) out[t.uid] = Array.from(t.customdata ?? []);
     return out;
 }"""
+#: How plotly drew the map: its traces in drawing order, the SVG scatter traces (drawn under
+#: every WebGL one), and the legend's entries with the fill of their swatch.
+DRAWN_JS = """() => {
+    const plot = document.querySelector('.aw-root .aw-map-plot');
+    return {
+        order: plot._fullData.map(t => [t.uid, t.type]),
+        svg_traces: plot.querySelectorAll('.scatterlayer .trace').length,
+        gl_canvases: plot.querySelectorAll('canvas').length,
+        // plotly removes a gone trace's colour bar with select('.cb' + uid): a uid must make a
+        // valid selector ('.cblabelled:1' was not, and threw on the page)
+        bad_selectors: plot._fullData.map(t => t.uid).filter(uid => {
+            try { document.querySelector('.cb' + uid); return false; } catch (e) { return true; }
+        }),
+        legend: Array.from(plot.querySelectorAll('.legend .traces')).map(g => [
+            g.querySelector('.legendtext').textContent,
+            getComputedStyle(g.querySelector('.legendpoints path')).fill,
+        ]),
+    };
+}"""
+PAGE_ERRORS: list[str] = []
 CURVES_JS = """() => {
     const plot = document.querySelector('.aw-root .aw-curves-plot');
     const out = {};
@@ -43,6 +65,8 @@ def page(lab, browser, artifacts):
     write_notebook(lab.root / "map.ipynb", [SETUP])
     context = browser.new_context(viewport={"width": 1500, "height": 1100})
     page = context.new_page()
+    page.on("pageerror", lambda error: PAGE_ERRORS.append(str(error)))
+    page.on("console", lambda m: m.type == "error" and "selector" in m.text and PAGE_ERRORS.append(m.text))
     page.set_default_timeout(60_000)
     open_notebook(page, lab, "map.ipynb")
     run_all(page)
@@ -66,12 +90,13 @@ def test_the_map_and_curves_update_after_a_submitted_batch(page, artifacts):
     assert sorted(before["batch"]) == sorted(cards)
     assert len(before["pool"]) == 1000
     assert len(before["subpool"]) > len(cards)
-    labelled_before = sum(len(v) for k, v in before.items() if k.startswith("labelled:"))
+    labelled_before = sum(len(v) for k, v in before.items() if k.startswith("labelled-"))
     assert labelled_before == 2
     types = page.evaluate(
         "() => Object.fromEntries(document.querySelector('.aw-map-plot').data.map(t => [t.uid, t.type]))"
     )
     assert types["pool"] == "scattergl" and types["subpool"] == "scattergl"
+    check_layers_and_legend(page)
     curves_before = page.evaluate(CURVES_JS)
     assert len(curves_before["minority:labelled"]) == 1
     assert "estimate" in page.locator(".aw-curves-plot").inner_text()
@@ -82,7 +107,7 @@ def test_the_map_and_curves_update_after_a_submitted_batch(page, artifacts):
         "() => document.querySelector('.aw-map-plot').data.find(t => t.uid === 'highlight').customdata.length === 2"
     )
     ring = layers(page)["highlight"]
-    assert ring[0] == cards[0] and ring[1] in before["anchors:0"] + before["anchors:1"]
+    assert ring[0] == cards[0] and ring[1] in before["anchors-0"] + before["anchors-1"]
 
     # label the batch with the mouse and submit
     page.locator(".aw-root >> nth=0").locator('.aw-rest-button[data-label="other"]').click()
@@ -91,16 +116,54 @@ def test_the_map_and_curves_update_after_a_submitted_batch(page, artifacts):
     page.wait_for_selector('.aw-curves-view[data-points="2"]', timeout=60_000)
     after = layers(page)
     assert set(after["batch"]).isdisjoint(before["batch"])
-    assert set(after["labelled:0"]) == set(before["labelled:0"]) | set(before["batch"])
+    assert set(after["labelled-0"]) == set(before["labelled-0"]) | set(before["batch"])
     assert after["pool"] == before["pool"]
     curves_after = page.evaluate(CURVES_JS)
     assert len(curves_after["minority:labelled"]) == 2 and curves_after != curves_before
     assert curves_after["counts:0"] == [1, 26]
     page.locator(".aw-root").first.screenshot(path=str(artifacts / "map.png"))
+    page.locator(".aw-root .aw-map-plot").first.screenshot(path=str(artifacts / "map-layers.png"))
+    check_layers_and_legend(page)
 
     timings = probe(page, "{'seconds': w._session._map.update_seconds_, 'bytes': w._session._map.update_bytes_}")
     (artifacts / "map-timings.json").write_text(json.dumps(timings, indent=1))
     assert len(timings["seconds"]) >= 2 and max(timings["seconds"][1:]) < 1.0
+
+
+def check_layers_and_legend(page):
+    """Drawn bottom to top as declared (views/plots.py), all on one renderer: plotly draws every
+    WebGL trace above every SVG one, so an SVG anchor or batch ring would sit under the points."""
+    drawn = page.evaluate(DRAWN_JS)
+    order = [uid for uid, _ in drawn["order"]]
+    assert order == [
+        "pool",
+        "subpool",
+        "labelled-0",  # other
+        "labelled-1",  # eye, the minority, above
+        "anchors-0",
+        "anchors-1",
+        "batch",
+        "highlight",
+    ]
+    assert {kind for _, kind in drawn["order"]} == {"scattergl"}
+    assert drawn["svg_traces"] == 0 and drawn["gl_canvases"] >= 1
+    assert drawn["bad_selectors"] == []
+    # the legend: what each layer looks like, the subpool's swatch in its greens
+    legend = dict(drawn["legend"])
+    assert list(legend) == [
+        "pool sample",
+        "subpool (AnchorAL score)",
+        "labelled: other",
+        "labelled: eye",
+        "anchors: other",
+        "anchors: eye",
+        "batch",
+    ]
+    r, g, b = (int(v) for v in legend["subpool (AnchorAL score)"].strip("rgba()").split(",")[:3])
+    assert g > r and g > b, legend
+    assert legend["anchors: eye"] == legend["labelled: eye"] == "rgb(214, 39, 40)"  # the minority's red
+    assert legend["anchors: other"] == legend["labelled: other"] == "rgb(31, 119, 180)"
+    assert PAGE_ERRORS == []
 
 
 def test_a_view_opened_later_gets_the_whole_map(page):
@@ -132,3 +195,8 @@ def test_clicking_a_point_shows_its_text_and_labels_it(page):
         "() => document.querySelector('.aw-map-picked .aw-map-note').textContent === 'labelled eye'", timeout=60_000
     )
     assert probe(page, f"w.loop.labels.get({free})") == "eye"
+
+
+def test_no_page_error_on_the_map(page):
+    """Once: uids with colons reached plotly's selectors ('.cblabelled:1' is not a valid selector)."""
+    assert PAGE_ERRORS == []

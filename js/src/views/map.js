@@ -1,10 +1,11 @@
-// The 2-D map of the pool (plotly, WebGL for the large layers): a status line while UMAP fits,
-// then the pool sample, the subpool by score, the anchors, the labelled items and the batch.
+// The 2-D map of the pool (plotly): a status line while UMAP fits, then the map's layers, drawn
+// as the kernel declares them (views/plots.py: the pool sample, the subpool by score, the
+// labelled items, the anchors and the batch, in that order, every style chosen there).
 // The kernel sends `map_update` messages with binary buffers; this view keeps the decoded state,
 // asks for the whole map when it opens late (`map_sync`), rings a card's point and its anchor
 // on hover (`highlight`), and shows a clicked point's text with buttons to label it.
 import { h, replace } from "../dom.js";
-import { anchorOf, applyMapUpdate, emptyMap, highlightTrace, MAP_LAYOUT, mapTraces } from "../mapdata.js";
+import { anchorOf, applyMapUpdate, emptyMap, highlightTrace, mapTraces } from "../mapdata.js";
 import { listen, msg } from "../model.js";
 
 /** plotly, loaded on first use: bundled, but only evaluated once there is something to draw */
@@ -39,7 +40,7 @@ export function mapView({ model, plotly = loadPlotly }) {
     if (!alive || state.iteration < 0) return;
     if (!Plotly) Plotly = await plotly();
     if (!alive) return;
-    await Plotly.react(plot, mapTraces(state), MAP_LAYOUT, { displaylogo: false, responsive: true });
+    await Plotly.react(plot, mapTraces(state), state.layout, { displaylogo: false, responsive: true });
     if (!drawn) {
       drawn = true;
       plot.on?.("plotly_click", (/** @type {any} */ event) => {
@@ -118,8 +119,8 @@ export function mapView({ model, plotly = loadPlotly }) {
     if (!drawn || !Plotly) return;
     const ids = card ? [card.id, anchorOf(state, card.id) ?? card.anchor?.id].filter((x) => typeof x === "number") : [];
     const trace = highlightTrace(state, ids);
-    const index = (plot.data ?? []).findIndex((/** @type {any} */ t) => t.uid === "highlight");
-    if (index >= 0) Plotly.restyle(plot, { x: [trace.x], y: [trace.y], customdata: [trace.customdata] }, [index]);
+    const index = (plot.data ?? []).findIndex((/** @type {any} */ t) => t.uid === trace?.uid);
+    if (trace && index >= 0) Plotly.restyle(plot, { x: [trace.x], y: [trace.y], customdata: [trace.customdata] }, [index]);
   }
 
   model.on("msg:custom", onMessage);

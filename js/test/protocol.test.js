@@ -1,0 +1,119 @@
+// @vitest-environment jsdom
+import { afterEach, describe, expect, it } from "vitest";
+import { command, problems, PROTOCOL } from "../src/protocol.js";
+import { mapView } from "../src/views/map.js";
+import { render } from "../src/widget.js";
+import { FakeModel, initialState } from "./fake-model.js";
+import { firstMap, payload } from "./map-payload.js";
+import modelSource from "../src/model.js?raw";
+
+let cleanups = [];
+afterEach(() => {
+  cleanups.forEach((c) => c());
+  cleanups = [];
+});
+
+describe("the declaration", () => {
+  it("names every command's fields with a known type", () => {
+    expect(Object.keys(PROTOCOL.commands)).toEqual(["label", "skip", "rest", "undo", "submit", "search", "seed", "retry", "map_sync", "map_text"]);
+    for (const declared of [PROTOCOL.commands, PROTOCOL.messages]) {
+      for (const { fields } of Object.values(declared)) {
+        for (const field of Object.values(fields)) expect(Object.keys(PROTOCOL.types)).toContain(field.type);
+      }
+    }
+  });
+
+  it("names the traits of the Model type and of the fake model", () => {
+    const modelType = /classes: string\[\][\s\S]*?\}\} Model/.exec(modelSource)[0];
+    const names = [...modelType.matchAll(/(\w+):/g)].map((m) => m[1]);
+    expect(new Set(names)).toEqual(new Set(Object.keys(PROTOCOL.traits)));
+    expect(new Set(Object.keys(initialState()))).toEqual(new Set(Object.keys(PROTOCOL.traits)));
+  });
+});
+
+describe("checking a message", () => {
+  it("accepts a declared command", () => {
+    expect(problems({ kind: "label", iteration: 0, ids: [3, 4], label: "eye" })).toEqual([]);
+    expect(problems({ kind: "retry" })).toEqual([]);
+    expect(command("seed", { ids: [7], label: "eye" })).toEqual({ kind: "seed", ids: [7], label: "eye" });
+  });
+
+  it.each([
+    [{ kind: "explode" }, 'unknown kind "explode"'],
+    ["label", "unknown kind"],
+    [{ kind: "retry", force: true }, 'retry has no field "force"'],
+    [{ kind: "label", ids: [1], label: "eye" }, 'label needs "iteration" (the batch it is for)'],
+    [{ kind: "undo", iteration: undefined }, 'undo needs "iteration"'],
+    [{ kind: "undo", iteration: 1.5 }, '"iteration" must be an integer, got 1.5'],
+    [{ kind: "undo", iteration: true }, '"iteration" must be an integer'],
+    [{ kind: "skip", iteration: 0, ids: [] }, '"ids" must be a non-empty list of integer ids'],
+    [{ kind: "skip", iteration: 0, ids: [1, 1] }, '"ids" must be'],
+    [{ kind: "skip", iteration: 0, ids: ["1"] }, '"ids" must be'],
+    [{ kind: "search", query: 3 }, '"query" must be a string'],
+    [{ kind: "rest", iteration: 0, label: null }, '"label" must be the name of one of the classes'],
+  ])("finds what is wrong with %j", (content, problem) => {
+    expect(problems(content).join("; ")).toContain(problem);
+  });
+
+  it("refuses to build a command the declaration lacks", () => {
+    expect(() => command("explode")).toThrow(/unknown kind "explode"/);
+    expect(() => command("skip", { iteration: 0, ids: [1], label: "eye" })).toThrow(/skip has no field "label"/);
+  });
+
+  it("checks the kernel's messages too: the map payloads the tests use follow the declaration", () => {
+    expect(problems(firstMap().header, PROTOCOL.messages)).toEqual([]);
+    expect(problems(payload({ full: false, iteration: 2 }).header, PROTOCOL.messages)).toEqual([]);
+    expect(problems({ kind: "map_text", texts: { 4: "Otitis" } }, PROTOCOL.messages)).toEqual([]);
+    expect(problems({ kind: "map_update", full: true }, PROTOCOL.messages).join("; ")).toContain('needs "layers"');
+  });
+});
+
+/** A stand-in for plotly: enough for the map view to draw and take a click. */
+function fakePlotly() {
+  const Plotly = {
+    react(div, data) {
+      div.data = data;
+      div.on = (event, fn) => (div.handlers = { ...(div.handlers ?? {}), [event]: fn });
+      return Promise.resolve(div);
+    },
+    restyle() {},
+    purge() {},
+  };
+  return () => Promise.resolve(Plotly);
+}
+
+const key = (target, k, extra = {}) => target.dispatchEvent(new KeyboardEvent("keydown", { key: k, bubbles: true, cancelable: true, ...extra }));
+
+describe("the views", () => {
+  it("send every declared command, each as declared (the fake model checks every message)", async () => {
+    const model = new FakeModel();
+    const el = document.createElement("div");
+    document.body.append(el);
+    cleanups.push(render({ model, el }), () => el.remove());
+    const root = el.querySelector(".aw-root");
+    key(root, "1", { code: "Digit1" }); // label
+    key(root, "s"); // skip
+    key(root, "u"); // undo
+    key(root, "r"); // rest
+    model.set("answers", { 10: "eye", 11: null, 12: "other" });
+    key(root, "Enter"); // submit
+    el.querySelector(".aw-search-input").value = "retina";
+    el.querySelector(".aw-search-form").dispatchEvent(new Event("submit", { cancelable: true })); // search
+    model.set("search", { query: "retina", busy: false, seconds: 0.1, results: [{ id: 7, text: "Retina", similarity: 0.9, label: null, skipped: false }] });
+    el.querySelector('.aw-hit button[data-label="eye"]').click(); // seed
+    model.set("phase", "error");
+    el.querySelector(".aw-retry").click(); // retry
+
+    const mapModel = new FakeModel(initialState({ map_status: { status: "ready", fraction: 1, text: "" } }));
+    const map = mapView({ model: mapModel, plotly: fakePlotly() }); // map_sync
+    cleanups.push(map.destroy);
+    const { header, buffers } = firstMap();
+    for (const fn of mapModel.handlers.get("msg:custom")) fn(header, buffers);
+    await new Promise((r) => setTimeout(r, 0));
+    map.el.querySelector(".aw-map-plot").handlers.plotly_click({ points: [{ customdata: 4 }] }); // map_text
+
+    const sent = [...model.sent, ...mapModel.sent];
+    for (const content of sent) expect(problems(content)).toEqual([]);
+    expect(new Set(sent.map((c) => c.kind))).toEqual(new Set(Object.keys(PROTOCOL.commands)));
+  });
+});
