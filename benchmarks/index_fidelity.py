@@ -178,10 +178,14 @@ def render(name, v, runs, builds, recalls, args) -> str:
     lines += [
         "### Verdict",
         "",
-        f"- The default index (`auto` = exact at this size) loses nothing by construction. "
-        f"The former default (`hnsw-200`) found {p200['diff']:+.2f} fewer minority items than exact per run "
-        f"(t-test p={p200['t_p']:.2g}); the HNSW path beyond the threshold (`hnsw-500`) "
-        f"{p500['diff']:+.2f} (p={p500['t_p']:.2g}).",
+        f"- The default index (`auto` = exact at this size) loses nothing by construction. Exact search found "
+        f"{p200['diff']:+.2f} minority items per run against the former default (`hnsw-200`, t-test "
+        f"p={p200['t_p']:.2g}, exact ahead in {p200['wins']}/{p200['n']} seeds) and {p500['diff']:+.2f} against "
+        f"the HNSW path beyond the threshold (`hnsw-500`, p={p500['t_p']:.2g}). On this pool neither graph loses "
+        "rare items measurably (minority recall@50 of the former default: mean "
+        f"{recalls['hnsw-200']['minority']['mean']:.4f}, min {recalls['hnsw-200']['minority']['min']:.2f}); the "
+        "loss reported on another held-out pool (63.5 vs 72.7 found, minority recall min 0.75) is not reproduced "
+        "here, so this benchmark shows the current paths are safe here, not that the former one was safe there.",
         "",
     ]
     return "\n".join(lines)

@@ -59,6 +59,11 @@ def main() -> int:
         "`.venv/bin/python benchmarks/report.py` after running them. Nothing here is a timed test: these are "
         "measurements on one machine, shared with other work while they ran, so expect some noise.",
         "",
+        "Every minority-F1 AUC on this page is the trapezoid (dx=1) of test minority F1 over one point per "
+        "iteration plus the model trained on the final labelled set (a trace's `auc_minority_f1`, which says so "
+        "in its `auc_definition`). Its value grows with the budget: compare AUCs within one table (same budget "
+        "and number of points), and across sections only the normalised AUC.",
+        "",
         "## Machine",
         "",
         f"- CPU: {info.get('cpu')}, {info.get('nproc', info.get('cores'))} cores (`nproc`)",
@@ -113,7 +118,8 @@ def summary() -> list[str]:
 
         sizes = [n for n in (10_000, 100_000, 1_000_000) if n in by_n]
         out.append(
-            "- anchoral median waiting time per iteration (default learner): "
+            "- `speed` (measured with the former default index, HNSW built with ef_construction=200; the default "
+            "is now exact search, see `late_wait`): anchoral median waiting time per iteration (default learner): "
             + ", ".join(f"{wait(n, 'anchoral'):.3f} s at {n:,}" for n in sizes)
             + "."
         )
