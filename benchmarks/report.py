@@ -43,6 +43,7 @@ SECTIONS = [
     ("claims_20k", "benchmarks/claims.py --max-size 20000 --section claims_20k"),
     ("map_update", "benchmarks/map_update.py"),
     ("scale_out", "benchmarks/scale_out.py --part both"),
+    ("first_batch", "benchmarks/first_batch.py"),
 ]
 
 

@@ -29,15 +29,25 @@ import shutil
 import tempfile
 import warnings
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import numpy as np
 
 from ..errors import AnchorALError, InputError
 from . import encoders as _kinds
 from .encoders import default_cache_dir, default_model_path, models_dir
+
+if TYPE_CHECKING:
+    from contextlib import AbstractContextManager
+    from typing import Protocol
+
+    from .encoders import OnnxRunner, StaticRunner, TorchRunner
+
+    class _Progress(Protocol):
+        def update(self, n: int, /) -> object: ...
+
 
 __all__ = [
     "Encoder",
@@ -62,19 +72,19 @@ def check_texts(texts: Any) -> list[str]:
     if isinstance(texts, (str, bytes)):
         raise InputError("texts must be a sequence of strings, not a single string")
     try:
-        texts = list(texts)
+        items: list[Any] = list(texts)
     except TypeError as exc:
         raise InputError(f"texts must be a sequence of strings, got {type(texts).__name__}") from exc
-    if not texts:
+    if not items:
         raise InputError("texts is empty: nothing to encode")
-    not_str = [i for i, t in enumerate(texts) if not isinstance(t, str)]
+    not_str = [i for i, t in enumerate(items) if not isinstance(t, str)]
     if not_str:
-        kinds = sorted({type(texts[i]).__name__ for i in not_str[:5]})
+        kinds = sorted({type(items[i]).__name__ for i in not_str[:5]})
         raise InputError(f"{len(not_str)} texts are not strings ({', '.join(kinds)}), first rows: {not_str[:5]}")
-    blank = [i for i, t in enumerate(texts) if not t.strip()]
+    blank = [i for i, t in enumerate(items) if not t.strip()]
     if blank:
         raise InputError(f"{len(blank)} texts are empty or whitespace only, first rows: {blank[:5]}")
-    return texts
+    return items
 
 
 def fingerprint_texts(texts: Sequence[str]) -> str:
@@ -91,10 +101,10 @@ def fingerprint_texts(texts: Sequence[str]) -> str:
 
 
 def _crc(arr: np.ndarray) -> int:
-    return zlib.crc32(memoryview(np.ascontiguousarray(arr)).cast("B"))
+    return zlib.crc32(np.ascontiguousarray(arr).data.cast("B"))
 
 
-def _atomic_write(path: Path, write) -> None:
+def _atomic_write(path: Path, write: Callable[[BinaryIO], object]) -> None:
     """Write through a temporary file in the same folder, then rename: a reader never sees a
     half-written file, whatever interrupts the writer."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -109,11 +119,11 @@ def _atomic_write(path: Path, write) -> None:
         raise
 
 
-def _write_json(path: Path, obj: dict) -> None:
+def _write_json(path: Path, obj: dict[str, Any]) -> None:
     _atomic_write(path, lambda fh: fh.write(json.dumps(obj, sort_keys=True).encode()))
 
 
-def _read_json(path: Path) -> dict | None:
+def _read_json(path: Path) -> dict[str, Any] | None:
     try:
         obj = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -163,7 +173,7 @@ class Encoder:
 
     def __init__(
         self,
-        model: str | Path | None = None,
+        model: str | os.PathLike[str] | None = None,
         *,
         device: str | None = None,
         batch_size: int | None = None,
@@ -184,7 +194,7 @@ class Encoder:
         self.cache_dir = cache_dir
         self.progress = progress
         self.chunk_size = chunk_size
-        self._model = None
+        self._model: TorchRunner | OnnxRunner | StaticRunner | None = None
         self._model_id: str | None = None
         self._dim: int | None = self.spec.dim
 
@@ -212,24 +222,24 @@ class Encoder:
 
     # ---- model ------------------------------------------------------------------------------
 
-    def _load_model(self):
+    def _load_model(self) -> TorchRunner | OnnxRunner | StaticRunner:
         """The runner (``encode(list[str]) -> (n, dim)``), building the model first if needed."""
         folder = _kinds.build_model(self.spec, models_dir(), progress=self.progress)
         return _kinds.load_runner(self.spec, folder, self.device)
 
-    def _get_model(self):
+    def _get_model(self) -> TorchRunner | OnnxRunner | StaticRunner:
         if self._model is None:
             self._model = self._load_model()
         return self._model
 
-    def _batch(self, model) -> int:
+    def _batch(self, model: TorchRunner | OnnxRunner | StaticRunner) -> int:
         if self.batch_size is not None:
             return self.batch_size
         if self.spec.kind == "static":
             return self.chunk_size
         return 512 if str(getattr(model, "device", "cpu")).startswith("cuda") else 64
 
-    def _encode_chunk(self, texts: list[str], bar=None) -> np.ndarray:
+    def _encode_chunk(self, texts: list[str], bar: _Progress | None = None) -> np.ndarray:
         """Encode texts (any number) into normalised float32 rows, in input order. A text that
         repeats within the chunk is encoded once."""
         model = self._get_model()
@@ -265,10 +275,14 @@ class Encoder:
         out /= norms
         return out
 
-    def _bar(self, total: int, initial: int):
+    def _bar(
+        self, total: int, initial: int, on_progress: Callable[[int, int], object] | None = None
+    ) -> AbstractContextManager[_Progress]:
         from tqdm.auto import tqdm
 
-        return tqdm(
+        if on_progress is not None:
+            return _Told(on_progress, total, initial)
+        bar: AbstractContextManager[_Progress] = tqdm(
             total=total,
             initial=initial,
             unit="text",
@@ -276,6 +290,7 @@ class Encoder:
             disable=not self.progress,
             dynamic_ncols=True,
         )
+        return bar
 
     # ---- cache ------------------------------------------------------------------------------
 
@@ -300,17 +315,20 @@ class Encoder:
 
     # ---- encode -----------------------------------------------------------------------------
 
-    def encode(self, texts: Sequence[str], *, mmap: bool = False) -> np.ndarray:
+    def encode(
+        self, texts: Sequence[str], *, mmap: bool = False, on_progress: Callable[[int, int], object] | None = None
+    ) -> np.ndarray:
         """Embeddings of ``texts``: shape (n, dim), float32, every row of unit l2 norm.
 
         With ``mmap=True`` a cached result comes back as a read-only memory map, which keeps a
-        large pool out of memory.
+        large pool out of memory. ``on_progress(done, total)`` is called as texts are encoded,
+        first with those found in the cache.
         """
         texts = check_texts(texts)
         _warn_odd_pools(texts, self.name)
         root = self._cache_root()
         if root is None:
-            with self._bar(len(texts), 0) as bar:
+            with self._bar(len(texts), 0, on_progress) as bar:
                 return self._encode_chunk(texts, bar)
 
         texts_fp = fingerprint_texts(texts)
@@ -334,12 +352,16 @@ class Encoder:
 
         done = [self._valid_chunk(parts, i, e - s) for i, (s, e) in enumerate(spans)]
         initial = sum(e - s for (s, e), ok in zip(spans, done) if ok)
-        with self._bar(len(texts), initial) as bar:
+        with self._bar(len(texts), initial, on_progress) as bar:
             for i, (s, e) in enumerate(spans):
                 if done[i]:
                     continue
                 vecs = self._encode_chunk(texts[s:e], bar)
-                _atomic_write(parts / f"{i:06d}.npy", lambda fh, vecs=vecs: np.save(fh, vecs))
+
+                def save(fh: BinaryIO, vecs: np.ndarray = vecs) -> None:
+                    np.save(fh, vecs)
+
+                _atomic_write(parts / f"{i:06d}.npy", save)
                 _write_json(parts / f"{i:06d}.json", {"rows": e - s, "dim": vecs.shape[1], "crc32": _crc(vecs)})
 
         self._consolidate(parts, spans, final, meta, texts_fp)
@@ -356,7 +378,7 @@ class Encoder:
         self._dim = arr.shape[1]
         return True
 
-    def _consolidate(self, parts: Path, spans, final: Path, meta: Path, texts_fp: str) -> None:
+    def _consolidate(self, parts: Path, spans: list[tuple[int, int]], final: Path, meta: Path, texts_fp: str) -> None:
         n, dim = spans[-1][1], self.dim
         fd, tmp = tempfile.mkstemp(dir=final.parent, prefix=f".{final.name}.", suffix=".tmp")
         os.close(fd)
@@ -369,7 +391,7 @@ class Encoder:
                 if chunk is None:
                     raise OSError(f"cache chunk {parts / f'{i:06d}.npy'} changed while encoding")
                 out[s:e] = chunk
-                crc = zlib.crc32(memoryview(np.ascontiguousarray(chunk)).cast("B"), crc)
+                crc = zlib.crc32(np.ascontiguousarray(chunk).data.cast("B"), crc)
             out.flush()
             del out
             os.replace(tmp, final)
@@ -416,7 +438,7 @@ def _warn_odd_pools(texts: list[str], name: str) -> None:
         )
 
 
-def make_encoder(spec=None, **kwargs):
+def make_encoder(spec: object = None, **kwargs: Any) -> Any:
     """What ``encoder=`` accepts, as an object with ``encode(texts)``.
 
     ``None`` or a name (``"fast"``, ``"minilm"``, ``"onnx"``, ``"onnx-int8"``) or a local folder
@@ -435,7 +457,25 @@ def make_encoder(spec=None, **kwargs):
     )
 
 
-def encode(texts: Sequence[str], **kwargs) -> np.ndarray:
+class _Told:
+    """A progress bar that tells a callable ``(done, total)`` instead of drawing."""
+
+    def __init__(self, on_progress: Callable[[int, int], object], total: int, initial: int) -> None:
+        self._tell, self.total, self.n = on_progress, total, initial
+        self._tell(initial, total)
+
+    def update(self, n: int) -> None:
+        self.n += n
+        self._tell(self.n, self.total)
+
+    def __enter__(self) -> _Told:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+def encode(texts: Sequence[str], **kwargs: Any) -> np.ndarray:
     """``Encoder(**kwargs).encode(texts)``."""
     mmap = kwargs.pop("mmap", False)
     return Encoder(**kwargs).encode(texts, mmap=mmap)

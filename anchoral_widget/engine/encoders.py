@@ -39,6 +39,7 @@ import warnings
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -127,7 +128,7 @@ def models_dir() -> Path:
     return default_cache_dir() / "models"
 
 
-def resolve(model: str | os.PathLike | None) -> EncoderSpec:
+def resolve(model: str | os.PathLike[str] | None) -> EncoderSpec:
     """The :class:`EncoderSpec` of a name from :data:`NAMES`, a local folder, or ``None`` (the
     default, :data:`DEFAULT_ENCODER`). Anything else is an :class:`InputError`."""
     if model is None:
@@ -178,9 +179,9 @@ def _version(dist: str) -> str:
         return "missing"
 
 
-def _recipe(spec: EncoderSpec) -> dict:
+def _recipe(spec: EncoderSpec) -> dict[str, Any]:
     """Everything a derived model's bytes depend on, short of the source's own files."""
-    recipe: dict = {"name": spec.name, "kind": spec.kind, "version": _RECIPE_VERSION}
+    recipe: dict[str, Any] = {"name": spec.name, "kind": spec.kind, "version": _RECIPE_VERSION}
     if spec.kind == "static":
         recipe.update(pca_dims=_PCA_DIMS, sif=_SIF_COEFFICIENT, model2vec=_version("model2vec"))
     else:
@@ -203,7 +204,7 @@ def model_identity(spec: EncoderSpec) -> str:
 # ---- builds ---------------------------------------------------------------------------------
 
 
-def _read_json(path: Path) -> dict | None:
+def _read_json(path: Path) -> dict[str, Any] | None:
     try:
         obj = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -316,11 +317,11 @@ def _export_onnx(source: Path, out: Path, *, quantise: bool) -> None:
     model = AutoModel.from_pretrained(str(source), local_files_only=True).eval()
 
     class Pooled(torch.nn.Module):
-        def __init__(self, transformer):
+        def __init__(self, transformer: Any) -> None:
             super().__init__()
             self.transformer = transformer
 
-        def forward(self, input_ids, attention_mask):
+        def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
             hidden = self.transformer(
                 input_ids=input_ids, attention_mask=attention_mask, token_type_ids=torch.zeros_like(input_ids)
             ).last_hidden_state
@@ -463,7 +464,8 @@ class StaticRunner:
         self.unk_id = None if unk is None else self.tokenizer.token_to_id(unk)
 
     def encode(self, texts: list[str]) -> np.ndarray:
-        from scipy.sparse import csr_matrix
+        # scipy ships no type information (that is the separate scipy-stubs package)
+        from scipy.sparse import csr_matrix  # type: ignore[import-untyped]
 
         encodings = self.tokenizer.encode_batch_fast(texts, add_special_tokens=False)
         ids = [e.ids for e in encodings]
@@ -485,7 +487,7 @@ class StaticRunner:
         return out
 
 
-def load_runner(spec: EncoderSpec, folder: Path, device: str | None):
+def load_runner(spec: EncoderSpec, folder: Path, device: str | None) -> TorchRunner | OnnxRunner | StaticRunner:
     """The object that encodes for ``spec``, from ``folder`` (its built model, or its source)."""
     if spec.kind == "torch":
         return TorchRunner(folder, device)

@@ -3,13 +3,18 @@
 A :class:`Pool` holds the texts (or none), the embeddings, one fingerprint and the vector index
 (built on first use, or found in the cache). The loop owns one; the session, the map and the
 replay read it instead of keeping copies of their own.
+
+The index can also be built on another thread (:meth:`Pool.build_index`, as a labelling session
+does): until it is done, :attr:`Pool.index` answers by exact search over the embeddings, and the
+next reader after it gets the built one. A loop reads the index once per proposal, so it
+switches between batches.
 """
 
 from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -91,6 +96,8 @@ class Pool:
         self.cache_dir = cache_dir
         self._index_spec = index if isinstance(index, str) else "given"
         self._index: VectorIndex | None = None if isinstance(index, str) else index
+        self._interim: VectorIndex | None = None  # exact search, answering while build_index() runs elsewhere
+        self._building = False
         self._fingerprint = fingerprint
         self._embeddings_fingerprint: str | None = None
         self._lock = threading.RLock()  # one hash and one index build, whoever asks first
@@ -146,27 +153,83 @@ class Pool:
 
     @property
     def index(self) -> VectorIndex:
-        """The vector index over the embeddings, built (or loaded from the cache) on first use."""
+        """The vector index over the embeddings, built (or loaded from the cache) on first use;
+        while :meth:`build_index` builds it on another thread, exact search over the embeddings."""
         with self._lock:
             if self._index is None:
-                from .index import build_index
-
-                if self.cache_dir is None:
-                    self._index = build_index(self.embeddings, self._index_spec, seed=self.seed)
-                else:
-                    self._index = build_index(
-                        self.embeddings,
-                        self._index_spec,
-                        seed=self.seed,
-                        cache_dir=self.cache_dir,
-                        fingerprint=self.embeddings_fingerprint,
-                    )
+                if self._building:
+                    if self._interim is None:
+                        self._interim = self._make_index("exact")
+                    return self._interim
+                self._index = self._make_index(self._index_spec)
             return self._index
+
+    @property
+    def index_kind(self) -> str:
+        """The kind of index the pool answers with once built: ``exact``, ``hnsw``, a backend's
+        name, or ``given`` (a built index was passed)."""
+        from .index import index_kind
+
+        return index_kind(self._index_spec, len(self))
 
     @property
     def index_ready(self) -> bool:
         """Whether the index is built already (asking for :attr:`index` would not wait)."""
         return self._index is not None
+
+    def build_index(self, **params: Any) -> VectorIndex:
+        """Build the index on this thread (or load it from the cache), without holding up the
+        readers of :attr:`index`, who get exact search until it is done. ``params`` go to
+        :func:`~anchoral_widget.engine.index.build_index` (``num_threads``, ``progress``).
+
+        Returns the index. If the build fails, the pool keeps exact search (it is exact, only
+        slower on a very large pool) and the error is raised for the caller to report.
+        """
+        with self._lock:
+            if self._index is not None:
+                return self._index
+            self._building = True
+        try:
+            built = self._make_index(self._index_spec, **params)
+        except BaseException:
+            with self._lock:
+                self._building = False
+                if self._index is None:
+                    self._index = self._interim or self._make_index("exact")
+            raise
+        with self._lock:
+            self._building = False
+            if self._index is None:
+                self._index, self._interim = built, None
+            return self._index
+
+    def start_index_build(
+        self, on_done: Callable[[VectorIndex | Exception], None] | None = None, **params: Any
+    ) -> threading.Thread:
+        """:meth:`build_index` on a thread of its own; readers get exact search from now until it
+        is done. ``on_done(index or exception)`` is called on that thread at the end."""
+        with self._lock:
+            self._building = self._index is None
+
+        def build() -> None:
+            try:
+                result: VectorIndex | Exception = self.build_index(**params)
+            except Exception as exc:  # handed to on_done, which reports it
+                result = exc
+            if on_done is not None:
+                on_done(result)
+
+        thread = threading.Thread(target=build, name="anchoral-index", daemon=True)
+        thread.start()
+        return thread
+
+    def _make_index(self, spec: str, **params: Any) -> VectorIndex:
+        from .index import build_index
+
+        if spec != "exact" and self.cache_dir is not None:
+            params = {"cache_dir": self.cache_dir, "fingerprint": self.embeddings_fingerprint, **params}
+        index: VectorIndex = build_index(self.embeddings, spec, seed=self.seed, **params)
+        return index
 
     def features(self, learner: object) -> Any:
         """What ``learner`` is fitted on: the texts for a learner that reads text, else the

@@ -16,7 +16,7 @@ from ..errors import InputError
 
 
 def initial_sample(
-    labels: Sequence,
+    labels: Sequence | np.ndarray,
     minority: Sequence,
     size: int = 100,
     per_minority_class: int = 5,
@@ -24,12 +24,12 @@ def initial_sample(
 ) -> np.ndarray:
     """The paper's initial labelled set: ``per_minority_class`` items of each minority class,
     the rest of ``size`` drawn at random from the other classes (seeded)."""
-    labels = np.asarray(labels, dtype=object)
+    label_array = np.asarray(labels, dtype=object)
     rng = np.random.default_rng([seed, 7])
-    minority_mask = np.isin(labels, np.asarray(list(minority), dtype=object))
+    minority_mask = np.isin(label_array, np.asarray(list(minority), dtype=object))
     chosen = []
     for cls in minority:
-        members = np.flatnonzero(labels == cls)
+        members = np.flatnonzero(label_array == cls)
         if len(members) < per_minority_class:
             raise InputError(f"minority class {cls!r} has {len(members)} items, fewer than {per_minority_class}")
         chosen.append(rng.choice(members, size=per_minority_class, replace=False))
@@ -49,7 +49,7 @@ AUC_DEFINITION = (
 )
 
 
-def summarise(loop, initial_ids: Sequence[int], final_test: dict | None) -> dict:
+def summarise(loop, initial_ids: Sequence[int] | np.ndarray, final_test: dict | None) -> dict:
     """The trace's summary: AUC of minority F1, minority items found, selection time.
 
     ``auc_minority_f1`` integrates the learning curve ``minority_f1_curve``: one point per
@@ -87,7 +87,7 @@ def summarise(loop, initial_ids: Sequence[int], final_test: dict | None) -> dict
     }
 
 
-def trace(loop, initial_ids: Sequence[int], final_test: dict | None = None) -> dict:
+def trace(loop, initial_ids: Sequence[int] | np.ndarray, final_test: dict | None = None) -> dict:
     """Everything a run did, as plain JSON-ready data."""
     return {
         "config": dict(loop.config, classes=list(loop.classes), minority=loop.minority, pool_size=len(loop.embeddings)),

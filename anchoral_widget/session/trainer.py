@@ -87,9 +87,8 @@ class FitRequest:
     @classmethod
     def of(cls, loop) -> FitRequest:
         """The loop's labelled set now (call holding the loop)."""
-        ids, y = loop.labelled_ids, loop.labelled_classes.copy()
-        order = np.argsort(ids, kind="stable")
-        key = hashlib.sha1(ids[order].tobytes() + y[order].tobytes()).hexdigest()
+        ids, y = loop.labelled_in_id_order()  # the order labels came in never steers the model
+        key = hashlib.sha1(ids.tobytes() + y.tobytes()).hexdigest()
         X = take(loop.pool.features(loop.learner), ids)
         return cls(X, y, len(loop.classes), loop.seed, sorted(loop.minority_indices), key)
 
@@ -152,6 +151,14 @@ class Trainer:
         return self._closed
 
     # ---- asking -----------------------------------------------------------------------------
+
+    def for_proposal(self, loop, *, fresh: bool) -> Trained | None:
+        """The model to propose with: fitted on every label now (``fresh``, strict mode: waits
+        for it; None if closed meanwhile), else the latest that finished (label-ahead, or a
+        resumed batch that needs none)."""
+        if fresh:
+            return self.wait_for(FitRequest.of(loop))
+        return self.latest or Trained(None, 0)
 
     def request(self, request: FitRequest) -> None:
         """Fit ``request`` once the running fit (if any) is done; nothing if its labelled set is

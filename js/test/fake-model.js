@@ -32,6 +32,7 @@ export function initialState(overrides = {}) {
     error: "",
     map_status: { status: "off", fraction: 0, text: "" },
     curves: {},
+    startup: { stage: "ready", text: "", done: null, total: null, rate: null, left: null, seconds: { encoding: 1.5 } },
     ...overrides,
   };
 }

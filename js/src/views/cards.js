@@ -177,7 +177,9 @@ export function cardsView({ model, onHover = () => {} }) {
     const batch = model.get("batch");
     toolbar.hidden = batch.length === 0;
     empty.hidden = batch.length > 0;
-    empty.textContent = BUSY_PHASES.includes(phase)
+    empty.textContent = phase === "preparing"
+      ? "preparing the pool: labelling starts once it is ready (progress above)"
+      : BUSY_PHASES.includes(phase)
       ? "preparing the next batch…"
       : phase === "cold"
         ? "no batch yet: every class needs a label first (search below)"

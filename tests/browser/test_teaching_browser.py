@@ -1,0 +1,425 @@
+"""Notebooks 02 (path dependence, for a class) and 03 (inspecting anchors) in a real JupyterLab,
+looked at as a teacher and a researcher would: the replay fills its output area (also after a
+re-run and a window resize) with titles that neither collide nor get cut, stop pauses where it
+is, the map's layers are drawn in their fixed order with the anchors and the batch on top and
+easy to see, hover answers for the coloured points and a click shows a point's details, the
+tables read left to right, each curves panel has its own legend, the map is fitted once and
+read from the cache after, and the page raises no error.
+
+Screenshots in test-artifacts/: teaching-replay.png, teaching-replay-text.png,
+teaching-inspect.png, teaching-tables.png, teaching-curves.png.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from .lab_driver import copy_with_scratch_cell, open_notebook, probe, run_all, run_code
+from .servers import ROOT
+
+#: Every code cell but the scratch one has run, and the kernel is idle.
+ALL_RAN = """() => {
+    const panel = window.jupyterapp.shell.currentWidget;
+    const cells = panel.content.widgets.slice(0, -1);
+    const ran = cells.every(c => c.model.type !== 'code' || c.model.executionCount != null);
+    return ran && panel.sessionContext.session?.kernel?.status === 'idle';
+}"""
+ERROR_OUTPUTS = '() => document.querySelectorAll(\'.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"] .jp-RenderedText, .jp-RenderedText[data-mime-type="application/vnd.jupyter.error"]\').length'
+#: The plots of output areas that hold a widget with a play button (the replays), or the
+#: inspector, or a plain figure, in page order.
+REPLAYS = ".jp-OutputArea-output:has(.widget-play) .js-plotly-plot"
+INSPECTOR = ".aw-inspect .js-plotly-plot"
+INSPECT_CELL = 'print(projection.describe())\nrun.inspect("anchoral", T)'
+
+#: How plotly drew a plot: its size and its output area's, its traces in drawing order (name,
+#: type, subplot, marker), its titles' boxes, its subplots' boxes.
+DRAWN_JS = """(el) => {
+    const gd = el.closest('.js-plotly-plot') || el;
+    const box = gd.getBoundingClientRect();
+    const out = gd.closest('.jp-OutputArea-output').getBoundingClientRect();
+    const L = gd._fullLayout;
+    const axis = (id) => L[id.charAt(0) + 'axis' + id.slice(1)];
+    const subplots = {};
+    for (const t of gd._fullData) {
+        const key = (t.xaxis || 'x') + (t.yaxis || 'y');
+        if (subplots[key]) continue;
+        const xa = axis(t.xaxis || 'x'), ya = axis(t.yaxis || 'y');
+        subplots[key] = {left: xa._offset, width: xa._length, top: ya._offset, height: ya._length};
+    }
+    return {
+        plot: {left: box.left, top: box.top, width: box.width, height: box.height},
+        svg_width: gd.querySelector('.main-svg').getBoundingClientRect().width,
+        output_width: out.width,
+        traces: gd._fullData.map(t => ({
+            name: t.name, type: t.type, subplot: (t.xaxis || 'x') + (t.yaxis || 'y'), visible: t.visible,
+            hoverinfo: t.hoverinfo, showlegend: t.showlegend, legend: t.legend || 'legend',
+            size: t.marker?.size, opacity: t.marker?.opacity, line: t.marker?.line?.width,
+            symbol: t.marker?.symbol, points: (t.x || []).length,
+        })),
+        titles: Array.from(gd.querySelectorAll('.infolayer .annotation-text, .infolayer .gtitle')).map(e => {
+            const r = e.getBoundingClientRect();
+            return {text: e.textContent, left: r.left, right: r.right, top: r.top, bottom: r.bottom};
+        }),
+        subplots,
+        yaxis_ranges: Object.fromEntries(Object.keys(L).filter(k => /^yaxis\\d*$/.test(k)).map(k => [k, L[k].range])),
+        legends: Object.fromEntries(Array.from(gd.querySelectorAll('.infolayer > g[class^="legend"]')).map(g => [
+            g.getAttribute('class'), Array.from(g.querySelectorAll('.legendtext')).map(e => e.textContent)])),
+        svg_scatter_in_maps: gd.querySelectorAll('.scatterlayer .trace').length,
+    };
+}"""
+#: The page position of point k of the first trace named ``name``.
+POINT_JS = """(el, [name, k]) => {
+    const gd = el.closest('.js-plotly-plot') || el;
+    const t = gd._fullData.find(t => t.name === name);
+    const L = gd._fullLayout;
+    const xa = L['xaxis' + (t.xaxis || 'x').slice(1)], ya = L['yaxis' + (t.yaxis || 'y').slice(1)];
+    const box = gd.getBoundingClientRect();
+    return {x: box.left + xa._offset + xa.c2p(t.x[k]), y: box.top + ya._offset + ya.c2p(t.y[k]),
+            id: Array.isArray(t.customdata) || ArrayBuffer.isView(t.customdata) ? Number(t.customdata[k]) : null};
+}"""
+
+#: The point of trace ``name`` farthest (on screen) from every other point that answers hover:
+#: where a mouse can only mean that one.
+ISOLATED_JS = """(el, name) => {
+    const gd = el.closest('.js-plotly-plot') || el;
+    const L = gd._fullLayout;
+    const px = (t, k) => [L['xaxis' + (t.xaxis || 'x').slice(1)].c2p(t.x[k]), L['yaxis' + (t.yaxis || 'y').slice(1)].c2p(t.y[k])];
+    const target = gd._fullData.find(t => t.name === name);
+    const others = [];
+    for (const t of gd._fullData) {
+        if (t.hoverinfo === 'skip' || t.visible !== true || (t.xaxis || 'x') !== (target.xaxis || 'x')) continue;
+        for (let k = 0; k < (t.x || []).length; k++) others.push([t, k, px(t, k)]);
+    }
+    let best = -1, room = -1;
+    for (let k = 0; k < target.x.length; k++) {
+        const [x, y] = px(target, k);
+        let near = Infinity;
+        for (const [t, j, [u, v]] of others) {
+            if (t === target && j === k) continue;
+            if (Number(t.customdata[j]) === Number(target.customdata[k])) continue;  // the same item, under it
+            near = Math.min(near, Math.hypot(u - x, v - y));
+        }
+        if (near > room) { room = near; best = k; }
+    }
+    return best;
+}"""
+#: A hover label's lines (SVG: one tspan per line).
+HOVER_LINES_JS = """(g) => {
+    const lines = g.querySelectorAll('text.nums tspan.line');
+    return lines.length ? Array.from(lines).map(t => t.textContent).join('\\n') : g.querySelector('text.nums').textContent;
+}"""
+
+PAGE_ERRORS: list[str] = []
+
+
+def on_page(page) -> None:
+    page.on("pageerror", lambda error: PAGE_ERRORS.append(str(error)))
+    page.on("console", lambda m: m.type == "error" and PAGE_ERRORS.append(m.text))
+
+
+def run_notebook(page, lab, name: str, source: str) -> None:
+    copy_with_scratch_cell(ROOT / "notebooks" / source, lab.root / name)
+    open_notebook(page, lab, name)
+    run_all(page)
+    page.wait_for_function(ALL_RAN, timeout=900_000, polling=1000)
+    assert page.evaluate(ERROR_OUTPUTS) == 0, "a cell raised or printed to stderr"
+
+
+def cell_output(page, source: str):
+    """The outputs of the cell whose code is ``source``, scrolled into view: JupyterLab
+    keeps only the cells near the view on the page."""
+    key = page.evaluate(
+        """async (source) => {
+            const nb = window.jupyterapp.shell.currentWidget.content;
+            const i = nb.widgets.findIndex(c => c.model.sharedModel.getSource().trim() === source);
+            if (i < 0) return null;
+            await nb.scrollToItem(i, 'start');
+            nb.widgets[i].node.dataset.teaching = String(i);
+            return String(i);
+        }""",
+        source,
+    )
+    assert key is not None, f"no cell {source!r}"
+    output = page.locator(f'[data-teaching="{key}"] .jp-OutputArea')
+    output.wait_for()
+    output.scroll_into_view_if_needed()
+    return output
+
+
+def drawn(locator) -> dict:
+    locator.scroll_into_view_if_needed()
+    return locator.evaluate(DRAWN_JS)
+
+
+def overlapping(boxes: list[dict]) -> list[tuple[str, str]]:
+    out = []
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1 :]:
+            if a["left"] < b["right"] and b["left"] < a["right"] and a["top"] < b["bottom"] and b["top"] < a["bottom"]:
+                out.append((a["text"], b["text"]))
+    return out
+
+
+def isolated(plot, name: str) -> int:
+    """The index of the point of trace ``name`` with the most room around it."""
+    return plot.evaluate(ISOLATED_JS, name)
+
+
+def hover_text(page, plot, name: str, k: int | None = None) -> tuple[int, str]:
+    """Hover over point ``k`` of trace ``name`` (default: its most isolated) as a mouse does:
+    the id and the hover label."""
+    plot.scroll_into_view_if_needed()
+    page.mouse.move(5, 5)
+    k = isolated(plot, name) if k is None else k
+    point = plot.evaluate(POINT_JS, [name, k])
+    page.mouse.move(point["x"], point["y"], steps=3)
+    label = plot.locator(".hoverlayer .hovertext")
+    label.first.wait_for(timeout=10_000)
+    return point["id"], label.first.evaluate(HOVER_LINES_JS)
+
+
+def map_layers(traces: list[dict], subplot: str) -> list[dict]:
+    return [t for t in traces if t["subplot"] == subplot]
+
+
+def check_map_layers(layers: list[dict], *, truth: bool) -> None:
+    """The one visual vocabulary: bottom to top pool, subpool, (truth), labelled, anchors,
+    batch, all WebGL (an SVG layer would be drawn under every WebGL one); anchors and the
+    batch big and outlined, the pool sample small and faint."""
+    names = [t["name"] for t in layers]
+    expected = ["pool sample"]
+    expected += [n for n in names if n.startswith("subpool")][:1]
+    expected += ["minority, not labelled (truth)"] if truth else []
+    labelled = [n for n in names if n.startswith("labelled: ")]
+    anchors = [n for n in names if n.startswith("anchors: ")]
+    assert len(labelled) == len(anchors) == 2
+    assert names == expected + labelled + anchors + ["batch"], names
+    assert {t["type"] for t in layers} == {"scattergl"}
+    by_name = {t["name"]: t for t in layers}
+    pool = by_name["pool sample"]
+    assert pool["size"] <= 4 and pool["opacity"] <= 0.3
+    for name in anchors:
+        assert by_name[name]["symbol"] == "star" and by_name[name]["size"] >= 14 and by_name[name]["line"] >= 1.5
+    assert by_name["batch"]["symbol"] == "circle-open" and by_name["batch"]["size"] >= 16
+    assert by_name["batch"]["line"] >= 2.5
+
+
+# ---- notebook 02: the replay, as a teacher shows it ----------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def replay_page(lab, browser, artifacts):
+    context = browser.new_context(viewport={"width": 1500, "height": 1100})
+    page = context.new_page()
+    on_page(page)
+    page.set_default_timeout(60_000)
+    run_notebook(page, lab, "path_dependence.ipynb", "02_path_dependence.ipynb")
+    page.wait_for_function(f"() => document.querySelectorAll('{REPLAYS}').length === 2")
+    yield page
+    context.close()
+
+
+def check_replay_fills_and_reads(plot, *, hidden: bool) -> dict:
+    d = drawn(plot)
+    assert abs(d["svg_width"] - d["output_width"]) <= 2, (d["svg_width"], d["output_width"])
+    assert d["svg_width"] > 900
+    titles = d["titles"]
+    maps = [t for t in titles if ":" in t["text"] and "found" in t["text"]]
+    assert len(maps) == 3 and not overlapping(titles), overlapping(titles)
+    for t in titles:  # nothing cut at the plot's edges
+        assert d["plot"]["left"] <= t["left"] and t["right"] <= d["plot"]["left"] + d["plot"]["width"], t
+    if hidden:
+        assert all("hidden clusters reached" in t["text"] for t in maps)
+    # the maps fill their row: no wide blank band above and below (a map is about square)
+    first = next(iter(d["subplots"].values()))
+    assert 0.75 <= first["height"] / first["width"] <= 1.34, first
+    return d
+
+
+def test_the_replay_fills_its_output_area_with_titles_apart(replay_page, artifacts):
+    toy, text = replay_page.locator(REPLAYS).nth(0), replay_page.locator(REPLAYS).nth(1)
+    d = check_replay_fills_and_reads(toy, hidden=True)
+    check_map_layers(map_layers(d["traces"], "xy"), truth=True)
+    assert d["svg_scatter_in_maps"] == sum(t["type"] == "scatter" for t in d["traces"])  # only the curves
+    # the subpool-share panel has the whole pool's share to compare with
+    assert any(t["name"].startswith("whole pool (") for t in d["traces"])
+    toy.screenshot(path=str(artifacts / "teaching-replay.png"))
+    d = check_replay_fills_and_reads(text, hidden=False)
+    check_map_layers(map_layers(d["traces"], "xy"), truth=True)
+    text.screenshot(path=str(artifacts / "teaching-replay-text.png"))
+
+
+def test_hover_on_the_replay_answers_for_anchors_and_the_batch(replay_page):
+    plot = replay_page.locator(REPLAYS).nth(1)  # the text maps, dense
+    traces = drawn(plot)["traces"]
+    anchors = next(t for t in traces if t["name"] == "anchors: eye" and t["points"])
+    item, label = hover_text(replay_page, plot, anchors["name"])
+    assert label.startswith(f"#{item} anchor, labelled eye"), label
+    k = isolated(plot, "batch")
+    item, label = hover_text(replay_page, plot, "batch", k)
+    assert label.startswith(f"#{item} batch rank {k + 1} of "), label
+    replay_page.mouse.move(5, 5)
+
+
+def slider_value(page, replay: int) -> int:
+    box = page.locator(".jp-OutputArea-output:has(.widget-play)").nth(replay)
+    return int(box.locator(".widget-readout").first.text_content())
+
+
+def test_play_moves_every_map_and_stop_pauses_where_it_is(replay_page):
+    box = replay_page.locator(".jp-OutputArea-output:has(.widget-play)").nth(0)
+    box.scroll_into_view_if_needed()
+    start = slider_value(replay_page, 0)
+    buttons = box.locator(".widget-play button")
+    buttons.nth(0).click()  # play
+    replay_page.wait_for_function(
+        "([sel, v]) => Number(document.querySelectorAll(sel)[0].querySelector('.widget-readout').textContent) >= v",
+        arg=[".jp-OutputArea-output:has(.widget-play)", start + 2],
+        timeout=60_000,
+    )
+    buttons.nth(1).click()  # stop
+    time.sleep(2)
+    stopped = slider_value(replay_page, 0)
+    assert stopped >= start + 2, "stop sends the slider back no more"
+    time.sleep(2)
+    assert slider_value(replay_page, 0) == stopped, "stopped means stopped"
+    titles = [t["text"] for t in drawn(replay_page.locator(REPLAYS).nth(0))["titles"]]
+    found = probe(replay_page, f"[int(toy_runs.minority_found(n)[{stopped}]) for n in toy_runs.filters]")
+    assert [int(t.split(": ")[1].split(" ")[0]) for t in titles[:3]] == found
+    # one step back with the button
+    box.locator("button", has_text="◀").click()
+    replay_page.wait_for_function(
+        "([sel, v]) => Number(document.querySelectorAll(sel)[0].querySelector('.widget-readout').textContent) === v",
+        arg=[".jp-OutputArea-output:has(.widget-play)", stopped - 1],
+    )
+
+
+def test_the_replay_fills_its_output_area_after_a_rerun_and_a_resize(replay_page):
+    run_code(replay_page, "display(toy_runs.replay(3))")
+    later = replay_page.locator(".jp-Cell:last-child .js-plotly-plot")
+    later.wait_for(timeout=60_000)
+    replay_page.wait_for_function(
+        "() => { const p = document.querySelector('.jp-Cell:last-child .js-plotly-plot');"
+        " const o = p.closest('.jp-OutputArea-output');"
+        " return Math.abs(p.querySelector('.main-svg').getBoundingClientRect().width"
+        " - o.getBoundingClientRect().width) <= 2; }",
+        timeout=30_000,
+    )
+    replay_page.set_viewport_size({"width": 1150, "height": 1000})
+    try:
+        for plot in (replay_page.locator(REPLAYS).nth(0), later):
+            plot.scroll_into_view_if_needed()
+            replay_page.wait_for_function(
+                "(p) => Math.abs(p.querySelector('.main-svg').getBoundingClientRect().width"
+                " - p.closest('.jp-OutputArea-output').getBoundingClientRect().width) <= 2",
+                arg=plot.element_handle(),
+                timeout=30_000,
+            )
+            d = drawn(plot)
+            assert d["svg_width"] < 1000 and not overlapping(d["titles"]), overlapping(d["titles"])
+    finally:
+        replay_page.set_viewport_size({"width": 1500, "height": 1100})
+
+
+def test_no_page_error_in_notebook_02(replay_page):
+    assert PAGE_ERRORS == []
+
+
+# ---- notebook 03: anchors, subpool and batch, as a researcher looks at them --------------------
+
+
+@pytest.fixture(scope="module")
+def inspect_page(lab, browser, artifacts):
+    context = browser.new_context(viewport={"width": 1500, "height": 1100})
+    page = context.new_page()
+    on_page(page)
+    page.set_default_timeout(60_000)
+    run_notebook(page, lab, "inspect_anchors.ipynb", "03_inspect_anchors.ipynb")
+    page.locator(INSPECTOR).wait_for()
+    yield page
+    context.close()
+
+
+def headers(table) -> list[str]:
+    return [h.strip() for h in table.locator("thead th").all_text_contents()]
+
+
+def test_tables_read_left_to_right_and_say_why_the_batch(inspect_page, artifacts):
+    subpool = cell_output(inspect_page, 'show(run.subpool_table("anchoral", T, by="uncertainty", top=30))')
+    columns = headers(subpool.locator("table"))
+    assert columns[:2] == ["subpool rank", "id"]
+    ranks = [r.strip() for r in subpool.locator("tbody tr td:nth-child(6)").all_text_contents()]
+    assert columns[5] == "batch rank" and ranks[:25] == [str(i) for i in range(1, 26)] and ranks[25:] == [""] * 5
+    table = cell_output(inspect_page, 'show(run.batch_table("anchoral", T))').locator("table")
+    batch = headers(table)
+    for columns in (batch, headers(subpool.locator("table"))):
+        assert {"uncertainty (entropy)", "P(eye)", "score", "retrieved by (anchor)", "text"} <= set(columns)
+        assert not {"nearest anchor", "via anchor"} & set(columns)
+    assert batch[:2] == ["batch rank", "id"]
+    aligned = table.evaluate(
+        """t => { const heads = Array.from(t.querySelectorAll('thead th')).map(h => h.textContent.trim());
+        const row = t.querySelector('tbody tr'); const cells = Array.from(row.querySelectorAll('td'));
+        const align = (name) => getComputedStyle(cells[heads.indexOf(name)]).textAlign;
+        const head = (name) => getComputedStyle(t.querySelectorAll('thead th')[heads.indexOf(name)]).textAlign;
+        return {text: align('text'), anchor: align('retrieved by (anchor)'), label: align('label (oracle)'),
+                id: align('id'), text_head: head('text')}; }"""
+    )
+    assert aligned["text"] == aligned["anchor"] == aligned["label"] == aligned["text_head"] == "left", aligned
+    assert aligned["id"] == "right"
+    table.screenshot(path=str(artifacts / "teaching-tables.png"))
+
+
+def test_the_inspector_shows_every_layer_and_answers_hover_and_click(inspect_page, artifacts):
+    plot = cell_output(inspect_page, INSPECT_CELL).locator(".js-plotly-plot")
+    d = drawn(plot)
+    assert abs(d["svg_width"] - d["output_width"]) <= 2 and d["svg_width"] > 900
+    check_map_layers(d["traces"], truth=True)
+    pool = next(t for t in d["traces"] if t["name"] == "pool sample")
+    assert pool["hoverinfo"] == "skip"  # the grey background never answers for a coloured point
+    plot.screenshot(path=str(artifacts / "teaching-inspect.png"))
+    eye_anchors = next(t for t in d["traces"] if t["name"] == "anchors: eye")
+    assert eye_anchors["points"] >= 1
+    item, label = hover_text(inspect_page, plot, "anchors: eye")
+    assert label.startswith(f"#{item} anchor, labelled eye"), label
+    k = isolated(plot, "batch")
+    item, label = hover_text(inspect_page, plot, "batch", k)
+    assert label.startswith(f"#{item} batch rank {k + 1} of 25") and "uncertainty" in label, label
+    # a click shows the point's details under the map
+    point = plot.evaluate(POINT_JS, ["batch", k])
+    inspect_page.mouse.click(point["x"], point["y"])
+    details = inspect_page.locator(".aw-inspect-details")
+    details.locator("text=batch rank").wait_for(timeout=30_000)
+    text = details.inner_text()
+    assert f"id\t{point['id']}" in text and f"{k + 1} of 25" in text and "retrieved by (anchor)" in text
+    assert probe(inspect_page, f"str(data.texts[{point['id']}])") in text
+
+
+def test_the_curves_have_a_legend_per_panel_and_the_pool_share(inspect_page, artifacts):
+    plot = cell_output(inspect_page, 'curves_figure(curves, title="AnchorAL on icd10-eye").show()')
+    plot = plot.locator(".js-plotly-plot").first
+    d = drawn(plot)
+    legends = list(d["legends"].values())
+    assert len(legends) == 4, d["legends"]
+    for names in legends:
+        assert len(names) == len(set(names)), names
+    assert any(n.startswith("whole pool (1.") for n in legends[0])
+    low, high = d["yaxis_ranges"]["yaxis"]
+    assert low == 0 and high < 0.9, "the share axis follows its lines"
+    assert not overlapping(d["titles"])
+    plot.screenshot(path=str(artifacts / "teaching-curves.png"))
+
+
+def test_the_map_is_fitted_once_and_read_after(inspect_page):
+    state = probe(
+        inspect_page,
+        "(lambda p: {'cached': p.fit().from_cache_, 'same': bool((p.sample_xy_ == projection.sample_xy_).all()),"
+        " 'said': projection.describe()})(Projection(X, seed=SEED))",
+    )
+    assert state["cached"] and state["same"], state
+    assert state["said"].startswith("map: ") and "{" not in state["said"]
+
+
+def test_no_page_error_in_notebook_03(inspect_page):
+    assert PAGE_ERRORS == []
