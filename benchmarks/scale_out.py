@@ -289,10 +289,13 @@ def part_milvus(args, scratch: Path) -> dict:
     mapped, labels, _ = write_pool(scratch / f"pool-{size_label(n)}.npy", n, args.seed)
     server = MilvusLiteServer(scratch / "milvus").start()
     try:
-        spec = f"{server.uri}/scale_out_{size_label(n).replace('.', '_')}"
+        spec = f"{server.uri}/scale_out_{size_label(n).replace('.', '_')}?timeout={args.milvus_timeout:g}"
+        from anchoral_widget.engine.backends.milvus import MilvusIndex
+        from anchoral_widget.engine.shards import fingerprint_embeddings
+
         t0 = time.perf_counter()
-        pool = Pool(mapped, index=spec)
-        index = pool.index
+        index = MilvusIndex.connect(spec, mapped, fingerprint=fingerprint_embeddings(mapped), progress=True)
+        pool = Pool(mapped, index=index)
         upload_seconds = time.perf_counter() - t0
         print(f"  uploaded in {upload_seconds:.0f} s", flush=True)
         t0 = time.perf_counter()
@@ -484,6 +487,7 @@ def main(argv=None) -> int:
     parser.add_argument("--milvus-n", type=parse_size, default=parse_size("1M"))
     parser.add_argument("--iterations", type=int, default=5)
     parser.add_argument("--milvus-iterations", type=int, default=3)
+    parser.add_argument("--milvus-timeout", type=float, default=300.0, help="seconds one call to milvus-lite may take")
     parser.add_argument("--warmup", type=int, default=1)
     parser.add_argument("--recall-iterations", type=int, default=2)
     parser.add_argument(

@@ -338,3 +338,21 @@ def test_a_loop_over_memory_mapped_embeddings_with_index_strings(tmp_path, data,
     assert list((tmp_path / "cache" / "indexes").glob("*.faiss"))
     with pytest.raises(InputError, match="unknown index"):
         _ = ActiveLoop(mapped, ["other", "rare"], index="annoy").index
+
+
+def test_a_grpc_failure_is_named_by_its_status_and_details():
+    from types import SimpleNamespace
+
+    from anchoral_widget.engine.backends.milvus import _first_line
+
+    class RpcError(Exception):
+        def code(self):
+            return SimpleNamespace(name="DEADLINE_EXCEEDED")
+
+        def details(self):
+            return "Deadline Exceeded"
+
+    assert _first_line(RpcError("<_InactiveRpcError of RPC that terminated with:\n ...")) == (
+        "DEADLINE_EXCEEDED: Deadline Exceeded"
+    )
+    assert _first_line(ValueError("first\nsecond")) == "first"

@@ -357,5 +357,12 @@ def _vector_dim(desc: dict[str, Any]) -> int:
 
 
 def _first_line(err: Exception) -> str:
+    """A one-line reason: a gRPC error's status and details, else the error's first line."""
+    code, details = getattr(err, "code", None), getattr(err, "details", None)
+    if callable(code) and callable(details):
+        try:
+            return f"{getattr(code(), 'name', code())}: {details()}"
+        except Exception:  # a gRPC error without a status: fall back to its text
+            pass
     text = str(err).strip().splitlines()
     return text[0] if text else type(err).__name__
