@@ -264,10 +264,7 @@ def measure(path: Path, encoder_name: str, scratch: Path, quality: int, seed: in
                 session.handle({"kind": "label", "ids": ids, "label": cls, "iteration": s["iteration"]})
         t, c = time.perf_counter(), cpu_seconds()
         session.handle({"kind": "submit", "iteration": s["iteration"]})
-        while session.snapshot()["phase"] != "ready" or session.snapshot()["iteration"] == s["iteration"]:
-            if session.snapshot()["phase"] in ("done", "error"):
-                break
-            time.sleep(0.005)
+        session.wait(120)  # the labels stored, the next batch on screen
         waits.append(time.perf_counter() - t)
         cpus.append(cpu_seconds() - c)
     loop = session.loop
