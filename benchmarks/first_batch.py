@@ -264,10 +264,7 @@ def measure(path: Path, encoder_name: str, scratch: Path, quality: int, seed: in
                 session.handle({"kind": "label", "ids": ids, "label": cls, "iteration": s["iteration"]})
         t, c = time.perf_counter(), cpu_seconds()
         session.handle({"kind": "submit", "iteration": s["iteration"]})
-        while session.snapshot()["phase"] != "ready" or session.snapshot()["iteration"] == s["iteration"]:
-            if session.snapshot()["phase"] in ("done", "error"):
-                break
-            time.sleep(0.005)
+        session.wait(120)  # the labels stored, the next batch on screen
         waits.append(time.perf_counter() - t)
         cpus.append(cpu_seconds() - c)
     loop = session.loop
@@ -433,7 +430,9 @@ def render(results: list[dict], args) -> str:
         "",
         f"From the same 100 seed labels, {args.quality} iterations of 25 labelled from the truth (default learner, "
         "entropy, anchoral); minority F1 on the `icd10-eye` test split (14.6k titles) encoded with the same "
-        "encoder; AUC over iterations, normalised by their number.",
+        "encoder; AUC over iterations, normalised by their number. MiniLM is run at 10k only (at ~150 texts/s "
+        "on 2 cores, 1M would take about two hours); `benchmarks/encoders.py` compares the encoders on the "
+        "claims benchmark (see its section).",
         "",
         markdown_table(
             ["pool", "encoder", "dim", "labelled", "eye found", "minority-F1 AUC (normalised)", "final minority F1"],
@@ -452,6 +451,7 @@ def main(argv=None) -> int:
     parser.add_argument("--map", action="store_true", help="with the map, as the widget's default")
     parser.add_argument("--merge", action="store_true", help="keep earlier results of other sizes and encoders")
     parser.add_argument("--cache-dir")
+    parser.add_argument("--render", action="store_true", help="only write the section again from the saved results")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--encoder-name", help=argparse.SUPPRESS)
     parser.add_argument("--scratch", help=argparse.SUPPRESS)
@@ -464,7 +464,12 @@ def main(argv=None) -> int:
 
     root = cache_root(args.cache_dir) / "first_batch"
     json_path = RESULTS / "first_batch.json"
-    results = json.loads(json_path.read_text())["results"] if args.merge and json_path.exists() else []
+    results = json.loads(json_path.read_text())["results"] if (args.merge or args.render) and json_path.exists() else []
+    if args.render:
+        saved = json.loads(json_path.read_text())
+        path = write_section("first_batch", render(results, args), saved.get("command"), saved.get("when"))
+        print(f"wrote {path}", file=sys.stderr)
+        return 0
     for n in [parse_size(s) for s in args.sizes.split(",")]:
         pool_path = cached_pool(n, root)
         for encoder in args.encoders.split(","):
@@ -477,7 +482,9 @@ def main(argv=None) -> int:
             )
             results = [x for x in results if (x["n"], x["encoder"]) != (n, encoder)] + [r]
     RESULTS.mkdir(parents=True, exist_ok=True)
-    json_path.write_text(json.dumps({"machine": machine(), "when": now(), "results": results}, indent=1))
+    json_path.write_text(
+        json.dumps({"machine": machine(), "when": now(), "command": command_line(), "results": results}, indent=1)
+    )
     path = write_section("first_batch", render(results, args), command_line())
     print(f"wrote {path}", file=sys.stderr)
     return 0

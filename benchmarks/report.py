@@ -170,6 +170,7 @@ def summary() -> list[str]:
     out += _lines(RESULTS / "encoding.md", ("- Caching and progress overhead",))
     out += _block(RESULTS / "late_wait.md", "### Flat late in the run?")
     out += _block(RESULTS / "index_fidelity.md", "### Verdict")
+    out += _block(RESULTS / "first_batch.md", "### Targets")
     claims = RESULTS / "claims.md"
     if not claims.exists():
         claims = RESULTS / "claims_20k.md"
