@@ -107,15 +107,20 @@ TRAITS: dict[str, dict] = {
     "batch": {
         "type": "list",
         "help": "Cards of the batch on screen: id, text, predicted, confidence, proba, score, "
-        "anchor {id, text, label, similarity}.",
+        "anchor {id, text, label, similarity}, model_labelled (labels of the model that proposed it; "
+        "null: no model yet, drawn at random).",
     },
     "answers": {
         "type": "object",
         "help": "Drafts for the batch on screen: str(id) -> class, or None for skipped. Stored in the loop on submit.",
     },
     "iteration": {"type": "int", "help": "The loop iteration of the batch on screen."},
-    "phase": {"type": "str", "help": "starting, cold, training, selecting, ready, done or error."},
-    "status": {"type": "str", "help": "The status line, with the seconds the last batch took."},
+    "phase": {"type": "str", "help": "preparing, starting, cold, training, selecting, ready, done or error."},
+    "status": {
+        "type": "str",
+        "help": "The status line: the seconds the last batch took, the model that proposed it, and with "
+        "label-ahead the fine-tuning running in the background.",
+    },
     "seconds": {"type": "object", "help": "Seconds the last batch took: train, select, total."},
     "progress": {
         "type": "object",
@@ -134,6 +139,12 @@ TRAITS: dict[str, dict] = {
     "curves": {
         "type": "object",
         "help": "Live curves: traces [{uid, name, panel, x, y, ...}], titles, estimate, test.",
+    },
+    "startup": {
+        "type": "object",
+        "help": "The start-up's progress: stage (starting, encoding, pool, store, map, ready; index while the "
+        "index is built in the background; error), text, done, total, rate (per second), left (seconds), "
+        "seconds per finished stage.",
     },
 }
 

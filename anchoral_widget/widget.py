@@ -9,7 +9,7 @@ import anywidget
 import traitlets as t
 
 from .protocol import TRAITS
-from .session.prepare import build_session
+from .session.startup import start_session
 
 STATIC = Path(__file__).parent / "static"
 HELP = {name: spec["help"] for name, spec in TRAITS.items()}
@@ -26,7 +26,8 @@ def _front_end(name: str) -> str:
 
 
 class Labeller(anywidget.AnyWidget):
-    """Label AnchorAL's batches in the notebook.
+    """Label AnchorAL's batches in the notebook. Returns at once: the pool is encoded and indexed
+    in the background, with progress on screen (``startup``), and labelling starts when it can.
 
     Parameters
     ----------
@@ -56,10 +57,11 @@ class Labeller(anywidget.AnyWidget):
     error = t.Unicode("", help=HELP["error"]).tag(sync=True)
     map_status = t.Dict(help=HELP["map_status"]).tag(sync=True)
     curves = t.Dict(help=HELP["curves"]).tag(sync=True)
+    startup = t.Dict(help=HELP["startup"]).tag(sync=True)
 
     def __init__(self, texts=None, classes=None, minority=None, *, map=True, **params):
         self._esm, self._css = _front_end("widget.js"), _front_end("widget.css")
-        self._session = build_session(texts, classes, minority, map=map, **params)
+        self._session = start_session(texts, classes, minority, map=map, **params)
         super().__init__(**self._session.snapshot())
         self._session.on_change(self._changed)
         self._session.on_map(lambda header, buffers: self.send(header, buffers))

@@ -72,3 +72,33 @@ def test_errors_name_the_problem():
         _select(X, ids, classes, majority_strategy="kmeans")
     with pytest.raises(InputError, match="needs the model's predictions"):
         _select(X, ids, classes, majority_strategy="entropy")
+
+
+def test_anchors_do_not_depend_on_the_order_labels_were_given():
+    # The same labelled set, listed in another order (the order a user clicked), gives the
+    # same anchors for every strategy.
+    X, _, _ = clustered_pool(n=500)
+    ids = np.random.default_rng(3).choice(500, 80, replace=False)
+    classes = (np.arange(80) % 3 == 0).astype(int)
+    ent = np.random.default_rng(4).random(80).round(1)  # rounded: ties must not follow the order either
+    for strategy in ("kmeans++", "random", "entropy"):
+        results = []
+        for order_seed in range(4):
+            order = np.random.default_rng(order_seed).permutation(80)
+            anchors, anchor_classes = _select(
+                X,
+                ids[order],
+                classes[order],
+                minority_strategy=strategy,
+                majority_strategy=strategy,
+                entropy=ent[order],
+                rng=np.random.default_rng(7),
+            )
+            results.append((anchors.tolist(), anchor_classes.tolist()))
+        assert all(r == results[0] for r in results), strategy
+
+
+def test_misaligned_inputs_are_named():
+    X, ids, classes = _labelled()
+    with pytest.raises(InputError, match="same length"):
+        _select(X, ids, classes[:-1])

@@ -41,7 +41,7 @@ def shared_model():
 @pytest.fixture(scope="module")
 def reference():
     """Uncached embeddings of TEXTS, the ground truth for cached and resumed encodes."""
-    return Encoder(cache_dir=False, progress=False, device="cpu").encode(TEXTS)
+    return Encoder("minilm", cache_dir=False, progress=False, device="cpu").encode(TEXTS)
 
 
 def _spy(monkeypatch, fail_on_call=None):
@@ -60,7 +60,7 @@ def _spy(monkeypatch, fail_on_call=None):
 
 
 def _encoder(tmp_path):
-    return Encoder(cache_dir=tmp_path, progress=False, device="cpu", chunk_size=CHUNK)
+    return Encoder("minilm", cache_dir=tmp_path, progress=False, device="cpu", chunk_size=CHUNK)
 
 
 def test_shape_dtype_and_unit_norms(reference):
@@ -72,7 +72,7 @@ def test_shape_dtype_and_unit_norms(reference):
 
 
 def test_similar_sentences_are_closer_than_unrelated_ones():
-    vecs = Encoder(cache_dir=False, progress=False, device="cpu").encode(
+    vecs = Encoder("minilm", cache_dir=False, progress=False, device="cpu").encode(
         ["A cat is sleeping on the sofa.", "A kitten naps on the couch.", "Interest rates rose by half a point."]
     )
     sims = vecs @ vecs.T
@@ -188,7 +188,7 @@ def test_changed_chunk_size_starts_over_cleanly(tmp_path, monkeypatch, reference
         _encoder(tmp_path).encode(TEXTS)
     monkeypatch.undo()
     calls = _spy(monkeypatch)
-    enc = Encoder(cache_dir=tmp_path, progress=False, device="cpu", chunk_size=8)
+    enc = Encoder("minilm", cache_dir=tmp_path, progress=False, device="cpu", chunk_size=8)
     out = enc.encode(TEXTS)
     assert calls == [TEXTS[0:8], TEXTS[8:16], TEXTS[16:20]]
     np.testing.assert_allclose(out, reference, atol=1e-5)
@@ -232,6 +232,6 @@ def test_cache_folder_from_environment(tmp_path, monkeypatch):
 
 
 def test_module_level_encode_matches_encoder(tmp_path, reference):
-    out = embed.encode(TEXTS[:5], cache_dir=False, progress=False, device="cpu")
+    out = embed.encode(TEXTS[:5], model="minilm", cache_dir=False, progress=False, device="cpu")
     np.testing.assert_allclose(out, reference[:5], atol=1e-5)
     assert (default_model_path() / "config.json").is_file()

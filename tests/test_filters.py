@@ -131,3 +131,35 @@ def test_each_subpool_item_knows_the_anchor_that_retrieved_it_best():
         retrievers = [a for a, row in zip(sub.anchor_ids, top) if item in row]
         assert anchor in retrievers
         assert X[anchor] @ X[item] == pytest.approx(max(X[a] @ X[item] for a in retrievers), abs=1e-6)
+
+
+@pytest.mark.parametrize("index_kind", ["exact", "hnsw"])
+def test_seals_subpool_is_a_function_of_the_labelled_set_not_of_its_history(index_kind):
+    # A store reopened in a fresh process starts with a fresh filter: its subpool must be the
+    # one the uninterrupted filter gives, after any number of iterations and an undo.
+    from anchoral_widget.engine.index import build_index
+
+    X, y, _ = clustered_pool(n=1500)
+    index = build_index(X, index_kind)
+    running = Seals(neighbours=10)
+    labelled = list(range(5))
+    for step in range(6):
+        sub = running(state(X, y, labelled, index=index))
+        fresh = Seals(neighbours=10)(state(X, y, labelled, index=index))
+        assert np.array_equal(sub.ids, fresh.ids) and np.allclose(sub.scores, fresh.scores), step
+        if step == 3:
+            labelled = labelled[:-5]  # an undo
+        else:
+            labelled += sub.ids[:5].tolist()
+
+
+def test_seals_gives_each_labelled_item_its_k_nearest_unlabelled_neighbours():
+    X, y, _ = clustered_pool(n=800)
+    labelled = np.r_[np.arange(3), np.argsort(-(X @ X[0]))[:300]]  # item 0's neighbourhood labelled
+    labelled = np.unique(labelled)
+    s = state(X, y, labelled)
+    sub = Seals(neighbours=10)(s)
+    sims = X[labelled] @ X.T
+    sims[:, labelled] = -np.inf
+    expected = np.unique(np.argsort(-sims, axis=1, kind="stable")[:, :10])
+    assert set(sub.ids.tolist()) == set(expected.tolist())

@@ -595,3 +595,87 @@ def test_no_module_of_the_session_passes_400_lines():
     for path in SESSION.glob("*.py"):
         lines = path.read_text(encoding="utf-8").count("\n")
         assert lines < 400, f"{path.name} has {lines} lines"
+
+
+# ---- label-ahead: the fine-tuning runs in the background -----------------------------------------
+
+
+def slow_session(data, **kw):
+    from test_trainer import SlowLearner
+
+    learner = SlowLearner()
+    session = make(data, learner=learner, training="ahead", **kw)
+    return session, learner
+
+
+def test_label_ahead_proposes_at_once_with_the_latest_model_while_the_next_fit_runs(data):
+    session, learner = slow_session(data)
+    s = session.snapshot()
+    assert {c["model_labelled"] for c in s["batch"]} == {None}, "no model yet: drawn at random"
+    assert "no model yet: drawn at random from the subpool" in s["status"]
+    assert [e["phase"] for e in session.events if "phase" in e] == ["selecting", "ready"], "nothing waits for a fit"
+    assert session._trainer.idle(10) and learner.fits == [2]
+    learner.gate.clear()  # from here the fits take as long as the test wants
+    learner.started.clear()
+    session.handle({"kind": "submit", "iteration": answer_all(session)["iteration"]})
+    started = time.perf_counter()
+    assert session.wait(10), "the next batch does not wait for the fit"
+    assert time.perf_counter() - started < 5 and learner.started.wait(10)
+    s = session.snapshot()
+    assert s["phase"] == "ready" and s["iteration"] == 1 and s["seconds"]["train"] == 0
+    assert {c["model_labelled"] for c in s["batch"]} == {2}, "proposed by the model of the seed labels"
+    assert "model trained on 2 labels (5 newer labels not in it yet)" in s["status"]
+    assert s["status"].endswith(" · fine-tuning on 7 labels in the background")
+    assert session.loop.pending.model_labelled == 2 and session.loop.pending.labelled_count == 7
+    learner.gate.set()
+    assert session._trainer.idle(10) and learner.fits == [2, 7]
+    assert session.snapshot()["status"].endswith(" · the model trained on 7 labels will propose the next batch")
+    session.handle({"kind": "submit", "iteration": answer_all(session)["iteration"]})
+    assert session.wait(10)
+    assert {c["model_labelled"] for c in session.snapshot()["batch"]} == {7}, "a finished fit is used next"
+    assert session.loop.history[-1].model_labelled == 2
+    session.close(wait=True)
+
+
+def test_label_ahead_a_failed_fit_keeps_the_last_good_model_and_shows_the_error(data):
+    session, learner = slow_session(data)
+    assert session._trainer.idle(10)
+    learner.fail = 1
+    session.handle({"kind": "submit", "iteration": answer_all(session)["iteration"]})
+    assert session.wait(10) and session._trainer.idle(10)
+    s = session.snapshot()
+    assert s["error"] == "unexpected RuntimeError: CUDA out of memory", "shown under the widget"
+    assert s["phase"] == "ready" and len(s["batch"]) == B, "the batch stays: the last good model proposed it"
+    assert {c["model_labelled"] for c in s["batch"]} == {2}
+    assert len(session.labels) == 2 + B, "no label lost"
+    session.handle({"kind": "submit", "iteration": answer_all(session)["iteration"]})
+    assert session.wait(10)
+    assert {c["model_labelled"] for c in session.snapshot()["batch"]} == {2}, "still the last good model"
+    assert session._trainer.idle(10) and learner.fits == [2, 7, 12]
+    session.close(wait=True)
+
+
+def test_closing_a_session_stops_the_fit_in_the_background(data):
+    session, learner = slow_session(data)
+    assert session._trainer.idle(10)
+    learner.gate.clear()
+    learner.started.clear()
+    session.handle({"kind": "submit", "iteration": answer_all(session)["iteration"]})
+    assert session.wait(10) and learner.started.wait(10)
+    thread = session._trainer._thread
+    started = time.perf_counter()
+    session.close(wait=True)
+    assert not thread.is_alive() and time.perf_counter() - started < 5, "cancelled at its next step"
+    assert session._trainer.latest.labelled == 2
+
+
+def test_strict_mode_waits_for_the_fit_and_says_which_model_proposed(data):
+    session, learner = slow_session(data, seed_labels=None)
+    strict = make(data, learner=learner, training="strict")
+    s = strict.snapshot()
+    assert [e["phase"] for e in strict.events if "phase" in e] == ["training", "selecting", "ready"]
+    assert {c["model_labelled"] for c in s["batch"]} == {2} and s["status"].endswith("; model trained on 2 labels")
+    with pytest.raises(InputError, match="unknown training 'later'"):
+        make(data, training="later")
+    session.close()
+    strict.close()

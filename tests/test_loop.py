@@ -213,3 +213,54 @@ def test_the_batch_knows_its_retrieving_anchors_and_keeps_them_through_the_store
     loop.store.close()
     assert np.array_equal(make_loop(X, store=tmp_path / "s.db").pending.batch_retrieved_by, p.batch_retrieved_by)
     assert seeded(X, y, pool_filter="randsub").propose().batch_retrieved_by is None
+
+
+def test_propose_with_a_model_fitted_elsewhere_scores_with_it_and_records_its_labels(pool, tmp_path):
+    from anchoral_widget.engine.learners import EmbeddingClassifier, Trained
+
+    X, y, _ = pool
+    loop = seeded(X, y, store=tmp_path / "labels.db")
+    fresh = loop.propose()
+    assert fresh.model_labelled == 33, "strict: the model of every label"
+    loop.label(fresh.batch_ids, y[fresh.batch_ids])
+    older = EmbeddingClassifier().fit(X[loop.labelled_ids[:33]], loop.labelled_classes[:33], 2)
+    p = loop.propose(trained=Trained(older, 33, waited=0.0))
+    assert p.model_labelled == 33 and p.labelled_count == 43 and p.seconds["train"] == 0.0
+    assert loop.model_ is older and np.allclose(p.batch_proba, older.predict_proba(X[p.batch_ids]))
+    same = seeded(X, y)
+    same.label(fresh.batch_ids, y[same.propose().batch_ids])
+    strict = same.propose()
+    assert strict.anchor_ids.tolist() == p.anchor_ids.tolist(), "the anchors of the current labelled set"
+    assert strict.subpool_ids.tolist() == p.subpool_ids.tolist(), "and its subpool: only the scoring differs"
+    again = make_loop(X, store=tmp_path / "labels.db")
+    assert again.pending.model_labelled == 33, "kept in the store"
+    loop.label(p.batch_ids, y[p.batch_ids])
+    assert loop.history[-1].model_labelled == 33 and loop.history[0].model_labelled == 33
+
+
+def test_propose_with_no_model_yet_draws_at_random_from_the_subpool(pool):
+    from anchoral_widget.engine.learners import Trained
+
+    X, y, _ = pool
+    loop = seeded(X, y)
+    p = loop.propose(trained=Trained(None, 0))
+    assert p.model_labelled is None and set(p.batch_ids) <= set(p.subpool_ids)
+    assert len(p.anchor_ids) == 13 and np.allclose(p.batch_proba, 0.5)
+
+
+def test_a_propose_payload_without_the_model_field_still_opens():
+    from anchoral_widget.engine.records import Proposal
+
+    payload = dict(
+        iteration=0,
+        batch_ids=[1],
+        subpool_ids=[1, 2],
+        subpool_scores=None,
+        anchor_ids=[3],
+        anchor_classes=[0],
+        batch_proba=[[0.5, 0.5]],
+        seconds={},
+        labelled_count=2,
+        minority_in_labelled=0.5,
+    )
+    assert Proposal.from_payload(payload).model_labelled is None

@@ -39,3 +39,16 @@ def test_auc_trapezoid_and_normalised():
 def test_minority_proportion():
     assert minority_proportion([0, 1, 1, 2], {1, 2}) == pytest.approx(0.75)
     assert np.isnan(minority_proportion([], {1}))
+
+
+def test_the_numpy_pin_allows_only_versions_the_code_runs_on():
+    # np.trapezoid exists from numpy 2.0 on.
+    import re
+    from pathlib import Path
+
+    import anchoral_widget.engine.metrics as metrics
+
+    pyproject = (Path(__file__).resolve().parents[1] / "pyproject.toml").read_text()
+    (pin,) = re.findall(r'"numpy>=([0-9.]+)"', pyproject)
+    assert "np.trapezoid" in Path(metrics.__file__).read_text()
+    assert tuple(int(p) for p in pin.split(".")[:2]) >= (2, 0)

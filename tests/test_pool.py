@@ -14,7 +14,7 @@ def test_the_embeddings_are_hashed_once_per_pool(pool, tmp_path, monkeypatch):
     X, y, _ = pool
     calls = []
     real = fingerprint_module.fingerprint_array
-    monkeypatch.setattr(pool_module, "fingerprint_array", lambda a: calls.append(1) or real(a))
+    monkeypatch.setattr(pool_module, "fingerprint_embeddings", lambda a: calls.append(1) or real(a))
     p = Pool(X, [f"t{i}" for i in range(len(X))], index="hnsw", cache_dir=tmp_path)
     loop = ActiveLoop(p, CLASSES, ["rare"], subpool_size=100, store=tmp_path / "labels.db")
     seeds = np.r_[np.flatnonzero(y == "rare")[:2], np.flatnonzero(y == "other")[:5]]

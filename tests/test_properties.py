@@ -78,3 +78,105 @@ def test_invariants_hold_under_any_sequence(actions, pool_filter):
         assert snapshot(loop) == before, "undo restores the previous state exactly"
         do()
         assert snapshot(loop) == after, "and doing it again gives the same state"
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    order_seed=st.integers(0, 2**32 - 1),
+    pool_filter=st.sampled_from(["anchoral", "randsub", "seals", "none"]),
+    anchor_strategy=st.sampled_from(["kmeans++", "random", "entropy"]),
+    n_labelled=st.integers(12, 80),
+)
+def test_subpool_does_not_depend_on_the_order_labels_were_given(order_seed, pool_filter, anchor_strategy, n_labelled):
+    from anchoral_widget.engine.filters import PoolState, make_filter
+    from anchoral_widget.engine.index import ExactIndex
+
+    index = ExactIndex(X)
+    chosen = np.random.default_rng(1).choice(len(X), n_labelled, replace=False)
+    # Entropy with ties (rounded), a function of the item: ties must not follow the order.
+    entropy_of = np.round(np.random.default_rng(2).random(len(X)), 1)
+    results = []
+    for ids in (np.sort(chosen), np.random.default_rng(order_seed).permutation(chosen)):
+        excluded = np.zeros(len(X), dtype=bool)
+        excluded[ids] = True
+        f = make_filter(
+            pool_filter,
+            anchors_per_class=4,
+            neighbours=10,
+            subpool_size=40,
+            minority_anchor_strategy=anchor_strategy,
+            majority_anchor_strategy=anchor_strategy,
+        )
+        state = PoolState(
+            embeddings=X,
+            index=index,
+            excluded=excluded,
+            labelled_ids=ids,
+            labelled_classes=(Y[ids] == "rare").astype(np.int64),
+            n_classes=2,
+            minority={1},
+            rng=np.random.default_rng(0),
+            labelled_entropy=lambda ids=ids: entropy_of[ids],
+        )
+        sub = f(state)
+        results.append((sub.ids.tolist(), None if sub.scores is None else sub.scores.tolist(), sub.anchor_ids.tolist()))
+    assert results[0] == results[1]
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    order_seed=st.integers(0, 2**32 - 1),
+    pool_filter=st.sampled_from(["anchoral", "randsub", "seals", "none"]),
+    anchor_strategy=st.sampled_from(["kmeans++", "random", "entropy"]),
+)
+def test_a_proposal_does_not_depend_on_the_order_labels_were_given(order_seed, pool_filter, anchor_strategy):
+    # The same labelled set, labelled in another order (one click at a time, or in other
+    # batches), trains the same model and proposes the same batch.
+    chosen = np.r_[np.flatnonzero(Y == "rare")[:6], np.flatnonzero(Y == "other")[:40]]
+    proposals = []
+    for order in (np.sort(chosen), np.random.default_rng(order_seed).permutation(chosen)):
+        loop = ActiveLoop(
+            X,
+            classes=["other", "rare"],
+            minority=["rare"],
+            pool_filter=pool_filter,
+            anchor_strategy=anchor_strategy,
+            anchors_per_class=4,
+            batch_size=5,
+            neighbours=10,
+            subpool_size=50,
+            index="exact",
+            seed=0,
+        )
+        for part in np.array_split(order, 1 + order_seed % 4):
+            loop.label(part, Y[part])
+        p = loop.propose()
+        proposals.append((p.batch_ids.tolist(), p.subpool_ids.tolist(), p.anchor_ids.tolist()))
+    assert proposals[0] == proposals[1]
+
+
+def test_the_learner_is_trained_on_the_labelled_set_in_id_order():
+    # A solver sums its rows in order: training in click order would let the order steer the
+    # model, its uncertainty and so the batch.
+    from anchoral_widget.engine.learners import make_learner
+
+    class Recording:
+        inputs = "embeddings"
+
+        def __init__(self):
+            self.inner, self.seen = make_learner("logreg"), []
+
+        def fit(self, features, y, n_classes, seed):
+            self.seen.append((np.asarray(features).copy(), np.asarray(y).copy()))
+            return self.inner.fit(features, y, n_classes, seed)
+
+    chosen = np.r_[np.flatnonzero(Y == "rare")[:6], np.flatnonzero(Y == "other")[:40]]
+    seen = []
+    for order in (np.sort(chosen), np.random.default_rng(5).permutation(chosen)):
+        learner = Recording()
+        loop = ActiveLoop(X, classes=["other", "rare"], minority=["rare"], learner=learner, subpool_size=50)
+        loop.label(order, Y[order])
+        loop.propose()
+        seen.append(learner.seen[0])
+    assert np.array_equal(seen[0][0], seen[1][0]) and np.array_equal(seen[0][1], seen[1][1])
+    assert np.array_equal(seen[0][0], X[np.sort(chosen)])

@@ -76,3 +76,19 @@ def test_anchoral_finds_more_minority_than_randsub_on_clustered_data():
     found = lambda loop: sum(1 for i, lab in loop.labels.items() if lab == "rare" and i not in set(init))
     assert share(anchoral) > 2 * share(randsub)
     assert found(anchoral) > found(randsub)
+
+
+def test_the_trace_says_what_its_auc_integrates():
+    X, y, _ = clustered_pool(n=2500)
+    loop, init = _run(X, y, "anchoral", budget=100, subpool_size=300)
+    per_iteration = [r.test["minority_f1"] for r in loop.history]
+    final = loop.evaluate(loop.train())
+    s = trace(loop, init, final)["summary"]
+    assert s["minority_f1_curve"] == [*per_iteration, final["minority_f1"]]
+    assert s["labels_axis"] == [60, 80, 100, 120, 140, 160]
+    assert s["auc_minority_f1"] == pytest.approx(np.trapezoid(s["minority_f1_curve"]))
+    assert s["auc_minority_f1_iterations"] == pytest.approx(np.trapezoid(per_iteration))
+    assert "6 points for 5 iterations" in s["auc_definition"]
+    without_final = trace(loop, init)["summary"]
+    assert without_final["auc_minority_f1"] == pytest.approx(np.trapezoid(per_iteration))
+    assert "5 points for 5 iterations" in without_final["auc_definition"]

@@ -1,6 +1,7 @@
 """Stores written by the first release (tests/fixtures, see make_v1_stores.py) still open: every
 label, skip, undo and the pending batch come back, and the loop goes on from there."""
 
+import copy as copy_module
 import json
 import shutil
 import subprocess
@@ -36,6 +37,15 @@ def state(loop):
     }
 
 
+def same_state(now, then):
+    """Equal, except that the history may now keep a part of a growing subpool (SEALS's) where
+    the first release kept all of it."""
+    now, then = copy_module.deepcopy(now), copy_module.deepcopy(then)
+    for a, b in zip(now["history"], then["history"], strict=True):
+        assert set(a.pop("subpool_ids")) <= set(b.pop("subpool_ids"))
+    return now == then
+
+
 def copy(name, tmp_path):
     target = tmp_path / name
     shutil.copy(FIXTURES / name, target)
@@ -47,7 +57,7 @@ def test_a_first_release_store_resumes(tmp_path, pool_filter):
     X, y, _ = clustered_pool()
     path = copy(f"v1-{pool_filter}.db", tmp_path)
     loop = ActiveLoop(X, pool_filter=pool_filter, store=path, **PARAMS)
-    assert state(loop) == EXPECTED[pool_filter]
+    assert same_state(state(loop), EXPECTED[pool_filter])
     # The pending batch is answered and the loop goes on, writing to the old file.
     pending = loop.propose()
     assert pending.batch_ids.tolist() == EXPECTED[pool_filter]["pending"]

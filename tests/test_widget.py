@@ -194,6 +194,7 @@ def test_closing_a_widget_stops_its_map_fit(pool, tmp_path, monkeypatch):
         index="exact",
         store=None,
     )
+    assert widget._session.loop is not None  # the pool is prepared in the background, then the map starts
     projection = widget._session._map.projection
     child = fit_child(projection)
     assert child is not None, "the map is fitted in a child process"

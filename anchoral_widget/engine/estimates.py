@@ -10,6 +10,7 @@ is richer in hard and minority items), so read it as a trend, not as the test-se
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -20,16 +21,16 @@ DEFAULT_FOLDS = 5
 
 
 def cross_validated_f1(
-    X,
-    y: Sequence[int],
+    X: Any,
+    y: Sequence[int] | np.ndarray,
     minority: Iterable[int],
     n_classes: int,
     *,
-    learner=None,
+    learner: Any = None,
     folds: int = DEFAULT_FOLDS,
     seed: int = 0,
-    class_names: Sequence | None = None,
-) -> dict:
+    class_names: Sequence[Any] | None = None,
+) -> dict[str, Any]:
     """Minority and majority F1 of ``learner`` by stratified k-fold cross-validation on (X, y).
 
     Out-of-fold predictions are pooled and scored once. A class with fewer than 2 items cannot
@@ -45,17 +46,17 @@ def cross_validated_f1(
     """
     from sklearn.model_selection import StratifiedKFold
 
-    y = np.asarray(y, dtype=np.int64)
+    labels = np.asarray(y, dtype=np.int64)
     minority = sorted(set(int(c) for c in minority))
     names = list(range(n_classes)) if class_names is None else list(class_names)
     learner = make_learner("logreg") if learner is None else learner
-    counts = np.bincount(y, minlength=n_classes)
+    counts = np.bincount(labels, minlength=n_classes)
     validated = [c for c in range(n_classes) if counts[c] >= 2]
     result = {
         "estimate": True,
         "method": "",
         "folds": 0,
-        "n": len(y),
+        "n": len(labels),
         "minority_f1": float("nan"),
         "majority_f1": float("nan"),
         "per_class_f1": {},
@@ -65,17 +66,17 @@ def cross_validated_f1(
         result["method"] = "not enough labels to cross-validate (two classes with 2+ items needed)"
         return result
     k = int(max(2, min(folds, counts[validated].min())))
-    can_test = np.isin(y, validated)
+    can_test = np.isin(labels, validated)
     test_pool = np.flatnonzero(can_test)
     always_train = np.flatnonzero(~can_test)
-    predicted = np.full(len(y), -1, dtype=np.int64)
+    predicted = np.full(len(labels), -1, dtype=np.int64)
     splitter = StratifiedKFold(n_splits=k, shuffle=True, random_state=seed)
-    for fold, (train_part, test_part) in enumerate(splitter.split(test_pool, y[test_pool])):
+    for fold, (train_part, test_part) in enumerate(splitter.split(test_pool, labels[test_pool])):
         train = np.concatenate([test_pool[train_part], always_train])
         test = test_pool[test_part]
-        model = learner.fit(take(X, train), y[train], n_classes, seed + fold)
+        model = learner.fit(take(X, train), labels[train], n_classes, seed + fold)
         predicted[test] = np.asarray(model.predict_proba(take(X, test))).argmax(axis=1)
-    scores = per_class_f1(y[test_pool], predicted[test_pool], n_classes)
+    scores = per_class_f1(labels[test_pool], predicted[test_pool], n_classes)
     minority_v = [c for c in minority if c in validated]
     majority_v = [c for c in validated if c not in minority]
     result.update(

@@ -14,8 +14,12 @@ import numpy as np
 
 from ..errors import EmptyPoolError, InputError
 from .anchors import select_anchors
+from .index import VectorIndex
 
 POOL_FILTERS = ("anchoral", "randsub", "seals", "none")
+#: SEALS keeps each labelled item's ranking of the pool up to this many times K; beyond, it
+#: asks the index for the K nearest eligible items directly.
+SEALS_MAX_DEPTH = 32
 
 
 def _empty() -> np.ndarray:
@@ -38,7 +42,7 @@ class PoolState:
     """What a filter sees of the loop: the pool, the index and the labelled set."""
 
     embeddings: np.ndarray
-    index: object
+    index: VectorIndex | None  # None for the filters that never query it
     excluded: np.ndarray  # bool mask over the pool: labelled or skipped
     labelled_ids: np.ndarray
     labelled_classes: np.ndarray  # class index of each labelled id
@@ -125,6 +129,7 @@ class AnchorAL:
             entropy=entropy,
             rng=state.rng,
         )
+        assert state.index is not None, "anchoral queries the index"
         retrieved, sims = state.index.query(state.embeddings[anchor_ids], self.neighbours, exclude=state.excluded)
         unique, scores = mean_similarity_scores(retrieved, sims)
         if len(unique) == 0:
@@ -149,8 +154,16 @@ class Seals:
     """SEALS (Coleman et al.): the union of the K nearest unlabelled neighbours of every
     labelled item, each scored by its best similarity to a labelled item.
 
-    A labelled item's neighbours are retrieved once, when it is first seen, and kept by id, so
-    the subpool grows as labels come, and undoing a label removes exactly its contribution.
+    The subpool is a function of the labelled set and the exclusion mask alone (not of the order
+    labels came in, nor of what was asked before), so a resumed or replayed run gets the very
+    same subpools, and undoing a label removes exactly its contribution. Each labelled item's
+    ranking of the whole pool is fetched once, to a depth of ``2K``, and kept by id; its K
+    nearest unlabelled neighbours are the first K entries of that ranking not labelled or
+    skipped now. When fewer than K are left (labels gather around it), the ranking is fetched
+    deeper (doubling, up to ``32K``, then the index is asked for the K nearest eligible items
+    directly). Coleman et al. retrieve a new label's neighbours among the unlabelled
+    items of the moment it is labelled; here they are the ones unlabelled now, which differs
+    only in that a neighbourhood that gets labelled is refilled from further out.
     """
 
     name = "seals"
@@ -158,24 +171,60 @@ class Seals:
     def __init__(self, neighbours: int = 50, subpool_size: int = 1000):
         self.neighbours = neighbours
         self.subpool_size = subpool_size  # only used before anything is labelled
-        self._retrieved: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        # (item, depth) -> the item's `depth` nearest items of the whole pool, best first.
+        self._rankings: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
+
+    def _ranking(self, state: PoolState, items: np.ndarray, depth: int) -> None:
+        missing = np.array([i for i in items.tolist() if (i, depth) not in self._rankings], dtype=np.int64)
+        if len(missing) == 0:
+            return
+        assert state.index is not None, "seals queries the index"
+        ids, sims = state.index.query(state.embeddings[missing], depth)
+        for item, row_ids, row_sims in zip(missing.tolist(), ids, sims):
+            self._rankings[(item, depth)] = (row_ids, row_sims)
+
+    def neighbours_of(self, state: PoolState, items: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(items, ids, sims)``: each item's K nearest unlabelled neighbours (fewer only when
+        the pool has fewer eligible items), flattened."""
+        k, size = self.neighbours, len(state.excluded)
+        out_items, out_ids, out_sims = [], [], []
+        depth = min(size, 2 * k)
+        todo = np.unique(np.asarray(items, dtype=np.int64))
+        while len(todo) and depth <= min(size, SEALS_MAX_DEPTH * k):
+            self._ranking(state, todo, depth)
+            ranked = np.stack([self._rankings[(i, depth)][0] for i in todo.tolist()])
+            sims = np.stack([self._rankings[(i, depth)][1] for i in todo.tolist()])
+            eligible = (ranked >= 0) & ~state.excluded[np.maximum(ranked, 0)]
+            enough = (eligible.sum(axis=1) >= k) | (depth >= size)
+            take = eligible & (np.cumsum(eligible, axis=1) <= k) & enough[:, None]
+            rows, cols = np.nonzero(take)
+            out_items.append(todo[rows])
+            out_ids.append(ranked[rows, cols])
+            out_sims.append(sims[rows, cols])
+            todo = todo[~enough]
+            if depth == size:
+                break
+            depth = min(size, depth * 2)
+        if len(todo):
+            # Crowded neighbourhoods: ask the index for the K nearest eligible items directly.
+            assert state.index is not None, "seals queries the index"
+            ids, sims = state.index.query(state.embeddings[todo], k, exclude=state.excluded)
+            rows, cols = np.nonzero(ids >= 0)
+            out_items.append(todo[rows])
+            out_ids.append(ids[rows, cols])
+            out_sims.append(sims[rows, cols])
+        if not out_ids:
+            return _empty(), _empty(), np.empty(0, dtype=np.float32)
+        return np.concatenate(out_items), np.concatenate(out_ids), np.concatenate(out_sims)
 
     def __call__(self, state: PoolState) -> Subpool:
         if len(state.labelled_ids) == 0:
             return Subpool(_random_sample(state, self.subpool_size))
-        new = np.array([i for i in state.labelled_ids if int(i) not in self._retrieved], dtype=np.int64)
-        if len(new):
-            ids, sims = state.index.query(state.embeddings[new], self.neighbours, exclude=state.excluded)
-            for item, row_ids, row_sims in zip(new, ids, sims):
-                self._retrieved[int(item)] = (row_ids, row_sims)
-        ids = np.concatenate([self._retrieved[int(i)][0] for i in state.labelled_ids])
-        sims = np.concatenate([self._retrieved[int(i)][1] for i in state.labelled_ids])
-        keep = (ids >= 0) & ~state.excluded[np.maximum(ids, 0)]
-        ids, sims = ids[keep], sims[keep]
+        _, ids, sims = self.neighbours_of(state, state.labelled_ids)
         if len(ids) == 0:
             raise EmptyPoolError("no unlabelled neighbours of the labelled items are left")
         # Best similarity per id: sort by similarity, keep each id's first appearance.
-        order = np.argsort(-sims, kind="stable")
+        order = np.lexsort((ids, -sims))
         unique, first = np.unique(ids[order], return_index=True)
         scores = sims[order][first]
         ids, scores = top_by_score(unique, scores, len(unique))
@@ -202,7 +251,7 @@ def make_filter(
     subpool_size: int = 1000,
     minority_anchor_strategy: str = "kmeans++",
     majority_anchor_strategy: str = "kmeans++",
-):
+) -> AnchorAL | RandSub | Seals | NoFilter:
     """A pool filter by name, configured with the loop's parameters."""
     if name == "anchoral":
         return AnchorAL(anchors_per_class, neighbours, subpool_size, minority_anchor_strategy, majority_anchor_strategy)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from typing import Any, cast
 
 import numpy as np
 
@@ -12,5 +13,5 @@ def fingerprint_array(array: np.ndarray) -> str:
     array = np.ascontiguousarray(array)
     h = hashlib.blake2b(digest_size=20)
     h.update(f"{array.shape}|{array.dtype.str}".encode())
-    h.update(memoryview(array).cast("B"))
+    h.update(memoryview(cast(Any, array)).cast("B"))  # numpy arrays are buffers; the stubs do not say so
     return h.hexdigest()

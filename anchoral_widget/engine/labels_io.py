@@ -5,17 +5,21 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from ..errors import InputError
 
+if TYPE_CHECKING:
+    from .loop import ActiveLoop
+
 FORMATS = (".csv", ".parquet", ".jsonl")
 COLUMNS = ["id", "text", "label", "iteration", "time"]
 
 
-def labels_frame(loop, texts: Sequence[str] | None = None) -> pd.DataFrame:
+def labels_frame(loop: ActiveLoop, texts: Sequence[str] | None = None) -> pd.DataFrame:
     """One row per labelled item, in labelling order: id, text, label, iteration, time.
 
     ``iteration`` is the batch a label answered, -1 for labels given outside a batch;
@@ -43,7 +47,7 @@ def _format(path: Path) -> str:
     return suffix
 
 
-def export_labels(loop, path, texts: Sequence[str] | None = None) -> Path:
+def export_labels(loop: ActiveLoop, path: str | os.PathLike[str], texts: Sequence[str] | None = None) -> Path:
     """Write the labels to ``path`` (format by extension), atomically."""
     path = Path(path)
     fmt = _format(path)
@@ -59,7 +63,7 @@ def export_labels(loop, path, texts: Sequence[str] | None = None) -> Path:
     return path
 
 
-def read_labels(path) -> pd.DataFrame:
+def read_labels(path: str | os.PathLike[str]) -> pd.DataFrame:
     """Read a labels file written by :func:`export_labels` or made elsewhere (needs id, label)."""
     path = Path(path)
     fmt = _format(path)
@@ -80,7 +84,7 @@ def read_labels(path) -> pd.DataFrame:
     return frame
 
 
-def import_labels(loop, path, texts: Sequence[str] | None = None) -> int:
+def import_labels(loop: ActiveLoop, path: str | os.PathLike[str], texts: Sequence[str] | None = None) -> int:
     """Add the labels in ``path`` to the loop, all or nothing; returns how many were new.
 
     Ids must be in range and labels among the classes. An item already labelled the same way is

@@ -8,18 +8,30 @@ resume).
 
 from __future__ import annotations
 
+import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import numpy.typing as npt
 
 from ..errors import EmptyPoolError, InputError
 from .filters import POOL_FILTERS, PoolState, make_filter
-from .learners import BoundModel, make_learner, take
+from .learners import BoundModel, Trained, fit_learner, make_learner, take
 from .metrics import evaluate, minority_proportion
 from .pool import Pool, learner_reads_texts
 from .records import Event, IterationRecord, Proposal
 from .strategies import Random, entropy, make_strategy
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from .index import VectorIndex
+    from .oracle import Oracle
+    from .store import LabelStore
 
 __all__ = ["SEED_ITERATION", "ActiveLoop", "Event", "IterationRecord", "Proposal"]
 
@@ -67,8 +79,8 @@ class ActiveLoop:
     def __init__(
         self,
         embeddings: np.ndarray | Pool,
-        classes: Sequence,
-        minority: Sequence | None = None,
+        classes: Iterable[Any],
+        minority: Iterable[Any] | None = None,
         *,
         pool_filter: str = "anchoral",
         strategy: str = "entropy",
@@ -81,15 +93,14 @@ class ActiveLoop:
         minority_anchor_strategy: str | None = None,
         index: str | object = "auto",
         texts: Sequence[str] | None = None,
-        test: tuple | None = None,
+        test: tuple[Any, Any] | None = None,
         seed: int = 0,
-        store=None,
+        store: str | os.PathLike[str] | LabelStore | None = None,
         fingerprint: str | None = None,
-        cache_dir=None,
-    ):
-        self.pool = Pool.of(
-            embeddings, seed=seed, texts=texts, index=index, cache_dir=cache_dir, fingerprint=fingerprint
-        )
+        cache_dir: str | Path | None = None,
+    ) -> None:
+        # The index is built with a fixed seed, not the loop's: runs with other seeds share it.
+        self.pool = Pool.of(embeddings, texts=texts, index=index, cache_dir=cache_dir, fingerprint=fingerprint)
         self.classes = _check_classes(classes)
         self._class_index = {c: i for i, c in enumerate(self.classes)}
         self._minority_given = None if minority is None else self.class_indices(minority, what="minority class")
@@ -97,7 +108,7 @@ class ActiveLoop:
             raise InputError(f"unknown pool filter {pool_filter!r}; choose from {', '.join(POOL_FILTERS)}")
         if subpool_size is None:  # the paper's defaults, never more than the pool
             subpool_size = min(10_000 if pool_filter == "randsub" else 1_000, len(self.embeddings))
-        self.config = {
+        self.config: dict[str, Any] = {
             "pool_filter": pool_filter,
             "strategy": strategy,
             "learner": learner if isinstance(learner, str) else type(learner).__name__,
@@ -133,14 +144,14 @@ class ActiveLoop:
         self._events: list[Event] = []
         self._pending: Proposal | None = None
         self.history: list[IterationRecord] = []
-        self.model_ = None  # the model trained by the last proposal
-        self.store = None
+        self.model_: Any = None  # the model trained by the last proposal
+        self.store: LabelStore | None = None
         if store is not None:
             self.open_store(store)
 
     # ---- input checks -------------------------------------------------------------------
 
-    def _check_sizes(self):
+    def _check_sizes(self) -> None:
         n, cfg = len(self.embeddings), self.config
         if cfg["batch_size"] < 1:
             raise InputError(f"batch_size must be at least 1, got {cfg['batch_size']}")
@@ -153,18 +164,18 @@ class ActiveLoop:
         if cfg["anchors_per_class"] < 1 or cfg["neighbours"] < 1 or cfg["subpool_size"] < 1:
             raise InputError("anchors_per_class, neighbours and subpool_size must be at least 1")
 
-    def class_indices(self, names, *, what: str = "label") -> np.ndarray:
+    def class_indices(self, names: Iterable[Any], *, what: str = "label") -> np.ndarray:
         """The class index of each class name; an InputError names one that is not a class."""
-        names = list(names) if not isinstance(names, (str, bytes)) else [names]
-        out = np.empty(len(names), dtype=np.int64)
-        for i, name in enumerate(names):
+        values = list(names) if not isinstance(names, (str, bytes)) else [names]
+        out = np.empty(len(values), dtype=np.int64)
+        for i, name in enumerate(values):
             key = name.item() if isinstance(name, np.generic) else name
             if key not in self._class_index:
                 raise InputError(f"{what} {key!r} is not among the classes {self.classes}")
             out[i] = self._class_index[key]
         return out
 
-    def _check_ids(self, ids) -> np.ndarray:
+    def _check_ids(self, ids: npt.ArrayLike) -> np.ndarray:
         arr = np.asarray(ids)
         if arr.ndim == 0:
             arr = arr[None]
@@ -196,7 +207,7 @@ class ActiveLoop:
         return np.fromiter(self._labels.values(), dtype=np.int64, count=len(self._labels))
 
     @property
-    def labels(self) -> dict:
+    def labels(self) -> dict[int, Any]:
         """id -> class name of every labelled item, in labelling order."""
         return {i: self.classes[c] for i, c in self._labels.items()}
 
@@ -221,7 +232,7 @@ class ActiveLoop:
         return self._pending
 
     @property
-    def minority(self) -> list:
+    def minority(self) -> list[Any]:
         return [self.classes[c] for c in sorted(self.minority_indices)]
 
     @property
@@ -233,7 +244,7 @@ class ActiveLoop:
             return set(range(len(self.classes)))
         return set(range(len(self.classes))) - {int(counts.argmax())}
 
-    def class_counts(self) -> dict:
+    def class_counts(self) -> dict[Any, int]:
         counts = np.bincount(self.labelled_classes, minlength=len(self.classes))
         return {c: int(k) for c, k in zip(self.classes, counts)}
 
@@ -252,36 +263,36 @@ class ActiveLoop:
         return self.pool.texts
 
     @property
-    def index(self):
+    def index(self) -> VectorIndex:
         """The vector index over the pool, built on first use (see :attr:`pool`)."""
         return self.pool.index
 
     # ---- labelling --------------------------------------------------------------------
 
-    def label(self, ids, labels) -> None:
+    def label(self, ids: npt.ArrayLike, labels: Iterable[Any]) -> None:
         """Record labels (class names) for ``ids``: seed labels, or answers to the batch.
 
         Everything is checked before anything changes: unknown classes, ids out of range or
         already labelled raise :class:`InputError` and leave the loop as it was.
         """
-        ids = self._check_ids(ids)
+        arr = self._check_ids(ids)
         classes = self.class_indices(labels)
-        if len(classes) != len(ids):
-            raise InputError(f"{len(ids)} ids but {len(classes)} labels")
-        already = [int(i) for i in ids if int(i) in self._labels]
+        if len(classes) != len(arr):
+            raise InputError(f"{len(arr)} ids but {len(classes)} labels")
+        already = [int(i) for i in arr if int(i) in self._labels]
         if already:
             raise InputError(f"already labelled: {already[:5]}")
-        self._apply(Event("label", ids, classes, self._iteration_of(ids), time.time()))
+        self._apply(Event("label", arr, classes, self._iteration_of(arr), time.time()))
 
-    def skip(self, ids) -> None:
+    def skip(self, ids: npt.ArrayLike) -> None:
         """Leave ``ids`` unlabelled and out of every future subpool (undo brings them back)."""
-        ids = self._check_ids(ids)
-        taken = [int(i) for i in ids if self._excluded[i]]
+        arr = self._check_ids(ids)
+        taken = [int(i) for i in arr if self._excluded[i]]
         if taken:
             raise InputError(f"already labelled or skipped: {taken[:5]}")
-        self._apply(Event("skip", ids, None, self._iteration_of(ids), time.time()))
+        self._apply(Event("skip", arr, None, self._iteration_of(arr), time.time()))
 
-    def _iteration_of(self, ids) -> int:
+    def _iteration_of(self, ids: np.ndarray) -> int:
         if self._pending is not None and np.isin(ids, self._pending.batch_ids).any():
             return self._pending.iteration
         return SEED_ITERATION
@@ -298,6 +309,7 @@ class ActiveLoop:
                 },
             )
         if event.kind == "label":
+            assert event.classes is not None  # a label event always carries its classes
             for item, cls in zip(event.ids.tolist(), event.classes.tolist()):
                 self._labels[item] = cls
                 self._label_meta[item] = (event.iteration, event.time)
@@ -312,16 +324,34 @@ class ActiveLoop:
             self._pending = None
         self._events.append(event)
 
+    def _kept_subpool(self, proposal: Proposal) -> Proposal:
+        """The proposal as the history and the store keep it: the full pool as a subpool is not
+        worth a copy per iteration, and a subpool that grows with the labelled set (SEALS: K
+        neighbours of every label) is kept as its ``subpool_size`` best-scored items and the
+        batch, or the history would grow with the square of the labels. The strategy saw all
+        of it."""
+        if self.config["pool_filter"] == "none":
+            return replace(proposal, subpool_ids=proposal.subpool_ids[:0], subpool_scores=None)
+        keep = self.config["subpool_size"]
+        if len(proposal.subpool_ids) <= keep:
+            return proposal
+        # Filters list a scored subpool best first (filters.top_by_score).
+        kept = np.arange(len(proposal.subpool_ids)) < keep
+        kept |= np.isin(proposal.subpool_ids, proposal.batch_ids)
+        scores = None if proposal.subpool_scores is None else proposal.subpool_scores[kept]
+        return replace(proposal, subpool_ids=proposal.subpool_ids[kept], subpool_scores=scores)
+
     def _record(self, proposal: Proposal) -> IterationRecord:
         batch = proposal.batch_ids.tolist()
         answered = [i for i in batch if i in self._labels]
+        kept = self._kept_subpool(proposal)
         return IterationRecord(
             iteration=proposal.iteration,
             labelled_count=proposal.labelled_count,
             anchor_ids=proposal.anchor_ids.tolist(),
             anchor_classes=[self.classes[c] for c in proposal.anchor_classes.tolist()],
-            subpool_ids=[] if self.config["pool_filter"] == "none" else proposal.subpool_ids.tolist(),
-            subpool_scores=[] if proposal.subpool_scores is None else proposal.subpool_scores.tolist(),
+            subpool_ids=kept.subpool_ids.tolist(),
+            subpool_scores=[] if kept.subpool_scores is None else kept.subpool_scores.tolist(),
             batch_ids=answered,
             batch_labels=[self.classes[self._labels[i]] for i in answered],
             skipped_ids=[i for i in batch if i in self._skipped],
@@ -329,6 +359,7 @@ class ActiveLoop:
             minority_in_subpool=None,
             seconds=dict(proposal.seconds),
             test=proposal.test,
+            model_labelled=proposal.model_labelled,
         )
 
     def undo(self, persist: bool = True) -> Event | None:
@@ -359,7 +390,7 @@ class ActiveLoop:
 
     # ---- the store ----------------------------------------------------------------------
 
-    def open_store(self, store) -> None:
+    def open_store(self, store: str | os.PathLike[str] | LabelStore) -> None:
         """Keep every label in ``store`` (a path or a :class:`~.store.LabelStore`) from now on,
         first replaying what it holds: the same labels, history and pending batch as when it was
         last written."""
@@ -372,7 +403,7 @@ class ActiveLoop:
         replay(self, store.log())
         self.store = store
 
-    def restore(self, kind: str, payload: dict) -> None:
+    def restore(self, kind: str, payload: dict[str, Any]) -> None:
         """Apply one logged step (``label``, ``skip``, ``undo`` or ``propose``) as it was recorded,
         writing nothing: how a label store rebuilds the loop (see :func:`~.store.replay`)."""
         if kind == "propose":
@@ -391,22 +422,46 @@ class ActiveLoop:
     def _rng(self, stream: int) -> np.random.Generator:
         return np.random.default_rng([self.seed, self.iteration, stream])
 
-    def _features(self):
+    def _features(self) -> Any:
         return self.pool.features(self.learner)
 
-    def train(self):
-        """Fit the learner on the labelled set; None if nothing is labelled."""
+    def labelled_in_id_order(self) -> tuple[np.ndarray, np.ndarray]:
+        """The labelled ids and their classes, sorted by id: what training and the filters see,
+        so that a proposal depends on the labelled set and never on the order labels came in
+        (a solver sums its rows in order; k-means++ seeds over its points in order)."""
+        ids, classes = self.labelled_ids, self.labelled_classes
+        order = np.argsort(ids, kind="stable")
+        return ids[order], classes[order]
+
+    def train(self) -> Any:
+        """Fit the learner on the labelled set (in id order); None if nothing is labelled. A
+        learner whose fit takes ``minority`` is told the minority classes (its best epoch is
+        chosen on them)."""
         if not self._labels:
             return None
-        ids = self.labelled_ids
-        return self.learner.fit(take(self._features(), ids), self.labelled_classes, len(self.classes), self.seed)
+        ids, classes = self.labelled_in_id_order()
+        X = take(self._features(), ids)
+        return fit_learner(
+            self.learner, X, classes, len(self.classes), self.seed, minority=sorted(self.minority_indices)
+        )
 
-    def propose(self, batch_size: int | None = None, on_stage=None) -> Proposal:
+    def propose(
+        self,
+        batch_size: int | None = None,
+        on_stage: Callable[[str], object] | None = None,
+        *,
+        trained: Trained | None = None,
+    ) -> Proposal:
         """Train, filter, select: the next batch to label.
 
         While a proposal has unanswered items it is returned again unchanged, so asking twice
         never moves the loop on. Raises :class:`EmptyPoolError` when nothing is left to label.
         ``on_stage(name)``, if given, is called with ``"training"`` and then ``"selecting"``.
+
+        ``trained``: score with this model instead of training one (label-ahead: a model fitted
+        in the background, maybe on fewer labels than the loop holds now; ``Trained(None, 0)``
+        draws the batch at random from the subpool). The anchors and the subpool are those of
+        the current labelled set either way; the proposal records the model's labelled count.
         """
         if self._pending is not None and len(self._pending.unanswered(self._excluded)):
             return self._pending
@@ -416,10 +471,14 @@ class ActiveLoop:
         if b < 1:
             raise InputError(f"batch size must be at least 1, got {b}")
 
-        if on_stage:
-            on_stage("training")
         t0 = time.perf_counter()
-        model = self.train()
+        if trained is None:
+            if on_stage:
+                on_stage("training")
+            model = self.train()
+            train_s = time.perf_counter() - t0
+            trained = Trained(model, len(self._labels), train_s)
+        model = trained.model
         t1 = time.perf_counter()
         if on_stage:
             on_stage("selecting")
@@ -447,37 +506,43 @@ class ActiveLoop:
             anchor_ids=subpool.anchor_ids,
             anchor_classes=subpool.anchor_classes,
             batch_proba=probs,
-            seconds={"train": t1 - t0, "subpool": t2 - t1, "strategy": t3 - t2, "total": t3 - t0},
+            seconds={
+                "train": trained.waited,
+                "subpool": t2 - t1,
+                "strategy": t3 - t2,
+                "total": trained.waited + t3 - t1,
+            },
             labelled_count=len(self._labels),
             minority_in_labelled=minority_proportion(self.labelled_classes, self.minority_indices),
             test=self.evaluate(model),
             events_seen=len(self._events),
             batch_retrieved_by=retrieved_by,
+            model_labelled=None if model is None else int(trained.labelled),
         )
         if self.store is not None:
-            # The whole pool as a subpool is not worth a copy per row.
-            self.store.append("propose", proposal.payload(keep_subpool=self.config["pool_filter"] != "none"))
+            self.store.append("propose", self._kept_subpool(proposal).payload())
         self._pending = proposal
         return proposal
 
-    def _pool_state(self, bound) -> PoolState:
+    def _pool_state(self, bound: BoundModel | None) -> PoolState:
         needs_index = self.config["pool_filter"] in ("anchoral", "seals") and len(self._labels) > 0
-        labelled_entropy = None
+        ids, classes = self.labelled_in_id_order()
+        labelled_entropy: Callable[[], np.ndarray] | None = None
         if bound is not None:
-            labelled_entropy = lambda: entropy(bound.proba(self.labelled_ids))
+            labelled_entropy = lambda: entropy(bound.proba(ids))
         return PoolState(
             embeddings=self.embeddings,
             index=self.index if needs_index else None,
             excluded=self._excluded,
-            labelled_ids=self.labelled_ids,
-            labelled_classes=self.labelled_classes,
+            labelled_ids=ids,
+            labelled_classes=classes,
             n_classes=len(self.classes),
             minority=self.minority_indices,
             rng=self._rng(0),
             labelled_entropy=labelled_entropy,
         )
 
-    def evaluate(self, model=None) -> dict | None:
+    def evaluate(self, model: Any = None) -> dict[str, Any] | None:
         """Minority, majority and per-class F1 of ``model`` (default: the last one) on the test
         set; None without a test set or a model."""
         model = self.model_ if model is None else model
@@ -487,7 +552,9 @@ class ActiveLoop:
         predicted = BoundModel(model, X).proba(np.arange(len(y))).argmax(axis=1)
         return evaluate(y, predicted, sorted(self.minority_indices), self.classes)
 
-    def simulate(self, oracle, budget: int, *, progress: bool = False) -> list[IterationRecord]:
+    def simulate(
+        self, oracle: Oracle | Sequence[Any] | np.ndarray, budget: int, *, progress: bool = False
+    ) -> list[IterationRecord]:
         """Run the loop with an oracle until ``budget`` more items are labelled.
 
         ``oracle`` is a sequence of every pool item's class name, or a callable ids -> names.
@@ -497,19 +564,19 @@ class ActiveLoop:
 
         return run_oracle(self, oracle, budget, progress=progress)
 
-    def labels_frame(self):
+    def labels_frame(self) -> pd.DataFrame:
         """The labels as a DataFrame: id, text, label, iteration, time."""
         from .labels_io import labels_frame
 
         return labels_frame(self)
 
-    def export(self, path):
+    def export(self, path: str | os.PathLike[str]) -> Path:
         """Write the labels to a .csv, .parquet or .jsonl file."""
         from .labels_io import export_labels
 
         return export_labels(self, path)
 
-    def import_labels(self, path) -> int:
+    def import_labels(self, path: str | os.PathLike[str]) -> int:
         """Add labels from a .csv, .parquet or .jsonl file (all or nothing); returns how many."""
         from .labels_io import import_labels
 
@@ -524,17 +591,18 @@ class ActiveLoop:
         )
 
 
-def _check_classes(classes) -> list:
+def _check_classes(classes: Iterable[Any]) -> list[Any]:
     if isinstance(classes, (str, bytes)):
         raise InputError("classes must be a list of class names, not a single string")
-    classes = [c.item() if isinstance(c, np.generic) else c for c in classes]
-    if len(classes) < 2:
-        raise InputError(f"at least two classes are needed, got {classes}")
-    seen, dupes = set(), []
-    for c in classes:
+    names = [c.item() if isinstance(c, np.generic) else c for c in classes]
+    if len(names) < 2:
+        raise InputError(f"at least two classes are needed, got {names}")
+    seen: set[Any] = set()
+    dupes: list[Any] = []
+    for c in names:
         if c in seen:
             dupes.append(c)
         seen.add(c)
     if dupes:
         raise InputError(f"duplicate classes: {dupes}")
-    return classes
+    return names

@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..errors import InputError
 
+if TYPE_CHECKING:
+    from .loop import ActiveLoop
+    from .records import IterationRecord
 
-def as_oracle(oracle) -> Callable[[np.ndarray], list]:
+Oracle = Callable[[np.ndarray], list[Any]]
+
+
+def as_oracle(oracle: Oracle | Sequence[Any] | np.ndarray) -> Oracle:
     """A callable ids -> class names, from a callable or a sequence of every item's class."""
     if callable(oracle):
         return oracle
@@ -18,7 +25,9 @@ def as_oracle(oracle) -> Callable[[np.ndarray], list]:
     return lambda ids: [v.item() if isinstance(v, np.generic) else v for v in truth[np.asarray(ids, dtype=np.int64)]]
 
 
-def run_oracle(loop, oracle, budget: int, *, progress: bool = False):
+def run_oracle(
+    loop: ActiveLoop, oracle: Oracle | Sequence[Any] | np.ndarray, budget: int, *, progress: bool = False
+) -> list[IterationRecord]:
     """Propose and answer batches until ``budget`` more items are labelled (the last batch is
     cut to fit). Each record gets the minority share of its subpool from the oracle."""
     ask = as_oracle(oracle)
@@ -28,7 +37,7 @@ def run_oracle(loop, oracle, budget: int, *, progress: bool = False):
         raise InputError(f"budget {budget} is larger than the {loop.unlabelled_count} unlabelled items")
     start = len(loop.history)
     acquired = 0
-    steps = range(math.ceil(budget / loop.config["batch_size"]))
+    steps: Iterable[int] = range(math.ceil(budget / loop.config["batch_size"]))
     if progress:
         from tqdm.auto import tqdm
 

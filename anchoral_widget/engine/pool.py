@@ -3,26 +3,39 @@
 A :class:`Pool` holds the texts (or none), the embeddings, one fingerprint and the vector index
 (built on first use, or found in the cache). The loop owns one; the session, the map and the
 replay read it instead of keeping copies of their own.
+
+The index can also be built on another thread (:meth:`Pool.build_index`, as a labelling session
+does): until it is done, :attr:`Pool.index` answers by exact search over the embeddings, and the
+next reader after it gets the built one. A loop reads the index once per proposal, so it
+switches between batches.
 """
 
 from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..errors import InputError
-from .fingerprint import fingerprint_array
+from .shards import fingerprint_embeddings
+
+if TYPE_CHECKING:
+    from .index import VectorIndex
 
 _CHECK_CHUNK = 65_536
 
 
 def check_embeddings(embeddings: Any) -> np.ndarray:
-    """A non-empty 2-d float32 array with no NaN or inf, or an InputError naming the bad rows."""
+    """A non-empty 2-d float32 array with no NaN or inf, or an InputError naming the bad rows.
+    A memory-mapped array (float16 or float32) is checked and kept as it is, on disk."""
+    if isinstance(embeddings, np.memmap):
+        from .shards import check_mapped
+
+        return check_mapped(embeddings)
     embeddings = np.asarray(embeddings)
     if embeddings.ndim != 2 or embeddings.shape[0] == 0:
         raise InputError(f"embeddings must be a non-empty 2-d array, got shape {embeddings.shape}")
@@ -49,12 +62,14 @@ class Pool:
     Parameters
     ----------
     embeddings : (n, d) array
-        One row per item; ids are row indices.
+        One row per item; ids are row indices. A memory-mapped array (:mod:`.shards`) stays
+        on disk and is read by row.
     texts : sequence of str, optional
         The items' texts, aligned with the rows; needed by learners that read text and by the
         cards.
-    index : "auto", "hnsw", "exact" or a built index
-        How the nearest neighbours of the anchors are found; built on first use.
+    index : "auto", "hnsw", "exact", "faiss", a "milvus://" URI, or a built index
+        How the nearest neighbours of the anchors are found; built on first use (see
+        :mod:`.backends` for FAISS and Milvus).
     seed : int
         Seeds an HNSW build.
     cache_dir : path, optional
@@ -68,7 +83,7 @@ class Pool:
         embeddings: Any,
         texts: Sequence[str] | None = None,
         *,
-        index: str | object = "auto",
+        index: str | VectorIndex = "auto",
         seed: int = 0,
         cache_dir: str | Path | None = None,
         fingerprint: str | None = None,
@@ -79,8 +94,10 @@ class Pool:
         self.texts = texts
         self.seed = int(seed)
         self.cache_dir = cache_dir
-        self._index_spec = index
-        self._index = None if isinstance(index, str) else index
+        self._index_spec = index if isinstance(index, str) else "given"
+        self._index: VectorIndex | None = None if isinstance(index, str) else index
+        self._interim: VectorIndex | None = None  # exact search, answering while build_index() runs elsewhere
+        self._building = False
         self._fingerprint = fingerprint
         self._embeddings_fingerprint: str | None = None
         self._lock = threading.RLock()  # one hash and one index build, whoever asks first
@@ -109,7 +126,7 @@ class Pool:
         """A hash of the embeddings alone: what an index or a map of them is checked against."""
         with self._lock:
             if self._embeddings_fingerprint is None:
-                self._embeddings_fingerprint = fingerprint_array(self.embeddings)
+                self._embeddings_fingerprint = fingerprint_embeddings(self.embeddings)
             return self._embeddings_fingerprint
 
     @property
@@ -135,22 +152,84 @@ class Pool:
         return list(dict.fromkeys([self.fingerprint, self.embeddings_fingerprint]))
 
     @property
-    def index(self):
-        """The vector index over the embeddings, built (or loaded from the cache) on first use."""
+    def index(self) -> VectorIndex:
+        """The vector index over the embeddings, built (or loaded from the cache) on first use;
+        while :meth:`build_index` builds it on another thread, exact search over the embeddings."""
         with self._lock:
             if self._index is None:
-                from .index import build_index
-
-                cached = {} if self.cache_dir is None else {"fingerprint": self.embeddings_fingerprint}
-                self._index = build_index(
-                    self.embeddings, self._index_spec, seed=self.seed, cache_dir=self.cache_dir, **cached
-                )
+                if self._building:
+                    if self._interim is None:
+                        self._interim = self._make_index("exact")
+                    return self._interim
+                self._index = self._make_index(self._index_spec)
             return self._index
+
+    @property
+    def index_kind(self) -> str:
+        """The kind of index the pool answers with once built: ``exact``, ``hnsw``, a backend's
+        name, or ``given`` (a built index was passed)."""
+        from .index import index_kind
+
+        return index_kind(self._index_spec, len(self))
 
     @property
     def index_ready(self) -> bool:
         """Whether the index is built already (asking for :attr:`index` would not wait)."""
         return self._index is not None
+
+    def build_index(self, **params: Any) -> VectorIndex:
+        """Build the index on this thread (or load it from the cache), without holding up the
+        readers of :attr:`index`, who get exact search until it is done. ``params`` go to
+        :func:`~anchoral_widget.engine.index.build_index` (``num_threads``, ``progress``).
+
+        Returns the index. If the build fails, the pool keeps exact search (it is exact, only
+        slower on a very large pool) and the error is raised for the caller to report.
+        """
+        with self._lock:
+            if self._index is not None:
+                return self._index
+            self._building = True
+        try:
+            built = self._make_index(self._index_spec, **params)
+        except BaseException:
+            with self._lock:
+                self._building = False
+                if self._index is None:
+                    self._index = self._interim or self._make_index("exact")
+            raise
+        with self._lock:
+            self._building = False
+            if self._index is None:
+                self._index, self._interim = built, None
+            return self._index
+
+    def start_index_build(
+        self, on_done: Callable[[VectorIndex | Exception], None] | None = None, **params: Any
+    ) -> threading.Thread:
+        """:meth:`build_index` on a thread of its own; readers get exact search from now until it
+        is done. ``on_done(index or exception)`` is called on that thread at the end."""
+        with self._lock:
+            self._building = self._index is None
+
+        def build() -> None:
+            try:
+                result: VectorIndex | Exception = self.build_index(**params)
+            except Exception as exc:  # handed to on_done, which reports it
+                result = exc
+            if on_done is not None:
+                on_done(result)
+
+        thread = threading.Thread(target=build, name="anchoral-index", daemon=True)
+        thread.start()
+        return thread
+
+    def _make_index(self, spec: str, **params: Any) -> VectorIndex:
+        from .index import build_index
+
+        if spec != "exact" and self.cache_dir is not None:
+            params = {"cache_dir": self.cache_dir, "fingerprint": self.embeddings_fingerprint, **params}
+        index: VectorIndex = build_index(self.embeddings, spec, seed=self.seed, **params)
+        return index
 
     def features(self, learner: object) -> Any:
         """What ``learner`` is fitted on: the texts for a learner that reads text, else the

@@ -22,14 +22,15 @@ class Proposal:
     seconds: dict[str, float]
     labelled_count: int
     minority_in_labelled: float
-    test: dict | None = None
+    test: dict[str, Any] | None = None
     events_seen: int = 0  # how many label/skip calls it was proposed after
     batch_retrieved_by: np.ndarray | None = None  # per batch item: the anchor that retrieved it
+    model_labelled: int | None = None  # labels the scoring model was fitted on; None: no model (random)
 
     def unanswered(self, excluded: np.ndarray) -> np.ndarray:
-        return self.batch_ids[~excluded[self.batch_ids]]
+        return np.asarray(self.batch_ids[~excluded[self.batch_ids]])
 
-    def payload(self, keep_subpool: bool = True) -> dict:
+    def payload(self, keep_subpool: bool = True) -> dict[str, Any]:
         """JSON-ready fields, for the store."""
         return {
             "iteration": self.iteration,
@@ -45,10 +46,11 @@ class Proposal:
             "test": self.test,
             "events_seen": self.events_seen,
             "batch_retrieved_by": None if self.batch_retrieved_by is None else self.batch_retrieved_by.tolist(),
+            "model_labelled": self.model_labelled,
         }
 
     @classmethod
-    def from_payload(cls, payload: dict) -> Proposal:
+    def from_payload(cls, payload: dict[str, Any]) -> Proposal:
         fields = dict(payload)
         for key in ("batch_ids", "subpool_ids", "anchor_ids", "anchor_classes"):
             fields[key] = np.asarray(fields[key], dtype=np.int64)
@@ -89,5 +91,6 @@ class IterationRecord:
     minority_in_labelled: float
     minority_in_subpool: float | None
     seconds: dict[str, float]
-    test: dict | None = None
-    extra: dict = field(default_factory=dict)
+    test: dict[str, Any] | None = None
+    model_labelled: int | None = None  # labels of the model that proposed the batch (label-ahead: maybe older)
+    extra: dict[str, Any] = field(default_factory=dict)

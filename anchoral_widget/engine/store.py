@@ -9,14 +9,21 @@ Nothing is ever deleted: an undo is a row of its own.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import time
 import warnings
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..errors import InputError
+
+if TYPE_CHECKING:
+    from .loop import ActiveLoop
 
 SCHEMA_VERSION = 1
 
@@ -31,8 +38,8 @@ CREATE TABLE IF NOT EXISTS log (
 """
 
 
-def _json(value) -> str:
-    def default(v):
+def _json(value: Any) -> str:
+    def default(v: Any) -> Any:
         if isinstance(v, np.ndarray):
             return v.tolist()
         if isinstance(v, np.generic):
@@ -60,7 +67,14 @@ class LabelStore:
         the store only to read it.
     """
 
-    def __init__(self, path, *, fingerprint: str | list[str], classes: list, config: dict | None = None):
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        fingerprint: str | list[str],
+        classes: list[Any],
+        config: dict[str, Any] | None = None,
+    ):
         self.path = Path(path)
         identities = [fingerprint] if isinstance(fingerprint, str) else list(fingerprint)
         try:
@@ -87,12 +101,14 @@ class LabelStore:
             meta = dict(self._db.execute("SELECT key, value FROM meta"))
         self._check(meta, identities, classes, config)
 
-    def _set_meta(self, values: dict) -> None:
+    def _set_meta(self, values: dict[str, Any]) -> None:
         with self._transaction():
             for key, value in values.items():
                 self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, _json(value)))
 
-    def _check(self, meta, identities, classes, config):
+    def _check(
+        self, meta: dict[str, str], identities: list[str], classes: list[Any], config: dict[str, Any] | None
+    ) -> None:
         if json.loads(meta.get("schema", "0")) != SCHEMA_VERSION:
             raise InputError(f"{self.path} was written by another version of the store (schema {meta.get('schema')})")
         if json.loads(meta["fingerprint"]) not in identities:
@@ -115,27 +131,24 @@ class LabelStore:
             )
             self._set_meta({"config": config})
 
-    class _Tx:
-        def __init__(self, db):
-            self.db = db
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
 
-        def __enter__(self):
-            self.db.execute("BEGIN IMMEDIATE")
-
-        def __exit__(self, kind, value, tb):
-            self.db.execute("ROLLBACK" if kind else "COMMIT")
-
-    def _transaction(self):
-        return self._Tx(self._db)
-
-    def append(self, kind: str, payload: dict) -> None:
+    def append(self, kind: str, payload: dict[str, Any]) -> None:
         """Write one log row and commit it."""
         with self._transaction():
             self._db.execute(
                 "INSERT INTO log (kind, payload, time) VALUES (?, ?, ?)", (kind, _json(payload), time.time())
             )
 
-    def log(self):
+    def log(self) -> list[tuple[str, dict[str, Any]]]:
         """Every row, oldest first, as ``(kind, payload)``."""
         try:
             rows = self._db.execute("SELECT kind, payload FROM log ORDER BY seq").fetchall()
@@ -144,14 +157,14 @@ class LabelStore:
         return [(kind, json.loads(payload)) for kind, payload in rows]
 
     @property
-    def meta(self) -> dict:
+    def meta(self) -> dict[str, Any]:
         return {k: json.loads(v) for k, v in self._db.execute("SELECT key, value FROM meta")}
 
     def close(self) -> None:
         self._db.close()
 
 
-def replay(loop, log) -> None:
+def replay(loop: ActiveLoop, log: Iterable[tuple[str, dict[str, Any]]]) -> None:
     """Rebuild a loop's state from a store's log, step by step through :meth:`ActiveLoop.restore`,
     writing nothing."""
     for kind, payload in log:

@@ -11,7 +11,8 @@ the loop hands in the learner's fitted model bound to the pool.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from collections.abc import Callable, Sequence
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -23,7 +24,8 @@ STRATEGIES = ("entropy", "margin", "least_confidence", "random", "badge", "ftber
 def entropy(probs: np.ndarray) -> np.ndarray:
     """Predictive entropy of each row (nats)."""
     p = np.clip(np.asarray(probs, dtype=np.float64), 1e-12, 1.0)
-    return -(p * np.log(p)).sum(axis=1)
+    out: np.ndarray = -(p * np.log(p)).sum(axis=1)
+    return out
 
 
 def margin(probs: np.ndarray) -> np.ndarray:
@@ -37,16 +39,17 @@ def margin(probs: np.ndarray) -> np.ndarray:
 
 def least_confidence(probs: np.ndarray) -> np.ndarray:
     """1 - p_top1."""
-    return 1.0 - np.asarray(probs, dtype=np.float64).max(axis=1)
+    out: np.ndarray = 1.0 - np.asarray(probs, dtype=np.float64).max(axis=1)
+    return out
 
 
-def _check(ids: np.ndarray, n: int) -> np.ndarray:
-    ids = np.asarray(ids, dtype=np.int64)
-    if len(ids) == 0:
+def _check(ids: Sequence[int] | np.ndarray, n: int) -> np.ndarray:
+    arr = np.asarray(ids, dtype=np.int64)
+    if len(arr) == 0:
         raise EmptyPoolError("the subpool is empty: nothing to select from")
     if n < 1:
         raise InputError(f"batch size must be at least 1, got {n}")
-    return ids
+    return arr
 
 
 def top_n(ids: np.ndarray, scores: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
@@ -59,16 +62,20 @@ def top_n(ids: np.ndarray, scores: np.ndarray, n: int, rng: np.random.Generator)
 class Uncertainty:
     """Pick the items the model is least sure of, by a score of its probabilities."""
 
-    _SCORES: ClassVar[dict] = {"entropy": entropy, "margin": margin, "least_confidence": least_confidence}
+    _SCORES: ClassVar[dict[str, Callable[[np.ndarray], np.ndarray]]] = {
+        "entropy": entropy,
+        "margin": margin,
+        "least_confidence": least_confidence,
+    }
 
-    def __init__(self, name: str):
+    def __init__(self, name: str) -> None:
         self.name = name
         self._score = self._SCORES[name]
 
-    def score(self, model, ids) -> np.ndarray:
+    def score(self, model: Any, ids: Sequence[int] | np.ndarray) -> np.ndarray:
         return self._score(model.proba(ids))
 
-    def select(self, model, ids, n, rng):
+    def select(self, model: Any, ids: Sequence[int] | np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
         ids = _check(ids, n)
         return top_n(ids, self.score(model, ids), n, rng)
 
@@ -76,10 +83,10 @@ class Uncertainty:
 class Random:
     name = "random"
 
-    def score(self, model, ids):
+    def score(self, model: Any, ids: Sequence[int] | np.ndarray) -> None:
         return None
 
-    def select(self, model, ids, n, rng):
+    def select(self, model: Any, ids: Sequence[int] | np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
         ids = _check(ids, n)
         return rng.choice(ids, size=min(n, len(ids)), replace=False)
 
@@ -101,15 +108,16 @@ class Badge:
 
     name = "badge"
 
-    def score(self, model, ids):
+    def score(self, model: Any, ids: Sequence[int] | np.ndarray) -> None:
         return None
 
-    def select(self, model, ids, n, rng):
+    def select(self, model: Any, ids: Sequence[int] | np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
         ids = _check(ids, n)
         if n >= len(ids):
             return ids.copy()
         probs, h = model.proba_and_represent(ids)
-        return ids[badge_seeding(badge_scale(probs), np.asarray(h, dtype=np.float64), n, rng)]
+        batch: np.ndarray = ids[badge_seeding(badge_scale(probs), np.asarray(h, dtype=np.float64), n, rng)]
+        return batch
 
 
 def badge_seeding(a: np.ndarray, h: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
@@ -141,10 +149,10 @@ class FtBertKM:
 
     name = "ftbertkm"
 
-    def score(self, model, ids):
+    def score(self, model: Any, ids: Sequence[int] | np.ndarray) -> None:
         return None
 
-    def select(self, model, ids, n, rng):
+    def select(self, model: Any, ids: Sequence[int] | np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
         from sklearn.cluster import KMeans
 
         ids = _check(ids, n)
@@ -156,17 +164,18 @@ class FtBertKM:
         centres = km.cluster_centers_
         dist = (h * h).sum(1)[:, None] - 2 * h @ centres.T + (centres * centres).sum(1)[None, :]
         picked = np.zeros(len(h), dtype=bool)
-        chosen = []
+        chosen: list[int] = []
         for centre in range(n):
             # Nearest item not already taken by another centre, so the batch is exactly n.
             order = np.argsort(dist[:, centre], kind="stable")
             pos = next(int(p) for p in order if not picked[p])
             picked[pos] = True
             chosen.append(pos)
-        return ids[np.asarray(chosen)]
+        batch: np.ndarray = ids[np.asarray(chosen)]
+        return batch
 
 
-def make_strategy(name: str):
+def make_strategy(name: str) -> Uncertainty | Random | Badge | FtBertKM:
     """A strategy by name."""
     if name in Uncertainty._SCORES:
         return Uncertainty(name)

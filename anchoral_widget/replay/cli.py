@@ -104,7 +104,7 @@ def simulate(args) -> int:
     minority = args.minority or default_minority
     if minority is None:
         counts = {c: y.count(c) for c in classes}
-        minority = [c for c in classes if c != max(counts, key=counts.get)]
+        minority = [c for c in classes if c != max(counts, key=counts.__getitem__)]
     # Labels typed on the command line are strings; match them to integer classes too.
     by_text = {str(c): c for c in classes}
     minority = [by_text.get(str(m), m) for m in minority]

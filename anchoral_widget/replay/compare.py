@@ -56,13 +56,13 @@ class Run:
 
 def compare(
     embeddings: np.ndarray,
-    labels: Sequence,
+    labels: Sequence | np.ndarray,
     *,
     classes: Sequence | None = None,
     minority: Sequence | None = None,
     filters: Sequence[str] = ("anchoral", "randsub", "none"),
     budget: int = 200,
-    initial_ids: Sequence[int] | None = None,
+    initial_ids: Sequence[int] | np.ndarray | None = None,
     initial_size: int = 100,
     per_minority_class: int = 5,
     seed: int = 0,
@@ -447,6 +447,7 @@ class Comparison:
         scores = {} if state.subpool.values is None else dict(zip(state.subpool.ids.tolist(), state.subpool.values))
         if np.array_equal(ids, state.batch.ids):
             via = state.batch.values
+            assert via is not None  # map_state gives every batch item the anchor that retrieved it
         else:
             via = retrieving_anchor(self._run(name).loop.embeddings, ids, state.anchors.ids)
         empty = len(ids) == 0
@@ -495,7 +496,9 @@ class Comparison:
             if "batch" in layers:
                 k = state.batch.ids.tolist().index(item)
                 out["batch rank"] = f"{k + 1} of {len(state.batch)}"
-                anchor = int(state.batch.values[k])
+                batch_anchors = state.batch.values
+                assert batch_anchors is not None  # map_state gives every batch item its anchor
+                anchor = int(batch_anchors[k])
             if anchor >= 0:
                 out["retrieved by (anchor)"] = self._anchor_words(anchor)
         if self.texts is not None:
@@ -545,7 +548,7 @@ class Comparison:
         names, panels = self.filters, self._panels()
         f, p = len(names), len(panels)
         cols = f * p  # a map spans p columns, a panel f
-        specs = [
+        specs: list[list[dict[str, int] | None]] = [
             functools.reduce(operator.iadd, ([{"colspan": p}] + [None] * (p - 1) for _ in names), []),
             functools.reduce(operator.iadd, ([{"colspan": f}] + [None] * (f - 1) for _ in panels), []),
         ]

@@ -16,7 +16,7 @@ from ..errors import InputError
 
 
 def initial_sample(
-    labels: Sequence,
+    labels: Sequence | np.ndarray,
     minority: Sequence,
     size: int = 100,
     per_minority_class: int = 5,
@@ -24,12 +24,12 @@ def initial_sample(
 ) -> np.ndarray:
     """The paper's initial labelled set: ``per_minority_class`` items of each minority class,
     the rest of ``size`` drawn at random from the other classes (seeded)."""
-    labels = np.asarray(labels, dtype=object)
+    label_array = np.asarray(labels, dtype=object)
     rng = np.random.default_rng([seed, 7])
-    minority_mask = np.isin(labels, np.asarray(list(minority), dtype=object))
+    minority_mask = np.isin(label_array, np.asarray(list(minority), dtype=object))
     chosen = []
     for cls in minority:
-        members = np.flatnonzero(labels == cls)
+        members = np.flatnonzero(label_array == cls)
         if len(members) < per_minority_class:
             raise InputError(f"minority class {cls!r} has {len(members)} items, fewer than {per_minority_class}")
         chosen.append(rng.choice(members, size=per_minority_class, replace=False))
@@ -41,8 +41,24 @@ def initial_sample(
     return np.sort(np.concatenate(chosen)).astype(np.int64)
 
 
-def summarise(loop, initial_ids: Sequence[int], final_test: dict | None) -> dict:
-    """The trace's summary: AUC of minority F1, minority items found, selection time."""
+#: What ``auc_minority_f1`` integrates, written into every trace.
+AUC_DEFINITION = (
+    "trapezoid (dx=1) over the test minority F1 of the model trained at the start of each "
+    "iteration (on the labels of the iterations before it), then of the model trained on the "
+    "final labelled set when the trace has it: {points} points for {iterations} iterations"
+)
+
+
+def summarise(loop, initial_ids: Sequence[int] | np.ndarray, final_test: dict | None) -> dict:
+    """The trace's summary: AUC of minority F1, minority items found, selection time.
+
+    ``auc_minority_f1`` integrates the learning curve ``minority_f1_curve``: one point per
+    iteration (the model that chose the iteration's batch) plus, when ``final_test`` is given, the
+    model trained on everything labelled at the end, so the curve spans the whole budget.
+    ``auc_minority_f1_iterations`` leaves that last point out (the per-iteration curve alone);
+    ``auc_definition`` says in words which one a trace holds. Compare runs only on the same
+    definition and the same number of points.
+    """
     minority = loop.minority_indices
     initial = set(int(i) for i in initial_ids)
     found = sum(
@@ -50,12 +66,19 @@ def summarise(loop, initial_ids: Sequence[int], final_test: dict | None) -> dict
         for i, c in zip(loop.labelled_ids.tolist(), loop.labelled_classes.tolist())
         if i not in initial and c in minority
     )
-    curve = [r.test["minority_f1"] for r in loop.history if r.test]
+    per_iteration = [r.test["minority_f1"] for r in loop.history if r.test]
+    labels_axis = [r.labelled_count for r in loop.history if r.test]
+    curve = list(per_iteration)
     if final_test:
         curve.append(final_test["minority_f1"])
+        labels_axis.append(len(loop.labelled_ids))
     return {
         "auc_minority_f1": auc(curve) if curve else None,
         "auc_minority_f1_normalised": normalised_auc(curve) if curve else None,
+        "auc_minority_f1_iterations": auc(per_iteration) if per_iteration else None,
+        "auc_definition": AUC_DEFINITION.format(points=len(curve), iterations=len(loop.history)),
+        "minority_f1_curve": curve,
+        "labels_axis": labels_axis,
         "minority_found": found,
         "labelled": len(loop.labelled_ids),
         "iterations": len(loop.history),
@@ -64,7 +87,7 @@ def summarise(loop, initial_ids: Sequence[int], final_test: dict | None) -> dict
     }
 
 
-def trace(loop, initial_ids: Sequence[int], final_test: dict | None = None) -> dict:
+def trace(loop, initial_ids: Sequence[int] | np.ndarray, final_test: dict | None = None) -> dict:
     """Everything a run did, as plain JSON-ready data."""
     return {
         "config": dict(loop.config, classes=list(loop.classes), minority=loop.minority, pool_size=len(loop.embeddings)),

@@ -1,5 +1,6 @@
-"""What a card shows of a batch item: its text, the model's guess, the AnchorAL score, and
-the anchor that retrieved it ("why am I seeing this")."""
+"""What a card shows of a batch item: its text, the model's guess and which model made it
+(how many labels it was trained on), the AnchorAL score, and the anchor that retrieved it
+("why am I seeing this")."""
 
 from __future__ import annotations
 
@@ -44,6 +45,7 @@ def batch_cards(proposal, loop, texts: Sequence[str], class_names: Sequence[str]
                 "proba": [round(float(x), 4) for x in p],
                 "score": None if item not in scores else round(float(scores[item]), 4),
                 "anchor": anchor,
+                "model_labelled": proposal.model_labelled,  # None: no model yet, drawn at random
             }
         )
     return cards

@@ -3,6 +3,8 @@
 The loop is not thread-safe and training holds it for seconds, so only the worker takes the
 lock for long. Everything the screen and :attr:`LabelSession.labels` need from the loop is read
 after each write into :class:`LoopFacts`, an immutable snapshot that readers use without the lock.
+A session whose pool is still being prepared has no loop yet: its facts say nothing is labelled
+until :meth:`GuardedLoop.attach` gives it one.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+
+import pandas as pd
 
 from ..engine.loop import ActiveLoop
 
@@ -27,20 +31,34 @@ class LoopFacts:
     iteration: int
     missing: list[str]  # classes without a label yet
 
+    def frame(self) -> pd.DataFrame:
+        """The labels as a DataFrame: id, text, label, iteration, time (UTC)."""
+        rows = self.rows
+        return pd.DataFrame(
+            {
+                "id": pd.Series([r[0] for r in rows], dtype="int64"),
+                "text": pd.Series([r[1] for r in rows], dtype="object"),
+                "label": pd.Series([r[2] for r in rows], dtype="object"),
+                "iteration": pd.Series([r[3] for r in rows], dtype="int64"),
+                "time": pd.to_datetime(pd.Series([r[4] for r in rows], dtype="float64"), unit="s", utc=True),
+            }
+        )
+
 
 class GuardedLoop:
     """An :class:`ActiveLoop` used from several threads, one call at a time.
 
     Parameters
     ----------
-    loop : ActiveLoop
+    loop : ActiveLoop or None
+        None until :meth:`attach` (a pool being prepared).
     texts : sequence of str
         The pool's texts (the label rows carry them).
     class_names : sequence of str
         The loop's classes as text, in its order.
     """
 
-    def __init__(self, loop: ActiveLoop, texts: Sequence[str], class_names: Sequence[str]):
+    def __init__(self, loop: ActiveLoop | None, texts: Sequence[str], class_names: Sequence[str]):
         self.loop = loop
         self._texts = texts
         self._class_names = list(class_names)
@@ -48,25 +66,34 @@ class GuardedLoop:
         self.facts: LoopFacts  # replaced whole after every write: read it without the lock
         self.refresh()
 
+    def attach(self, loop: ActiveLoop) -> None:
+        """The loop, once made."""
+        with self._lock:
+            self.loop = loop
+            self.refresh()
+
     @contextmanager
-    def held(self) -> Iterator[ActiveLoop]:
-        """``with guarded.held() as loop:`` the loop, for as long as nothing else may touch it."""
+    def held(self) -> Iterator[ActiveLoop | None]:
+        """``with guarded.held() as loop:`` the loop (None before :meth:`attach`), for as long as
+        nothing else may touch it."""
         with self._lock:
             yield self.loop
 
     def store(self, labelled: dict[int, object], skipped: Sequence[int] = ()) -> None:
         """Store labels (id -> the loop's class) then skips, all or nothing."""
         with self._lock:
+            loop = self.loop
+            assert loop is not None  # nothing is stored before the loop is attached
             stored = False
             try:
                 if labelled:
-                    self.loop.label(list(labelled), list(labelled.values()))
+                    loop.label(list(labelled), list(labelled.values()))
                     stored = True
                 if skipped:
-                    self.loop.skip(list(skipped))
+                    loop.skip(list(skipped))
             except Exception:
                 if stored:
-                    self.loop.undo()  # the labels went in but the skips did not: neither
+                    loop.undo()  # the labels went in but the skips did not: neither
                 raise
             finally:
                 self.refresh()
@@ -76,6 +103,11 @@ class GuardedLoop:
         whole, under the lock, so that they never go back in time)."""
         with self._lock:
             loop = self.loop
+            if loop is None:
+                self.facts = LoopFacts(
+                    [], dict.fromkeys(self._class_names, 0), 0, frozenset(), [], 0, self._class_names
+                )
+                return self.facts
             labels = loop.labels
             rows = []
             for item, cls in labels.items():

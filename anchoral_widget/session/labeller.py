@@ -9,7 +9,10 @@
   curves. Its lock is held for moments only, so the kernel's message handler, which takes it,
   never waits on training; listeners hear of changes under it, so they see values in order.
 - :class:`~.worker.Worker`: one thread that does everything slow (storing a submitted batch,
-  training, selecting the next batch, searching), in order.
+  selecting the next batch, searching), in order.
+- :class:`~.trainer.Trainer`: the thread that fits the learner, one fit at a time. Strict mode
+  waits for the fit of the labelled set (the paper); label-ahead proposes with the latest model
+  that finished and lets the next fit run in the background (see :mod:`~.trainer`).
 - :class:`~.mapchannel.MapChannel`: the map, its messages and the F1 estimate.
 - :mod:`~.commands`: a front end's message, checked against the protocol, to a method here.
 
@@ -21,6 +24,10 @@ label holds its text until stored.
 
 Everything the front end shows comes out of :meth:`LabelSession.snapshot` as plain JSON, and every
 change is announced to the listeners added with :meth:`LabelSession.on_change`.
+
+A session may start before its loop exists (``loop=None`` and a ``startup``, see :mod:`.startup`):
+the worker's first job then makes the loop (encoding the pool, with progress) in phase
+``preparing``; a search sent meanwhile runs once the pool can answer it.
 """
 
 from __future__ import annotations
@@ -34,17 +41,19 @@ import numpy as np
 import pandas as pd
 
 from ..engine.loop import ActiveLoop
-from ..errors import AnchorALError, EmptyPoolError, InputError
+from ..errors import EmptyPoolError, InputError
 from .cards import batch_cards
 from .commands import dispatch
 from .guarded import GuardedLoop
 from .mapchannel import MapChannel
-from .screen import Screen
-from .search import encode_query, nearest_texts, quiet_encoder
+from .screen import Screen, check_budget, plain, ready_status, selecting_status, training_note
+from .search import quiet_encoder, run_search
+from .trainer import FitRequest, Trainer, label_ahead, score_ahead
 from .worker import Worker
 
 log = logging.getLogger(__name__)
 WRITES = "writes"  # the worker's jobs that store labels: `labels` waits for them
+PREPARE = "prepare"  # the job that makes the loop: reading the loop waits for it
 
 
 class LabelSession:
@@ -54,8 +63,9 @@ class LabelSession:
     ----------
     texts : sequence of str
         The pool's texts, aligned with the loop's embeddings (ids are row indices).
-    loop : ActiveLoop
+    loop : ActiveLoop or None
         The engine. It is driven from one worker thread; leave it alone while the session runs.
+        None: ``startup.run(show)`` makes it in the background, from :meth:`start` on.
     encoder : object with ``encode(list[str]) -> (n, d) array``, optional
         Turns a search query into a vector comparable with the loop's embeddings. Without one,
         search reports that it needs one.
@@ -64,28 +74,83 @@ class LabelSession:
     map : MapView, optional
         The map and curves (see :mod:`~anchoral_widget.views.mapview`); fitted in the background
         from :meth:`start`, updated after each batch and sent to :meth:`on_map` listeners.
+    training : {"auto", "ahead", "strict"}
+        Wait for the model fitted on every label (strict, the paper's), or propose at once with
+        the latest model that finished (label-ahead); auto: ahead for a learner that reads text.
+    classes : sequence, optional
+        The class names, when there is no loop yet.
+    startup : Startup, optional
+        Makes the loop when there is none (:class:`~.startup.Startup`): ``run(show)`` returns
+        ``(loop, encoder, map)``; ``background(show, on_error)`` then starts what may follow.
     """
 
-    def __init__(self, texts: Sequence[str], loop: ActiveLoop, *, encoder=None, budget: int | None = None, map=None):
-        if len(texts) != len(loop.embeddings):
-            raise InputError(f"{len(texts)} texts but {len(loop.embeddings)} embeddings")
+    def __init__(
+        self,
+        texts: Sequence[str],
+        loop: ActiveLoop | None,
+        *,
+        encoder=None,
+        budget: int | None = None,
+        map=None,
+        training: str = "auto",
+        classes: Sequence | None = None,
+        startup=None,
+    ):
+        if loop is None and (classes is None or startup is None):
+            raise TypeError("a session without a loop needs classes= and the startup= that makes it")
         self.texts = texts
-        self.loop = loop
-        self.encoder = encoder
         self._budget = check_budget(budget)
-        self.class_names = [str(c) for c in loop.classes]
+        class_source = classes if loop is None else loop.classes
+        assert class_source is not None  # checked above
+        self.class_names = [str(c) for c in class_source]
         if len(set(self.class_names)) != len(self.class_names):
             raise InputError(f"class names must differ as text, got {self.class_names}")
-        self._class_of = dict(zip(self.class_names, loop.classes))
-        self._query_encoder = None if encoder is None else quiet_encoder(encoder)
-        self._map = map
-
-        self._guarded = GuardedLoop(loop, texts, self.class_names)
-        self._channel = MapChannel(map, self._guarded, on_curves=self._curves_changed, on_error=self._fail)
+        self._startup, self._map = startup, None
+        self._guarded = GuardedLoop(None, texts, self.class_names)
+        self._channel = MapChannel(None, self._guarded, on_curves=self._curves_changed, on_error=self._fail)
         self._screen = Screen(
-            self.class_names, len(texts), self._budget, lambda: self._guarded.facts, self._channel.status
+            self.class_names,
+            len(texts),
+            self._budget,
+            lambda: self._guarded.facts,
+            self._channel.status,
+            phase="starting" if loop is not None else "preparing",
         )
         self._worker = Worker("anchoral-labeller", on_error=self._fail)
+        self._training = training
+        self.ahead = False  # label-ahead, decided once the loop (and so its learner) is there
+        self._shown_model: int | None = None  # labels of the model that proposed the batch on screen
+        self._subpools: list[np.ndarray] = []  # the last proposals' subpools, newest last: scored ahead
+        self._trainer: Trainer | None = None
+        self.encoder = encoder
+        if loop is not None:
+            self._attach(loop, encoder, map)
+
+    def _attach(self, loop: ActiveLoop, encoder, map) -> None:
+        if len(self.texts) != len(loop.embeddings):
+            raise InputError(f"{len(self.texts)} texts but {len(loop.embeddings)} embeddings")
+        self.ahead = label_ahead(self._training, loop.learner)
+        scorer = lambda model, checkpoint: score_ahead(model, loop, self._subpools, checkpoint)
+        self._trainer = Trainer(
+            loop.learner,
+            on_error=lambda exc: self._fail(exc) if self.ahead else None,  # strict mode raises it where it waits
+            on_change=self._fit_changed,
+            prepare=scorer if self.ahead else None,  # strict proposes at once, scoring what it needs
+        )
+        self.encoder, self._query_encoder = encoder, None if encoder is None else quiet_encoder(encoder)
+        self._class_of = dict(zip(self.class_names, loop.classes))
+        self._map = self._channel.view = map
+        self._guarded.attach(loop)
+        self._screen.publish("minority", "progress")
+
+    @property
+    def loop(self) -> ActiveLoop:
+        """The engine. While the pool is being prepared, waits for it (an InputError if that
+        failed: the widget shows why, and Retry)."""
+        self._worker.wait(None, tag=PREPARE)
+        if self._guarded.loop is None:
+            raise InputError(f"the pool could not be prepared: {self._screen.snapshot()['error']}")
+        return self._guarded.loop
 
     # ---- reading ------------------------------------------------------------------------
 
@@ -98,19 +163,12 @@ class LabelSession:
         """Every label stored in the loop: id, text, label, iteration, time (UTC).
 
         Waits for labels already sent but not yet stored (a submit is stored within
-        milliseconds, before the retrain), so what was submitted is always in it.
+        milliseconds, before the retrain), so what was submitted is always in it; while the
+        pool is being prepared, waits for it (labels kept from an earlier session come with it).
         """
+        self._worker.wait(None, tag=PREPARE)
         self._worker.wait(60, tag=WRITES)
-        rows = self._guarded.facts.rows
-        return pd.DataFrame(
-            {
-                "id": pd.Series([r[0] for r in rows], dtype="int64"),
-                "text": pd.Series([r[1] for r in rows], dtype="object"),
-                "label": pd.Series([r[2] for r in rows], dtype="object"),
-                "iteration": pd.Series([r[3] for r in rows], dtype="int64"),
-                "time": pd.to_datetime(pd.Series([r[4] for r in rows], dtype="float64"), unit="s", utc=True),
-            }
-        )
+        return self._guarded.facts.frame()
 
     @property
     def phase(self) -> str:
@@ -146,7 +204,10 @@ class LabelSession:
 
     def start(self) -> None:
         """Propose the first batch in the background, or wait for seed labels (cold start);
-        start fitting the map in the background."""
+        start fitting the map in the background. Without a loop yet: make it first."""
+        if self._guarded.loop is None:
+            self._worker.submit(self._prepare, tag=PREPARE)
+            return
         self._worker.submit(self._propose)
         self._channel.start(
             on_status=lambda: self._screen.publish("map_status"),
@@ -154,7 +215,10 @@ class LabelSession:
         )
 
     def close(self, wait: bool = False) -> None:
-        """Stop the worker once its queued work is done (``wait=True``: block until then)."""
+        """Cancel the fit in the background; stop the worker once its queued work is done
+        (``wait=True``: block until then)."""
+        if self._trainer is not None:
+            self._trainer.close(wait=30 if wait else None)
         self._channel.stop()
         self._worker.close(wait)
         self._channel.close(wait)
@@ -211,6 +275,8 @@ class LabelSession:
         """Label texts found by search (outside any batch); stored in the background, and the
         loop starts once every class has a label."""
         self._check_class(label)
+        if self._guarded.loop is None:
+            raise InputError("the pool is still being prepared: label texts once it is ready")
         n = len(self.texts)
         bad = [i for i in ids if not 0 <= i < n]
         if bad:
@@ -219,7 +285,11 @@ class LabelSession:
         self._worker.submit(self._store_seed, list(ids), label, tag=WRITES)
 
     def retry(self) -> None:
-        """Try again to prepare the next batch after an error."""
+        """Try again to prepare the next batch (or the pool) after an error."""
+        if self._guarded.loop is None:
+            self._screen.retry("preparing", "preparing the pool…")
+            self._worker.submit(self._prepare, tag=PREPARE)
+            return
         self._screen.retry()
         self._worker.submit(self._propose)
 
@@ -239,11 +309,18 @@ class LabelSession:
         self._screen.publish(error=plain(exc))
 
     def _check_class(self, label) -> str:
-        if not isinstance(label, str) or label not in self._class_of:
+        if not isinstance(label, str) or label not in self.class_names:
             raise InputError(f"unknown class {label!r}; the classes are {', '.join(self.class_names)}")
         return label
 
     # ---- worker jobs ----------------------------------------------------------------------
+
+    def _prepare(self) -> None:
+        loop, encoder, view = self._startup.run(self._screen.set_startup)
+        self._attach(loop, encoder, view)
+        if not self._worker.closed:  # closed meanwhile: nothing more to start
+            self.start()
+            self._startup.background(self._screen.set_startup, self.report)
 
     def _store_batch(self, answers: dict, cards: list, iteration: int) -> None:
         labelled = {i: self._class_of[a] for i, a in answers.items() if a is not None}
@@ -269,77 +346,53 @@ class LabelSession:
             self._propose()
 
     def _propose(self) -> None:
-        if self._screen.has_batch():
+        if self._screen.has_batch() or self._guarded.loop is None:
             return
         with self._guarded.held() as loop:
-            facts = self._guarded.facts
-            if facts.missing:
-                names = ", ".join(repr(c) for c in facts.missing)
-                self._screen.announce(
-                    "cold",
-                    f"cold start: no label yet for {names}. Search for examples below and label "
-                    "them; batches start once every class has a label.",
-                )
+            assert loop is not None and self._trainer is not None  # both attached (checked above)
+            if self._screen.waiting(self._guarded.facts, self._budget):  # cold start, or budget reached
                 return
-            if self._budget is not None and len(facts.rows) >= self._budget:
-                self._screen.announce("done", f"budget reached: {len(facts.rows)} of {self._budget} labelled")
-                return
-            self._screen.announce("training", "training…")
             start = time.perf_counter()
-
-            def on_stage(stage: str) -> None:
-                if stage == "selecting":
-                    trained = time.perf_counter() - start
-                    self._screen.announce("selecting", f"selecting… (trained in {trained:.2f} s)")
-
+            pending = loop.pending is not None and len(loop.pending.unanswered(loop.excluded)) > 0
+            if not (self.ahead or pending):
+                self._screen.announce("training", "training…")
+            trained = self._trainer.for_proposal(loop, fresh=not (self.ahead or pending))
+            if trained is None:
+                return  # closed meanwhile
+            on_stage = lambda _stage: self._screen.announce("selecting", selecting_status(start, trained))
             try:
-                proposal = loop.propose(on_stage=on_stage)
+                with self._trainer.paused():  # on a CPU, a fit in the background would halve the speed
+                    proposal = loop.propose(on_stage=on_stage, trained=trained)
             except EmptyPoolError:
                 self._screen.announce("done", "the pool is exhausted: every text is labelled or skipped")
                 return
+            if self.ahead:
+                self._trainer.request(FitRequest.of(loop))  # the new labels, in the background
+            self._subpools = [*self._subpools[-4:], proposal.subpool_ids]  # replaced whole: read unlocked
+            self._shown_model = proposal.model_labelled
             cards = batch_cards(proposal, loop, self.texts, self.class_names)
             wall = time.perf_counter() - start
+            labelled = len(loop.labelled_ids)
         secs = proposal.seconds
         seconds = {
             "train": round(secs["train"], 3),
             "select": round(secs["subpool"] + secs["strategy"], 3),
             "total": round(wall, 3),
         }
-        status = (
-            f"ready: {len(cards)} texts in {wall:.2f} s "
-            f"(training {seconds['train']:.2f} s, selecting {seconds['select']:.2f} s)"
-        )
+        status = ready_status(len(cards), wall, seconds, proposal.model_labelled, labelled)
         self._screen.show(cards, proposal.iteration, seconds, status)
+        self._fit_changed()
         self._channel.update(proposal)
 
+    def _fit_changed(self) -> None:
+        if self.ahead and self._trainer is not None:
+            self._screen.set_note(training_note(self._trainer.fitting, self._trainer.latest, self._shown_model))
+
     def _run_search(self, query: str) -> None:
-        start = time.perf_counter()
-        try:
-            vector = encode_query(self._query_encoder, query, self.loop.embeddings.shape[1])  # outside the lock
-            with self._guarded.held() as loop:
-                results = nearest_texts(loop, self.texts, vector)
-        except Exception:
-            self._screen.end_search(query)
-            raise
-        self._screen.end_search(query, results, round(time.perf_counter() - start, 3))
+        run_search(self._guarded, self._screen, self._query_encoder, self.texts, query)
 
     def _curves_changed(self, curves: dict) -> None:
         self._screen.set_curves(curves)
 
     def _fail(self, exc: BaseException) -> None:
         self._screen.fail(plain(exc))
-
-
-def plain(exc: BaseException) -> str:
-    """An exception in plain words: our own errors say what to fix; others name their type."""
-    if isinstance(exc, AnchorALError):
-        return str(exc)
-    return f"unexpected {type(exc).__name__}: {exc}"
-
-
-def check_budget(budget) -> int | None:
-    if budget is None:
-        return None
-    if isinstance(budget, bool) or not isinstance(budget, (int, np.integer)) or budget < 1:
-        raise InputError(f"budget must be a positive number of labels or None, got {budget!r}")
-    return int(budget)

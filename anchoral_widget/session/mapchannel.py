@@ -47,7 +47,7 @@ class MapChannel:
     def status(self) -> dict:
         return dict(OFF) if self.view is None else self.view.status()
 
-    def start(self, on_status: Callable[[], None], on_ready: Callable[[], None]) -> None:
+    def start(self, on_status: Callable[[], None], on_ready: Callable[[], object]) -> None:
         """Fit the map in the background (see :meth:`MapView.start`)."""
         if self.view is not None:
             self.view.start(on_status=on_status, on_ready=on_ready)

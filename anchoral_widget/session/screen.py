@@ -11,14 +11,20 @@ training, no search) ever runs under it.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Sequence
+from typing import Any
 
-from ..errors import InputError
+import numpy as np
+
+from ..errors import AnchorALError, InputError
 from .drafts import BatchDrafts
 from .guarded import LoopFacts
 
-#: Phases in which the worker prepares a batch.
-BUSY = ("starting", "training", "selecting")
+#: Phases in which the worker prepares a batch (or, first, the pool).
+BUSY = ("preparing", "starting", "training", "selecting")
+#: What the start-up shows once nothing is left to do (see :mod:`.startup`).
+STARTED: dict = {"stage": "ready", "text": "", "done": None, "total": None, "rate": None, "left": None, "seconds": {}}
 
 
 class Screen:
@@ -35,6 +41,8 @@ class Screen:
         ``facts()``: the loop's latest :class:`LoopFacts` (read without a lock).
     map_status : callable
         ``map_status()``: the map's ``{"status", "fraction", "text"}``.
+    phase : str
+        The first phase: ``starting``, or ``preparing`` while the pool is made (see :meth:`set_startup`).
     """
 
     def __init__(
@@ -44,6 +52,7 @@ class Screen:
         budget: int | None,
         facts: Callable[[], LoopFacts],
         map_status: Callable[[], dict],
+        phase: str = "starting",
     ):
         self._lock = threading.RLock()
         self._listeners: list[Callable[[dict], None]] = []
@@ -52,8 +61,11 @@ class Screen:
         self._facts, self._map_status = facts, map_status
         self._drafts = BatchDrafts()
         self._reserved: set[int] = set()  # seed labels sent but not yet stored
-        self._phase, self._status, self._seconds, self._error = "starting", "starting…", {}, ""
-        self._search = {"query": "", "busy": False, "results": [], "seconds": None}
+        self._phase, self._status, self._error = phase, f"{phase}…", ""
+        self._seconds: dict[str, float] = {}
+        self._note = ""  # label-ahead: what the fine-tuning in the background is doing
+        self._startup = dict(STARTED) if phase != "preparing" else {**STARTED, "stage": "starting"}
+        self._search: dict[str, Any] = {"query": "", "busy": False, "results": [], "seconds": None}
         self._curves: dict = {}
 
     # ---- reading ------------------------------------------------------------------------
@@ -69,7 +81,7 @@ class Screen:
                 "answers": {str(i): a for i, a in self._drafts.answers.items()},
                 "iteration": self._drafts.iteration,
                 "phase": self._phase,
-                "status": self._status,
+                "status": f"{self._status} · {self._note}" if self._note else self._status,
                 "seconds": dict(self._seconds),
                 "progress": {
                     "labelled": len(f.rows),
@@ -84,6 +96,7 @@ class Screen:
                 "error": self._error,
                 "map_status": self._map_status(),
                 "curves": self._curves,
+                "startup": dict(self._startup),
             }
 
     @property
@@ -152,24 +165,57 @@ class Screen:
 
     # ---- phases ---------------------------------------------------------------------------
 
+    def waiting(self, facts: LoopFacts, budget: int | None) -> bool:
+        """Whether no batch can come yet, and if so say why: a class without a label (cold
+        start: search finds one), or the budget reached."""
+        if facts.missing:
+            names = ", ".join(repr(c) for c in facts.missing)
+            self.announce(
+                "cold",
+                f"cold start: no label yet for {names}. Search for examples below and label "
+                "them; batches start once every class has a label.",
+            )
+            return True
+        if budget is not None and len(facts.rows) >= budget:
+            self.announce("done", f"budget reached: {len(facts.rows)} of {budget} labelled")
+            return True
+        return False
+
     def announce(self, phase: str, status: str) -> None:
         with self._lock:
             self._phase, self._status = phase, status
             self.publish("phase", "status", "progress")
 
-    def retry(self) -> None:
+    def retry(self, phase: str = "training", status: str = "training…") -> None:
         with self._lock:
             if self._phase != "error":
                 raise InputError("nothing to retry: no batch failed")
-            self._phase, self._status = "training", "training…"
+            self._phase, self._status = phase, status
             self.publish("phase", "status", error="")
 
     def fail(self, message: str) -> None:
-        """A background job failed: say so; a batch that could not be prepared can be retried."""
+        """A background job failed: say so; a batch (or the pool) that could not be prepared
+        can be retried."""
         with self._lock:
             if not self._drafts and self._phase in BUSY:
-                self._phase, self._status = "error", "could not prepare the next batch: press Retry"
-            self.publish("phase", "status", "search", error=message)
+                what = "the pool" if self._phase == "preparing" else "the next batch"
+                self._phase, self._status = "error", f"could not prepare {what}: press Retry"
+                if self._startup["stage"] not in ("ready", "index"):
+                    self._startup = {**self._startup, "stage": "error", "rate": None, "left": None}
+            self.publish("phase", "status", "search", "startup", error=message)
+
+    def set_startup(self, startup: dict) -> None:
+        """How far the start-up is (see :mod:`.startup`)."""
+        with self._lock:
+            self._startup = dict(startup)
+            self.publish("startup")
+
+    def set_note(self, note: str) -> None:
+        """The status line's last part, from the fine-tuning in the background ('' for none)."""
+        with self._lock:
+            if note != self._note:
+                self._note = note
+                self.publish("status")
 
     def set_budget(self, budget: int | None) -> bool:
         """True when the loop stopped at the old budget and may go on."""
@@ -226,3 +272,56 @@ class Screen:
         with self._lock:
             self._curves = curves
             self.publish("curves", "map_status")
+
+
+# ---- the status line's words -------------------------------------------------------------------
+
+
+def _model(labelled: int | None, now: int | None = None) -> str:
+    if labelled is None:
+        return "no model yet: drawn at random from the subpool"
+    if now is None or now == labelled:
+        return f"model trained on {labelled} labels"
+    return f"model trained on {labelled} labels ({now - labelled} newer labels not in it yet)"
+
+
+def selecting_status(started: float, trained) -> str:
+    """While the batch is chosen: how long the training took, or which model chooses."""
+    if trained.waited:
+        return f"selecting… (trained in {time.perf_counter() - started:.2f} s)"
+    return f"selecting… ({_model(trained.labelled if trained.model is not None else None)})"
+
+
+def ready_status(cards: int, wall: float, seconds: dict, model_labelled: int | None, labelled: int) -> str:
+    """A batch is ready: how long it took and which model proposed it ("model trained on 350
+    labels"), with how many labels that model has not seen yet under label-ahead."""
+    return (
+        f"ready: {cards} texts in {wall:.2f} s "
+        f"(training {seconds['train']:.2f} s, selecting {seconds['select']:.2f} s); "
+        f"{_model(model_labelled, labelled)}"
+    )
+
+
+def training_note(fitting: int | None, latest, shown: int | None) -> str:
+    """Label-ahead's part of the status line: the fit running in the background, or the newer
+    model that will propose the next batch."""
+    if fitting is not None:
+        return f"fine-tuning on {fitting} labels in the background"
+    if latest is not None and latest.labelled != shown:
+        return f"the model trained on {latest.labelled} labels will propose the next batch"
+    return ""
+
+
+def plain(exc: BaseException) -> str:
+    """An exception in plain words: our own errors say what to fix; others name their type."""
+    if isinstance(exc, AnchorALError):
+        return str(exc)
+    return f"unexpected {type(exc).__name__}: {exc}"
+
+
+def check_budget(budget) -> int | None:
+    if budget is None:
+        return None
+    if isinstance(budget, bool) or not isinstance(budget, (int, np.integer)) or budget < 1:
+        raise InputError(f"budget must be a positive number of labels or None, got {budget!r}")
+    return int(budget)

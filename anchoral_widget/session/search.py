@@ -4,6 +4,7 @@ index. How a user finds a first example of a class that has no label yet (cold s
 from __future__ import annotations
 
 import copy
+import time
 from collections.abc import Sequence
 
 import numpy as np
@@ -50,3 +51,20 @@ def nearest_texts(loop, texts: Sequence[str], vector: np.ndarray, k: int = SEARC
         for i, s in zip(ids[0].tolist(), sims[0].tolist())
         if i >= 0
     ]
+
+
+def run_search(guarded, screen, encoder, texts: Sequence[str], query: str) -> None:
+    """The session's search job (worker thread): encode ``query`` outside the loop's lock, find
+    its nearest texts under it, and show them (``guarded``: a GuardedLoop, ``screen``: a Screen)."""
+    if guarded.loop is None:  # no pool to search: the start-up's error stays shown
+        screen.end_search(query)
+        return
+    start = time.perf_counter()
+    try:
+        vector = encode_query(encoder, query, guarded.loop.embeddings.shape[1])
+        with guarded.held() as loop:
+            results = nearest_texts(loop, texts, vector)
+    except Exception:
+        screen.end_search(query)
+        raise
+    screen.end_search(query, results, round(time.perf_counter() - start, 3))

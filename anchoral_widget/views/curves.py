@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -74,9 +75,9 @@ def curve_data(
     """
     classes = list(classes)
     running = {c: int((initial_counts or {}).get(c, 0)) for c in classes}
-    rows = {k: [] for k in ("it", "lab", "ml", "ms", "se", "mi", "ma", "fe")}
-    seconds = {k: [] for k in SECONDS_COLOURS}
-    counts = {c: [] for c in classes}
+    rows: dict[str, list[Any]] = {k: [] for k in ("it", "lab", "ml", "ms", "se", "mi", "ma", "fe")}
+    seconds: dict[str, list[float]] = {k: [] for k in SECONDS_COLOURS}
+    counts: dict[Any, list[int]] = {c: [] for c in classes}
     for r in history:
         extra = _get(r, "extra") or {}
         sub = _get(r, "minority_in_subpool")

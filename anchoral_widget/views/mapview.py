@@ -24,6 +24,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 
@@ -32,7 +33,7 @@ from ..engine.learners import take
 from ..engine.pool import learner_reads_texts
 from ..errors import InputError
 from .curves import curve_data, curves_traces
-from .plots import map_state_from_loop, map_update_payload, payload_bytes
+from .plots import MapState, map_state_from_loop, map_update_payload, payload_bytes
 from .projection import Projection
 
 #: Above this many points in the pool sample, their hover texts are not sent (a click asks).
@@ -82,7 +83,7 @@ class MapView:
             )
         self.projection = projection
         self._lock = threading.Lock()
-        self._previous = None  # the MapState last sent
+        self._previous: MapState | None = None  # the MapState last sent
         self._estimates: dict[tuple[int, int], dict] = {}  # (iteration, labelled count) -> CV F1
         self._subpool_share: dict[int, float] = {}
         self._watcher: threading.Thread | None = None
@@ -257,7 +258,7 @@ class MapView:
         }
 
     def _row(self, record, iteration, labelled_count, in_labelled, in_subpool, seconds, test) -> dict:
-        extra = {}
+        extra: dict[str, Any] = {}
         if in_subpool is None and iteration in self._subpool_share:
             extra["minority_in_subpool_predicted"] = self._subpool_share[iteration]
         if not test and (iteration, labelled_count) in self._estimates:

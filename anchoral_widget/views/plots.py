@@ -59,10 +59,10 @@ _POSITION_ORDER = ("batch", "anchors", "labelled", "subpool", "pool")
 def class_colours(classes: Sequence, minority: Sequence) -> dict:
     """Class name -> colour: warm colours for minority classes, cool ones for the others, in
     class order, so the same classes always get the same colours."""
-    minority = set(minority)
+    minority_set = set(minority)
     out, m, o = {}, 0, 0
     for c in classes:
-        if c in minority:
+        if c in minority_set:
             out[c] = MINORITY_COLOURS[m % len(MINORITY_COLOURS)]
             m += 1
         else:
@@ -99,7 +99,13 @@ class Layer:
             return False
         if (self.values is None) != (other.values is None):
             return False
-        return self.values is None or np.array_equal(self.values, other.values)
+        return self.values is None or other.values is None or np.array_equal(self.values, other.values)
+
+
+def _values(layer: Layer) -> np.ndarray:
+    """The values of a layer that always has them (labelled items' and anchors' class index)."""
+    assert layer.values is not None
+    return layer.values
 
 
 @dataclass(frozen=True)
@@ -333,9 +339,9 @@ def point_details(state: MapState, *, uncertainty=None, decimals: int = 3) -> di
     """
     classes = state.classes
     out: dict[int, str] = {}
-    for i, c in zip(state.labelled.ids.tolist(), state.labelled.values.tolist()):
+    for i, c in zip(state.labelled.ids.tolist(), _values(state.labelled).tolist()):
         out[i] = f"labelled {classes[c]}"
-    for i, c in zip(state.anchors.ids.tolist(), state.anchors.values.tolist()):
+    for i, c in zip(state.anchors.ids.tolist(), _values(state.anchors).tolist()):
         out[i] = f"anchor, labelled {classes[c]}"
     parts: dict[int, list[str]] = {}
     sub = state.subpool
@@ -348,7 +354,7 @@ def point_details(state: MapState, *, uncertainty=None, decimals: int = 3) -> di
                 line += f", score {_format_value(sub.values[k], decimals)}"
             parts[int(sub.ids[k])] = [line]
     batch = state.batch
-    anchor_class = dict(zip(state.anchors.ids.tolist(), state.anchors.values.tolist()))
+    anchor_class = dict(zip(state.anchors.ids.tolist(), _values(state.anchors).tolist()))
     for rank, i in enumerate(batch.ids.tolist(), 1):
         line = f"batch rank {rank} of {len(batch)}"
         via = None if batch.values is None else int(batch.values[rank - 1])
@@ -569,7 +575,7 @@ def map_update_payload(
             minority=[_plain(c) for c in current.minority],
         )
     declarations = payload_declarations(current)
-    if full or declarations != payload_declarations(previous):
+    if full or previous is None or declarations != payload_declarations(previous):
         header.update(traces=declarations, layout=map_layout())
     if full:
         layers["pool"] = _encode_layer(buffers, current.pool, None, "")
@@ -577,18 +583,18 @@ def map_update_payload(
         layer = getattr(current, name)
         if full or not layer.same_as(getattr(previous, name)):
             layers[name] = _encode_layer(buffers, layer, *_VALUES[name])
-    old = None if full else previous.labelled
+    old = None if full or previous is None else previous.labelled
     if old is None or not np.isin(old.ids, current.labelled.ids).all():
         layers["labelled"] = {"mode": "replace", **_encode_layer(buffers, current.labelled, "classes", "int32")}
     else:
         new = ~np.isin(current.labelled.ids, old.ids)
         if new.any():
-            part = Layer(current.labelled.ids[new], current.labelled.xy[new], current.labelled.values[new])
+            part = Layer(current.labelled.ids[new], current.labelled.xy[new], _values(current.labelled)[new])
             layers["labelled"] = {"mode": "append", **_encode_layer(buffers, part, "classes", "int32")}
     header["layers"] = layers
     if texts is not None:
         sent = set() if full else set(np.concatenate([getattr(previous, n).ids for n in LAYERS[1:]]).tolist())
-        fresh = []
+        fresh: list[int] = []
         for name in LAYERS[1:]:
             if name in layers:
                 fresh.extend(i for i in getattr(current, name).ids.tolist() if i not in sent)
@@ -599,7 +605,7 @@ def map_update_payload(
 def decode_payload(header: dict, buffers: Sequence[bytes]) -> dict:
     """The arrays of a :func:`map_update_payload` message: layer -> field -> array (what a
     front end does with typed arrays; for tests and for reading the format)."""
-    out = {}
+    out: dict[str, dict[str, Any]] = {}
     for name, fields in header["layers"].items():
         out[name] = {}
         for key, ref in fields.items():

@@ -34,6 +34,7 @@ import time
 import zipfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -48,8 +49,10 @@ STATUSES = ("idle", "fitting", "ready", "error")
 
 def _default_cache_dir(embeddings) -> Path:
     """Beside a memory-mapped file's embeddings, else the package's cache folder."""
-    if isinstance(embeddings, np.memmap) and getattr(embeddings, "filename", None):
-        return Path(embeddings.filename).parent
+    if isinstance(embeddings, np.memmap):
+        filename = getattr(embeddings, "filename", None)
+        if filename:
+            return Path(filename).parent
     from ..engine.embed import default_cache_dir
 
     return default_cache_dir()
@@ -110,8 +113,8 @@ def _fit_in_child(vectors: np.ndarray, params: dict, on_epochs, on_child=None) -
     import sys
     import tempfile
 
-    with tempfile.TemporaryDirectory(prefix="anchoral-umap-") as folder:
-        folder = Path(folder)
+    with tempfile.TemporaryDirectory(prefix="anchoral-umap-") as tmpdir:
+        folder = Path(tmpdir)
         np.save(folder / "vectors.npy", vectors)
         command = [
             sys.executable,
@@ -127,6 +130,7 @@ def _fit_in_child(vectors: np.ndarray, params: dict, on_epochs, on_child=None) -
             if on_child is not None:
                 on_child(child)  # so that the fit can be cancelled
             try:
+                assert child.stdout is not None  # stdout=PIPE
                 for line in child.stdout:
                     parts = line.split()
                     if len(parts) == 3 and parts[0] == "epochs":
@@ -218,15 +222,15 @@ class Projection:
         self._cancelled, self._child = False, None
         self._phase = ""
         self._fraction = 0.0
-        self._started = None
-        self._layout_started = None
-        self._eta = None
+        self._started: float | None = None
+        self._layout_started: float | None = None
+        self._eta: float | None = None
         self._error: BaseException | None = None
         self.sample_ids_: np.ndarray | None = None
         self.sample_xy_: np.ndarray | None = None
         self.fit_seconds_: float | None = None
         self.from_cache_ = False
-        self._index = None
+        self._index: Any = None  # an hnswlib.Index once fitted (hnswlib has no type information)
         self._xy: np.ndarray | None = None  # (n, 2) float32, NaN where not placed yet
         if self.embeddings.shape[1] == 2:
             self._set_coords(np.asarray(self.embeddings, dtype=np.float32))
@@ -284,6 +288,7 @@ class Projection:
         if p["status"] == "ready":
             if self.embeddings.shape[1] == 2:
                 return "map: the pool's own 2-d coordinates"
+            assert self.sample_ids_ is not None  # set whenever the map is ready
             size = f"{len(self.sample_ids_):,} items"
             if p["from_cache"]:
                 return f"map: read from the cache in {self.cache_dir} (UMAP of {size}, fitted in an earlier run)"
@@ -395,6 +400,7 @@ class Projection:
             with self._lock:
                 self._index, self._xy = index, xy
                 self.sample_ids_, self.sample_xy_ = sample, coords
+            assert self._started is not None  # set by _begin()
             self.fit_seconds_ = time.perf_counter() - self._started
             self._status, self._phase, self._fraction, self._eta = "ready", "", 1.0, 0.0
         except Exception as err:  # shown by status/progress; fit() re-raises it
@@ -427,7 +433,11 @@ class Projection:
     def _umap(self, sample: np.ndarray) -> np.ndarray:
         self._phase, self._fraction = "neighbours", 0.05
         vectors = np.asarray(self.embeddings[sample], dtype=np.float32)
-        params = {"n_neighbors": min(self.n_neighbors, len(sample) - 1), "min_dist": self.min_dist, "seed": self.seed}
+        params: dict[str, Any] = {
+            "n_neighbors": min(self.n_neighbors, len(sample) - 1),
+            "min_dist": self.min_dist,
+            "seed": self.seed,
+        }
         if self.process:
             coords = _fit_in_child(vectors, params, self._on_epochs, on_child=self._set_child)
         else:
@@ -443,6 +453,7 @@ class Projection:
             self._phase, self._layout_started = "layout", now
         self._fraction = 0.3 + 0.6 * n / max(total, 1)
         if n:
+            assert self._layout_started is not None  # set when the layout phase began, above
             self._eta = (now - self._layout_started) / n * (total - n)
 
     def _placement_index(self, sample: np.ndarray):
@@ -504,7 +515,7 @@ class Projection:
 
     # ---- positions --------------------------------------------------------------------
 
-    def positions(self, ids: Sequence[int]) -> np.ndarray:
+    def positions(self, ids: Sequence[int] | np.ndarray) -> np.ndarray:
         """(len(ids), 2) float32 positions of pool items: sample items where UMAP put them,
         others by their nearest sample points. Raises :class:`NotReadyError` before the fit."""
         if not self.ready:
@@ -514,12 +525,15 @@ class Projection:
         if len(ids) and (ids.min() < 0 or ids.max() >= n):
             raise InputError(f"ids out of range [0, {n})")
         with self._lock:
+            assert self._xy is not None  # set whenever the map is ready
             missing = np.unique(ids[np.isnan(self._xy[ids, 0])])
             if len(missing):
                 self._xy[missing] = self._place(missing)
             return self._xy[ids].copy()
 
     def _place(self, ids: np.ndarray) -> np.ndarray:
+        # only called once the map is ready, which sets both
+        assert self.sample_ids_ is not None and self.sample_xy_ is not None
         k = min(self.neighbours, len(self.sample_ids_))
         near, dist = self._index.knn_query(np.asarray(self.embeddings[ids], dtype=np.float32), k=k, num_threads=1)
         # Weight by inverse cosine distance: an item that coincides with a sample point lands on it.

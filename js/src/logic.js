@@ -100,4 +100,4 @@ export function batchProgress(batch, answers) {
 }
 
 /** Phases in which the kernel is working and the cards wait. */
-export const BUSY_PHASES = ["starting", "training", "selecting"];
+export const BUSY_PHASES = ["preparing", "starting", "training", "selecting"];

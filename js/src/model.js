@@ -8,7 +8,7 @@ import { command } from "./protocol.js";
  * @typedef {{id: number, text: string, label: string, similarity: number}} Anchor
  * @typedef {{
  *   id: number, text: string, predicted: string, confidence: number, proba: number[],
- *   score: number | null, anchor: Anchor | null
+ *   score: number | null, anchor: Anchor | null, model_labelled?: number | null
  * }} Card
  * @typedef {{id: number, text: string, similarity: number, label: string | null, skipped: boolean}} Hit
  * @typedef {{
@@ -19,9 +19,14 @@ import { command } from "./protocol.js";
  * @typedef {{status: string, fraction: number, text: string}} MapStatus
  * @typedef {{traces: object[], titles: string[], estimate: boolean, test: boolean}} Curves
  * @typedef {{
+ *   stage: string, text: string, done: number | null, total: number | null, rate: number | null,
+ *   left: number | null, seconds: Record<string, number>
+ * }} Startup
+ * @typedef {{
  *   classes: string[], minority: string[], batch: Card[], answers: Record<string, string | null>,
  *   iteration: number, phase: string, status: string, seconds: Record<string, number>,
- *   progress: Progress, search: Search, error: string, map_status: MapStatus, curves: Curves
+ *   progress: Progress, search: Search, error: string, map_status: MapStatus, curves: Curves,
+ *   startup: Startup
  * }} Model
  *
  * The part of anywidget's model API that the views use.

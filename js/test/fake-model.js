@@ -18,8 +18,8 @@ export function initialState(overrides = {}) {
     classes: ["other", "eye"],
     minority: ["eye"],
     batch: [
-      { id: 10, text: "Cataract, left eye", predicted: "eye", confidence: 0.81, proba: [0.19, 0.81], score: 0.74, anchor: { id: 3, text: "Glaucoma", label: "eye", similarity: 0.71 } },
-      { id: 11, text: "Fracture of one rib", predicted: "other", confidence: 0.93, proba: [0.93, 0.07], score: 0.52, anchor: null },
+      { id: 10, text: "Cataract, left eye", predicted: "eye", confidence: 0.81, proba: [0.19, 0.81], score: 0.74, anchor: { id: 3, text: "Glaucoma", label: "eye", similarity: 0.71 }, model_labelled: 350 },
+      { id: 11, text: "Fracture of one rib", predicted: "other", confidence: 0.93, proba: [0.93, 0.07], score: 0.52, anchor: null, model_labelled: null },
       { id: 12, text: "Otitis media", predicted: "other", confidence: 0.66, proba: [0.66, 0.34], score: null, anchor: null },
     ],
     answers: {},
@@ -32,6 +32,7 @@ export function initialState(overrides = {}) {
     error: "",
     map_status: { status: "off", fraction: 0, text: "" },
     curves: {},
+    startup: { stage: "ready", text: "", done: null, total: null, rate: null, left: null, seconds: { encoding: 1.5 } },
     ...overrides,
   };
 }

@@ -50,6 +50,13 @@ describe("cards", () => {
     expect(all[1].querySelector(".aw-why")).toBeNull();
   });
 
+  it("says which model proposed each card: its labelled count, or none yet", () => {
+    const all = cards(mount(new FakeModel()));
+    expect(all[0].querySelector(".aw-model").textContent).toBe("trained on 350 labels");
+    expect(all[1].querySelector(".aw-model").textContent).toBe("no model yet: drawn at random");
+    expect(all[2].querySelector(".aw-model")).toBeNull(); // a kernel that does not say
+  });
+
   it("sends a label for the clicked card, with the batch's iteration", () => {
     const model = new FakeModel();
     const el = mount(model);

@@ -1,11 +1,12 @@
-"""The quickstart notebook in a real JupyterLab, as a new user runs it: cold start, search by
-meaning, seed both classes, and the first batch arrives."""
+"""The quickstart notebook in a real JupyterLab, as a new user runs it: the whole pool prepared in
+the background, cold start, search by meaning, seed both classes, and the first batch arrives;
+then a widget whose encoder is held half-way shows its progress while the notebook stays free."""
 
 from __future__ import annotations
 
 import pytest
 
-from .lab_driver import copy_with_scratch_cell, open_notebook, probe, run_all
+from .lab_driver import copy_with_scratch_cell, open_notebook, probe, run_all, run_code
 from .servers import ROOT
 
 
@@ -52,3 +53,56 @@ def test_cold_start_search_seeds_the_loop(page, artifacts):
     assert {int(k): v for k, v in state["labels"].items()} == {eye: "eye", other: "other"}
     assert state["iteration"] == [-1, -1], "search labels are seed labels, outside any batch"
     root.screenshot(path=str(artifacts / "quickstart-first-batch.png"))
+
+
+def test_the_quickstart_labels_the_whole_pool_prepared_in_the_background(page):
+    state = probe(
+        page,
+        "{'pool': w.progress['pool'], 'dataset': len(data.texts), 'startup': w.startup}",
+    )
+    assert state["pool"] == state["dataset"] >= 58_000, "the quickstart labels the whole icd10-eye pool"
+    assert state["startup"]["stage"] == "ready" and {"encoding", "pool", "store"} <= set(state["startup"]["seconds"])
+    assert page.locator(".aw-root .aw-startup").first.is_hidden(), "nothing left to show once the pool is ready"
+
+
+HELD_ENCODER = """
+import threading, time
+import numpy as np
+
+class HeldEncoder:
+    \"\"\"Encodes half the pool, says so, then waits to be let go.\"\"\"
+    def __init__(self):
+        self.go = threading.Event()
+    def encode(self, texts, on_progress=None):
+        n = len(texts)
+        on_progress(0, n)
+        time.sleep(0.5)
+        on_progress(n // 2, n)
+        assert self.go.wait(120)
+        rows = np.random.default_rng(0).normal(size=(n, 8)).astype(np.float32)
+        return rows / np.linalg.norm(rows, axis=1, keepdims=True)
+
+held = HeldEncoder()
+t0 = time.perf_counter()
+w2 = aw.Labeller(data.texts, classes=["other", "eye"], encoder=held, store=None, map=False)
+print(f"RETURNED {time.perf_counter() - t0:.3f} POOL {len(data.texts)}")
+display(w2)
+"""
+
+
+def test_a_slow_encode_shows_its_progress_and_leaves_the_notebook_free(page, artifacts):
+    out = run_code(page, HELD_ENCODER).split()
+    assert float(out[out.index("RETURNED") + 1]) < 3.0, "Labeller(...) returns at once"
+    n = int(out[out.index("POOL") + 1])
+    widget = page.locator(".jp-NotebookPanel .jp-Cell:last-child .aw-root")
+    widget.locator(".aw-startup-text", has_text="/s").wait_for(timeout=30_000)
+    assert widget.get_attribute("data-phase") == "preparing"
+    text = widget.locator(".aw-startup-text").inner_text()
+    assert text.startswith(f"encoding {n // 2:,} / {n:,} texts") and "left" in text
+    width = widget.locator(".aw-startup-bar").evaluate("el => el.style.width")
+    assert abs(float(width.rstrip("%")) - 50) < 0.5
+    assert "preparing the pool" in widget.locator(".aw-empty").inner_text()
+    widget.screenshot(path=str(artifacts / "quickstart-preparing.png"))
+    # the kernel answers while the encode is held: the notebook is free
+    assert probe(page, "w2.phase") == "preparing"
+    assert probe(page, "(held.go.set(), w2.wait(60), w2.phase)[2]") == "cold"

@@ -1,5 +1,5 @@
-// The batch as cards: text (folded when long), one button per class, skip, the model's guess,
-// the AnchorAL score and the nearest anchor ("why am I seeing this"); a toolbar with "the rest
+// The batch as cards: text (folded when long), one button per class, skip, the model's guess and
+// which model made it, the AnchorAL score and the nearest anchor ("why am I seeing this"); a toolbar with "the rest
 // are ...", undo and submit. Focus (which card the keys act on) belongs to this view alone.
 import { h, replace } from "../dom.js";
 import { answerOf, batchProgress, BUSY_PHASES, clampIndex, fold, majorityClass, nextOpen, percent } from "../logic.js";
@@ -98,6 +98,7 @@ export function cardsView({ model, onHover = () => {} }) {
     );
     const skip = h("button", { type: "button", class: "aw-skip", title: "skip (s)", onclick: () => answer(index, null) }, "skip");
     const guess = h("span", { class: "aw-guess", title: "the model's guess" }, `model: ${card.predicted} ${percent(card.confidence)}`);
+    const made = card.model_labelled === undefined ? null : h("span", { class: "aw-model", title: "the model that proposed this card" }, modelText(card.model_labelled));
     const score = card.score === null ? null : h("span", { class: "aw-score", title: "AnchorAL score: mean similarity to the anchors that retrieved it" }, `score ${card.score.toFixed(2)}`);
     const why = card.anchor
       ? h(
@@ -110,7 +111,7 @@ export function cardsView({ model, onHover = () => {} }) {
     const cardEl = h(
       "li",
       { class: "aw-card", dataset: { id: String(card.id), index: String(index) } },
-      h("div", { class: "aw-card-head" }, h("span", { class: "aw-id" }, `#${card.id}`), guess, score),
+      h("div", { class: "aw-card-head" }, h("span", { class: "aw-id" }, `#${card.id}`), guess, made, score),
       text,
       h("div", { class: "aw-buttons" }, ...buttons, skip),
       why,
@@ -176,7 +177,9 @@ export function cardsView({ model, onHover = () => {} }) {
     const batch = model.get("batch");
     toolbar.hidden = batch.length === 0;
     empty.hidden = batch.length > 0;
-    empty.textContent = BUSY_PHASES.includes(phase)
+    empty.textContent = phase === "preparing"
+      ? "preparing the pool: labelling starts once it is ready (progress above)"
+      : BUSY_PHASES.includes(phase)
       ? "preparing the next batch…"
       : phase === "cold"
         ? "no batch yet: every class needs a label first (search below)"
@@ -229,4 +232,9 @@ export function cardsView({ model, onHover = () => {} }) {
     focusIndex: () => focus,
     destroy: () => stops.forEach((stop) => stop()),
   };
+}
+
+/** @param {number | null} labelled how many labels the proposing model was trained on; null: none */
+export function modelText(labelled) {
+  return labelled === null ? "no model yet: drawn at random" : `trained on ${labelled} labels`;
 }

@@ -1,0 +1,203 @@
+"""Starting a labelling session without blocking the notebook.
+
+:func:`start_session` checks every argument at once (types, classes, budget, keyword names, seed
+labels: a mistake raises before anything slow starts) and returns a
+:class:`~.labeller.LabelSession` in phase ``preparing``. Its worker then runs :meth:`Startup.run`:
+texts -> embeddings (the encoder's cache makes an interrupted encode resume at its last chunk)
+-> pool -> label store -> loop, reporting its progress to the session's ``startup`` field. Once
+the loop exists, labelling starts (search for a cold start, then batches), and the vector index
+is built on a thread of its own with every core while exact search answers the anchors'
+queries; the loop switches to it between two batches (:meth:`~anchoral_widget.engine.pool.Pool.start_index_build`).
+
+What ``startup`` holds (the widget's trait of that name)::
+
+    {"stage": "encoding", "text": "encoding 12,288 / 58,000 texts · 2,950 texts/s · 16 s left",
+     "done": 12288, "total": 58000, "rate": 2950.1, "left": 15.5,
+     "seconds": {"encoding": 4.2, ...}}
+
+``stage`` is ``starting``, ``encoding``, ``pool`` (hashing it), ``store``, ``map``, then
+``ready``; ``index`` while the index is built behind the user's back; ``error`` when the start-up
+failed (the error line says why; Retry goes on). ``seconds`` holds how long each finished stage
+took.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+
+from ..errors import AnchorALError
+from .labeller import LabelSession
+from .prepare import Plan, make_loop, plan_session
+
+#: Seconds between two reports of the same stage (the last one of a stage always goes out).
+EVERY = 0.25
+
+_TEXTS = {
+    "starting": "starting…",
+    "pool": "hashing the pool…",
+    "store": "opening the label store…",
+    "map": "preparing the map…",
+    "ready": "",
+}
+
+
+def start_session(texts, classes=None, minority=None, **params) -> LabelSession:
+    """A :class:`~.labeller.LabelSession` that makes its loop in the background once started.
+
+    Takes the arguments of :func:`~.prepare.build_session` and checks them all at once; the
+    slow part (encoding, hashing, the store, the index) runs on the session's worker from
+    :meth:`~.labeller.LabelSession.start` on, its progress in ``snapshot()["startup"]``.
+    """
+    plan = plan_session(texts, classes, minority, **params)
+    return LabelSession(
+        plan.texts,
+        None,
+        classes=plan.class_names,
+        encoder=plan.encoder,
+        budget=plan.budget,
+        training=plan.training,
+        startup=Startup(plan),
+    )
+
+
+class Startup:
+    """The slow part of starting a session, run on its worker (again on Retry).
+
+    Parameters
+    ----------
+    plan : Plan
+        The checked arguments (:func:`~.prepare.plan_session`).
+    index_threads : int, optional
+        Threads for the background index build; default every core this process may use.
+    """
+
+    def __init__(self, plan: Plan, *, index_threads: int | None = None):
+        self.plan = plan
+        self.index_threads = index_threads or _cores()
+        self.loop = None
+        self._progress: Progress | None = None
+
+    def run(self, show: Callable[[dict], None]):
+        """Make ``(loop, encoder, map view)``, telling ``show(startup)`` how far it is."""
+        progress = self._progress = Progress(show)
+        progress("starting", None, None)
+        try:
+            self.loop, encoder, view = make_loop(self.plan, progress)
+        except Exception as exc:
+            if progress.stage == "encoding":
+                caches = getattr(self.plan.encoder, "cache_dir", False) is not False
+                raise AnchorALError(progress.encode_failed(exc, caches)) from exc
+            raise
+        progress("ready", None, None)
+        return self.loop, encoder, view
+
+    def background(self, show: Callable[[dict], None], on_error: Callable[[BaseException], None]) -> None:
+        """Build the pool's vector index with every core, unless it is there or is exact search
+        (nothing to build); ``show`` hears its progress, ``on_error`` of a failure (exact search
+        then goes on answering)."""
+        pool = getattr(self.loop, "pool", None)
+        if pool is None or pool.index_ready or pool.index_kind == "exact":
+            return
+        progress = self._progress or Progress(show)
+
+        def done(result: object) -> None:
+            if isinstance(result, BaseException):
+                on_error(AnchorALError(f"the vector index could not be built ({result}); exact search goes on"))
+            if progress.stage == "index":  # an exact index reports nothing: nothing to clear
+                progress("ready", None, None)
+
+        pool.start_index_build(
+            done, num_threads=self.index_threads, progress=lambda n, total: progress("index", n, total)
+        )
+
+
+class Progress:
+    """``(stage, done, total)`` reports turned into what the ``startup`` field shows, at most
+    every :data:`EVERY` seconds within a stage.
+
+    Parameters
+    ----------
+    show : callable
+        ``show(startup)`` with the new value.
+    clock : callable
+        Seconds, for the rates (a test passes its own).
+    """
+
+    def __init__(self, show: Callable[[dict], None], *, clock: Callable[[], float] = time.monotonic):
+        self._show, self._clock = show, clock
+        self.stage: str | None = None
+        self._since = self._shown = 0.0  # when the stage's count started; when last shown
+        self._first: int | None = None  # the stage's first count (found in a cache): not in the rate
+        self._done: int | None = None
+        self._seconds: dict[str, float] = {}
+
+    def __call__(self, stage: str, done: int | None, total: int | None) -> None:
+        now = self._clock()
+        if stage != self.stage:
+            if self.stage is not None and self.stage != "ready":
+                self._seconds[self.stage] = round(self._seconds.get(self.stage, 0.0) + now - self._since, 3)
+            self.stage, self._since, self._first = stage, now, done
+        elif self._first is None and done is not None:
+            self._since, self._first = now, done
+        elif done != total and now - self._shown < EVERY:
+            self._done = done
+            return
+        self._done, self._shown = done, now
+        rate = left = None
+        if done is not None and self._first is not None and done > self._first and now > self._since:
+            rate = (done - self._first) / (now - self._since)
+            left = None if total is None else (total - done) / rate
+        self._show(
+            {
+                "stage": stage,
+                "text": self._text(stage, done, total, rate, left),
+                "done": done,
+                "total": total,
+                "rate": None if rate is None else round(rate, 1),
+                "left": None if left is None else round(left, 1),
+                "seconds": dict(self._seconds),
+            }
+        )
+
+    def _text(self, stage, done, total, rate, left) -> str:
+        if stage not in ("encoding", "index"):
+            return _TEXTS.get(stage, f"{stage}…")
+        if stage == "encoding" and done == total:
+            return f"{total:,} texts encoded"
+        if stage == "encoding" and rate is None:
+            cached = f" ({done:,} found in the cache)" if done else ""
+            return f"loading the encoder, then encoding {total:,} texts{cached}…"
+        what = "encoding" if stage == "encoding" else "indexing (exact search meanwhile)"
+        parts = [f"{what} {done:,} / {total:,}" + (" texts" if stage == "encoding" else "")]
+        if rate is not None:
+            parts.append(f"{rate:,.0f} texts/s" if stage == "encoding" else f"{rate:,.0f}/s")
+        if left is not None:
+            parts.append(f"{duration(left)} left")
+        return " · ".join(parts)
+
+    def encode_failed(self, exc: BaseException, caches: bool) -> str:
+        """What to say when the encoder raised part-way (``caches``: what it encoded is kept)."""
+        why = str(exc) if isinstance(exc, AnchorALError) else f"{type(exc).__name__}: {exc}"
+        if not self._done:
+            return f"the encoder failed ({why}); Retry starts it again"
+        kept = "are cached: Retry goes on from there" if caches else "are lost: Retry starts again"
+        return f"the encoder failed after {self._done:,} texts ({why}); the texts encoded before it {kept}"
+
+
+def duration(seconds: float) -> str:
+    """``42 s``, ``3 min 5 s``, ``1 h 2 min``."""
+    s = max(0, round(seconds))
+    if s < 60:
+        return f"{s} s"
+    if s < 3600:
+        return f"{s // 60} min {s % 60} s"
+    return f"{s // 3600} h {s % 3600 // 60} min"
+
+
+def _cores() -> int:
+    """The cores this process may use."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
