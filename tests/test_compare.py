@@ -399,7 +399,7 @@ def test_a_new_view_is_asked_to_fit_its_output_area(comparison, monkeypatch):
 
     from anchoral_widget.replay import compare as compare_module
 
-    monkeypatch.setattr(compare_module, "FIT_AGAIN_SECONDS", 0.05)
+    monkeypatch.setattr(compare_module, "FIT_AGAIN_SECONDS", (0.05, 0.1))
     fig = comparison.replay(0).children[1]
     sent = []
     monkeypatch.setattr(fig, "_send_relayout_msg", lambda data, **kw: sent.append(data))
@@ -408,11 +408,11 @@ def test_a_new_view_is_asked_to_fit_its_output_area(comparison, monkeypatch):
         fig._js2py_traceDeltas = {"trace_deltas": [], "trace_edit_id": edit}
 
     report(0)
-    time.sleep(0.3)
-    assert sent == [{"autosize": True}] * 2
+    time.sleep(0.4)
+    assert sent == [{"autosize": True}] * 3
     report(1)  # an edit the view drew: nothing to fit
-    time.sleep(0.3)
-    assert len(sent) == 2
+    time.sleep(0.4)
+    assert len(sent) == 3
     report(1)  # the same edit again: another view, drawn later
-    time.sleep(0.3)
-    assert len(sent) == 4
+    time.sleep(0.4)
+    assert len(sent) == 6

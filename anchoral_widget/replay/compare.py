@@ -38,8 +38,9 @@ from ..views.projection import Projection
 from .simulation import initial_sample
 
 FILTER_COLOURS = {"anchoral": "#e45756", "randsub": "#4c78a8", "none": "#54a24b", "seals": "#b279a2"}
-#: A new view of a figure is asked to fit its output area at once and again this much later.
-FIT_AGAIN_SECONDS = 1.0
+#: A new view of a figure is asked to fit its output area at once and again these many seconds
+#: later (a busy browser may put the view on the page after the first answer came back).
+FIT_AGAIN_SECONDS = (1.0, 4.0)
 #: What the inspector's details say before a click.
 INSPECT_HINT = "<i>Click a point on the map: its details show here.</i>"
 
@@ -751,10 +752,10 @@ def _figure_widget(figure):
     no width yet, so at plotly's default 700 px. Layout ``autosize`` and the ``responsive``
     config make it follow window resizes; for the first drawing, each time a view reports its
     traces after drawing (the first report, or a report of an edit already reported: another
-    view, drawn later), the kernel asks it to fit its container: at once, and again a second
-    later, in case the answer came back before the view was on the page."""
-    import threading
-
+    view, drawn later), the kernel asks it to fit its container, at once and again a few
+    seconds later, in case the answer came back before the view was on the page. (The kernel reads
+    the report once it is free: after "run all", once the last cell has run. Asking earlier,
+    from a timer, was measured to leave a plot empty when the request came while it drew.)"""
     import plotly.graph_objects as go
 
     widget = go.FigureWidget(figure)
@@ -772,13 +773,20 @@ def _figure_widget(figure):
         edit = message.get("trace_edit_id")
         if not reported or edit in reported:
             fit_container()
-            later = threading.Timer(FIT_AGAIN_SECONDS, fit_container)
-            later.daemon = True
-            later.start()
+            for seconds in FIT_AGAIN_SECONDS:
+                _later(seconds, fit_container)
         reported.add(edit)
 
     widget.observe(fit, names="_js2py_traceDeltas")
     return widget
+
+
+def _later(seconds: float, job) -> None:
+    import threading
+
+    timer = threading.Timer(seconds, job)
+    timer.daemon = True
+    timer.start()
 
 
 def _refill(traces, fresh) -> None:

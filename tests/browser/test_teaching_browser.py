@@ -221,7 +221,22 @@ def replay_page(lab, browser, artifacts):
     context.close()
 
 
-def check_replay_fills_and_reads(plot, *, hidden: bool) -> dict:
+#: The plot is as wide as its output area (and that narrower than ``below`` px).
+FILLS_JS = """([p, below]) => {
+    const out = p.closest('.jp-OutputArea-output').getBoundingClientRect().width;
+    return out < below && Math.abs(p.querySelector('.main-svg').getBoundingClientRect().width - out) <= 2;
+}"""
+
+
+def wait_until_it_fills(page, plot, below: float = 1e9) -> None:
+    """plotly's widget draws 700 px wide until the kernel asks it to fit (within seconds, or
+    once the kernel is free after "run all")."""
+    plot.scroll_into_view_if_needed()
+    page.wait_for_function(FILLS_JS, arg=[plot.element_handle(), below], timeout=60_000)
+
+
+def check_replay_fills_and_reads(page, plot, *, hidden: bool) -> dict:
+    wait_until_it_fills(page, plot)
     d = drawn(plot)
     assert abs(d["svg_width"] - d["output_width"]) <= 2, (d["svg_width"], d["output_width"])
     assert d["svg_width"] > 900
@@ -240,13 +255,13 @@ def check_replay_fills_and_reads(plot, *, hidden: bool) -> dict:
 
 def test_the_replay_fills_its_output_area_with_titles_apart(replay_page, artifacts):
     toy, text = replay_page.locator(REPLAYS).nth(0), replay_page.locator(REPLAYS).nth(1)
-    d = check_replay_fills_and_reads(toy, hidden=True)
+    d = check_replay_fills_and_reads(replay_page, toy, hidden=True)
     check_map_layers(map_layers(d["traces"], "xy"), truth=True)
     assert d["svg_scatter_in_maps"] == sum(t["type"] == "scatter" for t in d["traces"])  # only the curves
     # the subpool-share panel has the whole pool's share to compare with
     assert any(t["name"].startswith("whole pool (") for t in d["traces"])
     toy.screenshot(path=str(artifacts / "teaching-replay.png"))
-    d = check_replay_fills_and_reads(text, hidden=False)
+    d = check_replay_fills_and_reads(replay_page, text, hidden=False)
     check_map_layers(map_layers(d["traces"], "xy"), truth=True)
     text.screenshot(path=str(artifacts / "teaching-replay-text.png"))
 
@@ -300,25 +315,14 @@ def test_the_replay_fills_its_output_area_after_a_rerun_and_a_resize(replay_page
     run_code(replay_page, "display(toy_runs.replay(3))")
     later = replay_page.locator(".jp-Cell:last-child .js-plotly-plot")
     later.wait_for(timeout=60_000)
-    replay_page.wait_for_function(
-        "() => { const p = document.querySelector('.jp-Cell:last-child .js-plotly-plot');"
-        " const o = p.closest('.jp-OutputArea-output');"
-        " return Math.abs(p.querySelector('.main-svg').getBoundingClientRect().width"
-        " - o.getBoundingClientRect().width) <= 2; }",
-        timeout=30_000,
-    )
+    wait_until_it_fills(replay_page, later)
     replay_page.set_viewport_size({"width": 1150, "height": 1000})
     try:
         for plot in (replay_page.locator(REPLAYS).nth(0), later):
-            plot.scroll_into_view_if_needed()
-            replay_page.wait_for_function(
-                "(p) => Math.abs(p.querySelector('.main-svg').getBoundingClientRect().width"
-                " - p.closest('.jp-OutputArea-output').getBoundingClientRect().width) <= 2",
-                arg=plot.element_handle(),
-                timeout=30_000,
-            )
+            # the output area narrows with the window, and the plot with it
+            wait_until_it_fills(replay_page, plot, below=1000)
             d = drawn(plot)
-            assert d["svg_width"] < 1000 and not overlapping(d["titles"]), overlapping(d["titles"])
+            assert not overlapping(d["titles"]), overlapping(d["titles"])
     finally:
         replay_page.set_viewport_size({"width": 1500, "height": 1100})
 
@@ -373,6 +377,7 @@ def test_tables_read_left_to_right_and_say_why_the_batch(inspect_page, artifacts
 
 def test_the_inspector_shows_every_layer_and_answers_hover_and_click(inspect_page, artifacts):
     plot = cell_output(inspect_page, INSPECT_CELL).locator(".js-plotly-plot")
+    wait_until_it_fills(inspect_page, plot)
     d = drawn(plot)
     assert abs(d["svg_width"] - d["output_width"]) <= 2 and d["svg_width"] > 900
     check_map_layers(d["traces"], truth=True)
