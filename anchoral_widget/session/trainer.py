@@ -128,6 +128,7 @@ class Trainer:
         self._latest_key: str | None = None
         self._failure: tuple[str, BaseException] | None = None
         self._init: Any = None  # the last model fitted, unwrapped: what a warm start goes on from
+        self._era = 0  # bumped by forget(): a fit started before it is dropped
         self._pauses = 0
         self._closed = False
         self._thread: threading.Thread | None = None
@@ -216,6 +217,14 @@ class Trainer:
                 self._pauses -= 1
                 self._cond.notify_all()
 
+    def forget(self) -> None:
+        """Drop every model fitted so far and any waiting request: the features changed (the
+        pool moved to an upgraded encoder's embeddings). A fit running now is dropped when done."""
+        with self._cond:
+            self._latest = self._latest_key = self._failure = self._init = self._queued = None
+            self._era += 1
+            self._cond.notify_all()
+
     def close(self, wait: float | None = None) -> bool:
         """Cancel the running fit at its next checkpoint and drop any waiting request. ``wait``:
         seconds to wait for the thread to end; True once it has (or never started)."""
@@ -272,7 +281,7 @@ class Trainer:
             log.exception("%s: a listener failed", self.name)
 
     def _fit(self, request: FitRequest):
-        started = time.perf_counter()
+        started, era = time.perf_counter(), self._era
         try:
             fitted = fit_learner(
                 self.learner,
@@ -294,11 +303,11 @@ class Trainer:
             self._on_error(exc)
             return None
         seconds = time.perf_counter() - started
-        self._init = fitted
         model = Remembering(fitted) if learner_reads_texts(self.learner) else fitted
         with self._cond:
-            if self._closed:
+            if self._closed or era != self._era:
                 return None
+            self._init = fitted
             self._latest, self._latest_key = Trained(model, request.labelled), request.key
             self._failure = None
             self.fits.append(

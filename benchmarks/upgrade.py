@@ -1,0 +1,263 @@
+"""What the loop finds when a session starts on `fast` and moves to MiniLM's vectors once they
+are encoded in the background, against `fast` alone and `onnx` (MiniLM) alone; and whether a
+static model distilled without PCA closes the gap by itself.
+
+1. Rates: `onnx` on one thread (what the background upgrade gets), `onnx` on every core, the
+   static models on one thread, over ``--speed-n`` texts of each pool. From the one-thread rate
+   and ``--seconds-per-batch`` (a person's pace, an assumption), the number of batches a person
+   labels while the upgrade encodes a pool of N texts: k = ceil(N / rate / seconds per batch).
+2. Neighbours: recall@10 against `onnx` and the minority share of a minority item's 50 nearest
+   neighbours (as in ``benchmarks/encoders.py``).
+3. The loop: ``claims.run_one``'s setting (the paper's initial set, b=25, A=10, K=50, M=1,000,
+   exact search, default learner, test set encoded by the same encoder) for each seed: `fast`
+   alone, `onnx` alone, the static model without PCA alone, and `fast` switched to `onnx` after
+   k batches (``--switch-at``; the test set switches with it). Paired over seeds against `onnx`.
+
+Pools capped at ``--max-size`` (stratified, 1% minority), as in the encoders section.
+
+    .venv/bin/python benchmarks/upgrade.py
+    .venv/bin/python benchmarks/upgrade.py --seeds 0,1 --budget 200 --switch-at 1 --no-write
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import RESULTS, cache_root, markdown_table, write_section
+from claims import CONFIGS, mean_sd, paired, variant
+from encoders import neighbours
+
+STATIC_FULL = "static-384"  # model2vec distilled from MiniLM without PCA: 384 dimensions
+
+
+def distil_full(root: Path) -> tuple[Path, float | None]:
+    """The static model without PCA (SIF weights as `fast`), built once into ``root``;
+    (folder, seconds to build, None when found built)."""
+    from anchoral_widget.engine.encoders import _SIF_COEFFICIENT, default_model_path
+
+    folder = root / "models" / STATIC_FULL
+    if (folder / "config.json").is_file():
+        return folder, None
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from model2vec.distill import distill
+
+    t0 = time.perf_counter()
+    model = distill(model_name=str(default_model_path()), pca_dims=None, sif_coefficient=_SIF_COEFFICIENT, device="cpu")
+    model.save_pretrained(str(folder))
+    return folder, time.perf_counter() - t0
+
+
+def rate(model, texts: list[str], threads: int | None) -> float:
+    """Texts per second, model loaded first, no cache."""
+    from anchoral_widget.engine.embed import Encoder
+
+    enc = Encoder(model, device="cpu", cache_dir=False, progress=False, threads=threads)
+    enc.encode(texts[:32])
+    t0 = time.perf_counter()
+    enc.encode(texts)
+    return len(texts) / (time.perf_counter() - t0)
+
+
+def run(v, seed: int, budget: int, switch=None) -> dict:
+    """``claims.run_one``'s anchoral run; ``switch=(k, X, X_test)``: after k batches, the loop
+    moves to ``X`` (the test set to ``X_test``), as a session does when its upgrade is done."""
+    from anchoral_widget.engine.loop import ActiveLoop
+    from anchoral_widget.engine.pool import switch_loop
+    from anchoral_widget.replay.simulation import initial_sample, summarise
+
+    pool_filter, strategy, subpool_size = CONFIGS["anchoral"]
+    loop = ActiveLoop(
+        v.X,
+        classes=v.classes,
+        minority=v.minority,
+        pool_filter=pool_filter,
+        strategy=strategy,
+        subpool_size=subpool_size,
+        index="exact",
+        test=(v.X_test, v.test_labels),
+        seed=seed,
+    )
+    initial = initial_sample(v.labels, v.minority, size=100, per_minority_class=5, seed=seed)
+    loop.label(initial, v.labels[initial])
+    b = loop.config["batch_size"]
+    first = 0 if switch is None else min(budget, switch[0] * b)
+    if first:
+        loop.simulate(v.labels, first)
+    if switch is not None:
+        switch_loop(loop, switch[1], switch[2])
+    if budget - first:
+        loop.simulate(v.labels, budget - first)
+    summary = summarise(loop, initial, loop.evaluate(loop.train()))
+    return {
+        "seed": seed,
+        "auc": summary["auc_minority_f1"],
+        "minority_found": summary["minority_found"],
+        "subpool_minority_share": float(np.nanmean([r.minority_in_subpool for r in loop.history])),
+    }
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--datasets", default="icd10-eye,tweets-sentiment")
+    parser.add_argument("--max-size", type=int, default=6000)
+    parser.add_argument("--seeds", default="0,1,2,3,4")
+    parser.add_argument("--budget", type=int, default=400)
+    parser.add_argument("--switch-at", default="1,4,8", help="batches labelled on `fast` before the switch")
+    parser.add_argument("--seconds-per-batch", type=float, default=30.0)
+    parser.add_argument("--speed-n", type=int, default=500)
+    parser.add_argument("--queries", type=int, default=2000)
+    parser.add_argument("--section", default="upgrade")
+    parser.add_argument("--no-write", action="store_true")
+    args = parser.parse_args(argv)
+
+    from anchoral_widget.data.datasets import load_dataset
+    from anchoral_widget.engine.embed import Encoder
+
+    seeds = [int(s) for s in args.seeds.split(",")]
+    switches = [int(k) for k in args.switch_at.split(",") if k]
+    root = cache_root()
+    runs_dir = root / "upgrade-runs"
+    runs_dir.mkdir(parents=True, exist_ok=True)
+    load1 = os.getloadavg()[0]
+    static_folder, static_build = distil_full(root)
+    print(f"{STATIC_FULL}: {static_folder} (built in {static_build} s)", flush=True)
+    models = {"fast": "fast", "onnx": "onnx", STATIC_FULL: static_folder}
+
+    datasets = {n: load_dataset(n, seed=0, max_size=args.max_size) for n in args.datasets.split(",") if n}
+    rng = np.random.default_rng(0)
+    sample = []
+    for data in datasets.values():
+        texts = list(data.texts)
+        sample += [texts[i] for i in np.sort(rng.choice(len(texts), size=min(args.speed_n, len(texts)), replace=False))]
+    rates = {
+        "onnx, 1 thread": rate("onnx", sample, 1),
+        "onnx, every core": rate("onnx", sample, None),
+        "fast": rate("fast", sample * 10, None),
+        STATIC_FULL: rate(static_folder, sample * 10, None),
+    }
+    print("rates:", {k: round(v) for k, v in rates.items()}, flush=True)
+
+    quality, loops = {}, {}
+    for dname, data in datasets.items():
+        labels = np.asarray(data.labels)
+        Xs, Xt = {}, {}
+        for name, model in models.items():
+            enc = Encoder(model, progress=False)
+            Xs[name], Xt[name] = np.asarray(enc.encode(data.texts)), np.asarray(enc.encode(data.test_texts))
+        quality[dname] = neighbours(Xs, "onnx", labels, list(data.minority), args.queries, seed=0)
+        plans = {name: None for name in models}
+        plans.update({f"fast → onnx after {k}": k for k in switches})
+        loops[dname] = {}
+        for plan, k in plans.items():
+            runs = []
+            for seed in seeds:
+                key = plan.replace(" → ", "-to-").replace(" ", "-")
+                path = runs_dir / f"{dname}-{args.max_size}-{key}-s{seed}-b{args.budget}.json"
+                if path.exists():
+                    result = json.loads(path.read_text())
+                else:
+                    base = "fast" if k is not None else plan
+                    v = variant(data, Xs[base], Xt[base], 0.01)
+                    switch = None if k is None else (k, variant(data, Xs["onnx"], Xt["onnx"], 0.01).X, Xt["onnx"])
+                    result = run(v, seed, args.budget, switch)
+                    path.write_text(json.dumps(result))
+                runs.append(result)
+                print(
+                    f"{dname} {plan} seed {seed}: found {result['minority_found']}, AUC {result['auc']:.2f}", flush=True
+                )
+            loops[dname][plan] = runs
+
+    text = report(args, rates, static_build, datasets, quality, loops, switches, load1)
+    print(text)
+    if not args.no_write:
+        out = {"rates": rates, "static_build_s": static_build, "neighbours": quality, "loops": loops, "load": load1}
+        (RESULTS / f"{args.section}.json").write_text(json.dumps(out, indent=1))
+        write_section(args.section, text)
+    return 0
+
+
+def batches_during(n: int, per_second: float, seconds_per_batch: float) -> int:
+    """Batches a person labels while ``n`` texts are encoded at ``per_second``."""
+    return math.ceil(n / per_second / seconds_per_batch)
+
+
+def report(args, rates, static_build, datasets, quality, loops, switches, load1) -> str:
+    one = rates["onnx, 1 thread"]
+    lines = [
+        "## The encoder upgrade: `fast` first, MiniLM's vectors once encoded in the background",
+        "",
+        "A session starts on `fast` (static embeddings, seconds for 100k texts) and encodes the pool "
+        "with `onnx` (MiniLM's own vectors) on one thread behind the person labelling; once done, the "
+        "loop moves to them between two batches. The question: does the loop then find what it would "
+        f"have found on MiniLM from the start? CPU only, 2 cores shared (load average {load1:.1f} at the start).",
+        "",
+        "### Rates, and how many batches the upgrade takes",
+        "",
+        markdown_table(["encoder", "texts per s"], [[k, v] for k, v in rates.items()]),
+        "",
+        f"Over {args.speed_n:,} texts of each pool (the static models: that sample ten times over). "
+        f"`{STATIC_FULL}`: model2vec distilled from MiniLM without PCA (384 dimensions, SIF weights as `fast`)"
+        + (f", built once in {static_build:.0f} s." if static_build else ", built by an earlier run."),
+        "",
+        f"Assumption: a person labels a batch of 25 in {args.seconds_per_batch:.0f} s. At the one-thread rate "
+        "above, the upgrade takes this many batches (k):",
+        "",
+        markdown_table(
+            ["pool", "upgrade (min, one thread)", "k (batches on `fast` first)"],
+            [
+                [f"{n:,}", n / one / 60, batches_during(n, one, args.seconds_per_batch)]
+                for n in (6_000, 58_000, 100_000)
+            ],
+        ),
+        "",
+        "### What the loop finds",
+        "",
+        f"Pools capped at {args.max_size:,} (1% minority); `claims.run_one`'s setting: the paper's initial set "
+        f"(100 items, 5 minority), budget {args.budget} labels ({args.budget // 25} batches of 25), A=10, K=50, "
+        f"M=1,000, exact search, default learner; seeds {args.seeds}. `fast → onnx after k`: k batches on `fast`, "
+        "then the pool, the index and the test set on `onnx` (as the session's switch does). Paired "
+        "differences against `onnx` alone: mean, 95% CI, paired t-test p.",
+        "",
+    ]
+    verdicts = []
+    for dname, data in datasets.items():
+        lines += [
+            f"#### {dname}: pool {len(data.texts):,}, test {len(data.test_texts):,}, minority {data.minority}",
+            "",
+        ]
+        rows = []
+        for plan, runs in loops[dname].items():
+            q = quality[dname].get(plan, {})
+            row = [plan, q.get("recall10"), q.get("minority_nn50")]
+            row += [mean_sd([r["minority_found"] for r in runs]), mean_sd([r["auc"] for r in runs])]
+            for key in ("minority_found", "auc"):
+                p = paired(loops[dname], key, plan, "onnx") if plan != "onnx" else None
+                row.append(
+                    "-" if p is None else f"{p['diff']:+.2f} [{p['ci'][0]:+.2f}, {p['ci'][1]:+.2f}] p={p['t_p']:.2g}"
+                )
+            rows.append(row)
+            if plan != "onnx":
+                p = paired(loops[dname], "minority_found", plan, "onnx")
+                if p:
+                    share = p["a"] / p["b"] - 1
+                    verdicts.append(
+                        f"- {dname}, `{plan}`: minority found {p['a']:.1f} vs {p['b']:.1f} ({share:+.0%}), p={p['t_p']:.2g}."
+                    )
+        headers = ["embeddings", "recall@10 vs onnx", "minority NN@50", "minority found", "minority-F1 AUC"]
+        headers += ["found − onnx (paired)", "AUC − onnx (paired)"]
+        lines += [markdown_table(headers, rows), ""]
+    lines += ["### What the figures say", "", *verdicts, ""]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
