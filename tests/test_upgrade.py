@@ -17,7 +17,7 @@ from anchoral_widget.engine.index import ExactIndex
 from anchoral_widget.engine.loop import ActiveLoop
 from anchoral_widget.engine.pool import Pool, PoolSwapped, switch_loop
 from anchoral_widget.errors import InputError
-from anchoral_widget.session.startup import start_session
+from anchoral_widget.session.startup import Progress, start_session
 from anchoral_widget.session.upgrade import embeddings_name, plan_upgrade
 
 N = 120
@@ -93,7 +93,7 @@ def test_the_switch_lands_between_batches_with_labels_drafts_history_and_store_i
         s = session.snapshot()
         assert s["status"].endswith("· fast embeddings; better 0% encoded")
         assert s["startup"]["stage"] == "upgrade" and s["startup"]["embeddings"] == "fast"
-        assert "fast embeddings; better encoding 0 / 120 in the background" in s["startup"]["text"]
+        assert s["startup"]["text"] == "fast embeddings; loading better to encode 120 texts in the background"
         answer_all(session)  # one batch on the first embeddings
         assert session.loop.embeddings.shape[1] == 16
     s = session.snapshot()
@@ -196,6 +196,24 @@ def test_no_upgrade_when_turned_off_or_for_an_encoder_of_ones_own(tmp_path):
     assert plan_upgrade("onnx", session_encoder("onnx"), encodes_pool=True) is None, "the same vectors"
     with pytest.raises(InputError, match="upgrade= re-encodes the pool"):
         start_session(TEXTS, ["other", "eye"], embeddings=HashModel().encode(TEXTS), upgrade="onnx", **SMALL)
+
+
+def test_the_upgrade_progress_names_the_embeddings_serving_the_batch_and_the_time_left():
+    now, shown = [0.0], []
+    progress = Progress(shown.append, clock=lambda: now[0])
+    progress.embeddings, progress.upgrading = "fast", "MiniLM"
+    progress("upgrade", None, 58_000)
+    assert shown[-1]["text"] == "fast embeddings; loading MiniLM to encode 58,000 texts in the background"
+    progress("upgrade", 0, 58_000)
+    now[0] += 40.0
+    progress("upgrade", 12_000, 58_000)
+    assert shown[-1]["text"] == (
+        "fast embeddings; MiniLM encoding 12,000 / 58,000 in the background · 300 texts/s · 2 min 33 s left"
+    )
+    assert shown[-1]["embeddings"] == "fast" and shown[-1]["stage"] == "upgrade"
+    progress.embeddings = "MiniLM"
+    progress("ready", None, None)
+    assert shown[-1]["text"] == "MiniLM embeddings" and shown[-1]["seconds"]["upgrade"] == 40.0
 
 
 # ---- the engine -----------------------------------------------------------------------------------

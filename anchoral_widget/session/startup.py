@@ -209,6 +209,9 @@ class Progress:
         return " · ".join(parts)
 
     def _upgrade_text(self, done, total, rate, left) -> str:
+        if rate is None and not done:
+            what = f"{self.upgrading} to encode {total:,} texts in the background"
+            return f"{self.embeddings} embeddings; loading {what}"
         parts = [f"{self.embeddings} embeddings; {self.upgrading} encoding {done or 0:,} / {total:,} in the background"]
         if rate is not None:
             parts.append(f"{rate:,.0f} texts/s")
