@@ -29,6 +29,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -43,6 +44,12 @@ log = logging.getLogger(__name__)
 
 #: What a session that encodes its pool upgrades to unless told otherwise: MiniLM's own vectors.
 DEFAULT_UPGRADE = "onnx"
+
+#: Texts per forward pass of the upgrade: the most encoding a proposal that starts meanwhile overlaps.
+UPGRADE_BATCH = 16
+#: The session's phases while a batch is proposed: the upgrade waits them out.
+PROPOSING = ("training", "selecting")
+_YIELD_SECONDS = 0.01
 
 _FAMILY = {"fast": "fast", "minilm": "MiniLM", "onnx": "MiniLM", "onnx-int8": "MiniLM int8"}
 
@@ -72,7 +79,8 @@ def plan_upgrade(spec: Any, encoder: Any, *, encodes_pool: bool) -> Any:
     elif not encodes_pool:
         raise InputError("upgrade= re-encodes the pool the session encodes: not with embeddings= or loop=")
     if isinstance(spec, (str, os.PathLike)):
-        upgrade = make_encoder(spec, progress=False, threads=1)  # one core: the person's batches come first
+        # one core, short passes: the person's batches come first
+        upgrade = make_encoder(spec, progress=False, threads=1, batch_size=UPGRADE_BATCH)
     else:
         upgrade = make_encoder(spec)
     same = getattr(upgrade, "model_id", None)
@@ -137,7 +145,7 @@ class Upgrade:
             try:
                 X = self._encode(session, progress)
                 X_test = self.encode_test()
-            except _Closed:
+            except UpgradeStopped:
                 return
             except Exception as exc:  # the session goes on as it was: say so
                 log.exception("the encoder upgrade failed")
@@ -150,17 +158,32 @@ class Upgrade:
         return self.thread
 
     def _encode(self, session: LabelSession, progress: Any) -> Any:
-        from .prepare import encode_pool
-
-        total = len(self.texts)
-
         def told(done: int, total: int) -> None:
-            if session._worker.closed:
-                raise _Closed
             progress("upgrade", done, total)
             session._screen.set_embeddings(self._status(done, total))
 
-        progress("upgrade", None, total)
+        progress("upgrade", None, len(self.texts))
+        return self.encode(told, busy=lambda: session.phase in PROPOSING, closed=lambda: session._worker.closed)
+
+    def encode(
+        self,
+        on_progress: Callable[[int, int], object],
+        *,
+        busy: Callable[[], bool] = lambda: False,
+        closed: Callable[[], bool] = lambda: False,
+    ) -> Any:
+        """The pool's upgraded embeddings (through the encoder's cache: resumable), yielding to
+        the session between two batches of texts: while ``busy()`` (a batch being proposed) it
+        waits; once ``closed()`` it stops (raising :class:`UpgradeStopped`)."""
+        from .prepare import encode_pool
+
+        def told(done: int, total: int) -> None:
+            while busy() and not closed():
+                time.sleep(_YIELD_SECONDS)
+            if closed():
+                raise UpgradeStopped
+            on_progress(done, total)
+
         return encode_pool(self.encoder, self.texts, told)
 
     def _switch(
@@ -200,7 +223,7 @@ class Upgrade:
         return f"{self.first} embeddings; {self.name} {done / max(total, 1):.0%} encoded"
 
 
-class _Closed(Exception):
+class UpgradeStopped(Exception):
     """The session closed: the upgrade stops (what it encoded is cached)."""
 
 
