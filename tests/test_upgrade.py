@@ -18,7 +18,7 @@ from anchoral_widget.engine.loop import ActiveLoop
 from anchoral_widget.engine.pool import Pool, PoolSwapped, switch_loop
 from anchoral_widget.errors import InputError
 from anchoral_widget.session.startup import Progress, start_session
-from anchoral_widget.session.upgrade import embeddings_name, plan_upgrade
+from anchoral_widget.session.upgrade import Upgrade, UpgradeStopped, embeddings_name, plan_upgrade
 
 N = 120
 TEXTS = [f"{'eye' if i % 12 == 0 else 'other'} text number {i}" for i in range(N)]
@@ -196,6 +196,29 @@ def test_no_upgrade_when_turned_off_or_for_an_encoder_of_ones_own(tmp_path):
     assert plan_upgrade("onnx", session_encoder("onnx"), encodes_pool=True) is None, "the same vectors"
     with pytest.raises(InputError, match="upgrade= re-encodes the pool"):
         start_session(TEXTS, ["other", "eye"], embeddings=HashModel().encode(TEXTS), upgrade="onnx", **SMALL)
+
+
+def test_the_upgrade_waits_while_a_batch_is_proposed_and_stops_once_the_session_closes(tmp_path):
+    model = Wider()
+    _, better = encoders(tmp_path, model)
+    upgrade, proposing, told, out = Upgrade(better, TEXTS), threading.Event(), [], []
+    proposing.set()
+    thread = threading.Thread(
+        target=lambda: out.append(upgrade.encode(lambda d, t: told.append(d), busy=proposing.is_set))
+    )
+    thread.start()
+    time.sleep(0.3)
+    assert model.calls == 0 and told == [], "nothing encoded while a batch is proposed"
+    proposing.clear()
+    thread.join(30)
+    assert out[0].shape == (N, WIDE) and told[-1] == N
+
+    model = Wider()
+    _, better = encoders(tmp_path / "again", model)
+    closed = threading.Event()
+    with pytest.raises(UpgradeStopped):
+        Upgrade(better, TEXTS).encode(lambda d, t: closed.set() if d >= 16 else None, closed=closed.is_set)
+    assert model.calls == 3, "the pass under way when it closed ends, then it stops"
 
 
 def test_the_upgrade_progress_names_the_embeddings_serving_the_batch_and_the_time_left():
