@@ -196,6 +196,10 @@ def test_no_upgrade_when_turned_off_or_for_an_encoder_of_ones_own(tmp_path):
     assert plan_upgrade("onnx", session_encoder("onnx"), encodes_pool=True) is None, "the same vectors"
     with pytest.raises(InputError, match="upgrade= re-encodes the pool"):
         start_session(TEXTS, ["other", "eye"], embeddings=HashModel().encode(TEXTS), upgrade="onnx", **SMALL)
+    from anchoral_widget.session.prepare import build_session
+
+    with pytest.raises(TypeError, match="upgrade= encodes in the background"):
+        build_session(TEXTS, ["other", "eye"], encoder=first, upgrade="onnx", **SMALL)
 
 
 def test_the_upgrade_waits_while_a_batch_is_proposed_and_stops_once_the_session_closes(tmp_path):

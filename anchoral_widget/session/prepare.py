@@ -106,6 +106,8 @@ def build_session(
         one they show a cross-validated estimate); ``cache_dir=``: the map's cache too.
         An unknown name raises :class:`TypeError` before anything is computed.
     """
+    if "upgrade" in loop_params:
+        raise TypeError("upgrade= encodes in the background: it needs a session that starts there (Labeller)")
     plan = plan_session(
         texts,
         classes,
