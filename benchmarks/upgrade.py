@@ -116,6 +116,7 @@ def main(argv=None) -> int:
     parser.add_argument("--budget", type=int, default=400)
     parser.add_argument("--switch-at", default="1,4,8,12", help="batches labelled on `fast` before the switch")
     parser.add_argument("--wait-iterations", type=int, default=30, help="0: skip the wait measurement")
+    parser.add_argument("--full-budget", type=int, default=1000, help="the whole pools' runs; 0: skip them")
     parser.add_argument("--seconds-per-batch", type=float, default=30.0)
     parser.add_argument("--speed-n", type=int, default=500)
     parser.add_argument("--queries", type=int, default=2000)
@@ -181,23 +182,25 @@ def main(argv=None) -> int:
                 )
             loops[dname][plan] = runs
 
+    full = whole_pools(args, list(datasets), seeds, rates["onnx, 1 thread"], runs_dir) if args.full_budget else {}
     waits = wait_while_upgrading(args.wait_iterations) if args.wait_iterations else None
-    text = report(args, rates, static_build, datasets, quality, loops, switches, load1, waits, len(distinct))
+    text = report(args, rates, static_build, datasets, quality, loops, switches, load1, waits, len(distinct), full)
     print(text)
     if not args.no_write:
         out = {"rates": rates, "static_build_s": static_build, "neighbours": quality, "loops": loops, "load": load1}
-        out["waits"] = waits
+        out["waits"], out["full"] = waits, full
         (RESULTS / f"{args.section}.json").write_text(json.dumps(out, indent=1))
         write_section(args.section, text)
     return 0
 
 
 def wait_while_upgrading(iterations: int) -> dict:
-    """The wait per batch on the full icd10-eye pool (58k, `fast`, exact search) with and without
-    the upgrade encoding behind it as a session runs it (``Upgrade.encode``: one onnxruntime
-    thread at nice +10, passes of 16 texts, waiting while a batch is proposed): two loops on the
-    same trajectory, each iteration timed on one with the upgrade held, then on the other with it
-    running. ``yielding``: the same with the upgrade not told when a batch is proposed."""
+    """The wait per batch on the full icd10-eye pool (58k, `fast`, exact search) while the upgrade
+    encodes behind it as a session runs it (``Upgrade.encode``: one onnxruntime thread at nice
+    +10, passes of 16 texts). Three loops on the same trajectory, each iteration timed on each in
+    turn: the upgrade held; encoding and told when a batch is proposed (it waits, the session's
+    behaviour); encoding and not told. Interleaved, so that the load of the machine (shared)
+    weighs on the three alike."""
     import threading
 
     from anchoral_widget.data.datasets import load_dataset
@@ -209,53 +212,81 @@ def wait_while_upgrading(iterations: int) -> dict:
     data = load_dataset("icd10-eye", seed=0)
     texts, labels = list(data.texts), np.asarray(data.labels)
     X = np.asarray(Encoder("fast", progress=False).encode(texts, mmap=True))
-    out: dict = {"pool": len(texts)}
-    for yielding in (True, False):
-        loops = [ActiveLoop(X, list(data.classes), list(data.minority), index="exact", seed=0) for _ in range(2)]
-        initial = initial_sample(labels, data.minority, size=100, per_minority_class=5, seed=0)
-        for loop in loops:
-            loop.label(initial, labels[initial])
-        encoder = plan_upgrade("onnx", Encoder("fast"), encodes_pool=True)
-        encoder.cache_dir = False  # encode for the measurement only
-        upgrade = Upgrade(encoder, texts)
-        held, proposing, stop, encoded = threading.Event(), threading.Event(), threading.Event(), [0]
+    modes = ("held", "yielding", "not yielding")
+    loops = {m: ActiveLoop(X, list(data.classes), list(data.minority), index="exact", seed=0) for m in modes}
+    initial = initial_sample(labels, data.minority, size=100, per_minority_class=5, seed=0)
+    for loop in loops.values():
+        loop.label(initial, labels[initial])
+    encoder = plan_upgrade("onnx", Encoder("fast"), encodes_pool=True)
+    encoder.cache_dir = False  # encode for the measurement only
+    mode, proposing, stop, encoded = ["held"], threading.Event(), threading.Event(), [0]
 
-        def run(upgrade=upgrade, held=held, proposing=proposing, stop=stop, encoded=encoded, yields=yielding):
-            _lower_priority()
-            with contextlib.suppress(UpgradeStopped):
-                upgrade.encode(
-                    lambda done, total: encoded.__setitem__(0, done),
-                    busy=lambda: held.is_set() or (yields and proposing.is_set()),
-                    closed=stop.is_set,
-                )
+    def run() -> None:
+        _lower_priority()
+        with contextlib.suppress(UpgradeStopped):
+            Upgrade(encoder, texts).encode(
+                lambda done, total: encoded.__setitem__(0, done),
+                busy=lambda: mode[0] == "held" or (mode[0] == "yielding" and proposing.is_set()),
+                closed=stop.is_set,
+            )
 
-        thread = threading.Thread(target=run, daemon=True)
-        thread.start()
-        time.sleep(5)  # the model loaded
-        quiet, busy = [], []
-        busy_time, start = 0.0, encoded[0]
-        for _ in range(iterations):
-            held.set()
-            time.sleep(0.3)  # the pass under way ends
-            t0 = time.perf_counter()
-            p = loops[0].propose()
-            quiet.append(time.perf_counter() - t0)
-            held.clear()
-            time.sleep(0.5)
-            t0 = time.perf_counter()
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    mode[0] = "not yielding"
+    time.sleep(5)  # the model loaded
+    waits: dict[str, list[float]] = {m: [] for m in modes}
+    seconds, start = 0.0, encoded[0]
+    for _ in range(iterations):
+        batches = []
+        for m in modes:
+            mode[0] = m
+            time.sleep(0.5)  # the pass under way ends (held), or encoding runs a while
             proposing.set()
-            q = loops[1].propose()
+            t0 = time.perf_counter()
+            batches.append(loops[m].propose().batch_ids)
+            waits[m].append(time.perf_counter() - t0)
             proposing.clear()
-            busy.append(time.perf_counter() - t0)
-            busy_time += busy[-1] + 0.5
-            assert p.batch_ids.tolist() == q.batch_ids.tolist(), "the same trajectory"
-            for loop in loops:
-                loop.label(p.batch_ids, labels[p.batch_ids])
-        stop.set()
-        thread.join(30)
-        key = "yielding" if yielding else "not yielding"
-        out[key] = {"quiet": quiet, "busy": busy, "encoded_per_s": (encoded[0] - start) / busy_time}
-    return out
+            seconds += 0.5 + waits[m][-1] if m != "held" else 0.0
+        assert all(b.tolist() == batches[0].tolist() for b in batches), "the same trajectory"
+        for loop in loops.values():
+            loop.label(batches[0], labels[batches[0]])
+    stop.set()
+    mode[0] = "not yielding"
+    thread.join(30)
+    return {"pool": len(texts), "waits": waits, "encoded_per_s": (encoded[0] - start) / seconds}
+
+
+def whole_pools(args, names: list[str], seeds: list[int], rate_one: float, runs_dir: Path) -> dict:
+    """`fast`, `onnx` and `fast` switched to `onnx` after the batches its upgrade would take, on each
+    dataset's whole pool."""
+    from anchoral_widget.data.datasets import load_dataset
+    from anchoral_widget.engine.embed import Encoder
+
+    full: dict = {}
+    for dname in names:
+        data = load_dataset(dname, seed=0)
+        k = batches_during(len(data.texts), rate_one, args.seconds_per_batch)
+        Xs, Xt = {}, {}
+        for name in ("fast", "onnx"):
+            enc = Encoder(name, progress=False, threads=1)
+            Xs[name], Xt[name] = np.asarray(enc.encode(data.texts)), np.asarray(enc.encode(data.test_texts))
+        v = {name: variant(data, Xs[name], Xt[name], 0.01) for name in Xs}
+        full[dname] = {"pool": len(data.texts), "test": len(data.test_texts), "k": k, "loops": {}}
+        for plan, at in {"fast": None, "onnx": None, f"fast → onnx after {k}": k}.items():
+            runs = []
+            for seed in seeds:
+                key = plan.replace(" → ", "-to-").replace(" ", "-")
+                path = runs_dir / f"{dname}-full-{key}-s{seed}-b{args.full_budget}.json"
+                if path.exists():
+                    result = json.loads(path.read_text())
+                else:
+                    switch = None if at is None else (at, v["onnx"].X, Xt["onnx"])
+                    result = run(v["fast" if at is not None else plan], seed, args.full_budget, switch)
+                    path.write_text(json.dumps(result))
+                runs.append(result)
+                print(f"{dname} (whole) {plan} seed {seed}: found {result['minority_found']}", flush=True)
+            full[dname]["loops"][plan] = runs
+    return full
 
 
 def batches_during(n: int, per_second: float, seconds_per_batch: float) -> int:
@@ -263,7 +294,7 @@ def batches_during(n: int, per_second: float, seconds_per_batch: float) -> int:
     return math.ceil(n / per_second / seconds_per_batch)
 
 
-def report(args, rates, static_build, datasets, quality, loops, switches, load1, waits, n_distinct) -> str:
+def report(args, rates, static_build, datasets, quality, loops, switches, load1, waits, n_distinct, full) -> str:
     one = rates["onnx, 1 thread"]
     lines = [
         "## The encoder upgrade: `fast` first, MiniLM's vectors once encoded in the background",
@@ -336,33 +367,60 @@ def report(args, rates, static_build, datasets, quality, loops, switches, load1,
         "MiniLM's pace: the loss is what the first k batches on `fast` missed."
     )
     lines += ["", "### What the figures say", "", *verdicts, ""]
-    lines += ["### No loss?", "", *no_loss(args, loops, one), ""]
+    if full:
+        lines += [
+            "### The whole pools (the quickstart's), switched when the upgrade would be done",
+            "",
+            f"Each dataset's whole pool, budget {args.full_budget} labels ({args.full_budget // 25} batches), "
+            f"otherwise as above; seeds {args.seeds}. The switch comes after k batches, k from the pool's size, the "
+            f"one-thread rate above and {args.seconds_per_batch:.0f} s per batch.",
+            "",
+        ]
+        rows = []
+        for dname, f in full.items():
+            for plan, runs in f["loops"].items():
+                row = [f"{dname} ({f['pool']:,})", plan]
+                row += [mean_sd([r["minority_found"] for r in runs]), mean_sd([r["auc"] for r in runs])]
+                for key in ("minority_found", "auc"):
+                    p = paired(f["loops"], key, plan, "onnx") if plan != "onnx" else None
+                    row.append(
+                        "-"
+                        if p is None
+                        else f"{p['diff']:+.2f} [{p['ci'][0]:+.2f}, {p['ci'][1]:+.2f}] p={p['t_p']:.2g}"
+                    )
+                k = plan_switch(plan)
+                a = paired(after_switch(f["loops"], k), "found", plan, "onnx") if k is not None else None
+                row.append("-" if a is None else f"{a['a']:.1f} vs {a['b']:.1f} ({a['diff']:+.2f}, p={a['t_p']:.2g})")
+                rows.append(row)
+        headers = ["pool", "embeddings", "minority found", "minority-F1 AUC", "found − onnx (paired)"]
+        headers += ["AUC − onnx (paired)", "found after the switch: this vs onnx"]
+        lines += [markdown_table(headers, rows), ""]
+    lines += ["### No loss?", "", *no_loss(args, loops, one, full), ""]
     if waits:
+        held = np.asarray(waits["waits"]["held"])
         lines += [
             "### The wait per batch while the upgrade encodes",
             "",
             f"The full icd10-eye pool ({waits['pool']:,} texts) on `fast`, exact search, default learner: "
-            f"{len(waits['yielding']['quiet'])} iterations, each proposed by two loops on the same trajectory, one "
-            "with the upgrade held, the other with it encoding (`Upgrade.encode`, as a session runs it: one "
-            "onnxruntime thread at nice +10, passes of 16 texts). Yielding: it waits while a batch is proposed (the "
-            "session's behaviour); not yielding: the same encode, not told.",
+            f"{len(held)} iterations, each proposed by three loops on the same trajectory, in turn: the upgrade "
+            "held; encoding (`Upgrade.encode` as a session runs it: one onnxruntime thread at nice +10, passes of "
+            "16 texts) and waiting while a batch is proposed, as the session tells it; encoding and not told. "
+            f"It encoded {waits['encoded_per_s']:.0f} texts/s while it ran (an encode without a cache takes the "
+            "pool's longest texts first).",
             "",
         ]
         rows = []
-        for key in ("yielding", "not yielding"):
-            w = waits[key]
-            q, b = float(np.median(w["quiet"])), float(np.median(w["busy"]))
-            d = np.asarray(w["busy"]) - np.asarray(w["quiet"])
-            half = 1.96 * d.std(ddof=1) / np.sqrt(len(d))
-            diff = f"{d.mean():+.3f} [{d.mean() - half:+.3f}, {d.mean() + half:+.3f}]"
-            rows.append([key, q, b, b / q, diff, max(w["quiet"]), max(w["busy"]), w["encoded_per_s"]])
-        headers = ["upgrade", "median wait, held (s)", "median wait, encoding (s)", "ratio of medians"]
-        headers += ["paired difference, mean [95% CI] (s)", "max, held (s)", "max, encoding (s)", "texts/s encoded"]
+        for mode, w in waits["waits"].items():
+            d = np.asarray(w) - held
+            half = 1.96 * d.std(ddof=1) / np.sqrt(len(d)) if mode != "held" else 0.0
+            diff = "-" if mode == "held" else f"{d.mean():+.3f} [{d.mean() - half:+.3f}, {d.mean() + half:+.3f}]"
+            rows.append([mode, float(np.median(w)), float(np.percentile(w, 90)), max(w), diff])
+        headers = ["upgrade", "median wait (s)", "90th percentile (s)", "max (s)", "against held: mean [95% CI] (s)"]
         lines += [markdown_table(headers, rows), ""]
     return "\n".join(lines)
 
 
-def no_loss(args, loops: dict, rate_one: float) -> list[str]:
+def no_loss(args, loops: dict, rate_one: float, full: dict) -> list[str]:
     """The answer, computed from the runs: where the loop finds what MiniLM alone finds."""
     out = []
     for dname, by_plan in loops.items():
@@ -383,7 +441,7 @@ def no_loss(args, loops: dict, rate_one: float) -> list[str]:
         if not losses and len(held) == len([x for x in switches if x < k]):
             held.append(k)
         out.append(
-            f"- Switched after {k} batches: "
+            f"- Switched after {k} batch{'es' if k > 1 else ''}: "
             + (
                 "no significant loss in minority found on either dataset."
                 if not losses
@@ -408,13 +466,24 @@ def no_loss(args, loops: dict, rate_one: float) -> list[str]:
         k = held[-1]
         n = k * args.seconds_per_batch * rate_one
         out.append(
-            f'- So "no loss" holds (at this budget, {args.budget} labels, 5 seeds) when the upgrade is done within '
+            f'- So "no loss" holds (at this budget, {args.budget} labels, seeds {args.seeds}) when the upgrade is done within '
             f"{k} batch{'es' if k > 1 else ''}: at the one-thread rate and {args.seconds_per_batch:.0f} s per batch, "
             f"pools up to about {n:,.0f} texts. Beyond that, what the first batches on `fast` missed is not made up "
             "within the budget, though the loop is back at MiniLM's pace from the switch on."
         )
     else:
         out.append('- "No loss" does not hold at any switch point measured here.')
+    for dname, f in full.items():
+        plan = f"fast → onnx after {f['k']}"
+        p = paired(f["loops"], "minority_found", plan, "onnx")
+        q = paired(f["loops"], "minority_found", "fast", "onnx")
+        loss = p["diff"] < 0 and p["t_p"] < 0.05
+        out.append(
+            f"- The whole {dname} pool ({f['pool']:,} texts, switch after {f['k']} batches, budget "
+            f"{args.full_budget}): minority found {p['a']:.1f} against MiniLM's {p['b']:.1f} "
+            f"({p['a'] / p['b'] - 1:+.0%}, p={p['t_p']:.2g}: {'a loss' if loss else 'no significant loss'}); "
+            f"`fast` alone {q['a']:.1f} ({q['a'] / q['b'] - 1:+.0%})."
+        )
     static, better = [], True
     for dname, by_plan in loops.items():
         if STATIC_FULL in by_plan:
