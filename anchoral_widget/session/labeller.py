@@ -48,6 +48,7 @@ from .guarded import GuardedLoop
 from .mapchannel import MapChannel
 from .screen import Screen, check_budget, plain, ready_status, selecting_status, training_note
 from .search import quiet_encoder, run_search
+from .selection import SelectionMethods
 from .trainer import FitRequest, Trainer, label_ahead, score_ahead
 from .worker import Worker
 
@@ -56,8 +57,9 @@ WRITES = "writes"  # the worker's jobs that store labels: `labels` waits for the
 PREPARE = "prepare"  # the job that makes the loop: reading the loop waits for it
 
 
-class LabelSession:
-    """Label an active loop's batches, one at a time, from any front end.
+class LabelSession(SelectionMethods):
+    """Label an active loop's batches, one at a time, from any front end (and selections of
+    texts from the map at once: :class:`~.selection.SelectionMethods`).
 
     Parameters
     ----------
@@ -107,7 +109,8 @@ class LabelSession:
             raise InputError(f"class names must differ as text, got {self.class_names}")
         self._startup, self._map = startup, None
         self._guarded = GuardedLoop(None, texts, self.class_names)
-        self._channel = MapChannel(None, self._guarded, on_curves=self._curves_changed, on_error=self._fail)
+        curves = lambda curves: self._screen.set_curves(curves)
+        self._channel = MapChannel(None, self._guarded, on_curves=curves, on_error=self._fail)
         self._screen = Screen(
             self.class_names,
             len(texts),
@@ -390,9 +393,6 @@ class LabelSession:
 
     def _run_search(self, query: str) -> None:
         run_search(self._guarded, self._screen, self._query_encoder, self.texts, query)
-
-    def _curves_changed(self, curves: dict) -> None:
-        self._screen.set_curves(curves)
 
     def _fail(self, exc: BaseException) -> None:
         self._screen.fail(plain(exc))

@@ -79,6 +79,11 @@ class MapChannel:
         with self._sending:
             self._send((view.texts_of(ids), []))
 
+    def notify(self, header: dict) -> None:
+        """Send a message without buffers (a selection stored), in order with the map's."""
+        with self._sending:
+            self._send((header, []))
+
     # ---- after a batch or a seed (worker thread) ----------------------------------------------
 
     def update(self, proposal=None) -> None:

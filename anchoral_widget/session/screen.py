@@ -251,6 +251,52 @@ class Screen:
                 self.publish("progress", "minority", "search")
             return self._phase == "cold"
 
+    # ---- selections (from the map) -------------------------------------------------------------
+
+    def hold_selection(self, ids: list[int]) -> tuple[list[int], dict[str, int]]:
+        """The open texts of a selection, held until stored like seed labels, and how many of the
+        others were left out, by reason; an InputError when none is open."""
+        with self._lock:
+            taken, batch, held = self._facts().taken, self._drafts.ids, self._reserved
+            reasons = ["labelled or skipped", "in the batch on screen (answer them on their cards)", "being stored"]
+            left = dict.fromkeys(reasons, 0)
+            chosen = []
+            for i in ids:
+                if i in taken:
+                    left[reasons[0]] += 1
+                elif i in batch:
+                    left[reasons[1]] += 1
+                elif i in held:
+                    left[reasons[2]] += 1
+                else:
+                    chosen.append(i)
+            if not chosen:
+                parts = ", ".join(f"{n:,} {why}" for why, n in left.items() if n)
+                raise InputError(f"none of the {len(ids):,} selected texts is open ({parts}): nothing was stored")
+            self._reserved.update(chosen)
+            self.publish(error="")
+            return chosen, left
+
+    def settle(self, held: list[int], stored: list[int], label: str | None) -> bool:
+        """A selection stored: ``stored`` of the ``held`` texts got ``label`` (None: skipped);
+        search results say so. True when the session waits for labels (cold start)."""
+        with self._lock:
+            self._reserved.difference_update(held)
+            self._mark_results(set(stored), label, label is None)
+            self.publish("progress", "minority", "search")
+            return self._phase == "cold"
+
+    def unsettle(self, ids: list[int]) -> None:
+        """A selection taken back: its texts are open again."""
+        with self._lock:
+            self._mark_results(set(ids), None, False)
+            self.publish("progress", "minority", "search", error="")
+
+    def _mark_results(self, ids: set[int], label: str | None, skipped: bool) -> None:
+        marked = {"label": label, "skipped": skipped}
+        results = [{**hit, **marked} if hit["id"] in ids else hit for hit in self._search["results"]]
+        self._search = {**self._search, "results": results}
+
     # ---- search and curves ------------------------------------------------------------------
 
     def begin_search(self, query: str) -> None:
