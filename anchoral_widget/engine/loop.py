@@ -310,7 +310,7 @@ class ActiveLoop:
 
     def _apply(self, event: Event, persist: bool = True) -> None:
         if persist and self.store is not None:
-            payload = {
+            payload: dict[str, Any] = {
                 "ids": event.ids,
                 "labels": None if event.classes is None else [self.classes[c] for c in event.classes.tolist()],
                 "iteration": event.iteration,
