@@ -90,10 +90,16 @@ def test_the_module_loads_without_anywidget_s_deprecation_warning(page):
 def test_the_help_pushes_the_map_down_instead_of_covering_it(page, artifacts):
     page.wait_for_selector('.aw-map-view[data-status="ready"] .aw-map-plot.js-plotly-plot', timeout=240_000)
     root(page).locator(".aw-help-button").click()
-    help_box = root(page).locator(".aw-help").bounding_box()
+    # measured together: a scroll in between would move one and not the other
+    boxes = page.evaluate(
+        """() => Object.fromEntries(['.aw-help', '.aw-map-view', '.aw-cards-view'].map(sel => {
+            const r = document.querySelector('.aw-root ' + sel).getBoundingClientRect();
+            return [sel, {x: r.x, y: r.y, width: r.width, height: r.height}];
+        }))"""
+    )
     root(page).screenshot(path=str(artifacts / "edges-help-open.png"))
     for part in (".aw-map-view", ".aw-cards-view"):
-        assert not boxes_overlap(help_box, root(page).locator(part).bounding_box()), f"the help covers {part}"
+        assert not boxes_overlap(boxes[".aw-help"], boxes[part]), f"the help covers {part}: {boxes}"
     root(page).locator(".aw-help-button").click()
     assert root(page).locator(".aw-help").is_hidden()
 
@@ -102,10 +108,16 @@ def test_plotly_s_toolbar_leaves_the_f1_panel_s_title_clear(page):
     curves = root(page).locator(".aw-curves-plot")
     curves.wait_for()
     curves.hover()  # the toolbar shows on hover
-    toolbar = curves.locator(".modebar").bounding_box()
-    title = curves.locator(".annotation-text", has_text="F1").bounding_box()
-    assert toolbar and title
-    assert not boxes_overlap(toolbar, title)
+    boxes = page.evaluate(
+        """() => {
+            const plot = document.querySelector('.aw-root .aw-curves-plot');
+            const box = (el) => { const r = el.getBoundingClientRect(); return {x: r.x, y: r.y, width: r.width, height: r.height}; };
+            const title = [...plot.querySelectorAll('.annotation-text')].find(t => t.textContent.includes('F1'));
+            return {toolbar: box(plot.querySelector('.modebar')), title: box(title)};
+        }"""
+    )
+    assert boxes["toolbar"]["width"] > 0 and boxes["title"]["width"] > 0, boxes
+    assert not boxes_overlap(boxes["toolbar"], boxes["title"]), boxes
 
 
 def test_after_undo_the_focus_is_on_the_undone_card(page):
