@@ -58,7 +58,10 @@ function render({ model, el }) {
     if (!keepFromJupyter(event)) return;
     event.stopPropagation(); // the notebook never sees keys typed in the widget
     if (isTextField(event.target)) {
-      if (event.key === "Escape") root.focus();
+      if (event.key === "Escape") {
+        event.preventDefault(); // a search box would clear its query: '/' brings it back, selected
+        root.focus();
+      }
       return; // typing in the search box
     }
     const cmd = commandFor(event, model.get("classes").length);

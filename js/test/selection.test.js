@@ -155,6 +155,17 @@ describe("focus", () => {
     expect(document.activeElement).toBe(input);
     expect([input.selectionStart, input.selectionEnd]).toEqual([0, "retinal detachment".length]);
   });
+
+  it("Escape leaves the search box for the widget without clearing the query", () => {
+    const el = mount(new FakeModel());
+    const input = el.querySelector(".aw-search-input");
+    input.value = "retina";
+    input.focus();
+    const event = new KeyboardEvent("keydown", { key: "Escape", bubbles: true, cancelable: true });
+    input.dispatchEvent(event);
+    expect(event.defaultPrevented).toBe(true); // a search box's own Escape would clear it
+    expect(document.activeElement).toBe(el.querySelector(".aw-root"));
+  });
 });
 
 describe("the module", () => {

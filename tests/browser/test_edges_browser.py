@@ -148,14 +148,17 @@ def test_slash_selects_the_last_query_so_typing_replaces_it(page):
     if search.get_attribute("open") is None:
         search.locator(".aw-search-title").click()
     box = root(page).locator(".aw-search-input")
-    box.fill("fracture of the femur")
-    box.press("Enter")
+    box.click()
+    page.keyboard.type("fracture of the femur")
+    page.keyboard.press("Enter")
     root(page).locator(".aw-search-note", has_text="nearest to").wait_for()
-    box.press("Escape")  # back to the widget
+    card(page, 0).locator(".aw-text").click()  # back to the cards
     page.keyboard.press("/")
     page.keyboard.type("cataract")
     assert box.input_value() == "cataract"
-    box.press("Escape")
+    page.keyboard.press("Escape")  # leaves the box, keeping the query (a search box would clear it)
+    assert box.input_value() == "cataract"
+    assert not page.evaluate("() => document.activeElement.matches('.aw-search-input')")
 
 
 def test_a_selection_is_labelled_from_the_side_panel_as_one_event_and_undone(page, artifacts):

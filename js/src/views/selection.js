@@ -4,7 +4,7 @@
 // Only open texts are stored (not labelled, skipped or on a card of the batch); the kernel's
 // answer (a `selection` message) says how many were left as they were.
 import { h, replace } from "../dom.js";
-import { selectionHeadline, SELECTION_SHOWN, textsToFetch } from "../logic.js";
+import { count, selectionHeadline, SELECTION_SHOWN, textsToFetch } from "../logic.js";
 import { listen, msg } from "../model.js";
 
 /**
@@ -45,7 +45,7 @@ export function selectionView({ model, onStored = () => {}, shown = SELECTION_SH
     if (!ids.length || busy) return;
     busy = action;
     model.send(label === null ? msg.skipSelection(ids) : msg.labelSelection(ids, label));
-    note.textContent = `storing ${selectionHeadline(ids.length).replace(" selected", "")}…`;
+    note.textContent = `storing ${count(ids.length)} ${ids.length === 1 ? "text" : "texts"}…`;
     done.hidden = false;
     undo.hidden = true;
     updateButtons();
@@ -70,7 +70,7 @@ export function selectionView({ model, onStored = () => {}, shown = SELECTION_SH
     replace(list, ...ids.slice(0, shown).map((id) =>
       h("li", { class: "aw-selection-text", dataset: { id: String(id) } }, h("span", { class: "aw-id" }, `#${id}`), " ", texts.get(id) ?? "…"),
     ));
-    more.textContent = ids.length > shown ? `and ${(ids.length - shown).toLocaleString("en-US")} more` : "";
+    more.textContent = ids.length > shown ? `and ${count(ids.length - shown)} more` : "";
     replace(labelButtons, ...model.get("classes").map((c) =>
       h("button", { type: "button", class: model.get("minority").includes(c) ? "aw-selection-label aw-minority" : "aw-selection-label", dataset: { label: c }, onclick: () => store("label", c) }, `label all as ${c}`),
     ));
