@@ -382,7 +382,7 @@ class LabelSession(SelectionMethods):
             wall = time.perf_counter() - start
             labelled = len(loop.labelled_ids)
         seconds = batch_seconds(proposal.seconds, None if pending else wall)  # pending: resumed, proposed before
-        status = ready_status(len(cards), seconds, proposal.model_labelled, labelled, resumed=pending)
+        status = ready_status(len(cards), seconds, proposal.model_labelled, labelled, pending, proposal.model_stand_in)
         self._screen.show(cards, proposal.iteration, seconds, status)
         self._fit_changed()
         self._channel.update(proposal)

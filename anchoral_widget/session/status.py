@@ -6,19 +6,21 @@ from __future__ import annotations
 import time
 
 
-def _model(labelled: int | None, now: int | None = None) -> str:
+def _model(labelled: int | None, now: int | None = None, stand_in: bool = False) -> str:
     if labelled is None:
         return "no model yet: drawn at random from the subpool"
+    name = "embedding model (until the first fine-tuned one)" if stand_in else "model"
     if now is None or now == labelled:
-        return f"model trained on {labelled} labels"
-    return f"model trained on {labelled} labels ({now - labelled} newer labels not in it yet)"
+        return f"{name} trained on {labelled} labels"
+    return f"{name} trained on {labelled} labels ({now - labelled} newer labels not in it yet)"
 
 
 def selecting_status(started: float, trained) -> str:
     """While the batch is chosen: how long the training took, or which model chooses."""
-    if trained.waited:
+    if trained.waited and not trained.stand_in:
         return f"selecting… (trained in {time.perf_counter() - started:.2f} s)"
-    return f"selecting… ({_model(trained.labelled if trained.model is not None else None)})"
+    labelled = trained.labelled if trained.model is not None else None
+    return f"selecting… ({_model(labelled, stand_in=trained.stand_in)})"
 
 
 def batch_seconds(proposed: dict, wall: float | None, digits: int = 3) -> dict:
@@ -33,7 +35,14 @@ def batch_seconds(proposed: dict, wall: float | None, digits: int = 3) -> dict:
     return {"train": train, "select": min(round(select, digits), round(total - train, digits)), "total": total}
 
 
-def ready_status(cards: int, seconds: dict, model_labelled: int | None, labelled: int, resumed: bool = False) -> str:
+def ready_status(
+    cards: int,
+    seconds: dict,
+    model_labelled: int | None,
+    labelled: int,
+    resumed: bool = False,
+    stand_in: bool = False,
+) -> str:
     """A batch is ready: how long it took (``resumed``: when it was proposed, before) and which
     model proposed it ("model trained on 350 labels"), with how many labels that model has not
     seen yet under label-ahead. Shown with 2 decimals, the parts within the total."""
@@ -42,7 +51,7 @@ def ready_status(cards: int, seconds: dict, model_labelled: int | None, labelled
     return (
         f"ready: {cards} texts {took} {shown['total']:.2f} s "
         f"(training {shown['train']:.2f} s, selecting {shown['select']:.2f} s); "
-        f"{_model(model_labelled, labelled)}"
+        f"{_model(model_labelled, labelled, stand_in)}"
     )
 
 
