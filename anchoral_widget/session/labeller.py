@@ -134,7 +134,7 @@ class LabelSession(SelectionMethods):
         if len(self.texts) != len(loop.embeddings):
             raise InputError(f"{len(self.texts)} texts but {len(loop.embeddings)} embeddings")
         self.ahead = label_ahead(self._training, loop.learner)
-        scorer = lambda model, checkpoint: score_ahead(model, loop, self._subpools, checkpoint)
+        scorer = lambda model, checkpoint, ready: score_ahead(model, loop, self._subpools, checkpoint, ready)
         self._trainer = Trainer(
             loop.learner,
             on_error=lambda exc: self._fail(exc) if self.ahead else None,  # strict mode raises it where it waits
@@ -389,7 +389,7 @@ class LabelSession(SelectionMethods):
 
     def _fit_changed(self) -> None:
         if self.ahead and self._trainer is not None:
-            self._screen.set_note(training_note(self._trainer.fitting, self._trainer.latest, self._shown_model))
+            self._screen.set_note(training_note(self._trainer.fitting, self._trainer.ready, self._shown_model))
 
     def _curves_changed(self, curves: dict) -> None:
         self._screen.set_curves(curves)
