@@ -226,6 +226,12 @@ class ActiveLoop:
         return view
 
     @property
+    def events(self) -> tuple[Event, ...]:
+        """Every ``label`` and ``skip`` call still in effect (undone ones are gone), oldest first:
+        what :meth:`undo` takes back, last first. Read them, do not change them."""
+        return tuple(self._events)
+
+    @property
     def unlabelled_count(self) -> int:
         return int((~self._excluded).sum())
 
@@ -272,11 +278,13 @@ class ActiveLoop:
 
     # ---- labelling --------------------------------------------------------------------
 
-    def label(self, ids: npt.ArrayLike, labels: Iterable[Any]) -> None:
+    def label(self, ids: npt.ArrayLike, labels: Iterable[Any], *, source: str | None = None) -> None:
         """Record labels (class names) for ``ids``: seed labels, or answers to the batch.
 
         Everything is checked before anything changes: unknown classes, ids out of range or
-        already labelled raise :class:`InputError` and leave the loop as it was.
+        already labelled raise :class:`InputError` and leave the loop as it was. ``source``
+        says where a call from outside the batch came from (``"map"``: a selection labelled at
+        once); it is kept with the event, in the store and in :attr:`events`.
         """
         arr = self._check_ids(ids)
         classes = self.class_indices(labels)
@@ -285,15 +293,15 @@ class ActiveLoop:
         already = [int(i) for i in arr if int(i) in self._labels]
         if already:
             raise InputError(f"already labelled: {already[:5]}")
-        self._apply(Event("label", arr, classes, self._iteration_of(arr), time.time()))
+        self._apply(Event("label", arr, classes, self._iteration_of(arr), time.time(), source=source))
 
-    def skip(self, ids: npt.ArrayLike) -> None:
+    def skip(self, ids: npt.ArrayLike, *, source: str | None = None) -> None:
         """Leave ``ids`` unlabelled and out of every future subpool (undo brings them back)."""
         arr = self._check_ids(ids)
         taken = [int(i) for i in arr if self._excluded[i]]
         if taken:
             raise InputError(f"already labelled or skipped: {taken[:5]}")
-        self._apply(Event("skip", arr, None, self._iteration_of(arr), time.time()))
+        self._apply(Event("skip", arr, None, self._iteration_of(arr), time.time(), source=source))
 
     def _iteration_of(self, ids: np.ndarray) -> int:
         if self._pending is not None and np.isin(ids, self._pending.batch_ids).any():
@@ -302,15 +310,15 @@ class ActiveLoop:
 
     def _apply(self, event: Event, persist: bool = True) -> None:
         if persist and self.store is not None:
-            self.store.append(
-                event.kind,
-                {
-                    "ids": event.ids,
-                    "labels": None if event.classes is None else [self.classes[c] for c in event.classes.tolist()],
-                    "iteration": event.iteration,
-                    "time": event.time,
-                },
-            )
+            payload: dict[str, Any] = {
+                "ids": event.ids,
+                "labels": None if event.classes is None else [self.classes[c] for c in event.classes.tolist()],
+                "iteration": event.iteration,
+                "time": event.time,
+            }
+            if event.source is not None:  # absent from batch and seed rows, as in every older store
+                payload["source"] = event.source
+            self.store.append(event.kind, payload)
         if event.kind == "label":
             assert event.classes is not None  # a label event always carries its classes
             for item, cls in zip(event.ids.tolist(), event.classes.tolist()):
@@ -415,7 +423,8 @@ class ActiveLoop:
         elif kind in ("label", "skip"):
             ids = self._check_ids(payload["ids"])
             classes = None if kind == "skip" else self.class_indices(payload["labels"])
-            self._apply(Event(kind, ids, classes, payload["iteration"], payload["time"]), persist=False)
+            event = Event(kind, ids, classes, payload["iteration"], payload["time"], source=payload.get("source"))
+            self._apply(event, persist=False)
         elif kind == "undo":
             self.undo(persist=False)
         else:
@@ -464,8 +473,9 @@ class ActiveLoop:
 
         ``trained``: score with this model instead of training one (label-ahead: a model fitted
         in the background, maybe on fewer labels than the loop holds now; ``Trained(None, 0)``
-        draws the batch at random from the subpool). The anchors and the subpool are those of
-        the current labelled set either way; the proposal records the model's labelled count.
+        draws the batch at random from the subpool; a stand-in scores the embeddings). The
+        anchors and the subpool are those of the current labelled set either way; the proposal
+        records the model's labelled count.
         """
         if self._pending is not None and len(self._pending.unanswered(self._excluded)):
             return self._pending
@@ -486,7 +496,8 @@ class ActiveLoop:
         t1 = time.perf_counter()
         if on_stage:
             on_stage("selecting")
-        bound = None if model is None else BoundModel(model, self._features())
+        features = self.embeddings if trained.stand_in else self._features()
+        bound = None if model is None else BoundModel(model, features)
         subpool = self.pool_filter(self._pool_state(bound))
         t2 = time.perf_counter()
         # With no model yet, uncertainty means nothing: pick at random from the subpool.
@@ -501,7 +512,7 @@ class ActiveLoop:
         probs = (
             bound.proba(batch) if bound is not None else np.full((len(batch), len(self.classes)), 1 / len(self.classes))
         )
-        self.model_ = model
+        self.model_ = None if trained.stand_in else model
         self._replayed_iterations.discard(self.iteration)
         proposal = Proposal(
             iteration=self.iteration,
@@ -519,10 +530,12 @@ class ActiveLoop:
             },
             labelled_count=len(self._labels),
             minority_in_labelled=minority_proportion(self.labelled_classes, self.minority_indices),
-            test=self.evaluate(model),
+            # the test set is held as the learner's features: a stand-in cannot read them
+            test=None if trained.stand_in else self.evaluate(model),
             events_seen=len(self._events),
             batch_retrieved_by=retrieved_by,
             model_labelled=None if model is None else int(trained.labelled),
+            model_stand_in=trained.stand_in,
         )
         if self.store is not None:
             self.store.append("propose", self._kept_subpool(proposal).payload())

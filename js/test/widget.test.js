@@ -1,7 +1,9 @@
 // @vitest-environment jsdom
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { render } from "../src/widget.js";
+import widget from "../src/widget.js";
 import { FakeModel, initialState } from "./fake-model.js";
+
+const { render } = widget;
 
 /** @type {HTMLElement[]} */
 let hosts = [];
@@ -55,6 +57,13 @@ describe("cards", () => {
     expect(all[0].querySelector(".aw-model").textContent).toBe("trained on 350 labels");
     expect(all[1].querySelector(".aw-model").textContent).toBe("no model yet: drawn at random");
     expect(all[2].querySelector(".aw-model")).toBeNull(); // a kernel that does not say
+  });
+
+  it("says when the embedding model stood in for the first fine-tuning", () => {
+    const model = new FakeModel();
+    model.set("batch", model.get("batch").map((c) => ({ ...c, model_labelled: 100, model_stand_in: true })));
+    const all = cards(mount(model));
+    expect(all[0].querySelector(".aw-model").textContent).toBe("embedding model trained on 100 labels (fine-tuning)");
   });
 
   it("sends a label for the clicked card, with the batch's iteration", () => {
