@@ -251,7 +251,7 @@ class Trainer:
         """Drop every model fitted so far and any waiting request: the features changed (the
         pool moved to an upgraded encoder's embeddings). A fit running now is dropped when done."""
         with self._cond:
-            self._latest = self._latest_key = self._failure = self._init = self._queued = None
+            self._latest = self._latest_key = self._failure = self._init = self._queued = self._ready = None
             self._era += 1
             self._cond.notify_all()
 
@@ -308,8 +308,9 @@ class Trainer:
     def _get_ready(self, model) -> bool:
         """Score ahead with a new model, publishing it for label-ahead once ready. False: the
         session closed meanwhile."""
-        trained = self._latest
-        publish = lambda: self._publish(trained)
+        with self._cond:
+            trained, era = self._latest, self._era
+        publish = lambda: self._publish(trained, era)
         if self._prepare is not None:
             try:
                 self._prepare(model, self.checkpoint, publish)
@@ -320,9 +321,9 @@ class Trainer:
         publish()  # a prepare that said ready already made this a no-op
         return True
 
-    def _publish(self, trained: Trained | None) -> None:
+    def _publish(self, trained: Trained | None, era: int) -> None:
         with self._cond:
-            if trained is None or self._ready is trained:
+            if trained is None or self._ready is trained or era != self._era:  # forgotten meanwhile
                 return
             self._ready = trained
             self._cond.notify_all()
