@@ -146,7 +146,7 @@ def plan_session(
     ``upgrade``: a better encoder that encodes the pool again in the background, the session
     moving to its embeddings between two batches once done (see :mod:`.upgrade`): a name, a
     folder or an object with ``encode``; ``"auto"`` (the default): MiniLM's vectors (``onnx``)
-    when the session encodes the pool with another encoder; ``None``: none."""
+    when the session encodes the pool with the bundled ``fast`` encoder; ``None``: none."""
     _check_loop_params(loop_params)
     if loop is not None:
         given = [
