@@ -120,6 +120,11 @@ def main(argv=None) -> int:
     parser.add_argument("--switch-at", default="1,4,8,12", help="batches labelled on `fast` before the switch")
     parser.add_argument("--wait-iterations", type=int, default=30, help="0: skip the wait measurement")
     parser.add_argument("--full-budget", type=int, default=1000, help="the whole pools' runs; 0: skip them")
+    parser.add_argument(
+        "--full-switch-at",
+        default="6,13",
+        help="switch points for the whole pools besides the one the measured rate gives (the rate moves with the load)",
+    )
     parser.add_argument("--seconds-per-batch", type=float, default=30.0)
     parser.add_argument("--speed-n", type=int, default=500)
     parser.add_argument("--queries", type=int, default=2000)
@@ -275,7 +280,9 @@ def whole_pools(args, names: list[str], seeds: list[int], rate_one: float, runs_
             Xs[name], Xt[name] = np.asarray(enc.encode(data.texts)), np.asarray(enc.encode(data.test_texts))
         v = {name: variant(data, Xs[name], Xt[name], 0.01) for name in Xs}
         full[dname] = {"pool": len(data.texts), "test": len(data.test_texts), "k": k, "loops": {}}
-        for plan, at in {"fast": None, "onnx": None, f"fast → onnx after {k}": k}.items():
+        extra = [int(x) for x in args.full_switch_at.split(",") if x]
+        plans = {"fast": None, "onnx": None, **{f"fast → onnx after {at}": at for at in sorted({k, *extra})}}
+        for plan, at in plans.items():
             runs = []
             for seed in seeds:
                 key = plan.replace(" → ", "-to-").replace(" ", "-")
@@ -375,8 +382,9 @@ def report(args, rates, static_build, datasets, quality, loops, switches, load1,
             "### The whole pools (the quickstart's), switched when the upgrade would be done",
             "",
             f"Each dataset's whole pool, budget {args.full_budget} labels ({args.full_budget // 25} batches), "
-            f"otherwise as above; seeds {args.seeds}. The switch comes after k batches, k from the pool's size, the "
-            f"one-thread rate above and {args.seconds_per_batch:.0f} s per batch.",
+            f"otherwise as above; seeds {args.seeds}. The switch comes after k batches: k from the pool's size, the "
+            f"one-thread rate above and {args.seconds_per_batch:.0f} s per batch (in the verdict below), and "
+            f"after {args.full_switch_at} batches (the one-thread rate moves with the machine's load).",
             "",
         ]
         rows = []
