@@ -5,7 +5,9 @@
 import { h } from "../dom.js";
 import { curvesFigure } from "../mapdata.js";
 import { listen } from "../model.js";
-import { loadPlotly } from "./map.js";
+
+/** plotly's basic partial bundle (scatter and bar: what the curves draw), loaded on first use */
+export const loadPlotly = () => import("plotly.js-basic-dist-min").then((m) => m.default ?? m);
 
 /** @param {{model: import("../model.js").AnyModel, plotly?: () => Promise<any>}} ctx */
 export function curvesView({ model, plotly = loadPlotly }) {
