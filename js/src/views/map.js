@@ -92,6 +92,8 @@ export function mapView({ model, onSelect = () => {}, renderer = loadScatterplot
       sp.subscribe("lassoStart", () => { lassoing = true; });
       sp.subscribe("select", ({ points }) => onPoints(points));
       sp.subscribe("deselect", () => setSelection([]));
+      /** @type {any} for the browser tests: the renderer's own count, positions and selection */
+      (glCanvas).scatterplot = sp;
       return sp;
     });
     plotter = await making;
