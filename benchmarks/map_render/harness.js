@@ -56,6 +56,7 @@ window.benchRegl = async (n, frames) => {
   const t0 = performance.now();
   const sp = createScatterplot({ canvas: c, width: 800, height: 600, pointSize: 3, opacityBy: "density", pointColor: "#9e9e9e" });
   await sp.draw(data);
+  window.scatterplot = sp; // for a look from the console
   await frame();
   const drawMs = performance.now() - t0;
   const camera = sp.get("camera");

@@ -35,7 +35,7 @@ export function frameOf(xy) {
   }
   if (x0 > x1) return { cx: 0, cy: 0, scale: 1 };
   const half = Math.max(x1 - x0, y1 - y0, 1e-9) / 2;
-  return { cx: (x0 + x1) / 2, cy: (y0 + y1) / 2, scale: 0.95 / half };
+  return { cx: (x0 + x1) / 2, cy: (y0 + y1) / 2, scale: 0.9 / half };
 }
 
 /**

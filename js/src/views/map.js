@@ -16,6 +16,7 @@ import { listen, msg } from "../model.js";
 export const loadScatterplot = () => import("regl-scatterplot").then((m) => m.default ?? m);
 
 const HOVER_DELAY_MS = 150;
+const CLOSING_CLICK_MS = 400;
 
 /**
  * @param {{
@@ -45,6 +46,9 @@ export function mapView({ model, onSelect = () => {}, renderer = loadScatterplot
   /** @type {number[]} pool ids of the lasso's selection */
   let selected = [];
   let lassoing = false;
+  /** @type {number[]} the scatterplot's indices of the last lasso, and when it ended */
+  let lassoPoints = [];
+  let lassoEnded = -Infinity;
   /** @type {number | null} */
   let picked = null;
   /** @type {Map<number, string>} whole texts of hovered and clicked points */
@@ -90,6 +94,7 @@ export function mapView({ model, onSelect = () => {}, renderer = loadScatterplot
       sp.subscribe("pointOver", (/** @type {number} */ i) => drawnPool && hover(drawnPool.ids[i], i));
       sp.subscribe("pointOut", () => overlayHover(null));
       sp.subscribe("lassoStart", () => { lassoing = true; });
+      sp.subscribe("lassoEnd", () => { lassoEnded = performance.now(); });
       sp.subscribe("select", ({ points }) => onPoints(points));
       sp.subscribe("deselect", () => setSelection([]));
       /** @type {any} for the browser tests: the renderer's own count, positions and selection */
@@ -172,10 +177,8 @@ export function mapView({ model, onSelect = () => {}, renderer = loadScatterplot
     if (hidden.has(uid)) hidden.delete(uid);
     else hidden.add(uid);
     legend.querySelector(`button[data-uid="${uid}"]`)?.setAttribute("aria-pressed", String(!hidden.has(uid)));
-    if (uid === poolUid() && plotter) {
-      const style = poolStyle(state.traces);
-      plotter.set({ opacity: hidden.has(uid) ? 0 : style.opacity, opacityBy: hidden.has(uid) ? null : style.opacityBy });
-    }
+    // the pool's canvas turns see-through but keeps the pointer: pan, zoom and lasso still work
+    if (uid === poolUid()) glCanvas.style.opacity = hidden.has(uid) ? "0" : "";
     drawOverlay();
   }
 
@@ -192,7 +195,13 @@ export function mapView({ model, onSelect = () => {}, renderer = loadScatterplot
     if (!drawnPool) return;
     if (lassoing) {
       lassoing = false;
+      lassoPoints = [...points];
       setSelection(idsOfPoints(drawnPool.ids, points));
+      return;
+    }
+    if (performance.now() - lassoEnded < CLOSING_CLICK_MS && selected.length) {
+      // a lasso closed where it began ends in what the scatterplot takes for a click: keep the lasso's
+      plotter.select(lassoPoints, { preventEvent: true });
       return;
     }
     // a click: the point's text and buttons; what is drawn on top answers first
@@ -273,6 +282,10 @@ export function mapView({ model, onSelect = () => {}, renderer = loadScatterplot
   }
   plot.addEventListener("mousemove", onPointerMove);
   plot.addEventListener("mouseleave", hideTip);
+  // the notebook would take a (shift-)drag on the map for selecting cells, and swallow the
+  // lasso's mouse moves: a press on the map is the map's alone
+  const keepPress = (/** @type {MouseEvent} */ event) => event.stopPropagation();
+  plot.addEventListener("mousedown", keepPress);
 
   /** @param {any} content @param {any[]} [buffers] */
   function onMessage(content, buffers = []) {
@@ -371,6 +384,7 @@ export function mapView({ model, onSelect = () => {}, renderer = loadScatterplot
       resizing?.disconnect();
       plot.removeEventListener("mousemove", onPointerMove);
       plot.removeEventListener("mouseleave", hideTip);
+      plot.removeEventListener("mousedown", keepPress);
       model.off("msg:custom", onMessage);
       stops.forEach((stop) => stop());
       plotter?.destroy();
