@@ -35,6 +35,8 @@ ROOT = Path(__file__).resolve().parents[1]
 JS = ROOT / "js"
 HARNESS = Path(__file__).resolve().parent / "map_render" / "harness.js"
 GL2D = JS / "node_modules" / "plotly.js-gl2d-dist-min" / "plotly-gl2d.min.js"
+#: bytes of anchoral_widget/static/widget.js built from the release before (full plotly.js)
+BUNDLE_BEFORE = 4_873_792
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--enable-unsafe-swiftshader", "--no-first-run"]
 
 
@@ -61,6 +63,24 @@ def build(out: Path) -> dict:
         '<script src="plotly-gl2d.min.js"></script><script src="harness.js"></script>'
     )
     return {"regl-scatterplot": bundle.stat().st_size, "plotly gl2d": GL2D.stat().st_size}
+
+
+def widget_bundle(out: Path) -> int:
+    """Bytes of the widget's bundle as `npm run build` makes it (minified), built here afresh."""
+    subprocess.run(
+        [
+            str(JS / "node_modules" / ".bin" / "esbuild"),
+            "src/widget.js",
+            "--bundle",
+            "--minify",
+            "--format=esm",
+            f"--outdir={out}",
+        ],
+        check=True,
+        cwd=JS,
+        capture_output=True,
+    )
+    return (out / "widget.js").stat().st_size
 
 
 def browser_rss(pid: int) -> int:
@@ -116,6 +136,7 @@ def main(argv=None):
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp)
         sizes = build(out)
+        widget_bytes = widget_bundle(out / "widget")
         url = (out / "index.html").as_uri()
         for n in args.sizes:
             for renderer in ("regl-scatterplot", "plotly gl2d"):
@@ -162,7 +183,11 @@ def main(argv=None):
             "",
             "The widget draws the pool with regl-scatterplot (opacity by density, lasso built in) and "
             "the few points above it (subpool, labelled, batch, anchors) on a 2-D canvas over it. "
-            "The curves stay on plotly, its basic partial bundle.",
+            "The curves stay on plotly, its basic partial bundle (scatter and bar, what they draw).",
+            "",
+            f"The widget's bundle (`npm run build`, minified): {widget_bytes / 2**20:.2f} MiB now; "
+            f"{BUNDLE_BEFORE / 2**20:.2f} MiB with the full plotly.js for the map and the curves (the "
+            "release before, built the same way).",
         ]
     )
     if not args.no_write:

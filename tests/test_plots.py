@@ -433,3 +433,33 @@ def test_hover_says_the_same_of_a_point_whichever_layer_answers(pool):
     assert by_uid(map_figure(s, texts=texts))["batch"].hovertext[0].startswith("#10 batch rank 1 of 2")
     widget_like = {t["uid"]: t for t in map_traces(s, texts=texts)}
     assert widget_like["batch"]["hovertext"][0] == "#10 batch, via anchor #1<br>text 10"
+
+
+class SampledProjection(Projection):
+    """A ready map of 2-d coordinates whose sample is every third item (as UMAP's would be)."""
+
+    def __init__(self, coords):
+        super().__init__(coords)
+        self.sample_ids_ = np.arange(0, len(coords), 3)
+        self.sample_xy_ = coords[self.sample_ids_]
+
+
+def test_the_widgets_map_holds_the_whole_pool_and_sends_it_once(pool):
+    _, embeddings = pool
+    coords = embeddings[:, :2].copy()
+    projection = SampledProjection(coords)
+    static = state(projection, embeddings)
+    assert np.array_equal(static.pool.ids, projection.sample_ids_)  # a static figure: the sample
+    first = state(projection, embeddings, whole_pool=True)
+    assert np.array_equal(first.pool.ids, np.arange(300)) and np.array_equal(first.pool.xy, coords)
+    header, buffers = map_update_payload(None, first, texts=[f"t{i}" for i in range(300)])
+    assert len(decode_payload(header, buffers)["pool"]["ids"]) == 300
+    # the pool's texts never go with it: only those of the coloured layers
+    assert set(header["texts"]) == {str(i) for i in (1, 2, 3, 4, 10, 11, 12, 13, 14)}
+    pool_decl = next(d for d in header["traces"] if d["layer"] == "pool")
+    assert pool_decl["trace"]["name"] == "pool" and pool_decl["shading"] == "density"
+    # the next batch: the pool is the projection's same arrays, not sent again
+    later = state(projection, embeddings, whole_pool=True, iteration=4, subpool_ids=[20, 21], subpool_scores=[0.5, 0.4])
+    assert later.pool.ids is first.pool.ids and later.pool.xy is first.pool.xy
+    header, _ = map_update_payload(first, later)
+    assert not header["full"] and "pool" not in header["layers"] and "subpool" in header["layers"]

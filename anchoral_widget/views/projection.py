@@ -553,10 +553,11 @@ class Projection:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             with open(tmp, "wb") as fh:
-                arrays = {"sample_ids": sample, "coords": coords}
-                if placed is not None:
-                    arrays["placed"] = placed
-                np.savez(fh, settings=np.array(json.dumps(self._settings())), **arrays)
+                settings = np.array(json.dumps(self._settings()))
+                if placed is None:
+                    np.savez(fh, settings=settings, sample_ids=sample, coords=coords)
+                else:
+                    np.savez(fh, settings=settings, sample_ids=sample, coords=coords, placed=placed)
             os.replace(tmp, path)
         except OSError as err:  # the map is still good; only the next session refits it
             import warnings
