@@ -108,7 +108,8 @@ TRAITS: dict[str, dict] = {
         "type": "list",
         "help": "Cards of the batch on screen: id, text, predicted, confidence, proba, score, "
         "anchor {id, text, label, similarity}, model_labelled (labels of the model that proposed it; "
-        "null: no model yet, drawn at random).",
+        "null: no model yet, drawn at random), model_stand_in (true: the embedding model proposed it "
+        "while the first fine-tuning runs).",
     },
     "answers": {
         "type": "object",

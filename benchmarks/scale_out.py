@@ -208,6 +208,20 @@ def summarise_waits(waits: list[dict]) -> dict:
     return {key: float(np.median([w[key] for w in waits])) for key in ("train", "subpool", "strategy", "total")}
 
 
+def _recall(recalls: dict) -> dict:
+    return {k: (float(np.mean(v)), float(np.min(v)), len(v)) for k, v in recalls.items() if v}
+
+
+def _codes_row(build_seconds: float, index_bytes, run: dict, row: dict) -> dict:
+    return {
+        "build_seconds": build_seconds,
+        "index_bytes": index_bytes,
+        "wait": row["wait"],
+        "waits": [w["total"] for w in run["waits"]],
+        "recall": row["recall"],
+    }
+
+
 def part_faiss(args, scratch: Path) -> dict:
     from anchoral_widget.engine.loop import ActiveLoop
     from anchoral_widget.engine.pool import Pool
@@ -243,13 +257,25 @@ def part_faiss(args, scratch: Path) -> dict:
             pool, [0, 1], [1], batch_size=B, anchors_per_class=A, neighbours=K, subpool_size=M, seed=args.seed
         )
         run = run_loop(loop, labels, args.iterations, args.warmup, args.recall_iterations, mapped)
-        sweep[nprobe] = {
-            "wait": summarise_waits(run["waits"]),
-            "recall": {k: (float(np.mean(v)), float(np.min(v)), len(v)) for k, v in run["recalls"].items() if v},
-        }
+        sweep[nprobe] = {"wait": summarise_waits(run["waits"]), "recall": _recall(run["recalls"])}
         if nprobe == default_nprobe:
             result = run
     index.nprobe = default_nprobe
+    codes = {index.params.get("codes", "?"): _codes_row(build_seconds, index_bytes, result, sweep[default_nprobe])}
+    for nbits in args.compare_nbits:
+        # the same file, the same cells read, other codes: side by side in one run
+        print(f"  codes of {nbits} bits", flush=True)
+        t0 = time.perf_counter()
+        other = Pool(mapped, index=f"faiss:ivfpq?nbits={nbits}&nprobe={default_nprobe}", cache_dir=scratch / "cache")
+        other_index = other.index
+        seconds = time.perf_counter() - t0
+        loop = ActiveLoop(
+            other, [0, 1], [1], batch_size=B, anchors_per_class=A, neighbours=K, subpool_size=M, seed=args.seed
+        )
+        run = run_loop(loop, labels, args.iterations, args.warmup, args.recall_iterations, mapped)
+        row = {"wait": summarise_waits(run["waits"]), "recall": _recall(run["recalls"])}
+        codes[other_index.params.get("codes", f"pq{nbits}")] = _codes_row(seconds, other_index.nbytes, run, row)
+        del other, other_index, loop
     mem_end = memory()
     return {
         "n": n,
@@ -273,6 +299,7 @@ def part_faiss(args, scratch: Path) -> dict:
         },
         "recall_scan_seconds": result["recall_scan_seconds"],
         "nprobe_sweep": sweep,
+        "codes": codes,
     }
 
 
@@ -328,6 +355,35 @@ def part_milvus(args, scratch: Path) -> dict:
     }
 
 
+def _codes_table(faiss: dict) -> list[str]:
+    """The same file and cells read, with 4-bit fast-scan codes and with classic 8-bit ones."""
+    codes = faiss.get("codes") or {}
+    if len(codes) < 2:
+        return []
+    names = {"fs4": "4-bit, fast-scan (the default)", "pq8": "8-bit (IndexIVFPQ)"}
+    return [
+        "The same pool and cells read, the index built with each kind of product-quantisation codes "
+        "(48 bytes per item either way), in this run:",
+        "",
+        markdown_table(
+            ["codes", "build", "index size", "median wait", "subpool", "waits", "recall@50 minority (mean, min)"],
+            [
+                [
+                    names.get(kind, kind),
+                    f"{row['build_seconds']:.0f} s",
+                    gib(row["index_bytes"]),
+                    f"{row['wait']['total']:.3f} s",
+                    f"{row['wait']['subpool']:.3f} s",
+                    ", ".join(f"{w:.2f}" for w in row["waits"]),
+                    "{:.4f}, {:.2f}".format(*row["recall"]["minority"][:2]) if "minority" in row["recall"] else "-",
+                ]
+                for kind, row in codes.items()
+            ],
+        ),
+        "",
+    ]
+
+
 def gib(b) -> str:
     return "-" if b is None else f"{b / 2**30:.2f} GiB"
 
@@ -360,7 +416,8 @@ def render(results: dict) -> str:
                         f"{faiss['fingerprint_seconds']:.3f} s",
                     ],
                     [
-                        f"index build (nlist {params.get('nlist')}, PQ {params.get('m')} x {params.get('nbits')} bits, trained on {params.get('train_size'):,})",
+                        f"index build (nlist {params.get('nlist')}, PQ {params.get('m')} x {params.get('nbits')} bits"
+                        f"{', fast-scan' if params.get('codes') == 'fs4' else ''}, trained on {params.get('train_size'):,})",
                         f"{faiss['build_seconds']:.0f} s",
                     ],
                     ["index size", gib(faiss["index_bytes"])],
@@ -413,6 +470,7 @@ def render(results: dict) -> str:
                 ],
             ),
             "",
+            *_codes_table(faiss),
             f"Index: `{faiss['index']}`. Exact search for the recall check is a full scan of the file per batch of anchors "
             f"({', '.join(f'{s:.0f}' for s in faiss['recall_scan_seconds'])} s each): what the loop avoids.",
             "",
@@ -495,6 +553,12 @@ def main(argv=None) -> int:
         type=lambda t: [int(x) for x in t.split(",")],
         default=[64],
         help="also run at these cells per query",
+    )
+    parser.add_argument(
+        "--compare-nbits",
+        type=lambda t: [int(x) for x in t.split(",") if x],
+        default=[8],
+        help="also build the index with codes of these bits (classic IVF-PQ) and run the loop on it",
     )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--scratch", default="/tmp/anchoral-scale-out")

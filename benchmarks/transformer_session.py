@@ -124,6 +124,7 @@ def run_session(data, X, encoder, mode: str, init: str, batches: int, args) -> d
                 "wait": wait,
                 "labelled": labelled,
                 "model_labelled": new_model,
+                "stand_in": bool(after["batch"][0].get("model_stand_in")) if after["batch"] else False,
                 "age": None if new_model is None else labelled - new_model,
                 "proposed_by_before": model_labelled,
                 "status": after["status"],
@@ -214,6 +215,7 @@ def render(results: dict, per_item: dict, args, threads: int, torch_version: str
                 max(waits) if waits else None,
                 sum(w > 2 for w in waits),
                 sum(row["model_labelled"] is None for row in r["rows"]),
+                sum(bool(row.get("stand_in")) for row in r["rows"]),
                 float(np.mean(ages)) if ages else None,
                 max(ages) if ages else None,
                 len(r["fits"]),
@@ -234,6 +236,7 @@ def render(results: dict, per_item: dict, args, threads: int, torch_version: str
                 "max wait (s)",
                 "waits > 2 s",
                 "batches at random (no model yet)",
+                "batches by the embedding model (until the first fit)",
                 "mean model age (labels)",
                 "max age",
                 "fits",
@@ -250,10 +253,7 @@ def render(results: dict, per_item: dict, args, threads: int, torch_version: str
         "",
     ]
     for key, r in results.items():
-        cells = ", ".join(
-            f"{row['wait']:.1f} s / {'random' if row['model_labelled'] is None else row['model_labelled']}"
-            for row in r["rows"]
-        )
+        cells = ", ".join(f"{row['wait']:.1f} s / {_proposer(row)}" for row in r["rows"])
         lines.append(f"- `{key}`: {cells}")
     lines.append("")
     curves = {k: r for k, r in results.items() if r["mode"] == "strict"}
@@ -292,6 +292,12 @@ def render(results: dict, per_item: dict, args, threads: int, torch_version: str
         ]
     lines += ["No GPU on this machine: the `gpu` test and GPU figures were not run here.", ""]
     return "\n".join(lines)
+
+
+def _proposer(row: dict) -> str:
+    if row["model_labelled"] is None:
+        return "random"
+    return f"embedding model {row['model_labelled']}" if row.get("stand_in") else str(row["model_labelled"])
 
 
 def main(argv=None) -> int:

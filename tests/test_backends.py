@@ -189,6 +189,35 @@ def test_faiss_builds_are_reproducible_and_settings_are_checked(data):
         FaissIndex.build(X, "lsh")
 
 
+@pytest.mark.parametrize("nbits, kind", [(None, "IndexIVFPQFastScan"), (8, "IndexIVFPQ")])
+def test_ivfpq_codes_fast_scan_by_default_or_classic(data, nbits, kind):
+    X, _, _ = data
+    index = FaissIndex.build(X, "ivfpq", nbits=nbits, seed=0)
+    assert type(index._index).__name__ == kind
+    assert index.params["codes"] == ("fs4" if nbits is None else "pq8")
+    assert index._index.code_size == D // 8, "the same bytes per item whatever the bits per code"
+    exclude = eligible_mask(N, 400, seed=5)
+    ids, _ = index.query(X[:10], 50, exclude=exclude)
+    assert not np.isin(ids, np.flatnonzero(exclude)).any(), "the selector works with either kind of codes"
+    truth, _ = ExactIndex(X).query(X[:10], 50, exclude=exclude)
+    assert recall_at_k(ids, truth).mean() >= MIN_RECALL["faiss:ivfpq"]
+
+
+def test_an_index_cached_with_other_codes_is_not_taken_for_the_default(tmp_path, data):
+    """An index cached before fast-scan became the default (8-bit codes, named without them)
+    is left alone: the default builds its own."""
+    import json
+
+    X, _, fp = data
+    folder = tmp_path / "indexes"
+    folder.mkdir()
+    FaissIndex.build(X, "ivfpq", nbits=8, seed=0).save(folder / f"{fp}.ivfpq.faiss")
+    meta = {"fingerprint": fp, "size": N, "dim": D, "variant": "ivfpq"}
+    (folder / f"{fp}.ivfpq.json").write_text(json.dumps(meta))
+    index = cached_faiss(X, tmp_path, "ivfpq", fingerprint=fp)
+    assert type(index._index).__name__ == "IndexIVFPQFastScan"
+
+
 def test_a_restarted_kernel_loads_the_faiss_index_it_built(tmp_path, data, monkeypatch):
     X, _, fp = data
     first = cached_faiss(X, tmp_path, "ivfpq", fingerprint=fp)

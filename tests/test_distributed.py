@@ -146,3 +146,18 @@ def test_ray_encoder_encodes_a_pool_on_ray_and_a_query_locally(local_ray, tmp_pa
     assert np.allclose(pool, local.encode(TEXTS), atol=1e-3)
     with pytest.raises(InputError, match="encode"):
         RayEncoder(object(), tmp_path)
+
+
+def test_a_session_shows_the_progress_of_an_encoding_on_ray(local_ray, tmp_path):
+    """The session's start-up hands its progress callback to any encoder that takes one
+    (``prepare.encode_pool``): a Ray encoding reports its rows as a local one does."""
+    from anchoral_widget.session.prepare import encode_pool
+
+    encoder = RayEncoder(
+        hashing_encoder(), tmp_path / "pools", shard_size=100, batch_size=50, local_below=50, progress=False
+    )
+    seen = []
+    pool = encode_pool(encoder, TEXTS, lambda done, total: seen.append((done, total)))
+    assert pool.shape == (len(TEXTS), 8)
+    assert seen and seen[-1] == (len(TEXTS), len(TEXTS))
+    assert [d for d, _ in seen] == sorted(d for d, _ in seen), "done only grows"

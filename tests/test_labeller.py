@@ -655,6 +655,52 @@ def test_label_ahead_a_failed_fit_keeps_the_last_good_model_and_shows_the_error(
     session.close(wait=True)
 
 
+class _KeywordModel:
+    """A fitted text model: "eye" in a text makes it likely of class 1."""
+
+    def predict_proba(self, texts):
+        return np.array([[0.2, 0.8] if "eye" in t else [0.7, 0.3] for t in texts])
+
+
+def test_label_ahead_proposes_with_the_embedding_model_until_the_first_fine_tuning_ends(data):
+    """Before a text learner's first fit finishes, the batch is chosen by uncertainty under a
+    logistic regression on the embeddings fitted on every label, not drawn at random; the cards
+    and the status line say so, and the first fine-tuned model takes over once it is done."""
+    from test_trainer import SlowLearner
+
+    from anchoral_widget.engine.learners import EmbeddingClassifier
+    from anchoral_widget.engine.strategies import entropy
+
+    class TextLearner(SlowLearner):
+        inputs = "texts"
+
+        def fit(self, X, y, n_classes, seed, **kw):
+            super().fit(np.zeros((len(y), 2)), y, n_classes, seed, **kw)
+            return _KeywordModel()
+
+    learner = TextLearner()
+    learner.gate.clear()  # the first fine-tuning lasts until the test says
+    session = make(data, learner=learner, training="ahead")
+    s = session.snapshot()
+    assert {(c["model_labelled"], c["model_stand_in"]) for c in s["batch"]} == {(2, True)}
+    assert "embedding model (until the first fine-tuned one) trained on 2 labels" in s["status"]
+    X, _, _ = data
+    pending = session.loop.pending
+    ids, y = session.loop.labelled_in_id_order()
+    stand_in = EmbeddingClassifier().fit(X[ids], y, 2, 0)
+    scores = entropy(stand_in.predict_proba(X[pending.subpool_ids]))
+    assert set(pending.batch_ids) == set(pending.subpool_ids[np.argsort(-scores, kind="stable")[:B]])
+    assert pending.test is None and session.loop.model_ is None, "the stand-in never passes for the learner"
+    learner.gate.set()
+    assert session._trainer.idle(10) and learner.fits == [2]
+    session.handle({"kind": "submit", "iteration": answer_all(session)["iteration"]})
+    assert session.wait(10)
+    s = session.snapshot()
+    assert {(c["model_labelled"], c["model_stand_in"]) for c in s["batch"]} == {(2, False)}, "the fine-tuned one"
+    assert session.loop.history[-1].model_labelled == 2
+    session.close(wait=True)
+
+
 def test_closing_a_session_stops_the_fit_in_the_background(data):
     session, learner = slow_session(data)
     assert session._trainer.idle(10)

@@ -268,9 +268,18 @@ class RayEncoder:
         key = hashlib.sha256(f"{_texts_fingerprint(texts)}|{encoder_identity(self.encoder)}".encode()).hexdigest()
         return self.folder / key[:24]
 
-    def encode(self, texts: Sequence[str], **kwargs: Any) -> np.ndarray:
+    def encode(
+        self,
+        texts: Sequence[str],
+        *,
+        on_progress: Callable[[int, int], None] | None = None,
+        mmap: bool = True,
+        **kwargs: Any,
+    ) -> np.ndarray:
         """Embeddings of ``texts``: on Ray (memory-mapped) for a pool, locally below
-        ``local_below`` texts."""
+        ``local_below`` texts. ``on_progress(done, total)`` (else the one given at construction)
+        hears of every row written, so a session shows the encoding's progress as for a local
+        encoder; ``mmap`` is accepted for that same call and always holds for a Ray-encoded pool."""
         texts = list(texts)
         if len(texts) < self.local_below:
             return np.asarray(self.encoder.encode(texts, **kwargs), dtype=np.float32)
@@ -284,7 +293,7 @@ class RayEncoder:
             batch_size=self.batch_size,
             shard_size=self.shard_size,
             dtype=self.dtype,
-            on_progress=self.on_progress,
+            on_progress=on_progress or self.on_progress,
             progress=self.progress,
             ray_init=self.ray_init,
         )

@@ -13,7 +13,9 @@ needs no build, and answers a 20-anchor query at 1M x 384 in about half a second
 ``"auto"`` uses it up to :data:`EXACT_UP_TO` items (see ``benchmarks/late_wait.py`` and
 ``benchmarks/index_fidelity.py`` for the measurements). Beyond that, HNSW is built with
 ``ef_construction=500`` (which recovered the minority recall) and every query checks its recall
-against exact search on a sample of its own rows, answering exactly when the check fails.
+against exact search on a sample of its own rows, answering exactly when the check fails. A
+memory-mapped pool beyond that size gets FAISS's IVF-PQ instead (``backends.faiss``): an
+in-memory HNSW graph would first copy the whole file into memory, which is what mapping it avoids.
 """
 
 from __future__ import annotations
@@ -530,11 +532,12 @@ def cached_hnsw(
     return index
 
 
-def index_kind(kind: str, size: int, exact_up_to: int = EXACT_UP_TO) -> str:
+def index_kind(kind: str, size: int, exact_up_to: int = EXACT_UP_TO, *, mapped: bool = False) -> str:
     """What :func:`build_index` makes of ``kind`` for a pool of ``size`` items: ``"auto"`` is
-    ``"exact"`` up to ``exact_up_to`` items and ``"hnsw"`` beyond; other kinds are themselves."""
+    ``"exact"`` up to ``exact_up_to`` items and beyond, ``"hnsw"`` for embeddings in memory and
+    ``"faiss"`` for ``mapped`` ones (left on disk); other kinds are themselves."""
     if kind == "auto":
-        return "exact" if size <= exact_up_to else "hnsw"
+        return "exact" if size <= exact_up_to else "faiss" if mapped else "hnsw"
     return kind
 
 
@@ -553,6 +556,8 @@ def build_index(
     loop's seed: runs with different seeds share one index. Any other ``kind`` (``"faiss"``,
     ``"milvus://host:port/collection"``, ...) goes to :func:`.backends.open_index`, which reads
     the embeddings as they are (a memory-mapped pool stays on disk)."""
+    if kind == "auto":
+        kind = index_kind(kind, len(embeddings), exact_up_to, mapped=isinstance(embeddings, np.memmap))
     if kind not in ("auto", "exact", "hnsw"):
         from .backends import open_index
 

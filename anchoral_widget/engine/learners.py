@@ -169,11 +169,15 @@ class Trained:
     ``model`` None: no model yet (the batch is drawn at random from the subpool). ``labelled``:
     how many labels it was fitted on (with label-ahead, maybe fewer than the loop holds now).
     ``waited``: seconds the caller waited for it, counted as the proposal's training time.
+    ``stand_in``: fitted on the pool's embeddings by :class:`EmbeddingClassifier` (milliseconds)
+    while the session's own learner, a fine-tuned transformer, has no model yet; it scores the
+    embeddings, not the texts.
     """
 
     model: Any
     labelled: int
     waited: float = 0.0
+    stand_in: bool = False
 
 
 class Remembering:

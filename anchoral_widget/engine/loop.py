@@ -464,8 +464,9 @@ class ActiveLoop:
 
         ``trained``: score with this model instead of training one (label-ahead: a model fitted
         in the background, maybe on fewer labels than the loop holds now; ``Trained(None, 0)``
-        draws the batch at random from the subpool). The anchors and the subpool are those of
-        the current labelled set either way; the proposal records the model's labelled count.
+        draws the batch at random from the subpool; a stand-in scores the embeddings). The
+        anchors and the subpool are those of the current labelled set either way; the proposal
+        records the model's labelled count.
         """
         if self._pending is not None and len(self._pending.unanswered(self._excluded)):
             return self._pending
@@ -486,7 +487,8 @@ class ActiveLoop:
         t1 = time.perf_counter()
         if on_stage:
             on_stage("selecting")
-        bound = None if model is None else BoundModel(model, self._features())
+        features = self.embeddings if trained.stand_in else self._features()
+        bound = None if model is None else BoundModel(model, features)
         subpool = self.pool_filter(self._pool_state(bound))
         t2 = time.perf_counter()
         # With no model yet, uncertainty means nothing: pick at random from the subpool.
@@ -501,7 +503,7 @@ class ActiveLoop:
         probs = (
             bound.proba(batch) if bound is not None else np.full((len(batch), len(self.classes)), 1 / len(self.classes))
         )
-        self.model_ = model
+        self.model_ = None if trained.stand_in else model
         self._replayed_iterations.discard(self.iteration)
         proposal = Proposal(
             iteration=self.iteration,
@@ -519,10 +521,12 @@ class ActiveLoop:
             },
             labelled_count=len(self._labels),
             minority_in_labelled=minority_proportion(self.labelled_classes, self.minority_indices),
-            test=self.evaluate(model),
+            # the test set is held as the learner's features: a stand-in cannot read them
+            test=None if trained.stand_in else self.evaluate(model),
             events_seen=len(self._events),
             batch_retrieved_by=retrieved_by,
             model_labelled=None if model is None else int(trained.labelled),
+            model_stand_in=trained.stand_in,
         )
         if self.store is not None:
             self.store.append("propose", self._kept_subpool(proposal).payload())

@@ -170,7 +170,7 @@ class Pool:
         name, or ``given`` (a built index was passed)."""
         from .index import index_kind
 
-        return index_kind(self._index_spec, len(self))
+        return index_kind(self._index_spec, len(self), mapped=isinstance(self.embeddings, np.memmap))
 
     @property
     def index_ready(self) -> bool:

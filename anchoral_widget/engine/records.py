@@ -26,6 +26,7 @@ class Proposal:
     events_seen: int = 0  # how many label/skip calls it was proposed after
     batch_retrieved_by: np.ndarray | None = None  # per batch item: the anchor that retrieved it
     model_labelled: int | None = None  # labels the scoring model was fitted on; None: no model (random)
+    model_stand_in: bool = False  # scored by the embedding classifier standing in for the learner
 
     def unanswered(self, excluded: np.ndarray) -> np.ndarray:
         return np.asarray(self.batch_ids[~excluded[self.batch_ids]])
@@ -47,6 +48,7 @@ class Proposal:
             "events_seen": self.events_seen,
             "batch_retrieved_by": None if self.batch_retrieved_by is None else self.batch_retrieved_by.tolist(),
             "model_labelled": self.model_labelled,
+            "model_stand_in": self.model_stand_in,
         }
 
     @classmethod

@@ -46,6 +46,7 @@ def batch_cards(proposal, loop, texts: Sequence[str], class_names: Sequence[str]
                 "score": None if item not in scores else round(float(scores[item]), 4),
                 "anchor": anchor,
                 "model_labelled": proposal.model_labelled,  # None: no model yet, drawn at random
+                "model_stand_in": proposal.model_stand_in,  # the embedding model, until the first fit
             }
         )
     return cards

@@ -379,7 +379,7 @@ class LabelSession:
             "select": round(secs["subpool"] + secs["strategy"], 3),
             "total": round(wall, 3),
         }
-        status = ready_status(len(cards), wall, seconds, proposal.model_labelled, labelled)
+        status = ready_status(len(cards), wall, seconds, proposal.model_labelled, labelled, proposal.model_stand_in)
         self._screen.show(cards, proposal.iteration, seconds, status)
         self._fit_changed()
         self._channel.update(proposal)

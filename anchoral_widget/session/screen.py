@@ -277,28 +277,32 @@ class Screen:
 # ---- the status line's words -------------------------------------------------------------------
 
 
-def _model(labelled: int | None, now: int | None = None) -> str:
+def _model(labelled: int | None, now: int | None = None, stand_in: bool = False) -> str:
     if labelled is None:
         return "no model yet: drawn at random from the subpool"
+    name = "embedding model (until the first fine-tuned one)" if stand_in else "model"
     if now is None or now == labelled:
-        return f"model trained on {labelled} labels"
-    return f"model trained on {labelled} labels ({now - labelled} newer labels not in it yet)"
+        return f"{name} trained on {labelled} labels"
+    return f"{name} trained on {labelled} labels ({now - labelled} newer labels not in it yet)"
 
 
 def selecting_status(started: float, trained) -> str:
     """While the batch is chosen: how long the training took, or which model chooses."""
-    if trained.waited:
+    if trained.waited and not trained.stand_in:
         return f"selecting… (trained in {time.perf_counter() - started:.2f} s)"
-    return f"selecting… ({_model(trained.labelled if trained.model is not None else None)})"
+    labelled = trained.labelled if trained.model is not None else None
+    return f"selecting… ({_model(labelled, stand_in=trained.stand_in)})"
 
 
-def ready_status(cards: int, wall: float, seconds: dict, model_labelled: int | None, labelled: int) -> str:
+def ready_status(
+    cards: int, wall: float, seconds: dict, model_labelled: int | None, labelled: int, stand_in: bool = False
+) -> str:
     """A batch is ready: how long it took and which model proposed it ("model trained on 350
     labels"), with how many labels that model has not seen yet under label-ahead."""
     return (
         f"ready: {cards} texts in {wall:.2f} s "
         f"(training {seconds['train']:.2f} s, selecting {seconds['select']:.2f} s); "
-        f"{_model(model_labelled, labelled)}"
+        f"{_model(model_labelled, labelled, stand_in)}"
     )
 
 

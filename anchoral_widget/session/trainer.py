@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from ..engine.learners import FitCancelled, Remembering, Trained, fit_learner, take
+from ..engine.learners import EmbeddingClassifier, FitCancelled, Remembering, Trained, fit_learner, take
 from ..engine.pool import learner_reads_texts
 from ..errors import InputError
 
@@ -67,6 +67,20 @@ def score_ahead(model, loop, subpools: list[np.ndarray], checkpoint: Callable[[]
     earlier = np.concatenate(subpools[::-1])
     _, first = np.unique(earlier, return_index=True)
     model.remember([features[int(i)] for i in earlier[np.sort(first)]], checkpoint)
+
+
+def stand_in(loop) -> Trained:
+    """A model to propose with until the learner's first fit finishes: logistic regression on
+    the pool's embeddings, fitted now on every label (milliseconds), so the first batches of a
+    label-ahead session are chosen by uncertainty over AnchorAL's subpool rather than drawn at
+    random while the transformer fine-tunes for minutes. A learner that reads embeddings is its
+    own stand-in: the batch is drawn at random until it has fitted (it never waits long)."""
+    if not learner_reads_texts(loop.learner) or not len(loop.labelled_ids):
+        return Trained(None, 0)
+    ids, y = loop.labelled_in_id_order()
+    t0 = time.perf_counter()
+    model = fit_learner(EmbeddingClassifier(), take(loop.embeddings, ids), y, len(loop.classes), loop.seed)
+    return Trained(model, len(ids), time.perf_counter() - t0, stand_in=True)
 
 
 @dataclass(frozen=True)
@@ -155,10 +169,10 @@ class Trainer:
     def for_proposal(self, loop, *, fresh: bool) -> Trained | None:
         """The model to propose with: fitted on every label now (``fresh``, strict mode: waits
         for it; None if closed meanwhile), else the latest that finished (label-ahead, or a
-        resumed batch that needs none)."""
+        resumed batch that needs none); before the first one finishes, :func:`stand_in`."""
         if fresh:
             return self.wait_for(FitRequest.of(loop))
-        return self.latest or Trained(None, 0)
+        return self.latest or stand_in(loop)
 
     def request(self, request: FitRequest) -> None:
         """Fit ``request`` once the running fit (if any) is done; nothing if its labelled set is

@@ -8,7 +8,7 @@ import { command } from "./protocol.js";
  * @typedef {{id: number, text: string, label: string, similarity: number}} Anchor
  * @typedef {{
  *   id: number, text: string, predicted: string, confidence: number, proba: number[],
- *   score: number | null, anchor: Anchor | null, model_labelled?: number | null
+ *   score: number | null, anchor: Anchor | null, model_labelled?: number | null, model_stand_in?: boolean
  * }} Card
  * @typedef {{id: number, text: string, similarity: number, label: string | null, skipped: boolean}} Hit
  * @typedef {{

@@ -57,6 +57,13 @@ describe("cards", () => {
     expect(all[2].querySelector(".aw-model")).toBeNull(); // a kernel that does not say
   });
 
+  it("says when the embedding model stood in for the first fine-tuning", () => {
+    const model = new FakeModel();
+    model.set("batch", model.get("batch").map((c) => ({ ...c, model_labelled: 100, model_stand_in: true })));
+    const all = cards(mount(model));
+    expect(all[0].querySelector(".aw-model").textContent).toBe("embedding model trained on 100 labels (fine-tuning)");
+  });
+
   it("sends a label for the clicked card, with the batch's iteration", () => {
     const model = new FakeModel();
     const el = mount(model);

@@ -1,8 +1,11 @@
 """FAISS indexes (``faiss-cpu``): for pools whose float32 vectors do not fit in memory.
 
 The default, ``ivfpq``, is an inverted file (``nlist`` k-means cells, ``nprobe`` of them read per
-query) whose vectors are stored as product-quantised codes of ``m`` bytes: 48 bytes per item at
-384-d instead of 1,536, so 10M items take about 0.6 GB. ``hnsw`` is a FAISS HNSW graph over
+query) whose vectors are stored as product-quantised codes: 48 bytes per item at 384-d instead of
+1,536, so 10M items take about 0.6 GB. The codes are 4-bit ones, read by FAISS's fast-scan
+kernels (``IndexIVFPQFastScan``: the lookup tables sit in SIMD registers), which scan a cell 5-20
+times faster than 8-bit codes of the same size here; ``nbits=8`` builds the classic
+``IndexIVFPQ``. ``hnsw`` is a FAISS HNSW graph over
 float32 vectors and ``flat`` is exact search; both keep every vector in memory.
 
 Labelled and skipped items are excluded *inside* the search by an ID selector (FAISS's
@@ -48,6 +51,8 @@ KMEANS_ITERATIONS = 10
 #: Points per PQ centroid used to train the codes (16,384 at 8 bits).
 PQ_POINTS_PER_CENTROID = 64
 _ADD_CHUNK = 65_536
+#: Bits per code of the fast-scan kernels (the only width they read).
+FAST_SCAN_BITS = 4
 
 
 def _faiss() -> Any:
@@ -67,24 +72,31 @@ def default_nlist(n: int) -> int:
     return int(max(1, min(cells, n // 39)))
 
 
-def default_m(dim: int) -> int:
-    """PQ sub-quantisers: one per 8 dimensions (48 bytes at 384-d), a divisor of ``dim``."""
-    for m in range(max(1, dim // 8), 0, -1):
-        if dim % m == 0:
+def default_m(dim: int, nbits: int = FAST_SCAN_BITS) -> int:
+    """PQ sub-quantisers: ``dim / nbits`` of them, so a vector's codes take ``dim / 8`` bytes (48
+    at 384-d) whatever the bits per code; a divisor of ``dim`` (and even, for fast-scan)."""
+    for m in range(max(1, dim // nbits), 0, -1):
+        if dim % m == 0 and (nbits != FAST_SCAN_BITS or m % 2 == 0):
             return m
     return 1
 
 
 def default_nbits(n: int) -> int:
-    """Bits per PQ code: 8 when there are enough points to train 256 centroids, fewer below."""
-    return int(min(8, max(4, math.floor(math.log2(max(n / 39, 16))))))
+    """Bits per PQ code: 4, for the fast-scan kernels. Recall is set by the cells read, not by
+    the codes, once candidates are re-ranked exactly (``benchmarks/scale_out.py``)."""
+    return FAST_SCAN_BITS
+
+
+def codes_kind(nbits: int) -> str:
+    """How an ``ivfpq`` index stores its codes: ``fs4`` (fast-scan) or ``pq<bits>``."""
+    return "fs4" if nbits == FAST_SCAN_BITS else f"pq{nbits}"
 
 
 def default_nprobe(nlist: int) -> int:
     """Cells read per query: 1/32 of them, at least 16 (all of them for a small index). Recall is
-    limited by the cells read, not by the codes (candidates are re-ranked exactly), and reading
-    cells is most of a query's time: at 10M items (1,024 cells) reading 64 gave recall@50 0.995
-    and a 0.62 s subpool on 2 cores; see ``benchmarks/scale_out.py`` for 32 against 64."""
+    limited by the cells read, not by the codes (candidates are re-ranked exactly). At 10M items
+    (1,024 cells, fast-scan codes) reading 32 gave recall@50 0.99 and a 0.09 s subpool on 2 cores;
+    see ``benchmarks/scale_out.py``."""
     return int(min(nlist, max(16, nlist // 32)))
 
 
@@ -180,14 +192,19 @@ class FaissIndex:
             params.update(M=HNSW_M, ef_construction=HNSW_EF_CONSTRUCTION)
         else:
             nlist = int(nlist or default_nlist(n))
-            m = int(m or default_m(dim))
             nbits = int(nbits or default_nbits(n))
+            m = int(m or default_m(dim, nbits))
             if dim % m:
                 raise InputError(f"m={m} sub-quantisers must divide the dimension {dim}")
             if nlist > n:
                 raise InputError(f"nlist={nlist} cells for a pool of {n} items: use fewer cells")
+            if not 1 <= nbits <= 16:
+                raise InputError(f"nbits={nbits}: a PQ code has 1 to 16 bits (4 for fast-scan, 8 classic)")
             quantizer = faiss.IndexFlatIP(dim)
-            index = faiss.IndexIVFPQ(quantizer, dim, nlist, m, nbits, faiss.METRIC_INNER_PRODUCT)
+            if nbits == FAST_SCAN_BITS:
+                index = faiss.IndexIVFPQFastScan(quantizer, dim, nlist, m, nbits, faiss.METRIC_INNER_PRODUCT)
+            else:
+                index = faiss.IndexIVFPQ(quantizer, dim, nlist, m, nbits, faiss.METRIC_INNER_PRODUCT)
             index.cp.seed = int(seed)
             index.cp.niter = KMEANS_ITERATIONS
             index.cp.spherical = True  # unit centroids: cells by cosine, as the queries are
@@ -198,7 +215,7 @@ class FaissIndex:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 index.train(_train_sample(embeddings, train_size, seed))
-            params.update(nlist=nlist, m=m, nbits=nbits, train_size=min(train_size, n))
+            params.update(nlist=nlist, m=m, nbits=nbits, codes=codes_kind(nbits), train_size=min(train_size, n))
         starts = _blocks(embeddings)
         if progress:
             from tqdm.auto import tqdm
@@ -341,9 +358,12 @@ def cached_faiss(
     query_opts = {key: options[key] for key in query_keys if options.get(key) is not None}
     folder = Path(cache_dir).expanduser() / "indexes"
     folder.mkdir(parents=True, exist_ok=True)
-    tag = "-".join([variant] + [f"{k}{v}" for k, v in sorted(build_opts.items())])
+    # the kind of codes is part of the name: an index cached with other codes (8-bit ones, the
+    # default before fast-scan) is never taken for this one
+    codes = {"codes": codes_kind(int(build_opts.get("nbits") or default_nbits(n)))} if variant == "ivfpq" else {}
+    tag = "-".join([variant, *codes.values()] + [f"{k}{v}" for k, v in sorted(build_opts.items())])
     path, meta_path = folder / f"{fingerprint}.{tag}.faiss", folder / f"{fingerprint}.{tag}.json"
-    meta = {"fingerprint": fingerprint, "size": n, "dim": dim, "variant": variant, **build_opts}
+    meta = {"fingerprint": fingerprint, "size": n, "dim": dim, "variant": variant, **codes, **build_opts}
     if path.exists() and meta_path.exists():
         try:
             stored = json.loads(meta_path.read_text())

@@ -98,7 +98,7 @@ export function cardsView({ model, onHover = () => {} }) {
     );
     const skip = h("button", { type: "button", class: "aw-skip", title: "skip (s)", onclick: () => answer(index, null) }, "skip");
     const guess = h("span", { class: "aw-guess", title: "the model's guess" }, `model: ${card.predicted} ${percent(card.confidence)}`);
-    const made = card.model_labelled === undefined ? null : h("span", { class: "aw-model", title: "the model that proposed this card" }, modelText(card.model_labelled));
+    const made = card.model_labelled === undefined ? null : h("span", { class: "aw-model", title: "the model that proposed this card" }, modelText(card.model_labelled, card.model_stand_in));
     const score = card.score === null ? null : h("span", { class: "aw-score", title: "AnchorAL score: mean similarity to the anchors that retrieved it" }, `score ${card.score.toFixed(2)}`);
     const why = card.anchor
       ? h(
@@ -234,7 +234,11 @@ export function cardsView({ model, onHover = () => {} }) {
   };
 }
 
-/** @param {number | null} labelled how many labels the proposing model was trained on; null: none */
-export function modelText(labelled) {
-  return labelled === null ? "no model yet: drawn at random" : `trained on ${labelled} labels`;
+/**
+ * @param {number | null} labelled how many labels the proposing model was trained on; null: none
+ * @param {boolean} [standIn] the embedding model proposed it while the first fine-tuning runs
+ */
+export function modelText(labelled, standIn = false) {
+  if (labelled === null) return "no model yet: drawn at random";
+  return standIn ? `embedding model trained on ${labelled} labels (fine-tuning)` : `trained on ${labelled} labels`;
 }
