@@ -245,9 +245,9 @@ def main(argv=None):
             "(subpool, anchors, batch, new labelled items) and the hover texts of the items new to them. The "
             "pool's texts are never sent: the front end asks for one on hover or click.",
             "",
-            "UMAP runs in a child process and the placement in a thread whose HNSW queries release the "
-            "interpreter, so the kernel stays responsive: the stall figure above. The positions are cached "
-            "beside the fit, so the next session with the same pool reads them.",
+            "UMAP runs in a child process and the placement in a thread, in chunks, so the kernel keeps "
+            "answering while the map is fitted; its longest stall meanwhile is the figure above. The "
+            "positions are cached beside the fit, so the next session with the same pool reads them.",
         ]
     )
     if not args.no_write:
