@@ -181,6 +181,12 @@ def main(argv=None):
             "",
             table,
             "",
+            "Without a GPU, neither pans smoothly at 1M: each frame is drawn by the CPU (SwiftShader), "
+            "and the frame times move with the machine's load (an earlier run of the same script: "
+            "regl-scatterplot 1.4 s, plotly 5.6 s median at 1M). What this measures is the ratio, in one "
+            "run: regl-scatterplot is the faster and the smaller, and it brings the lasso and the density "
+            "shading. A desktop's GPU was not measured here.",
+            "",
             "The widget draws the pool with regl-scatterplot (opacity by density, lasso built in) and "
             "the few points above it (subpool, labelled, batch, anchors) on a 2-D canvas over it. "
             "The curves stay on plotly, its basic partial bundle (scatter and bar, what they draw).",
