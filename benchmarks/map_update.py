@@ -200,7 +200,6 @@ def main(argv=None):
             sample = np.asarray(X[projection.sample_ids_], np.float32)
             model = umap.UMAP(n_components=2, metric="cosine", random_state=0).fit(sample)
             fresh = Projection(X, sample_size=args.sample_size, seed=0, cache_dir=False, process=False)
-            fresh._set_child = lambda child: None
             fresh.sample_ids_, fresh.sample_xy_ = projection.sample_ids_, projection.sample_xy_
             fresh._index, fresh._xy = projection._index, np.full((n, 2), np.nan, np.float32)
             fresh._xy[projection.sample_ids_] = projection.sample_xy_
