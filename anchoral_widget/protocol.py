@@ -74,6 +74,20 @@ COMMANDS: dict[str, dict] = {
     "retry": {"help": "Try again to prepare the next batch after an error.", "fields": {}},
     "map_sync": {"help": "Send the whole map (a view opened late); answered by a full map_update.", "fields": {}},
     "map_text": {"help": "Send the whole texts of clicked points; answered by map_text.", "fields": {"ids": _IDS}},
+    "label_selection": {
+        "help": "Label a selection of texts (drawn on the map) as one undoable event: the open ones "
+        "(not labelled, skipped or in the batch on screen); answered by selection.",
+        "fields": {"ids": field("ids", "the selected texts"), "label": _CLASS},
+    },
+    "skip_selection": {
+        "help": "Skip a selection of texts as one undoable event (the open ones); answered by selection.",
+        "fields": {"ids": field("ids", "the selected texts")},
+    },
+    "undo_selection": {
+        "help": "Take back the last selection labelled or skipped, if nothing was stored or proposed since; "
+        "answered by selection.",
+        "fields": {},
+    },
 }
 
 #: Kernel -> front end: kind -> what it carries and its top-level fields.
@@ -97,6 +111,17 @@ MESSAGES: dict[str, dict] = {
     "map_text": {
         "help": "The whole texts of clicked points (the answer to map_text).",
         "fields": {"texts": field("object", "str(id) -> text")},
+    },
+    "selection": {
+        "help": "A selection stored or taken back (the answer to label_selection, skip_selection, undo_selection).",
+        "fields": {
+            "action": field("str", "label, skip or undo"),
+            "label": field("str", "the class given (label only)", optional=True),
+            "count": field("int", "texts stored (or, for undo, taken back)"),
+            "left_out": field("int", "selected texts left as they were: labelled, skipped or in the batch"),
+            "text": field("str", "what happened, in words"),
+            "undoable": field("bool", "whether undo_selection can take it back now"),
+        },
     },
 }
 

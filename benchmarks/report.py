@@ -45,6 +45,7 @@ SECTIONS = [
     ("map_render", "benchmarks/map_render.py"),
     ("scale_out", "benchmarks/scale_out.py --part both"),
     ("first_batch", "benchmarks/first_batch.py"),
+    ("selection", "benchmarks/selection.py"),
 ]
 
 

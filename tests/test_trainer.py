@@ -162,14 +162,39 @@ def test_after_each_fit_the_model_scores_ahead_on_the_trainers_thread():
     seen = []
     learner = SlowLearner()
     trainer = trainer_for(
-        learner, prepare=lambda model, checkpoint: seen.append((model, threading.current_thread().name))
+        learner, prepare=lambda model, checkpoint, ready: seen.append((model, threading.current_thread().name))
     )
     trainer.request(request(10))
-    assert trainer.idle(10)
-    deadline = time.monotonic() + 10
-    while not seen and time.monotonic() < deadline:
-        time.sleep(0.01)
+    assert trainer.idle(10), "idle once the scoring ahead is done too"
     assert seen == [(trainer.latest.model, "anchoral-trainer")]
+    assert trainer.ready is trainer.latest, "a prepare that returns makes the model ready"
+    trainer.close()
+
+
+def test_label_ahead_proposes_with_a_new_model_only_once_it_has_scored_ahead():
+    """Until the new model has scored the last subpool, the model before it (or the stand-in)
+    proposes: the new one would score that subpool while the person waits."""
+    scoring, go_on = threading.Event(), threading.Event()
+
+    def prepare(model, checkpoint, ready):
+        scoring.set()
+        go_on.wait(10)
+        ready()
+        go_on.clear()
+        go_on.wait(10)  # the rest of the scoring ahead: the model proposes meanwhile
+
+    trainer = trainer_for(SlowLearner(), prepare=prepare)
+    trainer.request(request(10))
+    assert scoring.wait(10)
+    assert trainer.latest.labelled == 10 and trainer.ready is None, "fitted, not ready"
+    assert not trainer.idle(0.05)
+    go_on.set()
+    deadline = time.monotonic() + 10
+    while trainer.ready is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert trainer.ready is trainer.latest and not trainer.idle(0.05), "ready before the scoring ahead ends"
+    go_on.set()
+    assert trainer.idle(10)
     trainer.close()
 
 

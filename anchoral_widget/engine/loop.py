@@ -226,6 +226,12 @@ class ActiveLoop:
         return view
 
     @property
+    def events(self) -> tuple[Event, ...]:
+        """Every ``label`` and ``skip`` call still in effect (undone ones are gone), oldest first:
+        what :meth:`undo` takes back, last first. Read them, do not change them."""
+        return tuple(self._events)
+
+    @property
     def unlabelled_count(self) -> int:
         return int((~self._excluded).sum())
 
@@ -272,11 +278,13 @@ class ActiveLoop:
 
     # ---- labelling --------------------------------------------------------------------
 
-    def label(self, ids: npt.ArrayLike, labels: Iterable[Any]) -> None:
+    def label(self, ids: npt.ArrayLike, labels: Iterable[Any], *, source: str | None = None) -> None:
         """Record labels (class names) for ``ids``: seed labels, or answers to the batch.
 
         Everything is checked before anything changes: unknown classes, ids out of range or
-        already labelled raise :class:`InputError` and leave the loop as it was.
+        already labelled raise :class:`InputError` and leave the loop as it was. ``source``
+        says where a call from outside the batch came from (``"map"``: a selection labelled at
+        once); it is kept with the event, in the store and in :attr:`events`.
         """
         arr = self._check_ids(ids)
         classes = self.class_indices(labels)
@@ -285,15 +293,15 @@ class ActiveLoop:
         already = [int(i) for i in arr if int(i) in self._labels]
         if already:
             raise InputError(f"already labelled: {already[:5]}")
-        self._apply(Event("label", arr, classes, self._iteration_of(arr), time.time()))
+        self._apply(Event("label", arr, classes, self._iteration_of(arr), time.time(), source=source))
 
-    def skip(self, ids: npt.ArrayLike) -> None:
+    def skip(self, ids: npt.ArrayLike, *, source: str | None = None) -> None:
         """Leave ``ids`` unlabelled and out of every future subpool (undo brings them back)."""
         arr = self._check_ids(ids)
         taken = [int(i) for i in arr if self._excluded[i]]
         if taken:
             raise InputError(f"already labelled or skipped: {taken[:5]}")
-        self._apply(Event("skip", arr, None, self._iteration_of(arr), time.time()))
+        self._apply(Event("skip", arr, None, self._iteration_of(arr), time.time(), source=source))
 
     def _iteration_of(self, ids: np.ndarray) -> int:
         if self._pending is not None and np.isin(ids, self._pending.batch_ids).any():
@@ -302,15 +310,15 @@ class ActiveLoop:
 
     def _apply(self, event: Event, persist: bool = True) -> None:
         if persist and self.store is not None:
-            self.store.append(
-                event.kind,
-                {
-                    "ids": event.ids,
-                    "labels": None if event.classes is None else [self.classes[c] for c in event.classes.tolist()],
-                    "iteration": event.iteration,
-                    "time": event.time,
-                },
-            )
+            payload: dict[str, Any] = {
+                "ids": event.ids,
+                "labels": None if event.classes is None else [self.classes[c] for c in event.classes.tolist()],
+                "iteration": event.iteration,
+                "time": event.time,
+            }
+            if event.source is not None:  # absent from batch and seed rows, as in every older store
+                payload["source"] = event.source
+            self.store.append(event.kind, payload)
         if event.kind == "label":
             assert event.classes is not None  # a label event always carries its classes
             for item, cls in zip(event.ids.tolist(), event.classes.tolist()):
@@ -415,7 +423,8 @@ class ActiveLoop:
         elif kind in ("label", "skip"):
             ids = self._check_ids(payload["ids"])
             classes = None if kind == "skip" else self.class_indices(payload["labels"])
-            self._apply(Event(kind, ids, classes, payload["iteration"], payload["time"]), persist=False)
+            event = Event(kind, ids, classes, payload["iteration"], payload["time"], source=payload.get("source"))
+            self._apply(event, persist=False)
         elif kind == "undo":
             self.undo(persist=False)
         else:

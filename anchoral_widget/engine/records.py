@@ -75,6 +75,7 @@ class Event:
     time: float
     completed: Proposal | None = None  # the proposal this call finished, if it did
     unskipped: list[int] = field(default_factory=list)  # skipped items this call labelled
+    source: str | None = None  # where the call came from when not a batch or seed: "map" (a selection)
 
 
 @dataclass

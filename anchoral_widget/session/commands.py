@@ -20,6 +20,9 @@ ACTIONS: dict[str, Callable[[Any, dict], None]] = {
     "retry": lambda s, f: s.retry(),
     "map_sync": lambda s, f: s.map_sync(),
     "map_text": lambda s, f: s.map_text(f["ids"]),
+    "label_selection": lambda s, f: s.label_selection(f["ids"], f["label"]),
+    "skip_selection": lambda s, f: s.skip_selection(f["ids"]),
+    "undo_selection": lambda s, f: s.undo_selection(),
 }
 
 

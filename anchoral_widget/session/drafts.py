@@ -1,5 +1,7 @@
 """The batch on screen and the answers given to it so far: drafts, each action undoable, until
-the batch is submitted. Plain state; the session holds its lock around every call."""
+the batch is submitted. Plain state; the session holds its lock around every call. The screen
+keeps them beside the label store after every change (:meth:`BatchDrafts.to_json`, see
+:mod:`.notes`), so that a restarted kernel puts them back on the same batch (:meth:`restore`)."""
 
 from __future__ import annotations
 
@@ -56,6 +58,24 @@ class BatchDrafts:
                 del self.answers[item]
             else:
                 self.answers[item] = before
+
+    def to_json(self) -> dict:
+        """The drafts as JSON, to keep: the batch's iteration and card ids, answers, undo steps."""
+        return {
+            "iteration": self.iteration,
+            "ids": sorted(self.ids),
+            "answers": [[i, a] for i, a in self.answers.items()],
+            "undo": [[[i, b is not _MISSING, None if b is _MISSING else b] for i, b in s.items()] for s in self._undo],
+        }
+
+    def restore(self, kept: dict | None) -> bool:
+        """Take back drafts kept for this very batch (the same iteration and cards); False, and
+        nothing changed, for any other."""
+        if not kept or kept.get("iteration") != self.iteration or kept.get("ids") != sorted(self.ids):
+            return False
+        self.answers = {int(i): a for i, a in kept["answers"]}
+        self._undo = [{int(i): (b if had else _MISSING) for i, had, b in step} for step in kept["undo"]]
+        return True
 
     def take(self) -> tuple[dict, list[dict], int]:
         """The answered batch, leaving the screen empty; every card needs an answer."""

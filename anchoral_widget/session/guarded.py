@@ -79,22 +79,32 @@ class GuardedLoop:
         with self._lock:
             yield self.loop
 
-    def store(self, labelled: dict[int, object], skipped: Sequence[int] = ()) -> None:
-        """Store labels (id -> the loop's class) then skips, all or nothing."""
+    def store(self, labelled: dict[int, object], skipped: Sequence[int] = (), *, source: str | None = None) -> None:
+        """Store labels (id -> the loop's class) then skips, all or nothing (``source``: where
+        they came from, when not a batch or a seed; see :meth:`ActiveLoop.label`)."""
         with self._lock:
             loop = self.loop
             assert loop is not None  # nothing is stored before the loop is attached
-            stored = False
+            stored, where = False, {} if source is None else {"source": source}
             try:
                 if labelled:
-                    loop.label(list(labelled), list(labelled.values()))
+                    loop.label(list(labelled), list(labelled.values()), **where)
                     stored = True
                 if skipped:
-                    loop.skip(list(skipped))
+                    loop.skip(list(skipped), **where)
             except Exception:
                 if stored:
                     loop.undo()  # the labels went in but the skips did not: neither
                 raise
+            finally:
+                self.refresh()
+
+    def undo(self):
+        """Take back the loop's last label or skip call; returns its event (None: nothing to undo)."""
+        with self._lock:
+            assert self.loop is not None  # nothing is undone before the loop is attached
+            try:
+                return self.loop.undo()
             finally:
                 self.refresh()
 

@@ -46,8 +46,11 @@ from .cards import batch_cards
 from .commands import dispatch
 from .guarded import GuardedLoop
 from .mapchannel import MapChannel
-from .screen import Screen, check_budget, plain, ready_status, selecting_status, training_note
+from .notes import SessionNotes
+from .screen import Screen, check_budget, plain
 from .search import quiet_encoder, run_search
+from .selection import SelectionMethods
+from .status import batch_seconds, ready_status, selecting_status, training_note
 from .trainer import FitRequest, Trainer, label_ahead, score_ahead
 from .worker import Worker
 
@@ -56,8 +59,9 @@ WRITES = "writes"  # the worker's jobs that store labels: `labels` waits for the
 PREPARE = "prepare"  # the job that makes the loop: reading the loop waits for it
 
 
-class LabelSession:
-    """Label an active loop's batches, one at a time, from any front end.
+class LabelSession(SelectionMethods):
+    """Label an active loop's batches, one at a time, from any front end (and selections of
+    texts from the map at once: :class:`~.selection.SelectionMethods`).
 
     Parameters
     ----------
@@ -130,7 +134,7 @@ class LabelSession:
         if len(self.texts) != len(loop.embeddings):
             raise InputError(f"{len(self.texts)} texts but {len(loop.embeddings)} embeddings")
         self.ahead = label_ahead(self._training, loop.learner)
-        scorer = lambda model, checkpoint: score_ahead(model, loop, self._subpools, checkpoint)
+        scorer = lambda model, checkpoint, ready: score_ahead(model, loop, self._subpools, checkpoint, ready)
         self._trainer = Trainer(
             loop.learner,
             on_error=lambda exc: self._fail(exc) if self.ahead else None,  # strict mode raises it where it waits
@@ -140,6 +144,9 @@ class LabelSession:
         self.encoder, self._query_encoder = encoder, None if encoder is None else quiet_encoder(encoder)
         self._class_of = dict(zip(self.class_names, loop.classes))
         self._map = self._channel.view = map
+        self._notes = None if loop.store is None else SessionNotes(loop.store.path)  # drafts, curves
+        self._screen.keep_drafts(self._notes)
+        self._channel.keep_curves(self._notes)
         self._guarded.attach(loop)
         self._screen.publish("minority", "progress")
 
@@ -269,7 +276,8 @@ class LabelSession:
             )
         query = query.strip()
         self._screen.begin_search(query)
-        self._worker.submit(self._run_search, query)
+        # the query's encoder is read when the search runs: a session still preparing has none yet
+        self._worker.submit(lambda: run_search(self._guarded, self._screen, self._query_encoder, self.texts, query))
 
     def seed(self, ids: list[int], label: str) -> None:
         """Label texts found by search (outside any batch); stored in the background, and the
@@ -373,23 +381,15 @@ class LabelSession:
             cards = batch_cards(proposal, loop, self.texts, self.class_names)
             wall = time.perf_counter() - start
             labelled = len(loop.labelled_ids)
-        secs = proposal.seconds
-        seconds = {
-            "train": round(secs["train"], 3),
-            "select": round(secs["subpool"] + secs["strategy"], 3),
-            "total": round(wall, 3),
-        }
-        status = ready_status(len(cards), wall, seconds, proposal.model_labelled, labelled, proposal.model_stand_in)
+        seconds = batch_seconds(proposal.seconds, None if pending else wall)  # pending: resumed, proposed before
+        status = ready_status(len(cards), seconds, proposal.model_labelled, labelled, pending, proposal.model_stand_in)
         self._screen.show(cards, proposal.iteration, seconds, status)
         self._fit_changed()
         self._channel.update(proposal)
 
     def _fit_changed(self) -> None:
         if self.ahead and self._trainer is not None:
-            self._screen.set_note(training_note(self._trainer.fitting, self._trainer.latest, self._shown_model))
-
-    def _run_search(self, query: str) -> None:
-        run_search(self._guarded, self._screen, self._query_encoder, self.texts, query)
+            self._screen.set_note(training_note(self._trainer.fitting, self._trainer.ready, self._shown_model))
 
     def _curves_changed(self, curves: dict) -> None:
         self._screen.set_curves(curves)

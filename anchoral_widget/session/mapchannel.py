@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 
 from ..errors import InputError
 from .guarded import GuardedLoop
+from .notes import CURVES, SessionNotes
 from .worker import Worker
 
 OFF = {"status": "off", "fraction": 0.0, "text": ""}
@@ -40,6 +41,19 @@ class MapChannel:
         self._listeners: list[Callable[[dict, list], None]] = []
         self._sending = threading.Lock()  # held while a message is built and sent: in order
         self._estimates = Worker("anchoral-estimate", on_error)
+        self._notes: SessionNotes | None = None
+
+    def keep_curves(self, notes: SessionNotes | None) -> None:
+        """Keep what the curves computed in ``notes`` (beside the label store) after each change,
+        starting from what an earlier session kept there: a restarted kernel draws every
+        iteration's F1 estimate and predicted subpool share again."""
+        self._notes = notes
+        if notes is not None and self.view is not None:
+            self.view.restore_curve_notes(notes.get(CURVES) or {})
+
+    def _keep(self) -> None:
+        if self._notes is not None and self.view is not None:
+            self._notes.put(CURVES, self.view.curve_notes())
 
     def on_map(self, callback: Callable[[dict, list], None]) -> None:
         self._listeners.append(callback)
@@ -79,6 +93,11 @@ class MapChannel:
         with self._sending:
             self._send((view.texts_of(ids), []))
 
+    def notify(self, header: dict) -> None:
+        """Send a message without buffers (a selection stored), in order with the map's."""
+        with self._sending:
+            self._send((header, []))
+
     # ---- after a batch or a seed (worker thread) ----------------------------------------------
 
     def update(self, proposal=None) -> None:
@@ -90,6 +109,7 @@ class MapChannel:
         with self._guarded.held():
             if proposal is not None:
                 estimate = view.observe(proposal)
+                self._keep()
             curves = view.curves()
             with self._sending:
                 self._send(view.update(proposal))
@@ -100,6 +120,7 @@ class MapChannel:
     def _estimate(self, estimate: Callable[[], None]) -> None:
         estimate()
         with self._guarded.held():
+            self._keep()
             curves = self.view.curves()
         self._on_curves(curves)
 

@@ -11,7 +11,6 @@ training, no search) ever runs under it.
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -20,6 +19,7 @@ import numpy as np
 from ..errors import AnchorALError, InputError
 from .drafts import BatchDrafts
 from .guarded import LoopFacts
+from .notes import DRAFTS, SessionNotes
 
 #: Phases in which the worker prepares a batch (or, first, the pool).
 BUSY = ("preparing", "starting", "training", "selecting")
@@ -60,6 +60,7 @@ class Screen:
         self._pool, self._budget = pool, budget
         self._facts, self._map_status = facts, map_status
         self._drafts = BatchDrafts()
+        self._notes: SessionNotes | None = None  # where the drafts are kept (beside the label store)
         self._reserved: set[int] = set()  # seed labels sent but not yet stored
         self._phase, self._status, self._error = phase, f"{phase}…", ""
         self._seconds: dict[str, float] = {}
@@ -125,17 +126,29 @@ class Screen:
 
     # ---- the batch on screen --------------------------------------------------------------
 
+    def keep_drafts(self, notes: SessionNotes | None) -> None:
+        """Keep the drafts in ``notes`` after every change; a batch shown again (after a restart)
+        gets back the drafts kept for it."""
+        with self._lock:
+            self._notes = notes
+
+    def _keep(self) -> None:
+        if self._notes is not None:
+            self._notes.put(DRAFTS, self._drafts.to_json())
+
     def answer(self, ids: list[int] | None, label: str | None, iteration: int | None) -> None:
         """A draft answer (``label`` None: skipped; ``ids`` None: every card without one)."""
         with self._lock:
             self._drafts.check(iteration, self._status)
             self._drafts.answer(ids, label)
+            self._keep()
             self.publish("answers", error="")
 
     def undo(self, iteration: int | None) -> None:
         with self._lock:
             self._drafts.check(iteration, self._status)
             self._drafts.undo()
+            self._keep()
             self.publish("answers", error="")
 
     def take(self, iteration: int | None) -> tuple[dict, list[dict], int]:
@@ -144,6 +157,7 @@ class Screen:
         with self._lock:
             self._drafts.check(iteration, self._status)
             taken = self._drafts.take()
+            self._keep()
             self._phase, self._status = "training", "storing the labels…"
             self.publish("batch", "answers", "phase", "status", error="")
             return taken
@@ -152,6 +166,7 @@ class Screen:
         """Put back a batch whose storing failed, answers and all."""
         with self._lock:
             self._drafts.show(cards, iteration, answers)
+            self._keep()
             self._phase, self._status = "ready", "ready: the batch could not be stored (see below)"
             self.publish("batch", "answers", "iteration", "phase", "status")
 
@@ -159,6 +174,9 @@ class Screen:
         """A new batch, ready to label."""
         with self._lock:
             self._drafts.show(cards, iteration)
+            if self._notes is not None:  # the drafts kept for this batch (a restarted kernel)
+                self._drafts.restore(self._notes.get(DRAFTS))
+            self._keep()
             self._seconds = dict(seconds)
             self._phase, self._status = "ready", status
             self.publish("batch", "answers", "iteration", "seconds", "progress", "phase", "status")
@@ -251,6 +269,52 @@ class Screen:
                 self.publish("progress", "minority", "search")
             return self._phase == "cold"
 
+    # ---- selections (from the map) -------------------------------------------------------------
+
+    def hold_selection(self, ids: list[int]) -> tuple[list[int], dict[str, int]]:
+        """The open texts of a selection, held until stored like seed labels, and how many of the
+        others were left out, by reason; an InputError when none is open."""
+        with self._lock:
+            taken, batch, held = self._facts().taken, self._drafts.ids, self._reserved
+            reasons = ["labelled or skipped", "in the batch on screen (answer them on their cards)", "being stored"]
+            left = dict.fromkeys(reasons, 0)
+            chosen = []
+            for i in ids:
+                if i in taken:
+                    left[reasons[0]] += 1
+                elif i in batch:
+                    left[reasons[1]] += 1
+                elif i in held:
+                    left[reasons[2]] += 1
+                else:
+                    chosen.append(i)
+            if not chosen:
+                parts = ", ".join(f"{n:,} {why}" for why, n in left.items() if n)
+                raise InputError(f"none of the {len(ids):,} selected texts is open ({parts}): nothing was stored")
+            self._reserved.update(chosen)
+            self.publish(error="")
+            return chosen, left
+
+    def settle(self, held: list[int], stored: list[int], label: str | None) -> bool:
+        """A selection stored: ``stored`` of the ``held`` texts got ``label`` (None: skipped);
+        search results say so. True when the session waits for labels (cold start)."""
+        with self._lock:
+            self._reserved.difference_update(held)
+            self._mark_results(set(stored), label, label is None)
+            self.publish("progress", "minority", "search")
+            return self._phase == "cold"
+
+    def unsettle(self, ids: list[int]) -> None:
+        """A selection taken back: its texts are open again."""
+        with self._lock:
+            self._mark_results(set(ids), None, False)
+            self.publish("progress", "minority", "search", error="")
+
+    def _mark_results(self, ids: set[int], label: str | None, skipped: bool) -> None:
+        marked = {"label": label, "skipped": skipped}
+        results = [{**hit, **marked} if hit["id"] in ids else hit for hit in self._search["results"]]
+        self._search = {**self._search, "results": results}
+
     # ---- search and curves ------------------------------------------------------------------
 
     def begin_search(self, query: str) -> None:
@@ -272,48 +336,6 @@ class Screen:
         with self._lock:
             self._curves = curves
             self.publish("curves", "map_status")
-
-
-# ---- the status line's words -------------------------------------------------------------------
-
-
-def _model(labelled: int | None, now: int | None = None, stand_in: bool = False) -> str:
-    if labelled is None:
-        return "no model yet: drawn at random from the subpool"
-    name = "embedding model (until the first fine-tuned one)" if stand_in else "model"
-    if now is None or now == labelled:
-        return f"{name} trained on {labelled} labels"
-    return f"{name} trained on {labelled} labels ({now - labelled} newer labels not in it yet)"
-
-
-def selecting_status(started: float, trained) -> str:
-    """While the batch is chosen: how long the training took, or which model chooses."""
-    if trained.waited and not trained.stand_in:
-        return f"selecting… (trained in {time.perf_counter() - started:.2f} s)"
-    labelled = trained.labelled if trained.model is not None else None
-    return f"selecting… ({_model(labelled, stand_in=trained.stand_in)})"
-
-
-def ready_status(
-    cards: int, wall: float, seconds: dict, model_labelled: int | None, labelled: int, stand_in: bool = False
-) -> str:
-    """A batch is ready: how long it took and which model proposed it ("model trained on 350
-    labels"), with how many labels that model has not seen yet under label-ahead."""
-    return (
-        f"ready: {cards} texts in {wall:.2f} s "
-        f"(training {seconds['train']:.2f} s, selecting {seconds['select']:.2f} s); "
-        f"{_model(model_labelled, labelled, stand_in)}"
-    )
-
-
-def training_note(fitting: int | None, latest, shown: int | None) -> str:
-    """Label-ahead's part of the status line: the fit running in the background, or the newer
-    model that will propose the next batch."""
-    if fitting is not None:
-        return f"fine-tuning on {fitting} labels in the background"
-    if latest is not None and latest.labelled != shown:
-        return f"the model trained on {latest.labelled} labels will propose the next batch"
-    return ""
 
 
 def plain(exc: BaseException) -> str:

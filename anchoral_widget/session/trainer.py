@@ -14,8 +14,11 @@ as in the paper.
   :meth:`close` makes it raise :class:`~anchoral_widget.engine.learners.FitCancelled`.
 - A fit that raises (out of memory, a NaN loss) leaves the latest good model in place and is
   reported to ``on_error``; strict mode's :meth:`wait_for` raises it.
-- After each fit, ``prepare(model, checkpoint)`` runs on the same thread: the session scores
-  the items the next proposal will likely need (:func:`score_ahead`), so that it finds them done.
+- After each fit, ``prepare(model, checkpoint, ready)`` runs on the same thread: the session
+  scores the items the next proposal will likely need (:func:`score_ahead`), so that it finds
+  them done. Label-ahead proposes with a new model only once it is ready (``ready()`` called, or
+  ``prepare`` returned): a model that had to score the whole subpool while the person waits
+  would make the wait after a submit as long as those forward passes (seconds on a CPU).
 - The thread holds no label: a kernel that dies mid-fit loses the fit only; the labels are in
   the loop's store, and the next session fits them again.
 """
@@ -52,7 +55,9 @@ def label_ahead(training: str, learner) -> bool:
     return training == "ahead" or (training == "auto" and learner_reads_texts(learner))
 
 
-def score_ahead(model, loop, subpools: list[np.ndarray], checkpoint: Callable[[], None]) -> None:
+def score_ahead(
+    model, loop, subpools: list[np.ndarray], checkpoint: Callable[[], None], ready: Callable[[], None] = lambda: None
+) -> None:
     """After a fit, on the trainer's thread: score with the new model what the next proposal will
     likely ask for, so that it finds it scored: the last subpool first (a small class's anchors
     are all of its labels, so their neighbours come back), then the test set, then the earlier
@@ -62,6 +67,7 @@ def score_ahead(model, loop, subpools: list[np.ndarray], checkpoint: Callable[[]
         return
     features = loop.pool.features(loop.learner)
     model.remember([features[int(i)] for i in subpools[-1]], checkpoint)
+    ready()  # most of the next subpool is the last one: the model can propose now
     if loop.test is not None:
         model.remember(list(loop.test[0]), checkpoint)
     earlier = np.concatenate(subpools[::-1])
@@ -140,6 +146,8 @@ class Trainer:
         self._running: FitRequest | None = None
         self._latest: Trained | None = None
         self._latest_key: str | None = None
+        self._ready: Trained | None = None  # the latest model that has scored ahead (label-ahead)
+        self._preparing = False  # a finished fit's scoring ahead runs
         self._failure: tuple[str, BaseException] | None = None
         self._init: Any = None  # the last model fitted, unwrapped: what a warm start goes on from
         self._pauses = 0
@@ -153,6 +161,11 @@ class Trainer:
     def latest(self) -> Trained | None:
         """The latest model that finished, or None before the first."""
         return self._latest
+
+    @property
+    def ready(self) -> Trained | None:
+        """The model label-ahead proposes with: the latest that finished and scored ahead."""
+        return self._ready
 
     @property
     def fitting(self) -> int | None:
@@ -169,10 +182,11 @@ class Trainer:
     def for_proposal(self, loop, *, fresh: bool) -> Trained | None:
         """The model to propose with: fitted on every label now (``fresh``, strict mode: waits
         for it; None if closed meanwhile), else the latest that finished (label-ahead, or a
-        resumed batch that needs none); before the first one finishes, :func:`stand_in`."""
+        resumed batch that needs none) once it has scored ahead; before the first one is ready,
+        :func:`stand_in`."""
         if fresh:
             return self.wait_for(FitRequest.of(loop))
-        return self.latest or stand_in(loop)
+        return self.ready or stand_in(loop)
 
     def request(self, request: FitRequest) -> None:
         """Fit ``request`` once the running fit (if any) is done; nothing if its labelled set is
@@ -213,9 +227,11 @@ class Trainer:
                 self._cond.wait(left)
 
     def idle(self, timeout: float | None = None) -> bool:
-        """Block until no fit is running or waiting; False if ``timeout`` ran out first."""
+        """Block until no fit is running, waiting or scoring ahead; False if ``timeout`` ran out first."""
         with self._cond:
-            return self._cond.wait_for(lambda: self._queued is None and self._running is None, timeout)
+            return self._cond.wait_for(
+                lambda: self._queued is None and self._running is None and not self._preparing, timeout
+            )
 
     @contextmanager
     def paused(self) -> Iterator[None]:
@@ -269,15 +285,39 @@ class Trainer:
             finally:
                 with self._cond:
                     self._running = None
+                    self._preparing = True
                     self._cond.notify_all()
-            self._tell()
-            if model is not None and self._prepare is not None:
-                try:
-                    self._prepare(model, self.checkpoint)
-                except FitCancelled:
+            try:
+                self._tell()
+                if model is not None and not self._get_ready(model):
                     return
-                except Exception:  # scoring ahead only saves time later: never worth an error line
-                    log.exception("%s: scoring ahead with the new model failed", self.name)
+            finally:
+                with self._cond:
+                    self._preparing = False
+                    self._cond.notify_all()
+
+    def _get_ready(self, model) -> bool:
+        """Score ahead with a new model, publishing it for label-ahead once ready. False: the
+        session closed meanwhile."""
+        trained = self._latest
+        publish = lambda: self._publish(trained)
+        if self._prepare is not None:
+            try:
+                self._prepare(model, self.checkpoint, publish)
+            except FitCancelled:
+                return False
+            except Exception:  # scoring ahead only saves time later: never worth an error line
+                log.exception("%s: scoring ahead with the new model failed", self.name)
+        publish()  # a prepare that said ready already made this a no-op
+        return True
+
+    def _publish(self, trained: Trained | None) -> None:
+        with self._cond:
+            if trained is None or self._ready is trained:
+                return
+            self._ready = trained
+            self._cond.notify_all()
+        self._tell()
 
     def _tell(self) -> None:
         try:

@@ -266,3 +266,16 @@ class MapView:
             "test": test,
             "extra": extra,
         }
+
+    # ---- what the curves computed, kept beside the label store (see session/notes.py) --------
+
+    def curve_notes(self) -> dict:
+        """The subpool's predicted minority share and the F1 estimates, per iteration, as JSON:
+        what the loop's history does not hold. Call holding the loop."""
+        shares = {str(k): v for k, v in self._subpool_share.items()}
+        return {"subpool_share": shares, "estimates": [[i, n, e] for (i, n), e in self._estimates.items()]}
+
+    def restore_curve_notes(self, notes: dict) -> None:
+        """Take back :meth:`curve_notes` of an earlier session (a restarted kernel)."""
+        self._subpool_share.update({int(k): float(v) for k, v in notes.get("subpool_share", {}).items()})
+        self._estimates.update({(int(i), int(n)): e for i, n, e in notes.get("estimates", [])})

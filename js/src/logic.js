@@ -101,3 +101,31 @@ export function batchProgress(batch, answers) {
 
 /** Phases in which the kernel is working and the cards wait. */
 export const BUSY_PHASES = ["preparing", "starting", "training", "selecting"];
+
+/**
+ * The index of the first card whose answer an undo changed (taken back, or put back to an
+ * earlier one), or -1 when none did.
+ * @param {{id: number}[]} batch @param {Record<string, string | null>} before @param {Record<string, string | null>} after
+ */
+export function undoneIndex(batch, before, after) {
+  return batch.findIndex((c) => answerOf(before, c.id) !== answerOf(after, c.id));
+}
+
+/** How many selected texts the side panel lists (their texts are fetched from the kernel). */
+export const SELECTION_SHOWN = 20;
+
+/**
+ * The selection panel's headline: "1 text selected", "12,345 texts selected".
+ * @param {number} n
+ */
+export function selectionHeadline(n) {
+  return `${count(n)} ${n === 1 ? "text" : "texts"} selected`;
+}
+
+/**
+ * The ids among the first `shown` of a selection whose text is not known yet (to ask for).
+ * @param {number[]} ids @param {Map<number, string>} known @param {number} [shown]
+ */
+export function textsToFetch(ids, known, shown = SELECTION_SHOWN) {
+  return ids.slice(0, shown).filter((id) => !known.has(id));
+}

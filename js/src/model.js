@@ -64,6 +64,12 @@ export const msg = {
   mapSync: () => command("map_sync"),
   /** @param {number[]} ids the whole texts of clicked points (answered as {kind: "map_text"}) */
   mapText: (ids) => command("map_text", { ids }),
+  /** @param {number[]} ids @param {string} label a selection's open texts get `label` (one event) */
+  labelSelection: (ids, label) => command("label_selection", { ids, label }),
+  /** @param {number[]} ids a selection's open texts are skipped (one event) */
+  skipSelection: (ids) => command("skip_selection", { ids }),
+  /** take back the last selection labelled or skipped */
+  undoSelection: () => command("undo_selection"),
 };
 
 /**

@@ -1,6 +1,8 @@
 // anchoral-widget's Labeller front end (anywidget): one root element per view, made of
 // independent views (status, cards, map, curves, search, help, error) that read the same model.
 // A second view of the same widget is a second call of render(); each cleans up after itself.
+// anywidget reads the module's default export ({render}); a `render` exported by name is the
+// older form, which it warns about on every load.
 import "./widget.css";
 import { h } from "./dom.js";
 import { commandFor, keepFromJupyter } from "./keys.js";
@@ -10,6 +12,7 @@ import { errorView } from "./views/error.js";
 import { helpView } from "./views/help.js";
 import { mapView } from "./views/map.js";
 import { searchView } from "./views/search.js";
+import { selectionView } from "./views/selection.js";
 import { statusView } from "./views/status.js";
 
 /** @param {EventTarget | null} target */
@@ -17,36 +20,48 @@ function isTextField(target) {
   return target instanceof HTMLElement && (target.tagName === "INPUT" || target.tagName === "TEXTAREA" || target.isContentEditable);
 }
 
+/** The DOM event that shows a selection in the side panel, as the map's lasso does: detail {ids}. */
+export const SELECT_EVENT = "anchoral-select";
+
 /**
  * @param {{model: import("./model.js").AnyModel, el: HTMLElement}} ctx
  * @returns {() => void} clean-up
  */
-export function render({ model, el }) {
+function render({ model, el }) {
   const status = statusView({ model });
   const help = helpView({ model });
-  const map = mapView({ model });
+  // a stored selection is let go on the map too (called later, once `map` exists)
+  const selection = selectionView({ model, onStored: () => /** @type {any} */ (map).clearSelection?.() });
+  const map = mapView({ model, onSelect: (/** @type {number[]} */ ids) => selection.show(ids) });
   const curves = curvesView({ model });
   const cards = cardsView({ model, onHover: map.highlight });
   const search = searchView({ model });
   const error = errorView({ model });
-  const views = [status, help, cards, map, curves, search, error];
+  const views = [status, help, cards, map, selection, curves, search, error];
 
   const root = h(
     "div",
     // data-lm-suppress-shortcuts: JupyterLab's command registry ignores keys from inside
     { class: "aw-root", tabindex: "0", "data-lm-suppress-shortcuts": "true", "aria-label": "AnchorAL labeller" },
     h("div", { class: "aw-header" }, status.el, help.el),
-    h("div", { class: "aw-main" }, cards.el, h("div", { class: "aw-side" }, map.el, curves.el)),
+    help.panel, // in the flow, above the cards and the map: it pushes them down, covers nothing
+    h("div", { class: "aw-main" }, cards.el, h("div", { class: "aw-side" }, map.el, selection.el, curves.el)),
     search.el,
     error.el,
   );
+  /** @param {Event} event */
+  const onSelectEvent = (event) => selection.show(/** @type {CustomEvent} */ (event).detail?.ids ?? []);
+  root.addEventListener(SELECT_EVENT, onSelectEvent);
 
   /** @param {KeyboardEvent} event */
   function onKeydown(event) {
     if (!keepFromJupyter(event)) return;
     event.stopPropagation(); // the notebook never sees keys typed in the widget
     if (isTextField(event.target)) {
-      if (event.key === "Escape") root.focus();
+      if (event.key === "Escape") {
+        event.preventDefault(); // a search box would clear its query: '/' brings it back, selected
+        root.focus();
+      }
       return; // typing in the search box
     }
     const cmd = commandFor(event, model.get("classes").length);
@@ -73,6 +88,7 @@ export function render({ model, el }) {
   el.append(root);
   return () => {
     root.removeEventListener("keydown", onKeydown);
+    root.removeEventListener(SELECT_EVENT, onSelectEvent);
     model.off("change:phase", syncAttributes);
     model.off("change:iteration", syncAttributes);
     for (const view of views) view.destroy();

@@ -2,10 +2,12 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { command, problems, PROTOCOL } from "../src/protocol.js";
 import { mapView } from "../src/views/map.js";
-import { render } from "../src/widget.js";
+import widget from "../src/widget.js";
 import { FakeModel, initialState } from "./fake-model.js";
 import { firstMap, payload } from "./map-payload.js";
 import modelSource from "../src/model.js?raw";
+
+const { render } = widget;
 
 let cleanups = [];
 afterEach(() => {
@@ -15,7 +17,7 @@ afterEach(() => {
 
 describe("the declaration", () => {
   it("names every command's fields with a known type", () => {
-    expect(Object.keys(PROTOCOL.commands)).toEqual(["label", "skip", "rest", "undo", "submit", "search", "seed", "retry", "map_sync", "map_text"]);
+    expect(Object.keys(PROTOCOL.commands)).toEqual(["label", "skip", "rest", "undo", "submit", "search", "seed", "retry", "map_sync", "map_text", "label_selection", "skip_selection", "undo_selection"]);
     for (const declared of [PROTOCOL.commands, PROTOCOL.messages]) {
       for (const { fields } of Object.values(declared)) {
         for (const field of Object.values(fields)) expect(Object.keys(PROTOCOL.types)).toContain(field.type);
@@ -101,6 +103,16 @@ describe("the views", () => {
     el.querySelector('.aw-hit button[data-label="eye"]').click(); // seed
     model.set("phase", "error");
     el.querySelector(".aw-retry").click(); // retry
+    const root2 = el.querySelector(".aw-root");
+    const select = (ids) => root2.dispatchEvent(new CustomEvent("anchoral-select", { detail: { ids } }));
+    const answer = (action) => { for (const fn of model.handlers.get("msg:custom")) fn({ kind: "selection", action, count: 2, left_out: 0, text: "", undoable: action !== "undo" }); };
+    select([30, 31]);
+    el.querySelector('.aw-selection-label[data-label="eye"]').click(); // label_selection
+    answer("label");
+    el.querySelector(".aw-selection-undo").click(); // undo_selection
+    answer("undo");
+    select([32]);
+    el.querySelector(".aw-selection-skip").click(); // skip_selection
 
     const mapModel = new FakeModel(initialState({ map_status: { status: "ready", fraction: 1, text: "" } }));
     const scatterplot = fakeScatterplot();

@@ -3,8 +3,10 @@
 // placeholder, and what is left once labelling can start.
 import { afterEach, describe, expect, it } from "vitest";
 import { startupFraction, startupShown, statusView } from "../src/views/status.js";
-import { render } from "../src/widget.js";
+import widget from "../src/widget.js";
 import { FakeModel, initialState } from "./fake-model.js";
+
+const { render } = widget;
 
 /** @type {(() => void)[]} */
 const cleanups = [];

@@ -1,7 +1,9 @@
 // @vitest-environment jsdom
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { render } from "../src/widget.js";
+import widget from "../src/widget.js";
 import { FakeModel, initialState } from "./fake-model.js";
+
+const { render } = widget;
 
 /** @type {HTMLElement[]} */
 let hosts = [];

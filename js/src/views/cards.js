@@ -2,7 +2,7 @@
 // which model made it, the AnchorAL score and the nearest anchor ("why am I seeing this"); a toolbar with "the rest
 // are ...", undo and submit. Focus (which card the keys act on) belongs to this view alone.
 import { h, replace } from "../dom.js";
-import { answerOf, batchProgress, BUSY_PHASES, clampIndex, fold, majorityClass, nextOpen, percent } from "../logic.js";
+import { answerOf, batchProgress, BUSY_PHASES, clampIndex, fold, majorityClass, nextOpen, percent, undoneIndex } from "../logic.js";
 import { listen, msg } from "../model.js";
 
 /**
@@ -26,7 +26,13 @@ export function cardsView({ model, onHover = () => {} }) {
 
   const send = (/** @type {object} */ content) => model.send(content);
   const iteration = () => model.get("iteration");
-  undo.addEventListener("click", () => send(msg.undo(iteration())));
+  /** @type {Record<string, string | null> | null} the answers when this view sent an undo, until it lands */
+  let beforeUndo = null;
+  function sendUndo() {
+    beforeUndo = { ...model.get("answers") };
+    send(msg.undo(iteration()));
+  }
+  undo.addEventListener("click", sendUndo);
   submit.addEventListener("click", () => send(msg.submit(iteration())));
 
   /** @param {number} index @param {string | null} label null: skip */
@@ -157,6 +163,12 @@ export function cardsView({ model, onHover = () => {} }) {
   function updateAnswers() {
     const answers = model.get("answers");
     const minority = model.get("minority");
+    if (beforeUndo) {
+      // the undone card is the one to answer again: focus goes back to it
+      const undone = undoneIndex(model.get("batch"), beforeUndo, answers);
+      beforeUndo = null;
+      if (undone >= 0) setFocus(undone);
+    }
     for (const [id, cardEl] of cardEls) {
       const a = answerOf(answers, id);
       cardEl.dataset.answer = a === undefined ? "" : a === null ? "skip" : a;
@@ -168,8 +180,13 @@ export function cardsView({ model, onHover = () => {} }) {
     }
     const { answered, total, open } = batchProgress(model.get("batch"), answers);
     submit.textContent = `Submit (${answered}/${total})`;
+    // a button disabled under the keyboard focus drops it out of the widget: keep it in
+    const focused = document.activeElement;
     submit.disabled = total === 0 || open > 0;
     undo.disabled = total === 0 || answered === 0;
+    if ((focused === undo && undo.disabled) || (focused === submit && submit.disabled)) {
+      /** @type {HTMLElement | null} */ (el.closest("[tabindex]"))?.focus({ preventScroll: true });
+    }
   }
 
   function updatePhase() {
@@ -207,7 +224,7 @@ export function cardsView({ model, onHover = () => {} }) {
         rest(cmd.index === null ? majorityClass(classes, model.get("minority")) : classes[cmd.index]);
         return true;
       case "undo":
-        send(msg.undo(iteration()));
+        sendUndo();
         return true;
       case "submit":
         send(msg.submit(iteration()));

@@ -1,13 +1,18 @@
 // The live curves (plotly, four panels): minority share of the labelled set and of the subpool,
 // minority and majority F1 (dashed, and titled as an estimate, when cross-validated on the
 // labelled set), waiting time per iteration by stage, labels per class. Drawn from the
-// `curves` trait, which the kernel updates after every batch.
+// `curves` trait, which the kernel updates after every batch. The top margin leaves room for
+// plotly's toolbar above the panels' titles: it sits in the plot's top right corner, over the
+// F1 panel's title otherwise.
 import { h } from "../dom.js";
 import { curvesFigure } from "../mapdata.js";
 import { listen } from "../model.js";
 
 /** plotly's basic partial bundle (scatter and bar: what the curves draw), loaded on first use */
 export const loadPlotly = () => import("plotly.js-basic-dist-min").then((m) => m.default ?? m);
+
+/** Pixels above the panels' titles: plotly's toolbar is about 30 px high. */
+export const TOOLBAR_ROOM = 56;
 
 /** @param {{model: import("../model.js").AnyModel, plotly?: () => Promise<any>}} ctx */
 export function curvesView({ model, plotly = loadPlotly }) {
@@ -28,7 +33,8 @@ export function curvesView({ model, plotly = loadPlotly }) {
     if (!Plotly) Plotly = await plotly();
     if (!alive) return;
     const { data, layout } = curvesFigure(curves);
-    await Plotly.react(plot, data, layout, { displaylogo: false, responsive: true });
+    const margin = { ...layout.margin, t: Math.max(layout.margin?.t ?? 0, TOOLBAR_ROOM) };
+    await Plotly.react(plot, data, { ...layout, margin }, { displaylogo: false, responsive: true });
     drawn = true;
   }
 

@@ -1,4 +1,6 @@
-// The "?" button and the popover listing the keyboard shortcuts.
+// The "?" button and the panel listing the keyboard shortcuts. The panel is placed by the widget
+// in the flow of the page (below the header), so that it pushes the cards and the map down
+// instead of covering them.
 import { h } from "../dom.js";
 import { SHORTCUTS } from "../keys.js";
 import { listen } from "../model.js";
@@ -12,13 +14,13 @@ export function helpView({ model }) {
   );
   const popover = h(
     "div",
-    { class: "aw-help", role: "dialog", "aria-label": "keyboard shortcuts", hidden: true },
+    { class: "aw-help", role: "region", "aria-label": "keyboard shortcuts", hidden: true },
     h("strong", {}, "Keyboard shortcuts"),
     h("p", {}, "They work while the widget has focus (click on it)."),
     h("table", {}, h("tbody", {}, ...rows)),
     classes,
   );
-  const el = h("div", { class: "aw-help-view" }, button, popover);
+  const el = h("div", { class: "aw-help-view" }, button);
 
   function updateClasses() {
     classes.textContent = (model.get("classes") ?? []).map((c, i) => `${i + 1} = ${c}`).join(" · ");
@@ -31,5 +33,5 @@ export function helpView({ model }) {
   button.addEventListener("click", () => toggle());
   const stop = listen(model, ["classes"], updateClasses);
   updateClasses();
-  return { el, toggle, isOpen: () => !popover.hidden, destroy: stop };
+  return { el, panel: popover, toggle, isOpen: () => !popover.hidden, destroy: () => { stop(); popover.remove(); } };
 }

@@ -53,5 +53,11 @@ export function searchView({ model }) {
   }
   const stop = listen(model, ["search", "phase", "progress", "classes", "batch"], update);
   update();
-  return { el, focus: () => { /** @type {HTMLDetailsElement} */ (el).open = true; input.focus(); }, destroy: stop };
+  /** Open the search with its last query selected, so that typing replaces it. */
+  function focus() {
+    /** @type {HTMLDetailsElement} */ (el).open = true;
+    input.focus();
+    /** @type {HTMLInputElement} */ (input).select();
+  }
+  return { el, focus, destroy: stop };
 }

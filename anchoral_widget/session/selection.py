@@ -1,0 +1,147 @@
+"""Labelling from the map: "label all as <class>" and "skip all" for a selection of pool items,
+each stored as ONE event of the loop (``source="map"``), so that one undo takes it back, the
+store keeps it as such, and AnchorAL uses its labels like any others.
+
+The rule for what a selection holds: only its *open* texts are stored, those neither labelled
+nor skipped, nor on a card of the batch on screen (a card is answered on the card, with its
+drafts), nor held by a label still being stored. The others are left as they were, and the
+answer says how many. A selection is stored in the background, like a seed label: 100,000 ids
+never block the kernel.
+
+:class:`SelectionMethods` is a part of :class:`~.labeller.LabelSession` (its methods work on
+the session's screen, loop and worker); the front end hears of each stored or undone selection
+through a ``selection`` message (see :data:`anchoral_widget.protocol.MESSAGES`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from ..errors import InputError
+
+#: The event source of a selection, as the store and :attr:`ActiveLoop.events` keep it.
+MAP = "map"
+SELECTION = "selection"  # the worker's selection jobs: an undo sent meanwhile waits for them
+
+
+def left_out_words(left: dict[str, int]) -> str:
+    """``"3 left as they were (2 labelled or skipped, 1 in the batch on screen)"``; '' for none."""
+    total = sum(left.values())
+    if not total:
+        return ""
+    parts = ", ".join(f"{n:,} {why}" for why, n in left.items() if n)
+    return f"{total:,} left as they were ({parts})"
+
+
+def undo_refusal(loop: Any) -> str:
+    """Why the loop's last event cannot be undone as a selection ('' when it can)."""
+    events = loop.events
+    if not events or events[-1].source != MAP:
+        return (
+            "the last thing stored is not a selection from the map (a batch or a label came after it): "
+            "nothing was undone"
+        )
+    if loop.pending is not None and loop.pending.events_seen >= len(events):
+        return (
+            "the batch on screen was proposed after the selection was stored, from its labels: the "
+            "selection can no longer be undone (label its texts again instead)"
+        )
+    return ""
+
+
+class SelectionMethods:
+    """The selection commands of a :class:`~.labeller.LabelSession`."""
+
+    def label_selection(self: Any, ids: Sequence[int], label: str) -> None:
+        """Label the open texts among ``ids`` with class ``label``, as one undoable event
+        (stored in the background; the others are left as they were)."""
+        self._check_class(label)
+        self._submit_selection(ids, label)
+
+    def skip_selection(self: Any, ids: Sequence[int]) -> None:
+        """Skip the open texts among ``ids``, as one undoable event (stored in the background)."""
+        self._submit_selection(ids, None)
+
+    def undo_selection(self: Any) -> None:
+        """Take back the last selection labelled or skipped; an InputError if something was stored
+        or a batch proposed since (then it is no longer the last thing done)."""
+        loop = self._guarded.loop
+        if loop is None:
+            raise InputError("nothing to undo: the pool is still being prepared")
+        if self._worker.wait(0, tag=SELECTION):  # none queued: what is stored says it all
+            refusal = undo_refusal(loop)
+            if refusal:
+                raise InputError(refusal)
+        self._worker.submit(self._undo_selection, tag=SELECTION)
+
+    # ---- worker jobs ----------------------------------------------------------------------
+
+    def _submit_selection(self: Any, ids: Sequence[int], label: str | None) -> None:
+        if self._guarded.loop is None:
+            raise InputError("the pool is still being prepared: label texts once it is ready")
+        n = len(self.texts)
+        bad = [i for i in ids if not 0 <= i < n]
+        if bad:
+            raise InputError(f"no text has id {bad[0]} (the pool has ids 0 to {n - 1})")
+        chosen, left = self._screen.hold_selection(list(ids))
+        self._worker.submit(self._store_selection, chosen, label, left, tag=SELECTION)
+
+    def _store_selection(self: Any, ids: list[int], label: str | None, left: dict[str, int]) -> None:
+        try:
+            with self._guarded.held() as loop:
+                arr = np.asarray(ids, dtype=np.int64)
+                batch = np.empty(0, np.int64) if loop.pending is None else loop.pending.batch_ids
+                keep = ~loop.excluded[arr] & ~np.isin(arr, batch)  # what changed since it was sent
+                now = arr[keep].tolist()
+                left = {**left, "labelled or skipped": left.get("labelled or skipped", 0) + int((~keep).sum())}
+                if not now:
+                    raise InputError("every selected text was labelled or skipped meanwhile: nothing was stored")
+                if label is None:
+                    self._guarded.store({}, now, source=MAP)
+                else:
+                    self._guarded.store(dict.fromkeys(now, self._class_of[label]), source=MAP)
+        except BaseException:
+            self._screen.release(ids)  # not stored: free to label again
+            raise
+        cold = self._screen.settle(ids, now, label)
+        self._channel.update()
+        if cold:  # starts the loop, or says which classes still lack a label
+            self._propose()
+        what = f"labelled {len(now):,} texts {label}" if label is not None else f"skipped {len(now):,} texts"
+        self._tell_selection("skip" if label is None else "label", label, len(now), sum(left.values()), what, left)
+
+    def _undo_selection(self: Any) -> None:
+        with self._guarded.held() as loop:
+            refusal = undo_refusal(loop)
+            if refusal:
+                self.report(InputError(refusal))
+                return
+            event = self._guarded.undo()
+        ids = event.ids.tolist()
+        self._screen.unsettle(ids)
+        self._channel.update()
+        label = None if event.classes is None else self.class_names[int(event.classes[0])]
+        what = f"took back {len(ids):,} texts " + (f"labelled {label}" if label is not None else "skipped")
+        self._tell_selection("undo", label, len(ids), 0, what, {})
+
+    def _tell_selection(
+        self: Any, action: str, label: str | None, count: int, left_out: int, what: str, left: dict
+    ) -> None:
+        loop = self._guarded.loop
+        with self._guarded.held():
+            undoable = action != "undo" and not undo_refusal(loop)
+        words = left_out_words(left)
+        header = {
+            "kind": "selection",
+            "action": action,
+            "count": count,
+            "left_out": left_out,
+            "text": f"{what}; {words}" if words else what,
+            "undoable": undoable,
+        }
+        if label is not None:
+            header["label"] = label
+        self._channel.notify(header)
