@@ -1,23 +1,23 @@
-"""The map's costs on a large pool: the first UMAP fit, placing new items, and the per-iteration
-update the front end receives.
+"""The map's costs on large pools: the first fit, placing the whole pool, and the update the
+front end receives after each batch.
 
-On a synthetic clustered 384-d pool (``_common.synthetic_pool``, 1M items by default):
+On synthetic clustered 384-d pools (``_common.synthetic_pool``; 100k and 1M items by default),
+for each size, in this process:
 
-1. The first fit of the map in the background (``Projection.start``): UMAP (cosine) on a
-   20,000-item sample, in this fresh process, so numba's compilation is included; while it
-   runs, the main thread sleeps in 10 ms steps and the longest gap between its wake-ups is
-   recorded (how long the fit can hold the interpreter). Then a second fit of the same sample
-   in the same process (compiled): the cost of a fit once numba's cache is warm.
-2. Placing ~1,045 items that are not in the sample (a subpool of 1,000, a batch, anchors):
-   the neighbour-weighted placement ``Projection`` uses (small HNSW index over the sample),
-   the same by exact search (matmul), and ``umap.transform`` (first call and warm).
-3. Twenty simulated iterations, each with a fresh subpool of 1,000 items none of which was
-   placed before (the worst case: in AnchorAL successive subpools overlap), 20 anchors and a
-   batch of 25: the time of ``map_state`` + ``map_update_payload``, and the bytes per update,
-   without and with hover texts (~150 characters each, cut to 120).
+1. The fit of the widget's map in the background (``Projection(place_all=True).start``, no disk
+   cache): UMAP (cosine) on a 20,000-item sample in a child process (numba's compiling
+   included), then the placement of every other item by its nearest sample points (HNSW over
+   the sample, ef=20, in chunks of 20k). While it runs the main thread sleeps in 10 ms steps
+   and the longest gap between its wake-ups is recorded (how long the fit holds the kernel).
+2. Twenty simulated iterations on the whole pool (the widget's map: every item drawn), each
+   with a fresh subpool of 1,000 items, 20 anchors and a batch of 25: the kernel time of
+   ``map_state(whole_pool=True)`` + ``map_update_payload`` and the bytes of each update, and
+   those of the first (full) message, which carries the whole pool's ids and positions.
+3. With ``--compare-placement``: placing ~1,045 items outside the sample by HNSW, by exact
+   search and by ``umap.transform``.
 
-    .venv/bin/python benchmarks/map_update.py                  # 1M pool
-    .venv/bin/python benchmarks/map_update.py --pool-size 100000
+    .venv/bin/python benchmarks/map_update.py                        # 100k and 1M
+    .venv/bin/python benchmarks/map_update.py --pool-sizes 100000
 
 Writes ``benchmarks/results/map_update.md``.
 """
@@ -95,29 +95,12 @@ def placement_times(projection: Projection, X: np.ndarray, ids: np.ndarray, umap
     return out
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--pool-size", type=int, default=1_000_000)
-    parser.add_argument("--sample-size", type=int, default=20_000)
-    parser.add_argument("--iterations", type=int, default=20)
-    parser.add_argument("--subpool", type=int, default=1000)
-    parser.add_argument("--no-transform", action="store_true", help="skip umap.transform (slow first call)")
-    parser.add_argument("--cache-dir", default=None)
-    parser.add_argument("--no-write", action="store_true")
-    args = parser.parse_args(argv)
-    rows = []
-
-    t = time.perf_counter()
-    X, _ = cached_pool(args.pool_size, cache_root(args.cache_dir))
-    print(f"pool {X.shape} ready in {time.perf_counter() - t:.1f}s", flush=True)
-    t = time.perf_counter()
-    fingerprint = fingerprint_array(X)
-    rows.append(["fingerprint of the pool (once; cache key)", time.perf_counter() - t, "s"])
-
-    # 1. The first fit, in the background, with the main thread watching its own latency.
-    rng = np.random.default_rng(0)
-    labelled = rng.choice(args.pool_size, 100, replace=False)
-    projection = Projection(X, sample_size=args.sample_size, fingerprint=fingerprint, seed=0)
+def fit(X: np.ndarray, sample_size: int, labelled: np.ndarray) -> tuple[Projection, float]:
+    """The widget's map fitted in the background, as a session starts it; the longest stall
+    of this thread meanwhile."""
+    projection = Projection(
+        X, sample_size=sample_size, fingerprint=fingerprint_array(X), seed=0, cache_dir=False, place_all=True
+    )
     projection.start(labelled)
     gaps, last, seen = [], time.perf_counter(), set()
     while projection.status == "fitting":
@@ -131,45 +114,19 @@ def main(argv=None):
             print(f"  {p['elapsed_s']:.1f}s {p['phase']} {p['fraction']:.2f}", flush=True)
     if projection.status != "ready":
         raise SystemExit(f"fit failed: {projection.error}")
-    rows.append(
-        [
-            f"first map fit: background, child process (UMAP on {len(projection.sample_ids_):,} + placement index)",
-            projection.fit_seconds_,
-            "s",
-        ]
-    )
-    rows.append(["  longest main-thread stall during it (10 ms sleeps)", max(gaps), "s"])
+    return projection, max(gaps)
 
-    import warnings
 
-    import umap
-
-    sample = np.asarray(X[projection.sample_ids_], np.float32)
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*n_jobs.*")
-        for label in ("UMAP fit in this process, first (numba compiles)", "UMAP fit in this process, again (compiled)"):
-            t = time.perf_counter()
-            model = umap.UMAP(n_components=2, metric="cosine", random_state=0, n_neighbors=15, min_dist=0.1)
-            model.fit(sample)
-            rows.append([label, time.perf_counter() - t, "s"])
-
-    # 2. Placement methods.
-    outside = np.setdiff1d(rng.choice(args.pool_size, 3 * (args.subpool + 45), replace=False), projection.sample_ids_)
-    ids = outside[: args.subpool + 45]
-    for name, value in placement_times(projection, X, ids, None if args.no_transform else model).items():
-        rows.append([f"place {len(ids):,} items: {name}", value, "%" if "%" in name else "s"])
-
-    # 3. Iterations.
+def iterations(projection: Projection, X: np.ndarray, labelled: np.ndarray, args, rng) -> dict:
+    """Kernel seconds and bytes of each map update on the whole pool (the first is full)."""
     texts = FakeTexts()
     classes, minority = ["majority", "minority"], ["minority"]
     labelled_ids = list(labelled)
     labelled_classes = list(rng.integers(0, 2, len(labelled)))
-    previous, times, sizes, sizes_text = None, [], [], []
-    placed = set(projection.sample_ids_.tolist()) | set(ids.tolist())
+    previous, times, sizes = None, [], []
+    n = len(X)
     for it in range(args.iterations):
-        unplaced = np.setdiff1d(rng.choice(args.pool_size, 2 * args.subpool, replace=False), list(placed))
-        subpool = unplaced[: args.subpool]
-        placed.update(subpool.tolist())
+        subpool = np.setdiff1d(rng.choice(n, 2 * args.subpool, replace=False), labelled_ids)[: args.subpool]
         scores = np.sort(rng.uniform(0.3, 0.9, len(subpool)))[::-1]
         anchors = rng.choice(labelled_ids, 20, replace=False)
         batch = subpool[:25]
@@ -187,55 +144,111 @@ def main(argv=None):
             anchor_classes=rng.integers(0, 2, len(anchors)),
             batch_ids=batch,
             embeddings=X,
+            whole_pool=True,
         )
-        header, buffers = map_update_payload(previous, state)
+        header, buffers = map_update_payload(previous, state, texts=texts, text_chars=100)
         times.append(time.perf_counter() - t)
         sizes.append(payload_bytes(header, buffers))
-        sizes_text.append(payload_bytes(*map_update_payload(previous, state, texts=texts)))
+        assert header["full"] == (it == 0)
         previous = state
         labelled_ids += batch.tolist()
         labelled_classes += list(rng.integers(0, 2, len(batch)))
-    steady = slice(1, None)  # the first update carries the whole pool sample
-    rows.append(
-        [
-            f"map update per iteration (positions + payload), median of {args.iterations - 1}",
-            float(np.median(times[steady])),
-            "s",
-        ]
-    )
-    rows.append(["  slowest iteration", float(np.max(times[steady])), "s"])
-    rows.append(["first update (whole pool sample)", sizes[0] / 1024, "KiB"])
-    rows.append(["payload per update, no texts (median)", float(np.median(sizes[steady])) / 1024, "KiB"])
-    rows.append(["payload per update, with hover texts (median)", float(np.median(sizes_text[steady])) / 1024, "KiB"])
-    rows.append(["peak memory of this process", peak_rss_bytes() / 2**30, "GiB"])
+    return {"times": times, "sizes": sizes}
 
-    table = markdown_table(["what", "value", "unit"], rows)
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--pool-sizes", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument("--sample-size", type=int, default=20_000)
+    parser.add_argument("--iterations", type=int, default=20)
+    parser.add_argument("--subpool", type=int, default=1000)
+    parser.add_argument("--compare-placement", action="store_true", help="HNSW vs exact vs umap.transform")
+    parser.add_argument("--cache-dir", default=None)
+    parser.add_argument("--no-write", action="store_true")
+    args = parser.parse_args(argv)
+    rows = []
+    for n in args.pool_sizes:
+        t = time.perf_counter()
+        X, _ = cached_pool(n, cache_root(args.cache_dir))
+        print(f"pool {X.shape} ready in {time.perf_counter() - t:.1f}s", flush=True)
+        rng = np.random.default_rng(0)
+        labelled = rng.choice(n, 100, replace=False)
+        projection, stall = fit(X, args.sample_size, labelled)
+        assert projection.fit_seconds_ is not None and projection.place_seconds_ is not None
+        size = f"{n:,}"
+        rows.append(
+            [
+                size,
+                f"UMAP on the {len(projection.sample_ids_):,}-item sample (child process)",
+                projection.fit_seconds_ - projection.place_seconds_,
+                "s",
+            ]
+        )
+        rows.append(
+            [
+                size,
+                f"placing the other {n - len(projection.sample_ids_):,} items (HNSW, ef=20)",
+                projection.place_seconds_,
+                "s",
+            ]
+        )
+        rows.append([size, "the whole fit, in the background", projection.fit_seconds_, "s"])
+        rows.append([size, "  longest kernel-thread stall meanwhile (10 ms sleeps)", stall, "s"])
+        if args.compare_placement:
+            import umap
+
+            sample = np.asarray(X[projection.sample_ids_], np.float32)
+            model = umap.UMAP(n_components=2, metric="cosine", random_state=0).fit(sample)
+            fresh = Projection(X, sample_size=args.sample_size, seed=0, cache_dir=False, process=False)
+            fresh.sample_ids_, fresh.sample_xy_ = projection.sample_ids_, projection.sample_xy_
+            fresh._index, fresh._xy = projection._index, np.full((n, 2), np.nan, np.float32)
+            fresh._xy[projection.sample_ids_] = projection.sample_xy_
+            fresh._status = "ready"
+            outside = np.setdiff1d(rng.choice(n, 3 * (args.subpool + 45), replace=False), projection.sample_ids_)
+            for name, value in placement_times(fresh, X, outside[: args.subpool + 45], model).items():
+                rows.append([size, f"place {args.subpool + 45:,} items: {name}", value, "%" if "%" in name else "s"])
+        run = iterations(projection, X, labelled, args, rng)
+        steady = run["times"][1:]
+        rows.append([size, "first map message (whole pool: ids + positions), kernel time", run["times"][0], "s"])
+        rows.append([size, "  its size", run["sizes"][0] / 2**20, "MiB"])
+        rows.append([size, f"map update after a batch, median of {len(steady)}", float(np.median(steady)), "s"])
+        rows.append([size, "  slowest", float(np.max(steady)), "s"])
+        rows.append(
+            [
+                size,
+                "  size (median, with hover texts of the new subpool)",
+                float(np.median(run["sizes"][1:])) / 1024,
+                "KiB",
+            ]
+        )
+        rows.append([size, "peak memory of this process so far", peak_rss_bytes() / 2**30, "GiB"])
+        del X, projection
+    table = markdown_table(["pool", "what", "value", "unit"], rows)
     print(table)
     info = machine()
     body = "\n".join(
         [
-            "## The map: fit, placement, per-iteration update",
+            "## The map: fit, placing the whole pool, the update after each batch",
             "",
-            f"Pool: {args.pool_size:,} synthetic clustered 384-d items; UMAP sample: {len(projection.sample_ids_):,} "
-            f"(100 labelled + {args.sample_size:,} others); subpool {args.subpool:,}, batch 25, 20 anchors, "
-            f"{args.iterations} iterations, each with a subpool none of whose items had a position yet (worst case).",
-            f"Machine: {info.get('cpu', '?')}, {info.get('nproc', info.get('cores'))} cores (shared), "
+            f"Synthetic clustered 384-d pools; UMAP sample: 100 labelled + {args.sample_size:,} others; each "
+            f"iteration a fresh subpool of {args.subpool:,}, a batch of 25, 20 anchors; {args.iterations} "
+            "iterations. The widget's map draws every item of the pool, so the fit places them all, in the "
+            "background, before the map is shown; after that an update only indexes positions already placed.",
+            f"Machine: {info.get('cpu', '?')}, {info.get('cores')} cores (shared with other jobs), "
             f"{info.get('ram_gib', '?')} GiB; load average at the end {os.getloadavg()[0]:.1f}.",
             "",
             table,
             "",
-            "The first fit runs UMAP in a child process, so the kernel is never held: the longest stall "
-            "of the main thread is the figure above (in a thread, numba held the interpreter for up to "
-            "1.2 s at a time). On a shared, loaded machine most of a fit is UMAP's neighbour search and "
-            "layout, not numba's compiling, so a second fit is not much quicker. The fit runs once per "
-            "pool: its result is cached beside the embeddings.",
+            "Goal: at most 0.2 s of kernel time per update at 1M. The first message carries the whole pool once "
+            "(int32 ids and float32 positions: 12 bytes an item); later ones only the layers that changed "
+            "(subpool, anchors, batch, new labelled items) and the hover texts of the items new to them. The "
+            "pool's texts are never sent: the front end asks for one on hover or click.",
             "",
-            "Placement: an item outside the sample is put at the inverse-cosine-distance weighted mean "
-            "of its 10 nearest sample points, found with a small HNSW index over the sample. It is "
-            "chosen over exact search (slower, same positions: see the gap) and over `umap.transform` "
-            "(slower, and it needs the fitted UMAP object, which the on-disk cache does not keep). "
-            "Positions are kept once computed, so an item pays once; the iterations above are the worst "
-            "case, with 1,000 never-placed items each time.",
+            "UMAP runs in a child process and the placement in a thread, in chunks, so the kernel keeps "
+            "answering while the map is fitted; its longest stall meanwhile is the figure above. The "
+            "positions are cached beside the fit, so the next session with the same pool reads them. "
+            "Placement by the nearest sample points in HNSW was chosen over exact search and "
+            "`umap.transform` on speed (`--compare-placement` measures the three again).",
         ]
     )
     if not args.no_write:

@@ -43,6 +43,7 @@ SECTIONS = [
     ("upgrade", "benchmarks/upgrade.py"),
     ("claims_20k", "benchmarks/claims.py --max-size 20000 --section claims_20k"),
     ("map_update", "benchmarks/map_update.py"),
+    ("map_render", "benchmarks/map_render.py"),
     ("scale_out", "benchmarks/scale_out.py --part both"),
     ("first_batch", "benchmarks/first_batch.py"),
     ("selection", "benchmarks/selection.py"),

@@ -36,7 +36,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import RESULTS, markdown_table, write_section
+from _common import RESULTS, command_line, markdown_table, write_section
 
 DEFAULT_RUNS = (
     "icd10-eye:ahead:warm:10",
@@ -312,6 +312,9 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
     parser.add_argument("--no-write", action="store_true")
+    parser.add_argument(
+        "--add", action="store_true", help="keep the runs already in the results file (a run given again is replaced)"
+    )
     args = parser.parse_args(argv)
 
     import torch
@@ -323,6 +326,12 @@ def main(argv=None) -> int:
 
     runs = [r.split(":") for r in args.runs.split(",") if r]
     loaded, results, per_item = {}, {}, {}
+    json_path = RESULTS / "transformer_session.json"
+    commands = [command_line()]
+    if args.add and json_path.exists():
+        earlier = json.loads(json_path.read_text())
+        results = earlier["results"]
+        commands = [*earlier.get("commands", []), *commands]
     for name in filter(None, args.per_item.split(",")):
         per_item[name] = per_item_ms(load_dataset(name, seed=0, max_size=args.pool), args)
         print(f"{name}: {per_item[name]:.2f} ms per item", flush=True)
@@ -339,11 +348,11 @@ def main(argv=None) -> int:
             flush=True,
         )
         if not args.no_write:
-            (RESULTS / "transformer_session.json").write_text(json.dumps({"results": results, "per_item": per_item}))
+            json_path.write_text(json.dumps({"results": results, "per_item": per_item, "commands": commands}))
     text = render(results, per_item, args, torch.get_num_threads(), torch.__version__)
     print(text)
     if not args.no_write:
-        write_section("transformer_session", text)
+        write_section("transformer_session", text, "`, then `".join(commands))
     return 0
 
 

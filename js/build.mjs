@@ -8,8 +8,8 @@ const options = {
   format: "esm",
   target: "es2020",
   outdir: "../anchoral_widget/static",
-  // plotly (the map and the curves) is most of the bundle: as it ships, minified; unminified
-  // by esbuild's printer it would grow by half
+  // plotly's basic bundle (the curves) and regl-scatterplot (the map) are most of the bundle:
+  // minified, 1.3 MB in all (4.6 MB when the map drew with the full plotly.js)
   minify: true,
   logLevel: "info",
 };

@@ -100,7 +100,9 @@ def test_map_sync_sends_the_whole_current_map(toy):
     layers = decode_payload(header, buffers)
     assert len(layers["pool"]["ids"]) == len(toy.coords)
     assert sorted(layers["labelled"]["ids"].tolist()) == sorted(s.loop.labelled_ids.tolist())
-    assert len(header["texts"]) == len(toy.coords)  # a small pool: every hover text
+    # texts only of the coloured layers, never the whole pool's: a hover or click asks
+    coloured = set(np.concatenate([layers[n]["ids"] for n in ("subpool", "labelled", "anchors", "batch")]).tolist())
+    assert {int(i) for i in header["texts"]} == coloured and len(coloured) < len(toy.coords)
     s.handle({"kind": "map_text", "ids": [3]})
     assert messages[-1] == ({"kind": "map_text", "texts": {"3": "point 3"}}, [])
     with pytest.raises(InputError):

@@ -79,13 +79,15 @@ def test_layers_in_drawing_order(pool):
         "subpool",
         "labelled-0",
         "labelled-1",
+        "batch",
         "anchors-0",
         "anchors-1",
-        "batch",
     ]
+    # the anchors' stars above the batch's rings: a ring never covers an anchor
     # the minority's layers are drawn above the majority's, whatever the class order
     flipped = map_figure(state(*pool, classes=["rare", "common"], minority=["rare"]))
-    assert [t.uid for t in flipped.data][2:6] == ["labelled-1", "labelled-0", "anchors-1", "anchors-0"]
+    uids = [t.uid for t in flipped.data]
+    assert uids[2:4] == ["labelled-1", "labelled-0"] and uids[5:7] == ["anchors-1", "anchors-0"]
     # one renderer for every layer: plotly draws WebGL traces above SVG ones whatever their
     # order, so anchors and batch on SVG would sit under the WebGL points
     assert {t.type for t in fig.data} == {"scattergl"}
@@ -267,7 +269,7 @@ def test_uids_have_no_colons(pool):
     """plotly builds CSS selectors from uids ('.cb' + uid): a colon made them invalid."""
     s = replace(state(*pool), truth=state(*pool).subpool)
     uids = [t["uid"] for t in map_traces(s, highlight=[])]
-    expected = ["pool", "subpool", "truth", "labelled-0", "labelled-1", "anchors-0", "anchors-1", "batch", "highlight"]
+    expected = ["pool", "subpool", "truth", "labelled-0", "labelled-1", "batch", "anchors-0", "anchors-1", "highlight"]
     assert uids == expected
     assert all(re.fullmatch(r"[a-z]+(-[0-9]+)?", u) for u in uids)
 
@@ -292,16 +294,16 @@ def test_one_glyph_convention_whatever_the_class_order(classes, minority):
     assert declared[f"anchors-{common}"]["trace"]["marker"] == {**anchors["marker"], "color": MAJORITY_COLOURS[0]}
     assert declared["batch"]["trace"]["marker"]["symbol"] == "circle-open"
     assert anchors["name"] == f"anchors: {minority[0]}"  # the legend says it
-    # bottom to top: pool, subpool, labelled, anchors, batch; the minority above the majority
+    # bottom to top: pool, subpool, labelled, batch, anchors; the minority above the majority
     layers = [(d["layer"], d.get("class")) for d in declared.values()]
     assert layers == [
         ("pool", None),
         ("subpool", None),
         ("labelled", common),
         ("labelled", rare),
+        ("batch", None),
         ("anchors", common),
         ("anchors", rare),
-        ("batch", None),
     ]
     assert {d["trace"]["type"] for d in declared.values()} == {RENDERER}
 
@@ -323,11 +325,14 @@ def test_subpool_legend_and_colours_match_what_is_drawn(pool):
 
 def test_static_figure_and_widget_payload_draw_the_same_traces(pool):
     """map_figure and the widget's message come from the same declarations: every style of a
-    static trace is the declared one (the widget adds the highlight and always hovers the pool)."""
+    static trace is the declared one (the widget adds the highlight and the selection, always
+    hovers the pool and draws all of it, which names its layer "pool", not "pool sample")."""
     s = state(*pool)
     header, _ = map_update_payload(None, s)
     declared = {d["trace"]["uid"]: d["trace"] for d in header["traces"]}
-    assert list(declared)[-1] == "highlight"
+    assert list(declared)[-2:] == ["selection", "highlight"]
+    assert declared["pool"]["name"] == "pool"
+    declared["pool"]["name"] = "pool sample"
     for trace in map_figure(s, texts=[str(i) for i in range(300)]).to_plotly_json()["data"]:
         style = {k: v for k, v in trace.items() if k not in ("x", "y", "customdata", "hovertext")}
         if trace["uid"] == "subpool":
@@ -398,7 +403,7 @@ def test_the_example_map_is_the_one_the_front_end_tests_fill():
         EXAMPLE.write_text(json.dumps(example, indent=1, ensure_ascii=False) + "\n")
     assert json.loads(EXAMPLE.read_text()) == example
     uids = [t["uid"] for t in example["traces"]]
-    assert uids == [d["trace"]["uid"] for d in example["header"]["traces"]]
+    assert uids == [d["trace"]["uid"] for d in example["header"]["traces"] if d["layer"] != "selection"]
     assert example["traces"][-1]["customdata"] == [2, 5]
 
 
@@ -428,3 +433,33 @@ def test_hover_says_the_same_of_a_point_whichever_layer_answers(pool):
     assert by_uid(map_figure(s, texts=texts))["batch"].hovertext[0].startswith("#10 batch rank 1 of 2")
     widget_like = {t["uid"]: t for t in map_traces(s, texts=texts)}
     assert widget_like["batch"]["hovertext"][0] == "#10 batch, via anchor #1<br>text 10"
+
+
+class SampledProjection(Projection):
+    """A ready map of 2-d coordinates whose sample is every third item (as UMAP's would be)."""
+
+    def __init__(self, coords):
+        super().__init__(coords)
+        self.sample_ids_ = np.arange(0, len(coords), 3)
+        self.sample_xy_ = coords[self.sample_ids_]
+
+
+def test_the_widgets_map_holds_the_whole_pool_and_sends_it_once(pool):
+    _, embeddings = pool
+    coords = embeddings[:, :2].copy()
+    projection = SampledProjection(coords)
+    static = state(projection, embeddings)
+    assert np.array_equal(static.pool.ids, projection.sample_ids_)  # a static figure: the sample
+    first = state(projection, embeddings, whole_pool=True)
+    assert np.array_equal(first.pool.ids, np.arange(300)) and np.array_equal(first.pool.xy, coords)
+    header, buffers = map_update_payload(None, first, texts=[f"t{i}" for i in range(300)])
+    assert len(decode_payload(header, buffers)["pool"]["ids"]) == 300
+    # the pool's texts never go with it: only those of the coloured layers
+    assert set(header["texts"]) == {str(i) for i in (1, 2, 3, 4, 10, 11, 12, 13, 14)}
+    pool_decl = next(d for d in header["traces"] if d["layer"] == "pool")
+    assert pool_decl["trace"]["name"] == "pool" and pool_decl["shading"] == "density"
+    # the next batch: the pool is the projection's same arrays, not sent again
+    later = state(projection, embeddings, whole_pool=True, iteration=4, subpool_ids=[20, 21], subpool_scores=[0.5, 0.4])
+    assert later.pool.ids is first.pool.ids and later.pool.xy is first.pool.xy
+    header, _ = map_update_payload(first, later)
+    assert not header["full"] and "pool" not in header["layers"] and "subpool" in header["layers"]

@@ -292,3 +292,47 @@ def test_a_cancelled_fit_leaves_no_process_behind(tmp_path):
     assert projection.wait(30) == "idle" and projection.error is None
     assert child.poll() is not None, "the child process is gone"
     assert not list(tmp_path.glob("projection-*")), "nothing half-done was cached"
+
+
+def test_place_all_gives_the_whole_pool_a_position_during_the_fit(fake, tmp_path, monkeypatch):
+    X, which = clustered(n_per=300)
+    monkeypatch.setattr(projection_module, "BULK_CHUNK", 100)  # several chunks
+    p = Projection(X, cache_dir=tmp_path, sample_size=150, process=False, place_all=True).fit()
+    xy = p.pool_xy
+    assert xy.shape == (len(X), 2) and np.isfinite(xy).all() and not xy.flags.writeable
+    assert p.place_seconds_ is not None and p.place_seconds_ > 0
+    assert np.array_equal(xy[p.sample_ids_], p.sample_xy_)
+    # placed among their own cluster's sample points, as one at a time would place them
+    centres = np.array([p.sample_xy_[which[p.sample_ids_] == k].mean(axis=0) for k in range(3)])
+    nearest = np.argmin(((xy[:, None, :] - centres[None]) ** 2).sum(-1), axis=1)
+    assert (nearest == which).mean() > 0.95
+    # the same array each time (a map update compares it by identity, not row by row)
+    assert p.pool_xy is xy and np.array_equal(p.pool_ids, np.arange(len(X)))
+    # the placement is cached with the fit: the next session reads it and places nothing
+    q = Projection(X, cache_dir=tmp_path, sample_size=150, process=False, place_all=True).fit()
+    assert fake.calls == 1 and q.from_cache_ and q.place_seconds_ == 0.0
+    assert np.array_equal(q.pool_xy, xy)
+
+
+def test_without_place_all_the_pool_is_placed_when_first_asked_for(fake):
+    X, _ = clustered()
+    p = Projection(X, sample_size=100, process=False).fit()
+    assert p.place_seconds_ is None
+    assert np.isfinite(p.pool_xy).all()
+    with pytest.raises(NotReadyError):
+        _ = Projection(X, process=False).pool_xy
+
+
+def test_a_cancelled_placement_leaves_the_map_idle(fake, monkeypatch):
+    X, _ = clustered(n_per=300)
+    monkeypatch.setattr(projection_module, "BULK_CHUNK", 50)
+    p = Projection(X, sample_size=100, process=False, place_all=True, cache_dir=False)
+    original = p._place
+
+    def place_then_cancel(ids):
+        p.cancel()  # the widget closed while the pool was being placed
+        return original(ids)
+
+    p._place = place_then_cancel
+    p.start()
+    assert p.wait(10) == "idle" and p.error is None and not p.ready

@@ -36,8 +36,6 @@ from .curves import curve_data, curves_traces
 from .plots import MapState, map_state_from_loop, map_update_payload, payload_bytes
 from .projection import Projection
 
-#: Above this many points in the pool sample, their hover texts are not sent (a click asks).
-POOL_TEXTS_MAX = 5_000
 TEXT_CHARS = 100
 POLL_SECONDS = 0.25
 #: Panel of each curve (0: minority share, 1: F1, 2: waiting time, 3: labels per class).
@@ -54,7 +52,8 @@ class MapView:
         The pool's texts (hover and click show them).
     projection : Projection or (n, 2) array, optional
         A ready or startable map; an array gives the positions directly (the toy data's
-        coordinates). Default: UMAP of the loop's embeddings, cached in ``cache_dir``.
+        coordinates). Default: UMAP of the loop's embeddings, cached in ``cache_dir``, with every
+        item of the pool placed in the background (the map draws them all).
     cache_dir : path, optional
         Where the fitted map is cached; default the encoder's cache folder.
     """
@@ -71,6 +70,7 @@ class MapView:
                 cache_dir=cache_dir or default_cache_dir(),
                 seed=loop.seed,
                 fingerprint=lambda: loop.pool.embeddings_fingerprint,
+                place_all=True,
             )
         elif not isinstance(projection, Projection):
             coords = np.asarray(projection, dtype=np.float32)
@@ -138,6 +138,8 @@ class MapView:
             text = f"map: could not be drawn ({p['error']})"
         elif status == "idle":
             text = "map: waiting…"
+        elif p["phase"] == "placing":
+            text = f"map: placing every item of the pool… {fraction * 100:.0f}%"
         else:
             text = f"map: fitting UMAP… {fraction * 100:.0f}%"
         return {"status": status, "fraction": fraction, "text": text}
@@ -185,8 +187,6 @@ class MapView:
             self._previous = state
         if not header["full"] and not header["layers"] and "traces" not in header:
             return None
-        if header["full"]:
-            self._add_pool_texts(header, state)
         self.update_seconds_.append(time.perf_counter() - start)
         self.update_bytes_.append(payload_bytes(header, buffers))
         return header, buffers
@@ -199,22 +199,16 @@ class MapView:
             if state is None:
                 return None
             header, buffers = map_update_payload(None, state, texts=self.texts, text_chars=TEXT_CHARS)
-        self._add_pool_texts(header, state)
         return header, buffers
 
     def texts_of(self, ids: Sequence[int]) -> dict:
-        """``{"kind": "map_text", "texts": {id: text}}``: the whole texts of clicked points."""
+        """``{"kind": "map_text", "texts": {id: text}}``: the whole texts of hovered or clicked
+        points (the pool's texts are never sent all at once)."""
         n = len(self.texts)
         bad = [i for i in ids if not 0 <= i < n]
         if bad:
             raise InputError(f"no text has id {bad[0]} (the pool has ids 0 to {n - 1})")
         return {"kind": "map_text", "texts": {str(i): str(self.texts[i]) for i in ids}}
-
-    def _add_pool_texts(self, header: dict, state) -> None:
-        if len(state.pool) <= POOL_TEXTS_MAX:
-            texts = header.setdefault("texts", {})
-            for i in state.pool.ids.tolist():
-                texts.setdefault(str(i), _clip(self.texts[i], TEXT_CHARS))
 
     # ---- curves ------------------------------------------------------------------------
 
@@ -285,8 +279,3 @@ class MapView:
         """Take back :meth:`curve_notes` of an earlier session (a restarted kernel)."""
         self._subpool_share.update({int(k): float(v) for k, v in notes.get("subpool_share", {}).items()})
         self._estimates.update({(int(i), int(n)): e for i, n, e in notes.get("estimates", [])})
-
-
-def _clip(text, chars: int) -> str:
-    text = str(text)
-    return text if len(text) <= chars else text[: chars - 1] + "…"

@@ -1,7 +1,7 @@
 """The map of the pool, as pure functions (the live curves are in :mod:`.curves`).
 
-- :func:`map_state` gathers one iteration's layers (pool sample, subpool with its scores,
-  labelled items, anchors, batch) with their 2-D positions;
+- :func:`map_state` gathers one iteration's layers (the pool, or a sample of it for a static
+  figure; subpool with its scores, labelled items, anchors, batch) with their 2-D positions;
 - :func:`map_declarations` declares the map's traces, bottom first: uid, name, renderer, marker
   style, legend group and hover wording of each. It is the only place that does. The static
   figures (:func:`map_figure`, the replay of :mod:`~anchoral_widget.replay.compare`) fill the
@@ -12,18 +12,22 @@
 
 One visual vocabulary, for every map:
 
-- pool sample: small faint grey dots, the background; subpool: green dots, darker for a higher
+- the pool (the widget draws all of it, shaded by density when zoomed out; a static figure a
+  sample): small faint grey dots, the background; subpool: green dots, darker for a higher
   AnchorAL score (the colour bar says which), one green when the pool filter gives no score;
   in a simulation, the minority items nobody has labelled yet: red crosses;
 - labelled items: dots in their class's colour (warm colours for the minority classes, cool
-  ones for the others, see-through: they are many); anchors: big stars in their class's colour, outlined in black; the
-  batch: big magenta rings; a card's point and its anchor, on hover: black rings;
-- drawn bottom to top in that order (the minority's layers above the majority's), every layer
-  on the same renderer (WebGL): plotly draws every WebGL trace above every SVG one, so a layer
-  on another renderer would not keep its place.
+  ones for the others, see-through: they are many); the batch: big magenta rings; anchors: big
+  stars in their class's colour, outlined in black, above the batch's rings (a ring never
+  hides an anchor); a card's point and its anchor, on hover: black rings; the widget's lasso
+  selection: points in the selection colour;
+- drawn bottom to top in that order (the minority's layers above the majority's). In a static
+  figure every layer is on the same plotly renderer (WebGL): plotly draws every WebGL trace
+  above every SVG one, so a layer on another renderer would not keep its place. The widget
+  draws the pool with WebGL and the layers above it on a canvas over it, in this order.
 
 Every trace has a ``uid`` naming its layer (``"pool"``, ``"subpool"``, ``"truth"``,
-``"labelled-<class index>"``, ``"anchors-<class index>"``, ``"batch"``, ``"highlight"``: no
+``"labelled-<class index>"``, ``"batch"``, ``"anchors-<class index>"``, ``"highlight"``: no
 colons, since plotly builds CSS selectors from uids) and ``customdata`` holding pool ids, so a
 front end or a test can find a layer and its points.
 """
@@ -44,6 +48,7 @@ SUBPOOL_COLOUR = "#41ab5d"  # subpools without scores (randsub, none)
 SUBPOOL_COLOURSCALE = [[0.0, "#c7e9c0"], [0.5, "#41ab5d"], [1.0, "#00441b"]]
 BATCH_COLOUR = "#e6007e"
 HIGHLIGHT_COLOUR = "#000000"
+SELECTION_COLOUR = "#000000"  # the lasso's points: black among the grey pool, no class's colour
 MINORITY_COLOURS = ("#d62728", "#ff7f0e", "#9467bd", "#8c564b", "#e7ba52", "#7b4173")
 MAJORITY_COLOURS = ("#1f77b4", "#17becf", "#393b79", "#6b6ecf", "#9edae5", "#5254a3")
 ANCHOR_SYMBOL = "star"
@@ -95,6 +100,8 @@ class Layer:
         return len(self.ids)
 
     def same_as(self, other: Layer | None) -> bool:
+        if other is not None and self.ids is other.ids and self.xy is other.xy and self.values is other.values:
+            return True  # the whole pool: the projection's arrays, not compared row by row
         if other is None or not np.array_equal(self.ids, other.ids) or not np.array_equal(self.xy, other.xy):
             return False
         if (self.values is None) != (other.values is None):
@@ -153,10 +160,13 @@ def map_state(
     batch_ids=(),
     embeddings: np.ndarray | None = None,
     batch_anchors=None,
+    whole_pool: bool = False,
 ) -> MapState:
     """The layers of one iteration, placed by ``projection`` (a ready :class:`Projection`).
     Class arguments are class indices. Each batch item records the anchor that retrieved it:
-    ``batch_anchors`` as the loop recorded them, else (with ``embeddings``) the most similar."""
+    ``batch_anchors`` as the loop recorded them, else (with ``embeddings``) the most similar.
+    ``whole_pool``: the pool layer holds every item (the widget's map), else the projection's
+    sample (a static figure, which plotly draws point by point)."""
     pos = projection.positions
     subpool_ids, labelled_ids, anchor_ids, batch_ids = map(_ids, (subpool_ids, labelled_ids, anchor_ids, batch_ids))
     scores = None if subpool_scores is None or len(subpool_scores) == 0 else np.asarray(subpool_scores, np.float32)
@@ -170,7 +180,11 @@ def map_state(
         iteration=int(iteration),
         classes=list(classes),
         minority=list(minority),
-        pool=Layer(_ids(projection.sample_ids_), np.asarray(projection.sample_xy_, np.float32)),
+        pool=(
+            Layer(projection.pool_ids, projection.pool_xy)
+            if whole_pool
+            else Layer(_ids(projection.sample_ids_), np.asarray(projection.sample_xy_, np.float32))
+        ),
         subpool=Layer(subpool_ids, pos(subpool_ids), scores),
         labelled=Layer(labelled_ids, pos(labelled_ids), _ids(labelled_classes)),
         anchors=Layer(anchor_ids, pos(anchor_ids), _ids(anchor_classes)),
@@ -178,9 +192,9 @@ def map_state(
     )
 
 
-def map_state_from_loop(loop, projection, proposal=None) -> MapState:
+def map_state_from_loop(loop, projection, proposal=None, *, whole_pool: bool = True) -> MapState:
     """The map of an :class:`ActiveLoop` now: its labelled set and the given proposal (default:
-    the pending one; without one, no subpool, anchors or batch)."""
+    the pending one; without one, no subpool, anchors or batch); the whole pool, by default."""
     proposal = loop.pending if proposal is None else proposal
     common = dict(
         classes=loop.classes,
@@ -188,6 +202,7 @@ def map_state_from_loop(loop, projection, proposal=None) -> MapState:
         labelled_ids=loop.labelled_ids,
         labelled_classes=loop.labelled_classes,
         embeddings=loop.embeddings,
+        whole_pool=whole_pool,
     )
     if proposal is None:
         return map_state(projection, iteration=loop.iteration, **common)
@@ -216,10 +231,12 @@ def map_declarations(
     pool_hover: bool = True,
     truth: bool = False,
     highlight: bool = False,
+    selection: bool = False,
+    whole_pool: bool = False,
 ) -> list[dict]:
     """The map's traces without their points, bottom first: plain JSON, the same for every map.
 
-    Each declaration is ``{"layer", "class"?, "trace", "hover"?, "colour"?}``:
+    Each declaration is ``{"layer", "class"?, "trace", "hover"?, "colour"?, "shading"?}``:
 
     - ``layer``: which layer's points fill it (``"highlight"``: the ids a card's hover rings);
       ``class``: only the points of that class index;
@@ -231,11 +248,15 @@ def map_declarations(
       point's text, escaped, when it is known. No hover text where ``hoverinfo`` is
       ``"skip"``;
     - ``colour``: ``"values"`` puts the layer's values (the subpool's scores) in
-      ``marker.color``.
+      ``marker.color``;
+    - ``shading``: ``"density"`` (the pool's): where points crowd, each is fainter, so that a
+      renderer drawing the whole pool shows its density when zoomed out and points zoomed in.
 
     ``scored``: the subpool has AnchorAL scores; ``pool_hover``: the pool sample answers
     hover; ``truth``: a layer of the minority items not labelled yet (a simulation's);
-    ``highlight``: the rings a card's hover draws (the widget's).
+    ``highlight``: the rings a card's hover draws, and ``selection``: the colour of the
+    points a lasso selects (both the widget's); ``whole_pool``: the pool layer holds every
+    item (the widget's), not a sample (a static figure's): it names the layer.
     """
     colours = class_colours(classes, minority)
     # minority classes drawn last, so that their few points are not buried under the majority's
@@ -263,16 +284,16 @@ def map_declarations(
             out["colour"] = colour
         return out
 
-    out = [
-        declare(
-            "pool",
-            "pool",
-            "pool sample",
-            {"size": 3, "color": POOL_COLOUR, "opacity": 0.25},
-            hover={},
-            hoverinfo="text" if pool_hover else "skip",
-        )
-    ]
+    pool = declare(
+        "pool",
+        "pool",
+        "pool" if whole_pool else "pool sample",
+        {"size": 3, "color": POOL_COLOUR, "opacity": 0.25},
+        hover={},
+        hoverinfo="text" if pool_hover else "skip",
+    )
+    pool["shading"] = "density"
+    out = [pool]
     if scored:
         marker = {
             "size": 6,
@@ -297,14 +318,19 @@ def map_declarations(
             # subpool and the unlabelled minority under them still show
             marker["opacity"] = MAJORITY_LABELLED_OPACITY
         out.append(declare("labelled", f"labelled-{i}", f"labelled: {c}", marker, hover={"label": str(c)}, of_class=i))
+    # the batch's rings under the anchors' stars: a ring around a point next to an anchor must
+    # not cover the star (the anchors are few and say where the subpool came from)
+    marker = {"size": 19, "symbol": BATCH_SYMBOL, "color": BATCH_COLOUR, "line": {"width": 3}}
+    hover = {"label": "batch", "value": ", via anchor #{}", "min": 0}
+    out.append(declare("batch", "batch", "batch", marker, hover=hover))
     for i in order:
         c = classes[i]
         marker = {"size": 17, "symbol": ANCHOR_SYMBOL, "color": colours[c], "line": {"width": 2, "color": "black"}}
         hover = {"label": f"anchor ({c})"}
         out.append(declare("anchors", f"anchors-{i}", f"anchors: {c}", marker, hover=hover, of_class=i))
-    marker = {"size": 19, "symbol": BATCH_SYMBOL, "color": BATCH_COLOUR, "line": {"width": 3}}
-    hover = {"label": "batch", "value": ", via anchor #{}", "min": 0}
-    out.append(declare("batch", "batch", "batch", marker, hover=hover))
+    if selection:
+        marker = {"size": 2, "color": SELECTION_COLOUR}
+        out.append(declare("selection", "selection", "selected", marker, hoverinfo="skip", legend=False))
     if highlight:
         marker = {"size": 28, "symbol": BATCH_SYMBOL, "color": HIGHLIGHT_COLOUR, "line": {"width": 3}}
         out.append(declare("highlight", "highlight", "highlight", marker, hoverinfo="skip", legend=False))
@@ -423,7 +449,7 @@ def _points(declaration: dict, state: MapState, highlight) -> Layer:
             np.array([i for i, _ in found], dtype=np.int64),
             np.array([p for _, p in found], dtype=np.float32).reshape(-1, 2),
         )
-    layer = getattr(state, name)
+    layer = getattr(state, name, None)  # "selection": the widget's alone, no points here
     if layer is None:
         return Layer.empty()
     if "class" not in declaration:
@@ -506,9 +532,16 @@ def map_figure(
 
 
 def payload_declarations(state: MapState) -> list[dict]:
-    """The declarations the widget's map gets with ``state``: pool hover on, and the highlight."""
+    """The declarations the widget's map gets with ``state``: pool hover on, the highlight and
+    the selection."""
     return map_declarations(
-        state.classes, state.minority, scored=state.subpool.values is not None, pool_hover=True, highlight=True
+        state.classes,
+        state.minority,
+        scored=state.subpool.values is not None,
+        pool_hover=True,
+        highlight=True,
+        selection=True,
+        whole_pool=True,
     )
 
 

@@ -1,8 +1,8 @@
 // DOM-free helpers for the map and the curves: decode the kernel's binary `map_update` messages
-// (format: anchoral_widget.views.plots.map_update_payload), apply them to a map state, and fill
-// the map's traces, which the kernel declares (plots.map_declarations: order, uid, style, legend,
-// hover wording), with the decoded points; turn the `curves` trait into plotly traces. No style
-// is chosen here: every colour, symbol and layer order comes in the message.
+// (format: anchoral_widget.views.plots.map_update_payload) and apply them to a map state, which
+// keeps the kernel's declarations (plots.map_declarations: order, uid, style, legend, hover
+// wording) for mapscene.js to draw; turn the `curves` trait into plotly traces. No style is
+// chosen here: every colour, symbol and layer order comes in the message.
 // Tested with node (js/test/mapdata.test.js).
 
 export const LAYERS = ["pool", "subpool", "labelled", "anchors", "batch"];
@@ -11,7 +11,7 @@ export const LAYERS = ["pool", "subpool", "labelled", "anchors", "batch"];
  * @typedef {{buffer: number, dtype: "int32" | "float32", shape: number[]}} ArrayRef
  * @typedef {{ids: Int32Array, xy: Float32Array, values: Int32Array | Float32Array | null}} Layer
  * @typedef {{label?: string, value?: string, decimals?: number, min?: number}} HoverSpec
- * @typedef {{layer: string, class?: number, trace: Record<string, any>, hover?: HoverSpec, colour?: "values"}} Declaration
+ * @typedef {{layer: string, class?: number, trace: Record<string, any>, hover?: HoverSpec, colour?: "values", shading?: "density"}} Declaration
  * @typedef {{
  *   iteration: number, classes: string[], minority: string[], traces: Declaration[],
  *   layout: Record<string, any>, layers: Record<string, Layer>, texts: Map<number, string>
@@ -132,72 +132,6 @@ export function anchorOf(state, id) {
   const i = batch.ids.indexOf(id);
   if (i < 0 || !batch.values || batch.values[i] < 0) return null;
   return batch.values[i];
-}
-
-/**
- * The points that fill a declaration: its layer's (of its class, if it names one), or for the
- * "highlight" layer the given ids that the map holds.
- * @param {MapState} state @param {Declaration} decl @param {number[]} highlight
- * @returns {{ids: number[], x: number[] | Float32Array, y: number[] | Float32Array, values: number[] | null}}
- */
-function pointsOf(state, decl, highlight) {
-  if (decl.layer === "highlight") {
-    const found = highlight.map((id) => [id, positionOf(state, id)]).filter(([, p]) => p !== null);
-    return { ids: found.map(([id]) => id), x: found.map(([, p]) => p[0]), y: found.map(([, p]) => p[1]), values: null };
-  }
-  const layer = state.layers[decl.layer];
-  if (!layer) throw new Error(`the map has no layer ${decl.layer}`);
-  const rows = [...layer.ids.keys()].filter((r) => decl.class === undefined || layer.values?.[r] === decl.class);
-  return {
-    ids: rows.map((r) => layer.ids[r]),
-    x: Float32Array.from(rows, (r) => layer.xy[2 * r]),
-    y: Float32Array.from(rows, (r) => layer.xy[2 * r + 1]),
-    values: layer.values ? rows.map((r) => layer.values[r]) : null,
-  };
-}
-
-/**
- * Hover lines, as the declaration words them: `#id`, ` label`, the value, `<br>` and the text.
- * @param {MapState} state @param {HoverSpec} spec @param {number[]} ids @param {number[] | null} values
- */
-function hoverLines(state, spec, ids, values) {
-  return ids.map((id, n) => {
-    let line = `#${id}${spec.label === undefined ? "" : ` ${spec.label}`}`;
-    if (spec.value !== undefined && values && (spec.min === undefined || values[n] >= spec.min)) {
-      line += spec.value.replace("{}", spec.decimals === undefined ? String(values[n]) : values[n].toFixed(spec.decimals));
-    }
-    const text = state.texts.get(id);
-    return text === undefined ? line : `${line}<br>${escapeHover(text)}`;
-  });
-}
-
-/**
- * One declared trace, filled: the declaration's plotly trace with x, y, customdata (the pool
- * ids), hovertext and, when it says so, the layer's values as marker colours.
- * @param {MapState} state @param {Declaration} decl @param {number[]} [highlight]
- */
-export function fillTrace(state, decl, highlight = []) {
-  const p = pointsOf(state, decl, highlight);
-  const trace = structuredClone(decl.trace);
-  Object.assign(trace, { x: p.x, y: p.y, customdata: p.ids });
-  trace.hovertext = trace.hoverinfo === "skip" ? null : hoverLines(state, decl.hover ?? {}, p.ids, p.values);
-  if (decl.colour === "values") trace.marker = { ...trace.marker, color: p.values ?? [] };
-  return trace;
-}
-
-/**
- * Plotly traces of the map, as the kernel declared them (bottom first; each `uid` names its
- * layer, `customdata` holds pool ids), the "highlight" trace ringing `highlight`.
- * @param {MapState} state @param {number[]} [highlight] ids to ring
- */
-export function mapTraces(state, highlight = []) {
-  return state.traces.map((decl) => fillTrace(state, decl, highlight));
-}
-
-/** The "highlight" trace: rings around the given ids (a card and its anchor); null if not declared. */
-export function highlightTrace(state, ids) {
-  const decl = state.traces.find((d) => d.layer === "highlight");
-  return decl ? fillTrace(state, decl, ids) : null;
 }
 
 /** Panels of the curves' 2x2 grid: [x domain, y domain]. */

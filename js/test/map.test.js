@@ -5,7 +5,7 @@ import { mapView } from "../src/views/map.js";
 import { FakeModel, initialState } from "./fake-model.js";
 import { firstMap, payload } from "./map-payload.js";
 
-/** A stand-in for plotly: records calls, keeps `data` on the div as plotly does. */
+/** A stand-in for plotly (the curves): records calls, keeps `data` on the div as plotly does. */
 function fakePlotly() {
   const calls = [];
   const Plotly = {
@@ -13,18 +13,40 @@ function fakePlotly() {
     react(div, data, layout) {
       calls.push(["react", data, layout]);
       div.data = data;
-      div.on = (event, fn) => (div.handlers = { ...(div.handlers ?? {}), [event]: fn });
       return Promise.resolve(div);
-    },
-    restyle(div, update, indices) {
-      calls.push(["restyle", update, indices]);
-      for (const [k, v] of Object.entries(update)) div.data[indices[0]][k] = v[0];
     },
     purge() {
       calls.push(["purge"]);
     },
   };
   return { Plotly, load: () => Promise.resolve(Plotly) };
+}
+
+/** A stand-in for regl-scatterplot: keeps the points and settings, lets a test fire its events. */
+function fakeScatterplot() {
+  const made = [];
+  const create = (options) => {
+    const handlers = new Map();
+    const sp = {
+      options, settings: { ...options }, points: null, destroyed: false, deselected: 0,
+      draw(points) { sp.points = points; return Promise.resolve(); },
+      set(props) { Object.assign(sp.settings, props); },
+      get(name) {
+        if (name === "points") return Array.from({ length: sp.points?.x.length ?? 0 });
+        if (name === "aspectRatio") return 1;
+        return sp.settings[name];
+      },
+      subscribe(event, fn) { handlers.set(event.toLowerCase(), fn); },
+      fire(event, payload) { handlers.get(event.toLowerCase())?.(payload); },
+      deselect() { sp.deselected++; },
+      select(points) { sp.reselected = points; },
+      getScreenPosition: () => [10, 10],
+      destroy() { sp.destroyed = true; },
+    };
+    made.push(sp);
+    return sp;
+  };
+  return { made, load: () => Promise.resolve(create) };
 }
 
 const ready = { status: "ready", fraction: 1, text: "" };
@@ -37,8 +59,9 @@ afterEach(() => {
   cleanups.forEach((c) => c());
   cleanups = [];
 });
-function mount(model, plotly) {
-  const view = mapView({ model, plotly: plotly.load });
+HTMLCanvasElement.prototype.getContext = () => null; // jsdom draws nothing
+function mount(model, renderer = fakeScatterplot(), onSelect = () => {}) {
+  const view = mapView({ model, renderer: renderer.load, onSelect });
   document.body.append(view.el);
   cleanups.push(() => { view.destroy(); view.el.remove(); });
   return view;
@@ -59,49 +82,97 @@ describe("map view", () => {
     expect(mount(model, fakePlotly()).el.hidden).toBe(true);
   });
 
-  it("a view opening once the map is ready asks for the whole map, and draws what comes", async () => {
+  it("a view opening once the map is ready asks for the whole map, and draws every pool point", async () => {
     const model = new FakeModel(initialState({ map_status: ready }));
-    const plotly = fakePlotly();
-    const view = mount(model, plotly);
+    const renderer = fakeScatterplot();
+    const view = mount(model, renderer);
     expect(model.sent).toEqual([{ kind: "map_sync" }]);
     const { header, buffers } = firstMap();
     emit(model, header, buffers);
     await flush();
-    const plot = view.el.querySelector(".aw-map-plot");
-    expect(plot.data.find((t) => t.uid === "batch").customdata).toEqual([2, 3]);
+    const sp = renderer.made[0];
+    expect(sp.points.x.length).toBe(6); // the whole pool, to WebGL
+    expect(view.el.querySelector(".aw-map-plot").dataset.points).toBe("6");
+    expect(sp.settings.opacityBy).toBe("density");
+    const drawn = () => Object.fromEntries(view.el.querySelector(".aw-map-overlay").drawnLayers.map((l) => [l.uid, l.ids]));
+    expect(drawn().batch).toEqual([2, 3]);
+    expect(Object.keys(drawn())).toEqual(["subpool", "labelled-0", "labelled-1", "batch", "anchors-0", "anchors-1"]);
     const delta = payload({ full: false, iteration: 1, layers: { batch: { ids: [4], xy: [4, 0], anchor: [-1] } } });
     emit(model, delta.header, delta.buffers);
     await flush();
-    expect(plot.data.find((t) => t.uid === "batch").customdata).toEqual([4]);
-    expect(plot.data.find((t) => t.uid === "subpool").customdata).toEqual([2, 3]);
+    expect(drawn().batch).toEqual([4]);
+    expect(drawn().subpool).toEqual([2, 3]);
+    expect(sp.points.x.length).toBe(6);
     expect(view.el.dataset.iteration).toBe("1");
   });
 
   it("hovering a card rings its point and the anchor that retrieved it", async () => {
     const model = new FakeModel(initialState({ map_status: ready }));
-    const plotly = fakePlotly();
-    const view = mount(model, plotly);
+    const view = mount(model);
     const { header, buffers } = firstMap();
     emit(model, header, buffers);
     await flush();
+    const rings = () => view.el.querySelector(".aw-map-overlay").drawnLayers.find((l) => l.uid === "highlight")?.ids;
     view.highlight({ id: 2, anchor: null });
-    const plot = view.el.querySelector(".aw-map-plot");
-    const ring = plot.data.find((t) => t.uid === "highlight");
-    expect(ring.customdata).toEqual([2, 5]);
-    expect(ring.x).toEqual([2, 5]);
+    expect(rings()).toEqual([2, 5]);
     view.highlight(null);
-    expect(plot.data.find((t) => t.uid === "highlight").customdata).toEqual([]);
+    expect(rings()).toBeUndefined();
+  });
+
+  it("the legend turns each layer off and on; the pool's canvas turns see-through", async () => {
+    const model = new FakeModel(initialState({ map_status: ready }));
+    const renderer = fakeScatterplot();
+    const view = mount(model, renderer);
+    const { header, buffers } = firstMap();
+    emit(model, header, buffers);
+    await flush();
+    const buttons = [...view.el.querySelectorAll(".aw-map-legend button.aw-map-layer")];
+    expect(buttons.map((b) => b.dataset.uid)).toEqual(["pool", "subpool", "labelled-0", "labelled-1", "batch", "anchors-0", "anchors-1"]);
+    const uids = () => view.el.querySelector(".aw-map-overlay").drawnLayers.map((l) => l.uid);
+    view.el.querySelector('button[data-uid="anchors-1"]').click();
+    expect(uids()).not.toContain("anchors-1");
+    expect(view.el.querySelector('button[data-uid="anchors-1"]').getAttribute("aria-pressed")).toBe("false");
+    view.el.querySelector('button[data-uid="anchors-1"]').click();
+    expect(uids()).toContain("anchors-1");
+    view.el.querySelector('button[data-uid="pool"]').click();
+    expect(view.el.querySelector(".aw-map-gl").style.opacity).toBe("0");
+    view.el.querySelector('button[data-uid="pool"]').click();
+    expect(view.el.querySelector(".aw-map-gl").style.opacity).toBe("");
+  });
+
+  it("hovering a pool point asks for its text once, after a pause, and shows it as text", async () => {
+    const model = new FakeModel(initialState({ map_status: ready }));
+    const renderer = fakeScatterplot();
+    const view = mount(model, renderer);
+    const { header, buffers } = firstMap();
+    emit(model, header, buffers);
+    await flush();
+    model.sent = [];
+    renderer.made[0].fire("pointOver", 4);
+    expect(model.sent).toEqual([]); // debounced
+    await new Promise((r) => setTimeout(r, 200));
+    expect(model.sent).toEqual([{ kind: "map_text", ids: [4] }]);
+    emit(model, { kind: "map_text", texts: { 4: "<b>Otitis</b>" } }, []);
+    const tip = view.el.querySelector(".aw-map-tip");
+    expect(tip.hidden).toBe(false);
+    expect(tip.querySelector(".aw-text").textContent).toBe("<b>Otitis</b>");
+    renderer.made[0].fire("pointOver", 4);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(model.sent.length).toBe(1); // known now
   });
 
   it("clicking a point shows its text as text, and its class buttons label it", async () => {
     const model = new FakeModel(initialState({ map_status: ready, batch: [{ id: 2, text: "x", predicted: "eye", confidence: 0.5, proba: [0.5, 0.5], score: 0.9, anchor: null }] }));
-    const view = mount(model, fakePlotly());
+    const renderer = fakeScatterplot();
+    const selections = [];
+    const view = mount(model, renderer, (ids) => selections.push(ids));
     const { header, buffers } = firstMap();
     emit(model, header, buffers);
     await flush();
-    const plot = view.el.querySelector(".aw-map-plot");
+    const sp = renderer.made[0];
     model.sent = [];
-    plot.handlers.plotly_click({ points: [{ customdata: 4 }] }); // a pool point, not labelled
+    sp.fire("select", { points: [4] }); // a click on pool point 4, not labelled
+    expect(selections).toEqual([]); // a click is not a selection
     expect(model.sent).toEqual([{ kind: "map_text", ids: [4] }]);
     emit(model, { kind: "map_text", texts: { 4: '<img src=x onerror="window.__xss=1">Otitis' } }, []);
     const picked = view.el.querySelector(".aw-map-picked");
@@ -111,21 +182,62 @@ describe("map view", () => {
     picked.querySelector('button[data-label="eye"]').click();
     expect(model.sent.at(-1)).toEqual({ kind: "seed", ids: [4], label: "eye" });
 
-    plot.handlers.plotly_click({ points: [{ customdata: 2 }] }); // in the batch: a draft answer
+    sp.fire("select", { points: [2] }); // in the batch: a draft answer
     view.el.querySelector('.aw-map-picked button[data-label="other"]').click();
     expect(model.sent.at(-1)).toEqual({ kind: "label", iteration: 4, ids: [2], label: "other" });
 
-    plot.handlers.plotly_click({ points: [{ customdata: 5 }] }); // labelled: nothing to do
+    sp.fire("select", { points: [5] }); // labelled: nothing to do
     expect(view.el.querySelector(".aw-map-picked .aw-map-note").textContent).toBe("labelled eye");
     expect(view.el.querySelectorAll(".aw-map-picked button.aw-class").length).toBe(0);
   });
 
-  it("stops listening when destroyed", () => {
+  it("a lasso passes the pool ids it holds to onSelect; clearing passes []", async () => {
+    const model = new FakeModel(initialState({ map_status: ready }));
+    const renderer = fakeScatterplot();
+    const selections = [];
+    const view = mount(model, renderer, (ids) => selections.push(ids));
+    const { header, buffers } = firstMap();
+    emit(model, header, buffers);
+    await flush();
+    const sp = renderer.made[0];
+    sp.fire("lassoStart");
+    sp.fire("select", { points: [5, 1, 3] });
+    sp.fire("lassoEnd");
+    // a lasso closed where it began: the scatterplot takes the mouse-up for a click on a point
+    sp.fire("select", { points: [1] });
+    expect(selections).toEqual([[1, 3, 5]]);
+    expect(sp.reselected).toEqual([5, 1, 3]);
+    expect(view.el.querySelector(".aw-map-picked").hidden).toBe(true);
+    expect(view.el.dataset.selected).toBe("3");
+    sp.fire("deselect");
+    expect(selections.at(-1)).toEqual([]);
+    sp.fire("lassoStart");
+    sp.fire("select", { points: [0] });
+    view.clearSelection();
+    expect(selections.slice(-2)).toEqual([[0], []]);
+    expect(sp.deselected).toBeGreaterThan(0);
+    view.clearSelection(); // nothing selected: no second []
+    expect(selections.length).toBe(4);
+    // the lasso button switches the mouse to lassoing and back
+    const lasso = view.el.querySelector(".aw-map-lasso");
+    lasso.click();
+    expect(sp.settings.mouseMode).toBe("lasso");
+    lasso.click();
+    expect(sp.settings.mouseMode).toBe("panZoom");
+  });
+
+  it("stops listening and frees the renderer when destroyed, without an error", async () => {
     const model = new FakeModel(initialState({ map_status: ready }));
     const before = model.listenerCount();
-    const view = mapView({ model, plotly: fakePlotly().load });
-    view.destroy();
+    const renderer = fakeScatterplot();
+    const view = mapView({ model, renderer: renderer.load });
+    const { header, buffers } = firstMap();
+    emit(model, header, buffers);
+    await flush();
+    expect(() => view.destroy()).not.toThrow();
     expect(model.listenerCount()).toBe(before);
+    expect(renderer.made[0].destroyed).toBe(true);
+    expect(() => mapView({ model, renderer: renderer.load }).destroy()).not.toThrow(); // before any map
   });
 });
 

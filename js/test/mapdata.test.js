@@ -1,9 +1,8 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { anchorOf, applyMapUpdate, curvesFigure, decodeArray, emptyMap, escapeHover, highlightTrace, mapTraces, positionOf } from "../src/mapdata.js";
+import { anchorOf, applyMapUpdate, curvesFigure, decodeArray, emptyMap, escapeHover, positionOf } from "../src/mapdata.js";
 import { example, firstMap, payload } from "./map-payload.js";
 
-const trace = (traces, uid) => traces.find((t) => t.uid === uid);
 
 describe("decodeArray", () => {
   it("reads little-endian int32 and float32 from a DataView at any offset", () => {
@@ -78,65 +77,20 @@ describe("applyMapUpdate", () => {
     expect(s1.layout).toEqual(example.header.layout);
     const traces = s0.traces.map((d) => (d.layer === "subpool" ? { ...d, trace: { ...d.trace, name: "subpool" } } : d));
     const s2 = applyMapUpdate(s1, { ...delta.header, traces }, delta.buffers);
-    expect(mapTraces(s2).find((t) => t.uid === "subpool").name).toBe("subpool");
-  });
-});
-
-/** plain JSON, as Python wrote the example's traces: typed arrays as arrays */
-const plain = (value) => JSON.parse(JSON.stringify(value, (_, v) => (ArrayBuffer.isView(v) ? Array.from(v) : v)));
-
-describe("mapTraces", () => {
-  it("fills the kernel's declarations into exactly the traces Python draws from the same message", () => {
-    const { header, buffers } = firstMap();
-    const traces = mapTraces(applyMapUpdate(emptyMap(), header, buffers), example.highlight);
-    expect(plain(traces)).toEqual(example.traces);
-  });
-
-  it("one trace per layer and class, named by uid, ids in customdata, one renderer for all", () => {
-    const { header, buffers } = firstMap();
-    const traces = mapTraces(applyMapUpdate(emptyMap(), header, buffers), [2, 5]);
-    expect(traces.map((t) => t.uid)).toEqual(["pool", "subpool", "labelled-0", "labelled-1", "anchors-0", "anchors-1", "batch", "highlight"]);
-    expect(new Set(traces.map((t) => t.type)).size).toBe(1);
-    expect(trace(traces, "subpool").marker.color).toEqual([Float32Array.from([0.9])[0], Float32Array.from([0.4])[0]]);
-    expect(trace(traces, "labelled-1").customdata).toEqual([5]);
-    expect(trace(traces, "anchors-1").marker.symbol).toBe("star");
-    expect(trace(traces, "anchors-0").marker.symbol).toBe("star");
-    expect(Array.from(trace(traces, "batch").x)).toEqual([2, 3]);
-    expect(trace(traces, "highlight").customdata).toEqual([2, 5]);
-    expect(traces.every((t) => !t.uid.includes(":"))).toBe(true); // plotly makes CSS selectors of uids
-  });
-
-  it("draws whatever the kernel declares: the style is the message's, not the front end's", () => {
-    const { header, buffers } = firstMap();
-    const state = applyMapUpdate(emptyMap(), header, buffers);
-    const traces = state.traces.map((d) =>
-      d.layer === "anchors" ? { ...d, trace: { ...d.trace, type: "scatter", marker: { symbol: "diamond-x", color: "#123456" } } } : d,
-    );
-    const out = mapTraces({ ...state, traces: [...traces].reverse() });
-    expect(out[0].uid).toBe("highlight");
-    expect(trace(out, "anchors-1")).toMatchObject({ type: "scatter", marker: { symbol: "diamond-x", color: "#123456" }, customdata: [5] });
-    expect(highlightTrace(state, [3]).customdata).toEqual([3]);
-    expect(highlightTrace({ ...state, traces: [] }, [3])).toBeNull();
-  });
-
-  it("hover shows the text escaped, so markup in a document shows as typed", () => {
-    const { header, buffers } = firstMap();
-    const traces = mapTraces(applyMapUpdate(emptyMap(), header, buffers));
-    expect(trace(traces, "batch").hovertext[0]).toBe("#2 batch, via anchor #5<br>Cataract &lt;b&gt;left&lt;/b&gt;");
-    expect(escapeHover("<img onerror=x>&")).toBe("&lt;img onerror=x&gt;&amp;");
+    expect(s2.traces.find((d) => d.trace.uid === "subpool").trace.name).toBe("subpool");
   });
 });
 
 describe("the map's front end chooses no style", () => {
   // Colours, symbols, renderers and colour scales of the map belong to views/plots.py: a
   // constant of that kind here would be a second vocabulary that drifts from the kernel's.
-  const sources = ["../src/mapdata.js", "../src/views/map.js"].map((f) => [f, readFileSync(new URL(f, import.meta.url), "utf8")]);
+  const sources = ["../src/mapdata.js", "../src/mapscene.js", "../src/views/map.js"].map((f) => [f, readFileSync(new URL(f, import.meta.url), "utf8")]);
   it.each(sources)("%s has no colour, marker symbol, trace type or colour scale of its own", (_, source) => {
     const code = source.replace(/\/\*[\s\S]*?\*\//g, "").replace(/\/\/.*$/gm, ""); // comments may name them
     expect(code).not.toMatch(/#[0-9a-f]{3,8}\b|\b(rgba?|hsla?)\(/i);
     expect(code).not.toMatch(/["'`](circle|star|diamond|square|cross|triangle|pentagon|hexagram|hourglass|bowtie)(-[a-z]+)*["'`]/);
     expect(code).not.toMatch(/["'`](scatter|scattergl)["'`]/);
-    expect(code).not.toMatch(/Viridis|colorscale|symbol:|color:\s*["'`]/);
+    expect(code).not.toMatch(/Viridis|colorscale\s*:|symbol:\s*["'`]|color:\s*["'`]/);
   });
 });
 

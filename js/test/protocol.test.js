@@ -71,17 +71,15 @@ describe("checking a message", () => {
 });
 
 /** A stand-in for plotly: enough for the map view to draw and take a click. */
-function fakePlotly() {
-  const Plotly = {
-    react(div, data) {
-      div.data = data;
-      div.on = (event, fn) => (div.handlers = { ...(div.handlers ?? {}), [event]: fn });
-      return Promise.resolve(div);
-    },
-    restyle() {},
-    purge() {},
+/** A stand-in for regl-scatterplot that lets the test click a point. */
+function fakeScatterplot() {
+  const handlers = new Map();
+  const sp = {
+    draw: () => Promise.resolve(), set() {}, get: (name) => (name === "points" ? [] : undefined),
+    subscribe: (event, fn) => handlers.set(event.toLowerCase(), fn), deselect() {}, destroy() {},
+    fire: (event, payload) => handlers.get(event.toLowerCase())?.(payload),
   };
-  return () => Promise.resolve(Plotly);
+  return { sp, load: () => Promise.resolve(() => sp) };
 }
 
 const key = (target, k, extra = {}) => target.dispatchEvent(new KeyboardEvent("keydown", { key: k, bubbles: true, cancelable: true, ...extra }));
@@ -117,12 +115,13 @@ describe("the views", () => {
     el.querySelector(".aw-selection-skip").click(); // skip_selection
 
     const mapModel = new FakeModel(initialState({ map_status: { status: "ready", fraction: 1, text: "" } }));
-    const map = mapView({ model: mapModel, plotly: fakePlotly() }); // map_sync
+    const scatterplot = fakeScatterplot();
+    const map = mapView({ model: mapModel, renderer: scatterplot.load }); // map_sync
     cleanups.push(map.destroy);
     const { header, buffers } = firstMap();
     for (const fn of mapModel.handlers.get("msg:custom")) fn(header, buffers);
     await new Promise((r) => setTimeout(r, 0));
-    map.el.querySelector(".aw-map-plot").handlers.plotly_click({ points: [{ customdata: 4 }] }); // map_text
+    scatterplot.sp.fire("select", { points: [4] }); // a click on a point: map_text
 
     const sent = [...model.sent, ...mapModel.sent];
     for (const content of sent) expect(problems(content)).toEqual([]);

@@ -88,7 +88,7 @@ def test_the_module_loads_without_anywidget_s_deprecation_warning(page):
 
 
 def test_the_help_pushes_the_map_down_instead_of_covering_it(page, artifacts):
-    page.wait_for_selector('.aw-map-view[data-status="ready"] .aw-map-plot.js-plotly-plot', timeout=240_000)
+    page.wait_for_selector('.aw-map-view[data-status="ready"] .aw-map-plot[data-points]', timeout=240_000)
     root(page).locator(".aw-help-button").click()
     # measured together: a scroll in between would move one and not the other
     boxes = page.evaluate(

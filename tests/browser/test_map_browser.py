@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import textwrap
 
+import numpy as np
 import pytest
 
 from .lab_driver import open_notebook, probe, run_all, run_code, write_notebook
@@ -26,31 +27,17 @@ SETUP = textwrap.dedent("""
 """)
 
 MAP = ".aw-root >> nth=0 >> .aw-map-view"
-LAYERS_JS = """(sel) => {
-    const plot = document.querySelectorAll(sel)[0];
-    const out = {};
-    for (const t of plot?.data ?? []) out[t.uid] = Array.from(t.customdata ?? []);
+#: What the map drew: the pool's point count as the WebGL renderer holds it, and the layers
+#: above it on the overlay canvas, bottom first, with their pool ids.
+LAYERS_JS = """(view) => {
+    const map = document.querySelectorAll('.aw-root .aw-map-view')[view];
+    const out = {pool_points: Number(map.querySelector('.aw-map-gl').scatterplot?.get('points').length ?? -1)};
+    for (const l of map.querySelector('.aw-map-overlay').drawnLayers ?? []) out[l.uid] = Array.from(l.ids);
     return out;
 }"""
-#: How plotly drew the map: its traces in drawing order, the SVG scatter traces (drawn under
-#: every WebGL one), and the legend's entries with the fill of their swatch.
-DRAWN_JS = """() => {
-    const plot = document.querySelector('.aw-root .aw-map-plot');
-    return {
-        order: plot._fullData.map(t => [t.uid, t.type]),
-        svg_traces: plot.querySelectorAll('.scatterlayer .trace').length,
-        gl_canvases: plot.querySelectorAll('canvas').length,
-        // plotly removes a gone trace's colour bar with select('.cb' + uid): a uid must make a
-        // valid selector ('.cblabelled:1' was not, and threw on the page)
-        bad_selectors: plot._fullData.map(t => t.uid).filter(uid => {
-            try { document.querySelector('.cb' + uid); return false; } catch (e) { return true; }
-        }),
-        legend: Array.from(plot.querySelectorAll('.legend .traces')).map(g => [
-            g.querySelector('.legendtext').textContent,
-            getComputedStyle(g.querySelector('.legendpoints path')).fill,
-        ]),
-    };
-}"""
+#: The legend's entries (text, pressed) in order.
+LEGEND_JS = """() => Array.from(document.querySelectorAll('.aw-root .aw-map-legend .aw-map-layer'))
+    .map(b => [b.textContent.slice(1), b.getAttribute('aria-pressed')])"""
 PAGE_ERRORS: list[str] = []
 CURVES_JS = """() => {
     const plot = document.querySelector('.aw-root .aw-curves-plot');
@@ -76,26 +63,22 @@ def page(lab, browser, artifacts):
 
 
 def layers(page, view=0):
-    return page.evaluate(LAYERS_JS.replace("[0]", f"[{view}]"), ".aw-root .aw-map-plot")
+    return page.evaluate(LAYERS_JS, view)
 
 
 def test_the_map_and_curves_update_after_a_submitted_batch(page, artifacts):
     # the first batch does not wait for the map; the map comes once UMAP has fitted
     page.wait_for_selector(
-        '.aw-map-view[data-status="ready"][data-iteration="0"] .aw-map-plot.js-plotly-plot', timeout=240_000
+        '.aw-map-view[data-status="ready"][data-iteration="0"] .aw-map-plot[data-points]', timeout=240_000
     )
     assert page.locator(".aw-map-status").first.is_hidden()
     before = layers(page)
     cards = [int(x) for x in page.locator(".aw-root .aw-card").evaluate_all("els => els.map(e => e.dataset.id)")]
     assert sorted(before["batch"]) == sorted(cards)
-    assert len(before["pool"]) == 1000
+    assert before["pool_points"] == 1000  # every pool item, not a sample
     assert len(before["subpool"]) > len(cards)
     labelled_before = sum(len(v) for k, v in before.items() if k.startswith("labelled-"))
     assert labelled_before == 2
-    types = page.evaluate(
-        "() => Object.fromEntries(document.querySelector('.aw-map-plot').data.map(t => [t.uid, t.type]))"
-    )
-    assert types["pool"] == "scattergl" and types["subpool"] == "scattergl"
     check_layers_and_legend(page)
     curves_before = page.evaluate(CURVES_JS)
     assert len(curves_before["minority:labelled"]) == 1
@@ -104,10 +87,10 @@ def test_the_map_and_curves_update_after_a_submitted_batch(page, artifacts):
     # hovering a card rings its point and the anchor that retrieved it
     page.locator(".aw-root .aw-card").first.hover()
     page.wait_for_function(
-        "() => document.querySelector('.aw-map-plot').data.find(t => t.uid === 'highlight').customdata.length === 2"
+        "() => document.querySelector('.aw-map-overlay').drawnLayers.find(l => l.uid === 'highlight')?.ids.length === 2"
     )
     ring = layers(page)["highlight"]
-    assert ring[0] == cards[0] and ring[1] in before["anchors-0"] + before["anchors-1"]
+    assert ring[0] == cards[0] and ring[1] in before.get("anchors-0", []) + before.get("anchors-1", [])
 
     # label the batch with the mouse and submit
     page.locator(".aw-root >> nth=0").locator('.aw-rest-button[data-label="other"]').click()
@@ -117,10 +100,11 @@ def test_the_map_and_curves_update_after_a_submitted_batch(page, artifacts):
     after = layers(page)
     assert set(after["batch"]).isdisjoint(before["batch"])
     assert set(after["labelled-0"]) == set(before["labelled-0"]) | set(before["batch"])
-    assert after["pool"] == before["pool"]
+    assert after["pool_points"] == 1000
     curves_after = page.evaluate(CURVES_JS)
     assert len(curves_after["minority:labelled"]) == 2 and curves_after != curves_before
     assert curves_after["counts:0"] == [1, 26]
+    page.mouse.move(5, 5)
     page.locator(".aw-root").first.screenshot(path=str(artifacts / "map.png"))
     page.locator(".aw-root .aw-map-plot").first.screenshot(path=str(artifacts / "map-layers.png"))
     check_layers_and_legend(page)
@@ -131,61 +115,138 @@ def test_the_map_and_curves_update_after_a_submitted_batch(page, artifacts):
 
 
 def check_layers_and_legend(page):
-    """Drawn bottom to top as declared (views/plots.py), all on one renderer: plotly draws every
-    WebGL trace above every SVG one, so an SVG anchor or batch ring would sit under the points."""
-    drawn = page.evaluate(DRAWN_JS)
-    order = [uid for uid, _ in drawn["order"]]
-    assert order == [
+    """Drawn bottom to top as declared (views/plots.py): the pool by WebGL, then the layers
+    above it, the anchors' stars above the batch's rings; the legend names each and toggles it."""
+    drawn = [uid for uid in layers(page) if uid not in ("pool_points", "highlight")]
+    expected = ["subpool", "labelled-0", "labelled-1", "batch", "anchors-0", "anchors-1"]
+    assert drawn == [uid for uid in expected if uid in drawn] and {"subpool", "labelled-0", "batch"} <= set(drawn)
+    anchors = [drawn.index(u) for u in drawn if u.startswith("anchors-")]
+    assert anchors and min(anchors) > drawn.index("batch")
+    legend = page.evaluate(LEGEND_JS)
+    assert [name for name, _ in legend] == [
         "pool",
-        "subpool",
-        "labelled-0",  # other
-        "labelled-1",  # eye, the minority, above
-        "anchors-0",
-        "anchors-1",
-        "batch",
-        "highlight",
-    ]
-    assert {kind for _, kind in drawn["order"]} == {"scattergl"}
-    assert drawn["svg_traces"] == 0 and drawn["gl_canvases"] >= 1
-    assert drawn["bad_selectors"] == []
-    # the legend: what each layer looks like, the subpool's swatch in its greens
-    legend = dict(drawn["legend"])
-    assert list(legend) == [
-        "pool sample",
         "subpool (AnchorAL score)",
         "labelled: other",
         "labelled: eye",
+        "batch",
         "anchors: other",
         "anchors: eye",
-        "batch",
     ]
-    r, g, b = (int(v) for v in legend["subpool (AnchorAL score)"].strip("rgba()").split(",")[:3])
-    assert g > r and g > b, legend
-    assert legend["anchors: eye"] == legend["labelled: eye"] == "rgb(214, 39, 40)"  # the minority's red
-    assert legend["anchors: other"] == legend["labelled: other"] == "rgb(31, 119, 180)"
+    assert all(pressed == "true" for _, pressed in legend)
     assert PAGE_ERRORS == []
+
+
+def test_the_legend_toggles_each_layer(page):
+    legend = page.locator(".aw-root >> nth=0").locator(".aw-map-legend")
+    legend.locator('button[data-uid="batch"]').click()
+    assert "batch" not in layers(page)
+    legend.locator('button[data-uid="batch"]').click()
+    assert "batch" in layers(page)
+    legend.locator('button[data-uid="pool"]').click()
+    opacity = "() => Number(getComputedStyle(document.querySelector('.aw-map-gl')).opacity)"
+    assert page.evaluate(opacity) == 0
+    legend.locator('button[data-uid="pool"]').click()
+    assert page.evaluate(opacity) == 1
+
+
+def test_hovering_a_pool_point_fetches_its_text(page):
+    """The pool's texts are never sent; a hover asks for the one under the pointer."""
+    page.wait_for_selector(".aw-root .aw-map-plot[data-points]", timeout=240_000)
+    # the pool point farthest from every other, away from the layers drawn above it
+    spot = page.evaluate("""() => {
+        const map = document.querySelector('.aw-root .aw-map-view');
+        const sp = map.querySelector('.aw-map-gl').scatterplot;
+        const box = map.querySelector('.aw-map-plot').getBoundingClientRect();
+        const n = sp.get('points').length;
+        const xy = [...Array(n).keys()].map(i => sp.getScreenPosition(i));
+        const above = map.querySelector('.aw-map-overlay').drawnLayers.flatMap(l => l.ids.map(id => xy[id]));
+        let best = null;
+        for (let i = 0; i < n; i++) {
+            const [x, y] = xy[i];
+            if (x < 20 || y < 20 || x > box.width - 20 || y > box.height - 20) continue;
+            const clear = Math.min(
+                ...xy.filter((_, j) => j !== i).map(([u, v]) => Math.hypot(u - x, v - y)),
+                ...above.map(([u, v]) => Math.hypot(u - x, v - y) / 3),
+            );
+            if (!best || clear > best.clear) best = {i, x: box.left + x, y: box.top + y, clear};
+        }
+        return best && best.clear >= 4 ? best : null;
+    }""")
+    assert spot is not None
+    text = probe(page, f"w._session.texts[{spot['i']}]")  # runs a cell: the notebook may scroll
+    page.locator(".aw-root .aw-map-plot").first.scroll_into_view_if_needed()
+    x, y = page.evaluate(
+        """(i) => {
+            const map = document.querySelector('.aw-root .aw-map-view');
+            const [x, y] = map.querySelector('.aw-map-gl').scatterplot.getScreenPosition(i);
+            const box = map.querySelector('.aw-map-plot').getBoundingClientRect();
+            return [box.left + x, box.top + y];
+        }""",
+        spot["i"],
+    )
+    page.mouse.move(x - 30, y - 30)
+    page.mouse.move(x, y, steps=5)
+    page.wait_for_function(
+        "([t]) => document.querySelector('.aw-root .aw-map-tip .aw-text')?.textContent === t",
+        arg=[text],
+        timeout=30_000,
+    )
+    assert page.evaluate("() => document.querySelector('.aw-root .aw-map-plot').dataset.hover") == str(spot["i"])
+    page.mouse.move(5, 5)
+
+
+def test_a_lasso_selects_the_pool_points_inside_it(page):
+    """Shift and drag draws a lasso; the points inside it are the selection passed on."""
+    box = page.locator(".aw-root .aw-map-plot").first.bounding_box()
+    cx, cy, r = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2, min(box["width"], box["height"]) / 5
+    # closed where it began, as a hand draws it: the mouse-up there must not undo the lasso
+    polygon = [(cx + r * np.cos(a), cy + r * np.sin(a)) for a in np.linspace(0, 2 * np.pi, 24)]
+    page.keyboard.down("Shift")
+    page.mouse.move(*polygon[0])
+    page.mouse.down()
+    for x, y in polygon[1:]:
+        page.mouse.move(x, y, steps=2)
+        page.wait_for_timeout(20)
+    page.mouse.up()
+    page.keyboard.up("Shift")
+    page.wait_for_function("() => Number(document.querySelector('.aw-root .aw-map-view').dataset.selected) > 0")
+    inside = page.evaluate(
+        """([cx, cy, r]) => {
+            const map = document.querySelector('.aw-root .aw-map-view');
+            const sp = map.querySelector('.aw-map-gl').scatterplot;
+            const box = map.querySelector('.aw-map-plot').getBoundingClientRect();
+            const ids = [];
+            for (let i = 0; i < sp.get('points').length; i++) {
+                const [x, y] = sp.getScreenPosition(i);
+                if (Math.hypot(box.left + x - cx, box.top + y - cy) < r * 0.97) ids.push(i);
+            }
+            return {ids, selected: [...sp.get('selectedPoints')].sort((a, b) => a - b), count: Number(map.dataset.selected)};
+        }""",
+        [cx, cy, r],
+    )
+    assert set(inside["ids"]) <= set(inside["selected"])  # every point well inside the lasso
+    assert len(inside["selected"]) <= len(inside["ids"]) * 1.3 + 3  # and few beyond its edge
+    assert inside["count"] == len(inside["selected"])
 
 
 def test_a_view_opened_later_gets_the_whole_map(page):
     expected = layers(page)
-    expected.pop("highlight")  # follows the mouse, in each view on its own
+    expected.pop("highlight", None)  # follows the mouse, in each view on its own
     run_code(page, "display(w)")
     page.wait_for_function("() => document.querySelectorAll('.aw-root').length === 2")
     page.wait_for_function(
-        "() => document.querySelectorAll('.aw-root')[1].querySelector('.aw-map-view')?.dataset.iteration === '1'"
+        "() => document.querySelectorAll('.aw-root')[1].querySelector('.aw-map-plot')?.dataset.points === '1000'"
     )
     later = layers(page, view=1)
-    later.pop("highlight")
+    later.pop("highlight", None)
     assert later == expected
 
 
 def test_clicking_a_point_shows_its_text_and_labels_it(page):
     batch = set(layers(page)["batch"])
     free = next(i for i in layers(page)["subpool"] if i not in batch)
-    # plotly's click, as the map view receives it: the point's id in customdata
-    page.evaluate(
-        "(id) => document.querySelector('.aw-map-plot').emit('plotly_click', {points: [{customdata: id}]})", free
-    )
+    # the renderer's click on a point, as the map view receives it: a one-point selection
+    page.evaluate("(i) => document.querySelector('.aw-map-gl').scatterplot.select([i])", free)
     picked = page.locator(".aw-root >> nth=0").locator(".aw-map-picked")
     picked.wait_for()
     text = probe(page, f"w._session.texts[{free}]")
@@ -197,6 +258,9 @@ def test_clicking_a_point_shows_its_text_and_labels_it(page):
     assert probe(page, f"w.loop.labels.get({free})") == "eye"
 
 
-def test_no_page_error_on_the_map(page):
-    """Once: uids with colons reached plotly's selectors ('.cblabelled:1' is not a valid selector)."""
+def test_closing_the_views_raises_no_error(page):
+    """Once plotly's purge threw on clean-up ('.cblabelled:0' is not a valid selector); the map
+    no longer uses plotly, and destroying its views throws nothing."""
+    run_code(page, "w.close()")
+    page.wait_for_function("() => document.querySelectorAll('.aw-root').length === 0", timeout=30_000)
     assert PAGE_ERRORS == []

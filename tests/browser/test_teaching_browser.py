@@ -185,9 +185,9 @@ def map_layers(traces: list[dict], subplot: str) -> list[dict]:
 
 
 def check_map_layers(layers: list[dict], *, truth: bool) -> None:
-    """The one visual vocabulary: bottom to top pool, subpool, (truth), labelled, anchors,
-    batch, all WebGL (an SVG layer would be drawn under every WebGL one); anchors and the
-    batch big and outlined, the pool sample small and faint."""
+    """The one visual vocabulary: bottom to top pool, subpool, (truth), labelled, batch,
+    anchors (a ring never covers a star), all WebGL (an SVG layer would be drawn under every
+    WebGL one); anchors and the batch big and outlined, the pool sample small and faint."""
     names = [t["name"] for t in layers]
     expected = ["pool sample"]
     expected += [n for n in names if n.startswith("subpool")][:1]
@@ -195,7 +195,7 @@ def check_map_layers(layers: list[dict], *, truth: bool) -> None:
     labelled = [n for n in names if n.startswith("labelled: ")]
     anchors = [n for n in names if n.startswith("anchors: ")]
     assert len(labelled) == len(anchors) == 2
-    assert names == expected + labelled + anchors + ["batch"], names
+    assert names == expected + labelled + ["batch"] + anchors, names
     assert {t["type"] for t in layers} == {"scattergl"}
     by_name = {t["name"]: t for t in layers}
     pool = by_name["pool sample"]

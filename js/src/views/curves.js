@@ -7,7 +7,9 @@
 import { h } from "../dom.js";
 import { curvesFigure } from "../mapdata.js";
 import { listen } from "../model.js";
-import { loadPlotly } from "./map.js";
+
+/** plotly's basic partial bundle (scatter and bar: what the curves draw), loaded on first use */
+export const loadPlotly = () => import("plotly.js-basic-dist-min").then((m) => m.default ?? m);
 
 /** Pixels above the panels' titles: plotly's toolbar is about 30 px high. */
 export const TOOLBAR_ROOM = 56;

@@ -1,32 +1,72 @@
-// The 2-D map of the pool (plotly): a status line while UMAP fits, then the map's layers, drawn
-// as the kernel declares them (views/plots.py: the pool sample, the subpool by score, the
-// labelled items, the anchors and the batch, in that order, every style chosen there).
+// The 2-D map of the pool: a status line while UMAP fits, then every pool item drawn by WebGL
+// (regl-scatterplot, shaded by density when zoomed out) and, above it on a 2-D canvas, the
+// layers the kernel declares (views/plots.py: subpool by score, labelled items, batch rings,
+// anchor stars), in their declared order and style, with a legend that toggles each.
 // The kernel sends `map_update` messages with binary buffers; this view keeps the decoded state,
-// asks for the whole map when it opens late (`map_sync`), rings a card's point and its anchor
-// on hover (`highlight`), and shows a clicked point's text with buttons to label it.
+// asks for the whole map when it opens late (`map_sync`), asks for a point's text on hover
+// (debounced) or click (`map_text`), rings a card's point and its anchor (`highlight`), shows a
+// clicked point's text with buttons to label it, and passes a lasso's pool ids to `onSelect`.
 import { h, replace } from "../dom.js";
-import { anchorOf, applyMapUpdate, emptyMap, highlightTrace, mapTraces } from "../mapdata.js";
+import { anchorOf, applyMapUpdate, emptyMap, positionOf } from "../mapdata.js";
+import { frameOf, hoverHead, idsOfPoints, legendEntries, normalise, overlayHit, overlayLayers, poolStyle, screenTransform } from "../mapscene.js";
+import { drawMarker, glyphOf } from "../markers.js";
 import { listen, msg } from "../model.js";
 
-/** plotly, loaded on first use: bundled, but only evaluated once there is something to draw */
-export const loadPlotly = () => import("plotly.js-dist-min").then((m) => m.default ?? m);
+/** regl-scatterplot, loaded on first use: bundled, but only evaluated once there is a map */
+export const loadScatterplot = () => import("regl-scatterplot").then((m) => m.default ?? m);
 
-/** @param {{model: import("../model.js").AnyModel, plotly?: () => Promise<any>}} ctx */
-export function mapView({ model, plotly = loadPlotly }) {
+const HOVER_DELAY_MS = 150;
+const CLOSING_CLICK_MS = 400;
+
+/**
+ * @param {{
+ *   model: import("../model.js").AnyModel,
+ *   onSelect?: (ids: number[]) => void,
+ *   renderer?: () => Promise<(options: Record<string, any>) => any>,
+ * }} ctx
+ */
+export function mapView({ model, onSelect = () => {}, renderer = loadScatterplot }) {
   let state = emptyMap();
-  /** @type {any} */
-  let Plotly = null;
-  let drawn = false;
+  /** @type {any} the scatterplot, once made */
+  let plotter = null;
+  /** @type {Promise<any> | null} */
+  let making = null;
   let alive = true;
+  /** @type {import("../mapdata.js").Layer | null} the pool layer the scatterplot holds */
+  let drawnPool = null;
+  let frame = { cx: 0, cy: 0, scale: 1 };
+  /** @type {ArrayLike<number>} the camera's view matrix */
+  let view = [1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1];
+  /** @type {import("../mapscene.js").OverlayLayer[]} */
+  let overlay = [];
+  /** @type {Set<string>} uids of the layers the legend has turned off */
+  const hidden = new Set();
+  /** @type {number[]} */
+  let highlighted = [];
+  /** @type {number[]} pool ids of the lasso's selection */
+  let selected = [];
+  let lassoing = false;
+  /** @type {number[]} the scatterplot's indices of the last lasso, and when it ended */
+  let lassoPoints = [];
+  let lassoEnded = -Infinity;
   /** @type {number | null} */
   let picked = null;
-  /** @type {Map<number, string>} whole texts of clicked points */
+  /** @type {Map<number, string>} whole texts of hovered and clicked points */
   const fullTexts = new Map();
+  const asked = new Set();
+  /** @type {ReturnType<typeof setTimeout> | undefined} */
+  let hoverTimer;
+  /** @type {{id: number, head: string, x: number, y: number} | null} */
+  let hovering = null;
 
   const status = h("div", { class: "aw-map-status", role: "status" });
-  const plot = h("div", { class: "aw-map-plot" });
+  const legend = h("div", { class: "aw-map-legend", role: "group", "aria-label": "map layers" });
+  const glCanvas = /** @type {HTMLCanvasElement} */ (h("canvas", { class: "aw-map-gl" }));
+  const overlayCanvas = /** @type {HTMLCanvasElement} */ (h("canvas", { class: "aw-map-overlay" }));
+  const tip = h("div", { class: "aw-map-tip", hidden: true });
+  const plot = h("div", { class: "aw-map-plot", hidden: true }, glCanvas, overlayCanvas, tip);
   const pickedEl = h("div", { class: "aw-map-picked", hidden: true });
-  const el = h("div", { class: "aw-map-view" }, status, plot, pickedEl);
+  const el = h("div", { class: "aw-map-view" }, status, legend, plot, pickedEl);
 
   function updateStatus() {
     const s = model.get("map_status") ?? { status: "off", text: "" };
@@ -36,21 +76,216 @@ export function mapView({ model, plotly = loadPlotly }) {
     status.hidden = !s.text;
   }
 
+  function size() {
+    const width = Math.max(200, Math.round(plot.getBoundingClientRect().width || 600));
+    return { width, height: Number(state.layout?.height ?? 440) };
+  }
+
+  async function scatterplot() {
+    if (plotter) return plotter;
+    making ??= renderer().then((create) => {
+      const { width, height } = size();
+      plot.style.height = `${height}px`;
+      const sp = create({
+        canvas: glCanvas, width, height, syncEvents: true, lassoClearEvent: "deselect",
+        deselectOnEscape: false, ...poolStyle(state.traces),
+      });
+      sp.subscribe("view", (/** @type {any} */ e) => { view = e.view; drawOverlay(); });
+      sp.subscribe("pointOver", (/** @type {number} */ i) => drawnPool && hover(drawnPool.ids[i], i));
+      sp.subscribe("pointOut", () => overlayHover(null));
+      sp.subscribe("lassoStart", () => { lassoing = true; });
+      sp.subscribe("lassoEnd", () => { lassoEnded = performance.now(); });
+      sp.subscribe("select", ({ points }) => onPoints(points));
+      sp.subscribe("deselect", () => setSelection([]));
+      /** @type {any} for the browser tests: the renderer's own count, positions and selection */
+      (glCanvas).scatterplot = sp;
+      return sp;
+    });
+    plotter = await making;
+    if (!alive) plotter.destroy();
+    return plotter;
+  }
+
   async function draw() {
     if (!alive || state.iteration < 0) return;
-    if (!Plotly) Plotly = await plotly();
+    plot.hidden = false;
+    const sp = await scatterplot();
     if (!alive) return;
-    await Plotly.react(plot, mapTraces(state), state.layout, { displaylogo: false, responsive: true });
-    if (!drawn) {
-      drawn = true;
-      plot.on?.("plotly_click", (/** @type {any} */ event) => {
-        const id = event?.points?.[0]?.customdata;
-        if (typeof id === "number") pick(id);
-      });
+    if (state.layers.pool !== drawnPool) {
+      const pool = state.layers.pool;
+      frame = frameOf(pool.xy);
+      sp.set(poolStyle(state.traces));
+      await sp.draw(normalise(pool.xy, frame));
+      if (!alive) return;
+      drawnPool = pool;
+      selected = [];
+      plot.dataset.points = String(sp.get("points").length);
+      drawLegend();
     }
+    drawOverlay();
     el.dataset.iteration = String(state.iteration);
     if (picked !== null) showPicked();
   }
+
+  function toScreen() {
+    const { width, height } = size();
+    return screenTransform(view, width, height, plotter?.get("aspectRatio") ?? 1);
+  }
+
+  function drawOverlay() {
+    if (!drawnPool) return;
+    const { width, height } = size();
+    const ratio = window.devicePixelRatio || 1;
+    if (overlayCanvas.width !== width * ratio) overlayCanvas.width = width * ratio;
+    if (overlayCanvas.height !== height * ratio) overlayCanvas.height = height * ratio;
+    overlay = overlayLayers(state, frame, { hidden, highlight: highlighted, position: (id) => positionOf(state, id) });
+    /** @type {any} for the browser tests: what is drawn, bottom first */
+    (overlayCanvas).drawnLayers = overlay.map((l) => ({ uid: l.uid, ids: l.ids }));
+    const ctx = overlayCanvas.getContext?.("2d");
+    if (!ctx) return;
+    ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
+    ctx.clearRect(0, 0, width, height);
+    const at = toScreen();
+    for (const layer of overlay) {
+      for (let i = 0; i < layer.ids.length; i++) {
+        const [x, y] = at(layer.x[i], layer.y[i]);
+        if (x < -20 || y < -20 || x > width + 20 || y > height + 20) continue;
+        drawMarker(ctx, layer, x, y, layer.colours[i]);
+      }
+    }
+  }
+
+  function drawLegend() {
+    const entries = legendEntries(state.traces).map((entry) => {
+      const swatch = h("span", { class: "aw-map-swatch", "aria-hidden": "true" }, glyphOf(entry.symbol));
+      swatch.style.color = entry.colour;
+      if (entry.scale) swatch.style.background = `linear-gradient(90deg, ${entry.scale.map(([t, c]) => `${c} ${t * 100}%`).join(", ")})`;
+      return h("button", {
+        type: "button", class: "aw-map-layer", dataset: { uid: entry.uid }, "aria-pressed": String(!hidden.has(entry.uid)),
+        onclick: () => toggle(entry.uid),
+      }, swatch, entry.name);
+    });
+    const lasso = h("button", {
+      type: "button", class: "aw-map-lasso", title: "draw around points to select them (or shift + drag)",
+      "aria-pressed": "false", onclick: () => setLasso(lasso.getAttribute("aria-pressed") !== "true"),
+    }, "lasso");
+    replace(legend, ...entries, lasso);
+  }
+
+  /** Turn a layer on or off (the legend's buttons). @param {string} uid */
+  function toggle(uid) {
+    if (hidden.has(uid)) hidden.delete(uid);
+    else hidden.add(uid);
+    legend.querySelector(`button[data-uid="${uid}"]`)?.setAttribute("aria-pressed", String(!hidden.has(uid)));
+    // the pool's canvas turns see-through but keeps the pointer: pan, zoom and lasso still work
+    if (uid === poolUid()) glCanvas.style.opacity = hidden.has(uid) ? "0" : "";
+    drawOverlay();
+  }
+
+  const poolUid = () => state.traces.find((d) => d.layer === "pool")?.trace.uid;
+
+  /** @param {boolean} on */
+  function setLasso(on) {
+    legend.querySelector(".aw-map-lasso")?.setAttribute("aria-pressed", String(on));
+    plotter?.set({ mouseMode: on ? "lasso" : "panZoom" });
+  }
+
+  /** The scatterplot selected points: a lasso's selection, or a click on one point. */
+  function onPoints(/** @type {number[]} */ points) {
+    if (!drawnPool) return;
+    if (lassoing) {
+      lassoing = false;
+      lassoPoints = [...points];
+      setSelection(idsOfPoints(drawnPool.ids, points));
+      return;
+    }
+    if (performance.now() - lassoEnded < CLOSING_CLICK_MS && selected.length) {
+      // a lasso closed where it began ends in what the scatterplot takes for a click: keep the lasso's
+      plotter.select(lassoPoints, { preventEvent: true });
+      return;
+    }
+    // a click: the point's text and buttons; what is drawn on top answers first
+    const id = hovering?.id ?? drawnPool.ids[points[0]];
+    plotter.deselect({ preventEvent: true });
+    if (selected.length) setSelection([]);
+    if (typeof id === "number") pick(id);
+  }
+
+  function setSelection(/** @type {number[]} */ ids) {
+    if (!ids.length && !selected.length) return;
+    selected = ids;
+    el.dataset.selected = String(ids.length);
+    onSelect([...ids]);
+  }
+
+  /** A pointer over a pool point (index `i` in the scatterplot) or an overlay point. */
+  function hover(/** @type {number} */ id, /** @type {number} */ i) {
+    const top = overlayHitAtPointer();
+    if (top) return overlayHover(top);
+    const p = plotter.getScreenPosition?.(i) ?? [0, 0];
+    showTip({ id, head: `#${id}`, x: p[0], y: p[1] });
+  }
+
+  /** @type {[number, number]} */
+  let pointer = [0, 0];
+  function overlayHitAtPointer() {
+    return overlayHit(overlay, toScreen(), pointer[0], pointer[1]);
+  }
+
+  /** @param {{uid: string, id: number} | null} hit */
+  function overlayHover(hit) {
+    if (!hit) {
+      if (!overlayHitAtPointer()) hideTip();
+      return;
+    }
+    const decl = state.traces.find((d) => d.trace.uid === hit.uid);
+    const layer = decl ? state.layers[decl.layer] : null;
+    const row = layer ? layer.ids.indexOf(hit.id) : -1;
+    const value = row >= 0 && layer?.values ? Number(layer.values[row]) : null;
+    showTip({ id: hit.id, head: decl ? hoverHead(decl, hit.id, value) : `#${hit.id}`, x: pointer[0], y: pointer[1] });
+  }
+
+  /** @param {{id: number, head: string, x: number, y: number}} spot */
+  function showTip(spot) {
+    hovering = spot;
+    plot.dataset.hover = String(spot.id);
+    const text = fullTexts.get(spot.id) ?? state.texts.get(spot.id);
+    replace(tip, h("div", { class: "aw-map-tip-head" }, spot.head), h("div", { class: "aw-text" }, text ?? "…"));
+    tip.style.left = `${Math.round(spot.x + 12)}px`;
+    tip.style.top = `${Math.round(spot.y + 12)}px`;
+    tip.hidden = false;
+    clearTimeout(hoverTimer);
+    if (text === undefined) hoverTimer = setTimeout(() => askText(spot.id), HOVER_DELAY_MS);
+  }
+
+  function hideTip() {
+    hovering = null;
+    delete plot.dataset.hover;
+    clearTimeout(hoverTimer);
+    tip.hidden = true;
+  }
+
+  /** Ask the kernel for a text once. @param {number} id */
+  function askText(id) {
+    if (!alive || fullTexts.has(id) || asked.has(id)) return;
+    asked.add(id);
+    model.send(msg.mapText([id]));
+  }
+
+  /** @param {MouseEvent} event */
+  function onPointerMove(event) {
+    const box = plot.getBoundingClientRect();
+    pointer = [event.clientX - box.left, event.clientY - box.top];
+    const hit = overlayHitAtPointer();
+    if (hit) overlayHover(hit);
+    else if (hovering && !plotter?.get("hoveredPoint") && hovering.head !== `#${hovering.id}`) hideTip();
+  }
+  plot.addEventListener("mousemove", onPointerMove);
+  plot.addEventListener("mouseleave", hideTip);
+  // the notebook would take a (shift-)drag on the map for selecting cells, and swallow the
+  // lasso's mouse moves: a press on the map is the map's alone
+  const keepPress = (/** @type {MouseEvent} */ event) => event.stopPropagation();
+  plot.addEventListener("mousedown", keepPress);
 
   /** @param {any} content @param {any[]} [buffers] */
   function onMessage(content, buffers = []) {
@@ -59,6 +294,7 @@ export function mapView({ model, plotly = loadPlotly }) {
       draw();
     } else if (content?.kind === "map_text") {
       for (const [id, text] of Object.entries(content.texts ?? {})) fullTexts.set(Number(id), text);
+      if (hovering) showTip(hovering);
       if (picked !== null) showPicked();
     }
   }
@@ -116,12 +352,18 @@ export function mapView({ model, plotly = loadPlotly }) {
    * @param {import("../model.js").Card | null} card
    */
   function highlight(card) {
-    if (!drawn || !Plotly) return;
-    const ids = card ? [card.id, anchorOf(state, card.id) ?? card.anchor?.id].filter((x) => typeof x === "number") : [];
-    const trace = highlightTrace(state, ids);
-    const index = (plot.data ?? []).findIndex((/** @type {any} */ t) => t.uid === trace?.uid);
-    if (trace && index >= 0) Plotly.restyle(plot, { x: [trace.x], y: [trace.y], customdata: [trace.customdata] }, [index]);
+    highlighted = card ? [card.id, anchorOf(state, card.id) ?? card.anchor?.id].filter((x) => typeof x === "number") : [];
+    drawOverlay();
   }
+
+  function onResize() {
+    if (!plotter || !drawnPool) return;
+    const { width, height } = size();
+    plotter.set({ width, height });
+    drawOverlay();
+  }
+  const resizing = typeof ResizeObserver === "function" ? new ResizeObserver(onResize) : null;
+  resizing?.observe(plot);
 
   model.on("msg:custom", onMessage);
   const stops = [listen(model, ["map_status"], updateStatus), listen(model, ["batch", "answers"], showPicked)];
@@ -131,11 +373,22 @@ export function mapView({ model, plotly = loadPlotly }) {
   return {
     el,
     highlight,
+    /** Drop the lasso's selection (the side panel has labelled or skipped it). */
+    clearSelection() {
+      plotter?.deselect({ preventEvent: true });
+      setSelection([]);
+    },
     destroy() {
       alive = false;
+      clearTimeout(hoverTimer);
+      resizing?.disconnect();
+      plot.removeEventListener("mousemove", onPointerMove);
+      plot.removeEventListener("mouseleave", hideTip);
+      plot.removeEventListener("mousedown", keepPress);
       model.off("msg:custom", onMessage);
       stops.forEach((stop) => stop());
-      if (Plotly && drawn) Plotly.purge(plot);
+      plotter?.destroy();
+      plotter = null;
     },
   };
 }
