@@ -126,7 +126,8 @@ class Trainer:
     on_change : callable, optional
         ``on_change()`` when a fit starts or ends (the status line says so).
     prepare : callable, optional
-        ``prepare(model, checkpoint)`` after each fit, on the trainer's thread.
+        ``prepare(model, checkpoint, ready)`` after each fit, on the trainer's thread; label-ahead
+        proposes with the model once it calls ``ready()`` or returns.
     """
 
     def __init__(
@@ -135,7 +136,7 @@ class Trainer:
         *,
         on_error: Callable[[BaseException], None],
         on_change: Callable[[], None] = lambda: None,
-        prepare: Callable[[Any, Callable[[], None]], None] | None = None,
+        prepare: Callable[[Any, Callable[[], None], Callable[[], None]], None] | None = None,
         name: str = "anchoral-trainer",
     ):
         self.learner = learner
