@@ -126,7 +126,8 @@ class Trainer:
     on_change : callable, optional
         ``on_change()`` when a fit starts or ends (the status line says so).
     prepare : callable, optional
-        ``prepare(model, checkpoint, publish)`` after each fit, on the trainer's thread.
+        ``prepare(model, checkpoint, ready)`` after each fit, on the trainer's thread; label-ahead
+        proposes with the model once it calls ``ready()`` or returns.
     """
 
     def __init__(
