@@ -169,8 +169,9 @@ TRAITS: dict[str, dict] = {
     "startup": {
         "type": "object",
         "help": "The start-up's progress: stage (starting, encoding, pool, store, map, ready; index while the "
-        "index is built in the background; error), text, done, total, rate (per second), left (seconds), "
-        "seconds per finished stage.",
+        "index is built in the background; upgrade while a better encoder encodes the pool; error), text, done, "
+        "total, rate (per second), left (seconds), seconds per finished stage, embeddings (which serve the "
+        "batches while an upgrade is on: fast, then MiniLM; null without one).",
     },
 }
 

@@ -40,6 +40,7 @@ SECTIONS = [
     ("small_text_compare", "benchmarks/small_text_compare.py"),
     ("encoding", "benchmarks/encoding.py"),
     ("encoders", "benchmarks/encoders.py"),
+    ("upgrade", "benchmarks/upgrade.py"),
     ("claims_20k", "benchmarks/claims.py --max-size 20000 --section claims_20k"),
     ("map_update", "benchmarks/map_update.py"),
     ("map_render", "benchmarks/map_render.py"),
@@ -173,6 +174,7 @@ def summary() -> list[str]:
     out += _block(RESULTS / "late_wait.md", "### Flat late in the run?")
     out += _block(RESULTS / "index_fidelity.md", "### Verdict")
     out += _block(RESULTS / "first_batch.md", "### Targets")
+    out += _block(RESULTS / "upgrade.md", "### No loss?")
     claims = RESULTS / "claims.md"
     if not claims.exists():
         claims = RESULTS / "claims_20k.md"

@@ -152,9 +152,20 @@ def test_models_live_in_the_default_cache_whatever_the_encoder_cache(tmp_path, m
     assert models_dir() == tmp_path / "env" / "models"
     built = []
     monkeypatch.setattr(encoders, "build_model", lambda spec, root, progress: built.append(root) or root)
-    monkeypatch.setattr(encoders, "load_runner", lambda spec, folder, device: None)
+    monkeypatch.setattr(encoders, "load_runner", lambda spec, folder, device, threads: None)
     Encoder("fast", cache_dir=tmp_path / "elsewhere")._load_model()
     assert built == [tmp_path / "env" / "models"]
+
+
+def test_a_background_encoder_asks_its_runner_for_fewer_threads(tmp_path, monkeypatch):
+    asked = []
+    monkeypatch.setattr(encoders, "build_model", lambda spec, root, progress: root)
+    monkeypatch.setattr(encoders, "load_runner", lambda spec, folder, device, threads: asked.append(threads))
+    Encoder("onnx", cache_dir=False, threads=1)._load_model()
+    Encoder("onnx", cache_dir=False)._load_model()
+    assert asked == [1, None]
+    with pytest.raises(InputError, match="threads must be a positive integer or None, got 0"):
+        Encoder("onnx", threads=0)
 
 
 # ---- static embeddings ------------------------------------------------------------------------

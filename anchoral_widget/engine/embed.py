@@ -169,6 +169,9 @@ class Encoder:
         Show a progress bar (tqdm) while encoding, and a line when a model is built.
     chunk_size
         Texts per cache chunk: the most work an interruption can lose.
+    threads
+        Cap on the threads an ONNX model runs on (a background encode passes 1); ``None``: every
+        core. Torch's count is the process's, and static embeddings use one thread anyway.
     """
 
     def __init__(
@@ -180,6 +183,7 @@ class Encoder:
         cache_dir: str | Path | bool | None = None,
         progress: bool = True,
         chunk_size: int = 4096,
+        threads: int | None = None,
     ):
         if batch_size is not None and (not isinstance(batch_size, int) or batch_size < 1):
             raise InputError(f"batch_size must be a positive integer or None, got {batch_size!r}")
@@ -194,6 +198,9 @@ class Encoder:
         self.cache_dir = cache_dir
         self.progress = progress
         self.chunk_size = chunk_size
+        if threads is not None and (not isinstance(threads, int) or threads < 1):
+            raise InputError(f"threads must be a positive integer or None, got {threads!r}")
+        self.threads = threads
         self._model: TorchRunner | OnnxRunner | StaticRunner | None = None
         self._model_id: str | None = None
         self._dim: int | None = self.spec.dim
@@ -225,7 +232,7 @@ class Encoder:
     def _load_model(self) -> TorchRunner | OnnxRunner | StaticRunner:
         """The runner (``encode(list[str]) -> (n, dim)``), building the model first if needed."""
         folder = _kinds.build_model(self.spec, models_dir(), progress=self.progress)
-        return _kinds.load_runner(self.spec, folder, self.device)
+        return _kinds.load_runner(self.spec, folder, self.device, self.threads)
 
     def _get_model(self) -> TorchRunner | OnnxRunner | StaticRunner:
         if self._model is None:
@@ -312,6 +319,17 @@ class Encoder:
         """Where the finished embeddings of these texts live (or will), None without a cache."""
         root = self._cache_root()
         return None if root is None else root / f"{self.cache_key(texts)}.npy"
+
+    def cached(self, texts: Sequence[str], *, mmap: bool = True) -> np.ndarray | None:
+        """The finished embeddings of ``texts`` if the cache holds them whole and intact (a memory
+        map by default), else None; encodes nothing."""
+        path = self.cache_path(check_texts(texts))
+        if path is None:
+            return None
+        found = _load_checked(path, path.with_suffix(".json"), len(texts), None, mmap)
+        if found is not None:
+            self._dim = found.shape[1]
+        return found
 
     # ---- encode -----------------------------------------------------------------------------
 

@@ -405,7 +405,7 @@ class OnnxRunner:
     """A model exported by :func:`build_model` (``onnx`` / ``onnx-int8``), run by onnxruntime
     with the ``tokenizers`` library: no torch at encode time."""
 
-    def __init__(self, folder: Path, device: str | None):
+    def __init__(self, folder: Path, device: str | None, threads: int | None = None):
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
@@ -421,6 +421,9 @@ class OnnxRunner:
             providers.insert(0, "CUDAExecutionProvider")
         options = ort.SessionOptions()
         options.log_severity_level = 3
+        if threads is not None:  # a background encode keeps to its share of the cores
+            options.intra_op_num_threads = threads
+            options.inter_op_num_threads = 1
         self.session = ort.InferenceSession(str(folder / "model.onnx"), options, providers=providers)
         self.device = "cuda" if self.session.get_providers()[0] == "CUDAExecutionProvider" else "cpu"
         self.dim = int(config["dim"])
@@ -487,12 +490,16 @@ class StaticRunner:
         return out
 
 
-def load_runner(spec: EncoderSpec, folder: Path, device: str | None) -> TorchRunner | OnnxRunner | StaticRunner:
-    """The object that encodes for ``spec``, from ``folder`` (its built model, or its source)."""
+def load_runner(
+    spec: EncoderSpec, folder: Path, device: str | None, threads: int | None = None
+) -> TorchRunner | OnnxRunner | StaticRunner:
+    """The object that encodes for ``spec``, from ``folder`` (its built model, or its source).
+    ``threads`` caps onnxruntime's threads (None: every core); torch's count is the process's,
+    and static embeddings run on the calling thread."""
     if spec.kind == "torch":
         return TorchRunner(folder, device)
     if spec.kind in ("onnx", "onnx-int8"):
-        return OnnxRunner(folder, device)
+        return OnnxRunner(folder, device, threads)
     if spec.kind == "static":
         return StaticRunner(folder)
     raise InputError(f"unknown encoder kind {spec.kind!r}")

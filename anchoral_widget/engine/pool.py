@@ -8,6 +8,11 @@ The index can also be built on another thread (:meth:`Pool.build_index`, as a la
 does): until it is done, :attr:`Pool.index` answers by exact search over the embeddings, and the
 next reader after it gets the built one. A loop reads the index once per proposal, so it
 switches between batches.
+
+A better encoder may finish after the session started (see
+:mod:`~anchoral_widget.session.upgrade`): :meth:`Pool.swap` puts its embeddings in place of the
+first ones, keeping the pool's identity (its label store stays valid: ids and texts are the
+same), and :func:`switch_loop` does it for a loop, held set aside from any proposal.
 """
 
 from __future__ import annotations
@@ -56,6 +61,10 @@ def learner_reads_texts(learner: object) -> bool:
     return getattr(learner, "inputs", "embeddings") == "texts"
 
 
+class PoolSwapped(RuntimeError):
+    """An index build outlived the embeddings it was built over (see :meth:`Pool.swap`)."""
+
+
 class Pool:
     """The items to label: texts, embeddings, fingerprint and index, each made once.
 
@@ -98,6 +107,7 @@ class Pool:
         self._index: VectorIndex | None = None if isinstance(index, str) else index
         self._interim: VectorIndex | None = None  # exact search, answering while build_index() runs elsewhere
         self._building = False
+        self._generation = 0  # bumped by swap(): an index built over the embeddings before is dropped
         self._fingerprint = fingerprint
         self._embeddings_fingerprint: str | None = None
         self._lock = threading.RLock()  # one hash and one index build, whoever asks first
@@ -189,15 +199,20 @@ class Pool:
             if self._index is not None:
                 return self._index
             self._building = True
+            generation, embeddings = self._generation, self.embeddings
+            params = self._cache_params(self._index_spec, params)
         try:
-            built = self._make_index(self._index_spec, **params)
+            built = self._make_index(self._index_spec, embeddings=embeddings, **params)
         except BaseException:
             with self._lock:
-                self._building = False
-                if self._index is None:
-                    self._index = self._interim or self._make_index("exact")
+                if generation == self._generation:
+                    self._building = False
+                    if self._index is None:
+                        self._index = self._interim or self._make_index("exact")
             raise
         with self._lock:
+            if generation != self._generation:  # swapped meanwhile: an index of the old embeddings
+                raise PoolSwapped("the embeddings were replaced while their index was built")
             self._building = False
             if self._index is None:
                 self._index, self._interim = built, None
@@ -223,13 +238,39 @@ class Pool:
         thread.start()
         return thread
 
-    def _make_index(self, spec: str, **params: Any) -> VectorIndex:
+    def _cache_params(self, spec: str, params: dict[str, Any]) -> dict[str, Any]:
+        if spec != "exact" and self.cache_dir is not None:
+            return {"cache_dir": self.cache_dir, "fingerprint": self.embeddings_fingerprint, **params}
+        return params
+
+    def _make_index(self, spec: str, embeddings: Any = None, **params: Any) -> VectorIndex:
         from .index import build_index
 
-        if spec != "exact" and self.cache_dir is not None:
-            params = {"cache_dir": self.cache_dir, "fingerprint": self.embeddings_fingerprint, **params}
-        index: VectorIndex = build_index(self.embeddings, spec, seed=self.seed, **params)
+        if embeddings is None:  # called under the lock, over the embeddings of now
+            embeddings, params = self.embeddings, self._cache_params(spec, params)
+        index: VectorIndex = build_index(embeddings, spec, seed=self.seed, **params)
         return index
+
+    def swap(self, embeddings: Any) -> None:
+        """Serve ``embeddings`` from now on, in place of the pool's: one row per item as before
+        (any width). The pool keeps its :attr:`fingerprint` (the label store's key: the same
+        texts, the same ids), so hash it first if nobody has; the index and the embeddings' hash
+        are made again for the new ones, and an index build still running over the old ones is
+        dropped (it raises :class:`PoolSwapped` to its caller). Call it between proposals: a
+        loop reads the embeddings and the index several times in one."""
+        embeddings = check_embeddings(embeddings)
+        if len(embeddings) != len(self.embeddings):
+            raise InputError(f"the new embeddings have {len(embeddings)} rows but the pool has {len(self)} items")
+        identity = self.fingerprint  # of the first embeddings, kept
+        with self._lock:
+            self.embeddings = embeddings
+            self._fingerprint = identity
+            self._embeddings_fingerprint = None
+            self._index = self._interim = None
+            self._building = False
+            self._generation += 1
+            if self._index_spec == "given":
+                self._index_spec = "auto"  # a given index was built over the old embeddings
 
     def features(self, learner: object) -> Any:
         """What ``learner`` is fitted on: the texts for a learner that reads text, else the
@@ -243,3 +284,25 @@ class Pool:
     def __repr__(self) -> str:
         texts = "no texts" if self.texts is None else "texts"
         return f"Pool({len(self)} x {self.dim}, {texts})"
+
+
+def switch_loop(loop: Any, embeddings: Any, test_embeddings: Any = None) -> None:
+    """Move ``loop`` (an :class:`~.loop.ActiveLoop`) to new embeddings of its pool: the next
+    proposal trains, anchors and searches on them; the labels, the history and the store stay
+    as they are (they hold ids). A held-out set that a learner reads as embeddings needs
+    ``test_embeddings`` from the same encoder. Call it between proposals, holding the loop."""
+    test = loop.test
+    reads_embeddings = not learner_reads_texts(loop.learner)
+    if test is not None and reads_embeddings:
+        if test_embeddings is None:
+            raise InputError("the held-out set is embeddings of the old encoder: pass test_embeddings from the new one")
+        test_embeddings = check_embeddings(test_embeddings)
+        if test_embeddings.shape != (len(test[1]), np.shape(embeddings)[1]):
+            raise InputError(
+                f"test_embeddings must have shape ({len(test[1])}, {np.shape(embeddings)[1]}), "
+                f"got {test_embeddings.shape}"
+            )
+    loop.pool.swap(embeddings)
+    if test is not None and reads_embeddings:
+        loop.test = (test_embeddings, test[1])
+    loop.model_ = None  # fitted on the old embeddings: a reader must not score the new ones with it

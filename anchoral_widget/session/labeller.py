@@ -85,7 +85,7 @@ class LabelSession(SelectionMethods):
         The class names, when there is no loop yet.
     startup : Startup, optional
         Makes the loop when there is none (:class:`~.startup.Startup`): ``run(show)`` returns
-        ``(loop, encoder, map)``; ``background(show, on_error)`` then starts what may follow.
+        ``(loop, encoder, map)``; ``background(session)`` then starts what may follow.
     """
 
     def __init__(
@@ -328,7 +328,7 @@ class LabelSession(SelectionMethods):
         self._attach(loop, encoder, view)
         if not self._worker.closed:  # closed meanwhile: nothing more to start
             self.start()
-            self._startup.background(self._screen.set_startup, self.report)
+            self._startup.background(self)
 
     def _store_batch(self, answers: dict, cards: list, iteration: int) -> None:
         labelled = {i: self._class_of[a] for i, a in answers.items() if a is not None}

@@ -27,6 +27,7 @@ from ..errors import InputError
 from .labeller import LabelSession
 from .screen import check_budget
 from .trainer import TRAINING
+from .upgrade import Upgrade, embeddings_name, plan_upgrade
 
 #: ``report(stage, done, total)``: how far the slow part is (``done``/``total`` None when unknown).
 Report = Callable[[str, "int | None", "int | None"], None]
@@ -48,6 +49,7 @@ class Plan:
     map: Any = False
     training: str = "auto"
     loop_params: dict = field(default_factory=dict)
+    upgrade: Upgrade | None = None
 
 
 def build_session(
@@ -104,6 +106,8 @@ def build_session(
         one they show a cross-validated estimate); ``cache_dir=``: the map's cache too.
         An unknown name raises :class:`TypeError` before anything is computed.
     """
+    if "upgrade" in loop_params:
+        raise TypeError("upgrade= encodes in the background: it needs a session that starts there (Labeller)")
     plan = plan_session(
         texts,
         classes,
@@ -115,6 +119,7 @@ def build_session(
         budget=budget,
         map=map,
         training=training,
+        upgrade=None,  # no background work here: see start_session
         **loop_params,
     )
     loop, encoder, view = make_loop(plan)
@@ -133,9 +138,15 @@ def plan_session(
     budget=None,
     map=False,
     training="auto",
+    upgrade="auto",
     **loop_params,
 ) -> Plan:
-    """Check the arguments of :func:`build_session` (raising at once, before anything slow)."""
+    """Check the arguments of :func:`build_session` (raising at once, before anything slow).
+
+    ``upgrade``: a better encoder that encodes the pool again in the background, the session
+    moving to its embeddings between two batches once done (see :mod:`.upgrade`): a name, a
+    folder or an object with ``encode``; ``"auto"`` (the default): MiniLM's vectors (``onnx``)
+    when the session encodes the pool with the bundled ``fast`` encoder; ``None``: none."""
     _check_loop_params(loop_params)
     if loop is not None:
         given = [
@@ -178,7 +189,11 @@ def plan_session(
         coords = np.asarray(map)
         if coords.shape != (len(texts), 2):
             raise InputError(f"map coordinates must have shape ({len(texts)}, 2), got {coords.shape}")
+    upgrade_encoder = plan_upgrade(upgrade, encoder, encodes_pool=loop is None and embeddings is None)
     return Plan(
+        upgrade=None
+        if upgrade_encoder is None
+        else Upgrade(upgrade_encoder, texts, _test_texts(loop_params), first=embeddings_name(encoder)),
         texts=texts,
         class_names=names,
         classes=classes,
@@ -208,6 +223,12 @@ def make_loop(plan: Plan, report: Report | None = None):
             report("encoding", None, len(texts))
             embeddings = encode_pool(encoder, texts, lambda done, total: report("encoding", done, total))
             report("encoding", len(texts), len(texts))
+            upgraded = None if plan.upgrade is None else plan.upgrade.cached()
+            if plan.upgrade is not None and upgraded is not None:  # upgraded before a restart
+                report("pool", None, None)
+                # the store is named and keyed after the pool on its first embeddings
+                params.setdefault("fingerprint", Pool(embeddings, texts).fingerprint)
+                embeddings, encoder, plan.upgrade.done = upgraded, plan.upgrade.encoder, True
         elif encoder is None:
             encoder = _default_encoder(len(np.asarray(embeddings)[0]))
         _encode_test(params, encoder)
@@ -316,6 +337,15 @@ def _encode_test(loop_params: dict, encoder) -> None:
     if len(X) != len(y):
         raise InputError(f"the test set has {len(X)} items but {len(y)} labels")
     loop_params["test"] = (X, list(y))
+
+
+def _test_texts(loop_params: dict) -> list[str] | None:
+    """The held-out texts of ``test=(texts, classes)``, or None (no test, or embeddings)."""
+    test = loop_params.get("test")
+    if not isinstance(test, (tuple, list)) or len(test) != 2 or isinstance(test[0], np.ndarray):
+        return None
+    X = test[0]
+    return list(X) if len(X) and all(isinstance(x, str) for x in X) else None
 
 
 def _default_store(loop_params: dict, pool: Pool) -> None:

@@ -65,6 +65,7 @@ class Screen:
         self._phase, self._status, self._error = phase, f"{phase}…", ""
         self._seconds: dict[str, float] = {}
         self._note = ""  # label-ahead: what the fine-tuning in the background is doing
+        self._embeddings = ""  # which embeddings serve the batches, while an encoder upgrade is on
         self._startup = dict(STARTED) if phase != "preparing" else {**STARTED, "stage": "starting"}
         self._search: dict[str, Any] = {"query": "", "busy": False, "results": [], "seconds": None}
         self._curves: dict = {}
@@ -82,7 +83,7 @@ class Screen:
                 "answers": {str(i): a for i, a in self._drafts.answers.items()},
                 "iteration": self._drafts.iteration,
                 "phase": self._phase,
-                "status": f"{self._status} · {self._note}" if self._note else self._status,
+                "status": " · ".join(part for part in (self._status, self._note, self._embeddings) if part),
                 "seconds": dict(self._seconds),
                 "progress": {
                     "labelled": len(f.rows),
@@ -233,6 +234,13 @@ class Screen:
         with self._lock:
             if note != self._note:
                 self._note = note
+                self.publish("status")
+
+    def set_embeddings(self, text: str) -> None:
+        """The status line's part that says which embeddings serve the batch (see :mod:`.upgrade`)."""
+        with self._lock:
+            if text != self._embeddings:
+                self._embeddings = text
                 self.publish("status")
 
     def set_budget(self, budget: int | None) -> bool:

@@ -16,17 +16,21 @@ What ``startup`` holds (the widget's trait of that name)::
      "seconds": {"encoding": 4.2, ...}}
 
 ``stage`` is ``starting``, ``encoding``, ``pool`` (hashing it), ``store``, ``map``, then
-``ready``; ``index`` while the index is built behind the user's back; ``error`` when the start-up
-failed (the error line says why; Retry goes on). ``seconds`` holds how long each finished stage
-took.
+``ready``; ``index`` while the index is built behind the user's back, ``upgrade`` while a better
+encoder encodes the pool (:mod:`.upgrade`: "fast embeddings; MiniLM encoding 12,000 / 58,000 in
+the background"); ``error`` when the start-up failed (the error line says why; Retry goes on).
+``seconds`` holds how long each finished stage took; ``embeddings`` names the embeddings that
+serve the batches once an upgrade is on (``fast``, then ``MiniLM``; None without one).
 """
 
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Callable
 
+from ..engine.pool import PoolSwapped
 from ..errors import AnchorALError
 from .labeller import LabelSession
 from .prepare import Plan, make_loop, plan_session
@@ -90,25 +94,45 @@ class Startup:
                 caches = getattr(self.plan.encoder, "cache_dir", False) is not False
                 raise AnchorALError(progress.encode_failed(exc, caches)) from exc
             raise
+        upgrade = self.plan.upgrade
+        if upgrade is not None:
+            progress.embeddings = upgrade.name if upgrade.done else upgrade.first
         progress("ready", None, None)
         return self.loop, encoder, view
 
-    def background(self, show: Callable[[dict], None], on_error: Callable[[BaseException], None]) -> None:
-        """Build the pool's vector index with every core, unless it is there or is exact search
-        (nothing to build); ``show`` hears its progress, ``on_error`` of a failure (exact search
-        then goes on answering)."""
+    def background(self, session: LabelSession) -> None:
+        """What follows the start-up, behind the person labelling: the pool's vector index built
+        with every core (unless it is there or is exact search: nothing to build), then the
+        encoder upgrade (:mod:`.upgrade`) on one thread. Their progress goes to the session's
+        ``startup`` field, a failure to its error line (exact search, or the first embeddings,
+        go on serving)."""
+        progress = self._progress or Progress(session._screen.set_startup)
+        building = self._build_index(progress, session.report)
+        upgrade = self.plan.upgrade
+        if upgrade is None or upgrade.failed:
+            return
+        if upgrade.done:  # a restart found the upgraded embeddings cached
+            session._screen.set_embeddings(f"{upgrade.name} embeddings")
+            return
+        progress.upgrading = upgrade.name
+        upgrade.start(
+            session, progress, after=building, on_switched=lambda: self._build_index(progress, session.report)
+        )
+
+    def _build_index(self, progress: Progress, on_error: Callable[[BaseException], None]) -> threading.Thread | None:
         pool = getattr(self.loop, "pool", None)
         if pool is None or pool.index_ready or pool.index_kind == "exact":
-            return
-        progress = self._progress or Progress(show)
+            return None
 
         def done(result: object) -> None:
+            if isinstance(result, PoolSwapped):
+                return  # the embeddings moved on: their own index is built next
             if isinstance(result, BaseException):
                 on_error(AnchorALError(f"the vector index could not be built ({result}); exact search goes on"))
             if progress.stage == "index":  # an exact index reports nothing: nothing to clear
                 progress("ready", None, None)
 
-        pool.start_index_build(
+        return pool.start_index_build(
             done, num_threads=self.index_threads, progress=lambda n, total: progress("index", n, total)
         )
 
@@ -132,6 +156,8 @@ class Progress:
         self._first: int | None = None  # the stage's first count (found in a cache): not in the rate
         self._done: int | None = None
         self._seconds: dict[str, float] = {}
+        self.embeddings: str | None = None  # which embeddings serve the batches, once an upgrade is on
+        self.upgrading: str | None = None  # the encoder an upgrade encodes the pool with
 
     def __call__(self, stage: str, done: int | None, total: int | None) -> None:
         now = self._clock()
@@ -158,10 +184,15 @@ class Progress:
                 "rate": None if rate is None else round(rate, 1),
                 "left": None if left is None else round(left, 1),
                 "seconds": dict(self._seconds),
+                "embeddings": self.embeddings,
             }
         )
 
     def _text(self, stage, done, total, rate, left) -> str:
+        if stage == "ready" and self.embeddings:
+            return f"{self.embeddings} embeddings"
+        if stage == "upgrade":
+            return self._upgrade_text(done, total, rate, left)
         if stage not in ("encoding", "index"):
             return _TEXTS.get(stage, f"{stage}…")
         if stage == "encoding" and done == total:
@@ -173,6 +204,17 @@ class Progress:
         parts = [f"{what} {done:,} / {total:,}" + (" texts" if stage == "encoding" else "")]
         if rate is not None:
             parts.append(f"{rate:,.0f} texts/s" if stage == "encoding" else f"{rate:,.0f}/s")
+        if left is not None:
+            parts.append(f"{duration(left)} left")
+        return " · ".join(parts)
+
+    def _upgrade_text(self, done, total, rate, left) -> str:
+        if rate is None and not done:
+            what = f"{self.upgrading} to encode {total:,} texts in the background"
+            return f"{self.embeddings} embeddings; loading {what}"
+        parts = [f"{self.embeddings} embeddings; {self.upgrading} encoding {done or 0:,} / {total:,} in the background"]
+        if rate is not None:
+            parts.append(f"{rate:,.0f} texts/s")
         if left is not None:
             parts.append(f"{duration(left)} left")
         return " · ".join(parts)

@@ -151,6 +151,7 @@ class Trainer:
         self._preparing = False  # a finished fit's scoring ahead runs
         self._failure: tuple[str, BaseException] | None = None
         self._init: Any = None  # the last model fitted, unwrapped: what a warm start goes on from
+        self._era = 0  # bumped by forget(): a fit started before it is dropped
         self._pauses = 0
         self._closed = False
         self._thread: threading.Thread | None = None
@@ -247,6 +248,14 @@ class Trainer:
                 self._pauses -= 1
                 self._cond.notify_all()
 
+    def forget(self) -> None:
+        """Drop every model fitted so far and any waiting request: the features changed (the
+        pool moved to an upgraded encoder's embeddings). A fit running now is dropped when done."""
+        with self._cond:
+            self._latest = self._latest_key = self._failure = self._init = self._queued = self._ready = None
+            self._era += 1
+            self._cond.notify_all()
+
     def close(self, wait: float | None = None) -> bool:
         """Cancel the running fit at its next checkpoint and drop any waiting request. ``wait``:
         seconds to wait for the thread to end; True once it has (or never started)."""
@@ -300,8 +309,9 @@ class Trainer:
     def _get_ready(self, model) -> bool:
         """Score ahead with a new model, publishing it for label-ahead once ready. False: the
         session closed meanwhile."""
-        trained = self._latest
-        publish = lambda: self._publish(trained)
+        with self._cond:
+            trained, era = self._latest, self._era
+        publish = lambda: self._publish(trained, era)
         if self._prepare is not None:
             try:
                 self._prepare(model, self.checkpoint, publish)
@@ -312,9 +322,9 @@ class Trainer:
         publish()  # a prepare that said ready already made this a no-op
         return True
 
-    def _publish(self, trained: Trained | None) -> None:
+    def _publish(self, trained: Trained | None, era: int) -> None:
         with self._cond:
-            if trained is None or self._ready is trained:
+            if trained is None or self._ready is trained or era != self._era:  # forgotten meanwhile
                 return
             self._ready = trained
             self._cond.notify_all()
@@ -327,7 +337,7 @@ class Trainer:
             log.exception("%s: a listener failed", self.name)
 
     def _fit(self, request: FitRequest):
-        started = time.perf_counter()
+        started, era = time.perf_counter(), self._era
         try:
             fitted = fit_learner(
                 self.learner,
@@ -349,11 +359,11 @@ class Trainer:
             self._on_error(exc)
             return None
         seconds = time.perf_counter() - started
-        self._init = fitted
         model = Remembering(fitted) if learner_reads_texts(self.learner) else fitted
         with self._cond:
-            if self._closed:
+            if self._closed or era != self._era:
                 return None
+            self._init = fitted
             self._latest, self._latest_key = Trained(model, request.labelled), request.key
             self._failure = None
             self.fits.append(

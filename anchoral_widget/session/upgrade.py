@@ -1,0 +1,237 @@
+"""The encoder upgrade: start on fast embeddings, move to a better encoder's once they are ready.
+
+A session that encodes its pool starts on the default encoder (``fast``: static embeddings,
+seconds for 100k texts) and, unless told ``upgrade=None``, encodes the pool again with a better
+one (``onnx``: MiniLM's own vectors) on one low-priority thread while the person labels. The
+loop finds fewer rare items on the fast embeddings (benchmarks/RESULTS.md, the ``upgrade``
+section); once MiniLM's are ready the session moves to them:
+
+- **between two batches**: the switch is a job on the session's worker, which runs one job at a
+  time (storing a batch, proposing the next, a search), holding the loop's lock. The batch on
+  screen and its drafts are the screen's and stay; the next proposal trains, anchors and
+  searches on the new embeddings.
+- **nothing of the labels moves**: the loop's labels, history and store hold ids, and the pool
+  keeps its identity (:meth:`~anchoral_widget.engine.pool.Pool.swap`), so the same store file
+  goes on. A restarted kernel finds the upgraded embeddings complete in the encoder's cache and
+  starts on them at once (:func:`~.prepare.make_loop`), with the same store.
+- **resumable**: the upgrade encodes through the encoder's cache, chunk by chunk, so an
+  interrupted upgrade (a kernel restart) goes on from its last chunk.
+- **a failure changes nothing**: an encoder that raises leaves the session on the fast
+  embeddings, with a warning in the error line and in the status line.
+
+The status line ends with which embeddings serve the batch (``fast embeddings; MiniLM 21%
+encoded``, then ``MiniLM embeddings``); the ``startup`` field shows the upgrade's progress as
+its stage ``upgrade``, and names the embeddings in its ``embeddings`` field.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from ..engine.pool import learner_reads_texts, switch_loop
+from ..errors import AnchorALError, InputError
+from .search import quiet_encoder
+
+if TYPE_CHECKING:
+    from .labeller import LabelSession
+
+log = logging.getLogger(__name__)
+
+#: What a session that encodes its pool upgrades to unless told otherwise: MiniLM's own vectors.
+DEFAULT_UPGRADE = "onnx"
+
+#: Texts per forward pass of the upgrade: the most encoding a proposal that starts meanwhile overlaps.
+UPGRADE_BATCH = 16
+#: The session's phases while a batch is proposed: the upgrade waits them out.
+PROPOSING = ("training", "selecting")
+_YIELD_SECONDS = 0.01
+
+_FAMILY = {"fast": "fast", "minilm": "MiniLM", "onnx": "MiniLM", "onnx-int8": "MiniLM int8"}
+
+
+def embeddings_name(encoder: Any) -> str:
+    """What a person calls an encoder's vectors: ``fast``, ``MiniLM`` (torch or ONNX: the same
+    vectors), or the encoder's own name."""
+    spec = getattr(encoder, "spec", None)
+    name = getattr(spec, "name", None) or getattr(encoder, "name", None) or type(encoder).__name__
+    return _FAMILY.get(str(name), str(name))
+
+
+def plan_upgrade(spec: Any, encoder: Any, *, encodes_pool: bool) -> Any:
+    """``upgrade=`` as an encoder object, or None for no upgrade. ``"auto"`` (the default):
+    :data:`DEFAULT_UPGRADE` when the session encodes the pool with the bundled ``fast`` encoder,
+    else None (an encoder of the user's own is theirs to keep). A name, a folder or an object
+    with ``encode`` as for ``encoder=``; one that gives the same vectors as ``encoder`` is no
+    upgrade. An upgrade of embeddings the session did not encode is an InputError."""
+    from ..engine.embed import make_encoder
+
+    if spec is None or spec is False:
+        return None
+    if isinstance(spec, str) and spec == "auto":
+        if not encodes_pool or getattr(getattr(encoder, "spec", None), "name", None) != "fast":
+            return None
+        spec = DEFAULT_UPGRADE
+    elif not encodes_pool:
+        raise InputError("upgrade= re-encodes the pool the session encodes: not with embeddings= or loop=")
+    if isinstance(spec, (str, os.PathLike)):
+        # one core, short passes: the person's batches come first
+        upgrade = make_encoder(spec, progress=False, threads=1, batch_size=UPGRADE_BATCH)
+    else:
+        upgrade = make_encoder(spec)
+    same = getattr(upgrade, "model_id", None)
+    if same is not None and same == getattr(encoder, "model_id", None):
+        return None
+    return upgrade
+
+
+class Upgrade:
+    """The pool encoded again by a better encoder, behind a session, then switched to.
+
+    Parameters
+    ----------
+    encoder : object with ``encode``
+        The better encoder (see :func:`plan_upgrade`).
+    texts : list of str
+        The pool's texts.
+    test_texts : list of str, optional
+        The held-out texts, when the session was given texts for its curves: encoded too, so
+        that a learner on embeddings is tested on the same encoder's vectors.
+    first : str
+        What the session starts on (:func:`embeddings_name`), for the status line.
+    """
+
+    def __init__(self, encoder: Any, texts: list[str], test_texts: list[str] | None = None, *, first: str = "fast"):
+        self.encoder, self.texts, self.test_texts = encoder, texts, test_texts
+        self.first, self.name = first, embeddings_name(encoder)
+        self.done = False  # the session serves the upgraded embeddings
+        self.failed: str | None = None  # why the upgrade stopped, if it did
+        self.thread: threading.Thread | None = None
+
+    def cached(self) -> Any:
+        """The upgraded embeddings when the encoder's cache holds them whole (a restart after an
+        upgrade), else None. Encodes nothing."""
+        finder = getattr(self.encoder, "cached", None)
+        return None if finder is None else finder(self.texts)
+
+    def encode_test(self) -> Any:
+        """The held-out texts' vectors from the upgraded encoder (None without held-out texts)."""
+        return None if self.test_texts is None else self.encoder.encode(self.test_texts)
+
+    # ---- in a session -------------------------------------------------------------------------
+
+    def start(
+        self,
+        session: LabelSession,
+        progress: Any,
+        *,
+        after: threading.Thread | None = None,
+        on_switched: Callable[[], object] = lambda: None,
+    ) -> threading.Thread:
+        """Encode on a thread of its own (after ``after``, an index build with every core, ends),
+        then hand the switch to the session's worker; ``on_switched()`` once the session serves
+        the new embeddings. ``progress(stage, done, total)`` (a :class:`~.startup.Progress`)
+        hears how far it is (stage ``upgrade``)."""
+        session._screen.set_embeddings(self._status(0, len(self.texts)))
+
+        def run() -> None:
+            if after is not None:
+                after.join()
+            _lower_priority()
+            try:
+                X = self._encode(session, progress)
+                X_test = self.encode_test()
+            except UpgradeStopped:
+                return
+            except Exception as exc:  # the session goes on as it was: say so
+                log.exception("the encoder upgrade failed")
+                self._fail(session, progress, exc)
+                return
+            session._worker.submit(self._switch, session, X, X_test, progress, on_switched)
+
+        self.thread = threading.Thread(target=run, name="anchoral-upgrade", daemon=True)
+        self.thread.start()
+        return self.thread
+
+    def _encode(self, session: LabelSession, progress: Any) -> Any:
+        def told(done: int, total: int) -> None:
+            progress("upgrade", done, total)
+            session._screen.set_embeddings(self._status(done, total))
+
+        progress("upgrade", None, len(self.texts))
+        return self.encode(told, busy=lambda: session.phase in PROPOSING, closed=lambda: session._worker.closed)
+
+    def encode(
+        self,
+        on_progress: Callable[[int, int], object],
+        *,
+        busy: Callable[[], bool] = lambda: False,
+        closed: Callable[[], bool] = lambda: False,
+    ) -> Any:
+        """The pool's upgraded embeddings (through the encoder's cache: resumable), yielding to
+        the session between two batches of texts: while ``busy()`` (a batch being proposed) it
+        waits; once ``closed()`` it stops (raising :class:`UpgradeStopped`)."""
+        from .prepare import encode_pool
+
+        def told(done: int, total: int) -> None:
+            while busy() and not closed():
+                time.sleep(_YIELD_SECONDS)
+            if closed():
+                raise UpgradeStopped
+            on_progress(done, total)
+
+        return encode_pool(self.encoder, self.texts, told)
+
+    def _switch(
+        self, session: LabelSession, X: Any, X_test: Any, progress: Any, on_switched: Callable[[], object]
+    ) -> None:
+        """On the session's worker, between two jobs: no proposal runs, the batch on screen stays."""
+        try:
+            with session._guarded.held() as loop:
+                assert loop is not None  # the upgrade starts once the loop exists
+                switch_loop(loop, X, X_test)
+                reads_texts = learner_reads_texts(loop.learner)
+        except Exception as exc:
+            self._fail(session, progress, exc)
+            return
+        if not reads_texts and session._trainer is not None:
+            session._trainer.forget()  # its models read the old embeddings
+        session.encoder, session._query_encoder = self.encoder, quiet_encoder(self.encoder)
+        self.done = True
+        progress.embeddings = self.name
+        progress("ready", None, None)
+        session._screen.set_embeddings(f"{self.name} embeddings")
+        log.info("the session moved to %s embeddings", self.name)
+        on_switched()
+
+    def _fail(self, session: LabelSession, progress: Any, exc: BaseException) -> None:
+        why = str(exc) if isinstance(exc, AnchorALError) else f"{type(exc).__name__}: {exc}"
+        caches = getattr(self.encoder, "cache_dir", False) is not False
+        kept = "; what it encoded is cached: a restart goes on from there" if caches else ""
+        self.failed = (
+            f"the upgrade to {self.name} embeddings failed ({why}); the session stays on {self.first} embeddings{kept}"
+        )
+        progress("ready", None, None)
+        session._screen.set_embeddings(f"{self.first} embeddings (the upgrade to {self.name} failed)")
+        session.report(AnchorALError(self.failed))
+
+    def _status(self, done: int, total: int) -> str:
+        return f"{self.first} embeddings; {self.name} {done / max(total, 1):.0%} encoded"
+
+
+class UpgradeStopped(Exception):
+    """The session closed: the upgrade stops (what it encoded is cached)."""
+
+
+def _lower_priority() -> None:
+    """This thread yields the cores to the rest of the kernel (Linux: a thread has its own nice
+    value); elsewhere it runs at the process's priority."""
+    try:
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + 10))
+    except (AttributeError, OSError):
+        pass
