@@ -231,5 +231,5 @@ def test_a_kernel_restart_brings_back_the_drafts_every_iteration_of_the_curves_a
     for uid in ("f1:minority:estimate", "minority:subpool:predicted"):
         assert sum(v is not None for v in curves[uid]) == sum(v is not None for v in before[uid]) == 3, uid
     text, (total, train, select) = status_parts(page)
-    assert train + select <= total, text
+    assert round(train * 100) + round(select * 100) <= round(total * 100), text  # as shown, in hundredths
     root(page).screenshot(path=str(artifacts / "edges-after-restart.png"))

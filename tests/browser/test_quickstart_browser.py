@@ -61,8 +61,13 @@ def test_the_quickstart_labels_the_whole_pool_prepared_in_the_background(page):
         "{'pool': w.progress['pool'], 'dataset': len(data.texts), 'startup': w.startup}",
     )
     assert state["pool"] == state["dataset"] >= 58_000, "the quickstart labels the whole icd10-eye pool"
-    assert state["startup"]["stage"] == "ready" and {"encoding", "pool", "store"} <= set(state["startup"]["seconds"])
-    assert page.locator(".aw-root .aw-startup").first.is_hidden(), "nothing left to show once the pool is ready"
+    startup = state["startup"]
+    assert {"encoding", "pool", "store"} <= set(startup["seconds"])
+    panel = page.locator(".aw-root .aw-startup").first
+    if startup["stage"] == "upgrade":  # MiniLM's vectors still encoding behind the labelling: shown
+        assert startup["embeddings"] == "fast" and panel.is_visible()
+    else:
+        assert startup["stage"] == "ready" and panel.is_hidden(), "nothing left to show once the pool is ready"
 
 
 HELD_ENCODER = """
