@@ -241,6 +241,19 @@ def main(argv=None):
             "",
             detail_summary(by_detail),
             "",
+            "The widget's map draws with this level of detail: past the limit, a fixed seeded sample with the "
+            "density shading and a note in the map's corner zoomed out; every pool point near the view once "
+            "fewer than the limit are there, chosen 100 ms after the camera stops (never per frame). Hover and "
+            "click answer for the drawn points; a lasso selects every pool point inside it, drawn or not "
+            "(a point-in-polygon over the pool's coordinates). The limit was picked on an earlier sweep of "
+            "the same script (pools of 100k and fewer, zoomed out): about 50 ms a frame with 30k points drawn, "
+            "70-85 ms with 60k, 110-170 ms with 100k, 200 ms with 150k. A frame of a 1M pool costs more than "
+            "the same number of points drawn from a 100k pool (compare the two zoomed-out level-of-detail "
+            "rows): the scatterplot "
+            "keeps every point in its buffers and state texture, filtered or not. So without a GPU the level "
+            "of detail makes a 1M pool pan at several frames a second rather than about one: better, not a "
+            "desktop's 60.",
+            "",
             "Without a GPU, neither pans smoothly at 1M: each frame is drawn by the CPU (SwiftShader), "
             "and the frame times move with the machine's load (an earlier run of the same script: "
             "regl-scatterplot 1.4 s, plotly 5.6 s median at 1M). What this measures is the ratio, in one "
