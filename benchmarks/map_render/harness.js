@@ -1,6 +1,9 @@
 // The page benchmarks/map_render.py loads in headless Chromium: draws n seeded clustered points
-// with one renderer and pans the view frame by frame, timing each frame.
+// with one renderer and pans the view frame by frame, timing each frame. regl-scatterplot runs
+// zoomed out or zoomed in on a cluster, drawing every point or with the widget's level of
+// detail (js/src/maplod.js: a seeded sample zoomed out, the points near the view zoomed in).
 import createScatterplot from "regl-scatterplot";
+import { DRAW_LIMIT, detailPlan, indicesInView, seededSample, viewBounds } from "../../js/src/maplod.js";
 
 /** n points in 50 Gaussian clusters, from a seeded generator (mulberry32). */
 function points(n) {
@@ -21,7 +24,7 @@ function points(n) {
     x[i] = c[0] + r * Math.cos(a);
     y[i] = c[1] + r * Math.sin(a);
   }
-  return { x, y };
+  return { x, y, centres };
 }
 
 const frame = () => new Promise((r) => requestAnimationFrame(() => r(performance.now())));
@@ -47,7 +50,14 @@ function canvas() {
   return el;
 }
 
-window.benchRegl = async (n, frames) => {
+/** Distance of the zoomed-in camera: a view about a twentieth of the map's width. */
+const ZOOMED_IN = 0.1;
+
+/**
+ * @param {number} n @param {number} frames
+ * @param {{zoomed?: boolean, detail?: boolean}} [how] zoomed in on a cluster; with the level of detail
+ */
+window.benchRegl = async (n, frames, { zoomed = false, detail = false } = {}) => {
   const el = canvas();
   const c = document.createElement("canvas");
   c.style.cssText = "width:800px;height:600px";
@@ -55,16 +65,26 @@ window.benchRegl = async (n, frames) => {
   const data = points(n);
   const t0 = performance.now();
   const sp = createScatterplot({ canvas: c, width: 800, height: 600, pointSize: 3, opacityBy: "density", pointColor: "#9e9e9e" });
-  await sp.draw(data);
+  await sp.draw({ x: data.x, y: data.y });
   window.scatterplot = sp; // for a look from the console
+  if (zoomed) await sp.zoomToLocation(data.centres[0], ZOOMED_IN);
+  let drawn = n;
+  if (detail) {
+    // as the widget's map view does once the camera stops
+    const box = viewBounds(sp.get("cameraView"), 800, 600, sp.get("aspectRatio") ?? 1, 0.25);
+    const plan = detailPlan(n, indicesInView(data.x, data.y, box, DRAW_LIMIT), seededSample(n, Math.min(n, DRAW_LIMIT), 0));
+    if (plan.indices) await sp.filter(Array.from(plan.indices), { preventEvent: true });
+    drawn = plan.indices ? plan.indices.length : n;
+  }
   await frame();
   const drawMs = performance.now() - t0;
   const camera = sp.get("camera");
+  const step = zoomed ? 0.01 * ZOOMED_IN : 0.01;
   const times = await pan(frames, (k) => {
-    camera.pan([k % 2 ? -0.01 : 0.01, 0.005]);
+    camera.pan([k % 2 ? -step : step, step / 2]);
     sp.redraw();
   });
-  return { drawMs, times, drawn: sp.get("points").length };
+  return { drawMs, times, drawn };
 };
 
 window.benchPlotly = async (n, frames) => {

@@ -1,6 +1,7 @@
 // @vitest-environment jsdom
 import { afterEach, describe, expect, it } from "vitest";
 import { curvesView } from "../src/views/curves.js";
+import { applyMapUpdate, emptyMap } from "../src/mapdata.js";
 import { mapView } from "../src/views/map.js";
 import { FakeModel, initialState } from "./fake-model.js";
 import { firstMap, payload } from "./map-payload.js";
@@ -39,7 +40,12 @@ function fakeScatterplot() {
       subscribe(event, fn) { handlers.set(event.toLowerCase(), fn); },
       fire(event, payload) { handlers.get(event.toLowerCase())?.(payload); },
       deselect() { sp.deselected++; },
-      select(points) { sp.reselected = points; },
+      select(points) {
+        sp.reselected = points;
+        if (sp.filtered) points.splice(0, points.length, ...points.filter((i) => sp.filtered.includes(i))); // as the scatterplot does
+      },
+      filter(indices) { sp.filtered = [...indices]; return Promise.resolve(); },
+      unfilter() { sp.filtered = null; return Promise.resolve(); },
       getScreenPosition: () => [10, 10],
       destroy() { sp.destroyed = true; },
     };
@@ -60,8 +66,8 @@ afterEach(() => {
   cleanups = [];
 });
 HTMLCanvasElement.prototype.getContext = () => null; // jsdom draws nothing
-function mount(model, renderer = fakeScatterplot(), onSelect = () => {}) {
-  const view = mapView({ model, renderer: renderer.load, onSelect });
+function mount(model, renderer = fakeScatterplot(), onSelect = () => {}, drawLimit = undefined) {
+  const view = mapView({ model, renderer: renderer.load, onSelect, drawLimit });
   document.body.append(view.el);
   cleanups.push(() => { view.destroy(); view.el.remove(); });
   return view;
@@ -224,6 +230,79 @@ describe("map view", () => {
     expect(sp.settings.mouseMode).toBe("lasso");
     lasso.click();
     expect(sp.settings.mouseMode).toBe("panZoom");
+  });
+
+  it("draws every point while the pool fits the limit, with no note", async () => {
+    const model = new FakeModel(initialState({ map_status: ready }));
+    const renderer = fakeScatterplot();
+    const view = mount(model, renderer);
+    const { header, buffers } = firstMap();
+    emit(model, header, buffers);
+    await flush();
+    expect(renderer.made[0].filtered).toBeUndefined();
+    expect(view.el.querySelector(".aw-map-plot").dataset.drawn).toBe(view.el.querySelector(".aw-map-plot").dataset.points);
+    expect(view.el.querySelector(".aw-map-lod").hidden).toBe(true);
+  });
+
+  it("past the limit draws a fixed sample, then every point in view once the camera stops zoomed in", async () => {
+    const model = new FakeModel(initialState({ map_status: ready }));
+    const renderer = fakeScatterplot();
+    const view = mount(model, renderer, () => {}, 3);
+    const { header, buffers } = firstMap();
+    emit(model, header, buffers);
+    await flush();
+    const sp = renderer.made[0];
+    const plot = view.el.querySelector(".aw-map-plot");
+    const n = Number(plot.dataset.points);
+    expect(n).toBeGreaterThan(3);
+    expect(sp.filtered.length).toBe(3);
+    const first = [...sp.filtered];
+    expect(plot.dataset.drawn).toBe("3");
+    const note = view.el.querySelector(".aw-map-lod");
+    expect(note.hidden).toBe(false);
+    expect(note.textContent).toBe(`showing 3 of ${n}: zoom in for every point`);
+    // zoomed in on the first pool point: only it (and maybe a neighbour) in view
+    const { x, y } = sp.points;
+    const zoom = 1000;
+    sp.fire("view", { view: [zoom, 0, 0, 0, 0, zoom, 0, 0, 0, 0, 1, 0, -zoom * x[0], -zoom * y[0], 0, 1] });
+    expect(sp.filtered).toEqual(first); // not per frame: after the camera stops
+    await new Promise((r) => setTimeout(r, 150));
+    expect(sp.filtered).toContain(0);
+    expect(sp.filtered.length).toBeLessThanOrEqual(3);
+    expect(note.hidden).toBe(true);
+    // zoomed out again: the same sample as before
+    sp.fire("view", { view: [1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1] });
+    await new Promise((r) => setTimeout(r, 150));
+    expect(sp.filtered).toEqual(first);
+    expect(note.hidden).toBe(false);
+  });
+
+  it("past the limit, a lasso selects every pool point inside it, drawn or not", async () => {
+    const model = new FakeModel(initialState({ map_status: ready }));
+    const renderer = fakeScatterplot();
+    const selections = [];
+    mount(model, renderer, (ids) => selections.push(ids), 3);
+    const { header, buffers } = firstMap();
+    emit(model, header, buffers);
+    await flush();
+    const sp = renderer.made[0];
+    const { x, y } = sp.points;
+    sp.fire("lassoStart");
+    sp.fire("select", { points: sp.filtered.slice(0, 1) }); // the scatterplot knows only the drawn points
+    expect(selections).toEqual([]);
+    sp.fire("lassoEnd", { coordinates: [[-2, -2], [2, -2], [2, 2], [-2, 2]] }); // around the whole pool
+    const ids = applyMapUpdate(emptyMap(), header, buffers).layers.pool.ids;
+    expect(selections).toEqual([[...ids].sort((a, b) => a - b)]);
+    expect(sp.reselected.length).toBe(3); // the drawn ones
+    // zoomed in, the view's points are drawn: the whole selection is shown again
+    sp.fire("view", { view: [1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1] });
+    await new Promise((r) => setTimeout(r, 150));
+    expect(selections.length).toBe(1);
+    // a lasso around the first point alone
+    const d = 1e-4;
+    sp.fire("lassoStart");
+    sp.fire("lassoEnd", { coordinates: [[x[0] - d, y[0] - d], [x[0] + d, y[0] - d], [x[0] + d, y[0] + d], [x[0] - d, y[0] + d]] });
+    expect(selections.at(-1)).toEqual([ids[0]]);
   });
 
   it("stops listening and frees the renderer when destroyed, without an error", async () => {

@@ -1,9 +1,11 @@
 """A map of a 1,000,000-item pool in headless Chromium: the kernel's own first map message
 (views/plots.py, every pool item's id and position as binary buffers, with a subpool, labelled
 items, anchors and a batch) handed to the built widget's map view, as the comm would. Every
-pool point reaches the WebGL renderer, the layers are drawn above it, and the screenshot is
-test-artifacts/map-1m.png. No JupyterLab: the message is the kernel's, the page the widget's
-bundle with a stand-in model."""
+pool point reaches the WebGL renderer, the layers are drawn above it; zoomed out a fixed sample
+of the pool is drawn (with the density shading and a note saying so), zoomed in every pool point
+in view, and a lasso over the zoomed-out map selects every pool point inside it, drawn or not.
+The screenshots are test-artifacts/map-1m.png (zoomed out) and map-1m-zoomed.png. No
+JupyterLab: the message is the kernel's, the page the widget's bundle with a stand-in model."""
 
 from __future__ import annotations
 
@@ -21,6 +23,8 @@ from anchoral_widget.views.projection import Projection
 from .servers import ROOT
 
 N = 1_000_000
+#: pool points drawn zoomed out (js/src/maplod.js DRAW_LIMIT)
+SAMPLE = 50_000
 PAGE = """<!doctype html><meta charset="utf-8"><link rel="stylesheet" href="widget.css">
 <body style="margin:0"><div id="widget"></div>
 <script type="module">
@@ -78,6 +82,74 @@ def first_message(n: int):
     return map_update_payload(None, state)
 
 
+def lasso_over_the_sample(page) -> dict:
+    """Shift and drag a circle on the zoomed-out map; how many pool points lie inside it (well
+    inside, and near its edge), how many of them are drawn, and how many are selected."""
+    box = page.locator(".aw-map-plot").bounding_box()
+    cx, cy, r = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2, min(box["width"], box["height"]) / 6
+    polygon = [(cx + r * np.cos(a), cy + r * np.sin(a)) for a in np.linspace(0, 2 * np.pi, 24)]
+    page.keyboard.down("Shift")
+    page.mouse.move(*polygon[0])
+    page.mouse.down()
+    for x, y in polygon[1:]:
+        page.mouse.move(x, y, steps=2)
+    page.mouse.up()
+    page.keyboard.up("Shift")
+    page.wait_for_function("() => Number(document.querySelector('.aw-map-view').dataset.selected) > 0", timeout=60_000)
+    return page.evaluate(
+        """([cx, cy, r]) => {
+            const map = document.querySelector('.aw-map-view');
+            const sp = map.querySelector('.aw-map-gl').scatterplot;
+            const box = map.querySelector('.aw-map-plot').getBoundingClientRect();
+            const drawn = new Set(sp.get('filteredPoints'));
+            let [inside, near, drawnInside] = [0, 0, 0];
+            for (let i = 0; i < sp.get('points').length; i++) {
+                const [x, y] = sp.getScreenPosition(i);
+                const d = Math.hypot(box.left + x - cx, box.top + y - cy);
+                if (d < r * 0.97) inside++;
+                if (d < r * 1.03) near++;
+                if (d < r && drawn.has(i)) drawnInside++;
+            }
+            return {inside, near, drawn_inside: drawnInside, selected: Number(map.dataset.selected)};
+        }""",
+        [cx, cy, r],
+    )
+
+
+def zoom_in(page) -> dict:
+    """Zoom the camera onto one pool point until fewer than the sample's size are near the view;
+    once it stops, every pool point in view must be drawn."""
+    page.evaluate(
+        """() => {
+            const sp = document.querySelector('.aw-map-gl').scatterplot;
+            const [x, y] = sp.get('points')[0];
+            return sp.zoomToLocation([x, y], 0.05);
+        }"""
+    )
+    page.wait_for_function(
+        f"() => document.querySelector('.aw-map-lod').hidden && document.querySelector('.aw-map-plot').dataset.drawn !== '{SAMPLE}'",
+        timeout=60_000,
+    )
+    page.wait_for_timeout(500)  # the next painted frame
+    return page.evaluate(
+        """() => {
+            const map = document.querySelector('.aw-map-view');
+            const sp = map.querySelector('.aw-map-gl').scatterplot;
+            const box = map.querySelector('.aw-map-plot').getBoundingClientRect();
+            const drawn = new Set(sp.get('filteredPoints'));
+            let [inView, missing] = [0, 0];
+            for (let i = 0; i < sp.get('points').length; i++) {
+                const [x, y] = sp.getScreenPosition(i);
+                if (x < 0 || y < 0 || x > box.width || y > box.height) continue;
+                inView++;
+                if (!drawn.has(i)) missing++;
+            }
+            return {drawn: Number(map.querySelector('.aw-map-plot').dataset.drawn), in_view: inView,
+                    in_view_not_drawn: missing, note_hidden: map.querySelector('.aw-map-lod').hidden};
+        }"""
+    )
+
+
 def test_a_million_points_on_the_map(browser, artifacts, tmp_path):
     header, buffers = first_message(N)
     assert len(header["layers"]["pool"]["ids"]["shape"]) == 1 and header["layers"]["pool"]["ids"]["shape"][0] == N
@@ -112,9 +184,35 @@ def test_a_million_points_on_the_map(browser, artifacts, tmp_path):
         assert layers["anchors-0"] + layers["anchors-1"] == 20
         assert list(layers)[-2:] == ["anchors-0", "anchors-1"]  # the stars above the batch's rings
         assert page.evaluate("() => document.querySelector('.aw-map-gl').scatterplot.get('points').length") == N
+        # zoomed out: a sample, with the density shading, and a note that says so
+        zoomed_out = page.evaluate(
+            """() => {
+                const sp = document.querySelector('.aw-map-gl').scatterplot;
+                const note = document.querySelector('.aw-map-lod');
+                return {drawn: document.querySelector('.aw-map-plot').dataset.drawn, filtered: sp.get('filteredPoints').length,
+                        opacityBy: sp.get('opacityBy'), note: note.hidden ? null : note.textContent};
+            }"""
+        )
+        assert zoomed_out == {
+            "drawn": str(SAMPLE),
+            "filtered": SAMPLE,
+            "opacityBy": "density",
+            "note": "showing 50,000 of 1,000,000: zoom in for every point",
+        }
         page.wait_for_timeout(500)  # the next painted frame
         page.locator(".aw-map-view").screenshot(path=str(artifacts / "map-1m.png"))
-        (artifacts / "map-1m.json").write_text(json.dumps({"points": N, "drawn_s": drawn_s}))
+        lasso = lasso_over_the_sample(page)
+        assert lasso["inside"] <= lasso["selected"] <= lasso["near"]  # every pool point inside, not only the drawn
+        assert lasso["selected"] > 2 * lasso["drawn_inside"]
+        zoomed_in = zoom_in(page)
+        assert zoomed_in["note_hidden"] and 0 < zoomed_in["drawn"] < SAMPLE
+        assert zoomed_in["in_view"] > 0 and zoomed_in["in_view_not_drawn"] == 0  # every pool point in view
+        page.locator(".aw-map-view").screenshot(path=str(artifacts / "map-1m-zoomed.png"))
+        (artifacts / "map-1m.json").write_text(
+            json.dumps(
+                {"points": N, "drawn_s": drawn_s, "zoomed_out": zoomed_out, "lasso": lasso, "zoomed_in": zoomed_in}
+            )
+        )
         assert errors == []
     finally:
         context.close()

@@ -6,8 +6,11 @@
 // asks for the whole map when it opens late (`map_sync`), asks for a point's text on hover
 // (debounced) or click (`map_text`), rings a card's point and its anchor (`highlight`), shows a
 // clicked point's text with buttons to label it, and passes a lasso's pool ids to `onSelect`.
+// Past `drawLimit` pool points it draws a seeded sample, or every point in view once they fit
+// (maplod.js), decided after the camera stops; a lasso then selects from the whole pool.
 import { h, replace } from "../dom.js";
 import { anchorOf, applyMapUpdate, emptyMap, positionOf } from "../mapdata.js";
+import { DRAW_LIMIT, detailPlan, indicesInView, pointsInPolygon, sampleNote, seededSample, viewBounds } from "../maplod.js";
 import { frameOf, hoverHead, idsOfPoints, legendEntries, normalise, overlayHit, overlayLayers, poolStyle, screenTransform } from "../mapscene.js";
 import { drawMarker, glyphOf } from "../markers.js";
 import { listen, msg } from "../model.js";
@@ -17,15 +20,20 @@ export const loadScatterplot = () => import("regl-scatterplot").then((m) => m.de
 
 const HOVER_DELAY_MS = 150;
 const CLOSING_CLICK_MS = 400;
+/** the level of detail is chosen this long after the camera's last move */
+const DETAIL_DELAY_MS = 100;
+/** points this far beyond the view (a share of its size, each side) are drawn too */
+const DETAIL_MARGIN = 0.25;
 
 /**
  * @param {{
  *   model: import("../model.js").AnyModel,
  *   onSelect?: (ids: number[]) => void,
  *   renderer?: () => Promise<(options: Record<string, any>) => any>,
+ *   drawLimit?: number,
  * }} ctx
  */
-export function mapView({ model, onSelect = () => {}, renderer = loadScatterplot }) {
+export function mapView({ model, onSelect = () => {}, renderer = loadScatterplot, drawLimit = DRAW_LIMIT }) {
   let state = emptyMap();
   /** @type {any} the scatterplot, once made */
   let plotter = null;
@@ -35,6 +43,14 @@ export function mapView({ model, onSelect = () => {}, renderer = loadScatterplot
   /** @type {import("../mapdata.js").Layer | null} the pool layer the scatterplot holds */
   let drawnPool = null;
   let frame = { cx: 0, cy: 0, scale: 1 };
+  /** @type {{x: Float32Array, y: Float32Array}} the pool's normalised coordinates */
+  let poolXY = { x: new Float32Array(0), y: new Float32Array(0) };
+  /** @type {Int32Array | null} the seeded sample drawn when zoomed out (null: the pool fits) */
+  let sample = null;
+  /** @type {Int32Array | null} the scatterplot indices drawn now (null: all) */
+  let drawnIndices = null;
+  /** @type {ReturnType<typeof setTimeout> | undefined} */
+  let detailTimer;
   /** @type {ArrayLike<number>} the camera's view matrix */
   let view = [1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1];
   /** @type {import("../mapscene.js").OverlayLayer[]} */
@@ -48,6 +64,8 @@ export function mapView({ model, onSelect = () => {}, renderer = loadScatterplot
   let lassoing = false;
   /** @type {number[]} the scatterplot's indices of the last lasso, and when it ended */
   let lassoPoints = [];
+  /** @type {number[]} the scatterplot's indices of the selection (drawn or not) */
+  let selectedPoints = [];
   let lassoEnded = -Infinity;
   /** @type {number | null} */
   let picked = null;
@@ -64,7 +82,8 @@ export function mapView({ model, onSelect = () => {}, renderer = loadScatterplot
   const glCanvas = /** @type {HTMLCanvasElement} */ (h("canvas", { class: "aw-map-gl" }));
   const overlayCanvas = /** @type {HTMLCanvasElement} */ (h("canvas", { class: "aw-map-overlay" }));
   const tip = h("div", { class: "aw-map-tip", hidden: true });
-  const plot = h("div", { class: "aw-map-plot", hidden: true }, glCanvas, overlayCanvas, tip);
+  const note = h("div", { class: "aw-map-lod", hidden: true });
+  const plot = h("div", { class: "aw-map-plot", hidden: true }, glCanvas, overlayCanvas, tip, note);
   const pickedEl = h("div", { class: "aw-map-picked", hidden: true });
   const el = h("div", { class: "aw-map-view" }, status, legend, plot, pickedEl);
 
@@ -90,11 +109,11 @@ export function mapView({ model, onSelect = () => {}, renderer = loadScatterplot
         canvas: glCanvas, width, height, syncEvents: true, lassoClearEvent: "deselect",
         deselectOnEscape: false, ...poolStyle(state.traces),
       });
-      sp.subscribe("view", (/** @type {any} */ e) => { view = e.view; drawOverlay(); });
+      sp.subscribe("view", (/** @type {any} */ e) => { view = e.view; drawOverlay(); scheduleDetail(); });
       sp.subscribe("pointOver", (/** @type {number} */ i) => drawnPool && hover(drawnPool.ids[i], i));
       sp.subscribe("pointOut", () => overlayHover(null));
       sp.subscribe("lassoStart", () => { lassoing = true; });
-      sp.subscribe("lassoEnd", () => { lassoEnded = performance.now(); });
+      sp.subscribe("lassoEnd", (/** @type {any} */ e) => onLassoEnd(e?.coordinates));
       sp.subscribe("select", ({ points }) => onPoints(points));
       sp.subscribe("deselect", () => setSelection([]));
       /** @type {any} for the browser tests: the renderer's own count, positions and selection */
@@ -115,16 +134,53 @@ export function mapView({ model, onSelect = () => {}, renderer = loadScatterplot
       const pool = state.layers.pool;
       frame = frameOf(pool.xy);
       sp.set(poolStyle(state.traces));
-      await sp.draw(normalise(pool.xy, frame));
+      poolXY = normalise(pool.xy, frame);
+      sample = pool.ids.length > drawLimit ? seededSample(pool.ids.length, drawLimit, 0) : null;
+      drawnIndices = null;
+      await sp.draw(poolXY);
       if (!alive) return;
       drawnPool = pool;
       selected = [];
+      selectedPoints = [];
+      await updateDetail();
       plot.dataset.points = String(sp.get("points").length);
       drawLegend();
     }
     drawOverlay();
     el.dataset.iteration = String(state.iteration);
     if (picked !== null) showPicked();
+  }
+
+  function scheduleDetail() {
+    if (!sample) return;
+    clearTimeout(detailTimer);
+    detailTimer = setTimeout(updateDetail, DETAIL_DELAY_MS);
+  }
+
+  /** Draw the sample, or every point near the view once they fit under the limit. */
+  async function updateDetail() {
+    if (!alive || !plotter) return;
+    const total = poolXY.x.length;
+    let inView = null;
+    if (sample) {
+      const { width, height } = size();
+      const box = viewBounds(view, width, height, plotter.get("aspectRatio") ?? 1, DETAIL_MARGIN);
+      inView = indicesInView(poolXY.x, poolXY.y, box, drawLimit);
+    }
+    const plan = detailPlan(total, inView, sample ?? new Int32Array(0), drawLimit);
+    const same = plan.indices === drawnIndices || (plan.indices && drawnIndices && sameIndices(plan.indices, drawnIndices));
+    if (!same) {
+      drawnIndices = plan.indices;
+      if (plan.indices) await plotter.filter(Array.from(plan.indices), { preventEvent: true });
+      else await plotter.unfilter?.({ preventEvent: true });
+      if (!alive) return;
+      // filtering drops the hidden points from the scatterplot's selection: show the whole one
+      if (selectedPoints.length) plotter.select([...selectedPoints], { preventEvent: true });
+    }
+    const shown = plan.indices ? plan.indices.length : total;
+    plot.dataset.drawn = String(shown);
+    note.textContent = plan.sampled ? sampleNote(shown, total) : "";
+    note.hidden = !plan.sampled;
   }
 
   function toScreen() {
@@ -194,14 +250,17 @@ export function mapView({ model, onSelect = () => {}, renderer = loadScatterplot
   function onPoints(/** @type {number[]} */ points) {
     if (!drawnPool) return;
     if (lassoing) {
+      // with a sample drawn, the lasso's end selects from the whole pool (onLassoEnd)
+      if (sample) return;
       lassoing = false;
       lassoPoints = [...points];
+      selectedPoints = lassoPoints;
       setSelection(idsOfPoints(drawnPool.ids, points));
       return;
     }
     if (performance.now() - lassoEnded < CLOSING_CLICK_MS && selected.length) {
       // a lasso closed where it began ends in what the scatterplot takes for a click: keep the lasso's
-      plotter.select(lassoPoints, { preventEvent: true });
+      plotter.select([...lassoPoints], { preventEvent: true });
       return;
     }
     // a click: the point's text and buttons; what is drawn on top answers first
@@ -211,7 +270,25 @@ export function mapView({ model, onSelect = () => {}, renderer = loadScatterplot
     if (typeof id === "number") pick(id);
   }
 
+  /**
+   * The lasso ended: with a sample drawn, its selection is every pool point inside the
+   * polygon (in the scatterplot's normalised coordinates), drawn or not.
+   * @param {ArrayLike<number>[] | undefined} polygon
+   */
+  function onLassoEnd(polygon) {
+    lassoEnded = performance.now();
+    if (!lassoing) return;
+    lassoing = false;
+    if (!drawnPool || !polygon) return;
+    lassoPoints = Array.from(pointsInPolygon(poolXY.x, poolXY.y, polygon));
+    selectedPoints = lassoPoints;
+    // a copy: the scatterplot keeps the array it is given and drops the filtered-out points from it
+    plotter.select([...lassoPoints], { preventEvent: true });
+    setSelection(idsOfPoints(drawnPool.ids, lassoPoints));
+  }
+
   function setSelection(/** @type {number[]} */ ids) {
+    if (!ids.length) selectedPoints = [];
     if (!ids.length && !selected.length) return;
     selected = ids;
     el.dataset.selected = String(ids.length);
@@ -381,6 +458,7 @@ export function mapView({ model, onSelect = () => {}, renderer = loadScatterplot
     destroy() {
       alive = false;
       clearTimeout(hoverTimer);
+      clearTimeout(detailTimer);
       resizing?.disconnect();
       plot.removeEventListener("mousemove", onPointerMove);
       plot.removeEventListener("mouseleave", hideTip);
@@ -391,4 +469,11 @@ export function mapView({ model, onSelect = () => {}, renderer = loadScatterplot
       plotter = null;
     },
   };
+}
+
+/** @param {Int32Array} a @param {Int32Array} b */
+function sameIndices(a, b) {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
