@@ -210,22 +210,27 @@ def test_a_lasso_selects_the_pool_points_inside_it(page):
     page.mouse.up()
     page.keyboard.up("Shift")
     page.wait_for_function("() => Number(document.querySelector('.aw-root .aw-map-view').dataset.selected) > 0")
+    # A busy browser may merge mouse moves, so the lasso has fewer corners than were drawn: the
+    # points well inside the circle must be in it, and none far outside (corners at least 8).
     inside = page.evaluate(
         """([cx, cy, r]) => {
             const map = document.querySelector('.aw-root .aw-map-view');
             const sp = map.querySelector('.aw-map-gl').scatterplot;
             const box = map.querySelector('.aw-map-plot').getBoundingClientRect();
-            const ids = [];
+            const ids = [], near = [];
             for (let i = 0; i < sp.get('points').length; i++) {
                 const [x, y] = sp.getScreenPosition(i);
-                if (Math.hypot(box.left + x - cx, box.top + y - cy) < r * 0.97) ids.push(i);
+                const d = Math.hypot(box.left + x - cx, box.top + y - cy);
+                if (d < r * 0.9) ids.push(i);
+                if (d < r * 1.05) near.push(i);
             }
-            return {ids, selected: [...sp.get('selectedPoints')].sort((a, b) => a - b), count: Number(map.dataset.selected)};
+            return {ids, near, selected: [...sp.get('selectedPoints')].sort((a, b) => a - b), count: Number(map.dataset.selected)};
         }""",
         [cx, cy, r],
     )
+    assert inside["ids"], "the circle holds points"
     assert set(inside["ids"]) <= set(inside["selected"])  # every point well inside the lasso
-    assert len(inside["selected"]) <= len(inside["ids"]) * 1.3 + 3  # and few beyond its edge
+    assert set(inside["selected"]) <= set(inside["near"])  # and none beyond its edge
     assert inside["count"] == len(inside["selected"])
 
 
