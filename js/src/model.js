@@ -20,7 +20,7 @@ import { command } from "./protocol.js";
  * @typedef {{traces: object[], titles: string[], estimate: boolean, test: boolean}} Curves
  * @typedef {{
  *   stage: string, text: string, done: number | null, total: number | null, rate: number | null,
- *   left: number | null, seconds: Record<string, number>
+ *   left: number | null, seconds: Record<string, number>, embeddings?: string | null
  * }} Startup
  * @typedef {{
  *   classes: string[], minority: string[], batch: Card[], answers: Record<string, string | null>,
