@@ -36,7 +36,8 @@ INDEXES = ("exact", "hnsw-200", "hnsw-500")
 
 
 def make_index(kind: str, X: np.ndarray, root: Path, threads: int):
-    from anchoral_widget.engine.index import ExactIndex, cached_hnsw
+    from anchoral_widget.engine.hnsw import cached_hnsw
+    from anchoral_widget.engine.index import ExactIndex
 
     if kind == "exact":
         return ExactIndex(X), 0.0

@@ -70,8 +70,8 @@ def minority_f1_of(model, data) -> float:
 
 def run_session(data, X, encoder, mode: str, init: str, batches: int, args) -> dict:
     """One scripted session; returns its measurements."""
-    from anchoral_widget.engine.learners import TransformerClassifier
     from anchoral_widget.engine.metrics import auc
+    from anchoral_widget.engine.transformer import TransformerClassifier
     from anchoral_widget.replay.simulation import initial_sample
     from anchoral_widget.session.prepare import build_session
 
@@ -162,7 +162,7 @@ def run_session(data, X, encoder, mode: str, init: str, batches: int, args) -> d
 
 def per_item_ms(data, args) -> float:
     """Milliseconds per item of a forward pass over ``--sample`` pool texts, after one fit."""
-    from anchoral_widget.engine.learners import TransformerClassifier
+    from anchoral_widget.engine.transformer import TransformerClassifier
 
     rng = np.random.default_rng(args.seed)
     pick = rng.choice(len(data.texts), size=min(args.sample + 100, len(data.texts)), replace=False)

@@ -3,7 +3,8 @@ import pytest
 from conftest import clustered_pool
 
 from anchoral_widget.engine.filters import AnchorAL, NoFilter, PoolState, RandSub, Seals, make_filter
-from anchoral_widget.engine.index import ExactIndex, HnswIndex
+from anchoral_widget.engine.hnsw import HnswIndex
+from anchoral_widget.engine.index import ExactIndex
 from anchoral_widget.errors import EmptyPoolError, InputError
 
 

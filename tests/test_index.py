@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 from conftest import clustered_pool
 
-from anchoral_widget.engine.index import ExactIndex, HnswIndex, build_index, index_kind
+from anchoral_widget.engine.hnsw import HnswIndex
+from anchoral_widget.engine.index import ExactIndex, build_index, index_kind
 from anchoral_widget.errors import InputError
 
 
@@ -83,7 +84,7 @@ def test_bad_embeddings_and_queries_are_named():
 
 
 def test_cached_index_is_reused_checked_and_rebuilt_when_corrupt(tmp_path, monkeypatch):
-    from anchoral_widget.engine.index import cached_hnsw
+    from anchoral_widget.engine.hnsw import cached_hnsw
 
     X, _, _ = clustered_pool(n=600)
     first = cached_hnsw(X, tmp_path, seed=0)
@@ -142,7 +143,7 @@ def duplicate_heavy_indexes(tmp_path_factory):
 def test_duplicate_heavy_nearly_exhausted_pool(kind, eligible, duplicate_heavy_indexes, monkeypatch):
     # hnswlib cannot always return k items from a pool of many identical vectors; with the
     # unlabelled pool nearly exhausted, over-fetching used to ask it for more than it could give.
-    import anchoral_widget.engine.index as index_module
+    import anchoral_widget.engine.hnsw as hnsw_module
 
     X, indexes = duplicate_heavy_indexes
     index = indexes[kind]
@@ -152,7 +153,7 @@ def test_duplicate_heavy_nearly_exhausted_pool(kind, eligible, duplicate_heavy_i
     q = X[:5]
     for graph_only in (False, True):
         if graph_only:  # and with the exact shortcut for small pools turned off
-            monkeypatch.setattr(index_module, "EXACT_WHEN_FEWER", 0)
+            monkeypatch.setattr(hnsw_module, "EXACT_WHEN_FEWER", 0)
         ids, sims = index.query(q, 50, exclude=exclude)
         _assert_exact_answer(X, q, 50, exclude, ids, sims)
 
@@ -160,10 +161,10 @@ def test_duplicate_heavy_nearly_exhausted_pool(kind, eligible, duplicate_heavy_i
 def test_overfetch_is_capped_and_crowded_rows_are_answered_exactly(monkeypatch):
     # Labels gathered around an anchor: its 1,500 nearest items are labelled. Doubling the
     # request until enough unlabelled items come back used to ask for thousands of them.
-    import anchoral_widget.engine.index as index_module
+    import anchoral_widget.engine.hnsw as hnsw_module
 
     X, _, _ = clustered_pool(n=4000, d=16)
-    monkeypatch.setattr(index_module, "EXACT_WHEN_FEWER", 0)
+    monkeypatch.setattr(hnsw_module, "EXACT_WHEN_FEWER", 0)
     index = HnswIndex.build(X, check_rows=0)
     exclude = np.zeros(len(X), dtype=bool)
     exclude[np.argsort(-(X @ X[0]))[:1500]] = True
@@ -180,15 +181,15 @@ def test_overfetch_is_capped_and_crowded_rows_are_answered_exactly(monkeypatch):
 
     index._index = Spy()
     ids, sims = index.query(X[:3], 50, exclude=exclude)
-    assert max(asked) <= index_module.MAX_OVERFETCH * 50 + 16
+    assert max(asked) <= hnsw_module.MAX_OVERFETCH * 50 + 16
     _assert_exact_answer(X, X[:3], 50, exclude, ids[:1], sims[:1])  # the crowded row: exact
     assert not exclude[ids].any() and (ids >= 0).all()
 
 
 def test_recall_check_answers_exactly_and_warns_when_the_graph_misses_neighbours(monkeypatch):
-    import anchoral_widget.engine.index as index_module
+    import anchoral_widget.engine.hnsw as hnsw_module
 
-    monkeypatch.setattr(index_module, "EXACT_WHEN_FEWER", 0)
+    monkeypatch.setattr(hnsw_module, "EXACT_WHEN_FEWER", 0)
     X, _, _ = clustered_pool(n=3000, d=16)
     index = HnswIndex.build(X)
     graph = index._index
@@ -217,9 +218,9 @@ def test_recall_check_answers_exactly_and_warns_when_the_graph_misses_neighbours
 def test_a_good_graph_passes_its_recall_check_silently(monkeypatch):
     import warnings
 
-    import anchoral_widget.engine.index as index_module
+    import anchoral_widget.engine.hnsw as hnsw_module
 
-    monkeypatch.setattr(index_module, "EXACT_WHEN_FEWER", 0)
+    monkeypatch.setattr(hnsw_module, "EXACT_WHEN_FEWER", 0)
     X, _, _ = clustered_pool(n=3000, d=16)
     index = HnswIndex.build(X)
     with warnings.catch_warnings():
@@ -287,7 +288,7 @@ def test_index_header_is_read_without_loading_the_file(tmp_path, monkeypatch):
 
 
 def test_cache_keeps_one_index_per_pool_and_build_settings(tmp_path):
-    from anchoral_widget.engine.index import HNSW_EF_CONSTRUCTION, cached_hnsw
+    from anchoral_widget.engine.hnsw import HNSW_EF_CONSTRUCTION, cached_hnsw
 
     X, _, _ = clustered_pool(n=500)
     cached_hnsw(X, tmp_path)

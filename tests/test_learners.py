@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 from conftest import clustered_pool
 
-from anchoral_widget.engine.learners import BoundModel, EmbeddingClassifier, TransformerClassifier, make_learner
+from anchoral_widget.engine.learners import BoundModel, EmbeddingClassifier, make_learner
+from anchoral_widget.engine.transformer import TransformerClassifier
 from anchoral_widget.errors import InputError
 
 
@@ -227,7 +228,7 @@ def test_forward_passes_sorted_by_length_give_each_text_its_own_row(tiny_model):
 def test_device_and_precision_choices():
     import torch
 
-    from anchoral_widget.engine.learners import autocast_dtype, resolve_device
+    from anchoral_widget.engine.transformer import autocast_dtype, resolve_device
 
     assert resolve_device("cpu") == "cpu"
     assert autocast_dtype("auto", "cpu") is None and autocast_dtype("fp32", "cuda") is None

@@ -15,7 +15,8 @@ from conftest import clustered_pool
 from encode_child import DIM, HashModel, fake_encoder
 
 import anchoral_widget as aw
-from anchoral_widget.engine.index import ExactIndex, HnswIndex
+from anchoral_widget.engine.hnsw import HnswIndex
+from anchoral_widget.engine.index import ExactIndex
 from anchoral_widget.engine.loop import ActiveLoop
 from anchoral_widget.engine.pool import Pool
 from anchoral_widget.errors import InputError

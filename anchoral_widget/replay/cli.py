@@ -111,7 +111,7 @@ def simulate(args) -> int:
 
     learner = args.learner
     if learner == "transformer":
-        from ..engine.learners import TransformerClassifier
+        from ..engine.transformer import TransformerClassifier
 
         learner = TransformerClassifier(args.model, minority=[classes.index(m) for m in minority if m in classes])
         if texts is None:
