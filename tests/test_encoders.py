@@ -14,7 +14,7 @@ import pytest
 from safetensors.numpy import save_file
 
 from anchoral_widget.data.datasets import load_dataset
-from anchoral_widget.engine import embed, encoders
+from anchoral_widget.engine import embed, encoders, runners
 from anchoral_widget.engine.embed import Encoder, make_encoder, models_dir
 from anchoral_widget.engine.encoders import DEFAULT_ENCODER, NAMES, default_model_path
 from anchoral_widget.errors import AnchorALError, InputError
@@ -53,7 +53,7 @@ def _refuse_build(monkeypatch):
         raise AssertionError("a model was built or loaded")
 
     monkeypatch.setattr(encoders, "build_model", refuse)
-    monkeypatch.setattr(encoders, "load_runner", refuse)
+    monkeypatch.setattr(runners, "load_runner", refuse)
 
 
 # ---- names, folders, objects ------------------------------------------------------------------
@@ -152,7 +152,7 @@ def test_models_live_in_the_default_cache_whatever_the_encoder_cache(tmp_path, m
     assert models_dir() == tmp_path / "env" / "models"
     built = []
     monkeypatch.setattr(encoders, "build_model", lambda spec, root, progress: built.append(root) or root)
-    monkeypatch.setattr(encoders, "load_runner", lambda spec, folder, device, threads: None)
+    monkeypatch.setattr(runners, "load_runner", lambda spec, folder, device, threads: None)
     Encoder("fast", cache_dir=tmp_path / "elsewhere")._load_model()
     assert built == [tmp_path / "env" / "models"]
 
@@ -160,7 +160,7 @@ def test_models_live_in_the_default_cache_whatever_the_encoder_cache(tmp_path, m
 def test_a_background_encoder_asks_its_runner_for_fewer_threads(tmp_path, monkeypatch):
     asked = []
     monkeypatch.setattr(encoders, "build_model", lambda spec, root, progress: root)
-    monkeypatch.setattr(encoders, "load_runner", lambda spec, folder, device, threads: asked.append(threads))
+    monkeypatch.setattr(runners, "load_runner", lambda spec, folder, device, threads: asked.append(threads))
     Encoder("onnx", cache_dir=False, threads=1)._load_model()
     Encoder("onnx", cache_dir=False)._load_model()
     assert asked == [1, None]

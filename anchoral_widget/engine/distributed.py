@@ -46,7 +46,7 @@ def _ray() -> Any:
 
 
 def _texts_fingerprint(texts: Sequence[str]) -> str:
-    from .embed import fingerprint_texts
+    from .texts import fingerprint_texts
 
     return fingerprint_texts(texts)
 
@@ -124,7 +124,7 @@ def encode_with_ray(
         Called with the rows written so far (shards done before count from the start), e.g. to
         show progress in the widget; a tqdm bar shows it too unless ``progress=False``.
     """
-    from .embed import check_texts
+    from .texts import check_texts
 
     texts = check_texts(texts)
     if concurrency < 1 or batch_size < 1:

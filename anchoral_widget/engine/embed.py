@@ -23,11 +23,9 @@ Layout under ``<cache dir>/``::
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import shutil
 import tempfile
-import warnings
 import zlib
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -37,13 +35,16 @@ import numpy as np
 
 from ..errors import AnchorALError, InputError
 from . import encoders as _kinds
+from . import runners as _runners
+from .cachefiles import VECTOR_DTYPE, atomic_write, crc32_of, load_checked, read_json, write_json
 from .encoders import default_cache_dir, default_model_path, models_dir
+from .texts import check_texts, fingerprint_texts, warn_odd_pools
 
 if TYPE_CHECKING:
     from contextlib import AbstractContextManager
     from typing import Protocol
 
-    from .encoders import OnnxRunner, StaticRunner, TorchRunner
+    from .runners import OnnxRunner, StaticRunner, TorchRunner
 
     class _Progress(Protocol):
         def update(self, n: int, /) -> object: ...
@@ -62,89 +63,6 @@ __all__ = [
 
 # bump when the cache layout or the meaning of the vectors changes
 _FORMAT = 1
-_DTYPE = np.dtype("<f4")
-# texts longer than this are surely cut by every encoder (256 to 512 tokens): said in a warning
-LONG_TEXT_CHARS = 10_000
-
-
-def check_texts(texts: Any) -> list[str]:
-    """The texts as a list, or an InputError naming non-strings and empty texts by row."""
-    if isinstance(texts, (str, bytes)):
-        raise InputError("texts must be a sequence of strings, not a single string")
-    try:
-        items: list[Any] = list(texts)
-    except TypeError as exc:
-        raise InputError(f"texts must be a sequence of strings, got {type(texts).__name__}") from exc
-    if not items:
-        raise InputError("texts is empty: nothing to encode")
-    not_str = [i for i, t in enumerate(items) if not isinstance(t, str)]
-    if not_str:
-        kinds = sorted({type(items[i]).__name__ for i in not_str[:5]})
-        raise InputError(f"{len(not_str)} texts are not strings ({', '.join(kinds)}), first rows: {not_str[:5]}")
-    blank = [i for i, t in enumerate(items) if not t.strip()]
-    if blank:
-        raise InputError(f"{len(blank)} texts are empty or whitespace only, first rows: {blank[:5]}")
-    return items
-
-
-def fingerprint_texts(texts: Sequence[str]) -> str:
-    """sha256 hex digest of the texts, sensitive to their order and to item boundaries."""
-    h = hashlib.sha256()
-    for text in texts:
-        if not isinstance(text, str):
-            raise InputError(f"texts must be strings, got {type(text).__name__}")
-        data = text.encode("utf-8", "surrogatepass")
-        # the length prefix keeps ["ab", "c"] and ["a", "bc"] apart
-        h.update(len(data).to_bytes(8, "little"))
-        h.update(data)
-    return h.hexdigest()
-
-
-def _crc(arr: np.ndarray) -> int:
-    return zlib.crc32(np.ascontiguousarray(arr).data.cast("B"))
-
-
-def _atomic_write(path: Path, write: Callable[[BinaryIO], object]) -> None:
-    """Write through a temporary file in the same folder, then rename: a reader never sees a
-    half-written file, whatever interrupts the writer."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _write_json(path: Path, obj: dict[str, Any]) -> None:
-    _atomic_write(path, lambda fh: fh.write(json.dumps(obj, sort_keys=True).encode()))
-
-
-def _read_json(path: Path) -> dict[str, Any] | None:
-    try:
-        obj = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return obj if isinstance(obj, dict) else None
-
-
-def _load_checked(npy: Path, meta: Path, rows: int, dim: int | None, mmap: bool) -> np.ndarray | None:
-    """The array in ``npy`` if it matches its manifest ``meta`` and the expected shape, else None."""
-    info = _read_json(meta)
-    if info is None or info.get("rows") != rows or (dim is not None and info.get("dim") != dim):
-        return None
-    try:
-        arr = np.load(npy, mmap_mode="r", allow_pickle=False)
-    except (OSError, ValueError, EOFError):
-        return None
-    if arr.dtype != _DTYPE or arr.shape != (rows, info.get("dim")):
-        return None
-    if _crc(arr) != info.get("crc32"):
-        return None
-    return arr if mmap else np.array(arr)
 
 
 class Encoder:
@@ -232,7 +150,7 @@ class Encoder:
     def _load_model(self) -> TorchRunner | OnnxRunner | StaticRunner:
         """The runner (``encode(list[str]) -> (n, dim)``), building the model first if needed."""
         folder = _kinds.build_model(self.spec, models_dir(), progress=self.progress)
-        return _kinds.load_runner(self.spec, folder, self.device, self.threads)
+        return _runners.load_runner(self.spec, folder, self.device, self.threads)
 
     def _get_model(self) -> TorchRunner | OnnxRunner | StaticRunner:
         if self._model is None:
@@ -255,7 +173,7 @@ class Encoder:
         distinct = list(unique)
         # longest first, as sentence-transformers does inside one call, so batches pad little
         order = np.argsort([-len(t) for t in distinct], kind="stable")
-        vecs = np.empty((len(distinct), self.dim), dtype=_DTYPE)
+        vecs = np.empty((len(distinct), self.dim), dtype=VECTOR_DTYPE)
         step = self._batch(model)
         repeats = np.bincount(where, minlength=len(distinct))
         for start in range(0, len(distinct), step):
@@ -326,7 +244,7 @@ class Encoder:
         path = self.cache_path(check_texts(texts))
         if path is None:
             return None
-        found = _load_checked(path, path.with_suffix(".json"), len(texts), None, mmap)
+        found = load_checked(path, path.with_suffix(".json"), len(texts), None, mmap)
         if found is not None:
             self._dim = found.shape[1]
         return found
@@ -343,7 +261,7 @@ class Encoder:
         first with those found in the cache.
         """
         texts = check_texts(texts)
-        _warn_odd_pools(texts, self.name)
+        warn_odd_pools(texts, self.name)
         root = self._cache_root()
         if root is None:
             with self._bar(len(texts), 0, on_progress) as bar:
@@ -353,7 +271,7 @@ class Encoder:
         key = self._key(texts_fp)
         root.mkdir(parents=True, exist_ok=True)
         final, meta = root / f"{key}.npy", root / f"{key}.json"
-        cached = _load_checked(final, meta, len(texts), None, mmap)
+        cached = load_checked(final, meta, len(texts), None, mmap)
         if cached is not None:
             self._dim = cached.shape[1]
             return cached
@@ -363,10 +281,10 @@ class Encoder:
         spans = [(s, min(s + self.chunk_size, len(texts))) for s in range(0, len(texts), self.chunk_size)]
         # a chunk size other than this run's leaves chunks that cannot be matched: start clean
         layout = {"format": _FORMAT, "rows": len(texts), "chunk_size": self.chunk_size}
-        if _read_json(parts / "layout.json") != layout:
+        if read_json(parts / "layout.json") != layout:
             shutil.rmtree(parts)
             parts.mkdir()
-            _write_json(parts / "layout.json", layout)
+            write_json(parts / "layout.json", layout)
 
         done = [self._valid_chunk(parts, i, e - s) for i, (s, e) in enumerate(spans)]
         initial = sum(e - s for (s, e), ok in zip(spans, done) if ok)
@@ -379,18 +297,18 @@ class Encoder:
                 def save(fh: BinaryIO, vecs: np.ndarray = vecs) -> None:
                     np.save(fh, vecs)
 
-                _atomic_write(parts / f"{i:06d}.npy", save)
-                _write_json(parts / f"{i:06d}.json", {"rows": e - s, "dim": vecs.shape[1], "crc32": _crc(vecs)})
+                atomic_write(parts / f"{i:06d}.npy", save)
+                write_json(parts / f"{i:06d}.json", {"rows": e - s, "dim": vecs.shape[1], "crc32": crc32_of(vecs)})
 
         self._consolidate(parts, spans, final, meta, texts_fp)
         shutil.rmtree(parts, ignore_errors=True)
-        result = _load_checked(final, meta, len(texts), self._dim, mmap)
+        result = load_checked(final, meta, len(texts), self._dim, mmap)
         if result is None:  # written a moment ago: only a failing disk gets here
             raise OSError(f"the embeddings just written to {final} do not read back intact")
         return result
 
     def _valid_chunk(self, parts: Path, i: int, rows: int) -> bool:
-        arr = _load_checked(parts / f"{i:06d}.npy", parts / f"{i:06d}.json", rows, self._dim, True)
+        arr = load_checked(parts / f"{i:06d}.npy", parts / f"{i:06d}.json", rows, self._dim, True)
         if arr is None:
             return False
         self._dim = arr.shape[1]
@@ -402,10 +320,10 @@ class Encoder:
         os.close(fd)
         try:
             # written through a memory map so that a large pool never sits in memory twice
-            out = np.lib.format.open_memmap(tmp, mode="w+", dtype=_DTYPE, shape=(n, dim))
+            out = np.lib.format.open_memmap(tmp, mode="w+", dtype=VECTOR_DTYPE, shape=(n, dim))
             crc = 0
             for i, (s, e) in enumerate(spans):
-                chunk = _load_checked(parts / f"{i:06d}.npy", parts / f"{i:06d}.json", e - s, dim, True)
+                chunk = load_checked(parts / f"{i:06d}.npy", parts / f"{i:06d}.json", e - s, dim, True)
                 if chunk is None:
                     raise OSError(f"cache chunk {parts / f'{i:06d}.npy'} changed while encoding")
                 out[s:e] = chunk
@@ -416,13 +334,13 @@ class Encoder:
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
-        _write_json(
+        write_json(
             meta,
             {
                 "format": _FORMAT,
                 "rows": n,
                 "dim": dim,
-                "dtype": _DTYPE.str,
+                "dtype": VECTOR_DTYPE.str,
                 "model_id": self.model_id,
                 "model_path": str(self.model_path),
                 "encoder": self.name,
@@ -434,26 +352,6 @@ class Encoder:
     def __repr__(self) -> str:
         model = self.spec.name or str(self.model_path)
         return f"Encoder(model={model!r}, device={self.device!r}, cache_dir={self.cache_dir!r})"
-
-
-def _warn_odd_pools(texts: list[str], name: str) -> None:
-    """Warn about what the encoder handles but the user should know: very long texts (cut) and
-    a pool of one text repeated (every vector the same)."""
-    long = [i for i, t in enumerate(texts) if len(t) > LONG_TEXT_CHARS]
-    if long:
-        longest = max(len(texts[i]) for i in long)
-        warnings.warn(
-            f"{len(long)} texts are longer than {LONG_TEXT_CHARS:,} characters (longest {longest:,}), first rows "
-            f"{long[:5]}: encoder {name!r} reads only the first 256-512 tokens of a text (a page or two), "
-            "the rest does not count",
-            stacklevel=3,
-        )
-    if len(texts) > 1 and len(set(texts)) == 1:
-        warnings.warn(
-            f"all {len(texts)} texts are the same text: their vectors are identical, so neighbours, anchors "
-            "and the map cannot tell them apart",
-            stacklevel=3,
-        )
 
 
 def make_encoder(spec: object = None, **kwargs: Any) -> Any:

@@ -147,7 +147,7 @@ class Pool:
             if self.texts is None:
                 self._fingerprint = self.embeddings_fingerprint
             else:
-                from .embed import fingerprint_texts
+                from .texts import fingerprint_texts
 
                 digest = hashlib.blake2b(digest_size=20)
                 digest.update(fingerprint_texts(self.texts).encode())

@@ -49,7 +49,7 @@ from .mapchannel import MapChannel
 from .notes import SessionNotes
 from .screen import Screen, check_budget, plain
 from .search import quiet_encoder, run_search
-from .selection import SelectionMethods
+from .selection import SelectionMethods, check_ready_ids
 from .status import batch_seconds, ready_status, selecting_status, training_note
 from .trainer import FitRequest, Trainer, label_ahead, score_ahead
 from .worker import Worker
@@ -283,12 +283,7 @@ class LabelSession(SelectionMethods):
         """Label texts found by search (outside any batch); stored in the background, and the
         loop starts once every class has a label."""
         self._check_class(label)
-        if self._guarded.loop is None:
-            raise InputError("the pool is still being prepared: label texts once it is ready")
-        n = len(self.texts)
-        bad = [i for i in ids if not 0 <= i < n]
-        if bad:
-            raise InputError(f"no text has id {bad[0]} (the pool has ids 0 to {n - 1})")
+        check_ready_ids(self._guarded.loop, ids, len(self.texts))
         self._screen.reserve(ids)
         self._worker.submit(self._store_seed, list(ids), label, tag=WRITES)
 

@@ -376,7 +376,7 @@ def _default_encoder(dim: int):
 
 def _checked_texts(texts) -> list[str]:
     """Strings, none empty; duplicates are allowed (a pool may repeat itself) but reported."""
-    from ..engine.embed import check_texts
+    from ..engine.texts import check_texts
 
     texts = check_texts(texts)
     distinct = len(set(texts))
@@ -390,6 +390,6 @@ def _checked_texts(texts) -> list[str]:
 def _warn_odd_pools(texts: list[str], name: str) -> None:
     """The encoder's warnings about a pool (texts too long to read whole, one text repeated),
     at once rather than from the thread that encodes it."""
-    from ..engine import embed
+    from ..engine.texts import warn_odd_pools
 
-    embed._warn_odd_pools(texts, name)
+    warn_odd_pools(texts, name)

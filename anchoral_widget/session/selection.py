@@ -27,6 +27,16 @@ MAP = "map"
 SELECTION = "selection"  # the worker's selection jobs: an undo sent meanwhile waits for them
 
 
+def check_ready_ids(loop: Any, ids: Sequence[int], n: int) -> None:
+    """An InputError unless the pool is ready (``loop`` exists) and every id is one of its ``n``
+    texts: what labelling texts outside a batch (search seeds, a selection) first checks."""
+    if loop is None:
+        raise InputError("the pool is still being prepared: label texts once it is ready")
+    bad = [i for i in ids if not 0 <= i < n]
+    if bad:
+        raise InputError(f"no text has id {bad[0]} (the pool has ids 0 to {n - 1})")
+
+
 def left_out_words(left: dict[str, int]) -> str:
     """``"3 left as they were (2 labelled or skipped, 1 in the batch on screen)"``; '' for none."""
     total = sum(left.values())
@@ -80,12 +90,7 @@ class SelectionMethods:
     # ---- worker jobs ----------------------------------------------------------------------
 
     def _submit_selection(self: Any, ids: Sequence[int], label: str | None) -> None:
-        if self._guarded.loop is None:
-            raise InputError("the pool is still being prepared: label texts once it is ready")
-        n = len(self.texts)
-        bad = [i for i in ids if not 0 <= i < n]
-        if bad:
-            raise InputError(f"no text has id {bad[0]} (the pool has ids 0 to {n - 1})")
+        check_ready_ids(self._guarded.loop, ids, len(self.texts))
         chosen, left = self._screen.hold_selection(list(ids))
         self._worker.submit(self._store_selection, chosen, label, left, tag=SELECTION)
 
