@@ -62,3 +62,24 @@ def clustered_pool(n=2000, d=16, clusters=20, rare_clusters=(0,), seed=0, noise=
 @pytest.fixture
 def pool():
     return clustered_pool()
+
+
+@pytest.fixture
+def held_index_build(monkeypatch):
+    """Index builds (anything but exact search) wait for ``gate``; ``building`` is set once one
+    has started. Returns ``(gate, building)``."""
+    import threading
+
+    from anchoral_widget.engine.pool import Pool
+
+    gate, building = threading.Event(), threading.Event()
+    real = Pool._make_index
+
+    def slow(self, spec, **params):
+        if spec != "exact":
+            building.set()
+            assert gate.wait(30)
+        return real(self, spec, **params)
+
+    monkeypatch.setattr(Pool, "_make_index", slow)
+    return gate, building

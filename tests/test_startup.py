@@ -258,19 +258,10 @@ def loop_on(pool, y, **kw):
     return loop
 
 
-def test_exact_search_answers_while_the_index_is_built_and_the_loop_switches_between_batches(pool3k, monkeypatch):
+def test_exact_search_answers_while_the_index_is_built_and_the_loop_switches_between_batches(pool3k, held_index_build):
     X, y = pool3k
     pool = Pool(X, index="hnsw")
-    gate, building = threading.Event(), threading.Event()
-    real = Pool._make_index
-
-    def slow(self, spec, **params):
-        if spec != "exact":
-            building.set()
-            assert gate.wait(30)
-        return real(self, spec, **params)
-
-    monkeypatch.setattr(Pool, "_make_index", slow)
+    gate, building = held_index_build
     told = []
     done = []
     thread = pool.start_index_build(done.append, num_threads=2, progress=lambda n, total: told.append((n, total)))

@@ -269,19 +269,10 @@ def test_a_swapped_pool_keeps_its_identity_and_searches_the_new_embeddings(two_e
         pool.swap(wide[1:])
 
 
-def test_an_index_built_over_the_old_embeddings_is_dropped(two_encodings, monkeypatch):
+def test_an_index_built_over_the_old_embeddings_is_dropped(two_encodings, held_index_build):
     X, wide, _ = two_encodings
     pool = Pool(X, index="hnsw")
-    gate, building = threading.Event(), threading.Event()
-    real = Pool._make_index
-
-    def slow(self, spec, **params):
-        if spec != "exact":
-            building.set()
-            assert gate.wait(30)
-        return real(self, spec, **params)
-
-    monkeypatch.setattr(Pool, "_make_index", slow)
+    gate, building = held_index_build
     done = []
     thread = pool.start_index_build(done.append)
     assert building.wait(10)
@@ -289,7 +280,6 @@ def test_an_index_built_over_the_old_embeddings_is_dropped(two_encodings, monkey
     gate.set()
     thread.join(60)
     assert isinstance(done[0], PoolSwapped) and not pool.index_ready
-    monkeypatch.setattr(Pool, "_make_index", real)
     assert pool.index.dim == wide.shape[1]
 
 

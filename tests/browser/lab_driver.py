@@ -14,6 +14,14 @@ import nbformat
 
 KERNEL_IDLE = "() => { const p = window.jupyterapp?.shell.currentWidget; return !!p?.sessionContext?.session?.kernel && p.sessionContext.session.kernel.status === 'idle'; }"
 
+#: The curves' traces on the page, by uid: each trace's y values.
+CURVES_JS = """() => {
+    const plot = document.querySelector('.aw-root .aw-curves-plot');
+    const out = {};
+    for (const t of plot?.data ?? []) out[t.uid] = Array.from(t.y ?? []);
+    return out;
+}"""
+
 
 def write_notebook(path: Path, cells: list[str]) -> None:
     """A notebook of code cells, plus an empty last cell that :func:`run_code` uses."""

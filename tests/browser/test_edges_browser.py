@@ -15,7 +15,7 @@ import textwrap
 
 import pytest
 
-from .lab_driver import KERNEL_IDLE, open_notebook, probe, run_all, write_notebook
+from .lab_driver import CURVES_JS, KERNEL_IDLE, open_notebook, probe, run_all, write_notebook
 
 SETUP = textwrap.dedent("""
     import anchoral_widget as aw
@@ -30,12 +30,6 @@ SETUP = textwrap.dedent("""
     w
 """)
 CONSOLE: list[str] = []
-CURVES_JS = """() => {
-    const plot = document.querySelector('.aw-root .aw-curves-plot');
-    const out = {};
-    for (const t of plot?.data ?? []) out[t.uid] = Array.from(t.y ?? []);
-    return out;
-}"""
 STATUS = re.compile(r"in (\d+\.\d+) s \(training (\d+\.\d+) s, selecting (\d+\.\d+) s\)")
 
 

@@ -13,7 +13,7 @@ import textwrap
 import numpy as np
 import pytest
 
-from .lab_driver import open_notebook, probe, run_all, run_code, write_notebook
+from .lab_driver import CURVES_JS, open_notebook, probe, run_all, run_code, write_notebook
 
 SETUP = textwrap.dedent("""
     import anchoral_widget as aw
@@ -39,12 +39,6 @@ LAYERS_JS = """(view) => {
 LEGEND_JS = """() => Array.from(document.querySelectorAll('.aw-root .aw-map-legend .aw-map-layer'))
     .map(b => [b.textContent.slice(1), b.getAttribute('aria-pressed')])"""
 PAGE_ERRORS: list[str] = []
-CURVES_JS = """() => {
-    const plot = document.querySelector('.aw-root .aw-curves-plot');
-    const out = {};
-    for (const t of plot?.data ?? []) out[t.uid] = Array.from(t.y ?? []);
-    return out;
-}"""
 
 
 @pytest.fixture(scope="module")
