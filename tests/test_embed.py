@@ -100,6 +100,19 @@ def test_cache_hit_does_not_load_the_model(tmp_path, monkeypatch, reference):
     np.testing.assert_array_equal(mapped, out)
 
 
+def test_an_uncached_encode_neither_reads_nor_writes_the_cache(tmp_path, reference):
+    encoder = _encoder(tmp_path)
+    out = encoder.encode(TEXTS[:5], cache=False)
+    np.testing.assert_allclose(out, reference[:5], atol=1e-5)
+    assert not (tmp_path / "embeddings").exists() or not any((tmp_path / "embeddings").iterdir())
+    encoder.encode(TEXTS[:5])  # now cached
+    calls = []
+    original = encoder._encode_chunk
+    encoder._encode_chunk = lambda texts, bar=None: calls.append(texts) or original(texts, bar)
+    np.testing.assert_allclose(encoder.encode(TEXTS[:5], cache=False), out, atol=1e-6)
+    assert calls == [TEXTS[:5]], "encoded again, not read from the cache"
+
+
 def test_cache_key_depends_on_texts_order_and_model(tmp_path):
     enc = _encoder(tmp_path)
     assert enc.cache_path(TEXTS) == _encoder(tmp_path).cache_path(TEXTS)

@@ -252,17 +252,24 @@ class Encoder:
     # ---- encode -----------------------------------------------------------------------------
 
     def encode(
-        self, texts: Sequence[str], *, mmap: bool = False, on_progress: Callable[[int, int], object] | None = None
+        self,
+        texts: Sequence[str],
+        *,
+        mmap: bool = False,
+        on_progress: Callable[[int, int], object] | None = None,
+        cache: bool = True,
     ) -> np.ndarray:
         """Embeddings of ``texts``: shape (n, dim), float32, every row of unit l2 norm.
 
         With ``mmap=True`` a cached result comes back as a read-only memory map, which keeps a
         large pool out of memory. ``on_progress(done, total)`` is called as texts are encoded,
-        first with those found in the cache.
+        first with those found in the cache. ``cache=False``: neither read nor write the cache
+        (a few texts picked from a pool, whose own cache entry is being written meanwhile).
         """
         texts = check_texts(texts)
-        warn_odd_pools(texts, self.name)
-        root = self._cache_root()
+        if cache:  # a few texts picked from a pool were heard of with the pool
+            warn_odd_pools(texts, self.name)
+        root = self._cache_root() if cache else None
         if root is None:
             with self._bar(len(texts), 0, on_progress) as bar:
                 return self._encode_chunk(texts, bar)

@@ -180,13 +180,18 @@ class ExactIndex:
     :data:`EXACT_UP_TO` items. The embeddings are used in place when they are already unit rows.
     """
 
-    def __init__(self, embeddings: np.ndarray):
-        self._vectors = unit_rows(embeddings)
+    def __init__(self, embeddings: np.ndarray, *, missing: np.ndarray | None = None):
+        # ``missing``: rows with no vector yet (a pool whose embeddings arrive in parts, read
+        # live: rows filled later are searched from then on); the others are unit rows already
+        self._vectors = unit_rows(embeddings) if missing is None else embeddings
+        self._missing = missing
         self.size, self.dim = self._vectors.shape
 
     def query(self, vectors: np.ndarray, k: int, exclude: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         vectors = _normalise(_as_matrix(vectors, self.dim))
         exclude = None if exclude is None else np.asarray(exclude, dtype=bool)
+        if self._missing is not None:
+            exclude = self._missing.copy() if exclude is None else exclude | self._missing
         return exact_search(self._vectors, vectors, int(k), exclude)
 
 

@@ -444,7 +444,12 @@ class ActiveLoop:
         (a solver sums its rows in order; k-means++ seeds over its points in order)."""
         ids, classes = self.labelled_ids, self.labelled_classes
         order = np.argsort(ids, kind="stable")
-        return ids[order], classes[order]
+        ids, classes = ids[order], classes[order]
+        missing = self.pool.missing
+        if missing is not None:  # a pool arriving in parts: a label counts once its item's vector is in
+            has = ~missing[ids]
+            ids, classes = ids[has], classes[has]
+        return ids, classes
 
     def train(self) -> Any:
         """Fit the learner on the labelled set (in id order); None if nothing is labelled. A
@@ -453,6 +458,8 @@ class ActiveLoop:
         if not self._labels:
             return None
         ids, classes = self.labelled_in_id_order()
+        if not len(ids):  # every label's vector is still to come (a pool arriving in parts)
+            return None
         X = take(self._features(), ids)
         return fit_learner(
             self.learner, X, classes, len(self.classes), self.seed, minority=sorted(self.minority_indices)
@@ -548,10 +555,11 @@ class ActiveLoop:
         labelled_entropy: Callable[[], np.ndarray] | None = None
         if bound is not None:
             labelled_entropy = lambda: entropy(bound.proba(ids))
+        missing = self.pool.missing
         return PoolState(
             embeddings=self.embeddings,
             index=self.index if needs_index else None,
-            excluded=self._excluded,
+            excluded=self._excluded if missing is None else self._excluded | missing,
             labelled_ids=ids,
             labelled_classes=classes,
             n_classes=len(self.classes),

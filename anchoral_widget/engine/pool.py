@@ -111,6 +111,9 @@ class Pool:
         self._fingerprint = fingerprint
         self._embeddings_fingerprint: str | None = None
         self._lock = threading.RLock()  # one hash and one index build, whoever asks first
+        #: Rows with no vector yet, while embeddings arrive in parts (:meth:`swap` with
+        #: ``missing=``, then :meth:`fill`); None once every row has one.
+        self.missing: np.ndarray | None = None
 
     @classmethod
     def of(cls, embeddings_or_pool: Any, *, seed: int = 0, **params: Any) -> Pool:
@@ -166,6 +169,9 @@ class Pool:
         """The vector index over the embeddings, built (or loaded from the cache) on first use;
         while :meth:`build_index` builds it on another thread, exact search over the embeddings."""
         with self._lock:
+            if self._index is None and self.missing is not None:
+                # nothing to build over rows that are still arriving: exact search of those in
+                self._index = self._make_index("exact")
             if self._index is None:
                 if self._building:
                     if self._interim is None:
@@ -196,8 +202,8 @@ class Pool:
         slower on a very large pool) and the error is raised for the caller to report.
         """
         with self._lock:
-            if self._index is not None:
-                return self._index
+            if self._index is not None or self.missing is not None:
+                return self.index
             self._building = True
             generation, embeddings = self._generation, self.embeddings
             params = self._cache_params(self._index_spec, params)
@@ -248,21 +254,34 @@ class Pool:
 
         if embeddings is None:  # called under the lock, over the embeddings of now
             embeddings, params = self.embeddings, self._cache_params(spec, params)
+            if self.missing is not None:
+                from .index import ExactIndex
+
+                return ExactIndex(embeddings, missing=self.missing)
         index: VectorIndex = build_index(embeddings, spec, seed=self.seed, **params)
         return index
 
-    def swap(self, embeddings: Any) -> None:
+    def swap(self, embeddings: Any, *, missing: Any = None) -> None:
         """Serve ``embeddings`` from now on, in place of the pool's: one row per item as before
         (any width). The pool keeps its :attr:`fingerprint` (the label store's key: the same
         texts, the same ids), so hash it first if nobody has; the index and the embeddings' hash
         are made again for the new ones, and an index build still running over the old ones is
         dropped (it raises :class:`PoolSwapped` to its caller). Call it between proposals: a
-        loop reads the embeddings and the index several times in one."""
+        loop reads the embeddings and the index several times in one.
+
+        ``missing``: a boolean mask of rows that have no vector yet (their rows in
+        ``embeddings`` are placeholders, the others unit vectors). Until :meth:`fill` gives them
+        one they are searched by no index and read by no loop (see :attr:`missing`); the index
+        is exact search meanwhile. ``embeddings`` is then written in place, so it must be a
+        writable float32 array."""
+        if missing is not None:
+            embeddings, missing = _partial(embeddings, missing)
         embeddings = check_embeddings(embeddings)
         if len(embeddings) != len(self.embeddings):
             raise InputError(f"the new embeddings have {len(embeddings)} rows but the pool has {len(self)} items")
         identity = self.fingerprint  # of the first embeddings, kept
         with self._lock:
+            self.missing = missing if missing is not None and missing.any() else None
             self.embeddings = embeddings
             self._fingerprint = identity
             self._embeddings_fingerprint = None
@@ -271,6 +290,31 @@ class Pool:
             self._generation += 1
             if self._index_spec == "given":
                 self._index_spec = "auto"  # a given index was built over the old embeddings
+
+    def fill(self, ids: Any, vectors: Any) -> None:
+        """Give rows ``ids`` of a pool swapped in with ``missing=`` their (unit) vectors; once
+        every row has one, the pool is whole (:attr:`missing` is None) and its index is made
+        again as for any pool. Call it between proposals, as :meth:`swap`."""
+        ids = np.asarray(ids, dtype=np.int64).reshape(-1)
+        vectors = np.asarray(vectors, dtype=np.float32)
+        if vectors.shape != (len(ids), self.dim):
+            raise InputError(
+                f"fill() needs one {self.dim}-d vector per id, got shape {vectors.shape} for {len(ids)} ids"
+            )
+        if len(ids) and (ids.min() < 0 or ids.max() >= len(self)):
+            raise InputError(f"fill() ids must be rows of the pool (0..{len(self) - 1})")
+        if not np.isfinite(vectors).all():
+            raise InputError("fill() vectors hold NaN or inf")
+        with self._lock:
+            if self.missing is None:
+                raise InputError("the pool's embeddings are whole: fill() is for a pool swapped in with missing=")
+            self.embeddings[ids] = vectors
+            self.missing[ids] = False
+            self._embeddings_fingerprint = None
+            if not self.missing.any():
+                self.missing = None
+                self._index = self._interim = None
+                self._generation += 1
 
     def features(self, learner: object) -> Any:
         """What ``learner`` is fitted on: the texts for a learner that reads text, else the
@@ -286,11 +330,29 @@ class Pool:
         return f"Pool({len(self)} x {self.dim}, {texts})"
 
 
-def switch_loop(loop: Any, embeddings: Any, test_embeddings: Any = None) -> None:
+def _partial(embeddings: Any, missing: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Embeddings with placeholder rows, checked: a writable float32 array and a boolean mask
+    of the rows still to come (their placeholders are zeroed so that no check trips on them)."""
+    if not isinstance(embeddings, np.ndarray) or embeddings.dtype != np.float32 or not embeddings.flags.writeable:
+        raise InputError(
+            "embeddings that arrive in parts (missing=) must be a writable float32 array: rows are filled in place"
+        )
+    missing = np.asarray(missing)
+    if missing.dtype != bool or missing.shape != (len(embeddings),):
+        raise InputError(
+            f"missing must be a boolean mask of {len(embeddings)} rows, got {missing.dtype} {missing.shape}"
+        )
+    missing = missing.copy()
+    embeddings[missing] = 0.0
+    return embeddings, missing
+
+
+def switch_loop(loop: Any, embeddings: Any, test_embeddings: Any = None, *, missing: Any = None) -> None:
     """Move ``loop`` (an :class:`~.loop.ActiveLoop`) to new embeddings of its pool: the next
     proposal trains, anchors and searches on them; the labels, the history and the store stay
     as they are (they hold ids). A held-out set that a learner reads as embeddings needs
-    ``test_embeddings`` from the same encoder. Call it between proposals, holding the loop."""
+    ``test_embeddings`` from the same encoder. ``missing``: rows still to come, as for
+    :meth:`Pool.swap`. Call it between proposals, holding the loop."""
     test = loop.test
     reads_embeddings = not learner_reads_texts(loop.learner)
     if test is not None and reads_embeddings:
@@ -302,7 +364,7 @@ def switch_loop(loop: Any, embeddings: Any, test_embeddings: Any = None) -> None
                 f"test_embeddings must have shape ({len(test[1])}, {np.shape(embeddings)[1]}), "
                 f"got {test_embeddings.shape}"
             )
-    loop.pool.swap(embeddings)
+    loop.pool.swap(embeddings, missing=missing)
     if test is not None and reads_embeddings:
         loop.test = (test_embeddings, test[1])
     loop.model_ = None  # fitted on the old embeddings: a reader must not score the new ones with it
