@@ -41,6 +41,7 @@ import numpy as np
 import pandas as pd
 
 from ..engine.loop import ActiveLoop
+from ..engine.pool import Pool
 from ..errors import EmptyPoolError, InputError
 from .cards import batch_cards
 from .commands import dispatch
@@ -142,6 +143,7 @@ class LabelSession(SelectionMethods):
             prepare=scorer if self.ahead else None,  # strict proposes at once, scoring what it needs
         )
         self.encoder, self._query_encoder = encoder, None if encoder is None else quiet_encoder(encoder)
+        self._search_pool: Pool | None = None  # what search reads when not the loop's pool (an upgrade under way)
         self._class_of = dict(zip(self.class_names, loop.classes))
         self._map = self._channel.view = map
         self._notes = None if loop.store is None else SessionNotes(loop.store.path)  # drafts, curves
@@ -277,7 +279,9 @@ class LabelSession(SelectionMethods):
         query = query.strip()
         self._screen.begin_search(query)
         # the query's encoder is read when the search runs: a session still preparing has none yet
-        self._worker.submit(lambda: run_search(self._guarded, self._screen, self._query_encoder, self.texts, query))
+        self._worker.submit(
+            lambda: run_search(self._guarded, self._screen, self._query_encoder, self.texts, query, self._search_pool)
+        )
 
     def seed(self, ids: list[int], label: str) -> None:
         """Label texts found by search (outside any batch); stored in the background, and the

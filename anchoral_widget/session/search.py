@@ -35,10 +35,10 @@ def encode_query(encoder, query: str, dim: int) -> np.ndarray:
     return vector
 
 
-def nearest_texts(loop, texts: Sequence[str], vector: np.ndarray, k: int = SEARCH_HITS) -> list[dict]:
-    """The ``k`` texts nearest to ``vector``, labelled ones included (with their label), so the
-    user sees what is already known."""
-    ids, sims = loop.index.query(vector, k)
+def nearest_texts(loop, texts: Sequence[str], vector: np.ndarray, k: int = SEARCH_HITS, pool=None) -> list[dict]:
+    """The ``k`` texts nearest to ``vector`` in ``pool`` (default the loop's), labelled ones
+    included (with their label), so the user sees what is already known."""
+    ids, sims = (loop.pool if pool is None else pool).index.query(vector, k)
     labels, skipped = loop.labels, set(loop.skipped_ids.tolist())
     return [
         {
@@ -53,17 +53,18 @@ def nearest_texts(loop, texts: Sequence[str], vector: np.ndarray, k: int = SEARC
     ]
 
 
-def run_search(guarded, screen, encoder, texts: Sequence[str], query: str) -> None:
+def run_search(guarded, screen, encoder, texts: Sequence[str], query: str, pool=None) -> None:
     """The session's search job (worker thread): encode ``query`` outside the loop's lock, find
-    its nearest texts under it, and show them (``guarded``: a GuardedLoop, ``screen``: a Screen)."""
+    its nearest texts under it, and show them (``guarded``: a GuardedLoop, ``screen``: a Screen).
+    ``pool``: search this pool's embeddings instead of the loop's (those ``encoder`` made)."""
     if guarded.loop is None:  # no pool to search: the start-up's error stays shown
         screen.end_search(query)
         return
     start = time.perf_counter()
     try:
-        vector = encode_query(encoder, query, guarded.loop.embeddings.shape[1])
+        vector = encode_query(encoder, query, (guarded.loop.pool if pool is None else pool).dim)
         with guarded.held() as loop:
-            results = nearest_texts(loop, texts, vector)
+            results = nearest_texts(loop, texts, vector, pool=pool)
     except Exception:
         screen.end_search(query)
         raise

@@ -155,11 +155,20 @@ class Progress:
         self._since = self._shown = 0.0  # when the stage's count started; when last shown
         self._first: int | None = None  # the stage's first count (found in a cache): not in the rate
         self._done: int | None = None
+        self._total: int | None = None
         self._seconds: dict[str, float] = {}
         self.embeddings: str | None = None  # which embeddings serve the batches, once an upgrade is on
         self.upgrading: str | None = None  # the encoder an upgrade encodes the pool with
 
+    def serving(self, embeddings: str) -> None:
+        """Which embeddings serve the batches from now on: shown at once, in whatever stage."""
+        self.embeddings = embeddings
+        if self.stage is not None:
+            self._shown = float("-inf")  # not held back as a repeat
+            self(self.stage, self._done, self._total)
+
     def __call__(self, stage: str, done: int | None, total: int | None) -> None:
+        self._total = total
         now = self._clock()
         if stage != self.stage:
             if self.stage is not None and self.stage != "ready":

@@ -6,6 +6,11 @@ one (``onnx``: MiniLM's own vectors) on one low-priority thread while the person
 loop finds fewer rare items on the fast embeddings (benchmarks/RESULTS.md, the ``upgrade``
 section); once MiniLM's are ready the session moves to them:
 
+- **the labels' neighbourhoods first**: while it encodes the pool, the upgrade encodes each
+  labelled item and the items nearest to it first (:mod:`.neighbourhoods`), and the loop moves to
+  the new embeddings as soon as the labels and the minority labels' neighbourhoods are in,
+  searching only what is encoded so far; more arrive between batches. Search stays on the first
+  embeddings, which cover the whole pool, until the whole pool is encoded.
 - **between two batches**: the switch is a job on the session's worker, which runs one job at a
   time (storing a batch, proposing the next, a search), holding the loop's lock. The batch on
   screen and its drafts are the screen's and stay; the next proposal trains, anchors and
@@ -20,12 +25,14 @@ section); once MiniLM's are ready the session moves to them:
   embeddings, with a warning in the error line and in the status line.
 
 The status line ends with which embeddings serve the batch (``fast embeddings; MiniLM 21%
-encoded``, then ``MiniLM embeddings``); the ``startup`` field shows the upgrade's progress as
+encoded``, ``MiniLM embeddings on 3,400 texts near the labels; the whole pool 21% encoded``, then
+``MiniLM embeddings``); the ``startup`` field shows the upgrade's progress as
 its stage ``upgrade``, and names the embeddings in its ``embeddings`` field.
 """
 
 from __future__ import annotations
 
+import inspect
 import logging
 import os
 import threading
@@ -33,8 +40,11 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from ..engine.pool import learner_reads_texts, switch_loop
+import numpy as np
+
+from ..engine.pool import Pool, learner_reads_texts, switch_loop
 from ..errors import AnchorALError, InputError
+from .neighbourhoods import NEIGHBOURS, Neighbourhoods
 from .search import quiet_encoder
 
 if TYPE_CHECKING:
@@ -50,6 +60,8 @@ UPGRADE_BATCH = 16
 #: The session's phases while a batch is proposed: the upgrade waits them out.
 PROPOSING = ("training", "selecting")
 _YIELD_SECONDS = 0.01
+#: How often the upgrade looks for new labels, and hands what it encoded near them to the loop.
+_LOOK_SECONDS = 1.0
 
 _FAMILY = {"fast": "fast", "minilm": "MiniLM", "onnx": "MiniLM", "onnx-int8": "MiniLM int8"}
 
@@ -105,12 +117,26 @@ class Upgrade:
         What the session starts on (:func:`embeddings_name`), for the status line.
     """
 
+    #: Items encoded first around each label (:data:`~.neighbourhoods.NEIGHBOURS`); 0: none, the
+    #: loop moves once the whole pool is encoded.
+    neighbours = NEIGHBOURS
+
     def __init__(self, encoder: Any, texts: list[str], test_texts: list[str] | None = None, *, first: str = "fast"):
         self.encoder, self.texts, self.test_texts = encoder, texts, test_texts
         self.first, self.name = first, embeddings_name(encoder)
-        self.done = False  # the session serves the upgraded embeddings
+        self.done = False  # the session serves the upgraded embeddings, the whole pool's
         self.failed: str | None = None  # why the upgrade stopped, if it did
         self.thread: threading.Thread | None = None
+        self.near: Neighbourhoods | None = None  # what is encoded first (see .neighbourhoods)
+        self.early = False  # the loop serves the new embeddings of the labels' neighbourhoods
+        self._X_test: Any = None
+        self._next_look = 0.0
+        self._held: tuple[list[int], list[np.ndarray]] = ([], [])  # encoded, not handed over yet
+        self._first: tuple[Any, Any] | None = None  # the first embeddings and held-out set, once moved
+        self._on_switched: Callable[[], object] = lambda: None
+        self._progress: Any = None  # the session's start-up progress (its ``embeddings`` field)
+        self._share = 0.0  # of the whole pool encoded
+        self._near_failed = False  # handing the neighbourhoods to the loop failed: the whole pool only
 
     def cached(self) -> Any:
         """The upgraded embeddings when the encoder's cache holds them whole (a restart after an
@@ -120,7 +146,9 @@ class Upgrade:
 
     def encode_test(self) -> Any:
         """The held-out texts' vectors from the upgraded encoder (None without held-out texts)."""
-        return None if self.test_texts is None else self.encoder.encode(self.test_texts)
+        if self._X_test is None and self.test_texts is not None:
+            self._X_test = self.encoder.encode(self.test_texts)
+        return self._X_test
 
     # ---- in a session -------------------------------------------------------------------------
 
@@ -137,6 +165,7 @@ class Upgrade:
         the new embeddings. ``progress(stage, done, total)`` (a :class:`~.startup.Progress`)
         hears how far it is (stage ``upgrade``)."""
         session._screen.set_embeddings(self._status(0, len(self.texts)))
+        self._on_switched, self._progress = on_switched, progress
 
         def run() -> None:
             if after is not None:
@@ -163,7 +192,8 @@ class Upgrade:
             session._screen.set_embeddings(self._status(done, total))
 
         progress("upgrade", None, len(self.texts))
-        return self.encode(told, busy=lambda: session.phase in PROPOSING, closed=lambda: session._worker.closed)
+        busy, closed = (lambda: session.phase in PROPOSING), (lambda: session._worker.closed)
+        return self.encode(told, busy=busy, closed=closed, between=lambda: self._near_labels(session, busy, closed))
 
     def encode(
         self,
@@ -171,20 +201,116 @@ class Upgrade:
         *,
         busy: Callable[[], bool] = lambda: False,
         closed: Callable[[], bool] = lambda: False,
+        between: Callable[[], object] = lambda: None,
     ) -> Any:
         """The pool's upgraded embeddings (through the encoder's cache: resumable), yielding to
         the session between two batches of texts: while ``busy()`` (a batch being proposed) it
-        waits; once ``closed()`` it stops (raising :class:`UpgradeStopped`)."""
+        waits; once ``closed()`` it stops (raising :class:`UpgradeStopped`); then ``between()``."""
         from .prepare import encode_pool
 
-        def told(done: int, total: int) -> None:
+        def wait() -> None:
             while busy() and not closed():
                 time.sleep(_YIELD_SECONDS)
             if closed():
                 raise UpgradeStopped
+
+        def told(done: int, total: int) -> None:
+            wait()
+            between()
+            wait()
             on_progress(done, total)
 
         return encode_pool(self.encoder, self.texts, told)
+
+    # ---- the labels' neighbourhoods first -----------------------------------------------------
+
+    def _near_labels(self, session: LabelSession, busy: Callable[[], bool], closed: Callable[[], bool]) -> None:
+        """Encode the labelled items and their neighbourhoods that are still to come (new labels
+        first) and hand them to the loop: the first time once the labels and the minority labels'
+        neighbourhoods are in (:meth:`_fill`), then every :data:`_LOOK_SECONDS`."""
+        if self.done or self._near_failed or time.monotonic() < self._next_look or not self._look(session):
+            return
+        assert self.near is not None  # made by _look
+        ids: list[int] = []
+        rows: list[np.ndarray] = []
+        while self.near.pending:
+            while busy() and not closed():
+                time.sleep(_YIELD_SECONDS)
+            if closed():
+                raise UpgradeStopped
+            batch = self.near.take(UPGRADE_BATCH)
+            rows.append(self._vectors([self.texts[i] for i in batch]))
+            self.near.done(batch)
+            ids += batch
+            ready = self.early or not self.near.urgent
+            if ready and time.monotonic() >= self._next_look:
+                self._hand_over(session, ids, rows)
+                ids, rows = [], []
+                self._look(session)
+        self._hand_over(session, ids, rows)
+
+    def _look(self, session: LabelSession) -> bool:
+        """Queue the labels not seen yet (:class:`~.neighbourhoods.Neighbourhoods`); False while
+        the session has no loop or labels, or the encoder cannot pick texts out of a pool."""
+        self._next_look = time.monotonic() + _LOOK_SECONDS
+        with session._guarded.held() as loop:
+            if loop is None or not loop.labels:
+                return False
+            if self.near is None:
+                if not self.neighbours or not _encodes_uncached(self.encoder):
+                    return False
+                self.near = Neighbourhoods(loop.pool.embeddings, loop.pool.index, self.neighbours)
+            labels, minority = loop.labels, loop.minority
+        self.near.add(labels, minority)
+        return True
+
+    def _vectors(self, texts: list[str]) -> np.ndarray:
+        return np.asarray(self.encoder.encode(texts, cache=False), dtype=np.float32)
+
+    def _hand_over(self, session: LabelSession, ids: list[int], rows: list[np.ndarray]) -> None:
+        if not ids or (not self.early and self.near is not None and self.near.urgent):
+            if ids:  # kept for the move, which needs the urgent ones first
+                self._held = (self._held[0] + ids, self._held[1] + rows)
+            return
+        held_ids, held_rows = self._held
+        self._held = ([], [])
+        vectors = np.concatenate(held_rows + rows)
+        X_test = self.encode_test() if not self.early else None
+        session._worker.submit(self._fill, session, np.asarray(held_ids + ids), vectors, X_test)
+        self.early = True
+
+    def _fill(self, session: LabelSession, ids: np.ndarray, vectors: np.ndarray, X_test: Any) -> None:
+        """On the session's worker, between two jobs: the first time, move the loop to the new
+        embeddings of what is encoded (search keeps the first embeddings); then add rows."""
+        try:
+            with session._guarded.held() as loop:
+                assert loop is not None
+                if self.done or self._near_failed:
+                    return
+                pool = loop.pool
+                if self._first is None:
+                    X = np.zeros((len(pool), vectors.shape[1]), dtype=np.float32)
+                    X[ids] = vectors
+                    missing = np.ones(len(pool), dtype=bool)
+                    missing[ids] = False
+                    first = Pool(pool.embeddings, index=pool.index)
+                    self._first = (pool.embeddings, loop.test)
+                    switch_loop(loop, X, X_test, missing=missing)
+                    session._search_pool = first
+                    if self._progress is not None:
+                        self._progress.serving(self.name)
+                    if not learner_reads_texts(loop.learner) and session._trainer is not None:
+                        session._trainer.forget()  # its models read the old embeddings
+                elif pool.missing is not None:  # else every row is in already
+                    pool.fill(ids, vectors)
+                    if pool.missing is None:  # the neighbourhoods covered the pool: its index, behind
+                        session._worker.submit(self._on_switched)
+        except Exception as exc:  # the loop stays as it was; the whole pool's switch may still come
+            log.exception("moving to the labels' neighbourhoods failed")
+            self._near_failed = True
+            session.report(AnchorALError(f"the {self.name} embeddings near the labels could not be used ({exc})"))
+            return
+        session._screen.set_embeddings(self._status(None, None))
 
     def _switch(
         self, session: LabelSession, X: Any, X_test: Any, progress: Any, on_switched: Callable[[], object]
@@ -201,6 +327,7 @@ class Upgrade:
         if not reads_texts and session._trainer is not None:
             session._trainer.forget()  # its models read the old embeddings
         session.encoder, session._query_encoder = self.encoder, quiet_encoder(self.encoder)
+        session._search_pool = None
         self.done = True
         progress.embeddings = self.name
         progress("ready", None, None)
@@ -218,13 +345,45 @@ class Upgrade:
         progress("ready", None, None)
         session._screen.set_embeddings(f"{self.first} embeddings (the upgrade to {self.name} failed)")
         session.report(AnchorALError(self.failed))
+        if self.early:  # the loop moves (or moved) to the labels' neighbourhoods: back it goes
+            session._worker.submit(self._back_to_first, session)
 
-    def _status(self, done: int, total: int) -> str:
-        return f"{self.first} embeddings; {self.name} {done / max(total, 1):.0%} encoded"
+    def _back_to_first(self, session: LabelSession) -> None:
+        """On the session's worker: the loop serves its first embeddings again (whole), as before
+        the move; their index is made again behind the person."""
+        if self._first is None:  # the move itself failed: nothing moved
+            return
+        embeddings, test = self._first
+        with session._guarded.held() as loop:
+            assert loop is not None
+            switch_loop(loop, embeddings, None if test is None else test[0])
+            reads_texts = learner_reads_texts(loop.learner)
+        if not reads_texts and session._trainer is not None:
+            session._trainer.forget()
+        session._search_pool = None
+        if self._progress is not None:
+            self._progress.serving(self.first)
+        self._on_switched()
+
+    def _status(self, done: int | None, total: int | None) -> str:
+        if done is not None and total is not None:
+            self._share = done / max(total, 1)
+        if self._first is not None and self.near is not None:  # the loop moved
+            near = f"{self.name} embeddings on {self.near.encoded:,} texts near the labels"
+            return f"{near}; the whole pool {self._share:.0%} encoded"
+        return f"{self.first} embeddings; {self.name} {self._share:.0%} encoded"
 
 
 class UpgradeStopped(Exception):
     """The session closed: the upgrade stops (what it encoded is cached)."""
+
+
+def _encodes_uncached(encoder: Any) -> bool:
+    """Whether ``encoder.encode`` can encode a few texts outside its cache (``cache=False``)."""
+    try:
+        return "cache" in inspect.signature(encoder.encode).parameters
+    except (TypeError, ValueError):
+        return False
 
 
 def _lower_priority() -> None:

@@ -65,7 +65,8 @@ def test_the_quickstart_labels_the_whole_pool_prepared_in_the_background(page):
     assert {"encoding", "pool", "store"} <= set(startup["seconds"])
     panel = page.locator(".aw-root .aw-startup").first
     if startup["stage"] == "upgrade":  # MiniLM's vectors still encoding behind the labelling: shown
-        assert startup["embeddings"] == "fast" and panel.is_visible()
+        # fast, or MiniLM's once the labels' neighbourhoods are in (earlier tests label some)
+        assert startup["embeddings"] in ("fast", "MiniLM") and panel.is_visible()
     else:
         assert startup["stage"] == "ready" and panel.is_hidden(), "nothing left to show once the pool is ready"
 
