@@ -127,9 +127,11 @@ def variant(data, X: np.ndarray, X_test: np.ndarray, rarity: float) -> Variant:
     )
 
 
-def run_one(v: Variant, index, config: str, seed: int, budget: int) -> dict:
+def start_loop(v: Variant, index, config: str, seed: int):
+    """``(loop, initial ids)``: a loop of ``config`` over the variant, with the paper's initial
+    set (100 items, 5 per minority class) labelled."""
     from anchoral_widget.engine.loop import ActiveLoop
-    from anchoral_widget.replay.simulation import initial_sample, summarise
+    from anchoral_widget.replay.simulation import initial_sample
 
     pool_filter, strategy, subpool_size = CONFIGS[config]
     loop = ActiveLoop(
@@ -145,6 +147,13 @@ def run_one(v: Variant, index, config: str, seed: int, budget: int) -> dict:
     )
     initial = initial_sample(v.labels, v.minority, size=100, per_minority_class=5, seed=seed)
     loop.label(initial, v.labels[initial])
+    return loop, initial
+
+
+def run_one(v: Variant, index, config: str, seed: int, budget: int) -> dict:
+    from anchoral_widget.replay.simulation import summarise
+
+    loop, initial = start_loop(v, index, config, seed)
     t0 = time.perf_counter()
     loop.simulate(v.labels, budget)
     wall = time.perf_counter() - t0

@@ -41,6 +41,7 @@ SECTIONS = [
     ("encoding", "benchmarks/encoding.py"),
     ("encoders", "benchmarks/encoders.py"),
     ("upgrade", "benchmarks/upgrade.py"),
+    ("near_labels", "benchmarks/near_labels.py"),
     ("claims_20k", "benchmarks/claims.py --max-size 20000 --section claims_20k"),
     ("map_update", "benchmarks/map_update.py"),
     ("map_render", "benchmarks/map_render.py"),
@@ -175,6 +176,7 @@ def summary() -> list[str]:
     out += _block(RESULTS / "index_fidelity.md", "### Verdict")
     out += _block(RESULTS / "first_batch.md", "### Targets")
     out += _block(RESULTS / "upgrade.md", "### No loss?")
+    out += _block(RESULTS / "near_labels.md", "### No loss?")
     claims = RESULTS / "claims.md"
     if not claims.exists():
         claims = RESULTS / "claims_20k.md"

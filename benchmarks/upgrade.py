@@ -34,7 +34,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import RESULTS, cache_root, markdown_table, write_section
-from claims import CONFIGS, mean_sd, paired, variant
+from claims import mean_sd, paired, start_loop, variant
 from encoders import neighbours
 
 STATIC_FULL = "static-384"  # model2vec distilled from MiniLM without PCA: 384 dimensions
@@ -74,24 +74,9 @@ def rate(model, texts: list[str], threads: int | None) -> float:
 def run(v, seed: int, budget: int, switch=None) -> dict:
     """``claims.run_one``'s anchoral run; ``switch=(k, X, X_test)``: after k batches, the loop
     moves to ``X`` (the test set to ``X_test``), as a session does when its upgrade is done."""
-    from anchoral_widget.engine.loop import ActiveLoop
     from anchoral_widget.engine.pool import switch_loop
-    from anchoral_widget.replay.simulation import initial_sample, summarise
 
-    pool_filter, strategy, subpool_size = CONFIGS["anchoral"]
-    loop = ActiveLoop(
-        v.X,
-        classes=v.classes,
-        minority=v.minority,
-        pool_filter=pool_filter,
-        strategy=strategy,
-        subpool_size=subpool_size,
-        index="exact",
-        test=(v.X_test, v.test_labels),
-        seed=seed,
-    )
-    initial = initial_sample(v.labels, v.minority, size=100, per_minority_class=5, seed=seed)
-    loop.label(initial, v.labels[initial])
+    loop, initial = start_loop(v, "exact", "anchoral", seed)
     b = loop.config["batch_size"]
     first = 0 if switch is None else min(budget, switch[0] * b)
     if first:
@@ -100,6 +85,13 @@ def run(v, seed: int, budget: int, switch=None) -> dict:
         switch_loop(loop, switch[1], switch[2])
     if budget - first:
         loop.simulate(v.labels, budget - first)
+    return found(loop, initial, v, seed)
+
+
+def found(loop, initial, v, seed: int) -> dict:
+    """What a finished run found: minority items, the AUC of minority F1, per batch."""
+    from anchoral_widget.replay.simulation import summarise
+
     summary = summarise(loop, initial, loop.evaluate(loop.train()))
     minority = set(v.minority)
     return {

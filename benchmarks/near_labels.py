@@ -1,0 +1,263 @@
+"""What the loop finds when the encoder upgrade encodes the labels' neighbourhoods first and the
+loop moves to them at once (the session's default), against `fast` alone, MiniLM (`onnx`) from
+the start, and moving only once the whole pool is encoded (`benchmarks/upgrade.py`).
+
+The session's upgrade, replayed batch by batch on each dataset's whole pool with the session's
+own parts: :class:`~anchoral_widget.session.neighbourhoods.Neighbourhoods` (what is encoded first:
+each labelled item, then its ``NEIGHBOURS`` nearest items in `fast`, minority labels first) and
+:func:`~anchoral_widget.engine.pool.switch_loop` with ``missing=`` then ``Pool.fill`` (the loop
+searches and trains only on what is encoded). Time is counted in batches: while a person labels
+a batch (``--seconds-per-batch``) the upgrade encodes ``rate x seconds`` texts, the labels'
+neighbourhoods first and the whole pool (in its order, for the cache) with what is left; the
+first batch is proposed on `fast` before anything is encoded. The rate is `onnx` on one thread,
+measured in this run, and half of it (a slower machine, or a busier one).
+
+The loop as in ``benchmarks/upgrade.py``'s whole pools: the paper's initial set, b=25, A=10,
+K=50, M=1,000, exact search, default learner, budget 1000 labels, test set encoded by the
+embeddings serving the batch. `fast` and `onnx` alone are read from ``upgrade.py``'s runs
+(``upgrade-runs/``) where it made them with the same settings, else run here.
+
+    .venv/bin/python benchmarks/near_labels.py
+    .venv/bin/python benchmarks/near_labels.py --seeds 0,1 --no-write
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import RESULTS, cache_root, command_line, markdown_table, now, write_section
+from claims import mean_sd, paired, start_loop, variant
+from upgrade import batches_during, found, rate, run
+
+
+def replay(
+    v, v_new, X_test_new, seed: int, budget: int, per_batch: int, neighbours: int, *, wait_first: bool = False
+) -> dict:
+    """One session's upgrade, replayed: ``v`` on `fast`, ``v_new`` the same pool on `onnx`.
+    ``wait_first``: the first batch waits for the initial labels and their minority
+    neighbourhoods to be encoded (else it is proposed on `fast`)."""
+    from anchoral_widget.engine.index import ExactIndex
+    from anchoral_widget.engine.pool import switch_loop
+    from anchoral_widget.session.neighbourhoods import Neighbourhoods
+
+    loop, initial = start_loop(v, "exact", "anchoral", seed)
+    near = Neighbourhoods(v.X, ExactIndex(v.X), neighbours)
+    n, b = len(v.labels), loop.config["batch_size"]
+    whole, handed, moved, whole_at = 0, [], None, None
+    waited = 0
+    if wait_first:
+        near.add({int(i): c for i, c in loop.labels.items()}, v.minority)
+        while near.urgent:
+            ids = near.take(16)
+            near.done(ids)
+            handed += ids
+        waited = len(handed)
+    for batch in range(budget // b):
+        if whole >= n and whole_at is None:  # the whole pool is encoded: the session's last switch
+            switch_loop(loop, v_new.X, X_test_new)
+            whole_at = batch
+        elif handed and (moved is not None or not near.urgent):  # the move waits for the labels and
+            ids = np.asarray(handed)  # the minority labels' neighbourhoods
+            if loop.pool.missing is None and moved is None:
+                X = np.zeros_like(v_new.X)
+                X[ids] = v_new.X[ids]
+                missing = np.ones(n, dtype=bool)
+                missing[ids] = False
+                switch_loop(loop, X, X_test_new, missing=missing)
+                moved = batch
+            elif loop.pool.missing is not None:
+                loop.pool.fill(ids, v_new.X[ids])
+            handed = []
+        loop.simulate(v.labels, b)  # the person labels the batch; meanwhile the upgrade encodes
+        if whole_at is not None:
+            continue
+        near.add({int(i): c for i, c in loop.labels.items()}, v.minority)
+        budget_left = per_batch
+        while budget_left and near.pending:
+            ids = near.take(min(16, budget_left))
+            near.done(ids)
+            handed += ids
+            budget_left -= len(ids)
+        whole += budget_left
+    return {
+        **found(loop, initial, v, seed),
+        "moved_at": moved,
+        "whole_at": whole_at,
+        "encoded_near": int(n - (loop.pool.missing.sum() if loop.pool.missing is not None else 0)),
+        "encoded_before_first": waited,
+    }
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--datasets", default="icd10-eye,tweets-sentiment")
+    parser.add_argument("--seeds", default="0,1,2,3,4")
+    parser.add_argument("--budget", type=int, default=1000)
+    parser.add_argument("--seconds-per-batch", type=float, default=30.0)
+    parser.add_argument("--rate-factors", default="1,0.5,0.25", help="the measured one-thread rate times these")
+    parser.add_argument("--speed-n", type=int, default=500)
+    parser.add_argument("--section", default="near_labels")
+    parser.add_argument("--no-write", action="store_true")
+    parser.add_argument("--from-json", action="store_true", help="write the section again from the last run's JSON")
+    args = parser.parse_args(argv)
+    if args.from_json:
+        saved = json.loads((RESULTS / f"{args.section}.json").read_text())
+        args = argparse.Namespace(**{**vars(args), **saved["args"]})
+        text = report(args, saved["rate_one"], saved["results"], saved["load"], saved["neighbours"])
+        print(text)
+        write_section(args.section, text, stamp=saved["stamp"], command=saved["command"])
+        return 0
+
+    from anchoral_widget.data.datasets import load_dataset
+    from anchoral_widget.engine.embed import Encoder
+    from anchoral_widget.session.neighbourhoods import NEIGHBOURS
+
+    seeds = [int(s) for s in args.seeds.split(",")]
+    factors = [float(f) for f in args.rate_factors.split(",")]
+    runs_dir = cache_root() / "upgrade-runs"
+    runs_dir.mkdir(parents=True, exist_ok=True)
+    load1 = os.getloadavg()[0]
+    names = [n for n in args.datasets.split(",") if n]
+    datas = {n: load_dataset(n, seed=0) for n in names}
+    rng = np.random.default_rng(0)
+    sample = []
+    for data in datas.values():
+        texts = list(data.texts)
+        sample += [texts[i] for i in np.sort(rng.choice(len(texts), size=min(args.speed_n, len(texts)), replace=False))]
+    rate_one = rate("onnx", sample, 1)
+    print(f"onnx, one thread: {rate_one:.0f} texts/s", flush=True)
+
+    results: dict = {}
+    for dname, data in datas.items():
+        Xs, Xt = {}, {}
+        for name in ("fast", "onnx"):
+            enc = Encoder(name, progress=False, threads=1)
+            Xs[name], Xt[name] = np.asarray(enc.encode(data.texts)), np.asarray(enc.encode(data.test_texts))
+        v = {name: variant(data, Xs[name], Xt[name], 0.01) for name in Xs}
+        plans: dict[str, list] = {}
+        for alone in ("fast", "onnx"):
+            plans[alone] = []
+            for seed in seeds:
+                path = runs_dir / f"{dname}-full-{alone}-s{seed}-b{args.budget}.json"
+                if path.exists():
+                    result = json.loads(path.read_text())
+                else:
+                    result = run(v[alone], seed, args.budget)
+                    path.write_text(json.dumps(result))
+                plans[alone].append(result)
+        per_rate = {}
+        for factor in factors:
+            per_batch = int(rate_one * factor * args.seconds_per_batch)
+            plan = f"near the labels, {per_batch:,} texts per batch"
+            plans[plan] = []
+            for seed in seeds:
+                t0 = time.perf_counter()
+                result = replay(v["fast"], v["onnx"], Xt["onnx"], seed, args.budget, per_batch, NEIGHBOURS)
+                plans[plan].append(result)
+                print(
+                    f"{dname} {plan} seed {seed}: found {result['minority_found']} (moved at batch "
+                    f"{result['moved_at']}, whole pool at {result['whole_at']}; {time.perf_counter() - t0:.0f} s)",
+                    flush=True,
+                )
+            per_rate[plan] = {"factor": factor, "per_batch": per_batch}
+            k = batches_during(len(data.texts), rate_one * factor, args.seconds_per_batch)
+            before = f"whole pool first, {per_batch:,} texts per batch"
+            plans[before] = []
+            for seed in seeds:  # the move only once the whole pool is encoded, at the same rate
+                result = run(v["fast"], seed, args.budget, (k, v["onnx"].X, Xt["onnx"]))
+                plans[before].append({**result, "whole_at": k})
+            per_rate[before] = {"factor": factor, "per_batch": per_batch}
+        results[dname] = {"pool": len(data.texts), "plans": plans, "rates": per_rate}
+
+    text = report(args, rate_one, results, load1, NEIGHBOURS)
+    print(text)
+    if not args.no_write:
+        saved = {"rate_one": rate_one, "results": results, "load": load1, "neighbours": NEIGHBOURS}
+        saved.update(stamp=now(), command=command_line())
+        saved["args"] = {k: getattr(args, k) for k in ("seeds", "budget", "seconds_per_batch")}
+        (RESULTS / f"{args.section}.json").write_text(json.dumps(saved, indent=1))
+        write_section(args.section, text, stamp=saved["stamp"], command=saved["command"])
+    return 0
+
+
+def report(args, rate_one: float, results: dict, load1: float, neighbours: int) -> str:
+    lines = [
+        "## The encoder upgrade, the labels' neighbourhoods first",
+        "",
+        f"A session starts on `fast`; its upgrade encodes each labelled item and its {neighbours} nearest items (in "
+        "`fast`) with MiniLM first, minority labels first, and the loop moves to MiniLM's vectors once the labels "
+        "and the minority labels' neighbourhoods are in, searching and training only on what is encoded; more "
+        "arrive between batches, and the whole pool follows. Replayed batch by batch with the session's own "
+        f"parts (`Neighbourhoods`, `switch_loop(missing=)`, `Pool.fill`). `onnx` on one thread: {rate_one:.0f} "
+        f"texts/s in this run (load average {load1:.1f}); a person labels a batch in {args.seconds_per_batch:.0f} s, "
+        "so the upgrade encodes that rate times 30 s per batch, or half or a quarter of it (a slower or busier "
+        "machine); the first batch is proposed on `fast`. `whole pool first`: the move only once the whole pool is "
+        "encoded, at the same rate (as before this change). Whole pools, budget "
+        f"{args.budget} labels, seeds {args.seeds}; paired against MiniLM (`onnx`) from the start.",
+        "",
+    ]
+    headers = [
+        "pool",
+        "embeddings",
+        "minority found",
+        "minority-F1 AUC",
+        "found − onnx (paired)",
+        "AUC − onnx (paired)",
+        "moved at batch",
+        "whole pool at batch",
+    ]
+    rows, verdicts = [], []
+    for dname, r in results.items():
+        whole_k = {
+            plan: batches_during(r["pool"], rate_one * info["factor"], args.seconds_per_batch)
+            for plan, info in r["rates"].items()
+        }
+        for plan, runs in r["plans"].items():
+            p = paired(r["plans"], "minority_found", plan, "onnx") if plan != "onnx" else None
+            q = paired(r["plans"], "auc", plan, "onnx") if plan != "onnx" else None
+            moved = sorted({x["moved_at"] for x in runs if x.get("moved_at") is not None})
+            whole = sorted({x["whole_at"] for x in runs if x.get("whole_at") is not None})
+            rows.append(
+                [
+                    f"{dname} ({r['pool']:,})",
+                    plan,
+                    mean_sd([x["minority_found"] for x in runs]),
+                    mean_sd([x["auc"] for x in runs]),
+                    "-" if p is None else f"{p['diff']:+.2f} [{p['ci'][0]:+.2f}, {p['ci'][1]:+.2f}] p={p['t_p']:.2g}",
+                    "-" if q is None else f"{q['diff']:+.2f} [{q['ci'][0]:+.2f}, {q['ci'][1]:+.2f}] p={q['t_p']:.2g}",
+                    ",".join(map(str, moved)) or "-",
+                    ",".join(map(str, whole)) or ("-" if plan in ("fast", "onnx") else f"after {args.budget // 25}"),
+                ]
+            )
+        for plan in r["rates"]:
+            if not plan.startswith("near"):
+                continue
+            before = plan.replace("near the labels", "whole pool first")
+            p, q = (
+                paired(r["plans"], "minority_found", plan, "onnx"),
+                paired(r["plans"], "minority_found", before, "onnx"),
+            )
+            verdicts.append(
+                f"- {dname} at {plan.split(', ')[1]} (the whole pool takes {whole_k[plan]} batches): minority found "
+                f"{_versus(p)} near the labels; {_versus(q)} waiting for the whole pool."
+            )
+    lines += [markdown_table(headers, rows), "", "### No loss?", "", *verdicts]
+    return "\n".join(lines)
+
+
+def _versus(p: dict) -> str:
+    lost = p["diff"] < 0 and p["t_p"] < 0.05
+    verdict = "**a loss**" if lost else "no significant loss"
+    return f"{p['a']:.1f} against MiniLM's {p['b']:.1f} ({p['a'] / p['b'] - 1:+.0%}, p={p['t_p']:.2g}: {verdict})"
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
