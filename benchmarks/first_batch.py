@@ -19,7 +19,8 @@ initial set (100 labels, 5 eye), then waiting for the first batch. Stages:
 - first proposal: training, anchors, the anchors' exact kNN, subpool, strategy.
 
 Then the first action of a cold start (a search by meaning), five more iterations answered from
-the truth through the session's commands (the wait per iteration), the peak resident memory, and
+the truth through the session's commands (the wait per iteration), the encoder upgrade's move to
+MiniLM's vectors near the labels (when, and three iterations on them), the peak resident memory, and
 what the loop finds: ``--quality`` iterations of b=25 from the same seed labels, labelled by the
 truth, scored on the test set (minority items found, minority-F1 AUC normalised by iterations).
 
@@ -56,6 +57,7 @@ from _common import (
 MINORITY_SHARE = 0.01
 TARGETS = {100_000: 30.0, 1_000_000: 300.0}  # seconds to the first batch, on 2 CPU cores
 ITERATION_TARGET = 0.5  # seconds per iteration at 1M with exact search
+MOVE_WAIT = 300.0  # seconds from the call that the upgrade's move to MiniLM near the labels is waited for
 PREFIXES = ["", "Note: ", "Re: ", "Update: ", "Seen today: ", "Repost: ", "Again: ", "Reported: ", "Quote: ", "FYI "]
 SUFFIXES = [
     "",
@@ -185,6 +187,7 @@ def measure(path: Path, encoder_name: str, scratch: Path, quality: int, seed: in
     from anchoral_widget.engine.loop import ActiveLoop
     from anchoral_widget.replay.simulation import initial_sample, summarise
     from anchoral_widget.session.startup import start_session
+    from anchoral_widget.session.upgrade import DEFAULT_UPGRADE, UPGRADE_BATCH
 
     seconds: dict[str, float] = {"import": time.perf_counter() - t_start}
     data = json.loads(path.read_text())
@@ -216,6 +219,8 @@ def measure(path: Path, encoder_name: str, scratch: Path, quality: int, seed: in
             marks.setdefault(changes["phase"], time.perf_counter())
         if "startup" in changes:
             marks.setdefault("startup " + changes["startup"]["stage"], time.perf_counter())
+            if changes["startup"].get("embeddings") == "MiniLM":  # the upgrade's move
+                marks.setdefault("moved", time.perf_counter())
 
     t0 = time.perf_counter()
     session = start_session(
@@ -223,6 +228,12 @@ def measure(path: Path, encoder_name: str, scratch: Path, quality: int, seed: in
         ["other", "eye"],
         ["eye"],
         encoder=encoder,
+        # the session's own upgrade (one thread, short passes), its cache in the scratch folder too
+        upgrade=Encoder(
+            DEFAULT_UPGRADE, cache_dir=scratch / "cache", progress=False, threads=1, batch_size=UPGRADE_BATCH
+        )
+        if encoder_name == "fast"
+        else None,
         seed_labels={int(i): labels[i] for i in seeds},
         store=None,
         map=map_,
@@ -248,33 +259,45 @@ def measure(path: Path, encoder_name: str, scratch: Path, quality: int, seed: in
     seconds["index"] = first_index
     seconds["first proposal"] = marks["ready"] - marks.get("startup ready", marks["ready"]) - first_index
     first = dict(snap["seconds"])
+    X_first = session.loop.embeddings  # the fast embeddings, before the upgrade moves the loop
 
     # the cold start's first action: a search by meaning
     session.handle({"kind": "search", "query": SEARCH})
     session.wait(60)
     search = session.snapshot()["search"]
 
-    # five more iterations answered from the truth, through the session's commands
-    waits, cpus = [], []
-    for _ in range(5):
-        s = session.snapshot()
-        for cls in ("other", "eye"):
-            ids = [c["id"] for c in s["batch"] if labels[c["id"]] == cls]
-            if ids:
-                session.handle({"kind": "label", "ids": ids, "label": cls, "iteration": s["iteration"]})
-        t, c = time.perf_counter(), cpu_seconds()
-        session.handle({"kind": "submit", "iteration": s["iteration"]})
-        session.wait(120)  # the labels stored, the next batch on screen
-        waits.append(time.perf_counter() - t)
-        cpus.append(cpu_seconds() - c)
-    loop = session.loop
+    def iterations(count: int) -> tuple[list[float], list[float], list]:
+        """``count`` iterations answered from the truth, through the session's commands: the wait
+        after each submit, its CPU, and the embeddings that served the batch proposed."""
+        waits, cpus, served = [], [], []
+        for _ in range(count):
+            s = session.snapshot()
+            for cls in ("other", "eye"):
+                ids = [c["id"] for c in s["batch"] if labels[c["id"]] == cls]
+                if ids:
+                    session.handle({"kind": "label", "ids": ids, "label": cls, "iteration": s["iteration"]})
+            t, c = time.perf_counter(), cpu_seconds()
+            session.handle({"kind": "submit", "iteration": s["iteration"]})
+            session.wait(120)  # the labels stored, the next batch on screen
+            waits.append(time.perf_counter() - t)
+            cpus.append(cpu_seconds() - c)
+            served.append(session.snapshot()["startup"].get("embeddings"))
+        return waits, cpus, served
+
+    waits, cpus, served = iterations(5)
+    # the upgrade's move to MiniLM's vectors near the labels (they are encoded first), then three more
+    while "moved" not in marks and time.perf_counter() - t0 < MOVE_WAIT:
+        time.sleep(0.2)
+    moved = marks.get("moved")
+    near_rows = None if session.loop.pool.missing is None else int((~session.loop.pool.missing).sum())
+    near_waits, _, near_served = iterations(3) if moved is not None else ([], [], [])
     peak_session = peak_rss_bytes()
     background = [k for k, _, _ in indexes[1:]]
 
     # what the loop finds from the same seeds, scored on the held-out set
     t = time.perf_counter()
     test_X = encoder.encode(data["test_texts"])
-    rerun = ActiveLoop(loop.pool, ["other", "eye"], ["eye"], seed=seed, test=(test_X, data["test_labels"]))
+    rerun = ActiveLoop(X_first, ["other", "eye"], ["eye"], seed=seed, test=(test_X, data["test_labels"]))
     rerun.label(seeds, labels[seeds])
     rerun.simulate(list(labels), budget=quality * rerun.config["batch_size"])
     found = summarise(rerun, seeds, rerun.evaluate())
@@ -283,7 +306,7 @@ def measure(path: Path, encoder_name: str, scratch: Path, quality: int, seed: in
     return {
         "n": n,
         "encoder": encoder_name,
-        "dim": int(loop.embeddings.shape[1]),
+        "dim": int(X_first.shape[1]),
         "seconds": {k: round(v, 3) for k, v in seconds.items()},
         "first_batch_seconds": round(total, 3),
         "cpu_seconds": round(cpu_first, 1),
@@ -295,9 +318,14 @@ def measure(path: Path, encoder_name: str, scratch: Path, quality: int, seed: in
         "search_hits": len(search["results"]),
         "iteration_seconds": [round(w, 3) for w in waits],
         "iteration_median": round(median(waits), 3),
+        "iteration_embeddings": served,
+        "moved_seconds": None if moved is None else round(moved - t0, 1),
+        "moved_rows": near_rows,
+        "near_iteration_seconds": [round(w, 3) for w in near_waits],
+        "near_embeddings": near_served,
         "iteration_cpu_median": round(median(cpus), 3),
         "peak_rss": peak_session,
-        "embedding_bytes": int(loop.embeddings.nbytes),
+        "embedding_bytes": int(X_first.nbytes),
         "quality": {
             "iterations": found["iterations"],
             "labelled": found["labelled"],
@@ -378,6 +406,16 @@ def render(results: list[dict], args) -> str:
                 f"(median of 5, worst {worst:.3f} s; {cpu} s of CPU, load average {r.get('load_average')}), "
                 f"target {ITERATION_TARGET} s: {met}."
             )
+    for r in sorted(results, key=lambda r: (r["n"], r["encoder"])):
+        if r.get("moved_seconds") is not None:
+            near = r["near_iteration_seconds"]
+            verdicts.append(
+                f"- {label(r['n'])} ({r['encoder']}): the loop moved to MiniLM's vectors near the labels "
+                f"{r['moved_seconds']:.1f} s after the call ({r['moved_rows']:,} texts encoded by then); an "
+                f"iteration on them waits {median(near):.3f} s (median of {len(near)}, worst {max(near):.3f} s)."
+            )
+        elif r["encoder"] == "fast":
+            verdicts.append(f"- {label(r['n'])} ({r['encoder']}): no move to MiniLM within {MOVE_WAIT:.0f} s.")
     for r in results:
         later = [i for i in r["indexes"][1:] if r.get("background_index")]
         if later:
