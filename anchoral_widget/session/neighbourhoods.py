@@ -19,8 +19,8 @@ from typing import Any
 
 import numpy as np
 
-#: Items encoded first around each labelled item: its nearest in the first embeddings. In
-#: replays on icd10-eye, 300 (or 400 around minority labels only) found no more rare items.
+#: Items encoded first around each labelled item: its nearest in the first embeddings (the
+#: setting measured in ``benchmarks/near_labels.py``, whose ``--neighbours`` tries others).
 NEIGHBOURS = 100
 
 

@@ -32,6 +32,7 @@ its stage ``upgrade``, and names the embeddings in its ``embeddings`` field.
 
 from __future__ import annotations
 
+import atexit
 import inspect
 import logging
 import os
@@ -136,6 +137,7 @@ class Upgrade:
         self._on_switched: Callable[[], object] = lambda: None
         self._progress: Any = None  # the session's start-up progress (its ``embeddings`` field)
         self._share = 0.0  # of the whole pool encoded
+        self._exiting = threading.Event()  # the interpreter exits: stop between two passes
         self._near_failed = False  # handing the neighbourhoods to the loop failed: the whole pool only
 
     def cached(self) -> Any:
@@ -168,8 +170,8 @@ class Upgrade:
         self._on_switched, self._progress = on_switched, progress
 
         def run() -> None:
-            if after is not None:
-                after.join()
+            while after is not None and after.is_alive() and not self._exiting.is_set():
+                after.join(0.5)
             _lower_priority()
             try:
                 X = self._encode(session, progress)
@@ -180,11 +182,21 @@ class Upgrade:
                 log.exception("the encoder upgrade failed")
                 self._fail(session, progress, exc)
                 return
+            finally:
+                atexit.unregister(self._stop_at_exit)  # nothing left to stop: let the session go
             session._worker.submit(self._switch, session, X, X_test, progress, on_switched)
 
         self.thread = threading.Thread(target=run, name="anchoral-upgrade", daemon=True)
         self.thread.start()
+        atexit.register(self._stop_at_exit)
         return self.thread
+
+    def _stop_at_exit(self) -> None:
+        """At interpreter exit, stop between two passes and wait for it: a thread still inside
+        the encoder's runtime while the process tears it down aborts the process (onnxruntime)."""
+        self._exiting.set()
+        if self.thread is not None:
+            self.thread.join(timeout=60)
 
     def _encode(self, session: LabelSession, progress: Any) -> Any:
         def told(done: int, total: int) -> None:
@@ -192,7 +204,13 @@ class Upgrade:
             session._screen.set_embeddings(self._status(done, total))
 
         progress("upgrade", None, len(self.texts))
-        busy, closed = (lambda: session.phase in PROPOSING), (lambda: session._worker.closed)
+
+        def busy() -> bool:
+            return session.phase in PROPOSING
+
+        def closed() -> bool:
+            return session._worker.closed or self._exiting.is_set()
+
         return self.encode(told, busy=busy, closed=closed, between=lambda: self._near_labels(session, busy, closed))
 
     def encode(
