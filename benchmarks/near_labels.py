@@ -38,12 +38,8 @@ from claims import mean_sd, paired, start_loop, variant
 from upgrade import batches_during, found, rate, run
 
 
-def replay(
-    v, v_new, X_test_new, seed: int, budget: int, per_batch: int, neighbours: int, *, wait_first: bool = False
-) -> dict:
-    """One session's upgrade, replayed: ``v`` on `fast`, ``v_new`` the same pool on `onnx`.
-    ``wait_first``: the first batch waits for the initial labels and their minority
-    neighbourhoods to be encoded (else it is proposed on `fast`)."""
+def replay(v, v_new, X_test_new, seed: int, budget: int, per_batch: int, neighbours: int) -> dict:
+    """One session's upgrade, replayed: ``v`` on `fast`, ``v_new`` the same pool on `onnx`."""
     from anchoral_widget.engine.index import ExactIndex
     from anchoral_widget.engine.pool import switch_loop
     from anchoral_widget.session.neighbourhoods import Neighbourhoods
@@ -52,14 +48,6 @@ def replay(
     near = Neighbourhoods(v.X, ExactIndex(v.X), neighbours)
     n, b = len(v.labels), loop.config["batch_size"]
     whole, handed, moved, whole_at = 0, [], None, None
-    waited = 0
-    if wait_first:
-        near.add({int(i): c for i, c in loop.labels.items()}, v.minority)
-        while near.urgent:
-            ids = near.take(16)
-            near.done(ids)
-            handed += ids
-        waited = len(handed)
     for batch in range(budget // b):
         if whole >= n and whole_at is None:  # the whole pool is encoded: the session's last switch
             switch_loop(loop, v_new.X, X_test_new)
@@ -92,7 +80,6 @@ def replay(
         "moved_at": moved,
         "whole_at": whole_at,
         "encoded_near": int(n - (loop.pool.missing.sum() if loop.pool.missing is not None else 0)),
-        "encoded_before_first": waited,
     }
 
 
@@ -103,6 +90,7 @@ def main(argv=None) -> int:
     parser.add_argument("--budget", type=int, default=1000)
     parser.add_argument("--seconds-per-batch", type=float, default=30.0)
     parser.add_argument("--rate-factors", default="1,0.5,0.25", help="the measured one-thread rate times these")
+    parser.add_argument("--neighbours", type=int, help="items encoded first around each label (default: the session's)")
     parser.add_argument("--speed-n", type=int, default=500)
     parser.add_argument("--section", default="near_labels")
     parser.add_argument("--no-write", action="store_true")
@@ -120,6 +108,7 @@ def main(argv=None) -> int:
     from anchoral_widget.engine.embed import Encoder
     from anchoral_widget.session.neighbourhoods import NEIGHBOURS
 
+    neighbours = args.neighbours or NEIGHBOURS
     seeds = [int(s) for s in args.seeds.split(",")]
     factors = [float(f) for f in args.rate_factors.split(",")]
     runs_dir = cache_root() / "upgrade-runs"
@@ -160,7 +149,7 @@ def main(argv=None) -> int:
             plans[plan] = []
             for seed in seeds:
                 t0 = time.perf_counter()
-                result = replay(v["fast"], v["onnx"], Xt["onnx"], seed, args.budget, per_batch, NEIGHBOURS)
+                result = replay(v["fast"], v["onnx"], Xt["onnx"], seed, args.budget, per_batch, neighbours)
                 plans[plan].append(result)
                 print(
                     f"{dname} {plan} seed {seed}: found {result['minority_found']} (moved at batch "
@@ -177,10 +166,10 @@ def main(argv=None) -> int:
             per_rate[before] = {"factor": factor, "per_batch": per_batch}
         results[dname] = {"pool": len(data.texts), "plans": plans, "rates": per_rate}
 
-    text = report(args, rate_one, results, load1, NEIGHBOURS)
+    text = report(args, rate_one, results, load1, neighbours)
     print(text)
     if not args.no_write:
-        saved = {"rate_one": rate_one, "results": results, "load": load1, "neighbours": NEIGHBOURS}
+        saved = {"rate_one": rate_one, "results": results, "load": load1, "neighbours": neighbours}
         saved.update(stamp=now(), command=command_line())
         saved["args"] = {k: getattr(args, k) for k in ("seeds", "budget", "seconds_per_batch")}
         (RESULTS / f"{args.section}.json").write_text(json.dumps(saved, indent=1))
