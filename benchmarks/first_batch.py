@@ -187,7 +187,7 @@ def measure(path: Path, encoder_name: str, scratch: Path, quality: int, seed: in
     from anchoral_widget.engine.loop import ActiveLoop
     from anchoral_widget.replay.simulation import initial_sample, summarise
     from anchoral_widget.session.startup import start_session
-    from anchoral_widget.session.upgrade import DEFAULT_UPGRADE, UPGRADE_BATCH
+    from anchoral_widget.session.upgrade_plan import DEFAULT_UPGRADE, UPGRADE_BATCH
 
     seconds: dict[str, float] = {"import": time.perf_counter() - t_start}
     data = json.loads(path.read_text())

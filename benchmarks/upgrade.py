@@ -207,7 +207,8 @@ def wait_while_upgrading(iterations: int) -> dict:
     from anchoral_widget.engine.embed import Encoder
     from anchoral_widget.engine.loop import ActiveLoop
     from anchoral_widget.replay.simulation import initial_sample
-    from anchoral_widget.session.upgrade import Upgrade, UpgradeStopped, _lower_priority, plan_upgrade
+    from anchoral_widget.session.upgrade import Upgrade, UpgradeStopped, _lower_priority
+    from anchoral_widget.session.upgrade_plan import plan_upgrade
 
     data = load_dataset("icd10-eye", seed=0)
     texts, labels = list(data.texts), np.asarray(data.labels)

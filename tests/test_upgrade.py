@@ -18,7 +18,8 @@ from anchoral_widget.engine.loop import ActiveLoop
 from anchoral_widget.engine.pool import Pool, PoolSwapped, switch_loop
 from anchoral_widget.errors import InputError
 from anchoral_widget.session.startup import Progress, start_session
-from anchoral_widget.session.upgrade import Upgrade, UpgradeStopped, embeddings_name, plan_upgrade
+from anchoral_widget.session.upgrade import Upgrade, UpgradeStopped
+from anchoral_widget.session.upgrade_plan import embeddings_name, plan_upgrade
 
 N = 120
 TEXTS = [f"{'eye' if i % 12 == 0 else 'other'} text number {i}" for i in range(N)]

@@ -27,7 +27,8 @@ from ..errors import InputError
 from .labeller import LabelSession
 from .screen import check_budget
 from .trainer import TRAINING
-from .upgrade import Upgrade, embeddings_name, plan_upgrade
+from .upgrade import Upgrade
+from .upgrade_plan import embeddings_name, plan_upgrade
 
 #: ``report(stage, done, total)``: how far the slow part is (``done``/``total`` None when unknown).
 Report = Callable[[str, "int | None", "int | None"], None]

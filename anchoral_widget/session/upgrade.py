@@ -33,7 +33,6 @@ its stage ``upgrade``, and names the embeddings in its ``embeddings`` field.
 from __future__ import annotations
 
 import atexit
-import inspect
 import logging
 import os
 import threading
@@ -44,62 +43,21 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..engine.pool import Pool, learner_reads_texts, switch_loop
-from ..errors import AnchorALError, InputError
+from ..errors import AnchorALError
 from .neighbourhoods import NEIGHBOURS, Neighbourhoods
 from .search import quiet_encoder
+from .upgrade_plan import UPGRADE_BATCH, embeddings_name, encodes_uncached
 
 if TYPE_CHECKING:
     from .labeller import LabelSession
 
 log = logging.getLogger(__name__)
 
-#: What a session that encodes its pool upgrades to unless told otherwise: MiniLM's own vectors.
-DEFAULT_UPGRADE = "onnx"
-
-#: Texts per forward pass of the upgrade: the most encoding a proposal that starts meanwhile overlaps.
-UPGRADE_BATCH = 16
 #: The session's phases while a batch is proposed: the upgrade waits them out.
 PROPOSING = ("training", "selecting")
 _YIELD_SECONDS = 0.01
 #: How often the upgrade looks for new labels, and hands what it encoded near them to the loop.
 _LOOK_SECONDS = 1.0
-
-_FAMILY = {"fast": "fast", "minilm": "MiniLM", "onnx": "MiniLM", "onnx-int8": "MiniLM int8"}
-
-
-def embeddings_name(encoder: Any) -> str:
-    """What a person calls an encoder's vectors: ``fast``, ``MiniLM`` (torch or ONNX: the same
-    vectors), or the encoder's own name."""
-    spec = getattr(encoder, "spec", None)
-    name = getattr(spec, "name", None) or getattr(encoder, "name", None) or type(encoder).__name__
-    return _FAMILY.get(str(name), str(name))
-
-
-def plan_upgrade(spec: Any, encoder: Any, *, encodes_pool: bool) -> Any:
-    """``upgrade=`` as an encoder object, or None for no upgrade. ``"auto"`` (the default):
-    :data:`DEFAULT_UPGRADE` when the session encodes the pool with the bundled ``fast`` encoder,
-    else None (an encoder of the user's own is theirs to keep). A name, a folder or an object
-    with ``encode`` as for ``encoder=``; one that gives the same vectors as ``encoder`` is no
-    upgrade. An upgrade of embeddings the session did not encode is an InputError."""
-    from ..engine.embed import make_encoder
-
-    if spec is None or spec is False:
-        return None
-    if isinstance(spec, str) and spec == "auto":
-        if not encodes_pool or getattr(getattr(encoder, "spec", None), "name", None) != "fast":
-            return None
-        spec = DEFAULT_UPGRADE
-    elif not encodes_pool:
-        raise InputError("upgrade= re-encodes the pool the session encodes: not with embeddings= or loop=")
-    if isinstance(spec, (str, os.PathLike)):
-        # one core, short passes: the person's batches come first
-        upgrade = make_encoder(spec, progress=False, threads=1, batch_size=UPGRADE_BATCH)
-    else:
-        upgrade = make_encoder(spec)
-    same = getattr(upgrade, "model_id", None)
-    if same is not None and same == getattr(encoder, "model_id", None):
-        return None
-    return upgrade
 
 
 class Upgrade:
@@ -108,14 +66,14 @@ class Upgrade:
     Parameters
     ----------
     encoder : object with ``encode``
-        The better encoder (see :func:`plan_upgrade`).
+        The better encoder (see :func:`.upgrade_plan.plan_upgrade`).
     texts : list of str
         The pool's texts.
     test_texts : list of str, optional
         The held-out texts, when the session was given texts for its curves: encoded too, so
         that a learner on embeddings is tested on the same encoder's vectors.
     first : str
-        What the session starts on (:func:`embeddings_name`), for the status line.
+        What the session starts on (:func:`.upgrade_plan.embeddings_name`), for the status line.
     """
 
     #: Items encoded first around each label (:data:`~.neighbourhoods.NEIGHBOURS`); 0: none, the
@@ -275,7 +233,7 @@ class Upgrade:
             if loop is None or not loop.labels:
                 return False
             if self.near is None:
-                if not self.neighbours or not _encodes_uncached(self.encoder):
+                if not self.neighbours or not encodes_uncached(self.encoder):
                     return False
                 self.near = Neighbourhoods(loop.pool.embeddings, loop.pool.index, self.neighbours)
             labels, minority = loop.labels, loop.minority
@@ -394,14 +352,6 @@ class Upgrade:
 
 class UpgradeStopped(Exception):
     """The session closed: the upgrade stops (what it encoded is cached)."""
-
-
-def _encodes_uncached(encoder: Any) -> bool:
-    """Whether ``encoder.encode`` can encode a few texts outside its cache (``cache=False``)."""
-    try:
-        return "cache" in inspect.signature(encoder.encode).parameters
-    except (TypeError, ValueError):
-        return False
 
 
 def _lower_priority() -> None:

@@ -1,0 +1,63 @@
+"""Which encoder upgrades a session (``upgrade=``), and what a person calls its vectors.
+
+See :mod:`.upgrade` for what the upgrade does behind the person labelling.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+from typing import Any
+
+from ..errors import InputError
+
+#: What a session that encodes its pool upgrades to unless told otherwise: MiniLM's own vectors.
+DEFAULT_UPGRADE = "onnx"
+
+#: Texts per forward pass of the upgrade: the most encoding a proposal that starts meanwhile overlaps.
+UPGRADE_BATCH = 16
+
+_FAMILY = {"fast": "fast", "minilm": "MiniLM", "onnx": "MiniLM", "onnx-int8": "MiniLM int8"}
+
+
+def embeddings_name(encoder: Any) -> str:
+    """What a person calls an encoder's vectors: ``fast``, ``MiniLM`` (torch or ONNX: the same
+    vectors), or the encoder's own name."""
+    spec = getattr(encoder, "spec", None)
+    name = getattr(spec, "name", None) or getattr(encoder, "name", None) or type(encoder).__name__
+    return _FAMILY.get(str(name), str(name))
+
+
+def plan_upgrade(spec: Any, encoder: Any, *, encodes_pool: bool) -> Any:
+    """``upgrade=`` as an encoder object, or None for no upgrade. ``"auto"`` (the default):
+    :data:`DEFAULT_UPGRADE` when the session encodes the pool with the bundled ``fast`` encoder,
+    else None (an encoder of the user's own is theirs to keep). A name, a folder or an object
+    with ``encode`` as for ``encoder=``; one that gives the same vectors as ``encoder`` is no
+    upgrade. An upgrade of embeddings the session did not encode is an InputError."""
+    from ..engine.embed import make_encoder
+
+    if spec is None or spec is False:
+        return None
+    if isinstance(spec, str) and spec == "auto":
+        if not encodes_pool or getattr(getattr(encoder, "spec", None), "name", None) != "fast":
+            return None
+        spec = DEFAULT_UPGRADE
+    elif not encodes_pool:
+        raise InputError("upgrade= re-encodes the pool the session encodes: not with embeddings= or loop=")
+    if isinstance(spec, (str, os.PathLike)):
+        # one core, short passes: the person's batches come first
+        upgrade = make_encoder(spec, progress=False, threads=1, batch_size=UPGRADE_BATCH)
+    else:
+        upgrade = make_encoder(spec)
+    same = getattr(upgrade, "model_id", None)
+    if same is not None and same == getattr(encoder, "model_id", None):
+        return None
+    return upgrade
+
+
+def encodes_uncached(encoder: Any) -> bool:
+    """Whether ``encoder.encode`` can encode a few texts outside its cache (``cache=False``)."""
+    try:
+        return "cache" in inspect.signature(encoder.encode).parameters
+    except (TypeError, ValueError):
+        return False
