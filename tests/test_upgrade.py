@@ -353,8 +353,8 @@ class SlowLastChunk(Wider):
     the whole pool's encode cannot end before the test has looked at the loop on the labels'
     neighbourhoods."""
 
-    def __init__(self, gate, fail=False):
-        super().__init__()
+    def __init__(self, gate, fail=False, delay=0.0):
+        super().__init__(delay=delay)
         self.last, self.held, self.fail = set(TEXTS[-8:]), gate, fail
 
     def encode(self, texts, **kw):
@@ -509,3 +509,32 @@ def test_a_process_that_exits_while_the_upgrade_encodes_exits_cleanly(tmp_path):
         done = subprocess.run([sys.executable, str(child), str(tmp_path)], capture_output=True, text=True, timeout=300)
         assert "ENCODING" in done.stdout, done.stderr[-2000:]
         assert done.returncode == 0 and "terminate called" not in done.stderr, done.stderr[-2000:]
+
+
+def test_the_loop_moves_only_once_every_class_has_a_label_and_the_rare_neighbourhoods_are_in(tmp_path, monkeypatch):
+    monkeypatch.setattr(Upgrade, "neighbours", 5)
+    gate = threading.Event()
+    # 0.3 s a pass: the whole pool's encode is still under way (and looks for labels) when the rare
+    # label comes, and waits at its last chunk until the test is done
+    first, better = encoders(tmp_path, SlowLastChunk(gate, delay=0.3))
+    session = start_session(
+        TEXTS, ["other", "eye"], ["eye"], encoder=first, upgrade=better, seed_labels={1: "other", 2: "other"},
+        store=tmp_path / "l.db", **SMALL,
+    )  # fmt: skip
+    session.start()
+    upgrade = upgrade_of(session)
+    try:
+        assert session.wait(30)
+        wait_until(lambda: upgrade.near is not None and not upgrade.near.pending)  # the labels' rows are in
+        time.sleep(0.3)
+        assert session.wait(30) and not upgrade.early and session.loop.pool.missing is None, "no class 'eye' yet"
+        session.seed([0], "eye")  # a cold start's search finds the first rare example
+        wait_until(lambda: upgrade.early)
+        assert session.wait(30)
+        missing = session.loop.pool.missing
+        assert missing is not None and not missing[[0, 1, 2]].any()
+        assert upgrade.near is not None and not upgrade.near.urgent, "its neighbourhood came before the move"
+    finally:
+        gate.set()
+    wait_until(lambda: upgrade.done)
+    session.close(wait=True)

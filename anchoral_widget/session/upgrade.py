@@ -97,6 +97,7 @@ class Upgrade:
         self._share = 0.0  # of the whole pool encoded
         self._exiting = threading.Event()  # the interpreter exits: stop between two passes
         self._near_failed = False  # handing the neighbourhoods to the loop failed: the whole pool only
+        self._every_class = False  # every class has a label (the loop can propose)
 
     def cached(self) -> Any:
         """The upgraded embeddings when the encoder's cache holds them whole (a restart after an
@@ -218,8 +219,7 @@ class Upgrade:
             rows.append(self._vectors([self.texts[i] for i in batch]))
             self.near.done(batch)
             ids += batch
-            ready = self.early or not self.near.urgent
-            if ready and time.monotonic() >= self._next_look:
+            if self._ready() and time.monotonic() >= self._next_look:
                 self._hand_over(session, ids, rows)
                 ids, rows = [], []
                 self._look(session)
@@ -237,15 +237,22 @@ class Upgrade:
                     return False
                 self.near = Neighbourhoods(loop.pool.embeddings, loop.pool.index, self.neighbours)
             labels, minority = loop.labels, loop.minority
+            self._every_class = set(loop.classes) <= set(labels.values())
         self.near.add(labels, minority)
         return True
+
+    def _ready(self) -> bool:
+        """Whether the loop may serve the new embeddings: it does already, or it can propose
+        (every class has a label) and the labels and the minority labels' neighbourhoods are in.
+        (Before, a batch would come from what little is encoded.)"""
+        return self.early or (self._every_class and self.near is not None and not self.near.urgent)
 
     def _vectors(self, texts: list[str]) -> np.ndarray:
         return np.asarray(self.encoder.encode(texts, cache=False), dtype=np.float32)
 
     def _hand_over(self, session: LabelSession, ids: list[int], rows: list[np.ndarray]) -> None:
-        if not ids or (not self.early and self.near is not None and self.near.urgent):
-            if ids:  # kept for the move, which needs the urgent ones first
+        if not ids or not self._ready():
+            if ids:  # kept for the move
                 self._held = (self._held[0] + ids, self._held[1] + rows)
             return
         held_ids, held_rows = self._held
