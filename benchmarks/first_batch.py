@@ -417,7 +417,8 @@ def render(results: list[dict], args) -> str:
         elif r["encoder"] == "fast":
             verdicts.append(f"- {label(r['n'])} ({r['encoder']}): no move to MiniLM within {MOVE_WAIT:.0f} s.")
     for r in results:
-        later = [i for i in r["indexes"][1:] if r.get("background_index")]
+        # exact search over the upgrade's rows is nothing built: only a graph or a backend counts
+        later = [i for i in r["indexes"][1:] if r.get("background_index") and i["kind"] != "ExactIndex"]
         if later:
             verdicts.append(
                 f"- {label(r['n'])} ({r['encoder']}): {later[0]['kind']} built in the background in "
