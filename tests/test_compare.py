@@ -416,3 +416,11 @@ def test_a_new_view_is_asked_to_fit_its_output_area(comparison, monkeypatch):
     report(1)  # the same edit again: another view, drawn later
     time.sleep(0.4)
     assert len(sent) == 6
+    # a window resize: plotly fits the plot itself and says so; the kernel asks again later, in
+    # case the output area had not been laid out anew yet
+    fig._js2py_relayout = {"relayout_data": {"autosize": True}, "source_view_id": "v"}
+    time.sleep(0.4)
+    assert sent[6:] == [{"autosize": True}] * 2
+    fig._js2py_relayout = {"relayout_data": {"xaxis.range[0]": 1.0}, "source_view_id": "v"}  # a zoom
+    time.sleep(0.4)
+    assert sent.count({"autosize": True}) == 8, "a zoom asks for no fit"

@@ -755,7 +755,10 @@ def _figure_widget(figure):
     view, drawn later), the kernel asks it to fit its container, at once and again a few
     seconds later, in case the answer came back before the view was on the page. (The kernel reads
     the report once it is free: after "run all", once the last cell has run. Asking earlier,
-    from a timer, was measured to leave a plot empty when the request came while it drew.)"""
+    from a timer, was measured to leave a plot empty when the request came while it drew.)
+    After a window resize the view reports plotly's own fit; it may have measured the output
+    area before JupyterLab laid it out anew (a busy browser), so the kernel asks again a moment
+    later too."""
     import plotly.graph_objects as go
 
     widget = go.FigureWidget(figure)
@@ -777,7 +780,14 @@ def _figure_widget(figure):
                 _later(seconds, fit_container)
         reported.add(edit)
 
+    def refit(change) -> None:
+        message = change["new"]
+        if message and "autosize" in (message.get("relayout_data") or {}):  # plotly's resize, not a zoom
+            for seconds in FIT_AGAIN_SECONDS:
+                _later(seconds, fit_container)
+
     widget.observe(fit, names="_js2py_traceDeltas")
+    widget.observe(refit, names="_js2py_relayout")
     return widget
 
 
