@@ -7,8 +7,9 @@ embeddings* first (new labels go to the front, minority labels before the others
 loop moves to the new embeddings as soon as the labels and the minority labels' neighbourhoods
 are in, searching only the items encoded so far (:meth:`~..engine.pool.Pool.swap` with
 ``missing=``). Replayed on the whole icd10-eye and tweets pools (10 seeds), the loop then finds
-within 5% of MiniLM from the start at the measured rate, no significant loss, where waiting for
-the whole pool found 16% fewer on icd10-eye (benchmarks/RESULTS.md, ``near_labels``).
+as many rare items as MiniLM from the start at this machine's rate (-1% and +3%, not
+significant), where waiting for the whole pool found 16% fewer on icd10-eye; at a half or a
+quarter of the rate, 5-6% fewer on icd10-eye (benchmarks/RESULTS.md, ``near_labels``).
 """
 
 from __future__ import annotations
