@@ -146,8 +146,8 @@ class Upgrade:
             session._worker.submit(self._switch, session, X, X_test, progress, on_switched)
 
         self.thread = threading.Thread(target=run, name="anchoral-upgrade", daemon=True)
+        atexit.register(self._stop_at_exit)  # before it starts: its end takes it off again
         self.thread.start()
-        atexit.register(self._stop_at_exit)
         return self.thread
 
     def _stop_at_exit(self) -> None:
