@@ -1,6 +1,7 @@
 """Files a cache can trust: written atomically (a reader never sees half a file), arrays kept
 with a manifest (rows, dim, CRC-32) and read back only when they match it. The encoder's cache
-(:mod:`.embed`) keeps its chunks and its consolidated vectors this way; the encoder builds
+(:mod:`.embed`) keeps its chunks and its consolidated vectors this way; the memory-mapped pools
+(:mod:`.shards`) write their manifests with :func:`write_json`; the encoder builds
 (:mod:`.encoders`) read their configs with :func:`read_json`."""
 
 from __future__ import annotations
@@ -67,3 +68,29 @@ def load_checked(npy: Path, meta: Path, rows: int, dim: int | None, mmap: bool) 
     if crc32_of(arr) != info.get("crc32"):
         return None
     return arr if mmap else np.array(arr)
+
+
+def consolidate(chunks: list[tuple[Path, Path, int, int]], final: Path, dim: int) -> int:
+    """Checked chunk files ``(npy, manifest, first row, end row)``, in row order, copied into one
+    ``.npy`` at ``final``, written atomically; returns the CRC-32 of the whole. An OSError if a
+    chunk no longer matches its manifest."""
+    n = chunks[-1][3]
+    fd, tmp = tempfile.mkstemp(dir=final.parent, prefix=f".{final.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        # written through a memory map so that a large pool never sits in memory twice
+        out = np.lib.format.open_memmap(tmp, mode="w+", dtype=VECTOR_DTYPE, shape=(n, dim))
+        crc = 0
+        for npy, meta, start, end in chunks:
+            chunk = load_checked(npy, meta, end - start, dim, True)
+            if chunk is None:
+                raise OSError(f"cache chunk {npy} changed while encoding")
+            out[start:end] = chunk
+            crc = zlib.crc32(np.ascontiguousarray(chunk).data.cast("B"), crc)
+        out.flush()
+        del out
+        os.replace(tmp, final)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return crc

@@ -25,8 +25,6 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import tempfile
-import zlib
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -36,7 +34,7 @@ import numpy as np
 from ..errors import AnchorALError, InputError
 from . import encoders as _kinds
 from . import runners as _runners
-from .cachefiles import VECTOR_DTYPE, atomic_write, crc32_of, load_checked, read_json, write_json
+from .cachefiles import VECTOR_DTYPE, atomic_write, consolidate, crc32_of, load_checked, read_json, write_json
 from .encoders import default_cache_dir, default_model_path, models_dir
 from .texts import check_texts, fingerprint_texts, warn_odd_pools
 
@@ -322,31 +320,14 @@ class Encoder:
         return True
 
     def _consolidate(self, parts: Path, spans: list[tuple[int, int]], final: Path, meta: Path, texts_fp: str) -> None:
-        n, dim = spans[-1][1], self.dim
-        fd, tmp = tempfile.mkstemp(dir=final.parent, prefix=f".{final.name}.", suffix=".tmp")
-        os.close(fd)
-        try:
-            # written through a memory map so that a large pool never sits in memory twice
-            out = np.lib.format.open_memmap(tmp, mode="w+", dtype=VECTOR_DTYPE, shape=(n, dim))
-            crc = 0
-            for i, (s, e) in enumerate(spans):
-                chunk = load_checked(parts / f"{i:06d}.npy", parts / f"{i:06d}.json", e - s, dim, True)
-                if chunk is None:
-                    raise OSError(f"cache chunk {parts / f'{i:06d}.npy'} changed while encoding")
-                out[s:e] = chunk
-                crc = zlib.crc32(np.ascontiguousarray(chunk).data.cast("B"), crc)
-            out.flush()
-            del out
-            os.replace(tmp, final)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        chunks = [(parts / f"{i:06d}.npy", parts / f"{i:06d}.json", s, e) for i, (s, e) in enumerate(spans)]
+        crc = consolidate(chunks, final, self.dim)
         write_json(
             meta,
             {
                 "format": _FORMAT,
-                "rows": n,
-                "dim": dim,
+                "rows": spans[-1][1],
+                "dim": self.dim,
                 "dtype": VECTOR_DTYPE.str,
                 "model_id": self.model_id,
                 "model_path": str(self.model_path),

@@ -21,9 +21,7 @@ can lose. Rows may arrive in any order within and across shards.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
-import tempfile
 import zlib
 from collections.abc import Iterable
 from pathlib import Path
@@ -32,6 +30,7 @@ from typing import Any, cast
 import numpy as np
 
 from ..errors import InputError
+from .cachefiles import read_json, write_json
 
 __all__ = [
     "DTYPES",
@@ -49,27 +48,6 @@ _MANIFEST_FORMAT = 1
 
 
 # ---- small helpers -----------------------------------------------------------------------
-
-
-def _atomic_write_text(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _read_json(path: Path) -> dict[str, Any] | None:
-    try:
-        obj = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return obj if isinstance(obj, dict) else None
 
 
 def _manifest_path(npy: Path) -> Path:
@@ -118,7 +96,7 @@ def _trusted_manifest(array: np.ndarray) -> dict[str, Any] | None:
     if filename is None:
         return None
     npy = Path(filename)
-    info = _read_json(_manifest_path(npy))
+    info = read_json(_manifest_path(npy))
     if info is None or info.get("format") != _MANIFEST_FORMAT:
         return None
     try:
@@ -218,7 +196,7 @@ def _finish(npy: Path, array: np.ndarray, extra: dict[str, Any] | None = None) -
         **(extra or {}),
     }
     info["stamp"] = _file_stamp(npy)
-    _atomic_write_text(_manifest_path(npy), json.dumps(info, sort_keys=True))
+    write_json(_manifest_path(npy), info)
     return info
 
 
@@ -319,13 +297,13 @@ class ShardedWriter:
         }
         self._layout = layout
         self._seen = np.zeros(0, dtype=bool)
-        finished = _read_json(self.folder / "embeddings.json")
+        finished = read_json(self.folder / "embeddings.json")
         if finished is not None and finished.get("layout") == layout and self.npy.exists():
             self.done: dict[int, int] = {i: 0 for i in range(self.n_shards)}
             self._array: np.memmap | None = None
             self.finished = True
             return
-        state = _read_json(self._state_path)
+        state = read_json(self._state_path)
         if state is not None and state.get("layout", {}).get("source") not in ("", source) and source:
             raise InputError(
                 f"{self.folder} holds embeddings of another pool or encoder "
@@ -369,7 +347,7 @@ class ShardedWriter:
 
     def _save_state(self) -> None:
         state = {"layout": self._layout, "done": {str(i): crc for i, crc in sorted(self.done.items())}}
-        _atomic_write_text(self._state_path, json.dumps(state, sort_keys=True))
+        write_json(self._state_path, state)
 
     def write(self, ids: np.ndarray, vectors: np.ndarray) -> list[int]:
         """Store ``vectors`` at rows ``ids`` (l2-normalised, in the file's dtype). Returns the

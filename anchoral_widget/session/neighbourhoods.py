@@ -80,15 +80,21 @@ class Neighbourhoods:
         """``ids`` are encoded."""
         self.missing[np.asarray(ids, dtype=np.int64)] = False
 
+    def _left(self, queue: deque[int]) -> bool:
+        # drop what was encoded meanwhile from the head: a queue's head is then still to encode
+        while queue and not self.missing[queue[0]]:
+            queue.popleft()
+        return bool(queue)
+
     @property
     def urgent(self) -> bool:
         """Whether a labelled item, or an item near a minority label, is still to encode."""
-        return any(self.missing[i] for i in self._urgent)
+        return self._left(self._urgent)
 
     @property
     def pending(self) -> bool:
         """Whether anything queued is still to encode."""
-        return self.urgent or any(self.missing[i] for i in self._rest)
+        return self._left(self._urgent) or self._left(self._rest)
 
     @property
     def encoded(self) -> int:

@@ -87,7 +87,7 @@ class Upgrade:
         self.failed: str | None = None  # why the upgrade stopped, if it did
         self.thread: threading.Thread | None = None
         self.near: Neighbourhoods | None = None  # what is encoded first (see .neighbourhoods)
-        self.early = False  # the loop serves the new embeddings of the labels' neighbourhoods
+        self.early = False  # the move to the labels' neighbourhoods is handed to the worker (done: _first)
         self._X_test: Any = None
         self._next_look = 0.0
         self._held: tuple[list[int], list[np.ndarray]] = ([], [])  # encoded, not handed over yet
