@@ -73,6 +73,17 @@ function mount(model, renderer = fakeScatterplot(), onSelect = () => {}, drawLim
   return view;
 }
 
+// A ready map view that has drawn the first map message.
+async function mountedWithMap({ onSelect, drawLimit } = {}) {
+  const model = new FakeModel(initialState({ map_status: ready }));
+  const renderer = fakeScatterplot();
+  const view = mount(model, renderer, onSelect, drawLimit);
+  const { header, buffers } = firstMap();
+  emit(model, header, buffers);
+  await flush();
+  return { model, renderer, view };
+}
+
 describe("map view", () => {
   it("shows the fit's progress, then asks for nothing until the map is ready", () => {
     const model = new FakeModel(initialState({ map_status: { status: "fitting", fraction: 0.4, text: "map: fitting UMAP… 40%" } }));
@@ -113,11 +124,7 @@ describe("map view", () => {
   });
 
   it("hovering a card rings its point and the anchor that retrieved it", async () => {
-    const model = new FakeModel(initialState({ map_status: ready }));
-    const view = mount(model);
-    const { header, buffers } = firstMap();
-    emit(model, header, buffers);
-    await flush();
+    const { view } = await mountedWithMap();
     const rings = () => view.el.querySelector(".aw-map-overlay").drawnLayers.find((l) => l.uid === "highlight")?.ids;
     view.highlight({ id: 2, anchor: null });
     expect(rings()).toEqual([2, 5]);
@@ -126,12 +133,7 @@ describe("map view", () => {
   });
 
   it("the legend turns each layer off and on; the pool's canvas turns see-through", async () => {
-    const model = new FakeModel(initialState({ map_status: ready }));
-    const renderer = fakeScatterplot();
-    const view = mount(model, renderer);
-    const { header, buffers } = firstMap();
-    emit(model, header, buffers);
-    await flush();
+    const { model, renderer, view } = await mountedWithMap();
     const buttons = [...view.el.querySelectorAll(".aw-map-legend button.aw-map-layer")];
     expect(buttons.map((b) => b.dataset.uid)).toEqual(["pool", "subpool", "labelled-0", "labelled-1", "batch", "anchors-0", "anchors-1"]);
     const uids = () => view.el.querySelector(".aw-map-overlay").drawnLayers.map((l) => l.uid);
@@ -147,12 +149,7 @@ describe("map view", () => {
   });
 
   it("hovering a pool point asks for its text once, after a pause, and shows it as text", async () => {
-    const model = new FakeModel(initialState({ map_status: ready }));
-    const renderer = fakeScatterplot();
-    const view = mount(model, renderer);
-    const { header, buffers } = firstMap();
-    emit(model, header, buffers);
-    await flush();
+    const { model, renderer, view } = await mountedWithMap();
     model.sent = [];
     renderer.made[0].fire("pointOver", 4);
     expect(model.sent).toEqual([]); // debounced
@@ -198,13 +195,8 @@ describe("map view", () => {
   });
 
   it("a lasso passes the pool ids it holds to onSelect; clearing passes []", async () => {
-    const model = new FakeModel(initialState({ map_status: ready }));
-    const renderer = fakeScatterplot();
     const selections = [];
-    const view = mount(model, renderer, (ids) => selections.push(ids));
-    const { header, buffers } = firstMap();
-    emit(model, header, buffers);
-    await flush();
+    const { model, renderer, view } = await mountedWithMap({ onSelect: (ids) => selections.push(ids) });
     const sp = renderer.made[0];
     sp.fire("lassoStart");
     sp.fire("select", { points: [5, 1, 3] });
@@ -233,24 +225,14 @@ describe("map view", () => {
   });
 
   it("draws every point while the pool fits the limit, with no note", async () => {
-    const model = new FakeModel(initialState({ map_status: ready }));
-    const renderer = fakeScatterplot();
-    const view = mount(model, renderer);
-    const { header, buffers } = firstMap();
-    emit(model, header, buffers);
-    await flush();
+    const { model, renderer, view } = await mountedWithMap();
     expect(renderer.made[0].filtered).toBeUndefined();
     expect(view.el.querySelector(".aw-map-plot").dataset.drawn).toBe(view.el.querySelector(".aw-map-plot").dataset.points);
     expect(view.el.querySelector(".aw-map-lod").hidden).toBe(true);
   });
 
   it("past the limit draws a fixed sample, then every point in view once the camera stops zoomed in", async () => {
-    const model = new FakeModel(initialState({ map_status: ready }));
-    const renderer = fakeScatterplot();
-    const view = mount(model, renderer, () => {}, 3);
-    const { header, buffers } = firstMap();
-    emit(model, header, buffers);
-    await flush();
+    const { model, renderer, view } = await mountedWithMap({ drawLimit: 3 });
     const sp = renderer.made[0];
     const plot = view.el.querySelector(".aw-map-plot");
     const n = Number(plot.dataset.points);
@@ -278,19 +260,15 @@ describe("map view", () => {
   });
 
   it("past the limit, a lasso selects every pool point inside it, drawn or not", async () => {
-    const model = new FakeModel(initialState({ map_status: ready }));
-    const renderer = fakeScatterplot();
     const selections = [];
-    mount(model, renderer, (ids) => selections.push(ids), 3);
-    const { header, buffers } = firstMap();
-    emit(model, header, buffers);
-    await flush();
+    const { model, renderer } = await mountedWithMap({ onSelect: (ids) => selections.push(ids), drawLimit: 3 });
     const sp = renderer.made[0];
     const { x, y } = sp.points;
     sp.fire("lassoStart");
     sp.fire("select", { points: sp.filtered.slice(0, 1) }); // the scatterplot knows only the drawn points
     expect(selections).toEqual([]);
     sp.fire("lassoEnd", { coordinates: [[-2, -2], [2, -2], [2, 2], [-2, 2]] }); // around the whole pool
+    const { header, buffers } = firstMap();
     const ids = applyMapUpdate(emptyMap(), header, buffers).layers.pool.ids;
     expect(selections).toEqual([[...ids].sort((a, b) => a - b)]);
     expect(sp.reselected.length).toBe(3); // the drawn ones

@@ -11,6 +11,7 @@ import secrets
 from pathlib import Path
 
 import nbformat
+import numpy as np
 
 KERNEL_IDLE = "() => { const p = window.jupyterapp?.shell.currentWidget; return !!p?.sessionContext?.session?.kernel && p.sessionContext.session.kernel.status === 'idle'; }"
 
@@ -88,3 +89,23 @@ def probe(page, expression: str) -> object:
 def cell_summary(page) -> list[str]:
     """The notebook's cells as their types, to check that no shortcut changed the notebook."""
     return page.evaluate("() => window.jupyterapp.shell.currentWidget.content.widgets.map(c => c.model.type)")
+
+
+def draw_lasso(page, plot, fraction: float, pause_ms: int = 0) -> tuple[float, float, float]:
+    """Shift and drag a circle on ``plot`` (a map's locator), of radius ``fraction`` of its smaller
+    side, closed where it began as a hand draws it (the mouse-up there must not undo the lasso);
+    ``pause_ms`` after each corner. Returns the circle's centre and radius, in page pixels."""
+    box = plot.bounding_box()
+    cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    r = min(box["width"], box["height"]) * fraction
+    polygon = [(cx + r * np.cos(a), cy + r * np.sin(a)) for a in np.linspace(0, 2 * np.pi, 24)]
+    page.keyboard.down("Shift")
+    page.mouse.move(*polygon[0])
+    page.mouse.down()
+    for x, y in polygon[1:]:
+        page.mouse.move(x, y, steps=2)
+        if pause_ms:
+            page.wait_for_timeout(pause_ms)
+    page.mouse.up()
+    page.keyboard.up("Shift")
+    return cx, cy, r

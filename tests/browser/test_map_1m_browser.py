@@ -20,6 +20,7 @@ import numpy as np
 from anchoral_widget.views.plots import map_state, map_update_payload
 from anchoral_widget.views.projection import Projection
 
+from .lab_driver import draw_lasso
 from .servers import ROOT
 
 N = 1_000_000
@@ -85,16 +86,7 @@ def first_message(n: int):
 def lasso_over_the_sample(page) -> dict:
     """Shift and drag a circle on the zoomed-out map; how many pool points lie inside it (well
     inside, and near its edge), how many of them are drawn, and how many are selected."""
-    box = page.locator(".aw-map-plot").bounding_box()
-    cx, cy, r = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2, min(box["width"], box["height"]) / 6
-    polygon = [(cx + r * np.cos(a), cy + r * np.sin(a)) for a in np.linspace(0, 2 * np.pi, 24)]
-    page.keyboard.down("Shift")
-    page.mouse.move(*polygon[0])
-    page.mouse.down()
-    for x, y in polygon[1:]:
-        page.mouse.move(x, y, steps=2)
-    page.mouse.up()
-    page.keyboard.up("Shift")
+    cx, cy, r = draw_lasso(page, page.locator(".aw-map-plot"), 1 / 6)
     page.wait_for_function("() => Number(document.querySelector('.aw-map-view').dataset.selected) > 0", timeout=60_000)
     return page.evaluate(
         """([cx, cy, r]) => {

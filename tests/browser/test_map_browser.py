@@ -10,10 +10,9 @@ from __future__ import annotations
 import json
 import textwrap
 
-import numpy as np
 import pytest
 
-from .lab_driver import CURVES_JS, open_notebook, probe, run_all, run_code, write_notebook
+from .lab_driver import CURVES_JS, draw_lasso, open_notebook, probe, run_all, run_code, write_notebook
 
 SETUP = textwrap.dedent("""
     import anchoral_widget as aw
@@ -191,18 +190,7 @@ def test_hovering_a_pool_point_fetches_its_text(page):
 
 def test_a_lasso_selects_the_pool_points_inside_it(page):
     """Shift and drag draws a lasso; the points inside it are the selection passed on."""
-    box = page.locator(".aw-root .aw-map-plot").first.bounding_box()
-    cx, cy, r = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2, min(box["width"], box["height"]) / 5
-    # closed where it began, as a hand draws it: the mouse-up there must not undo the lasso
-    polygon = [(cx + r * np.cos(a), cy + r * np.sin(a)) for a in np.linspace(0, 2 * np.pi, 24)]
-    page.keyboard.down("Shift")
-    page.mouse.move(*polygon[0])
-    page.mouse.down()
-    for x, y in polygon[1:]:
-        page.mouse.move(x, y, steps=2)
-        page.wait_for_timeout(20)
-    page.mouse.up()
-    page.keyboard.up("Shift")
+    cx, cy, r = draw_lasso(page, page.locator(".aw-root .aw-map-plot").first, 1 / 5, pause_ms=20)
     page.wait_for_function("() => Number(document.querySelector('.aw-root .aw-map-view').dataset.selected) > 0")
     # A busy browser may merge mouse moves, so the lasso has fewer corners than were drawn: the
     # points well inside the circle must be in it, and none far outside (corners at least 8).
