@@ -3,7 +3,7 @@
 from importlib import import_module
 
 from .data.toy import load_toy
-from .engine.loop import ActiveLoop
+from .engine.loop.active import ActiveLoop
 from .errors import AnchorALError, EmptyPoolError, InputError
 from .replay.compare import compare  # eager: the function shares its module's name, which would shadow it
 

@@ -36,7 +36,7 @@ class Labeller(anywidget.AnyWidget):
     classes : sequence
         Class names, e.g. ``["other", "eye"]``. Keys 1-9 pick them in this order.
     minority : sequence, optional
-        The rare classes (see :class:`~anchoral_widget.engine.loop.ActiveLoop`).
+        The rare classes (see :class:`~anchoral_widget.engine.loop.active.ActiveLoop`).
     map : bool, Projection or (n, 2) array
         The map of the pool and the live curves (default: UMAP, fitted in the background); False: none.
     **params

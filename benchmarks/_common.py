@@ -40,7 +40,7 @@ def cache_root(given: str | None = None) -> Path:
     if given:
         root = Path(given).expanduser()
     else:
-        from anchoral_widget.engine.embed import default_cache_dir
+        from anchoral_widget.engine.vectors.encoder import default_cache_dir
 
         root = default_cache_dir() / "benchmarks"
     root.mkdir(parents=True, exist_ok=True)
@@ -101,7 +101,7 @@ def cached_index(X: np.ndarray, root: Path, name: str, *, threads: int = 1, seed
     The engine's ``cached_hnsw`` builds single-threaded only; this helper passes ``threads`` on
     to ``HnswIndex.build`` so that a 1M build fits in the time a benchmark has.
     """
-    from anchoral_widget.engine.hnsw import HNSW_EF_CONSTRUCTION, HNSW_M, HnswIndex
+    from anchoral_widget.engine.search.hnsw import HNSW_EF_CONSTRUCTION, HNSW_M, HnswIndex
 
     folder = root / "indexes"
     folder.mkdir(parents=True, exist_ok=True)

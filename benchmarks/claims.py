@@ -82,7 +82,7 @@ class Variant:
 def load(name: str, max_size: int | None):
     """Dataset, pool embeddings, test embeddings."""
     from anchoral_widget.data.datasets import load_dataset
-    from anchoral_widget.engine.embed import Encoder
+    from anchoral_widget.engine.vectors.encoder import Encoder
 
     data = load_dataset(name, seed=0, max_size=max_size)
     encoder = Encoder("minilm", progress=False)  # the claims are measured on MiniLM's vectors
@@ -130,7 +130,7 @@ def variant(data, X: np.ndarray, X_test: np.ndarray, rarity: float) -> Variant:
 def start_loop(v: Variant, index, config: str, seed: int):
     """``(loop, initial ids)``: a loop of ``config`` over the variant, with the paper's initial
     set (100 items, 5 per minority class) labelled."""
-    from anchoral_widget.engine.loop import ActiveLoop
+    from anchoral_widget.engine.loop.active import ActiveLoop
     from anchoral_widget.replay.simulation import initial_sample
 
     pool_filter, strategy, subpool_size = CONFIGS[config]
@@ -470,7 +470,7 @@ def main(argv=None) -> int:
     parser.add_argument("--section", default="claims", help="name of the results section and plot files")
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args(argv)
-    from anchoral_widget.engine.index import build_index
+    from anchoral_widget.engine.search.index import build_index
 
     root = cache_root(args.cache_dir)
     runs_dir = root / "claims-runs"

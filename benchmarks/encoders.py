@@ -1,6 +1,6 @@
 """Which encoder: speed on 2 CPU cores against what the loop finds with its vectors.
 
-Encoders (see ``anchoral_widget.engine.encoders``): ``minilm`` (the bundled all-MiniLM-L6-v2 on
+Encoders (see ``anchoral_widget.engine.vectors.encoder_kinds``): ``minilm`` (the bundled all-MiniLM-L6-v2 on
 torch, the reference), ``onnx`` (its ONNX export), ``onnx-int8`` (the export quantised to int8)
 and ``fast`` (model2vec static embeddings distilled from it, PCA 256).
 
@@ -43,8 +43,8 @@ DEFAULT_ENCODERS = "minilm,onnx,onnx-int8,fast"
 
 def build_times(names: list[str]) -> dict[str, float | None]:
     """Seconds to build each locally built encoder now; None when it was already built."""
-    from anchoral_widget.engine import encoders
-    from anchoral_widget.engine.embed import models_dir
+    from anchoral_widget.engine.vectors import encoder_kinds as encoders
+    from anchoral_widget.engine.vectors.encoder import models_dir
 
     out = {}
     for name in names:
@@ -63,7 +63,7 @@ def build_times(names: list[str]) -> dict[str, float | None]:
 
 
 def speed(name: str, texts: list[str]) -> dict:
-    from anchoral_widget.engine.embed import Encoder
+    from anchoral_widget.engine.vectors.encoder import Encoder
 
     enc = Encoder(name, device="cpu", cache_dir=False, progress=False)
     t0 = time.perf_counter()
@@ -78,7 +78,7 @@ def speed(name: str, texts: list[str]) -> dict:
 
 def cached_path_100k(texts: list[str]) -> dict:
     """``fast`` through the whole cached path on 100k texts, from an empty cache, then a hit."""
-    from anchoral_widget.engine.embed import Encoder
+    from anchoral_widget.engine.vectors.encoder import Encoder
 
     with tempfile.TemporaryDirectory(prefix="anchoral-encoders-bench-") as scratch:
         enc = Encoder("fast", device="cpu", cache_dir=scratch, progress=False)
@@ -147,7 +147,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
 
     from anchoral_widget.data.datasets import load_dataset
-    from anchoral_widget.engine.embed import Encoder
+    from anchoral_widget.engine.vectors.encoder import Encoder
 
     names = [n for n in args.encoders.split(",") if n]
     loop_names = [n for n in args.quality_encoders.split(",") if n]

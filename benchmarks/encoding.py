@@ -38,7 +38,7 @@ def main(argv=None) -> int:
     from sentence_transformers import SentenceTransformer
 
     from anchoral_widget.data.datasets import load_dataset
-    from anchoral_widget.engine.embed import Encoder, default_model_path
+    from anchoral_widget.engine.vectors.encoder import Encoder, default_model_path
 
     torch.manual_seed(args.seed)
     texts = list(load_dataset(args.dataset, seed=args.seed).texts)

@@ -183,8 +183,8 @@ def measure(path: Path, encoder_name: str, scratch: Path, quality: int, seed: in
     import numpy as np
 
     from anchoral_widget.engine import pool as pool_module
-    from anchoral_widget.engine.embed import Encoder
-    from anchoral_widget.engine.loop import ActiveLoop
+    from anchoral_widget.engine.loop.active import ActiveLoop
+    from anchoral_widget.engine.vectors.encoder import Encoder
     from anchoral_widget.replay.simulation import initial_sample, summarise
     from anchoral_widget.session.startup import start_session
     from anchoral_widget.session.upgrade_plan import DEFAULT_UPGRADE, UPGRADE_BATCH

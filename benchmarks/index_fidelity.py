@@ -36,8 +36,8 @@ INDEXES = ("exact", "hnsw-200", "hnsw-500")
 
 
 def make_index(kind: str, X: np.ndarray, root: Path, threads: int):
-    from anchoral_widget.engine.hnsw import cached_hnsw
-    from anchoral_widget.engine.index import ExactIndex
+    from anchoral_widget.engine.search.exact import ExactIndex
+    from anchoral_widget.engine.search.hnsw import cached_hnsw
 
     if kind == "exact":
         return ExactIndex(X), 0.0
@@ -49,7 +49,7 @@ def make_index(kind: str, X: np.ndarray, root: Path, threads: int):
 
 
 def run_one(v, index, seed: int, budget: int) -> dict:
-    from anchoral_widget.engine.loop import ActiveLoop
+    from anchoral_widget.engine.loop.active import ActiveLoop
     from anchoral_widget.replay.simulation import initial_sample
 
     loop = ActiveLoop(v.X, classes=v.classes, minority=v.minority, index=index, seed=seed)
@@ -72,7 +72,7 @@ def run_one(v, index, seed: int, budget: int) -> dict:
 def recall_by_class(v, graphs: dict, anchors: np.ndarray, k: int = 50) -> dict:
     """recall@k of each graph (no exclusion) against exact search, for minority and majority
     anchors."""
-    from anchoral_widget.engine.index import ExactIndex
+    from anchoral_widget.engine.search.exact import ExactIndex
 
     truth, _ = ExactIndex(v.X).query(v.X[anchors], k)
     is_minority = np.isin(v.labels[anchors], v.minority)

@@ -58,7 +58,7 @@ class Timed:
 
 def anchor_seconds(loop) -> float:
     """CPU seconds of the anchors of the next subpool: the same k-means++ selection, on its own."""
-    from anchoral_widget.engine.anchors import select_anchors
+    from anchoral_widget.engine.method.anchors import select_anchors
 
     ids, classes = loop.labelled_in_id_order()
     t0 = time.process_time()
@@ -77,8 +77,8 @@ def anchor_seconds(loop) -> float:
 def measure(
     n: int, index_kind: str, pool_filter: str, root: Path, measure_n: int, stride: int, seed: int, checkpoints
 ) -> dict:
-    from anchoral_widget.engine.index import build_index
-    from anchoral_widget.engine.loop import ActiveLoop
+    from anchoral_widget.engine.loop.active import ActiveLoop
+    from anchoral_widget.engine.search.index import build_index
     from anchoral_widget.replay.simulation import initial_sample
 
     X, y = cached_pool(n, root)

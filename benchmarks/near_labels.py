@@ -41,8 +41,8 @@ from upgrade import batches_during, found, rate, run
 
 def replay(v, v_new, X_test_new, seed: int, budget: int, per_batch: int, neighbours: int) -> dict:
     """One session's upgrade, replayed: ``v`` on `fast`, ``v_new`` the same pool on `onnx`."""
-    from anchoral_widget.engine.index import ExactIndex
-    from anchoral_widget.engine.pool import switch_loop
+    from anchoral_widget.engine.loop.switch import switch_loop
+    from anchoral_widget.engine.search.exact import ExactIndex
     from anchoral_widget.session.neighbourhoods import Neighbourhoods
 
     loop, initial = start_loop(v, "exact", "anchoral", seed)
@@ -106,7 +106,7 @@ def main(argv=None) -> int:
         return 0
 
     from anchoral_widget.data.datasets import load_dataset
-    from anchoral_widget.engine.embed import Encoder
+    from anchoral_widget.engine.vectors.encoder import Encoder
     from anchoral_widget.session.neighbourhoods import NEIGHBOURS
 
     neighbours = args.neighbours or NEIGHBOURS

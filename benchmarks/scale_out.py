@@ -120,7 +120,7 @@ def memory() -> dict:
 
 
 def write_pool(path: Path, n: int, seed: int) -> tuple[np.memmap, np.ndarray, float]:
-    from anchoral_widget.engine.shards import open_embeddings, write_embeddings
+    from anchoral_widget.engine.vectors.shards import open_embeddings, write_embeddings
 
     labels_path = path.with_suffix(".labels.npy")
     if path.exists() and labels_path.exists():
@@ -176,8 +176,8 @@ def initial_set(labels: np.ndarray, seed: int) -> np.ndarray:
 
 def run_loop(loop, labels: np.ndarray, iterations: int, warmup: int, recall_iterations: int, mapped) -> dict:
     """Label the initial set, then propose / answer; returns waits and anchor recalls."""
-    from anchoral_widget.engine.backends import recall_at_k
-    from anchoral_widget.engine.shards import rows
+    from anchoral_widget.engine.search.backends import recall_at_k
+    from anchoral_widget.engine.vectors.shards import rows
 
     seeds = initial_set(labels, loop.seed)
     loop.label(seeds, labels[seeds].astype(int).tolist())
@@ -223,7 +223,7 @@ def _codes_row(build_seconds: float, index_bytes, run: dict, row: dict) -> dict:
 
 
 def part_faiss(args, scratch: Path) -> dict:
-    from anchoral_widget.engine.loop import ActiveLoop
+    from anchoral_widget.engine.loop.active import ActiveLoop
     from anchoral_widget.engine.pool import Pool
 
     n = args.n
@@ -307,7 +307,7 @@ def part_milvus(args, scratch: Path) -> dict:
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
     from milvus_server import MilvusLiteServer
 
-    from anchoral_widget.engine.loop import ActiveLoop
+    from anchoral_widget.engine.loop.active import ActiveLoop
     from anchoral_widget.engine.pool import Pool
 
     logging.getLogger("pymilvus").setLevel(logging.CRITICAL)
@@ -317,8 +317,8 @@ def part_milvus(args, scratch: Path) -> dict:
     server = MilvusLiteServer(scratch / "milvus").start()
     try:
         spec = f"{server.uri}/scale_out_{size_label(n).replace('.', '_')}?timeout={args.milvus_timeout:g}"
-        from anchoral_widget.engine.backends.milvus import MilvusIndex
-        from anchoral_widget.engine.shards import fingerprint_embeddings
+        from anchoral_widget.engine.search.backends.milvus import MilvusIndex
+        from anchoral_widget.engine.vectors.shards import fingerprint_embeddings
 
         t0 = time.perf_counter()
         index = MilvusIndex.connect(spec, mapped, fingerprint=fingerprint_embeddings(mapped), progress=True)

@@ -128,7 +128,7 @@ def main(argv=None) -> int:
     sys.path.insert(0, str(HERE))
     from _common import cache_root, cached_index, cached_pool, markdown_table, median, write_section
 
-    from anchoral_widget.engine.loop import ActiveLoop
+    from anchoral_widget.engine.loop.active import ActiveLoop
     from anchoral_widget.replay.simulation import initial_sample
 
     root = cache_root(args.cache_dir)

@@ -69,7 +69,7 @@ def prepare(n: int, root: Path, threads: int) -> dict:
 
 
 def measure(n: int, root: Path, iterations: int, warmup: int, seed: int) -> dict:
-    from anchoral_widget.engine.loop import ActiveLoop
+    from anchoral_widget.engine.loop.active import ActiveLoop
     from anchoral_widget.replay.simulation import initial_sample
 
     X, y = cached_pool(n, root)

@@ -252,9 +252,9 @@ def main(argv=None) -> int:
 
     import torch
 
-    from anchoral_widget.engine.learners import BoundModel
-    from anchoral_widget.engine.loop import ActiveLoop
-    from anchoral_widget.engine.transformer import TransformerClassifier
+    from anchoral_widget.engine.learners.learner import BoundModel
+    from anchoral_widget.engine.learners.transformer import TransformerClassifier
+    from anchoral_widget.engine.loop.active import ActiveLoop
     from anchoral_widget.replay.simulation import initial_sample
 
     torch.manual_seed(args.seed)

@@ -51,7 +51,7 @@ DEFAULT_RUNS = (
 def load(name: str, pool: int):
     """The dataset capped to ``pool`` texts, its embeddings (cached) and the encoder."""
     from anchoral_widget.data.datasets import load_dataset
-    from anchoral_widget.engine.embed import Encoder
+    from anchoral_widget.engine.vectors.encoder import Encoder
 
     data = load_dataset(name, seed=0, max_size=pool)
     encoder = Encoder("minilm", progress=False)  # the vectors AnchorAL retrieves with: MiniLM's
@@ -61,8 +61,8 @@ def load(name: str, pool: int):
 
 
 def minority_f1_of(model, data) -> float:
-    from anchoral_widget.engine.learners import BoundModel
-    from anchoral_widget.engine.metrics import minority_f1
+    from anchoral_widget.engine.learners.learner import BoundModel
+    from anchoral_widget.engine.learners.metrics import minority_f1
 
     predicted = BoundModel(model, list(data.test_texts)).proba(np.arange(len(data.test_texts))).argmax(axis=1)
     return float(minority_f1(data.y_test, predicted, data.minority_ids, len(data.classes)))
@@ -70,8 +70,8 @@ def minority_f1_of(model, data) -> float:
 
 def run_session(data, X, encoder, mode: str, init: str, batches: int, args) -> dict:
     """One scripted session; returns its measurements."""
-    from anchoral_widget.engine.metrics import auc
-    from anchoral_widget.engine.transformer import TransformerClassifier
+    from anchoral_widget.engine.learners.metrics import auc
+    from anchoral_widget.engine.learners.transformer import TransformerClassifier
     from anchoral_widget.replay.simulation import initial_sample
     from anchoral_widget.session.prepare import build_session
 
@@ -162,7 +162,7 @@ def run_session(data, X, encoder, mode: str, init: str, batches: int, args) -> d
 
 def per_item_ms(data, args) -> float:
     """Milliseconds per item of a forward pass over ``--sample`` pool texts, after one fit."""
-    from anchoral_widget.engine.transformer import TransformerClassifier
+    from anchoral_widget.engine.learners.transformer import TransformerClassifier
 
     rng = np.random.default_rng(args.seed)
     pick = rng.choice(len(data.texts), size=min(args.sample + 100, len(data.texts)), replace=False)

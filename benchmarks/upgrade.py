@@ -43,7 +43,7 @@ STATIC_FULL = "static-384"  # model2vec distilled from MiniLM without PCA: 384 d
 def distil_full(root: Path) -> tuple[Path, float | None]:
     """The static model without PCA (SIF weights as `fast`), built once into ``root``;
     (folder, seconds to build, None when found built)."""
-    from anchoral_widget.engine.encoders import _SIF_COEFFICIENT, default_model_path
+    from anchoral_widget.engine.vectors.encoder_kinds import _SIF_COEFFICIENT, default_model_path
 
     folder = root / "models" / STATIC_FULL
     info = folder / "anchoral-build.json"
@@ -62,7 +62,7 @@ def distil_full(root: Path) -> tuple[Path, float | None]:
 
 def rate(model, texts: list[str], threads: int | None) -> float:
     """Texts per second, model loaded first, no cache."""
-    from anchoral_widget.engine.embed import Encoder
+    from anchoral_widget.engine.vectors.encoder import Encoder
 
     enc = Encoder(model, device="cpu", cache_dir=False, progress=False, threads=threads)
     enc.encode(texts[:32])
@@ -74,7 +74,7 @@ def rate(model, texts: list[str], threads: int | None) -> float:
 def run(v, seed: int, budget: int, switch=None) -> dict:
     """``claims.run_one``'s anchoral run; ``switch=(k, X, X_test)``: after k batches, the loop
     moves to ``X`` (the test set to ``X_test``), as a session does when its upgrade is done."""
-    from anchoral_widget.engine.pool import switch_loop
+    from anchoral_widget.engine.loop.switch import switch_loop
 
     loop, initial = start_loop(v, "exact", "anchoral", seed)
     b = loop.config["batch_size"]
@@ -125,7 +125,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
 
     from anchoral_widget.data.datasets import load_dataset
-    from anchoral_widget.engine.embed import Encoder
+    from anchoral_widget.engine.vectors.encoder import Encoder
 
     seeds = [int(s) for s in args.seeds.split(",")]
     switches = [int(k) for k in args.switch_at.split(",") if k]
@@ -204,8 +204,8 @@ def wait_while_upgrading(iterations: int) -> dict:
     import threading
 
     from anchoral_widget.data.datasets import load_dataset
-    from anchoral_widget.engine.embed import Encoder
-    from anchoral_widget.engine.loop import ActiveLoop
+    from anchoral_widget.engine.loop.active import ActiveLoop
+    from anchoral_widget.engine.vectors.encoder import Encoder
     from anchoral_widget.replay.simulation import initial_sample
     from anchoral_widget.session.upgrade import Upgrade, UpgradeStopped, _lower_priority
     from anchoral_widget.session.upgrade_plan import plan_upgrade
@@ -261,7 +261,7 @@ def whole_pools(args, names: list[str], seeds: list[int], rate_one: float, runs_
     """`fast`, `onnx` and `fast` switched to `onnx` after the batches its upgrade would take, on each
     dataset's whole pool."""
     from anchoral_widget.data.datasets import load_dataset
-    from anchoral_widget.engine.embed import Encoder
+    from anchoral_widget.engine.vectors.encoder import Encoder
 
     full: dict = {}
     for dname in names:

@@ -5,7 +5,7 @@ import sys
 import numpy as np
 from conftest import clustered_pool
 
-from anchoral_widget.engine.loop import ActiveLoop
+from anchoral_widget.engine.loop.active import ActiveLoop
 
 path, round_ = sys.argv[1], int(sys.argv[2])
 X, y, _ = clustered_pool(n=3000, d=32)

@@ -37,7 +37,7 @@ class HashModel:
 
 def fake_encoder(folder, cache_dir, model, chunk_size=8):
     """An Encoder of the package with ``model`` in place of a real one (``folder``: any folder)."""
-    from anchoral_widget.engine.embed import Encoder
+    from anchoral_widget.engine.vectors.encoder import Encoder
 
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "config.json").write_text('{"model_type": "stand-in"}')

@@ -7,7 +7,7 @@ import sys
 from conftest import clustered_pool
 from test_resume import POOL, continue_run, make_loop
 
-from anchoral_widget.engine.index import build_index
+from anchoral_widget.engine.search.index import build_index
 
 X, y, _ = clustered_pool(**POOL)
 indexes = {kind: build_index(X, kind) for kind in ("exact", "hnsw")}

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from conftest import clustered_pool
 
-from anchoral_widget.engine.anchors import select_anchors
+from anchoral_widget.engine.method.anchors import select_anchors
 from anchoral_widget.errors import InputError
 
 

@@ -14,13 +14,13 @@ import pytest
 from conftest import clustered_pool
 from milvus_server import MilvusLiteServer, free_port
 
-from anchoral_widget.engine.backends import IndexUnavailableError, open_index, parse_index, recall_at_k
-from anchoral_widget.engine.backends.faiss import FaissIndex, cached_faiss, default_nlist
-from anchoral_widget.engine.backends.milvus import MilvusIndex, collection_name
-from anchoral_widget.engine.fingerprint import fingerprint_array
-from anchoral_widget.engine.index import ExactIndex
-from anchoral_widget.engine.loop import ActiveLoop
-from anchoral_widget.engine.shards import write_embeddings
+from anchoral_widget.engine.loop.active import ActiveLoop
+from anchoral_widget.engine.search.backends import IndexUnavailableError, open_index, parse_index, recall_at_k
+from anchoral_widget.engine.search.backends.faiss import FaissIndex, cached_faiss, default_nlist
+from anchoral_widget.engine.search.backends.milvus import MilvusIndex, collection_name
+from anchoral_widget.engine.search.exact import ExactIndex
+from anchoral_widget.engine.vectors.fingerprint import fingerprint_array
+from anchoral_widget.engine.vectors.shards import write_embeddings
 from anchoral_widget.errors import InputError
 
 logging.getLogger("pymilvus").setLevel(logging.CRITICAL)  # a dead server is the point of some tests
@@ -372,7 +372,7 @@ def test_a_loop_over_memory_mapped_embeddings_with_index_strings(tmp_path, data,
 def test_a_grpc_failure_is_named_by_its_status_and_details():
     from types import SimpleNamespace
 
-    from anchoral_widget.engine.backends.milvus import _first_line
+    from anchoral_widget.engine.search.backends.milvus import _first_line
 
     class RpcError(Exception):
         def code(self):

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 from conftest import clustered_pool
 
-from anchoral_widget.engine.embed import Encoder
-from anchoral_widget.engine.hnsw import HnswIndex
-from anchoral_widget.engine.loop import ActiveLoop
+from anchoral_widget.engine.loop.active import ActiveLoop
+from anchoral_widget.engine.search.hnsw import HnswIndex
+from anchoral_widget.engine.vectors.encoder import Encoder
 from anchoral_widget.errors import AnchorALError, EmptyPoolError, InputError
 from anchoral_widget.session.prepare import build_session
 

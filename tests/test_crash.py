@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 from conftest import clustered_pool
 
-from anchoral_widget.engine.loop import ActiveLoop
+from anchoral_widget.engine.loop.active import ActiveLoop
 
 KILLS = 25
 HERE = Path(__file__).parent

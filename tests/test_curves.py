@@ -6,7 +6,7 @@ import math
 import numpy as np
 import pytest
 
-from anchoral_widget.engine.loop import IterationRecord
+from anchoral_widget.engine.loop.active import IterationRecord
 from anchoral_widget.views.curves import curve_data, curves_figure, curves_payload
 
 CLASSES = ["common", "rare"]

@@ -8,8 +8,8 @@ import hashlib
 import numpy as np
 import pytest
 
-from anchoral_widget.engine.distributed import RayEncoder, encode_with_ray
-from anchoral_widget.engine.shards import open_embeddings
+from anchoral_widget.engine.vectors.distributed import RayEncoder, encode_with_ray
+from anchoral_widget.engine.vectors.shards import open_embeddings
 from anchoral_widget.errors import InputError
 
 ray = pytest.importorskip("ray")

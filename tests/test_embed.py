@@ -4,9 +4,9 @@ import shutil
 import numpy as np
 import pytest
 
-from anchoral_widget.engine import embed
-from anchoral_widget.engine.embed import Encoder, default_model_path
-from anchoral_widget.engine.texts import fingerprint_texts
+from anchoral_widget.engine.vectors import encoder as embed
+from anchoral_widget.engine.vectors.encoder import Encoder, default_model_path
+from anchoral_widget.engine.vectors.texts import fingerprint_texts
 from anchoral_widget.errors import InputError
 
 SUBJECTS = ["The cat", "A farmer", "My neighbour", "The senator"]

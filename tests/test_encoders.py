@@ -14,9 +14,11 @@ import pytest
 from safetensors.numpy import save_file
 
 from anchoral_widget.data.datasets import load_dataset
-from anchoral_widget.engine import embed, encoders, runners
-from anchoral_widget.engine.embed import Encoder, make_encoder, models_dir
-from anchoral_widget.engine.encoders import DEFAULT_ENCODER, NAMES, default_model_path
+from anchoral_widget.engine.vectors import encoder as embed
+from anchoral_widget.engine.vectors import encoder_kinds as encoders
+from anchoral_widget.engine.vectors import runners
+from anchoral_widget.engine.vectors.encoder import Encoder, make_encoder, models_dir
+from anchoral_widget.engine.vectors.encoder_kinds import DEFAULT_ENCODER, NAMES, default_model_path
 from anchoral_widget.errors import AnchorALError, InputError
 
 

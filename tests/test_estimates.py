@@ -5,7 +5,7 @@ import math
 
 import numpy as np
 
-from anchoral_widget.engine.estimates import cross_validated_f1, predicted_minority_share
+from anchoral_widget.engine.learners.estimates import cross_validated_f1, predicted_minority_share
 
 
 def separable(n_per=(40, 12), seed=0):

@@ -2,9 +2,9 @@ import numpy as np
 import pytest
 from conftest import clustered_pool
 
-from anchoral_widget.engine.filters import AnchorAL, NoFilter, PoolState, RandSub, Seals, make_filter
-from anchoral_widget.engine.hnsw import HnswIndex
-from anchoral_widget.engine.index import ExactIndex
+from anchoral_widget.engine.method.filters import AnchorAL, NoFilter, PoolState, RandSub, Seals, make_filter
+from anchoral_widget.engine.search.exact import ExactIndex
+from anchoral_widget.engine.search.hnsw import HnswIndex
 from anchoral_widget.errors import EmptyPoolError, InputError
 
 
@@ -138,7 +138,7 @@ def test_each_subpool_item_knows_the_anchor_that_retrieved_it_best():
 def test_seals_subpool_is_a_function_of_the_labelled_set_not_of_its_history(index_kind):
     # A store reopened in a fresh process starts with a fresh filter: its subpool must be the
     # one the uninterrupted filter gives, after any number of iterations and an undo.
-    from anchoral_widget.engine.index import build_index
+    from anchoral_widget.engine.search.index import build_index
 
     X, y, _ = clustered_pool(n=1500)
     index = build_index(X, index_kind)

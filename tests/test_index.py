@@ -2,8 +2,9 @@ import numpy as np
 import pytest
 from conftest import clustered_pool
 
-from anchoral_widget.engine.hnsw import HnswIndex
-from anchoral_widget.engine.index import ExactIndex, build_index, index_kind
+from anchoral_widget.engine.search.exact import ExactIndex
+from anchoral_widget.engine.search.hnsw import HnswIndex
+from anchoral_widget.engine.search.index import build_index, index_kind
 from anchoral_widget.errors import InputError
 
 
@@ -84,7 +85,7 @@ def test_bad_embeddings_and_queries_are_named():
 
 
 def test_cached_index_is_reused_checked_and_rebuilt_when_corrupt(tmp_path, monkeypatch):
-    from anchoral_widget.engine.hnsw import cached_hnsw
+    from anchoral_widget.engine.search.hnsw import cached_hnsw
 
     X, _, _ = clustered_pool(n=600)
     first = cached_hnsw(X, tmp_path, seed=0)
@@ -143,7 +144,7 @@ def duplicate_heavy_indexes(tmp_path_factory):
 def test_duplicate_heavy_nearly_exhausted_pool(kind, eligible, duplicate_heavy_indexes, monkeypatch):
     # hnswlib cannot always return k items from a pool of many identical vectors; with the
     # unlabelled pool nearly exhausted, over-fetching used to ask it for more than it could give.
-    import anchoral_widget.engine.hnsw as hnsw_module
+    import anchoral_widget.engine.search.hnsw as hnsw_module
 
     X, indexes = duplicate_heavy_indexes
     index = indexes[kind]
@@ -161,7 +162,7 @@ def test_duplicate_heavy_nearly_exhausted_pool(kind, eligible, duplicate_heavy_i
 def test_overfetch_is_capped_and_crowded_rows_are_answered_exactly(monkeypatch):
     # Labels gathered around an anchor: its 1,500 nearest items are labelled. Doubling the
     # request until enough unlabelled items come back used to ask for thousands of them.
-    import anchoral_widget.engine.hnsw as hnsw_module
+    import anchoral_widget.engine.search.hnsw as hnsw_module
 
     X, _, _ = clustered_pool(n=4000, d=16)
     monkeypatch.setattr(hnsw_module, "EXACT_WHEN_FEWER", 0)
@@ -187,7 +188,7 @@ def test_overfetch_is_capped_and_crowded_rows_are_answered_exactly(monkeypatch):
 
 
 def test_recall_check_answers_exactly_and_warns_when_the_graph_misses_neighbours(monkeypatch):
-    import anchoral_widget.engine.hnsw as hnsw_module
+    import anchoral_widget.engine.search.hnsw as hnsw_module
 
     monkeypatch.setattr(hnsw_module, "EXACT_WHEN_FEWER", 0)
     X, _, _ = clustered_pool(n=3000, d=16)
@@ -218,7 +219,7 @@ def test_recall_check_answers_exactly_and_warns_when_the_graph_misses_neighbours
 def test_a_good_graph_passes_its_recall_check_silently(monkeypatch):
     import warnings
 
-    import anchoral_widget.engine.hnsw as hnsw_module
+    import anchoral_widget.engine.search.hnsw as hnsw_module
 
     monkeypatch.setattr(hnsw_module, "EXACT_WHEN_FEWER", 0)
     X, _, _ = clustered_pool(n=3000, d=16)
@@ -230,13 +231,13 @@ def test_a_good_graph_passes_its_recall_check_silently(monkeypatch):
 
 
 def test_exact_search_does_not_depend_on_its_blocks_and_breaks_ties_by_id(monkeypatch):
-    import anchoral_widget.engine.index as index_module
+    import anchoral_widget.engine.search.exact as exact_module
 
     X = _duplicate_heavy(n=700, distinct=40)
     exclude = np.random.default_rng(2).random(700) < 0.3
     whole = ExactIndex(X).query(X[:9], 60, exclude=exclude)
-    monkeypatch.setattr(index_module, "ROW_BLOCK", 37)
-    monkeypatch.setattr(index_module, "QUERY_BLOCK", 2)
+    monkeypatch.setattr(exact_module, "ROW_BLOCK", 37)
+    monkeypatch.setattr(exact_module, "QUERY_BLOCK", 2)
     blocks = ExactIndex(X).query(X[:9], 60, exclude=exclude)
     assert np.allclose(whole[1], blocks[1], atol=1e-6)
     # The same answer up to ties: BLAS may round a duplicate's dot product one unit differently
@@ -259,8 +260,8 @@ def test_auto_is_exact_up_to_its_threshold():
 def test_auto_leaves_a_memory_mapped_pool_on_disk_beyond_its_threshold(tmp_path, monkeypatch):
     """Beyond the exact-search size, a memory-mapped pool gets FAISS (read in blocks from the
     file), never an in-memory HNSW graph, whose build would copy the whole file into memory."""
-    from anchoral_widget.engine.backends.faiss import FaissIndex
-    from anchoral_widget.engine.shards import write_embeddings
+    from anchoral_widget.engine.search.backends.faiss import FaissIndex
+    from anchoral_widget.engine.vectors.shards import write_embeddings
 
     X, _, _ = clustered_pool(n=2000)
     mapped = write_embeddings(tmp_path / "pool.npy", X, dtype="float16")
@@ -288,7 +289,7 @@ def test_index_header_is_read_without_loading_the_file(tmp_path, monkeypatch):
 
 
 def test_cache_keeps_one_index_per_pool_and_build_settings(tmp_path):
-    from anchoral_widget.engine.hnsw import HNSW_EF_CONSTRUCTION, cached_hnsw
+    from anchoral_widget.engine.search.hnsw import HNSW_EF_CONSTRUCTION, cached_hnsw
 
     X, _, _ = clustered_pool(n=500)
     cached_hnsw(X, tmp_path)
@@ -300,7 +301,7 @@ def test_cache_keeps_one_index_per_pool_and_build_settings(tmp_path):
 
 
 def test_loops_with_other_seeds_share_one_cached_index(tmp_path):
-    from anchoral_widget.engine.loop import ActiveLoop
+    from anchoral_widget.engine.loop.active import ActiveLoop
 
     X, _, _ = clustered_pool(n=500)
     for seed in (0, 1, 2):

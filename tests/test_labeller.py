@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from conftest import clustered_pool
 
-from anchoral_widget.engine.learners import make_learner
-from anchoral_widget.engine.loop import SEED_ITERATION, ActiveLoop
+from anchoral_widget.engine.learners.learner import make_learner
+from anchoral_widget.engine.loop.active import SEED_ITERATION, ActiveLoop
 from anchoral_widget.errors import InputError
 from anchoral_widget.session.labeller import LabelSession
 from anchoral_widget.session.prepare import build_session
@@ -668,8 +668,8 @@ def test_label_ahead_proposes_with_the_embedding_model_until_the_first_fine_tuni
     and the status line say so, and the first fine-tuned model takes over once it is done."""
     from test_trainer import SlowLearner
 
-    from anchoral_widget.engine.learners import EmbeddingClassifier
-    from anchoral_widget.engine.strategies import entropy
+    from anchoral_widget.engine.learners.learner import EmbeddingClassifier
+    from anchoral_widget.engine.method.strategies import entropy
 
     class TextLearner(SlowLearner):
         inputs = "texts"

@@ -1,7 +1,7 @@
 import pandas as pd
 import pytest
 
-from anchoral_widget.engine.loop import ActiveLoop
+from anchoral_widget.engine.loop.active import ActiveLoop
 from anchoral_widget.errors import InputError
 
 TEXTS = [f"text number {i}" for i in range(2000)]

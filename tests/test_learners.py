@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 from conftest import clustered_pool
 
-from anchoral_widget.engine.learners import BoundModel, EmbeddingClassifier, make_learner
-from anchoral_widget.engine.transformer import TransformerClassifier
+from anchoral_widget.engine.learners.learner import BoundModel, EmbeddingClassifier, make_learner
+from anchoral_widget.engine.learners.transformer import TransformerClassifier
 from anchoral_widget.errors import InputError
 
 
@@ -77,7 +77,7 @@ def tiny_model(tmp_path_factory):
     """A 2-layer BERT with random weights and the bundled MiniLM's tokenizer: fits in a second."""
     from transformers import AutoTokenizer, BertConfig, BertModel
 
-    from anchoral_widget.engine.embed import default_model_path
+    from anchoral_widget.engine.vectors.encoder import default_model_path
 
     path = tmp_path_factory.mktemp("tiny-bert")
     tokenizer = AutoTokenizer.from_pretrained(str(default_model_path()))
@@ -112,7 +112,7 @@ def test_the_recipe_defaults_are_the_papers():
 
 
 def test_the_best_epoch_is_chosen_on_the_minority_classes_given(tiny_model, monkeypatch):
-    import anchoral_widget.engine.metrics as metrics
+    import anchoral_widget.engine.learners.metrics as metrics
 
     seen = []
     real = metrics.minority_f1
@@ -131,7 +131,7 @@ def test_the_best_epoch_is_chosen_on_the_minority_classes_given(tiny_model, monk
 
 
 def test_the_loop_tells_the_learner_its_minority_classes(pool):
-    from anchoral_widget.engine.loop import ActiveLoop
+    from anchoral_widget.engine.loop.active import ActiveLoop
 
     class Spy:
         inputs = "embeddings"
@@ -153,7 +153,7 @@ def test_the_loop_tells_the_learner_its_minority_classes(pool):
 
 
 def test_fit_learner_passes_only_the_keywords_a_fit_takes():
-    from anchoral_widget.engine.learners import fit_learner
+    from anchoral_widget.engine.learners.learner import fit_learner
 
     class Plain:
         def fit(self, X, y, n_classes, seed):
@@ -190,7 +190,7 @@ def test_warm_start_goes_on_from_the_last_weights_for_a_few_epochs(tiny_model):
 def test_a_nan_loss_raises_a_training_error(tiny_model):
     import torch
 
-    from anchoral_widget.engine.learners import TrainingError
+    from anchoral_widget.engine.learners.learner import TrainingError
 
     broken = tiny(tiny_model).fit(TEXTS, Y, n_classes=2)
     with torch.no_grad():
@@ -201,7 +201,7 @@ def test_a_nan_loss_raises_a_training_error(tiny_model):
 
 
 def test_a_checkpoint_is_called_between_steps_and_can_cancel(tiny_model):
-    from anchoral_widget.engine.learners import FitCancelled
+    from anchoral_widget.engine.learners.learner import FitCancelled
 
     calls = []
 
@@ -228,7 +228,7 @@ def test_forward_passes_sorted_by_length_give_each_text_its_own_row(tiny_model):
 def test_device_and_precision_choices():
     import torch
 
-    from anchoral_widget.engine.transformer import autocast_dtype, resolve_device
+    from anchoral_widget.engine.learners.transformer import autocast_dtype, resolve_device
 
     assert resolve_device("cpu") == "cpu"
     assert autocast_dtype("auto", "cpu") is None and autocast_dtype("fp32", "cuda") is None
@@ -259,7 +259,7 @@ class Counting:
 
 
 def test_remembering_scores_each_input_once():
-    from anchoral_widget.engine.learners import Remembering
+    from anchoral_widget.engine.learners.learner import Remembering
 
     inner = Counting()
     model = Remembering(inner)

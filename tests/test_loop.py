@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from anchoral_widget.engine.loop import SEED_ITERATION, ActiveLoop
+from anchoral_widget.engine.loop.active import SEED_ITERATION, ActiveLoop
 from anchoral_widget.errors import EmptyPoolError, InputError
 
 
@@ -216,7 +216,7 @@ def test_the_batch_knows_its_retrieving_anchors_and_keeps_them_through_the_store
 
 
 def test_propose_with_a_model_fitted_elsewhere_scores_with_it_and_records_its_labels(pool, tmp_path):
-    from anchoral_widget.engine.learners import EmbeddingClassifier, Trained
+    from anchoral_widget.engine.learners.learner import EmbeddingClassifier, Trained
 
     X, y, _ = pool
     loop = seeded(X, y, store=tmp_path / "labels.db")
@@ -239,7 +239,7 @@ def test_propose_with_a_model_fitted_elsewhere_scores_with_it_and_records_its_la
 
 
 def test_propose_with_no_model_yet_draws_at_random_from_the_subpool(pool):
-    from anchoral_widget.engine.learners import Trained
+    from anchoral_widget.engine.learners.learner import Trained
 
     X, y, _ = pool
     loop = seeded(X, y)
@@ -249,7 +249,7 @@ def test_propose_with_no_model_yet_draws_at_random_from_the_subpool(pool):
 
 
 def test_a_propose_payload_without_the_model_field_still_opens():
-    from anchoral_widget.engine.records import Proposal
+    from anchoral_widget.engine.loop.records import Proposal
 
     payload = dict(
         iteration=0,

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from anchoral_widget.data.toy import load_toy
-from anchoral_widget.engine.loop import ActiveLoop
+from anchoral_widget.engine.loop.active import ActiveLoop
 from anchoral_widget.errors import InputError
 from anchoral_widget.session.prepare import build_session
 from anchoral_widget.views.mapview import MapView

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from anchoral_widget.engine.metrics import (
+from anchoral_widget.engine.learners.metrics import (
     auc,
     evaluate,
     majority_f1,
@@ -46,7 +46,7 @@ def test_the_numpy_pin_allows_only_versions_the_code_runs_on():
     import re
     from pathlib import Path
 
-    import anchoral_widget.engine.metrics as metrics
+    import anchoral_widget.engine.learners.metrics as metrics
 
     pyproject = (Path(__file__).resolve().parents[1] / "pyproject.toml").read_text()
     (pin,) = re.findall(r'"numpy>=([0-9.]+)"', pyproject)

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from anchoral_widget.engine.loop import ActiveLoop
+from anchoral_widget.engine.loop.active import ActiveLoop
 from anchoral_widget.views.plots import (
     ANCHOR_SYMBOL,
     BATCH_COLOUR,

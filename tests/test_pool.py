@@ -1,10 +1,10 @@
 import numpy as np
 import pytest
 
-from anchoral_widget.engine import fingerprint as fingerprint_module
 from anchoral_widget.engine import pool as pool_module
-from anchoral_widget.engine.loop import ActiveLoop
+from anchoral_widget.engine.loop.active import ActiveLoop
 from anchoral_widget.engine.pool import Pool
+from anchoral_widget.engine.vectors import fingerprint as fingerprint_module
 from anchoral_widget.errors import InputError
 
 CLASSES = ["other", "rare"]

@@ -5,7 +5,7 @@ from conftest import clustered_pool
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from anchoral_widget.engine.loop import ActiveLoop
+from anchoral_widget.engine.loop.active import ActiveLoop
 
 X, Y, _ = clustered_pool(n=300, d=8)
 ACTIONS = st.lists(
@@ -88,8 +88,8 @@ def test_invariants_hold_under_any_sequence(actions, pool_filter):
     n_labelled=st.integers(12, 80),
 )
 def test_subpool_does_not_depend_on_the_order_labels_were_given(order_seed, pool_filter, anchor_strategy, n_labelled):
-    from anchoral_widget.engine.filters import PoolState, make_filter
-    from anchoral_widget.engine.index import ExactIndex
+    from anchoral_widget.engine.method.filters import PoolState, make_filter
+    from anchoral_widget.engine.search.exact import ExactIndex
 
     index = ExactIndex(X)
     chosen = np.random.default_rng(1).choice(len(X), n_labelled, replace=False)
@@ -158,7 +158,7 @@ def test_a_proposal_does_not_depend_on_the_order_labels_were_given(order_seed, p
 def test_the_learner_is_trained_on_the_labelled_set_in_id_order():
     # A solver sums its rows in order: training in click order would let the order steer the
     # model, its uncertainty and so the batch.
-    from anchoral_widget.engine.learners import make_learner
+    from anchoral_widget.engine.learners.learner import make_learner
 
     class Recording:
         inputs = "embeddings"

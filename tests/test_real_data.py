@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from anchoral_widget.data.datasets import load_dataset
-from anchoral_widget.engine.embed import Encoder
-from anchoral_widget.engine.loop import ActiveLoop
+from anchoral_widget.engine.loop.active import ActiveLoop
+from anchoral_widget.engine.vectors.encoder import Encoder
 from anchoral_widget.replay.simulation import initial_sample
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 from conftest import clustered_pool
 
-from anchoral_widget.engine.loop import ActiveLoop
+from anchoral_widget.engine.loop.active import ActiveLoop
 
 POOL = dict(n=1500, d=16, clusters=30, rare_clusters=(0, 1))
 ITERATIONS = 4
@@ -64,7 +64,7 @@ def start(X, y, pool_filter, index, store=None):
 
 
 def test_every_filter_resumes_exactly_in_a_fresh_process(tmp_path):
-    from anchoral_widget.engine.index import build_index
+    from anchoral_widget.engine.search.index import build_index
 
     X, y, _ = clustered_pool(**POOL)
     indexes = {kind: build_index(X, kind) for kind in ("exact", "hnsw")}

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from conftest import clustered_pool
 
-from anchoral_widget.engine.loop import ActiveLoop
+from anchoral_widget.engine.loop.active import ActiveLoop
 from anchoral_widget.errors import InputError
 from anchoral_widget.session.search import encode_query, nearest_texts, quiet_encoder
 

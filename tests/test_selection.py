@@ -14,7 +14,7 @@ import pytest
 from conftest import clustered_pool
 from test_labeller import B, batch_ids, make, seeds
 
-from anchoral_widget.engine.loop import SEED_ITERATION, ActiveLoop
+from anchoral_widget.engine.loop.active import SEED_ITERATION, ActiveLoop
 from anchoral_widget.errors import InputError
 
 
@@ -163,7 +163,7 @@ def test_a_selection_survives_a_fresh_process_and_undoes_there_as_one(data, tmp_
     np.save(tmp_path / "X.npy", X)
     script = f"""
 import json, numpy as np
-from anchoral_widget.engine.loop import ActiveLoop
+from anchoral_widget.engine.loop.active import ActiveLoop
 X = np.load({str(tmp_path / "X.npy")!r})
 loop = ActiveLoop(X, ["other", "eye"], ["eye"], store={str(path)!r}, index="exact",
                   batch_size={params["batch_size"]}, subpool_size={params["subpool_size"]},

@@ -5,8 +5,8 @@ import os
 import numpy as np
 import pytest
 
-from anchoral_widget.engine.fingerprint import fingerprint_array
-from anchoral_widget.engine.shards import (
+from anchoral_widget.engine.vectors.fingerprint import fingerprint_array
+from anchoral_widget.engine.vectors.shards import (
     ShardedWriter,
     check_mapped,
     fingerprint_embeddings,
@@ -37,7 +37,7 @@ def test_written_embeddings_open_mapped_with_their_fingerprint(tmp_path, dtype):
 def test_the_manifest_is_trusted_only_while_the_file_is_unchanged(tmp_path, monkeypatch):
     path = tmp_path / "pool.npy"
     mapped = write_embeddings(path, unit())
-    import anchoral_widget.engine.shards as shards
+    import anchoral_widget.engine.vectors.shards as shards
 
     scans = []
     real_scan = shards._scan

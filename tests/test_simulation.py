@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 from conftest import clustered_pool
 
-from anchoral_widget.engine.loop import ActiveLoop
-from anchoral_widget.engine.oracle import as_oracle
+from anchoral_widget.engine.loop.active import ActiveLoop
+from anchoral_widget.engine.loop.oracle import as_oracle
 from anchoral_widget.errors import InputError
 from anchoral_widget.replay.simulation import initial_sample, trace
 

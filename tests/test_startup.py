@@ -15,10 +15,10 @@ from conftest import clustered_pool
 from encode_child import DIM, HashModel, fake_encoder
 
 import anchoral_widget as aw
-from anchoral_widget.engine.hnsw import HnswIndex
-from anchoral_widget.engine.index import ExactIndex
-from anchoral_widget.engine.loop import ActiveLoop
+from anchoral_widget.engine.loop.active import ActiveLoop
 from anchoral_widget.engine.pool import Pool
+from anchoral_widget.engine.search.exact import ExactIndex
+from anchoral_widget.engine.search.hnsw import HnswIndex
 from anchoral_widget.errors import InputError
 from anchoral_widget.session.startup import Progress, duration, start_session
 
@@ -403,7 +403,7 @@ def test_the_encoder_reports_what_it_found_in_the_cache_then_each_chunk(tmp_path
 
 
 def test_encoder_names_reach_the_engine_and_a_wrong_one_is_refused_at_once():
-    from anchoral_widget.engine.encoders import DEFAULT_ENCODER
+    from anchoral_widget.engine.vectors.encoder_kinds import DEFAULT_ENCODER
 
     for name in ("fast", "minilm"):
         session = start_session(TEXTS, ["other", "eye"], encoder=name, **SMALL)

@@ -3,9 +3,9 @@ import sqlite3
 import numpy as np
 import pytest
 
-from anchoral_widget.engine.fingerprint import fingerprint_array
-from anchoral_widget.engine.loop import ActiveLoop
-from anchoral_widget.engine.store import LabelStore
+from anchoral_widget.engine.loop.active import ActiveLoop
+from anchoral_widget.engine.loop.store import LabelStore
+from anchoral_widget.engine.vectors.fingerprint import fingerprint_array
 from anchoral_widget.errors import InputError
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from conftest import clustered_pool
 
-from anchoral_widget.engine.loop import ActiveLoop
+from anchoral_widget.engine.loop.active import ActiveLoop
 from anchoral_widget.session.prepare import build_session
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -103,7 +103,7 @@ def test_resuming_in_a_fresh_process_gives_the_same_state(tmp_path):
 import json, sys
 sys.path.insert(0, {str(Path(__file__).parent)!r})
 from conftest import clustered_pool
-from anchoral_widget.engine.loop import ActiveLoop
+from anchoral_widget.engine.loop.active import ActiveLoop
 X, y, _ = clustered_pool()
 loop = ActiveLoop(X, pool_filter="seals", store={str(path)!r}, **{PARAMS!r})
 print(json.dumps(sorted(int(i) for i in loop.labels)))

@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 from conftest import clustered_pool
 
-from anchoral_widget.engine.learners import BoundModel, EmbeddingClassifier
-from anchoral_widget.engine.strategies import (
+from anchoral_widget.engine.learners.learner import BoundModel, EmbeddingClassifier
+from anchoral_widget.engine.method.strategies import (
     STRATEGIES,
     badge_scale,
     badge_seeding,

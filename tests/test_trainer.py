@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from conftest import clustered_pool
 
-from anchoral_widget.engine.learners import EmbeddingClassifier, Remembering
+from anchoral_widget.engine.learners.learner import EmbeddingClassifier, Remembering
 from anchoral_widget.errors import InputError
 from anchoral_widget.session.trainer import FitRequest, Trainer, label_ahead
 
@@ -199,7 +199,7 @@ def test_label_ahead_proposes_with_a_new_model_only_once_it_has_scored_ahead():
 
 
 def test_label_ahead_by_default_only_for_a_learner_that_reads_text():
-    from anchoral_widget.engine.transformer import TransformerClassifier
+    from anchoral_widget.engine.learners.transformer import TransformerClassifier
 
     assert label_ahead("auto", TransformerClassifier()) is True
     assert label_ahead("auto", EmbeddingClassifier()) is False

@@ -13,9 +13,10 @@ from encode_child import HashModel, fake_encoder
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from anchoral_widget.engine.index import ExactIndex
-from anchoral_widget.engine.loop import ActiveLoop
-from anchoral_widget.engine.pool import Pool, PoolSwapped, switch_loop
+from anchoral_widget.engine.loop.active import ActiveLoop
+from anchoral_widget.engine.loop.switch import switch_loop
+from anchoral_widget.engine.pool import Pool, PoolSwapped
+from anchoral_widget.engine.search.exact import ExactIndex
 from anchoral_widget.errors import InputError
 from anchoral_widget.session.startup import Progress, start_session
 from anchoral_widget.session.upgrade import Upgrade, UpgradeStopped

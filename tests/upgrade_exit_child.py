@@ -4,7 +4,7 @@ until the upgrade is encoding, and exits without closing anything: it must exit 
 import sys
 import time
 
-from anchoral_widget.engine.embed import Encoder
+from anchoral_widget.engine.vectors.encoder import Encoder
 from anchoral_widget.session.startup import start_session
 
 cache = sys.argv[1]

@@ -12,7 +12,7 @@ switches between batches.
 A better encoder may finish after the session started (see
 :mod:`~anchoral_widget.session.upgrade`): :meth:`Pool.swap` puts its embeddings in place of the
 first ones, keeping the pool's identity (its label store stays valid: ids and texts are the
-same), and :func:`switch_loop` does it for a loop, held set aside from any proposal.
+same), and :func:`~.loop.switch.switch_loop` does it for a loop, held set aside from any proposal.
 """
 
 from __future__ import annotations
@@ -26,34 +26,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..errors import InputError
-from .shards import fingerprint_embeddings
+from .vectors.matrix import check_embeddings
+from .vectors.shards import fingerprint_embeddings
 
 if TYPE_CHECKING:
-    from .index import VectorIndex
-
-_CHECK_CHUNK = 65_536
-
-
-def check_embeddings(embeddings: Any) -> np.ndarray:
-    """A non-empty 2-d float32 array with no NaN or inf, or an InputError naming the bad rows.
-    A memory-mapped array (float16 or float32) is checked and kept as it is, on disk."""
-    if isinstance(embeddings, np.memmap):
-        from .shards import check_mapped
-
-        return check_mapped(embeddings)
-    embeddings = np.asarray(embeddings)
-    if embeddings.ndim != 2 or embeddings.shape[0] == 0:
-        raise InputError(f"embeddings must be a non-empty 2-d array, got shape {embeddings.shape}")
-    # In chunks: a whole-pool boolean mask would cost as much memory as a quarter of the pool.
-    bad = np.concatenate(
-        [
-            start + np.flatnonzero(~np.isfinite(embeddings[start : start + _CHECK_CHUNK]).all(axis=1))
-            for start in range(0, len(embeddings), _CHECK_CHUNK)
-        ]
-    )
-    if len(bad):
-        raise InputError(f"embeddings hold NaN or inf in {len(bad)} rows, first at row {bad[0]}")
-    return np.ascontiguousarray(embeddings, dtype=np.float32)
+    from .search.index import VectorIndex
 
 
 def learner_reads_texts(learner: object) -> bool:
@@ -150,7 +127,7 @@ class Pool:
             if self.texts is None:
                 self._fingerprint = self.embeddings_fingerprint
             else:
-                from .texts import fingerprint_texts
+                from .vectors.texts import fingerprint_texts
 
                 digest = hashlib.blake2b(digest_size=20)
                 digest.update(fingerprint_texts(self.texts).encode())
@@ -184,7 +161,7 @@ class Pool:
     def index_kind(self) -> str:
         """The kind of index the pool answers with once built: ``exact``, ``hnsw``, a backend's
         name, or ``given`` (a built index was passed)."""
-        from .index import index_kind
+        from .search.index import index_kind
 
         return index_kind(self._index_spec, len(self), mapped=isinstance(self.embeddings, np.memmap))
 
@@ -196,7 +173,7 @@ class Pool:
     def build_index(self, **params: Any) -> VectorIndex:
         """Build the index on this thread (or load it from the cache), without holding up the
         readers of :attr:`index`, who get exact search until it is done. ``params`` go to
-        :func:`~anchoral_widget.engine.index.build_index` (``num_threads``, ``progress``).
+        :func:`~anchoral_widget.engine.search.index.build_index` (``num_threads``, ``progress``).
 
         Returns the index. If the build fails, the pool keeps exact search (it is exact, only
         slower on a very large pool) and the error is raised for the caller to report.
@@ -250,12 +227,12 @@ class Pool:
         return params
 
     def _make_index(self, spec: str, embeddings: Any = None, **params: Any) -> VectorIndex:
-        from .index import build_index
+        from .search.index import build_index
 
         if embeddings is None:  # called under the lock, over the embeddings of now
             embeddings, params = self.embeddings, self._cache_params(spec, params)
             if self.missing is not None:
-                from .index import ExactIndex
+                from .search.exact import ExactIndex
 
                 return ExactIndex(embeddings, missing=self.missing)
         index: VectorIndex = build_index(embeddings, spec, seed=self.seed, **params)
@@ -345,26 +322,3 @@ def _partial(embeddings: Any, missing: Any) -> tuple[np.ndarray, np.ndarray]:
     missing = missing.copy()
     embeddings[missing] = 0.0
     return embeddings, missing
-
-
-def switch_loop(loop: Any, embeddings: Any, test_embeddings: Any = None, *, missing: Any = None) -> None:
-    """Move ``loop`` (an :class:`~.loop.ActiveLoop`) to new embeddings of its pool: the next
-    proposal trains, anchors and searches on them; the labels, the history and the store stay
-    as they are (they hold ids). A held-out set that a learner reads as embeddings needs
-    ``test_embeddings`` from the same encoder. ``missing``: rows still to come, as for
-    :meth:`Pool.swap`. Call it between proposals, holding the loop."""
-    test = loop.test
-    reads_embeddings = not learner_reads_texts(loop.learner)
-    if test is not None and reads_embeddings:
-        if test_embeddings is None:
-            raise InputError("the held-out set is embeddings of the old encoder: pass test_embeddings from the new one")
-        test_embeddings = check_embeddings(test_embeddings)
-        if test_embeddings.shape != (len(test[1]), np.shape(embeddings)[1]):
-            raise InputError(
-                f"test_embeddings must have shape ({len(test[1])}, {np.shape(embeddings)[1]}), "
-                f"got {test_embeddings.shape}"
-            )
-    loop.pool.swap(embeddings, missing=missing)
-    if test is not None and reads_embeddings:
-        loop.test = (test_embeddings, test[1])
-    loop.model_ = None  # fitted on the old embeddings: a reader must not score the new ones with it

@@ -8,8 +8,8 @@ import time
 
 import numpy as np
 
-from ..engine.filters import POOL_FILTERS
-from ..engine.strategies import STRATEGIES
+from ..engine.method.filters import POOL_FILTERS
+from ..engine.method.strategies import STRATEGIES
 from ..errors import AnchorALError
 
 
@@ -80,7 +80,7 @@ def _load(args):
         return X, _plain_list(y), test, classes, None, None
 
     from ..data.datasets import from_frame, load_dataset, read_table
-    from ..engine.embed import Encoder
+    from ..engine.vectors.encoder import Encoder
 
     if args.dataset:
         data = load_dataset(args.dataset, seed=args.seed, max_size=args.max_size)
@@ -97,7 +97,7 @@ def _load(args):
 
 
 def simulate(args) -> int:
-    from ..engine.loop import ActiveLoop
+    from ..engine.loop.active import ActiveLoop
     from .simulation import initial_sample, trace, write_json
 
     X, y, test, classes, default_minority, texts = _load(args)
@@ -111,7 +111,7 @@ def simulate(args) -> int:
 
     learner = args.learner
     if learner == "transformer":
-        from ..engine.transformer import TransformerClassifier
+        from ..engine.learners.transformer import TransformerClassifier
 
         learner = TransformerClassifier(args.model, minority=[classes.index(m) for m in minority if m in classes])
         if texts is None:
@@ -150,7 +150,7 @@ def simulate(args) -> int:
 
 
 def _cache_dir():
-    from ..engine.embed import default_cache_dir
+    from ..engine.vectors.encoder import default_cache_dir
 
     return default_cache_dir()
 

@@ -26,11 +26,11 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ..engine.estimates import cross_validated_f1
-from ..engine.learners import BoundModel, take
-from ..engine.loop import ActiveLoop
+from ..engine.learners.estimates import cross_validated_f1
+from ..engine.learners.learner import BoundModel, take
+from ..engine.loop.active import ActiveLoop
+from ..engine.method.strategies import Uncertainty, entropy
 from ..engine.pool import Pool, learner_reads_texts
-from ..engine.strategies import Uncertainty, entropy
 from ..errors import InputError
 from ..views.curves import POOL_SHARE_COLOUR, curve_data
 from ..views.plots import Layer, MapState, map_layout, map_state, map_traces, point_details, retrieving_anchor

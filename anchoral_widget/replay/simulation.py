@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..engine.metrics import auc, normalised_auc
+from ..engine.learners.metrics import auc, normalised_auc
 from ..errors import InputError
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from ..engine.loop import ActiveLoop
+from ..engine.loop.active import ActiveLoop
 
 
 @dataclass(frozen=True)

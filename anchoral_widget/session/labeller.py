@@ -2,7 +2,7 @@
 
 :class:`LabelSession` is the face of a few parts, each with at most one lock:
 
-- :class:`~.guarded.GuardedLoop`: the :class:`~anchoral_widget.engine.loop.ActiveLoop` and the
+- :class:`~.guarded.GuardedLoop`: the :class:`~anchoral_widget.engine.loop.active.ActiveLoop` and the
   lock that serialises every call into it. Only the worker holds it for long (training);
   readers such as :attr:`LabelSession.labels` use the snapshot it takes after each write.
 - :class:`~.screen.Screen`: the batch on screen and its drafts, phase, status, search, error and
@@ -40,7 +40,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..engine.loop import ActiveLoop
+from ..engine.loop.active import ActiveLoop
 from ..engine.pool import Pool
 from ..errors import EmptyPoolError, InputError
 from .cards import batch_cards

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..engine.loop import ActiveLoop
+from ..engine.loop.active import ActiveLoop
 from ..engine.pool import Pool
 from ..errors import InputError
 from .labeller import LabelSession
@@ -76,13 +76,13 @@ def build_session(
     classes : sequence
         Class names, e.g. ``["other", "eye"]``. Keys 1-9 pick them in this order.
     minority : sequence, optional
-        The rare classes (see :class:`~anchoral_widget.engine.loop.ActiveLoop`).
+        The rare classes (see :class:`~anchoral_widget.engine.loop.active.ActiveLoop`).
     embeddings : (n, d) array, optional
         Precomputed embeddings; by default the encoder computes them (cached on disk).
     encoder : name, folder or object with ``encode(texts)``, optional
         Encodes the pool (when no embeddings are given) and search queries: ``"fast"``,
-        ``"minilm"``, ... (see :mod:`~anchoral_widget.engine.encoders`; default
-        :data:`~anchoral_widget.engine.encoders.DEFAULT_ENCODER`), a local model folder, or any
+        ``"minilm"``, ... (see :mod:`~anchoral_widget.engine.vectors.encoder_kinds`; default
+        :data:`~anchoral_widget.engine.vectors.encoder_kinds.DEFAULT_ENCODER`), a local model folder, or any
         object with ``encode``. Pass the one that made precomputed ``embeddings`` so search matches.
     loop : ActiveLoop, optional
         An existing loop to go on with, instead of ``classes``/``embeddings``/loop parameters.
@@ -271,7 +271,7 @@ def session_encoder(spec):
     """``encoder=`` as an object: a name or a folder (None: the default) made by the engine,
     without a progress bar (the session shows its own progress); an object with ``encode`` as
     it is. Anything else is an InputError, at once."""
-    from ..engine.embed import make_encoder
+    from ..engine.vectors.encoder import make_encoder
 
     if spec is None or isinstance(spec, (str, os.PathLike)):
         return make_encoder(spec, progress=False)
@@ -363,7 +363,7 @@ def _default_store(loop_params: dict, pool: Pool) -> None:
 def _default_encoder(dim: int):
     """For precomputed embeddings, the named encoder of their size (the default first), or None,
     so that search never compares vectors of two sizes; None too when it is not installed."""
-    from ..engine.encoders import DEFAULT_ENCODER, NAMES
+    from ..engine.vectors.encoder_kinds import DEFAULT_ENCODER, NAMES
 
     names = [DEFAULT_ENCODER, *NAMES]
     name = next((n for n in names if NAMES[n][1] == dim), None)
@@ -377,7 +377,7 @@ def _default_encoder(dim: int):
 
 def _checked_texts(texts) -> list[str]:
     """Strings, none empty; duplicates are allowed (a pool may repeat itself) but reported."""
-    from ..engine.texts import check_texts
+    from ..engine.vectors.texts import check_texts
 
     texts = check_texts(texts)
     distinct = len(set(texts))
@@ -391,6 +391,6 @@ def _checked_texts(texts) -> list[str]:
 def _warn_odd_pools(texts: list[str], name: str) -> None:
     """The encoder's warnings about a pool (texts too long to read whole, one text repeated),
     at once rather than from the thread that encodes it."""
-    from ..engine.texts import warn_odd_pools
+    from ..engine.vectors.texts import warn_odd_pools
 
     warn_odd_pools(texts, name)

@@ -11,7 +11,7 @@ as in the paper.
   still waiting: the next fit is always of the newest labelled set.
 - A fit is told ``checkpoint``, which it calls between optimisation steps: :meth:`paused`
   holds it there while the session proposes (on a CPU the two would share the cores), and
-  :meth:`close` makes it raise :class:`~anchoral_widget.engine.learners.FitCancelled`.
+  :meth:`close` makes it raise :class:`~anchoral_widget.engine.learners.learner.FitCancelled`.
 - A fit that raises (out of memory, a NaN loss) leaves the latest good model in place and is
   reported to ``on_error``; strict mode's :meth:`wait_for` raises it.
 - After each fit, ``prepare(model, checkpoint, ready)`` runs on the same thread: the session
@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from ..engine.learners import EmbeddingClassifier, FitCancelled, Remembering, Trained, fit_learner, take
+from ..engine.learners.learner import EmbeddingClassifier, FitCancelled, Remembering, Trained, fit_learner, take
 from ..engine.pool import learner_reads_texts
 from ..errors import InputError
 

@@ -42,7 +42,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..engine.pool import Pool, learner_reads_texts, switch_loop
+from ..engine.loop.switch import switch_loop
+from ..engine.pool import Pool, learner_reads_texts
 from ..errors import AnchorALError
 from .neighbourhoods import NEIGHBOURS, Neighbourhoods
 from .search import quiet_encoder

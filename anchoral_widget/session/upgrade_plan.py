@@ -34,7 +34,7 @@ def plan_upgrade(spec: Any, encoder: Any, *, encodes_pool: bool) -> Any:
     else None (an encoder of the user's own is theirs to keep). A name, a folder or an object
     with ``encode`` as for ``encoder=``; one that gives the same vectors as ``encoder`` is no
     upgrade. An upgrade of embeddings the session did not encode is an InputError."""
-    from ..engine.embed import make_encoder
+    from ..engine.vectors.encoder import make_encoder
 
     if spec is None or spec is False:
         return None

@@ -10,7 +10,7 @@ it sent. After each batch the session asks it for
 - :meth:`MapView.curves`: the live curves as JSON (a few numbers per iteration).
 
 Without a held-out set the F1 curves are cross-validated on the labelled set
-(:func:`~anchoral_widget.engine.estimates.cross_validated_f1`) and marked as an estimate; the
+(:func:`~anchoral_widget.engine.learners.estimates.cross_validated_f1`) and marked as an estimate; the
 subpool's minority share is always the model's prediction in a labelling session (its items are
 not labelled) and is marked so too.
 
@@ -28,8 +28,8 @@ from typing import Any
 
 import numpy as np
 
-from ..engine.estimates import cross_validated_f1, predicted_minority_share
-from ..engine.learners import take
+from ..engine.learners.estimates import cross_validated_f1, predicted_minority_share
+from ..engine.learners.learner import take
 from ..engine.pool import learner_reads_texts
 from ..errors import InputError
 from .curves import curve_data, curves_traces
@@ -63,7 +63,7 @@ class MapView:
         self.texts = texts
         self._owns_projection = projection is None
         if projection is None:
-            from ..engine.embed import default_cache_dir
+            from ..engine.vectors.encoder import default_cache_dir
 
             projection = Projection(
                 loop.embeddings,

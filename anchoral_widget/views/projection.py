@@ -43,8 +43,8 @@ from typing import Any
 
 import numpy as np
 
-from ..engine.fingerprint import fingerprint_array
-from ..engine.pool import check_embeddings
+from ..engine.vectors.fingerprint import fingerprint_array
+from ..engine.vectors.matrix import check_embeddings
 from ..errors import AnchorALError, InputError
 
 _FORMAT = 1
@@ -60,7 +60,7 @@ def _default_cache_dir(embeddings) -> Path:
         filename = getattr(embeddings, "filename", None)
         if filename:
             return Path(filename).parent
-    from ..engine.embed import default_cache_dir
+    from ..engine.vectors.encoder import default_cache_dir
 
     return default_cache_dir()
 
@@ -175,7 +175,7 @@ class Projection:
     cache_dir : path or False, optional
         Where the fitted map is cached. Default: beside the embeddings when they are a memory
         map of a file (as ``Encoder.encode(..., mmap=True)`` returns), else the default cache
-        folder (:func:`~anchoral_widget.engine.embed.default_cache_dir`). ``False``: no disk
+        folder (:func:`~anchoral_widget.engine.vectors.encoder.default_cache_dir`). ``False``: no disk
         cache.
     sample_size : int
         How many items besides the labelled ones UMAP is fitted on.

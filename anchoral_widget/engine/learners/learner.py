@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import AnchorALError, InputError
+from ...errors import AnchorALError, InputError
 
 
 def take(features: Any, ids: Any) -> Any:
@@ -87,7 +87,7 @@ class _ConstantModel:
         return self._represent(X)
 
 
-def _check_training_set(X: Any, y: Any, n_classes: int) -> np.ndarray:
+def check_training_set(X: Any, y: Any, n_classes: int) -> np.ndarray:
     labels = np.asarray(y, dtype=np.int64)
     if len(labels) == 0:
         raise InputError("cannot train on an empty labelled set")
@@ -111,7 +111,7 @@ class EmbeddingClassifier:
     def fit(self, X: np.ndarray, y: np.ndarray, n_classes: int, seed: int = 0) -> Any:
         from sklearn.linear_model import LogisticRegression
 
-        y = _check_training_set(X, y, n_classes)
+        y = check_training_set(X, y, n_classes)
         present = np.unique(y)
         if len(present) == 1:
             return _ConstantModel(int(present[0]), n_classes, lambda X: np.asarray(X, dtype=np.float32))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...errors import AnchorALError, InputError
+from ....errors import AnchorALError, InputError
 
 
 class IndexUnavailableError(AnchorALError):

@@ -29,7 +29,7 @@ from typing import Any, cast
 
 import numpy as np
 
-from ..errors import InputError
+from ...errors import InputError
 from .cachefiles import read_json, write_json
 
 __all__ = [

@@ -18,7 +18,7 @@ A local folder works too: a model2vec folder (its ``config.json`` says ``"model_
 
 ``fast``, ``onnx`` and ``onnx-int8`` are built from the bundled model the first time they are
 used, once per machine, under ``<cache dir>/models/<name>-<key>/`` (see
-:func:`~anchoral_widget.engine.embed.default_cache_dir`), where the key hashes the recipe, the
+:func:`~anchoral_widget.engine.vectors.encoder.default_cache_dir`), where the key hashes the recipe, the
 versions of the libraries that build it and the source model's files. A build goes to a temporary
 folder that is renamed when complete, so an interrupted build leaves nothing half-made and the
 next use builds again. Which of them is the default, and why, is measured in
@@ -41,7 +41,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from ..errors import InputError
+from ...errors import InputError
 from .cachefiles import read_json
 
 __all__ = [
@@ -72,7 +72,7 @@ _RECIPE_VERSION = 1
 _PCA_DIMS = 256
 _SIF_COEFFICIENT = 1e-4
 # static models read at most this many tokens of a text, as model2vec does
-_STATIC_MAX_TOKENS = 512
+STATIC_MAX_TOKENS = 512
 # files up to this size are hashed by content in a model's identity; larger ones (weights) by
 # size and modification time, so building the identity stays cheap
 _HASH_CONTENT_BELOW = 1 << 20
@@ -250,7 +250,7 @@ def build_model(spec: EncoderSpec, models_dir: Path, *, progress: bool = True) -
     return folder
 
 
-def _offline() -> None:
+def offline() -> None:
     # before the first import of huggingface_hub, which reads these once
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -259,7 +259,7 @@ def _offline() -> None:
 def _distil(source: Path, out: Path, progress: bool) -> None:
     """model2vec's distillation of the source model: one forward pass per vocabulary token, PCA,
     SIF weights. Saved in model2vec's own format."""
-    _offline()
+    offline()
     try:
         from model2vec.distill import distill
     except ImportError as exc:
@@ -293,7 +293,7 @@ def _pooling(source: Path) -> str:
 def _export_onnx(source: Path, out: Path, *, quantise: bool) -> None:
     """The source's transformer, pooling and l2 normalisation as one ONNX graph (inputs
     ``input_ids`` and ``attention_mask``, output ``embedding``), and its tokenizer."""
-    _offline()
+    offline()
     try:
         import onnxruntime  # noqa: F401  (fail before the export if it cannot run)
     except ImportError as exc:
@@ -361,7 +361,7 @@ def _export_onnx(source: Path, out: Path, *, quantise: bool) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m anchoral_widget.engine.encoders [NAME ...]``: build the named encoders now
+    """``python -m anchoral_widget.engine.vectors.encoder_kinds [NAME ...]``: build the named encoders now
     (by default the default one), so that a first session does not wait for it. Quick when built."""
     names = (sys.argv[1:] if argv is None else argv) or [DEFAULT_ENCODER]
     unknown = [n for n in names if n not in NAMES]

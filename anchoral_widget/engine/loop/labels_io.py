@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from ..errors import InputError
+from ...errors import InputError
 
 if TYPE_CHECKING:
-    from .loop import ActiveLoop
+    from .active import ActiveLoop
 
 FORMATS = (".csv", ".parquet", ".jsonl")
 COLUMNS = ["id", "text", "label", "iteration", "time"]

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import InputError
+from ...errors import InputError
 from .shards import ShardedWriter
 
 __all__ = ["RayEncoder", "encode_with_ray"]

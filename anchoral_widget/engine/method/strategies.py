@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from ..errors import EmptyPoolError, InputError
+from ...errors import EmptyPoolError, InputError
 
 STRATEGIES = ("entropy", "margin", "least_confidence", "random", "badge", "ftbertkm")
 

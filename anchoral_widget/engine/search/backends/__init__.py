@@ -37,7 +37,7 @@ def open_index(
 
     ``options`` override the spec's own (e.g. ``nprobe=``; ``build=False`` for Milvus).
     """
-    from ...errors import InputError
+    from ....errors import InputError
 
     parsed = parse_index(spec) if isinstance(spec, str) else spec
     if parsed.kind == "faiss":
@@ -46,7 +46,7 @@ def open_index(
         opts = {**parsed.options, **options}
         if cache_dir is not None:
             if fingerprint is None:
-                from ..shards import fingerprint_embeddings
+                from ...vectors.shards import fingerprint_embeddings
 
                 fingerprint = fingerprint_embeddings(embeddings)
             return cached_faiss(
@@ -63,7 +63,7 @@ def open_index(
         from .milvus import MilvusIndex
 
         if fingerprint is None:
-            from ..shards import fingerprint_embeddings
+            from ...vectors.shards import fingerprint_embeddings
 
             fingerprint = fingerprint_embeddings(embeddings)
         return MilvusIndex.connect(parsed, embeddings, fingerprint=fingerprint, progress=progress, **options)

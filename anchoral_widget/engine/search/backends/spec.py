@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from ...errors import InputError
+from ....errors import InputError
 
 IN_PROCESS = ("auto", "exact", "hnsw")
 FAISS_TYPES = ("ivfpq", "hnsw", "flat")

@@ -18,18 +18,18 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from ..errors import EmptyPoolError, InputError
-from .filters import POOL_FILTERS, PoolState, make_filter
-from .learners import BoundModel, Trained, fit_learner, make_learner, take
-from .metrics import evaluate, minority_proportion
-from .pool import Pool, learner_reads_texts
+from ...errors import EmptyPoolError, InputError
+from ..learners.learner import BoundModel, Trained, fit_learner, make_learner, take
+from ..learners.metrics import evaluate, minority_proportion
+from ..method.filters import POOL_FILTERS, PoolState, make_filter
+from ..method.strategies import Random, entropy, make_strategy
+from ..pool import Pool, learner_reads_texts
 from .records import Event, IterationRecord, Proposal
-from .strategies import Random, entropy, make_strategy
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from .index import VectorIndex
+    from ..search.index import VectorIndex
     from .oracle import Oracle
     from .store import LabelStore
 

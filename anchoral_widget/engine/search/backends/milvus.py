@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from ...errors import InputError
+from ....errors import InputError
 from .base import IndexUnavailableError, as_unit_matrix, best_first, empty_answer, exclusion
 from .spec import IndexSpec, parse_index
 

@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..errors import InputError
+from ...errors import InputError
 
 if TYPE_CHECKING:
-    from .loop import ActiveLoop
+    from .active import ActiveLoop
     from .records import IterationRecord
 
 Oracle = Callable[[np.ndarray], list[Any]]

@@ -13,7 +13,7 @@ from collections.abc import Callable
 import numpy as np
 from sklearn.cluster import kmeans_plusplus
 
-from ..errors import InputError
+from ...errors import InputError
 
 ANCHOR_STRATEGIES = ("kmeans++", "random", "entropy")
 

@@ -22,8 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import InputError
-from .index import ROW_BLOCK, _as_matrix, _merge_top, _normalise, exact_search, unit_rows
+from ...errors import InputError
+from .exact import ROW_BLOCK, as_matrix, exact_search, merge_top, normalise, unit_rows
 
 HNSW_M = 64
 #: Raised from the paper's 200: at 200 the graph was poorly connected inside tight minority
@@ -198,10 +198,10 @@ class HnswIndex:
         for start in range(0, len(eligible), ROW_BLOCK):
             block = eligible[start : start + ROW_BLOCK]
             stored = np.asarray(self._index.get_items(block), dtype=np.float32)
-            got_ids, got_sims = exact_search(_normalise(stored), queries, k)
+            got_ids, got_sims = exact_search(normalise(stored), queries, k)
             got_ids = np.where(got_ids >= 0, block[np.maximum(got_ids, 0)], -1)
             rows = np.repeat(np.arange(len(queries)), 2 * k)
-            r, i, s = _merge_top(
+            r, i, s = merge_top(
                 rows,
                 np.concatenate([ids, got_ids], axis=1).ravel(),
                 np.concatenate([sims, got_sims], axis=1).ravel(),
@@ -218,7 +218,7 @@ class HnswIndex:
     # ---- queries --------------------------------------------------------------------------
 
     def query(self, vectors: np.ndarray, k: int, exclude: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-        vectors = _normalise(_as_matrix(vectors, self.dim))
+        vectors = normalise(as_matrix(vectors, self.dim))
         k = int(k)
         exclude = np.zeros(self.size, dtype=bool) if exclude is None else np.asarray(exclude, dtype=bool)
         eligible = self.size - int(exclude.sum())
@@ -331,7 +331,7 @@ def cached_hnsw(
     fingerprint and settings; a corrupt or mismatched file is rebuilt, never used.
     ``num_threads`` as in :meth:`HnswIndex.build`; ``kwargs`` go to the index (``check_rows``,
     ``min_recall``)."""
-    from .fingerprint import fingerprint_array
+    from ..vectors.fingerprint import fingerprint_array
 
     embeddings = unit_rows(embeddings)
     fingerprint = fingerprint or fingerprint_array(embeddings)

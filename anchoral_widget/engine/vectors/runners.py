@@ -13,16 +13,16 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import InputError
+from ...errors import InputError
 from .cachefiles import read_json
-from .encoders import _STATIC_MAX_TOKENS, EncoderSpec, _offline
+from .encoder_kinds import STATIC_MAX_TOKENS, EncoderSpec, offline
 
 
 class TorchRunner:
     """A sentence-transformers model on torch. On CUDA the weights are cast to float16."""
 
     def __init__(self, path: Path, device: str | None):
-        _offline()
+        offline()
         import torch
         from sentence_transformers import SentenceTransformer
 
@@ -107,7 +107,7 @@ class StaticRunner:
         self.dim = int(self.table.shape[1])
         self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
         self.tokenizer.no_padding()
-        self.tokenizer.enable_truncation(_STATIC_MAX_TOKENS)
+        self.tokenizer.enable_truncation(STATIC_MAX_TOKENS)
         model = json.loads(self.tokenizer.to_str()).get("model", {})
         unk = model.get("unk_token")
         self.unk_id = None if unk is None else self.tokenizer.token_to_id(unk)

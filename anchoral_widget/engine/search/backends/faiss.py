@@ -31,8 +31,8 @@ from typing import Any
 
 import numpy as np
 
-from ...errors import InputError
-from ..shards import rows as read_rows
+from ....errors import InputError
+from ...vectors.shards import rows as read_rows
 from .base import as_unit_matrix, best_first, empty_answer, exclusion
 
 FAISS_TYPES = ("ivfpq", "hnsw", "flat")

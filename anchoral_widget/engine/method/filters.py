@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..errors import EmptyPoolError, InputError
+from ...errors import EmptyPoolError, InputError
+from ..search.index import VectorIndex
 from .anchors import select_anchors
-from .index import VectorIndex
 
 POOL_FILTERS = ("anchoral", "randsub", "seals", "none")
 #: SEALS keeps each labelled item's ranking of the pool up to this many times K; beyond, it

@@ -9,7 +9,7 @@ import warnings
 from collections.abc import Sequence
 from typing import Any
 
-from ..errors import InputError
+from ...errors import InputError
 
 # texts longer than this are surely cut by every encoder (256 to 512 tokens): said in a warning
 LONG_TEXT_CHARS = 10_000

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from .learners import make_learner, take
+from .learner import make_learner, take
 from .metrics import per_class_f1
 
 DEFAULT_FOLDS = 5

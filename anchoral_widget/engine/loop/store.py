@@ -20,10 +20,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..errors import InputError
+from ...errors import InputError
 
 if TYPE_CHECKING:
-    from .loop import ActiveLoop
+    from .active import ActiveLoop
 
 SCHEMA_VERSION = 1
 

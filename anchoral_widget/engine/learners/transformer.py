@@ -19,8 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import InputError
-from .learners import Remembering, TrainingError, _check_training_set
+from ...errors import InputError
+from .learner import Remembering, TrainingError, check_training_set
 
 
 def _last_linear(model: Any) -> Any:
@@ -131,7 +131,7 @@ class TransformerClassifier:
     def _resolve(self) -> str:
         if self.model_path is not None:
             return str(self.model_path)
-        from .encoders import default_model_path
+        from ..vectors.encoder_kinds import default_model_path
 
         return str(default_model_path())
 
@@ -157,7 +157,7 @@ class TransformerClassifier:
 
         from .metrics import minority_f1
 
-        y = _check_training_set(X, y, n_classes)
+        y = check_training_set(X, y, n_classes)
         device = resolve_device(self.device)
         dtype = autocast_dtype(self.precision, device)
         path = self._resolve()
