@@ -304,7 +304,7 @@ def main(argv=None) -> int:
     loop.label(initial, y[initial])
     train_s = waits["anchoral"]["train"]
     t0 = time.perf_counter()
-    subpool = loop.pool_filter(loop._pool_state(None))
+    subpool = loop.pool_filter(pool_state(loop, None))
     subpool_s = time.perf_counter() - t0
     sample_ids = np.sort(rng.choice(subpool.ids, size=args.sample, replace=False))
     bound = BoundModel(model, texts)

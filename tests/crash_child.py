@@ -20,7 +20,7 @@ print("READY", flush=True)
 rng = np.random.default_rng(round_)
 while True:
     proposal = loop.propose()  # training and selection
-    for item in proposal.unanswered(loop._excluded).tolist():
+    for item in proposal.unanswered(loop.excluded).tolist():
         if rng.random() < 0.1:
             loop.skip([item])
             print("SKIP", item, flush=True)

@@ -19,7 +19,7 @@ def snapshot(loop):
     return (
         dict(loop.labels),
         loop.skipped_ids.tolist(),
-        loop._excluded.copy().tolist(),
+        loop.excluded.copy().tolist(),
         len(loop.history),
         None if loop.pending is None else loop.pending.batch_ids.tolist(),
     )
@@ -27,7 +27,7 @@ def snapshot(loop):
 
 def check_partition(loop):
     labelled, skipped = set(loop.labels), set(loop.skipped_ids.tolist())
-    unlabelled = set(np.flatnonzero(~loop._excluded).tolist())
+    unlabelled = set(np.flatnonzero(~loop.excluded).tolist())
     assert not labelled & skipped and not labelled & unlabelled and not skipped & unlabelled
     assert labelled | skipped | unlabelled == set(range(len(X)))
 
@@ -47,7 +47,7 @@ def test_invariants_hold_under_any_sequence(actions, pool_filter):
         seed=0,
     )
     for action, pick in actions:
-        free = np.flatnonzero(~loop._excluded)
+        free = np.flatnonzero(~loop.excluded)
         if len(free) == 0:
             break
         if action == "undo":
@@ -59,8 +59,8 @@ def test_invariants_hold_under_any_sequence(actions, pool_filter):
             p = loop.propose()
             assert set(p.batch_ids.tolist()) <= set(p.subpool_ids.tolist()), "a batch is inside its subpool"
             if fresh:
-                assert not loop._excluded[p.subpool_ids].any(), "a new subpool holds only unlabelled items"
-            ids = p.unanswered(loop._excluded)
+                assert not loop.excluded[p.subpool_ids].any(), "a new subpool holds only unlabelled items"
+            ids = p.unanswered(loop.excluded)
             if action == "partial":
                 ids = ids[: 1 + pick % len(ids)]
             do = lambda ids=ids: loop.label(ids, Y[ids])

@@ -53,7 +53,7 @@ def test_reopening_resumes_exactly(tmp_path, pool):
         other.store = None  # keep the file as it is
     for other in (loop, resumed):
         p = other.propose()
-        other.label(p.unanswered(other._excluded), y[p.unanswered(other._excluded)])
+        other.label(p.unanswered(other.excluded), y[p.unanswered(other.excluded)])
     assert np.array_equal(loop.propose().batch_ids, resumed.propose().batch_ids)
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,12 +18,14 @@ import numpy as np
 import numpy.typing as npt
 
 from ...errors import EmptyPoolError, InputError
-from ..learners.learner import BoundModel, Trained, fit_learner, make_learner, take
-from ..learners.metrics import evaluate, minority_proportion
-from ..method.filters import POOL_FILTERS, PoolState, make_filter
-from ..method.strategies import Random, entropy, make_strategy
+from ..learners.learner import Trained
 from ..pool import Pool, learner_reads_texts
-from .records import Event, IterationRecord, Proposal
+from .classes import Classes
+from .labelled import LabelledSet
+from .oracle import run_oracle
+from .proposing import evaluate_model, propose_batch, train
+from .records import Event, IterationRecord, Proposal, kept_subpool
+from .settings import loop_settings, method_parts
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -101,47 +102,28 @@ class ActiveLoop:
     ) -> None:
         # The index is built with a fixed seed, not the loop's: runs with other seeds share it.
         self.pool = Pool.of(embeddings, texts=texts, index=index, cache_dir=cache_dir, fingerprint=fingerprint)
-        self.classes = _check_classes(classes)
-        self._class_index = {c: i for i, c in enumerate(self.classes)}
-        self._minority_given = None if minority is None else self.class_indices(minority, what="minority class")
-        if pool_filter not in POOL_FILTERS:
-            raise InputError(f"unknown pool filter {pool_filter!r}; choose from {', '.join(POOL_FILTERS)}")
-        if subpool_size is None:  # the paper's defaults, never more than the pool
-            subpool_size = min(10_000 if pool_filter == "randsub" else 1_000, len(self.embeddings))
-        self.config: dict[str, Any] = {
-            "pool_filter": pool_filter,
-            "strategy": strategy,
-            "learner": learner if isinstance(learner, str) else type(learner).__name__,
-            "batch_size": int(batch_size),
-            "anchors_per_class": int(anchors_per_class),
-            "neighbours": int(neighbours),
-            "subpool_size": int(subpool_size),
-            "anchor_strategy": anchor_strategy,
-            "minority_anchor_strategy": minority_anchor_strategy or anchor_strategy,
-            "seed": int(seed),
-        }
-        self._check_sizes()
-        self.pool_filter = make_filter(
-            pool_filter,
+        self._classes = Classes(classes, minority)
+        self.classes = self._classes.names
+        self.config = loop_settings(
+            len(self.embeddings),
+            pool_filter=pool_filter,
+            strategy=strategy,
+            learner=learner if isinstance(learner, str) else type(learner).__name__,
+            batch_size=batch_size,
             anchors_per_class=anchors_per_class,
             neighbours=neighbours,
             subpool_size=subpool_size,
+            anchor_strategy=anchor_strategy,
             minority_anchor_strategy=minority_anchor_strategy or anchor_strategy,
-            majority_anchor_strategy=anchor_strategy,
+            seed=seed,
         )
-        self.strategy = make_strategy(strategy)
-        self.learner = make_learner(learner)
+        self.pool_filter, self.strategy, self.learner = method_parts(self.config, learner)
         if self.pool.texts is None and learner_reads_texts(self.learner):
             raise InputError("this learner reads text: pass texts=")
         self.seed = int(seed)
         self.test = None if test is None else (test[0], self.class_indices(test[1], what="test label"))
 
-        n = len(self.embeddings)
-        self._labels: dict[int, int] = {}  # id -> class index, in labelling order
-        self._label_meta: dict[int, tuple[int, float]] = {}  # id -> (iteration, time)
-        self._excluded = np.zeros(n, dtype=bool)  # labelled or skipped
-        self._skipped: set[int] = set()
-        self._events: list[Event] = []
+        self._labelled = LabelledSet(len(self.embeddings))
         # Iterations whose proposal came from a store's log: recorded as logged (a store from
         # the first release logged whole SEALS subpools; its history keeps them).
         self._replayed_iterations: set[int] = set()
@@ -152,46 +134,9 @@ class ActiveLoop:
         if store is not None:
             self.open_store(store)
 
-    # ---- input checks -------------------------------------------------------------------
-
-    def _check_sizes(self) -> None:
-        n, cfg = len(self.embeddings), self.config
-        if cfg["batch_size"] < 1:
-            raise InputError(f"batch_size must be at least 1, got {cfg['batch_size']}")
-        if n < cfg["batch_size"]:
-            raise InputError(f"the pool has {n} items, fewer than one batch (batch_size={cfg['batch_size']})")
-        if cfg["pool_filter"] in ("anchoral", "seals") and n < cfg["neighbours"]:
-            raise InputError(f"the pool has {n} items, fewer than neighbours={cfg['neighbours']}")
-        if cfg["pool_filter"] in ("anchoral", "randsub") and n < cfg["subpool_size"]:
-            raise InputError(f"the pool has {n} items, fewer than subpool_size={cfg['subpool_size']}")
-        if cfg["anchors_per_class"] < 1 or cfg["neighbours"] < 1 or cfg["subpool_size"] < 1:
-            raise InputError("anchors_per_class, neighbours and subpool_size must be at least 1")
-
     def class_indices(self, names: Iterable[Any], *, what: str = "label") -> np.ndarray:
         """The class index of each class name; an InputError names one that is not a class."""
-        values = list(names) if not isinstance(names, (str, bytes)) else [names]
-        out = np.empty(len(values), dtype=np.int64)
-        for i, name in enumerate(values):
-            key = name.item() if isinstance(name, np.generic) else name
-            if key not in self._class_index:
-                raise InputError(f"{what} {key!r} is not among the classes {self.classes}")
-            out[i] = self._class_index[key]
-        return out
-
-    def _check_ids(self, ids: npt.ArrayLike) -> np.ndarray:
-        arr = np.asarray(ids)
-        if arr.ndim == 0:
-            arr = arr[None]
-        if arr.size and not np.issubdtype(arr.dtype, np.integer):
-            raise InputError(f"ids must be integers (row indices), got {arr.dtype}")
-        arr = arr.astype(np.int64)
-        n = len(self.embeddings)
-        bad = arr[(arr < 0) | (arr >= n)]
-        if len(bad):
-            raise InputError(f"ids out of range [0, {n}): {bad[:5].tolist()}")
-        if len(np.unique(arr)) != len(arr):
-            raise InputError("the same id appears twice in one call")
-        return arr
+        return self._classes.indices(names, what=what)
 
     # ---- state ------------------------------------------------------------------------
 
@@ -201,27 +146,31 @@ class ActiveLoop:
         return len(self.history)
 
     @property
+    def labelled_count(self) -> int:
+        return len(self._labelled)
+
+    @property
     def labelled_ids(self) -> np.ndarray:
-        return np.fromiter(self._labels.keys(), dtype=np.int64, count=len(self._labels))
+        return self._labelled.ids()
 
     @property
     def labelled_classes(self) -> np.ndarray:
         """Class indices aligned with ``labelled_ids``."""
-        return np.fromiter(self._labels.values(), dtype=np.int64, count=len(self._labels))
+        return self._labelled.class_indices()
 
     @property
     def labels(self) -> dict[int, Any]:
         """id -> class name of every labelled item, in labelling order."""
-        return {i: self.classes[c] for i, c in self._labels.items()}
+        return {i: self.classes[c] for i, c in self._labelled.classes.items()}
 
     @property
     def skipped_ids(self) -> np.ndarray:
-        return np.array(sorted(self._skipped), dtype=np.int64)
+        return np.array(sorted(self._labelled.skipped), dtype=np.int64)
 
     @property
     def excluded(self) -> np.ndarray:
         """A read-only boolean mask over the pool: True for items labelled or skipped."""
-        view = self._excluded.view()
+        view = self._labelled.excluded.view()
         view.flags.writeable = False
         return view
 
@@ -229,11 +178,11 @@ class ActiveLoop:
     def events(self) -> tuple[Event, ...]:
         """Every ``label`` and ``skip`` call still in effect (undone ones are gone), oldest first:
         what :meth:`undo` takes back, last first. Read them, do not change them."""
-        return tuple(self._events)
+        return tuple(self._labelled.events)
 
     @property
     def unlabelled_count(self) -> int:
-        return int((~self._excluded).sum())
+        return int((~self._labelled.excluded).sum())
 
     @property
     def pending(self) -> Proposal | None:
@@ -246,20 +195,14 @@ class ActiveLoop:
 
     @property
     def minority_indices(self) -> set[int]:
-        if self._minority_given is not None:
-            return set(int(c) for c in self._minority_given)
-        counts = np.bincount(self.labelled_classes, minlength=len(self.classes))
-        if counts.sum() == 0:
-            return set(range(len(self.classes)))
-        return set(range(len(self.classes))) - {int(counts.argmax())}
+        return self._classes.minority_indices(self.labelled_classes)
 
     def class_counts(self) -> dict[Any, int]:
-        counts = np.bincount(self.labelled_classes, minlength=len(self.classes))
-        return {c: int(k) for c, k in zip(self.classes, counts)}
+        return self._classes.counts(self.labelled_classes)
 
     def label_time(self, item: int) -> tuple[int, float]:
         """(iteration, unix time) at which ``item`` was labelled."""
-        return self._label_meta[int(item)]
+        return self._labelled.times[int(item)]
 
     @property
     def embeddings(self) -> np.ndarray:
@@ -286,21 +229,17 @@ class ActiveLoop:
         says where a call from outside the batch came from (``"map"``: a selection labelled at
         once); it is kept with the event, in the store and in :attr:`events`.
         """
-        arr = self._check_ids(ids)
+        arr = self._labelled.checked_ids(ids)
         classes = self.class_indices(labels)
         if len(classes) != len(arr):
             raise InputError(f"{len(arr)} ids but {len(classes)} labels")
-        already = [int(i) for i in arr if int(i) in self._labels]
-        if already:
-            raise InputError(f"already labelled: {already[:5]}")
+        self._labelled.check_open_for_labels(arr)
         self._apply(Event("label", arr, classes, self._iteration_of(arr), time.time(), source=source))
 
     def skip(self, ids: npt.ArrayLike, *, source: str | None = None) -> None:
         """Leave ``ids`` unlabelled and out of every future subpool (undo brings them back)."""
-        arr = self._check_ids(ids)
-        taken = [int(i) for i in arr if self._excluded[i]]
-        if taken:
-            raise InputError(f"already labelled or skipped: {taken[:5]}")
+        arr = self._labelled.checked_ids(ids)
+        self._labelled.check_open_for_skips(arr)
         self._apply(Event("skip", arr, None, self._iteration_of(arr), time.time(), source=source))
 
     def _iteration_of(self, ids: np.ndarray) -> int:
@@ -310,92 +249,33 @@ class ActiveLoop:
 
     def _apply(self, event: Event, persist: bool = True) -> None:
         if persist and self.store is not None:
-            payload: dict[str, Any] = {
-                "ids": event.ids,
-                "labels": None if event.classes is None else [self.classes[c] for c in event.classes.tolist()],
-                "iteration": event.iteration,
-                "time": event.time,
-            }
-            if event.source is not None:  # absent from batch and seed rows, as in every older store
-                payload["source"] = event.source
-            self.store.append(event.kind, payload)
-        if event.kind == "label":
-            assert event.classes is not None  # a label event always carries its classes
-            for item, cls in zip(event.ids.tolist(), event.classes.tolist()):
-                self._labels[item] = cls
-                self._label_meta[item] = (event.iteration, event.time)
-            event.unskipped = [i for i in event.ids.tolist() if i in self._skipped]
-            self._skipped.difference_update(event.unskipped)
-        else:
-            self._skipped.update(event.ids.tolist())
-        self._excluded[event.ids] = True
-        if self._pending is not None and len(self._pending.unanswered(self._excluded)) == 0:
+            self.store.append(event.kind, event.payload(self.classes))
+        self._labelled.apply(event)
+        if self._pending is not None and len(self._pending.unanswered(self._labelled.excluded)) == 0:
             event.completed = self._pending
-            self.history.append(self._record(self._pending))
+            kept = self._pending
+            if kept.iteration not in self._replayed_iterations:
+                kept = self._kept_subpool(kept)
+            self.history.append(IterationRecord.of(kept, self._labelled.classes, self._labelled.skipped, self.classes))
             self._pending = None
-        self._events.append(event)
 
     def _kept_subpool(self, proposal: Proposal) -> Proposal:
-        """The proposal as the history and the store keep it: the full pool as a subpool is not
-        worth a copy per iteration, and a subpool that grows with the labelled set (SEALS: K
-        neighbours of every label) is kept as its ``subpool_size`` best-scored items and the
-        batch, or the history would grow with the square of the labels. The strategy saw all
-        of it."""
-        if self.config["pool_filter"] == "none":
-            return replace(proposal, subpool_ids=proposal.subpool_ids[:0], subpool_scores=None)
-        keep = self.config["subpool_size"]
-        if len(proposal.subpool_ids) <= keep:
-            return proposal
-        # Filters list a scored subpool best first (filters.top_by_score).
-        kept = np.arange(len(proposal.subpool_ids)) < keep
-        kept |= np.isin(proposal.subpool_ids, proposal.batch_ids)
-        scores = None if proposal.subpool_scores is None else proposal.subpool_scores[kept]
-        return replace(proposal, subpool_ids=proposal.subpool_ids[kept], subpool_scores=scores)
-
-    def _record(self, proposal: Proposal) -> IterationRecord:
-        batch = proposal.batch_ids.tolist()
-        answered = [i for i in batch if i in self._labels]
-        kept = proposal if proposal.iteration in self._replayed_iterations else self._kept_subpool(proposal)
-        return IterationRecord(
-            iteration=proposal.iteration,
-            labelled_count=proposal.labelled_count,
-            anchor_ids=proposal.anchor_ids.tolist(),
-            anchor_classes=[self.classes[c] for c in proposal.anchor_classes.tolist()],
-            subpool_ids=kept.subpool_ids.tolist(),
-            subpool_scores=[] if kept.subpool_scores is None else kept.subpool_scores.tolist(),
-            batch_ids=answered,
-            batch_labels=[self.classes[self._labels[i]] for i in answered],
-            skipped_ids=[i for i in batch if i in self._skipped],
-            minority_in_labelled=proposal.minority_in_labelled,
-            minority_in_subpool=None,
-            seconds=dict(proposal.seconds),
-            test=proposal.test,
-            model_labelled=proposal.model_labelled,
-        )
+        return kept_subpool(proposal, self.config["pool_filter"], self.config["subpool_size"])
 
     def undo(self, persist: bool = True) -> Event | None:
         """Revert the last ``label`` or ``skip`` call exactly, reopening its iteration if it
         finished one. Returns the reverted event, or None if there is nothing to undo."""
-        if not self._events:
+        if not self._labelled.events:
             return None
         if persist and self.store is not None:
             self.store.append("undo", {})
-        event = self._events.pop()
-        ids = event.ids.tolist()
-        if event.kind == "label":
-            for item in ids:
-                del self._labels[item]
-                del self._label_meta[item]
-            self._skipped.update(event.unskipped)
-        else:
-            self._skipped.difference_update(ids)
-        self._excluded[event.ids] = False
-        self._excluded[event.unskipped] = True
+        event = self._labelled.revert()
+        assert event is not None  # there was one: checked above
         if event.completed is not None:
             self.history.pop()
             self._pending = event.completed
             event.completed = None
-        elif self._pending is not None and self._pending.events_seen > len(self._events):
+        elif self._pending is not None and self._pending.events_seen > len(self._labelled.events):
             self._pending = None  # proposed after the call being undone: stale now
         return event
 
@@ -405,14 +285,11 @@ class ActiveLoop:
         """Keep every label in ``store`` (a path or a :class:`~.store.LabelStore`) from now on,
         first replaying what it holds: the same labels, history and pending batch as when it was
         last written."""
-        from .store import LabelStore, replay
+        from .store import opened_for
 
         if self.store is not None:
             raise InputError(f"this loop keeps its labels in {self.store.path} already")
-        if not isinstance(store, LabelStore):
-            store = LabelStore(store, fingerprint=self.pool.identities, classes=self.classes, config=self.config)
-        replay(self, store.log())
-        self.store = store
+        self.store = opened_for(self, store)
 
     def restore(self, kind: str, payload: dict[str, Any]) -> None:
         """Apply one logged step (``label``, ``skip``, ``undo`` or ``propose``) as it was recorded,
@@ -421,10 +298,10 @@ class ActiveLoop:
             self._pending = Proposal.from_payload(payload)
             self._replayed_iterations.add(self._pending.iteration)
         elif kind in ("label", "skip"):
-            ids = self._check_ids(payload["ids"])
             classes = None if kind == "skip" else self.class_indices(payload["labels"])
-            event = Event(kind, ids, classes, payload["iteration"], payload["time"], source=payload.get("source"))
-            self._apply(event, persist=False)
+            self._apply(
+                Event.from_payload(kind, self._labelled.checked_ids(payload["ids"]), classes, payload), persist=False
+            )
         elif kind == "undo":
             self.undo(persist=False)
         else:
@@ -432,38 +309,20 @@ class ActiveLoop:
 
     # ---- one iteration ------------------------------------------------------------------
 
-    def _rng(self, stream: int) -> np.random.Generator:
+    def rng(self, stream: int) -> np.random.Generator:
+        """The generator of ``stream`` in this iteration: seeded by ``(seed, iteration, stream)``."""
         return np.random.default_rng([self.seed, self.iteration, stream])
 
-    def _features(self) -> Any:
-        return self.pool.features(self.learner)
-
     def labelled_in_id_order(self) -> tuple[np.ndarray, np.ndarray]:
-        """The labelled ids and their classes, sorted by id: what training and the filters see,
-        so that a proposal depends on the labelled set and never on the order labels came in
-        (a solver sums its rows in order; k-means++ seeds over its points in order)."""
-        ids, classes = self.labelled_ids, self.labelled_classes
-        order = np.argsort(ids, kind="stable")
-        ids, classes = ids[order], classes[order]
-        missing = self.pool.missing
-        if missing is not None:  # a pool arriving in parts: a label counts once its item's vector is in
-            has = ~missing[ids]
-            ids, classes = ids[has], classes[has]
-        return ids, classes
+        """The labelled ids and their classes in id order, less those still to be encoded: what
+        training and the filters see (the order labels came in never steers a proposal)."""
+        return self._labelled.in_id_order(self.pool.missing)
 
     def train(self) -> Any:
         """Fit the learner on the labelled set (in id order); None if nothing is labelled. A
         learner whose fit takes ``minority`` is told the minority classes (its best epoch is
         chosen on them)."""
-        if not self._labels:
-            return None
-        ids, classes = self.labelled_in_id_order()
-        if not len(ids):  # every label's vector is still to come (a pool arriving in parts)
-            return None
-        X = take(self._features(), ids)
-        return fit_learner(
-            self.learner, X, classes, len(self.classes), self.seed, minority=sorted(self.minority_indices)
-        )
+        return train(self)
 
     def propose(
         self,
@@ -484,7 +343,7 @@ class ActiveLoop:
         anchors and the subpool are those of the current labelled set either way; the proposal
         records the model's labelled count.
         """
-        if self._pending is not None and len(self._pending.unanswered(self._excluded)):
+        if self._pending is not None and len(self._pending.unanswered(self._labelled.excluded)):
             return self._pending
         if self.unlabelled_count == 0:
             raise EmptyPoolError("every item of the pool is labelled or skipped: the loop is done")
@@ -492,102 +351,25 @@ class ActiveLoop:
         if b < 1:
             raise InputError(f"batch size must be at least 1, got {b}")
 
-        t0 = time.perf_counter()
-        if trained is None:
-            if on_stage:
-                on_stage("training")
-            model = self.train()
-            train_s = time.perf_counter() - t0
-            trained = Trained(model, len(self._labels), train_s)
-        model = trained.model
-        t1 = time.perf_counter()
-        if on_stage:
-            on_stage("selecting")
-        features = self.embeddings if trained.stand_in else self._features()
-        bound = None if model is None else BoundModel(model, features)
-        subpool = self.pool_filter(self._pool_state(bound))
-        t2 = time.perf_counter()
-        # With no model yet, uncertainty means nothing: pick at random from the subpool.
-        strategy = self.strategy if bound is not None else Random()
-        batch = np.asarray(strategy.select(bound, subpool.ids, b, self._rng(1)), dtype=np.int64)
-        t3 = time.perf_counter()
-
-        retrieved_by = None
-        if subpool.retrieved_by is not None:
-            position = {int(i): k for k, i in enumerate(subpool.ids.tolist())}
-            retrieved_by = subpool.retrieved_by[[position[int(i)] for i in batch]]
-        probs = (
-            bound.proba(batch) if bound is not None else np.full((len(batch), len(self.classes)), 1 / len(self.classes))
-        )
-        self.model_ = None if trained.stand_in else model
+        proposal, trained = propose_batch(self, b, on_stage, trained)
+        self.model_ = None if trained.stand_in else trained.model
         self._replayed_iterations.discard(self.iteration)
-        proposal = Proposal(
-            iteration=self.iteration,
-            batch_ids=batch,
-            subpool_ids=subpool.ids,
-            subpool_scores=subpool.scores,
-            anchor_ids=subpool.anchor_ids,
-            anchor_classes=subpool.anchor_classes,
-            batch_proba=probs,
-            seconds={
-                "train": trained.waited,
-                "subpool": t2 - t1,
-                "strategy": t3 - t2,
-                "total": trained.waited + t3 - t1,
-            },
-            labelled_count=len(self._labels),
-            minority_in_labelled=minority_proportion(self.labelled_classes, self.minority_indices),
-            # the test set is held as the learner's features: a stand-in cannot read them
-            test=None if trained.stand_in else self.evaluate(model),
-            events_seen=len(self._events),
-            batch_retrieved_by=retrieved_by,
-            model_labelled=None if model is None else int(trained.labelled),
-            model_stand_in=trained.stand_in,
-        )
         if self.store is not None:
             self.store.append("propose", self._kept_subpool(proposal).payload())
         self._pending = proposal
         return proposal
 
-    def _pool_state(self, bound: BoundModel | None) -> PoolState:
-        needs_index = self.config["pool_filter"] in ("anchoral", "seals") and len(self._labels) > 0
-        ids, classes = self.labelled_in_id_order()
-        labelled_entropy: Callable[[], np.ndarray] | None = None
-        if bound is not None:
-            labelled_entropy = lambda: entropy(bound.proba(ids))
-        missing = self.pool.missing
-        return PoolState(
-            embeddings=self.embeddings,
-            index=self.index if needs_index else None,
-            excluded=self._excluded if missing is None else self._excluded | missing,
-            labelled_ids=ids,
-            labelled_classes=classes,
-            n_classes=len(self.classes),
-            minority=self.minority_indices,
-            rng=self._rng(0),
-            labelled_entropy=labelled_entropy,
-        )
-
     def evaluate(self, model: Any = None) -> dict[str, Any] | None:
         """Minority, majority and per-class F1 of ``model`` (default: the last one) on the test
         set; None without a test set or a model."""
-        model = self.model_ if model is None else model
-        if self.test is None or model is None:
-            return None
-        X, y = self.test
-        predicted = BoundModel(model, X).proba(np.arange(len(y))).argmax(axis=1)
-        return evaluate(y, predicted, sorted(self.minority_indices), self.classes)
+        return evaluate_model(self, self.model_ if model is None else model)
 
     def simulate(
         self, oracle: Oracle | Sequence[Any] | np.ndarray, budget: int, *, progress: bool = False
     ) -> list[IterationRecord]:
-        """Run the loop with an oracle until ``budget`` more items are labelled.
-
-        ``oracle`` is a sequence of every pool item's class name, or a callable ids -> names.
-        Returns the history records added by this run.
-        """
-        from .oracle import run_oracle
-
+        """Run the loop with an oracle until ``budget`` more items are labelled. ``oracle`` is a
+        sequence of every pool item's class name, or a callable ids -> names. Returns the
+        history records added by this run."""
         return run_oracle(self, oracle, budget, progress=progress)
 
     def labels_frame(self) -> pd.DataFrame:
@@ -612,23 +394,6 @@ class ActiveLoop:
         cfg = self.config
         return (
             f"ActiveLoop(pool={len(self.embeddings)}, classes={self.classes}, minority={self.minority}, "
-            f"filter={cfg['pool_filter']!r}, strategy={cfg['strategy']!r}, labelled={len(self._labels)}, "
+            f"filter={cfg['pool_filter']!r}, strategy={cfg['strategy']!r}, labelled={len(self._labelled)}, "
             f"iteration={self.iteration})"
         )
-
-
-def _check_classes(classes: Iterable[Any]) -> list[Any]:
-    if isinstance(classes, (str, bytes)):
-        raise InputError("classes must be a list of class names, not a single string")
-    names = [c.item() if isinstance(c, np.generic) else c for c in classes]
-    if len(names) < 2:
-        raise InputError(f"at least two classes are needed, got {names}")
-    seen: set[Any] = set()
-    dupes: list[Any] = []
-    for c in names:
-        if c in seen:
-            dupes.append(c)
-        seen.add(c)
-    if dupes:
-        raise InputError(f"duplicate classes: {dupes}")
-    return names

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -77,6 +77,23 @@ class Event:
     unskipped: list[int] = field(default_factory=list)  # skipped items this call labelled
     source: str | None = None  # where the call came from when not a batch or seed: "map" (a selection)
 
+    @classmethod
+    def from_payload(cls, kind: str, ids: np.ndarray, classes: np.ndarray | None, payload: dict[str, Any]) -> Event:
+        """The event a store logged, with its ids and classes checked by the loop."""
+        return cls(kind, ids, classes, payload["iteration"], payload["time"], source=payload.get("source"))
+
+    def payload(self, class_names: list[Any]) -> dict[str, Any]:
+        """The event as the store logs it, with class names."""
+        payload: dict[str, Any] = {
+            "ids": self.ids,
+            "labels": None if self.classes is None else [class_names[c] for c in self.classes.tolist()],
+            "iteration": self.iteration,
+            "time": self.time,
+        }
+        if self.source is not None:  # absent from batch and seed rows, as in every older store
+            payload["source"] = self.source
+        return payload
+
 
 @dataclass
 class IterationRecord:
@@ -97,3 +114,46 @@ class IterationRecord:
     test: dict[str, Any] | None = None
     model_labelled: int | None = None  # labels of the model that proposed the batch (label-ahead: maybe older)
     extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def of(
+        cls, proposal: Proposal, labels: dict[int, int], skipped: set[int], class_names: list[Any]
+    ) -> IterationRecord:
+        """The record of a finished ``proposal`` (its subpool as kept), given the labels
+        (id -> class index) and skips that answered it."""
+        batch = proposal.batch_ids.tolist()
+        answered = [i for i in batch if i in labels]
+        return cls(
+            iteration=proposal.iteration,
+            labelled_count=proposal.labelled_count,
+            anchor_ids=proposal.anchor_ids.tolist(),
+            anchor_classes=[class_names[c] for c in proposal.anchor_classes.tolist()],
+            subpool_ids=proposal.subpool_ids.tolist(),
+            subpool_scores=[] if proposal.subpool_scores is None else proposal.subpool_scores.tolist(),
+            batch_ids=answered,
+            batch_labels=[class_names[labels[i]] for i in answered],
+            skipped_ids=[i for i in batch if i in skipped],
+            minority_in_labelled=proposal.minority_in_labelled,
+            minority_in_subpool=None,
+            seconds=dict(proposal.seconds),
+            test=proposal.test,
+            model_labelled=proposal.model_labelled,
+        )
+
+
+def kept_subpool(proposal: Proposal, pool_filter: str, subpool_size: int) -> Proposal:
+    """The proposal as the history and the store keep it: the full pool as a subpool is not
+    worth a copy per iteration, and a subpool that grows with the labelled set (SEALS: K
+    neighbours of every label) is kept as its ``subpool_size`` best-scored items and the
+    batch, or the history would grow with the square of the labels. The strategy saw all
+    of it."""
+    if pool_filter == "none":
+        return replace(proposal, subpool_ids=proposal.subpool_ids[:0], subpool_scores=None)
+    keep = subpool_size
+    if len(proposal.subpool_ids) <= keep:
+        return proposal
+    # Filters list a scored subpool best first (filters.top_by_score).
+    kept = np.arange(len(proposal.subpool_ids)) < keep
+    kept |= np.isin(proposal.subpool_ids, proposal.batch_ids)
+    scores = None if proposal.subpool_scores is None else proposal.subpool_scores[kept]
+    return replace(proposal, subpool_ids=proposal.subpool_ids[kept], subpool_scores=scores)

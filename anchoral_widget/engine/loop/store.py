@@ -169,3 +169,13 @@ def replay(loop: ActiveLoop, log: Iterable[tuple[str, dict[str, Any]]]) -> None:
     writing nothing."""
     for kind, payload in log:
         loop.restore(kind, payload)
+
+
+def opened_for(loop: ActiveLoop, store: str | os.PathLike[str] | LabelStore) -> LabelStore:
+    """``store`` (a path or a :class:`LabelStore`, made for the loop's pool, classes and settings
+    when a path) with its log replayed into ``loop``: the same labels, history and pending batch
+    as when it was last written."""
+    if not isinstance(store, LabelStore):
+        store = LabelStore(store, fingerprint=loop.pool.identities, classes=loop.classes, config=loop.config)
+    replay(loop, store.log())
+    return store
