@@ -161,6 +161,14 @@ describe("receiving a message from the kernel", () => {
     expect(heard).toEqual(['a "selection" message from the kernel could not be shown: no such layer']);
     expect(errors).toHaveBeenCalledTimes(1);
   });
+
+  it("is the one way the views hear the kernel: no view compares a message's kind itself", () => {
+    const views = import.meta.glob("../src/views/*.js", { query: "?raw", import: "default", eager: true });
+    expect(Object.keys(views)).toContain("../src/views/map.js");
+    for (const [path, source] of Object.entries(views)) {
+      expect(source, path).not.toMatch(/msg:custom|\.kind\s*[!=]==|[!=]==\s*\w+\.kind/);
+    }
+  });
 });
 
 /** A stand-in for plotly: enough for the map view to draw and take a click. */
