@@ -2,9 +2,10 @@
 
 - :data:`COMMANDS`: what the front end sends (``model.send({kind, ...})``), checked on arrival
   by :func:`read_command` before the session sees it;
-- :data:`MESSAGES`: what the kernel sends (``widget.send(header, buffers)``): the kind and the
+- :data:`MESSAGES`: what the kernel sends (``widget.send(header, buffers)``): the kind, the
   top-level fields (the map's layers are an open object here; their format is
-  :func:`~anchoral_widget.views.plots.map_update_payload`'s);
+  :func:`~anchoral_widget.views.plots.map_update_payload`'s) and whether binary buffers come
+  with it; the front end checks each on arrival before a view sees it;
 - :data:`TRAITS`: the synced traits, by the name they have in Python and in ``js/src/model.js``.
 
 A field's type is one of :data:`TYPES`. The front end reads the same declaration from
@@ -90,7 +91,8 @@ COMMANDS: dict[str, dict] = {
     },
 }
 
-#: Kernel -> front end: kind -> what it carries and its top-level fields.
+#: Kernel -> front end: kind -> what it carries, its top-level fields, and ``buffers``: whether
+#: binary buffers may come with it (none may come with a message that says False).
 MESSAGES: dict[str, dict] = {
     "map_update": {
         "help": "What changed on the map, with binary buffers (views.plots.map_update_payload).",
@@ -107,10 +109,12 @@ MESSAGES: dict[str, dict] = {
             ),
             "layout": field("object", "the map's plotly layout (with the declarations)", optional=True),
         },
+        "buffers": True,
     },
     "map_text": {
         "help": "The whole texts of clicked points (the answer to map_text).",
         "fields": {"texts": field("object", "str(id) -> text")},
+        "buffers": False,
     },
     "selection": {
         "help": "A selection stored or taken back (the answer to label_selection, skip_selection, undo_selection).",
@@ -122,6 +126,7 @@ MESSAGES: dict[str, dict] = {
             "text": field("str", "what happened, in words"),
             "undoable": field("bool", "whether undo_selection can take it back now"),
         },
+        "buffers": False,
     },
 }
 

@@ -102,10 +102,11 @@ def toy():
     return load_toy(n_majority=600, cluster_size=15, seen_size=20, seed=0)
 
 
-def test_what_a_session_sends_and_shows_follows_the_declaration(toy):
+def toy_session(toy):
+    """A small session with a map, not started."""
     texts = [f"point {i}" for i in range(len(toy.coords))]
     labels = {int(np.flatnonzero(toy.labels == c)[0]): c for c in ("minority", "majority")}
-    session = build_session(
+    return build_session(
         texts,
         toy.classes,
         toy.minority,
@@ -118,6 +119,10 @@ def test_what_a_session_sends_and_shows_follows_the_declaration(toy):
         neighbours=20,
         subpool_size=100,
     )
+
+
+def test_what_a_session_sends_and_shows_follows_the_declaration(toy):
+    session = toy_session(toy)
     sent = []
     session.on_map(lambda header, buffers: sent.append(header))
     session.start()
@@ -144,6 +149,26 @@ def test_what_a_session_sends_and_shows_follows_the_declaration(toy):
         check_message({"kind": "map_updates"})
     with pytest.raises(InputError, match=r"a 'map_text' message must name"):
         check_message({"kind": "map_text"})
+
+
+def test_binary_buffers_come_only_with_the_messages_that_declare_them(toy):
+    assert all(isinstance(spec["buffers"], bool) for spec in MESSAGES.values())
+    session = toy_session(toy)
+    sent = []
+    session.on_map(lambda header, buffers: sent.append((header["kind"], len(buffers))))
+    session.start()
+    try:
+        assert session.wait(60)
+        session.handle({"kind": "map_text", "ids": [3]})
+        last = len(toy.coords) - 1  # answered by a selection message even if left out
+        session.handle({"kind": "label_selection", "ids": [last - 1, last], "label": "majority"})
+        assert session.wait(60)
+    finally:
+        session.close()
+    assert {kind for kind, _ in sent} == set(MESSAGES)
+    for kind, count in sent:
+        assert MESSAGES[kind]["buffers"] or count == 0, kind
+    assert any(count for kind, count in sent if kind == "map_update")
 
 
 FRAMEWORKS = {"anywidget", "traitlets"}

@@ -1,5 +1,5 @@
 // @vitest-environment jsdom
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { curvesView } from "../src/views/curves.js";
 import { applyMapUpdate, emptyMap } from "../src/mapdata.js";
 import { mapView } from "../src/views/map.js";
@@ -64,6 +64,7 @@ let cleanups = [];
 afterEach(() => {
   cleanups.forEach((c) => c());
   cleanups = [];
+  vi.restoreAllMocks();
 });
 HTMLCanvasElement.prototype.getContext = () => null; // jsdom draws nothing
 function mount(model, renderer = fakeScatterplot(), onSelect = () => {}, drawLimit = undefined) {
@@ -281,6 +282,35 @@ describe("map view", () => {
     sp.fire("lassoStart");
     sp.fire("lassoEnd", { coordinates: [[x[0] - d, y[0] - d], [x[0] + d, y[0] - d], [x[0] + d, y[0] + d], [x[0] - d, y[0] + d]] });
     expect(selections.at(-1)).toEqual([ids[0]]);
+  });
+
+  it("receives through the checked path: a message not as declared, or one it cannot apply, is reported and the map stands", async () => {
+    const errors = vi.spyOn(console, "error").mockImplementation(() => {});
+    const { model, view } = await mountedWithMap();
+    const batch = () => view.el.querySelector(".aw-map-overlay").drawnLayers.find((l) => l.uid === "batch").ids;
+    const { header, buffers } = payload({ full: false, iteration: 1, layers: { batch: { ids: [4], xy: [4, 0], anchor: [-1] } } });
+    const { layers, ...withoutLayers } = header;
+    expect(() => {
+      emit(model, withoutLayers, buffers); // a required field missing
+      emit(model, header, buffers.map((b) => [...new Uint8Array(b.buffer, b.byteOffset, b.byteLength)])); // numbers, not bytes
+      emit(model, { ...header, kind: "map_updates" }, buffers); // an unknown kind
+      emit(model, { ...header, version: 3 }, buffers); // as declared, but a format this map cannot read
+      emit(model, { kind: "map_text", texts: { 4: "Otitis" } }, buffers); // no buffers come with map_text
+    }).not.toThrow();
+    await flush();
+    expect(view.el.dataset.iteration).toBe("0");
+    expect(batch()).toEqual([2, 3]);
+    const problems = errors.mock.calls.map((call) => call[0]);
+    expect(problems).toHaveLength(5);
+    expect(problems[0]).toContain('map_update needs "layers"');
+    expect(problems[1]).toContain("every buffer must be binary");
+    expect(problems[2]).toContain('unknown kind "map_updates"');
+    expect(problems[3]).toContain('a "map_update" message from the kernel could not be shown: not a map update: map_update v3');
+    expect(problems[4]).toContain("map_text carries no binary buffers");
+    emit(model, header, buffers); // the map still takes the next good one
+    await flush();
+    expect(view.el.dataset.iteration).toBe("1");
+    expect(batch()).toEqual([4]);
   });
 
   it("stops listening and frees the renderer when destroyed, without an error", async () => {

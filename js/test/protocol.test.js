@@ -1,6 +1,6 @@
 // @vitest-environment jsdom
-import { afterEach, describe, expect, it } from "vitest";
-import { command, problems, PROTOCOL } from "../src/protocol.js";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { command, messageProblems, onMessageProblem, problems, PROTOCOL, receive } from "../src/protocol.js";
 import { mapView } from "../src/views/map.js";
 import widget from "../src/widget.js";
 import { FakeModel, initialState } from "./fake-model.js";
@@ -13,6 +13,7 @@ let cleanups = [];
 afterEach(() => {
   cleanups.forEach((c) => c());
   cleanups = [];
+  vi.restoreAllMocks();
 });
 
 describe("the declaration", () => {
@@ -67,6 +68,106 @@ describe("checking a message", () => {
     expect(problems(payload({ full: false, iteration: 2 }).header, PROTOCOL.messages)).toEqual([]);
     expect(problems({ kind: "map_text", texts: { 4: "Otitis" } }, PROTOCOL.messages)).toEqual([]);
     expect(problems({ kind: "map_update", full: true }, PROTOCOL.messages).join("; ")).toContain('needs "layers"');
+  });
+});
+
+const selectionAnswer = { kind: "selection", action: "label", label: "eye", count: 2, left_out: 0, text: "labelled 2 texts eye", undoable: true };
+
+describe("checking a message from the kernel", () => {
+  it("accepts the kernel's messages, with binary buffers where declared", () => {
+    const { header, buffers } = firstMap();
+    expect(messageProblems(header, buffers)).toEqual([]);
+    expect(messageProblems(header, buffers.map((b) => b.buffer))).toEqual([]); // ArrayBuffers, as some front ends give
+    expect(messageProblems(payload({ full: false }).header, [])).toEqual([]); // nothing changed: no buffers
+    expect(messageProblems({ kind: "map_text", texts: { 4: "Otitis" } }, [])).toEqual([]);
+    expect(messageProblems({ kind: "map_text", texts: {} })).toEqual([]); // a comm may give no list
+    expect(messageProblems(selectionAnswer, [])).toEqual([]);
+  });
+
+  it.each([
+    ["an unknown kind", { kind: "map_updates" }, [], 'unknown kind "map_updates"; expected one of map_update, map_text, selection'],
+    ["no message", null, [], "unknown kind undefined"],
+    ["a missing field", { kind: "map_text" }, [], 'map_text needs "texts"'],
+    ["a field left undefined", { ...selectionAnswer, text: undefined }, [], 'selection needs "text"'],
+    ["a mistyped field", { ...selectionAnswer, count: "2" }, [], '"count" must be an integer, got "2"'],
+    ["an undeclared field", { ...selectionAnswer, extra: 1 }, [], 'selection has no field "extra"'],
+    ["buffers where none come", { kind: "map_text", texts: {} }, [new ArrayBuffer(4)], "map_text carries no binary buffers, got 1"],
+    ["buffers that are not bytes", firstMap().header, [[1, 2, 3]], "map_update: every buffer must be binary"],
+    ["buffers that are not a list", firstMap().header, "buffers", "map_update: its buffers must be a list"],
+  ])("finds what is wrong: %s", (_, content, buffers, problem) => {
+    expect(messageProblems(content, buffers).join("; ")).toContain(problem);
+  });
+});
+
+describe("receiving a message from the kernel", () => {
+  const deliver = (model, content, buffers = []) => {
+    for (const fn of model.handlers.get("msg:custom") ?? []) fn(content, buffers);
+  };
+
+  it("takes handlers only for the kinds the kernel sends", () => {
+    expect(() => receive(new FakeModel(), { map_updates: () => {} })).toThrow(/the kernel sends no "map_updates" message; it sends map_update, map_text, selection/);
+  });
+
+  it("hands each message, checked, to the handlers of its kind, in every view; the last to stop takes the listener away", () => {
+    const model = new FakeModel();
+    const got = [];
+    const stops = [
+      receive(model, { selection: (content, buffers) => got.push(["a", content.kind, buffers.length]) }),
+      receive(model, { map_text: (content) => got.push(["b", content.kind]), selection: () => got.push(["b", "selection"]) }),
+    ];
+    expect(model.listenerCount()).toBe(1); // one checked path per model
+    deliver(model, selectionAnswer);
+    deliver(model, { kind: "map_text", texts: {} }, undefined);
+    expect(got).toEqual([["a", "selection", 0], ["b", "selection"], ["b", "map_text"]]);
+    stops[0]();
+    stops[0]();
+    expect(model.listenerCount()).toBe(1);
+    stops[1]();
+    expect(model.listenerCount()).toBe(0);
+  });
+
+  it("refuses an unknown or malformed message: no handler sees it, and it is reported once, however many views listen", () => {
+    const errors = vi.spyOn(console, "error").mockImplementation(() => {});
+    const model = new FakeModel();
+    const seen = [];
+    const heard = [];
+    cleanups.push(
+      receive(model, { selection: (c) => seen.push(c) }),
+      receive(model, { selection: (c) => seen.push(c) }),
+      onMessageProblem(model, (problem) => heard.push(problem)),
+    );
+    expect(() => deliver(model, { kind: "explode" })).not.toThrow();
+    expect(() => deliver(model, { ...selectionAnswer, text: undefined })).not.toThrow();
+    expect(() => deliver(model, "selection")).not.toThrow();
+    expect(seen).toEqual([]);
+    expect(heard).toHaveLength(3);
+    expect(heard[0]).toMatch(/^refused a message from the kernel: unknown kind "explode"/);
+    expect(heard[1]).toContain('selection needs "text" (what happened, in words)');
+    expect(errors.mock.calls.map((call) => call[0])).toEqual(heard.map((problem) => `anchoral-widget: ${problem}`));
+  });
+
+  it("reports a handler that fails, and still hands the message to the other views", () => {
+    const errors = vi.spyOn(console, "error").mockImplementation(() => {});
+    const model = new FakeModel();
+    const seen = [];
+    const heard = [];
+    cleanups.push(
+      receive(model, { selection: () => { throw new Error("no such layer"); } }),
+      receive(model, { selection: (c) => seen.push(c.count) }),
+      onMessageProblem(model, (problem) => heard.push(problem)),
+    );
+    expect(() => deliver(model, selectionAnswer)).not.toThrow();
+    expect(seen).toEqual([2]);
+    expect(heard).toEqual(['a "selection" message from the kernel could not be shown: no such layer']);
+    expect(errors).toHaveBeenCalledTimes(1);
+  });
+
+  it("is the one way the views hear the kernel: no view compares a message's kind itself", () => {
+    const views = import.meta.glob("../src/views/*.js", { query: "?raw", import: "default", eager: true });
+    expect(Object.keys(views)).toContain("../src/views/map.js");
+    for (const [path, source] of Object.entries(views)) {
+      expect(source, path).not.toMatch(/msg:custom|\.kind\s*[!=]==|[!=]==\s*\w+\.kind/);
+    }
   });
 });
 

@@ -1,7 +1,7 @@
 // @vitest-environment jsdom
 // The selection's side panel (the map calls show(ids)), the widget's focus after an undo, the
 // search shortcut, and the module form anywidget reads.
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { selectionHeadline, textsToFetch, undoneIndex } from "../src/logic.js";
 import { selectionView } from "../src/views/selection.js";
 import * as widgetModule from "../src/widget.js";
@@ -13,6 +13,7 @@ const { render } = widgetModule.default;
 const cleanups = [];
 afterEach(() => {
   for (const c of cleanups.splice(0)) c();
+  vi.restoreAllMocks();
 });
 
 function panel(model = new FakeModel(), extra = {}) {
@@ -23,8 +24,8 @@ function panel(model = new FakeModel(), extra = {}) {
 }
 
 /** The kernel's answer to a message, as anywidget delivers it. */
-function kernel(model, content) {
-  for (const fn of model.handlers.get("msg:custom") ?? []) fn(content, []);
+function kernel(model, content, buffers = []) {
+  for (const fn of model.handlers.get("msg:custom") ?? []) fn(content, buffers);
 }
 
 function mount(model) {
@@ -93,6 +94,28 @@ describe("the selection panel", () => {
     expect(cleared).toBe(0);
     expect(view.selected()).toEqual([7, 8]);
     expect(view.el.querySelector(".aw-selection-skip").disabled).toBe(false);
+  });
+
+  it("receives through the checked path: an answer not as declared is refused, shown on the error line, and the selection stays", () => {
+    const errors = vi.spyOn(console, "error").mockImplementation(() => {});
+    const model = new FakeModel();
+    const el = mount(model);
+    el.querySelector(".aw-root").dispatchEvent(new CustomEvent(widgetModule.SELECT_EVENT, { detail: { ids: [40, 41] } }));
+    el.querySelector('.aw-selection-label[data-label="eye"]').click();
+    const answer = { kind: "selection", action: "label", label: "eye", count: 2, left_out: 0, text: "labelled 2 texts eye", undoable: true };
+    const { text, ...withoutText } = answer;
+    expect(() => kernel(model, withoutText)).not.toThrow();
+    expect(() => kernel(model, { kind: "map_text", texts: { 40: "Cataract" } }, [new ArrayBuffer(4)])).not.toThrow();
+    const shown = () => [...el.querySelectorAll(".aw-selection-text")].map((li) => li.textContent);
+    expect(shown()).toEqual(["#40 …", "#41 …"]);
+    expect(el.querySelector(".aw-selection-count").textContent).toBe("2 texts selected"); // not let go
+    expect(el.querySelector(".aw-selection-note").textContent).toBe("storing 2 texts…");
+    expect(el.querySelector(".aw-error").hidden).toBe(false);
+    expect(el.querySelector(".aw-error-text").textContent).toContain("map_text carries no binary buffers, got 1");
+    expect(errors.mock.calls.map((call) => call[0]).join("\n")).toContain('selection needs "text"');
+    kernel(model, answer); // the kernel's next, good answer is taken
+    expect(el.querySelector(".aw-selection-picked").hidden).toBe(true);
+    expect(el.querySelector(".aw-selection-note").textContent).toBe("labelled 2 texts eye");
   });
 
   it("shows a selection sent to the widget's root as the map's lasso would", () => {

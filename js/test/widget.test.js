@@ -1,5 +1,5 @@
 // @vitest-environment jsdom
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import widget from "../src/widget.js";
 import { FakeModel, initialState } from "./fake-model.js";
 
@@ -34,6 +34,7 @@ beforeEach(() => {
 afterEach(() => {
   for (const c of cleanups) c();
   for (const h of hosts) h.remove();
+  vi.restoreAllMocks();
 });
 
 describe("cards", () => {
@@ -293,6 +294,30 @@ describe("status, search and errors", () => {
     expect(model.get("error")).toBe("");
     expect(model.saves).toBe(1);
     expect(box.hidden).toBe(true);
+  });
+
+  it("shows a message from the kernel that it refused on every view's error line, reported once, kept from the kernel", () => {
+    const errors = vi.spyOn(console, "error").mockImplementation(() => {});
+    const model = new FakeModel();
+    const views = [mount(model), mount(model)];
+    const boxes = views.map((el) => el.querySelector(".aw-error"));
+    expect(() => {
+      for (const fn of model.handlers.get("msg:custom")) fn({ kind: "explode" }, []);
+    }).not.toThrow();
+    for (const box of boxes) {
+      expect(box.hidden).toBe(false);
+      expect(box.textContent).toContain('refused a message from the kernel: unknown kind "explode"');
+    }
+    expect(errors).toHaveBeenCalledTimes(1);
+    expect(model.get("error")).toBe("");
+    expect(model.saves).toBe(0);
+    model.set("error", "text 99 is not in the current batch"); // the kernel's own error replaces it
+    expect(boxes[0].textContent).toContain("text 99");
+    expect(boxes[0].textContent).not.toContain("explode");
+    for (const fn of model.handlers.get("msg:custom")) fn({ kind: "map_text" }, []);
+    boxes[1].querySelector(".aw-dismiss").click();
+    expect(boxes[1].hidden).toBe(true);
+    expect(model.get("error")).toBe("");
   });
 });
 

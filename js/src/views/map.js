@@ -14,6 +14,7 @@ import { DRAW_LIMIT, detailPlan, indicesInView, pointsInPolygon, sampleNote, see
 import { frameOf, hoverHead, idsOfPoints, legendEntries, normalise, overlayHit, overlayLayers, poolStyle, screenTransform } from "../mapscene.js";
 import { drawMarker, glyphOf } from "../markers.js";
 import { listen, msg } from "../model.js";
+import { receive } from "../protocol.js";
 
 /** regl-scatterplot, loaded on first use: bundled, but only evaluated once there is a map */
 export const loadScatterplot = () => import("regl-scatterplot").then((m) => m.default ?? m);
@@ -364,17 +365,18 @@ export function mapView({ model, onSelect = () => {}, renderer = loadScatterplot
   const keepPress = (/** @type {MouseEvent} */ event) => event.stopPropagation();
   plot.addEventListener("mousedown", keepPress);
 
-  /** @param {any} content @param {any[]} [buffers] */
-  function onMessage(content, buffers = []) {
-    if (content?.kind === "map_update") {
+  /** @type {Record<string, import("../protocol.js").Handler>} the kernel's messages, checked on arrival */
+  const handlers = {
+    map_update(content, buffers) {
       state = applyMapUpdate(state, content, buffers);
       draw();
-    } else if (content?.kind === "map_text") {
-      for (const [id, text] of Object.entries(content.texts ?? {})) fullTexts.set(Number(id), text);
+    },
+    map_text(content) {
+      for (const [id, text] of Object.entries(content.texts)) fullTexts.set(Number(id), text);
       if (hovering) showTip(hovering);
       if (picked !== null) showPicked();
-    }
-  }
+    },
+  };
 
   /** @param {number} id */
   function pick(id) {
@@ -442,8 +444,7 @@ export function mapView({ model, onSelect = () => {}, renderer = loadScatterplot
   const resizing = typeof ResizeObserver === "function" ? new ResizeObserver(onResize) : null;
   resizing?.observe(plot);
 
-  model.on("msg:custom", onMessage);
-  const stops = [listen(model, ["map_status"], updateStatus), listen(model, ["batch", "answers"], showPicked)];
+  const stops = [receive(model, handlers), listen(model, ["map_status"], updateStatus), listen(model, ["batch", "answers"], showPicked)];
   updateStatus();
   // a view that opens while UMAP fits gets the first (full) map by itself; a later one asks
   if (model.get("map_status")?.status === "ready") model.send(msg.mapSync());
@@ -463,7 +464,6 @@ export function mapView({ model, onSelect = () => {}, renderer = loadScatterplot
       plot.removeEventListener("mousemove", onPointerMove);
       plot.removeEventListener("mouseleave", hideTip);
       plot.removeEventListener("mousedown", keepPress);
-      model.off("msg:custom", onMessage);
       stops.forEach((stop) => stop());
       plotter?.destroy();
       plotter = null;

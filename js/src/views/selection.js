@@ -6,6 +6,7 @@
 import { h, replace } from "../dom.js";
 import { count, selectionHeadline, SELECTION_SHOWN, textsToFetch } from "../logic.js";
 import { listen, msg } from "../model.js";
+import { receive } from "../protocol.js";
 
 /**
  * @param {{model: import("../model.js").AnyModel, onStored?: () => void, shown?: number}} ctx
@@ -81,12 +82,13 @@ export function selectionView({ model, onStored = () => {}, shown = SELECTION_SH
     for (const b of el.querySelectorAll(".aw-selection-actions button")) /** @type {HTMLButtonElement} */ (b).disabled = busy !== null;
   }
 
-  /** @param {any} content */
-  function onMessage(content) {
-    if (content?.kind === "map_text") {
-      for (const [id, text] of Object.entries(content.texts ?? {})) texts.set(Number(id), text);
+  /** @type {Record<string, import("../protocol.js").Handler>} the kernel's messages, checked on arrival */
+  const handlers = {
+    map_text(content) {
+      for (const [id, text] of Object.entries(content.texts)) texts.set(Number(id), text);
       if (ids.length) render();
-    } else if (content?.kind === "selection") {
+    },
+    selection(content) {
       // this view's own selection is stored: the map lets it go (another view's answer only informs)
       const mine = content.action !== "undo" && (busy === "label" || busy === "skip");
       busy = null;
@@ -99,8 +101,8 @@ export function selectionView({ model, onStored = () => {}, shown = SELECTION_SH
         onStored();
       }
       render();
-    }
-  }
+    },
+  };
 
   /** The kernel refused (the error line says why): the selection stays, to try again. */
   function onError() {
@@ -111,8 +113,7 @@ export function selectionView({ model, onStored = () => {}, shown = SELECTION_SH
     render();
   }
 
-  model.on("msg:custom", onMessage);
-  const stops = [listen(model, ["classes", "minority"], render), listen(model, ["error"], onError)];
+  const stops = [receive(model, handlers), listen(model, ["classes", "minority"], render), listen(model, ["error"], onError)];
   render();
   return {
     el,
@@ -120,7 +121,6 @@ export function selectionView({ model, onStored = () => {}, shown = SELECTION_SH
     /** the ids shown now */
     selected: () => [...ids],
     destroy() {
-      model.off("msg:custom", onMessage);
       stops.forEach((stop) => stop());
     },
   };
