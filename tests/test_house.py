@@ -1,0 +1,81 @@
+"""The house rules, checked over the whole package: short modules, private names kept private,
+one lock per part. ARCHITECTURE.md says why; the import contracts (layers, who may import
+what) are checked by import-linter in bin/test."""
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[1] / "anchoral_widget"
+MODULES = sorted(p for p in PACKAGE.rglob("*.py") if "static" not in p.parts)
+MAX_LINES = 400
+LOCKS = ("Lock", "RLock", "Condition", "Semaphore", "BoundedSemaphore", "Event", "Barrier")
+
+
+def _name(path: Path) -> str:
+    return path.relative_to(PACKAGE.parent).as_posix()
+
+
+def _tree(path: Path) -> ast.Module:
+    return ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+
+
+def test_the_rules_see_every_module():
+    names = {_name(p) for p in MODULES}
+    assert "anchoral_widget/engine/loop/active.py" in names and "anchoral_widget/widget.py" in names
+    assert len(MODULES) > 60
+
+
+@pytest.mark.parametrize("path", MODULES, ids=_name)
+def test_no_module_passes_400_lines(path):
+    lines = path.read_text(encoding="utf-8").count("\n")
+    assert lines < MAX_LINES, f"{_name(path)} has {lines} lines: split it along its concepts"
+
+
+def private_imports(tree: ast.Module) -> list[str]:
+    """Names with a leading underscore that a module imports from another module of the package
+    (``from .x import _helper``); dunder names and aliases given by the importer are fine."""
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and (node.level > 0 or (node.module or "").startswith("anchoral_widget")):
+            for alias in node.names:
+                if alias.name.startswith("_") and not alias.name.startswith("__"):
+                    found.append(f"{'.' * node.level}{node.module or ''}.{alias.name} (line {node.lineno})")
+    return found
+
+
+def test_the_private_import_check_finds_one():
+    tree = ast.parse("from .index import _as_matrix, unit_rows\nfrom . import encoders as _kinds\nfrom os import _exit\n")
+    assert private_imports(tree) == [".index._as_matrix (line 1)"]
+
+
+@pytest.mark.parametrize("path", MODULES, ids=_name)
+def test_no_private_name_is_imported_across_modules(path):
+    assert private_imports(_tree(path)) == [], f"{_name(path)} imports another module's private names"
+
+
+def locks_made(cls: ast.ClassDef) -> list[str]:
+    """The threading primitives a class's own code creates (``threading.Lock()`` and kin)."""
+    return [
+        call.func.attr
+        for call in ast.walk(cls)
+        if isinstance(call, ast.Call)
+        and isinstance(call.func, ast.Attribute)
+        and isinstance(call.func.value, ast.Name)
+        and call.func.value.id == "threading"
+        and call.func.attr in LOCKS
+    ]
+
+
+def test_the_lock_check_counts_them():
+    tree = ast.parse("class Two:\n    def __init__(self):\n        self.a = threading.Lock()\n        self.b = threading.Event()\n")
+    assert locks_made(tree.body[0]) == ["Lock", "Event"]
+
+
+@pytest.mark.parametrize("path", MODULES, ids=_name)
+def test_no_class_makes_more_than_one_lock(path):
+    for node in ast.walk(_tree(path)):
+        if isinstance(node, ast.ClassDef):
+            made = locks_made(node)
+            assert len(made) <= 1, f"{_name(path)}: {node.name} makes {made}: one lock per part"
