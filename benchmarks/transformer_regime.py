@@ -255,6 +255,7 @@ def main(argv=None) -> int:
     from anchoral_widget.engine.learners.learner import BoundModel
     from anchoral_widget.engine.learners.transformer import TransformerClassifier
     from anchoral_widget.engine.loop.active import ActiveLoop
+    from anchoral_widget.engine.loop.proposing import pool_state
     from anchoral_widget.replay.simulation import initial_sample
 
     torch.manual_seed(args.seed)

@@ -46,7 +46,9 @@ def private_imports(tree: ast.Module) -> list[str]:
 
 
 def test_the_private_import_check_finds_one():
-    tree = ast.parse("from .index import _as_matrix, unit_rows\nfrom . import encoders as _kinds\nfrom os import _exit\n")
+    tree = ast.parse(
+        "from .index import _as_matrix, unit_rows\nfrom . import encoders as _kinds\nfrom os import _exit\n"
+    )
     assert private_imports(tree) == [".index._as_matrix (line 1)"]
 
 
@@ -69,7 +71,9 @@ def locks_made(cls: ast.ClassDef) -> list[str]:
 
 
 def test_the_lock_check_counts_them():
-    tree = ast.parse("class Two:\n    def __init__(self):\n        self.a = threading.Lock()\n        self.b = threading.Event()\n")
+    tree = ast.parse(
+        "class Two:\n    def __init__(self):\n        self.a = threading.Lock()\n        self.b = threading.Event()\n"
+    )
     assert locks_made(tree.body[0]) == ["Lock", "Event"]
 
 
