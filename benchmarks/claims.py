@@ -237,6 +237,11 @@ def verdict(p: dict) -> str:
     return "does not hold"
 
 
+def significant_loss(p: dict) -> bool:
+    """Behind, and by more than chance: the paired t-test's p < 0.05."""
+    return p["diff"] < 0 and p["t_p"] < 0.05
+
+
 def claim_rows(name: str, runs: dict, tally: dict) -> tuple[list[list], list[str]]:
     rows, lines = [], []
     for claim, what, key, rival in CLAIMS:

@@ -36,6 +36,7 @@ from _common import RESULTS, cache_root, cached_pool, command_line, markdown_tab
 from speed import label, parse_size
 
 CHECKPOINTS = (100, 250, 500, 1000, 2000, 3000, 4000, 5000)
+FLAT_RATIO = 1.5  # the most the subpool's CPU time may grow from the first checkpoint to the last
 
 
 class Timed:
@@ -194,7 +195,7 @@ def render(results: list[dict], args) -> str:
     for r in results:
         first, last = r["points"][0]["median"], r["points"][-1]["median"]
         ratio = last["subpool_cpu"] / first["subpool_cpu"] if first["subpool_cpu"] else float("nan")
-        verdict = "flat" if ratio <= 1.5 else "NOT flat"
+        verdict = "flat" if ratio <= FLAT_RATIO else "NOT flat"
         search0, search1 = first["subpool_cpu"] - first["anchors"], last["subpool_cpu"] - last["anchors"]
         extra = ""
         if r["recall_checks"]:

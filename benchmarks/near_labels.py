@@ -35,7 +35,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import RESULTS, cache_root, command_line, markdown_table, now, write_section
-from claims import mean_sd, paired, start_loop, variant
+from claims import mean_sd, paired, significant_loss, start_loop, variant
 from upgrade import batches_during, found, rate, run
 
 
@@ -245,8 +245,7 @@ def report(args, rate_one: float, results: dict, load1: float, neighbours: int) 
 
 
 def _versus(p: dict) -> str:
-    lost = p["diff"] < 0 and p["t_p"] < 0.05
-    verdict = "**a loss**" if lost else "no significant loss"
+    verdict = "**a loss**" if significant_loss(p) else "no significant loss"
     return f"{p['a']:.1f} against MiniLM's {p['b']:.1f} ({p['a'] / p['b'] - 1:+.0%}, p={p['t_p']:.2g}: {verdict})"
 
 
