@@ -36,7 +36,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import cache_root, cached_pool, machine, markdown_table, peak_rss_bytes, write_section
 
 from anchoral_widget.engine.fingerprint import fingerprint_array
-from anchoral_widget.views.plots import map_state, map_update_payload, payload_bytes
+from anchoral_widget.views.mapstate import map_state
+from anchoral_widget.views.mapupdate import map_update_payload, payload_bytes
 from anchoral_widget.views.projection import Projection
 
 WORDS = [

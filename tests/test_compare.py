@@ -7,7 +7,7 @@ import pytest
 from anchoral_widget.data.toy import load_toy
 from anchoral_widget.errors import InputError
 from anchoral_widget.replay.compare import Comparison, compare
-from anchoral_widget.views.plots import map_declarations
+from anchoral_widget.views.styles import map_declarations
 
 LOOP = dict(batch_size=10, anchors_per_class=3, neighbours=20, subpool_size=100, index="exact")
 

@@ -8,8 +8,8 @@ from anchoral_widget.data.toy import load_toy
 from anchoral_widget.engine.loop import ActiveLoop
 from anchoral_widget.errors import InputError
 from anchoral_widget.session.prepare import build_session
+from anchoral_widget.views.mapupdate import decode_payload
 from anchoral_widget.views.mapview import MapView
-from anchoral_widget.views.plots import decode_payload
 from anchoral_widget.views.projection import Projection
 
 
@@ -64,7 +64,7 @@ def test_the_first_message_is_full_and_later_ones_carry_only_what_changed(toy):
     assert np.array_equal(np.sort(layers["batch"]["ids"]), np.sort([c["id"] for c in s.snapshot()["batch"]]))
     # positions of the toy data are its coordinates
     assert np.allclose(layers["batch"]["xy"], toy.coords[layers["batch"]["ids"]])
-    # the map's traces as views/plots.py declares them, sent with the full map only
+    # the map's traces as views/styles.py declares them, sent with the full map only
     assert [d["trace"]["uid"] for d in first["traces"]][-1] == "highlight" and "layout" in first
     answer_all(s)
     delta, buffers = messages[-1]

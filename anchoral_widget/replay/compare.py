@@ -33,8 +33,11 @@ from ..engine.pool import Pool, learner_reads_texts
 from ..engine.strategies import Uncertainty, entropy
 from ..errors import InputError
 from ..views.curves import POOL_SHARE_COLOUR, curve_data
-from ..views.plots import Layer, MapState, map_layout, map_state, map_traces, point_details, retrieving_anchor
+from ..views.hover import point_details
+from ..views.mapfigure import map_traces
+from ..views.mapstate import Layer, MapState, map_state, retrieving_anchor
 from ..views.projection import Projection
+from ..views.styles import map_layout
 from .simulation import initial_sample
 
 FILTER_COLOURS = {"anchoral": "#e45756", "randsub": "#4c78a8", "none": "#54a24b", "seals": "#b279a2"}
