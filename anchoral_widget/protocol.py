@@ -4,7 +4,7 @@
   by :func:`read_command` before the session sees it;
 - :data:`MESSAGES`: what the kernel sends (``widget.send(header, buffers)``): the kind and the
   top-level fields (the map's layers are an open object here; their format is
-  :func:`~anchoral_widget.views.plots.map_update_payload`'s);
+  :func:`~anchoral_widget.views.mapupdate.map_update_payload`'s);
 - :data:`TRAITS`: the synced traits, by the name they have in Python and in ``js/src/model.js``.
 
 A field's type is one of :data:`TYPES`. The front end reads the same declaration from
@@ -93,7 +93,7 @@ COMMANDS: dict[str, dict] = {
 #: Kernel -> front end: kind -> what it carries and its top-level fields.
 MESSAGES: dict[str, dict] = {
     "map_update": {
-        "help": "What changed on the map, with binary buffers (views.plots.map_update_payload).",
+        "help": "What changed on the map, with binary buffers (views.mapupdate.map_update_payload).",
         "fields": {
             "version": field("int", "the payload format's version"),
             "iteration": field("int", "the loop iteration drawn"),
