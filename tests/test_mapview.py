@@ -10,6 +10,7 @@ from anchoral_widget.errors import InputError
 from anchoral_widget.session.prepare import build_session
 from anchoral_widget.views.mapupdate import decode_payload
 from anchoral_widget.views.mapview import MapView
+from anchoral_widget.views.placement import Placement
 from anchoral_widget.views.projection import Projection
 
 
@@ -177,11 +178,14 @@ class SlowProjection(Projection):
         self.coords, self.gate = coords, gate
 
     def _run(self, labelled_ids):
-        self._phase, self._fraction = "layout", 0.4
+        self._progress.phase, self._progress.fraction = "layout", 0.4
         self.gate.wait(30)
-        self._xy, self.sample_ids_, self.sample_xy_ = self.coords, np.arange(len(self.coords)), self.coords
+        self.sample_ids_, self.sample_xy_ = np.arange(len(self.coords)), self.coords
+        self._placement = Placement(
+            self.embeddings, self.sample_ids_, self.coords, index=None, neighbours=self.neighbours, placed=self.coords
+        )
         self.fit_seconds_ = 0.0
-        self._status, self._fraction = "ready", 1.0
+        self._progress.status, self._progress.fraction = "ready", 1.0
 
 
 def test_the_map_fits_in_the_background_without_holding_up_a_batch(toy):
