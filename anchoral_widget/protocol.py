@@ -4,8 +4,8 @@
   by :func:`read_command` before the session sees it;
 - :data:`MESSAGES`: what the kernel sends (``widget.send(header, buffers)``): the kind, the
   top-level fields (the map's layers are an open object here; their format is
-  :func:`~anchoral_widget.views.plots.map_update_payload`'s) and whether binary buffers come
-  with it; the front end checks each on arrival before a view sees it;
+  :func:`~anchoral_widget.views.mapupdate.map_update_payload`'s) and whether binary buffers
+  come with it; the front end checks each on arrival before a view sees it;
 - :data:`TRAITS`: the synced traits, by the name they have in Python and in ``js/src/model.js``.
 
 A field's type is one of :data:`TYPES`. The front end reads the same declaration from
@@ -95,7 +95,7 @@ COMMANDS: dict[str, dict] = {
 #: binary buffers may come with it (none may come with a message that says False).
 MESSAGES: dict[str, dict] = {
     "map_update": {
-        "help": "What changed on the map, with binary buffers (views.plots.map_update_payload).",
+        "help": "What changed on the map, with binary buffers (views.mapupdate.map_update_payload).",
         "fields": {
             "version": field("int", "the payload format's version"),
             "iteration": field("int", "the loop iteration drawn"),

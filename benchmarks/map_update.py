@@ -36,7 +36,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import cache_root, cached_pool, machine, markdown_table, peak_rss_bytes, write_section
 
 from anchoral_widget.engine.vectors.fingerprint import fingerprint_array
-from anchoral_widget.views.plots import map_state, map_update_payload, payload_bytes
+from anchoral_widget.views.mapstate import map_state
+from anchoral_widget.views.mapupdate import map_update_payload, payload_bytes
+from anchoral_widget.views.placement import Placement
 from anchoral_widget.views.projection import Projection
 
 WORDS = [
@@ -201,9 +203,10 @@ def main(argv=None):
             model = umap.UMAP(n_components=2, metric="cosine", random_state=0).fit(sample)
             fresh = Projection(X, sample_size=args.sample_size, seed=0, cache_dir=False, process=False)
             fresh.sample_ids_, fresh.sample_xy_ = projection.sample_ids_, projection.sample_xy_
-            fresh._index, fresh._xy = projection._index, np.full((n, 2), np.nan, np.float32)
-            fresh._xy[projection.sample_ids_] = projection.sample_xy_
-            fresh._status = "ready"
+            fresh._placement = Placement(  # the fitted index, nothing outside the sample placed yet
+                X, fresh.sample_ids_, fresh.sample_xy_, index=projection._placement.index, neighbours=fresh.neighbours
+            )
+            fresh._progress.status = "ready"
             outside = np.setdiff1d(rng.choice(n, 3 * (args.subpool + 45), replace=False), projection.sample_ids_)
             for name, value in placement_times(fresh, X, outside[: args.subpool + 45], model).items():
                 rows.append([size, f"place {args.subpool + 45:,} items: {name}", value, "%" if "%" in name else "s"])

@@ -6,8 +6,10 @@ import pytest
 
 from anchoral_widget.data.toy import load_toy
 from anchoral_widget.errors import InputError
-from anchoral_widget.replay.compare import Comparison, compare
-from anchoral_widget.views.plots import map_declarations
+from anchoral_widget.replay.compare import compare
+from anchoral_widget.replay.comparison import Comparison
+from anchoral_widget.replay.replayfigure import run_map_title
+from anchoral_widget.views.styles import map_declarations
 
 LOOP = dict(batch_size=10, anchors_per_class=3, neighbours=20, subpool_size=100, index="exact")
 
@@ -218,7 +220,7 @@ def test_replay_moves_every_map_with_the_slider(comparison):
     assert batches == [comparison.state(n, 3).batch.ids.tolist() for n in comparison.filters]
     subpools = [t for t in fig.data if t.name.startswith("subpool")]
     assert list(subpools[0].marker.color) == pytest.approx(comparison.state("anchoral", 3).subpool.values.tolist())
-    assert [a.text for a in fig.layout.annotations][:3] == [comparison._map_title(n, 3) for n in comparison.filters]
+    assert [a.text for a in fig.layout.annotations][:3] == [run_map_title(comparison, n, 3) for n in comparison.filters]
     assert all(s.x0 == 3 for s in fig.layout.shapes)
 
 
@@ -378,7 +380,7 @@ def test_stop_pauses_the_replay_where_it_is(comparison):
     back.click()
     back.click()
     assert slider.value == 1
-    assert [a.text for a in fig.layout.annotations][:3] == [comparison._map_title(n, 1) for n in comparison.filters]
+    assert [a.text for a in fig.layout.annotations][:3] == [run_map_title(comparison, n, 1) for n in comparison.filters]
 
 
 def test_replay_fills_its_output_area_and_keeps_titles_apart(comparison):
@@ -397,9 +399,9 @@ def test_a_new_view_is_asked_to_fit_its_output_area(comparison, monkeypatch):
     front end to fit the container, at once and again a moment later."""
     import time
 
-    from anchoral_widget.replay import compare as compare_module
+    from anchoral_widget.replay import viewers
 
-    monkeypatch.setattr(compare_module, "FIT_AGAIN_SECONDS", (0.05, 0.1))
+    monkeypatch.setattr(viewers, "FIT_AGAIN_SECONDS", (0.05, 0.1))
     fig = comparison.replay(0).children[1]
     sent = []
     monkeypatch.setattr(fig, "_send_relayout_msg", lambda data, **kw: sent.append(data))

@@ -8,8 +8,9 @@ from anchoral_widget.data.toy import load_toy
 from anchoral_widget.engine.loop.active import ActiveLoop
 from anchoral_widget.errors import InputError
 from anchoral_widget.session.prepare import build_session
+from anchoral_widget.views.mapupdate import decode_payload
 from anchoral_widget.views.mapview import MapView
-from anchoral_widget.views.plots import decode_payload
+from anchoral_widget.views.placement import Placement
 from anchoral_widget.views.projection import Projection
 
 
@@ -64,7 +65,7 @@ def test_the_first_message_is_full_and_later_ones_carry_only_what_changed(toy):
     assert np.array_equal(np.sort(layers["batch"]["ids"]), np.sort([c["id"] for c in s.snapshot()["batch"]]))
     # positions of the toy data are its coordinates
     assert np.allclose(layers["batch"]["xy"], toy.coords[layers["batch"]["ids"]])
-    # the map's traces as views/plots.py declares them, sent with the full map only
+    # the map's traces as views/styles.py declares them, sent with the full map only
     assert [d["trace"]["uid"] for d in first["traces"]][-1] == "highlight" and "layout" in first
     answer_all(s)
     delta, buffers = messages[-1]
@@ -177,11 +178,14 @@ class SlowProjection(Projection):
         self.coords, self.gate = coords, gate
 
     def _run(self, labelled_ids):
-        self._phase, self._fraction = "layout", 0.4
+        self._progress.phase, self._progress.fraction = "layout", 0.4
         self.gate.wait(30)
-        self._xy, self.sample_ids_, self.sample_xy_ = self.coords, np.arange(len(self.coords)), self.coords
+        self.sample_ids_, self.sample_xy_ = np.arange(len(self.coords)), self.coords
+        self._placement = Placement(
+            self.embeddings, self.sample_ids_, self.coords, index=None, neighbours=self.neighbours, placed=self.coords
+        )
         self.fit_seconds_ = 0.0
-        self._status, self._fraction = "ready", 1.0
+        self._progress.status, self._progress.fraction = "ready", 1.0
 
 
 def test_the_map_fits_in_the_background_without_holding_up_a_batch(toy):

@@ -13,7 +13,12 @@ import numpy as np
 import pytest
 
 from anchoral_widget.engine.loop.active import ActiveLoop
-from anchoral_widget.views.plots import (
+from anchoral_widget.views.hover import format_value
+from anchoral_widget.views.mapfigure import map_figure, map_traces
+from anchoral_widget.views.mapstate import map_state, map_state_from_loop, retrieving_anchor
+from anchoral_widget.views.mapupdate import decode_payload, map_update_payload, payload_bytes
+from anchoral_widget.views.projection import Projection
+from anchoral_widget.views.styles import (
     ANCHOR_SYMBOL,
     BATCH_COLOUR,
     BATCH_SYMBOL,
@@ -22,20 +27,10 @@ from anchoral_widget.views.plots import (
     POOL_COLOUR,
     RENDERER,
     SUBPOOL_COLOUR,
-    _format_value,
     class_colours,
-    decode_payload,
     map_declarations,
-    map_figure,
     map_layout,
-    map_state,
-    map_state_from_loop,
-    map_traces,
-    map_update_payload,
-    payload_bytes,
-    retrieving_anchor,
 )
-from anchoral_widget.views.projection import Projection
 
 CLASSES = ["common", "rare"]
 #: The example map that this file and js/test/mapdata.test.js both check.
@@ -352,10 +347,10 @@ def test_declarations_are_sent_again_only_when_they_change(pool):
 
 def test_hover_values_are_written_as_javascript_writes_them():
     """Number.prototype.toFixed rounds the exact value half away from zero (0.0625 is exact)."""
-    assert _format_value(np.float32(0.9), 3) == "0.900"
-    assert _format_value(0.0625, 3) == "0.063" and _format_value(-0.0625, 3) == "-0.063"
-    assert _format_value(-0.0001, 3) == "-0.000" and _format_value(-0.0, 3) == "0.000"
-    assert _format_value(np.int32(5), None) == "5" and _format_value(-1, None) == "-1"
+    assert format_value(np.float32(0.9), 3) == "0.900"
+    assert format_value(0.0625, 3) == "0.063" and format_value(-0.0625, 3) == "-0.063"
+    assert format_value(-0.0001, 3) == "-0.000" and format_value(-0.0, 3) == "0.000"
+    assert format_value(np.int32(5), None) == "5" and format_value(-1, None) == "-1"
 
 
 def test_hover_text_is_escaped(pool):
@@ -412,7 +407,7 @@ def test_hover_says_the_same_of_a_point_whichever_layer_answers(pool):
     plotly's hover takes the first of two equally near points (the lower layer). With the
     point details, both layers' hover lines are the same and tell everything: ranks, score,
     the anchor that retrieved it, the model's uncertainty."""
-    from anchoral_widget.views.plots import point_details
+    from anchoral_widget.views.hover import point_details
 
     s = state(*pool)
     details = point_details(s, uncertainty={10: 0.6931, 12: 0.5})

@@ -12,6 +12,7 @@ from conftest import fit_child
 
 from anchoral_widget.errors import InputError
 from anchoral_widget.views import projection as projection_module
+from anchoral_widget.views import umapfit
 from anchoral_widget.views.projection import NotReadyError, Projection
 
 
@@ -54,7 +55,7 @@ def _cache_folder(tmp_path, monkeypatch):
 @pytest.fixture
 def fake(monkeypatch):
     f = FakeUmap()
-    monkeypatch.setattr(projection_module, "umap_coords", f)
+    monkeypatch.setattr(umapfit, "umap_coords", f)
     return f
 
 
@@ -122,7 +123,7 @@ def test_ids_out_of_range(fake):
 def test_background_fit_does_not_block_and_reports_progress(monkeypatch):
     gate = threading.Event()
     fake = FakeUmap(gate=gate)
-    monkeypatch.setattr(projection_module, "umap_coords", fake)
+    monkeypatch.setattr(umapfit, "umap_coords", fake)
     X, _ = clustered()
     p = Projection(X, process=False)
     t = time.perf_counter()
@@ -141,7 +142,7 @@ def test_background_fit_does_not_block_and_reports_progress(monkeypatch):
 
 
 def test_a_failed_fit_is_reported(monkeypatch):
-    monkeypatch.setattr(projection_module, "umap_coords", FakeUmap(fail=True))
+    monkeypatch.setattr(umapfit, "umap_coords", FakeUmap(fail=True))
     X, _ = clustered()
     p = Projection(X, process=False).start()
     assert p.wait(10) == "error"
@@ -256,7 +257,7 @@ def test_real_umap_in_a_child_process_separates_clusters():
 def test_fit_during_a_background_fit_waits_for_it(monkeypatch):
     gate = threading.Event()
     fake = FakeUmap(gate=gate)
-    monkeypatch.setattr(projection_module, "umap_coords", fake)
+    monkeypatch.setattr(umapfit, "umap_coords", fake)
     X, _ = clustered()
     p = Projection(X, process=False).start()
     threading.Timer(0.2, gate.set).start()
@@ -269,7 +270,7 @@ def test_a_failing_child_process_is_reported_not_waited_on():
 
     t = time.perf_counter()
     with pytest.raises(AnchorALError, match="(?s)child process.*unexpected keyword"):
-        projection_module._fit_in_child(np.zeros((10, 4), np.float32), {"no_such_parameter": 1}, lambda n, t: None)
+        umapfit.fit_in_child(np.zeros((10, 4), np.float32), {"no_such_parameter": 1}, lambda n, t: None)
     assert time.perf_counter() - t < 60
 
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from .plots import class_colours
+from .styles import class_colours
 
 SECONDS_COLOURS = {"train": "#4c78a8", "subpool": "#f58518", "strategy": "#54a24b"}
 

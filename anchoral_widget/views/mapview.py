@@ -1,11 +1,11 @@
 """The map and the live curves of a labelling session, with no widget in it.
 
 :class:`MapView` owns the pool's :class:`~anchoral_widget.views.projection.Projection` (fitted in the
-background, so it never delays a batch) and the last :class:`~anchoral_widget.views.plots.MapState`
+background, so it never delays a batch) and the last :class:`~anchoral_widget.views.mapstate.MapState`
 it sent. After each batch the session asks it for
 
 - :meth:`MapView.update`: what changed on the map since the last message, as a small JSON
-  header and binary buffers (the format of :func:`~anchoral_widget.views.plots.map_update_payload`);
+  header and binary buffers (the format of :func:`~anchoral_widget.views.mapupdate.map_update_payload`);
 - :meth:`MapView.sync`: the whole current map, for a view that opens later;
 - :meth:`MapView.curves`: the live curves as JSON (a few numbers per iteration).
 
@@ -33,7 +33,8 @@ from ..engine.learners.learner import take
 from ..engine.pool import learner_reads_texts
 from ..errors import InputError
 from .curves import curve_data, curves_traces
-from .plots import MapState, map_state_from_loop, map_update_payload, payload_bytes
+from .mapstate import MapState, map_state_from_loop
+from .mapupdate import map_update_payload, payload_bytes
 from .projection import Projection
 
 TEXT_CHARS = 100

@@ -1,6 +1,6 @@
 // DOM-free helpers for the map and the curves: decode the kernel's binary `map_update` messages
-// (format: anchoral_widget.views.plots.map_update_payload) and apply them to a map state, which
-// keeps the kernel's declarations (plots.map_declarations: order, uid, style, legend, hover
+// (format: anchoral_widget.views.mapupdate.map_update_payload) and apply them to a map state, which
+// keeps the kernel's declarations (styles.map_declarations: order, uid, style, legend, hover
 // wording) for mapscene.js to draw; turn the `curves` trait into plotly traces. No style is
 // chosen here: every colour, symbol and layer order comes in the message.
 // Tested with node (js/test/mapdata.test.js).

@@ -1,4 +1,4 @@
-// DOM-free logic of the map's renderer: the kernel's declarations (views/plots.py
+// DOM-free logic of the map's renderer: the kernel's declarations (views/styles.py
 // map_declarations) and the decoded layers (mapdata.js) turned into what is drawn. The whole
 // pool goes to the WebGL scatterplot (regl-scatterplot) as normalised coordinates; the layers
 // above it (subpool, labelled, batch, anchors, highlight) are few points, drawn in their

@@ -1,4 +1,4 @@
-// How each marker symbol the kernel declares (plotly's names: views/plots.py) is drawn on the
+// How each marker symbol the kernel declares (plotly's names: views/styles.py) is drawn on the
 // map's 2-D canvas, and the character that stands for it in the legend. Shapes only: every
 // colour, size and line width comes from the declaration.
 

@@ -1,6 +1,6 @@
 // map_update messages for the tests, built as the kernel builds them. The first map is the
-// kernel's own: js/test/map-example.json, written by tests/test_plots.py from views/plots.py,
-// with the traces that Python draws from it. Deltas are built here, as plots.map_update_payload
+// kernel's own: js/test/map-example.json, written by tests/test_plots.py from views/mapupdate.py,
+// with the traces that Python draws from it. Deltas are built here, as mapupdate.map_update_payload
 // encodes them.
 import data from "./map-example.json";
 
@@ -22,7 +22,7 @@ export function firstMap() {
   };
 }
 
-/** A map_update message (plots.map_update_payload): header + buffers; a full one carries the
+/** A map_update message (mapupdate.map_update_payload): header + buffers; a full one carries the
  * example's classes, trace declarations and layout. */
 export function payload({ full = true, iteration = 0, layers = {}, texts = {} } = {}) {
   /** @type {DataView[]} */

@@ -82,7 +82,7 @@ describe("applyMapUpdate", () => {
 });
 
 describe("the map's front end chooses no style", () => {
-  // Colours, symbols, renderers and colour scales of the map belong to views/plots.py: a
+  // Colours, symbols, renderers and colour scales of the map belong to views/styles.py: a
   // constant of that kind here would be a second vocabulary that drifts from the kernel's.
   const sources = ["../src/mapdata.js", "../src/mapscene.js", "../src/views/map.js"].map((f) => [f, readFileSync(new URL(f, import.meta.url), "utf8")]);
   it.each(sources)("%s has no colour, marker symbol, trace type or colour scale of its own", (_, source) => {

@@ -1,5 +1,5 @@
 """A map of a 1,000,000-item pool in headless Chromium: the kernel's own first map message
-(views/plots.py, every pool item's id and position as binary buffers, with a subpool, labelled
+(views/mapupdate.py, every pool item's id and position as binary buffers, with a subpool, labelled
 items, anchors and a batch) handed to the built widget's map view, as the comm would. Every
 pool point reaches the WebGL renderer, the layers are drawn above it; zoomed out a fixed sample
 of the pool is drawn (with the density shading and a note saying so), zoomed in every pool point
@@ -17,7 +17,8 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
 import numpy as np
 
-from anchoral_widget.views.plots import map_state, map_update_payload
+from anchoral_widget.views.mapstate import map_state
+from anchoral_widget.views.mapupdate import map_update_payload
 from anchoral_widget.views.projection import Projection
 
 from .lab_driver import draw_lasso

@@ -108,7 +108,7 @@ def test_the_map_and_curves_update_after_a_submitted_batch(page, artifacts):
 
 
 def check_layers_and_legend(page):
-    """Drawn bottom to top as declared (views/plots.py): the pool by WebGL, then the layers
+    """Drawn bottom to top as declared (views/styles.py): the pool by WebGL, then the layers
     above it, the anchors' stars above the batch's rings; the legend names each and toggles it."""
     drawn = [uid for uid in layers(page) if uid not in ("pool_points", "highlight")]
     expected = ["subpool", "labelled-0", "labelled-1", "batch", "anchors-0", "anchors-1"]

@@ -1,6 +1,6 @@
 // The 2-D map of the pool: a status line while UMAP fits, then every pool item drawn by WebGL
 // (regl-scatterplot, shaded by density when zoomed out) and, above it on a 2-D canvas, the
-// layers the kernel declares (views/plots.py: subpool by score, labelled items, batch rings,
+// layers the kernel declares (views/styles.py: subpool by score, labelled items, batch rings,
 // anchor stars), in their declared order and style, with a legend that toggles each.
 // The kernel sends `map_update` messages with binary buffers; this view keeps the decoded state,
 // asks for the whole map when it opens late (`map_sync`), asks for a point's text on hover
