@@ -83,3 +83,18 @@ def held_index_build(monkeypatch):
 
     monkeypatch.setattr(Pool, "_make_index", slow)
     return gate, building
+
+
+class Counting:
+    """A fitted model that counts the inputs it scores."""
+
+    def __init__(self):
+        self.scored = []
+
+    def predict_proba(self, X):
+        self.scored.extend(X)
+        return np.array([[len(x) % 2, 1 - len(x) % 2] for x in X], dtype=float)
+
+    def represent(self, X):
+        self.scored.extend(X)
+        return np.array([[len(x), 1.0] for x in X], dtype=np.float32)

@@ -1,5 +1,5 @@
 // map_update messages for the tests, built as the kernel builds them. The first map is the
-// kernel's own: js/test/map-example.json, written by tests/test_plots.py from views/mapupdate.py,
+// kernel's own: js/test/map-example.json, written by tests/views/test_plots.py from views/mapupdate.py,
 // with the traces that Python draws from it. Deltas are built here, as mapupdate.map_update_payload
 // encodes them.
 import data from "./map-example.json";

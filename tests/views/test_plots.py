@@ -34,7 +34,7 @@ from anchoral_widget.views.styles import (
 
 CLASSES = ["common", "rare"]
 #: The example map that this file and js/test/mapdata.test.js both check.
-EXAMPLE = Path(__file__).resolve().parents[1] / "js" / "test" / "map-example.json"
+EXAMPLE = Path(__file__).resolve().parents[2] / "js" / "test" / "map-example.json"
 
 
 @pytest.fixture
@@ -392,7 +392,7 @@ def example_map() -> dict:
 
 def test_the_example_map_is_the_one_the_front_end_tests_fill():
     """js/test/mapdata.test.js fills this message and must get these traces. After a change to
-    the builder, write it again: AW_WRITE_MAP_EXAMPLE=1 pytest tests/test_plots.py."""
+    the builder, write it again: AW_WRITE_MAP_EXAMPLE=1 pytest tests/views/test_plots.py."""
     example = json.loads(json.dumps(example_map()))
     if os.environ.get("AW_WRITE_MAP_EXAMPLE"):
         EXAMPLE.write_text(json.dumps(example, indent=1, ensure_ascii=False) + "\n")

@@ -549,7 +549,7 @@ def test_a_misspelt_keyword_is_refused_before_the_pool_is_encoded(data):
         build_session(data[2], ["other", "eye"], encoder=Untouchable(), batch_sise=3)
 
 
-SESSION = Path(__file__).resolve().parents[1] / "anchoral_widget" / "session"
+SESSION = Path(__file__).resolve().parents[2] / "anchoral_widget" / "session"
 PRIMITIVES = ("Lock", "RLock", "Condition", "Semaphore", "BoundedSemaphore", "Event", "Barrier")
 
 

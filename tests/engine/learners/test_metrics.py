@@ -48,7 +48,7 @@ def test_the_numpy_pin_allows_only_versions_the_code_runs_on():
 
     import anchoral_widget.engine.learners.metrics as metrics
 
-    pyproject = (Path(__file__).resolve().parents[1] / "pyproject.toml").read_text()
+    pyproject = (Path(__file__).resolve().parents[3] / "pyproject.toml").read_text()
     (pin,) = re.findall(r'"numpy>=([0-9.]+)"', pyproject)
     assert "np.trapezoid" in Path(metrics.__file__).read_text()
     assert tuple(int(p) for p in pin.split(".")[:2]) >= (2, 0)

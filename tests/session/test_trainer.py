@@ -247,7 +247,7 @@ def test_a_kernel_killed_mid_fit_loses_no_label_and_the_next_session_resumes(tmp
 def test_scoring_ahead_takes_the_last_subpool_then_the_test_set_then_earlier_subpools():
     from types import SimpleNamespace
 
-    from test_learners import Counting
+    from conftest import Counting
 
     from anchoral_widget.session.trainer import score_ahead
 

@@ -1,6 +1,6 @@
 import numpy as np
 import pytest
-from conftest import clustered_pool
+from conftest import Counting, clustered_pool
 
 from anchoral_widget.engine.learners.learner import BoundModel, EmbeddingClassifier, make_learner
 from anchoral_widget.engine.learners.transformer import TransformerClassifier
@@ -241,21 +241,6 @@ def test_device_and_precision_choices():
         assert resolve_device(None) == "cpu"
         with pytest.raises(InputError, match="no GPU"):
             resolve_device("cuda")
-
-
-class Counting:
-    """A fitted model that counts the inputs it scores."""
-
-    def __init__(self):
-        self.scored = []
-
-    def predict_proba(self, X):
-        self.scored.extend(X)
-        return np.array([[len(x) % 2, 1 - len(x) % 2] for x in X], dtype=float)
-
-    def represent(self, X):
-        self.scored.extend(X)
-        return np.array([[len(x), 1.0] for x in X], dtype=np.float32)
 
 
 def test_remembering_scores_each_input_once():

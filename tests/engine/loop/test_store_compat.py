@@ -1,4 +1,4 @@
-"""Stores written by the first release (tests/fixtures, see make_v1_stores.py) still open: every
+"""Stores written by the first release (tests/engine/loop/fixtures, see make_v1_stores.py) still open: every
 label, skip, undo and the pending batch come back, and the loop goes on from there."""
 
 import copy as copy_module

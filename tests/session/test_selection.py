@@ -174,7 +174,7 @@ loop.undo()
 out["after_undo"] = sorted(i for i, c in loop.labels.items() if c == "eye")
 print(json.dumps(out))
 """
-    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parent.parent))
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[2]))
     child = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=300)
     assert child.returncode == 0, child.stderr
     out = json.loads(child.stdout.strip().splitlines()[-1])
