@@ -10,9 +10,10 @@
   never waits on training; listeners hear of changes under it, so they see values in order.
 - :class:`~.worker.Worker`: one thread that does everything slow (storing a submitted batch,
   selecting the next batch, searching), in order.
-- :class:`~.trainer.Trainer`: the thread that fits the learner, one fit at a time. Strict mode
-  waits for the fit of the labelled set (the paper); label-ahead proposes with the latest model
-  that finished and lets the next fit run in the background (see :mod:`~.trainer`).
+- :class:`~.proposer.Proposer`: the next batch, proposed on the worker, and the
+  :class:`~.trainer.Trainer` that fits the learner, one fit at a time. Strict mode waits for the
+  fit of the labelled set (the paper); label-ahead proposes with the latest model that finished
+  and lets the next fit run in the background (see :mod:`~.trainer`).
 - :class:`~.mapchannel.MapChannel`: the map, its messages and the F1 estimate.
 - :mod:`~.commands`: a front end's message, checked against the protocol, to a method here.
 
@@ -37,22 +38,20 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from ..engine.loop import ActiveLoop
 from ..engine.pool import Pool
-from ..errors import EmptyPoolError, InputError
-from .cards import batch_cards
+from ..errors import InputError
 from .commands import dispatch
 from .guarded import GuardedLoop
 from .mapchannel import MapChannel
 from .notes import SessionNotes
+from .proposer import Proposer
 from .screen import Screen, check_budget, plain
 from .search import quiet_encoder, run_search
 from .selection import SelectionMethods, check_ready_ids
-from .status import batch_seconds, ready_status, selecting_status, training_note
-from .trainer import FitRequest, Trainer, label_ahead, score_ahead
+from .trainer import Trainer
 from .worker import Worker
 
 log = logging.getLogger(__name__)
@@ -123,10 +122,7 @@ class LabelSession(SelectionMethods):
         )
         self._worker = Worker("anchoral-labeller", on_error=self._fail)
         self._training = training
-        self.ahead = False  # label-ahead, decided once the loop (and so its learner) is there
-        self._shown_model: int | None = None  # labels of the model that proposed the batch on screen
-        self._subpools: list[np.ndarray] = []  # the last proposals' subpools, newest last: scored ahead
-        self._trainer: Trainer | None = None
+        self._proposer: Proposer | None = None  # made with the loop (its learner decides label-ahead)
         self.encoder = encoder
         if loop is not None:
             self._attach(loop, encoder, map)
@@ -134,13 +130,15 @@ class LabelSession(SelectionMethods):
     def _attach(self, loop: ActiveLoop, encoder, map) -> None:
         if len(self.texts) != len(loop.embeddings):
             raise InputError(f"{len(self.texts)} texts but {len(loop.embeddings)} embeddings")
-        self.ahead = label_ahead(self._training, loop.learner)
-        scorer = lambda model, checkpoint, ready: score_ahead(model, loop, self._subpools, checkpoint, ready)
-        self._trainer = Trainer(
-            loop.learner,
-            on_error=lambda exc: self._fail(exc) if self.ahead else None,  # strict mode raises it where it waits
-            on_change=self._fit_changed,
-            prepare=scorer if self.ahead else None,  # strict proposes at once, scoring what it needs
+        self._proposer = Proposer(
+            loop,
+            self._guarded,
+            self._screen,
+            self._channel,
+            self.texts,
+            self.class_names,
+            training=self._training,
+            on_error=self._fail,
         )
         self.encoder, self._query_encoder = encoder, None if encoder is None else quiet_encoder(encoder)
         self._search_pool: Pool | None = None  # what search reads when not the loop's pool (an upgrade under way)
@@ -160,6 +158,16 @@ class LabelSession(SelectionMethods):
         if self._guarded.loop is None:
             raise InputError(f"the pool could not be prepared: {self._screen.snapshot()['error']}")
         return self._guarded.loop
+
+    @property
+    def ahead(self) -> bool:
+        """Whether the session labels ahead (see :func:`~.trainer.label_ahead`); False until the
+        loop, and so its learner, is there."""
+        return self._proposer is not None and self._proposer.ahead
+
+    @property
+    def _trainer(self) -> Trainer | None:
+        return None if self._proposer is None else self._proposer.trainer
 
     # ---- reading ------------------------------------------------------------------------
 
@@ -353,42 +361,8 @@ class LabelSession(SelectionMethods):
             self._propose()
 
     def _propose(self) -> None:
-        if self._screen.has_batch() or self._guarded.loop is None:
-            return
-        with self._guarded.held() as loop:
-            assert loop is not None and self._trainer is not None  # both attached (checked above)
-            if self._screen.waiting(self._guarded.facts, self._budget):  # cold start, or budget reached
-                return
-            start = time.perf_counter()
-            pending = loop.pending is not None and len(loop.pending.unanswered(loop.excluded)) > 0
-            if not (self.ahead or pending):
-                self._screen.announce("training", "training…")
-            trained = self._trainer.for_proposal(loop, fresh=not (self.ahead or pending))
-            if trained is None:
-                return  # closed meanwhile
-            on_stage = lambda _stage: self._screen.announce("selecting", selecting_status(start, trained))
-            try:
-                with self._trainer.paused():  # on a CPU, a fit in the background would halve the speed
-                    proposal = loop.propose(on_stage=on_stage, trained=trained)
-            except EmptyPoolError:
-                self._screen.announce("done", "the pool is exhausted: every text is labelled or skipped")
-                return
-            if self.ahead:
-                self._trainer.request(FitRequest.of(loop))  # the new labels, in the background
-            self._subpools = [*self._subpools[-4:], proposal.subpool_ids]  # replaced whole: read unlocked
-            self._shown_model = proposal.model_labelled
-            cards = batch_cards(proposal, loop, self.texts, self.class_names)
-            wall = time.perf_counter() - start
-            labelled = len(loop.labelled_ids)
-        seconds = batch_seconds(proposal.seconds, None if pending else wall)  # pending: resumed, proposed before
-        status = ready_status(len(cards), seconds, proposal.model_labelled, labelled, pending, proposal.model_stand_in)
-        self._screen.show(cards, proposal.iteration, seconds, status)
-        self._fit_changed()
-        self._channel.update(proposal)
-
-    def _fit_changed(self) -> None:
-        if self.ahead and self._trainer is not None:
-            self._screen.set_note(training_note(self._trainer.fitting, self._trainer.ready, self._shown_model))
+        if self._proposer is not None:
+            self._proposer.propose(self._budget)
 
     def _curves_changed(self, curves: dict) -> None:
         self._screen.set_curves(curves)
