@@ -15,6 +15,7 @@
   fit of the labelled set (the paper); label-ahead proposes with the latest model that finished
   and lets the next fit run in the background (see :mod:`~.trainer`).
 - :class:`~.mapchannel.MapChannel`: the map, its messages and the F1 estimate.
+- :class:`~.selection.Selection`: texts selected on the map, labelled or skipped as one event.
 - :mod:`~.commands`: a front end's message, checked against the protocol, to a method here.
 
 A command about a batch carries the batch's iteration; once a batch is submitted its iteration is
@@ -50,7 +51,7 @@ from .notes import SessionNotes
 from .proposer import Proposer
 from .screen import Screen, check_budget, plain
 from .search import quiet_encoder, run_search
-from .selection import SelectionMethods, check_ready_ids
+from .selection import Selection, check_ready_ids
 from .trainer import Trainer
 from .worker import Worker
 
@@ -59,9 +60,9 @@ WRITES = "writes"  # the worker's jobs that store labels: `labels` waits for the
 PREPARE = "prepare"  # the job that makes the loop: reading the loop waits for it
 
 
-class LabelSession(SelectionMethods):
+class LabelSession:
     """Label an active loop's batches, one at a time, from any front end (and selections of
-    texts from the map at once: :class:`~.selection.SelectionMethods`).
+    texts from the map at once: :class:`~.selection.Selection`).
 
     Parameters
     ----------
@@ -121,6 +122,17 @@ class LabelSession(SelectionMethods):
             phase="starting" if loop is not None else "preparing",
         )
         self._worker = Worker("anchoral-labeller", on_error=self._fail)
+        self._selection = Selection(
+            self._guarded,
+            self._screen,
+            self._worker,
+            self._channel,
+            size=len(texts),
+            class_names=self.class_names,
+            to_class=lambda name: self._class_of[name],
+            propose=self._propose,
+            report=self.report,
+        )
         self._training = training
         self._proposer: Proposer | None = None  # made with the loop (its learner decides label-ahead)
         self.encoder = encoder
@@ -307,6 +319,20 @@ class LabelSession(SelectionMethods):
             return
         self._screen.retry()
         self._worker.submit(self._propose)
+
+    def label_selection(self, ids: Sequence[int], label: str) -> None:
+        """Label the open texts among ``ids`` with class ``label``, as one undoable event
+        (stored in the background; the others are left as they were)."""
+        self._selection.label(ids, self._check_class(label))
+
+    def skip_selection(self, ids: Sequence[int]) -> None:
+        """Skip the open texts among ``ids``, as one undoable event (stored in the background)."""
+        self._selection.label(ids, None)
+
+    def undo_selection(self) -> None:
+        """Take back the last selection labelled or skipped; an InputError if something was stored
+        or a batch proposed since (then it is no longer the last thing done)."""
+        self._selection.undo()
 
     def map_sync(self) -> None:
         """Send the whole map to the :meth:`on_map` listeners (a view opened)."""
