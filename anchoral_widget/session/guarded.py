@@ -61,7 +61,7 @@ class GuardedLoop:
     def __init__(self, loop: ActiveLoop | None, texts: Sequence[str], class_names: Sequence[str]):
         self.loop = loop
         self._texts = texts
-        self._class_names = list(class_names)
+        self.class_names = list(class_names)
         self._lock = threading.RLock()
         self.facts: LoopFacts  # replaced whole after every write: read it without the lock
         self.refresh()
@@ -71,6 +71,11 @@ class GuardedLoop:
         with self._lock:
             self.loop = loop
             self.refresh()
+
+    def class_of(self, name: str) -> object:
+        """The loop's class that ``name`` (one of :attr:`class_names`) stands for."""
+        assert self.loop is not None  # nothing is labelled before the loop is attached
+        return self.loop.classes[self.class_names.index(name)]
 
     @contextmanager
     def held(self) -> Iterator[ActiveLoop | None]:
@@ -114,9 +119,7 @@ class GuardedLoop:
         with self._lock:
             loop = self.loop
             if loop is None:
-                self.facts = LoopFacts(
-                    [], dict.fromkeys(self._class_names, 0), 0, frozenset(), [], 0, self._class_names
-                )
+                self.facts = LoopFacts([], dict.fromkeys(self.class_names, 0), 0, frozenset(), [], 0, self.class_names)
                 return self.facts
             labels = loop.labels
             rows = []
@@ -132,6 +135,6 @@ class GuardedLoop:
                 taken=frozenset(labels) | frozenset(skipped),
                 minority=[str(c) for c in loop.minority],
                 iteration=loop.iteration,
-                missing=[c for c in self._class_names if counts[c] == 0],
+                missing=[c for c in self.class_names if counts[c] == 0],
             )
             return self.facts

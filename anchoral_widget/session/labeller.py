@@ -123,15 +123,7 @@ class LabelSession:
         )
         self._worker = Worker("anchoral-labeller", on_error=self._fail)
         self._selection = Selection(
-            self._guarded,
-            self._screen,
-            self._worker,
-            self._channel,
-            size=len(texts),
-            class_names=self.class_names,
-            to_class=lambda name: self._class_of[name],
-            propose=self._propose,
-            report=self.report,
+            self._guarded, self._screen, self._worker, self._channel, propose=self._propose, report=self.report
         )
         self._training = training
         self._proposer: Proposer | None = None  # made with the loop (its learner decides label-ahead)
@@ -148,13 +140,11 @@ class LabelSession:
             self._screen,
             self._channel,
             self.texts,
-            self.class_names,
             training=self._training,
             on_error=self._fail,
         )
         self.encoder, self._query_encoder = encoder, None if encoder is None else quiet_encoder(encoder)
         self._search_pool: Pool | None = None  # what search reads when not the loop's pool (an upgrade under way)
-        self._class_of = dict(zip(self.class_names, loop.classes))
         self._map = self._channel.view = map
         self._notes = None if loop.store is None else SessionNotes(loop.store.path)  # drafts, curves
         self._screen.keep_drafts(self._notes)
@@ -307,7 +297,7 @@ class LabelSession:
         """Label texts found by search (outside any batch); stored in the background, and the
         loop starts once every class has a label."""
         self._check_class(label)
-        check_ready_ids(self._guarded.loop, ids, len(self.texts))
+        check_ready_ids(self._guarded.loop, ids)
         self._screen.reserve(ids)
         self._worker.submit(self._store_seed, list(ids), label, tag=WRITES)
 
@@ -364,7 +354,7 @@ class LabelSession:
             self._startup.background(self)
 
     def _store_batch(self, answers: dict, cards: list, iteration: int) -> None:
-        labelled = {i: self._class_of[a] for i, a in answers.items() if a is not None}
+        labelled = {i: self._guarded.class_of(a) for i, a in answers.items() if a is not None}
         try:
             self._guarded.store(labelled, [i for i, a in answers.items() if a is None])
         except Exception:
@@ -374,7 +364,7 @@ class LabelSession:
 
     def _store_seed(self, ids: list[int], label: str) -> None:
         try:
-            self._guarded.store(dict.fromkeys(ids, self._class_of[label]))
+            self._guarded.store(dict.fromkeys(ids, self._guarded.class_of(label)))
         except BaseException:
             self._screen.release(ids)  # not stored: free to label again
             raise

@@ -32,11 +32,12 @@ MAP = "map"
 SELECTION = "selection"  # the worker's selection jobs: an undo sent meanwhile waits for them
 
 
-def check_ready_ids(loop: Any, ids: Sequence[int], n: int) -> None:
-    """An InputError unless the pool is ready (``loop`` exists) and every id is one of its ``n``
+def check_ready_ids(loop: Any, ids: Sequence[int]) -> None:
+    """An InputError unless the pool is ready (``loop`` exists) and every id is one of its
     texts: what labelling texts outside a batch (search seeds, a selection) first checks."""
     if loop is None:
         raise InputError("the pool is still being prepared: label texts once it is ready")
+    n = len(loop.embeddings)
     bad = [i for i in ids if not 0 <= i < n]
     if bad:
         raise InputError(f"no text has id {bad[0]} (the pool has ids 0 to {n - 1})")
@@ -80,12 +81,6 @@ class Selection:
         The session's worker: a selection is stored there, in order with the batches.
     channel : MapChannel
         The map, updated after each selection, and the ``selection`` messages.
-    size : int
-        How many texts the pool has.
-    class_names : sequence of str
-        The loop's classes as text, in its order.
-    to_class : callable
-        ``to_class(name)``: the loop's class of a class name.
     propose : callable
         The session's job that proposes the next batch (a selection may start the loop).
     report : callable
@@ -99,20 +94,16 @@ class Selection:
         worker: Worker,
         channel: MapChannel,
         *,
-        size: int,
-        class_names: Sequence[str],
-        to_class: Callable[[str], Any],
         propose: Callable[[], None],
         report: Callable[[BaseException], None],
     ):
         self._guarded, self._screen, self._worker, self._channel = guarded, screen, worker, channel
-        self._size, self._class_names = size, list(class_names)
-        self._to_class, self._propose, self._report = to_class, propose, report
+        self._propose, self._report = propose, report
 
     def label(self, ids: Sequence[int], label: str | None) -> None:
         """Label the open texts among ``ids`` with class ``label`` (a checked class name; None:
         skip them), as one undoable event stored in the background."""
-        check_ready_ids(self._guarded.loop, ids, self._size)
+        check_ready_ids(self._guarded.loop, ids)
         chosen, left = self._screen.hold_selection(list(ids))
         self._worker.submit(self._store, chosen, label, left, tag=SELECTION)
 
@@ -144,7 +135,7 @@ class Selection:
                 if label is None:
                     self._guarded.store({}, now, source=MAP)
                 else:
-                    self._guarded.store(dict.fromkeys(now, self._to_class(label)), source=MAP)
+                    self._guarded.store(dict.fromkeys(now, self._guarded.class_of(label)), source=MAP)
         except BaseException:
             self._screen.release(ids)  # not stored: free to label again
             raise
@@ -165,7 +156,7 @@ class Selection:
         ids = event.ids.tolist()
         self._screen.unsettle(ids)
         self._channel.update()
-        label = None if event.classes is None else self._class_names[int(event.classes[0])]
+        label = None if event.classes is None else self._guarded.class_names[int(event.classes[0])]
         what = f"took back {len(ids):,} texts " + (f"labelled {label}" if label is not None else "skipped")
         self._tell("undo", label, len(ids), 0, what, {})
 
