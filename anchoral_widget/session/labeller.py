@@ -16,6 +16,7 @@
   and lets the next fit run in the background (see :mod:`~.trainer`).
 - :class:`~.mapchannel.MapChannel`: the map, its messages and the F1 estimate.
 - :class:`~.selection.Selection`: texts selected on the map, labelled or skipped as one event.
+- :class:`~.search.Search`: search by meaning, its query encoder and the pool it searches.
 - :mod:`~.commands`: a front end's message, checked against the protocol, to a method here.
 
 A command about a batch carries the batch's iteration; once a batch is submitted its iteration is
@@ -42,15 +43,15 @@ from typing import Any
 import pandas as pd
 
 from ..engine.loop import ActiveLoop
-from ..engine.pool import Pool
 from ..errors import InputError
+from .access import SessionAccess
 from .commands import dispatch
 from .guarded import GuardedLoop
 from .mapchannel import MapChannel
 from .notes import SessionNotes
 from .proposer import Proposer
 from .screen import Screen, check_budget, plain
-from .search import quiet_encoder, run_search
+from .search import Search
 from .selection import Selection, check_ready_ids
 from .trainer import Trainer
 from .worker import Worker
@@ -86,7 +87,8 @@ class LabelSession:
         The class names, when there is no loop yet.
     startup : Startup, optional
         Makes the loop when there is none (:class:`~.startup.Startup`): ``run(show)`` returns
-        ``(loop, encoder, map)``; ``background(session)`` then starts what may follow.
+        ``(loop, encoder, map)``; ``background(access)`` then starts what may follow, with the
+        session's :class:`~.access.SessionAccess` (all that background work may do to it).
     """
 
     def __init__(
@@ -127,7 +129,7 @@ class LabelSession:
         )
         self._training = training
         self._proposer: Proposer | None = None  # made with the loop (its learner decides label-ahead)
-        self.encoder = encoder
+        self._search = Search(self._guarded, self._screen, self._worker, encoder)
         if loop is not None:
             self._attach(loop, encoder, map)
 
@@ -143,8 +145,7 @@ class LabelSession:
             training=self._training,
             on_error=self._fail,
         )
-        self.encoder, self._query_encoder = encoder, None if encoder is None else quiet_encoder(encoder)
-        self._search_pool: Pool | None = None  # what search reads when not the loop's pool (an upgrade under way)
+        self._search.use(encoder)
         self._map = self._channel.view = map
         self._notes = None if loop.store is None else SessionNotes(loop.store.path)  # drafts, curves
         self._screen.keep_drafts(self._notes)
@@ -170,6 +171,11 @@ class LabelSession:
     @property
     def _trainer(self) -> Trainer | None:
         return None if self._proposer is None else self._proposer.trainer
+
+    @property
+    def encoder(self):
+        """The encoder of search queries: the one that made the embeddings searched (None: no search)."""
+        return self._search.encoder
 
     # ---- reading ------------------------------------------------------------------------
 
@@ -279,19 +285,7 @@ class LabelSession:
 
     def search(self, query: Any) -> None:
         """Find the texts nearest in meaning to ``query`` (runs in the background)."""
-        if not isinstance(query, str) or not query.strip():
-            raise InputError("type some words to search for")
-        if self.encoder is None:
-            raise InputError(
-                "search needs the encoder that made the embeddings: pass encoder= "
-                "(an object with encode(list_of_texts))"
-            )
-        query = query.strip()
-        self._screen.begin_search(query)
-        # the query's encoder is read when the search runs: a session still preparing has none yet
-        self._worker.submit(
-            lambda: run_search(self._guarded, self._screen, self._query_encoder, self.texts, query, self._search_pool)
-        )
+        self._search.start(query, self.texts)
 
     def seed(self, ids: list[int], label: str) -> None:
         """Label texts found by search (outside any batch); stored in the background, and the
@@ -351,7 +345,9 @@ class LabelSession:
         self._attach(loop, encoder, view)
         if not self._worker.closed:  # closed meanwhile: nothing more to start
             self.start()
-            self._startup.background(self)
+            assert self._trainer is not None  # made with the loop
+            access = SessionAccess(self._guarded, self._screen, self._worker, self._search, self._trainer, self.report)
+            self._startup.background(access)
 
     def _store_batch(self, answers: dict, cards: list, iteration: int) -> None:
         labelled = {i: self._guarded.class_of(a) for i, a in answers.items() if a is not None}

@@ -32,6 +32,7 @@ from collections.abc import Callable
 
 from ..engine.pool import PoolSwapped
 from ..errors import AnchorALError
+from .access import SessionAccess
 from .labeller import LabelSession
 from .prepare import Plan, make_loop, plan_session
 
@@ -100,19 +101,20 @@ class Startup:
         progress("ready", None, None)
         return self.loop, encoder, view
 
-    def background(self, session: LabelSession) -> None:
-        """What follows the start-up, behind the person labelling: the pool's vector index built
-        with every core (unless it is there or is exact search: nothing to build), then the
-        encoder upgrade (:mod:`.upgrade`) on one thread. Their progress goes to the session's
-        ``startup`` field, a failure to its error line (exact search, or the first embeddings,
-        go on serving)."""
-        progress = self._progress or Progress(session._screen.set_startup)
+    def background(self, session: SessionAccess) -> None:
+        """What follows the start-up (after :meth:`run`), behind the person labelling: the pool's
+        vector index built with every core (unless it is there or is exact search: nothing to
+        build), then the encoder upgrade (:mod:`.upgrade`) on one thread. Their progress goes to
+        the session's ``startup`` field, a failure to its error line (exact search, or the first
+        embeddings, go on serving)."""
+        progress = self._progress
+        assert progress is not None  # run() made it
         building = self._build_index(progress, session.report)
         upgrade = self.plan.upgrade
         if upgrade is None or upgrade.failed:
             return
         if upgrade.done:  # a restart found the upgraded embeddings cached
-            session._screen.set_embeddings(f"{upgrade.name} embeddings")
+            session.show_embeddings(f"{upgrade.name} embeddings")
             return
         progress.upgrading = upgrade.name
         upgrade.start(
