@@ -208,4 +208,4 @@ def test_map_off_and_bad_coordinates(toy):
     s.close()
     loop = ActiveLoop(toy.embeddings, toy.classes)
     with pytest.raises(InputError, match="shape"):
-        MapView(loop, ["t"] * len(toy.coords), projection=toy.coords[:-1])
+        MapView(loop, projection=toy.coords[:-1])

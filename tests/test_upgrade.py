@@ -209,10 +209,10 @@ def test_no_upgrade_when_turned_off_or_for_an_encoder_of_ones_own(tmp_path):
 def test_the_upgrade_waits_while_a_batch_is_proposed_and_stops_once_the_session_closes(tmp_path):
     model = Wider()
     _, better = encoders(tmp_path, model)
-    upgrade, proposing, told, out = Upgrade(better, TEXTS), threading.Event(), [], []
+    upgrade, proposing, told, out = Upgrade(better), threading.Event(), [], []
     proposing.set()
     thread = threading.Thread(
-        target=lambda: out.append(upgrade.encode(lambda d, t: told.append(d), busy=proposing.is_set))
+        target=lambda: out.append(upgrade.encode(TEXTS, lambda d, t: told.append(d), busy=proposing.is_set))
     )
     thread.start()
     time.sleep(0.3)
@@ -225,7 +225,7 @@ def test_the_upgrade_waits_while_a_batch_is_proposed_and_stops_once_the_session_
     _, better = encoders(tmp_path / "again", model)
     closed = threading.Event()
     with pytest.raises(UpgradeStopped):
-        Upgrade(better, TEXTS).encode(lambda d, t: closed.set() if d >= 16 else None, closed=closed.is_set)
+        Upgrade(better).encode(TEXTS, lambda d, t: closed.set() if d >= 16 else None, closed=closed.is_set)
     assert model.calls == 3, "the pass under way when it closed ends, then it stops"
 
 

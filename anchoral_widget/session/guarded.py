@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from ..engine.loop import ActiveLoop
+from ..errors import InputError
 
 
 @dataclass(frozen=True)
@@ -51,16 +52,14 @@ class GuardedLoop:
     Parameters
     ----------
     loop : ActiveLoop or None
-        None until :meth:`attach` (a pool being prepared).
-    texts : sequence of str
-        The pool's texts (the label rows carry them).
+        None until :meth:`attach` (a pool being prepared). Its pool holds the texts that the
+        label rows carry (see :func:`give_texts`).
     class_names : sequence of str
         The loop's classes as text, in its order.
     """
 
-    def __init__(self, loop: ActiveLoop | None, texts: Sequence[str], class_names: Sequence[str]):
+    def __init__(self, loop: ActiveLoop | None, class_names: Sequence[str]):
         self.loop = loop
-        self._texts = texts
         self.class_names = list(class_names)
         self._lock = threading.RLock()
         self.facts: LoopFacts  # replaced whole after every write: read it without the lock
@@ -121,11 +120,12 @@ class GuardedLoop:
             if loop is None:
                 self.facts = LoopFacts([], dict.fromkeys(self.class_names, 0), 0, frozenset(), [], 0, self.class_names)
                 return self.facts
-            labels = loop.labels
+            labels, texts = loop.labels, loop.pool.texts
+            assert texts is not None  # a session's pool has its texts (give_texts)
             rows = []
             for item, cls in labels.items():
                 iteration, when = loop.label_time(item)
-                rows.append((int(item), str(self._texts[item]), cls, int(iteration), float(when)))
+                rows.append((int(item), str(texts[item]), cls, int(iteration), float(when)))
             counts = {str(c): k for c, k in loop.class_counts().items()}
             skipped = loop.skipped_ids.tolist()
             self.facts = LoopFacts(
@@ -138,3 +138,16 @@ class GuardedLoop:
                 missing=[c for c in self.class_names if counts[c] == 0],
             )
             return self.facts
+
+
+def give_texts(loop: ActiveLoop, texts: Sequence[str]) -> None:
+    """Make the loop's pool the one holder of the session's texts: a pool made from embeddings
+    alone is handed them; a pool with texts of its own keeps them, and they must be these
+    (the cards, search, the label rows and the map all read ``loop.pool.texts``)."""
+    pool = loop.pool
+    if len(texts) != len(pool):
+        raise InputError(f"{len(texts)} texts but {len(pool)} embeddings")
+    if pool.texts is None:
+        pool.texts = texts
+    elif pool.texts is not texts and any(a != b for a, b in zip(pool.texts, texts)):
+        raise InputError("the texts differ from those of the loop's pool: pass the loop's own texts (loop.texts)")

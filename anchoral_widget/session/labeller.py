@@ -46,7 +46,7 @@ from ..engine.loop import ActiveLoop
 from ..errors import InputError
 from .access import SessionAccess
 from .commands import dispatch
-from .guarded import GuardedLoop
+from .guarded import GuardedLoop, give_texts
 from .mapchannel import MapChannel
 from .notes import SessionNotes
 from .proposer import Proposer
@@ -68,7 +68,8 @@ class LabelSession:
     Parameters
     ----------
     texts : sequence of str
-        The pool's texts, aligned with the loop's embeddings (ids are row indices).
+        The pool's texts, aligned with the loop's embeddings (ids are row indices); the loop's
+        pool holds them (see :func:`~.guarded.give_texts`), the session only their count.
     loop : ActiveLoop or None
         The engine. It is driven from one worker thread; leave it alone while the session runs.
         None: ``startup.run(show)`` makes it in the background, from :meth:`start` on.
@@ -105,7 +106,7 @@ class LabelSession:
     ):
         if loop is None and (classes is None or startup is None):
             raise TypeError("a session without a loop needs classes= and the startup= that makes it")
-        self.texts = texts
+        self._size = len(texts)  # the texts themselves are the pool's (see give_texts)
         self._budget = check_budget(budget)
         class_source = classes if loop is None else loop.classes
         assert class_source is not None  # checked above
@@ -113,11 +114,11 @@ class LabelSession:
         if len(set(self.class_names)) != len(self.class_names):
             raise InputError(f"class names must differ as text, got {self.class_names}")
         self._startup, self._map = startup, None
-        self._guarded = GuardedLoop(None, texts, self.class_names)
+        self._guarded = GuardedLoop(None, self.class_names)
         self._channel = MapChannel(None, self._guarded, on_curves=self._curves_changed, on_error=self._fail)
         self._screen = Screen(
             self.class_names,
-            len(texts),
+            self._size,
             self._budget,
             lambda: self._guarded.facts,
             self._channel.status,
@@ -131,17 +132,17 @@ class LabelSession:
         self._proposer: Proposer | None = None  # made with the loop (its learner decides label-ahead)
         self._search = Search(self._guarded, self._screen, self._worker, encoder)
         if loop is not None:
+            give_texts(loop, texts)
             self._attach(loop, encoder, map)
 
     def _attach(self, loop: ActiveLoop, encoder, map) -> None:
-        if len(self.texts) != len(loop.embeddings):
-            raise InputError(f"{len(self.texts)} texts but {len(loop.embeddings)} embeddings")
+        if self._size != len(loop.embeddings):
+            raise InputError(f"{self._size} texts but {len(loop.embeddings)} embeddings")
         self._proposer = Proposer(
             loop,
             self._guarded,
             self._screen,
             self._channel,
-            self.texts,
             training=self._training,
             on_error=self._fail,
         )
@@ -161,6 +162,13 @@ class LabelSession:
         if self._guarded.loop is None:
             raise InputError(f"the pool could not be prepared: {self._screen.snapshot()['error']}")
         return self._guarded.loop
+
+    @property
+    def texts(self) -> Sequence[str]:
+        """The pool's texts, read from the loop's pool (waits for it, as :attr:`loop`)."""
+        texts = self.loop.pool.texts
+        assert texts is not None  # a session's pool has its texts (give_texts)
+        return texts
 
     @property
     def ahead(self) -> bool:
@@ -285,7 +293,7 @@ class LabelSession:
 
     def search(self, query: Any) -> None:
         """Find the texts nearest in meaning to ``query`` (runs in the background)."""
-        self._search.start(query, self.texts)
+        self._search.start(query)
 
     def seed(self, ids: list[int], label: str) -> None:
         """Label texts found by search (outside any batch); stored in the background, and the

@@ -24,6 +24,7 @@ import pandas as pd
 from ..engine.loop import ActiveLoop
 from ..engine.pool import Pool
 from ..errors import InputError
+from .guarded import give_texts
 from .labeller import LabelSession
 from .screen import check_budget
 from .trainer import TRAINING
@@ -194,7 +195,7 @@ def plan_session(
     return Plan(
         upgrade=None
         if upgrade_encoder is None
-        else Upgrade(upgrade_encoder, texts, _test_texts(loop_params), first=embeddings_name(encoder)),
+        else Upgrade(upgrade_encoder, test_texts=_test_texts(loop_params), first=embeddings_name(encoder)),
         texts=texts,
         class_names=names,
         classes=classes,
@@ -224,7 +225,7 @@ def make_loop(plan: Plan, report: Report | None = None):
             report("encoding", None, len(texts))
             embeddings = encode_pool(encoder, texts, lambda done, total: report("encoding", done, total))
             report("encoding", len(texts), len(texts))
-            upgraded = None if plan.upgrade is None else plan.upgrade.cached()
+            upgraded = None if plan.upgrade is None else plan.upgrade.cached(texts)
             if plan.upgrade is not None and upgraded is not None:  # upgraded before a restart
                 report("pool", None, None)
                 # the store is named and keyed after the pool on its first embeddings
@@ -246,8 +247,10 @@ def make_loop(plan: Plan, report: Report | None = None):
         report("store", None, None)
         assert plan.classes is not None  # build_session needs classes when no loop is given
         loop = ActiveLoop(pool, plan.classes, plan.minority, **params)
-    elif encoder is None:
-        encoder = _default_encoder(loop.embeddings.shape[1])
+    else:
+        give_texts(loop, texts)
+        if encoder is None:
+            encoder = _default_encoder(loop.embeddings.shape[1])
     if plan.seed_pairs:
         # labels already in the loop (a loop=, or one resumed from its store) are not given twice
         stored = loop.labels
@@ -263,7 +266,7 @@ def make_loop(plan: Plan, report: Report | None = None):
 
         report("map", None, None)
         projection = None if plan.map is True else plan.map
-        view = MapView(loop, texts, projection=projection, cache_dir=loop.pool.cache_dir)
+        view = MapView(loop, projection=projection, cache_dir=loop.pool.cache_dir)
     return loop, encoder, view
 
 
@@ -278,7 +281,7 @@ def session_encoder(spec):
     return make_encoder(spec)
 
 
-def encode_pool(encoder, texts: list[str], on_progress: Callable[[int, int], None]) -> np.ndarray:
+def encode_pool(encoder, texts: Sequence[str], on_progress: Callable[[int, int], None]) -> np.ndarray:
     """The pool's embeddings. An encoder that can say how far it is (``on_progress=``) is told
     to, and one that can leave its cached result on disk (``mmap=``) does, so a large pool is
     not held in memory twice (both as the bundled encoders do); any other is called as

@@ -11,7 +11,7 @@ holding the loop's lock.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 import numpy as np
 
@@ -38,8 +38,6 @@ class Proposer:
         Where the batch, its phase and status, and the trainer's note are shown.
     channel : MapChannel
         The map, updated with each proposal.
-    texts : sequence of str
-        The pool's texts (the cards show them).
     training : {"auto", "ahead", "strict"}
         See :func:`~.trainer.label_ahead`.
     on_error : callable
@@ -53,14 +51,12 @@ class Proposer:
         guarded: GuardedLoop,
         screen: Screen,
         channel: MapChannel,
-        texts: Sequence[str],
         *,
         training: str,
         on_error: Callable[[BaseException], None],
     ):
         self.ahead = label_ahead(training, loop.learner)
         self._guarded, self._screen, self._channel = guarded, screen, channel
-        self._texts = texts
         self._shown_model: int | None = None  # labels of the model that proposed the batch on screen
         self._subpools: list[np.ndarray] = []  # the last proposals' subpools, newest last: scored ahead
         scorer = lambda model, checkpoint, ready: score_ahead(model, loop, self._subpools, checkpoint, ready)
@@ -98,7 +94,7 @@ class Proposer:
                 self.trainer.request(FitRequest.of(loop))  # the new labels, in the background
             self._subpools = [*self._subpools[-4:], proposal.subpool_ids]  # replaced whole: read unlocked
             self._shown_model = proposal.model_labelled
-            cards = batch_cards(proposal, loop, self._texts, self._guarded.class_names)
+            cards = batch_cards(proposal, loop, self._guarded.class_names)
             wall = time.perf_counter() - start
             labelled = len(loop.labelled_ids)
         seconds = batch_seconds(proposal.seconds, None if pending else wall)  # pending: resumed, proposed before

@@ -62,9 +62,10 @@ def nearest_texts(loop, texts: Sequence[str], vector: np.ndarray, k: int = SEARC
     ]
 
 
-def run_search(guarded, screen, encoder, texts: Sequence[str], query: str, pool=None) -> None:
+def run_search(guarded, screen, encoder, query: str, pool=None) -> None:
     """The session's search job (worker thread): encode ``query`` outside the loop's lock, find
-    its nearest texts under it, and show them (``guarded``: a GuardedLoop, ``screen``: a Screen).
+    its nearest texts (the loop's pool's) under it, and show them (``guarded``: a GuardedLoop,
+    ``screen``: a Screen).
     ``pool``: search this pool's embeddings instead of the loop's (those ``encoder`` made)."""
     if guarded.loop is None:  # no pool to search: the start-up's error stays shown
         screen.end_search(query)
@@ -73,7 +74,7 @@ def run_search(guarded, screen, encoder, texts: Sequence[str], query: str, pool=
     try:
         vector = encode_query(encoder, query, (guarded.loop.pool if pool is None else pool).dim)
         with guarded.held() as loop:
-            results = nearest_texts(loop, texts, vector, pool=pool)
+            results = nearest_texts(loop, loop.pool.texts, vector, pool=pool)
     except Exception:
         screen.end_search(query)
         raise
@@ -110,8 +111,8 @@ class Search:
         Called on the worker, between two searches."""
         self._pool = pool
 
-    def start(self, query, texts: Sequence[str]) -> None:
-        """Check ``query`` and find its nearest ``texts`` in the background."""
+    def start(self, query) -> None:
+        """Check ``query`` and find its nearest texts in the background."""
         if not isinstance(query, str) or not query.strip():
             raise InputError("type some words to search for")
         if self.encoder is None:
@@ -122,6 +123,4 @@ class Search:
         query = query.strip()
         self._screen.begin_search(query)
         # the query's encoder is read when the search runs: a session still preparing has none yet
-        self._worker.submit(
-            lambda: run_search(self._guarded, self._screen, self._query_encoder, texts, query, self._pool)
-        )
+        self._worker.submit(lambda: run_search(self._guarded, self._screen, self._query_encoder, query, self._pool))

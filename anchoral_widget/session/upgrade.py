@@ -37,7 +37,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -63,9 +63,8 @@ class Upgrade:
     Parameters
     ----------
     encoder : object with ``encode``
-        The better encoder (see :func:`.upgrade_plan.plan_upgrade`).
-    texts : list of str
-        The pool's texts.
+        The better encoder (see :func:`.upgrade_plan.plan_upgrade`). The texts it encodes are the
+        pool's, read from the session's loop (or given to :meth:`encode`): the upgrade keeps none.
     test_texts : list of str, optional
         The held-out texts, when the session was given texts for its curves: encoded too, so
         that a learner on embeddings is tested on the same encoder's vectors.
@@ -77,8 +76,8 @@ class Upgrade:
     #: loop moves once the whole pool is encoded.
     neighbours = NEIGHBOURS
 
-    def __init__(self, encoder: Any, texts: list[str], test_texts: list[str] | None = None, *, first: str = "fast"):
-        self.encoder, self.texts, self.test_texts = encoder, texts, test_texts
+    def __init__(self, encoder: Any, *, test_texts: list[str] | None = None, first: str = "fast"):
+        self.encoder, self.test_texts = encoder, test_texts
         self.first, self.name = first, embeddings_name(encoder)
         self.done = False  # the session serves the upgraded embeddings, the whole pool's
         self.failed: str | None = None  # why the upgrade stopped, if it did
@@ -96,11 +95,11 @@ class Upgrade:
         self._near_failed = False  # handing the neighbourhoods to the loop failed: the whole pool only
         self._every_class = False  # every class has a label (the loop can propose)
 
-    def cached(self) -> Any:
-        """The upgraded embeddings when the encoder's cache holds them whole (a restart after an
-        upgrade), else None. Encodes nothing."""
+    def cached(self, texts: Sequence[str]) -> Any:
+        """The upgraded embeddings of the pool's ``texts`` when the encoder's cache holds them
+        whole (a restart after an upgrade), else None. Encodes nothing."""
         finder = getattr(self.encoder, "cached", None)
-        return None if finder is None else finder(self.texts)
+        return None if finder is None else finder(texts)
 
     def encode_test(self) -> Any:
         """The held-out texts' vectors from the upgraded encoder (None without held-out texts)."""
@@ -122,7 +121,10 @@ class Upgrade:
         then hand the switch to the session's worker; ``on_switched()`` once the session serves
         the new embeddings. ``progress(stage, done, total)`` (a :class:`~.startup.Progress`)
         hears how far it is (stage ``upgrade``)."""
-        session.show_embeddings(self._status(0, len(self.texts)))
+        with session.held() as loop:
+            assert loop is not None  # the upgrade starts once the loop exists
+            pool = loop.pool  # the same pool, texts and all, across every switch: read, not copied
+        session.show_embeddings(self._status(0, len(pool)))
         self._on_switched, self._progress = on_switched, progress
 
         def run() -> None:
@@ -130,7 +132,7 @@ class Upgrade:
                 after.join(0.5)
             _lower_priority()
             try:
-                X = self._encode(session, progress)
+                X = self._encode(session, pool, progress)
                 X_test = self.encode_test()
             except UpgradeStopped:
                 return
@@ -154,12 +156,13 @@ class Upgrade:
         if self.thread is not None:
             self.thread.join(timeout=60)
 
-    def _encode(self, session: SessionAccess, progress: Any) -> Any:
+    def _encode(self, session: SessionAccess, pool: Pool, progress: Any) -> Any:
         def told(done: int, total: int) -> None:
             progress("upgrade", done, total)
             session.show_embeddings(self._status(done, total))
 
-        progress("upgrade", None, len(self.texts))
+        progress("upgrade", None, len(pool))
+        assert pool.texts is not None  # a session's pool has its texts
 
         def busy() -> bool:
             return session.phase in PROPOSING
@@ -167,19 +170,22 @@ class Upgrade:
         def closed() -> bool:
             return session.closed or self._exiting.is_set()
 
-        return self.encode(told, busy=busy, closed=closed, between=lambda: self._near_labels(session, busy, closed))
+        near = lambda: self._near_labels(session, pool, busy, closed)
+        return self.encode(pool.texts, told, busy=busy, closed=closed, between=near)
 
     def encode(
         self,
+        texts: Sequence[str],
         on_progress: Callable[[int, int], object],
         *,
         busy: Callable[[], bool] = lambda: False,
         closed: Callable[[], bool] = lambda: False,
         between: Callable[[], object] = lambda: None,
     ) -> Any:
-        """The pool's upgraded embeddings (through the encoder's cache: resumable), yielding to
-        the session between two batches of texts: while ``busy()`` (a batch being proposed) it
-        waits; once ``closed()`` it stops (raising :class:`UpgradeStopped`); then ``between()``."""
+        """The upgraded embeddings of the pool's ``texts`` (through the encoder's cache:
+        resumable), yielding to the session between two batches of texts: while ``busy()`` (a
+        batch being proposed) it waits; once ``closed()`` it stops (raising
+        :class:`UpgradeStopped`); then ``between()``."""
         from .prepare import encode_pool
 
         def wait() -> None:
@@ -194,17 +200,19 @@ class Upgrade:
             wait()
             on_progress(done, total)
 
-        return encode_pool(self.encoder, self.texts, told)
+        return encode_pool(self.encoder, texts, told)
 
     # ---- the labels' neighbourhoods first -----------------------------------------------------
 
-    def _near_labels(self, session: SessionAccess, busy: Callable[[], bool], closed: Callable[[], bool]) -> None:
+    def _near_labels(
+        self, session: SessionAccess, pool: Pool, busy: Callable[[], bool], closed: Callable[[], bool]
+    ) -> None:
         """Encode the labelled items and their neighbourhoods that are still to come (new labels
         first) and hand them to the loop: the first time once the labels and the minority labels'
         neighbourhoods are in (:meth:`_fill`), then every :data:`_LOOK_SECONDS`."""
         if self.done or self._near_failed or time.monotonic() < self._next_look or not self._look(session):
             return
-        assert self.near is not None  # made by _look
+        assert self.near is not None and pool.texts is not None  # made by _look; a session's pool has texts
         ids: list[int] = []
         rows: list[np.ndarray] = []
         while self.near.pending:
@@ -213,7 +221,7 @@ class Upgrade:
             if closed():
                 raise UpgradeStopped
             batch = self.near.take(UPGRADE_BATCH)
-            rows.append(self._vectors([self.texts[i] for i in batch]))
+            rows.append(self._vectors([pool.texts[i] for i in batch]))
             self.near.done(batch)
             ids += batch
             if self._ready() and time.monotonic() >= self._next_look:
