@@ -13,7 +13,7 @@ from anchoral_widget.engine.learners import make_learner
 from anchoral_widget.engine.loop import SEED_ITERATION, ActiveLoop
 from anchoral_widget.errors import InputError
 from anchoral_widget.session.labeller import LabelSession
-from anchoral_widget.session.prepare import build_session
+from anchoral_widget.session.startup import build_session
 
 B = 5
 

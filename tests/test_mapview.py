@@ -7,7 +7,7 @@ import pytest
 from anchoral_widget.data.toy import load_toy
 from anchoral_widget.engine.loop import ActiveLoop
 from anchoral_widget.errors import InputError
-from anchoral_widget.session.prepare import build_session
+from anchoral_widget.session.startup import build_session
 from anchoral_widget.views.mapview import MapView
 from anchoral_widget.views.plots import decode_payload
 from anchoral_widget.views.projection import Projection

@@ -17,7 +17,8 @@ from anchoral_widget.engine.index import ExactIndex
 from anchoral_widget.engine.loop import ActiveLoop
 from anchoral_widget.engine.pool import Pool, PoolSwapped, switch_loop
 from anchoral_widget.errors import InputError
-from anchoral_widget.session.startup import Progress, start_session
+from anchoral_widget.session.progress import Progress
+from anchoral_widget.session.startup import start_session
 from anchoral_widget.session.upgrade import Upgrade, UpgradeStopped
 from anchoral_widget.session.upgrade_plan import embeddings_name, plan_upgrade
 
@@ -192,7 +193,7 @@ def test_no_upgrade_when_turned_off_or_for_an_encoder_of_ones_own(tmp_path):
     session.close(wait=True)
     # "auto": an encoder of one's own is kept; the bundled fast one upgrades to MiniLM (nothing loads yet)
     assert plan_upgrade("auto", first, encodes_pool=True) is None
-    from anchoral_widget.session.prepare import session_encoder
+    from anchoral_widget.session.encoding import session_encoder
 
     upgrade = plan_upgrade("auto", session_encoder("fast"), encodes_pool=True)
     assert upgrade.spec.name == "onnx" and upgrade.threads == 1 and embeddings_name(upgrade) == "MiniLM"
@@ -200,7 +201,7 @@ def test_no_upgrade_when_turned_off_or_for_an_encoder_of_ones_own(tmp_path):
     assert plan_upgrade("onnx", session_encoder("onnx"), encodes_pool=True) is None, "the same vectors"
     with pytest.raises(InputError, match="upgrade= re-encodes the pool"):
         start_session(TEXTS, ["other", "eye"], embeddings=HashModel().encode(TEXTS), upgrade="onnx", **SMALL)
-    from anchoral_widget.session.prepare import build_session
+    from anchoral_widget.session.startup import build_session
 
     with pytest.raises(TypeError, match="upgrade= encodes in the background"):
         build_session(TEXTS, ["other", "eye"], encoder=first, upgrade="onnx", **SMALL)

@@ -18,7 +18,7 @@ section); once MiniLM's are ready the session moves to them:
 - **nothing of the labels moves**: the loop's labels, history and store hold ids, and the pool
   keeps its identity (:meth:`~anchoral_widget.engine.pool.Pool.swap`), so the same store file
   goes on. A restarted kernel finds the upgraded embeddings complete in the encoder's cache and
-  starts on them at once (:func:`~.prepare.make_loop`), with the same store.
+  starts on them at once (:func:`~.startup.make_loop`), with the same store.
 - **resumable**: the upgrade encodes through the encoder's cache, chunk by chunk, so an
   interrupted upgrade (a kernel restart) goes on from its last chunk.
 - **a failure changes nothing**: an encoder that raises leaves the session on the fast
@@ -45,6 +45,7 @@ import numpy as np
 from ..engine.pool import Pool, learner_reads_texts, switch_loop
 from ..errors import AnchorALError
 from .access import SessionAccess
+from .encoding import encode_pool
 from .neighbourhoods import NEIGHBOURS, Neighbourhoods
 from .upgrade_plan import UPGRADE_BATCH, embeddings_name, encodes_uncached
 
@@ -119,7 +120,7 @@ class Upgrade:
     ) -> threading.Thread:
         """Encode on a thread of its own (after ``after``, an index build with every core, ends),
         then hand the switch to the session's worker; ``on_switched()`` once the session serves
-        the new embeddings. ``progress(stage, done, total)`` (a :class:`~.startup.Progress`)
+        the new embeddings. ``progress(stage, done, total)`` (a :class:`~.progress.Progress`)
         hears how far it is (stage ``upgrade``)."""
         with session.held() as loop:
             assert loop is not None  # the upgrade starts once the loop exists
@@ -186,7 +187,6 @@ class Upgrade:
         resumable), yielding to the session between two batches of texts: while ``busy()`` (a
         batch being proposed) it waits; once ``closed()`` it stops (raising
         :class:`UpgradeStopped`); then ``between()``."""
-        from .prepare import encode_pool
 
         def wait() -> None:
             while busy() and not closed():
