@@ -139,12 +139,7 @@ class LabelSession:
         if self._size != len(loop.embeddings):
             raise InputError(f"{self._size} texts but {len(loop.embeddings)} embeddings")
         self._proposer = Proposer(
-            loop,
-            self._guarded,
-            self._screen,
-            self._channel,
-            training=self._training,
-            on_error=self._fail,
+            loop, self._guarded, self._screen, self._channel, training=self._training, on_error=self._fail
         )
         self._search.use(encoder)
         self._map = self._channel.view = map
