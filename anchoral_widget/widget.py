@@ -41,7 +41,7 @@ class Labeller(anywidget.AnyWidget):
         The map of the pool and the live curves (default: UMAP, fitted in the background); False: none.
     **params
         ``embeddings``, ``encoder``, ``loop``, ``seed_labels``, ``budget`` and the loop's parameters
-        (``batch_size``, ``store``, ``test``, ...): see :func:`~.session.prepare.build_session`.
+        (``batch_size``, ``store``, ``test``, ...): see :func:`~.session.startup.build_session`.
     """
 
     classes = t.List(t.Unicode(), help=HELP["classes"]).tag(sync=True)

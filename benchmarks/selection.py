@@ -24,7 +24,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import markdown_table, synthetic_pool, write_section
 
-from anchoral_widget.session.prepare import build_session
+from anchoral_widget.session.startup import build_session
 
 
 def measure(n_pool: int, sizes: list[int], repeats: int) -> list[list]:

@@ -74,7 +74,7 @@ def run_session(data, X, encoder, mode: str, init: str, batches: int, args) -> d
     from anchoral_widget.engine.learners.metrics import auc
     from anchoral_widget.engine.learners.transformer import TransformerClassifier
     from anchoral_widget.replay.simulation import initial_sample
-    from anchoral_widget.session.prepare import build_session
+    from anchoral_widget.session.startup import build_session
 
     learner = TransformerClassifier(args.model, warm_start=init == "warm", warm_epochs=args.warm_epochs)
     start_ids = initial_sample(data.labels, data.minority, size=100, per_minority_class=5, seed=args.seed)

@@ -225,7 +225,8 @@ def wait_while_upgrading(iterations: int) -> dict:
     def run() -> None:
         _lower_priority()
         with contextlib.suppress(UpgradeStopped):
-            Upgrade(encoder, texts).encode(
+            Upgrade(encoder).encode(
+                texts,
                 lambda done, total: encoded.__setitem__(0, done),
                 busy=lambda: mode[0] == "held" or (mode[0] == "yielding" and proposing.is_set()),
                 closed=stop.is_set,

@@ -13,7 +13,7 @@ from anchoral_widget.data.toy import load_toy
 from anchoral_widget.errors import InputError
 from anchoral_widget.protocol import COMMANDS, MESSAGES, TRAITS, TYPES, check_message, check_value, read_command
 from anchoral_widget.session.commands import ACTIONS
-from anchoral_widget.session.prepare import build_session
+from anchoral_widget.session.startup import build_session
 
 ROOT = Path(__file__).resolve().parents[1]
 CLASSES = ["other", "eye"]
@@ -188,7 +188,7 @@ def test_nothing_below_the_widget_imports_anywidget_or_traitlets():
             for name in names:
                 assert name.split(".")[0] not in FRAMEWORKS, f"{path.relative_to(ROOT)} imports {name}"
     code = (
-        "import sys, anchoral_widget, anchoral_widget.protocol, anchoral_widget.session.prepare, "
+        "import sys, anchoral_widget, anchoral_widget.protocol, anchoral_widget.session.startup, "
         "anchoral_widget.session.labeller, anchoral_widget.views.mapview, anchoral_widget.replay.cli; "
         "print(sorted(m for m in ('anywidget', 'traitlets', 'ipywidgets') if m in sys.modules))"
     )

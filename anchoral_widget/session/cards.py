@@ -11,8 +11,10 @@ import numpy as np
 ANCHOR_TEXT_CHARS = 400
 
 
-def batch_cards(proposal, loop, texts: Sequence[str], class_names: Sequence[str]) -> list[dict]:
-    """JSON-ready cards for the proposal's items that are not yet labelled or skipped."""
+def batch_cards(proposal, loop, class_names: Sequence[str]) -> list[dict]:
+    """JSON-ready cards for the proposal's items that are not yet labelled or skipped (their
+    texts read from the loop's pool)."""
+    texts = loop.pool.texts
     taken = set(loop.labels) | set(loop.skipped_ids.tolist())
     ids = np.array([i for i in proposal.batch_ids.tolist() if i not in taken], dtype=np.int64)
     proba = np.asarray(proposal.batch_proba)[np.flatnonzero(np.isin(proposal.batch_ids, ids))]

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from ..engine.loop.active import ActiveLoop
+from ..errors import InputError
 
 
 @dataclass(frozen=True)
@@ -51,17 +52,15 @@ class GuardedLoop:
     Parameters
     ----------
     loop : ActiveLoop or None
-        None until :meth:`attach` (a pool being prepared).
-    texts : sequence of str
-        The pool's texts (the label rows carry them).
+        None until :meth:`attach` (a pool being prepared). Its pool holds the texts that the
+        label rows carry (see :func:`give_texts`).
     class_names : sequence of str
         The loop's classes as text, in its order.
     """
 
-    def __init__(self, loop: ActiveLoop | None, texts: Sequence[str], class_names: Sequence[str]):
+    def __init__(self, loop: ActiveLoop | None, class_names: Sequence[str]):
         self.loop = loop
-        self._texts = texts
-        self._class_names = list(class_names)
+        self.class_names = list(class_names)
         self._lock = threading.RLock()
         self.facts: LoopFacts  # replaced whole after every write: read it without the lock
         self.refresh()
@@ -71,6 +70,11 @@ class GuardedLoop:
         with self._lock:
             self.loop = loop
             self.refresh()
+
+    def class_of(self, name: str) -> object:
+        """The loop's class that ``name`` (one of :attr:`class_names`) stands for."""
+        assert self.loop is not None  # nothing is labelled before the loop is attached
+        return self.loop.classes[self.class_names.index(name)]
 
     @contextmanager
     def held(self) -> Iterator[ActiveLoop | None]:
@@ -114,15 +118,14 @@ class GuardedLoop:
         with self._lock:
             loop = self.loop
             if loop is None:
-                self.facts = LoopFacts(
-                    [], dict.fromkeys(self._class_names, 0), 0, frozenset(), [], 0, self._class_names
-                )
+                self.facts = LoopFacts([], dict.fromkeys(self.class_names, 0), 0, frozenset(), [], 0, self.class_names)
                 return self.facts
-            labels = loop.labels
+            labels, texts = loop.labels, loop.pool.texts
+            assert texts is not None  # a session's pool has its texts (give_texts)
             rows = []
             for item, cls in labels.items():
                 iteration, when = loop.label_time(item)
-                rows.append((int(item), str(self._texts[item]), cls, int(iteration), float(when)))
+                rows.append((int(item), str(texts[item]), cls, int(iteration), float(when)))
             counts = {str(c): k for c, k in loop.class_counts().items()}
             skipped = loop.skipped_ids.tolist()
             self.facts = LoopFacts(
@@ -132,6 +135,19 @@ class GuardedLoop:
                 taken=frozenset(labels) | frozenset(skipped),
                 minority=[str(c) for c in loop.minority],
                 iteration=loop.iteration,
-                missing=[c for c in self._class_names if counts[c] == 0],
+                missing=[c for c in self.class_names if counts[c] == 0],
             )
             return self.facts
+
+
+def give_texts(loop: ActiveLoop, texts: Sequence[str]) -> None:
+    """Make the loop's pool the one holder of the session's texts: a pool made from embeddings
+    alone is handed them; a pool with texts of its own keeps them, and they must be these
+    (the cards, search, the label rows and the map all read ``loop.pool.texts``)."""
+    pool = loop.pool
+    if len(texts) != len(pool):
+        raise InputError(f"{len(texts)} texts but {len(pool)} embeddings")
+    if pool.texts is None:
+        pool.texts = texts
+    elif pool.texts is not texts and any(a != b for a, b in zip(pool.texts, texts)):
+        raise InputError("the texts differ from those of the loop's pool: pass the loop's own texts (loop.texts)")

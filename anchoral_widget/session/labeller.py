@@ -10,10 +10,13 @@
   never waits on training; listeners hear of changes under it, so they see values in order.
 - :class:`~.worker.Worker`: one thread that does everything slow (storing a submitted batch,
   selecting the next batch, searching), in order.
-- :class:`~.trainer.Trainer`: the thread that fits the learner, one fit at a time. Strict mode
-  waits for the fit of the labelled set (the paper); label-ahead proposes with the latest model
-  that finished and lets the next fit run in the background (see :mod:`~.trainer`).
+- :class:`~.proposer.Proposer`: the next batch, proposed on the worker, and the
+  :class:`~.trainer.Trainer` that fits the learner, one fit at a time. Strict mode waits for the
+  fit of the labelled set (the paper); label-ahead proposes with the latest model that finished
+  and lets the next fit run in the background (see :mod:`~.trainer`).
 - :class:`~.mapchannel.MapChannel`: the map, its messages and the F1 estimate.
+- :class:`~.selection.Selection`: texts selected on the map, labelled or skipped as one event.
+- :class:`~.search.Search`: search by meaning, its query encoder and the pool it searches.
 - :mod:`~.commands`: a front end's message, checked against the protocol, to a method here.
 
 A command about a batch carries the batch's iteration; once a batch is submitted its iteration is
@@ -37,22 +40,20 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from ..engine.loop.active import ActiveLoop
-from ..engine.pool import Pool
-from ..errors import EmptyPoolError, InputError
-from .cards import batch_cards
+from ..errors import InputError
+from .access import SessionAccess
 from .commands import dispatch
-from .guarded import GuardedLoop
+from .guarded import GuardedLoop, give_texts
 from .mapchannel import MapChannel
 from .notes import SessionNotes
+from .proposer import Proposer
 from .screen import Screen, check_budget, plain
-from .search import quiet_encoder, run_search
-from .selection import SelectionMethods, check_ready_ids
-from .status import batch_seconds, ready_status, selecting_status, training_note
-from .trainer import FitRequest, Trainer, label_ahead, score_ahead
+from .search import Search
+from .selection import Selection, check_ready_ids
+from .trainer import Trainer
 from .worker import Worker
 
 log = logging.getLogger(__name__)
@@ -60,14 +61,15 @@ WRITES = "writes"  # the worker's jobs that store labels: `labels` waits for the
 PREPARE = "prepare"  # the job that makes the loop: reading the loop waits for it
 
 
-class LabelSession(SelectionMethods):
+class LabelSession:
     """Label an active loop's batches, one at a time, from any front end (and selections of
-    texts from the map at once: :class:`~.selection.SelectionMethods`).
+    texts from the map at once: :class:`~.selection.Selection`).
 
     Parameters
     ----------
     texts : sequence of str
-        The pool's texts, aligned with the loop's embeddings (ids are row indices).
+        The pool's texts, aligned with the loop's embeddings (ids are row indices); the loop's
+        pool holds them (see :func:`~.guarded.give_texts`), the session only their count.
     loop : ActiveLoop or None
         The engine. It is driven from one worker thread; leave it alone while the session runs.
         None: ``startup.run(show)`` makes it in the background, from :meth:`start` on.
@@ -86,7 +88,8 @@ class LabelSession(SelectionMethods):
         The class names, when there is no loop yet.
     startup : Startup, optional
         Makes the loop when there is none (:class:`~.startup.Startup`): ``run(show)`` returns
-        ``(loop, encoder, map)``; ``background(session)`` then starts what may follow.
+        ``(loop, encoder, map)``; ``background(access)`` then starts what may follow, with the
+        session's :class:`~.access.SessionAccess` (all that background work may do to it).
     """
 
     def __init__(
@@ -103,7 +106,7 @@ class LabelSession(SelectionMethods):
     ):
         if loop is None and (classes is None or startup is None):
             raise TypeError("a session without a loop needs classes= and the startup= that makes it")
-        self.texts = texts
+        self._size = len(texts)  # the texts themselves are the pool's (see give_texts)
         self._budget = check_budget(budget)
         class_source = classes if loop is None else loop.classes
         assert class_source is not None  # checked above
@@ -111,40 +114,34 @@ class LabelSession(SelectionMethods):
         if len(set(self.class_names)) != len(self.class_names):
             raise InputError(f"class names must differ as text, got {self.class_names}")
         self._startup, self._map = startup, None
-        self._guarded = GuardedLoop(None, texts, self.class_names)
+        self._guarded = GuardedLoop(None, self.class_names)
         self._channel = MapChannel(None, self._guarded, on_curves=self._curves_changed, on_error=self._fail)
         self._screen = Screen(
             self.class_names,
-            len(texts),
+            self._size,
             self._budget,
             lambda: self._guarded.facts,
             self._channel.status,
             phase="starting" if loop is not None else "preparing",
         )
         self._worker = Worker("anchoral-labeller", on_error=self._fail)
+        self._selection = Selection(
+            self._guarded, self._screen, self._worker, self._channel, propose=self._propose, report=self.report
+        )
         self._training = training
-        self.ahead = False  # label-ahead, decided once the loop (and so its learner) is there
-        self._shown_model: int | None = None  # labels of the model that proposed the batch on screen
-        self._subpools: list[np.ndarray] = []  # the last proposals' subpools, newest last: scored ahead
-        self._trainer: Trainer | None = None
-        self.encoder = encoder
+        self._proposer: Proposer | None = None  # made with the loop (its learner decides label-ahead)
+        self._search = Search(self._guarded, self._screen, self._worker, encoder)
         if loop is not None:
+            give_texts(loop, texts)
             self._attach(loop, encoder, map)
 
     def _attach(self, loop: ActiveLoop, encoder, map) -> None:
-        if len(self.texts) != len(loop.embeddings):
-            raise InputError(f"{len(self.texts)} texts but {len(loop.embeddings)} embeddings")
-        self.ahead = label_ahead(self._training, loop.learner)
-        scorer = lambda model, checkpoint, ready: score_ahead(model, loop, self._subpools, checkpoint, ready)
-        self._trainer = Trainer(
-            loop.learner,
-            on_error=lambda exc: self._fail(exc) if self.ahead else None,  # strict mode raises it where it waits
-            on_change=self._fit_changed,
-            prepare=scorer if self.ahead else None,  # strict proposes at once, scoring what it needs
+        if self._size != len(loop.embeddings):
+            raise InputError(f"{self._size} texts but {len(loop.embeddings)} embeddings")
+        self._proposer = Proposer(
+            loop, self._guarded, self._screen, self._channel, training=self._training, on_error=self._fail
         )
-        self.encoder, self._query_encoder = encoder, None if encoder is None else quiet_encoder(encoder)
-        self._search_pool: Pool | None = None  # what search reads when not the loop's pool (an upgrade under way)
-        self._class_of = dict(zip(self.class_names, loop.classes))
+        self._search.use(encoder)
         self._map = self._channel.view = map
         self._notes = None if loop.store is None else SessionNotes(loop.store.path)  # drafts, curves
         self._screen.keep_drafts(self._notes)
@@ -160,6 +157,28 @@ class LabelSession(SelectionMethods):
         if self._guarded.loop is None:
             raise InputError(f"the pool could not be prepared: {self._screen.snapshot()['error']}")
         return self._guarded.loop
+
+    @property
+    def texts(self) -> Sequence[str]:
+        """The pool's texts, read from the loop's pool (waits for it, as :attr:`loop`)."""
+        texts = self.loop.pool.texts
+        assert texts is not None  # a session's pool has its texts (give_texts)
+        return texts
+
+    @property
+    def ahead(self) -> bool:
+        """Whether the session labels ahead (see :func:`~.trainer.label_ahead`); False until the
+        loop, and so its learner, is there."""
+        return self._proposer is not None and self._proposer.ahead
+
+    @property
+    def _trainer(self) -> Trainer | None:
+        return None if self._proposer is None else self._proposer.trainer
+
+    @property
+    def encoder(self):
+        """The encoder of search queries: the one that made the embeddings searched (None: no search)."""
+        return self._search.encoder
 
     # ---- reading ------------------------------------------------------------------------
 
@@ -269,25 +288,13 @@ class LabelSession(SelectionMethods):
 
     def search(self, query: Any) -> None:
         """Find the texts nearest in meaning to ``query`` (runs in the background)."""
-        if not isinstance(query, str) or not query.strip():
-            raise InputError("type some words to search for")
-        if self.encoder is None:
-            raise InputError(
-                "search needs the encoder that made the embeddings: pass encoder= "
-                "(an object with encode(list_of_texts))"
-            )
-        query = query.strip()
-        self._screen.begin_search(query)
-        # the query's encoder is read when the search runs: a session still preparing has none yet
-        self._worker.submit(
-            lambda: run_search(self._guarded, self._screen, self._query_encoder, self.texts, query, self._search_pool)
-        )
+        self._search.start(query)
 
     def seed(self, ids: list[int], label: str) -> None:
         """Label texts found by search (outside any batch); stored in the background, and the
         loop starts once every class has a label."""
         self._check_class(label)
-        check_ready_ids(self._guarded.loop, ids, len(self.texts))
+        check_ready_ids(self._guarded.loop, ids)
         self._screen.reserve(ids)
         self._worker.submit(self._store_seed, list(ids), label, tag=WRITES)
 
@@ -299,6 +306,20 @@ class LabelSession(SelectionMethods):
             return
         self._screen.retry()
         self._worker.submit(self._propose)
+
+    def label_selection(self, ids: Sequence[int], label: str) -> None:
+        """Label the open texts among ``ids`` with class ``label``, as one undoable event
+        (stored in the background; the others are left as they were)."""
+        self._selection.label(ids, self._check_class(label))
+
+    def skip_selection(self, ids: Sequence[int]) -> None:
+        """Skip the open texts among ``ids``, as one undoable event (stored in the background)."""
+        self._selection.label(ids, None)
+
+    def undo_selection(self) -> None:
+        """Take back the last selection labelled or skipped; an InputError if something was stored
+        or a batch proposed since (then it is no longer the last thing done)."""
+        self._selection.undo()
 
     def map_sync(self) -> None:
         """Send the whole map to the :meth:`on_map` listeners (a view opened)."""
@@ -327,10 +348,12 @@ class LabelSession(SelectionMethods):
         self._attach(loop, encoder, view)
         if not self._worker.closed:  # closed meanwhile: nothing more to start
             self.start()
-            self._startup.background(self)
+            assert self._trainer is not None  # made with the loop
+            access = SessionAccess(self._guarded, self._screen, self._worker, self._search, self._trainer, self.report)
+            self._startup.background(access)
 
     def _store_batch(self, answers: dict, cards: list, iteration: int) -> None:
-        labelled = {i: self._class_of[a] for i, a in answers.items() if a is not None}
+        labelled = {i: self._guarded.class_of(a) for i, a in answers.items() if a is not None}
         try:
             self._guarded.store(labelled, [i for i, a in answers.items() if a is None])
         except Exception:
@@ -340,7 +363,7 @@ class LabelSession(SelectionMethods):
 
     def _store_seed(self, ids: list[int], label: str) -> None:
         try:
-            self._guarded.store(dict.fromkeys(ids, self._class_of[label]))
+            self._guarded.store(dict.fromkeys(ids, self._guarded.class_of(label)))
         except BaseException:
             self._screen.release(ids)  # not stored: free to label again
             raise
@@ -353,42 +376,8 @@ class LabelSession(SelectionMethods):
             self._propose()
 
     def _propose(self) -> None:
-        if self._screen.has_batch() or self._guarded.loop is None:
-            return
-        with self._guarded.held() as loop:
-            assert loop is not None and self._trainer is not None  # both attached (checked above)
-            if self._screen.waiting(self._guarded.facts, self._budget):  # cold start, or budget reached
-                return
-            start = time.perf_counter()
-            pending = loop.pending is not None and len(loop.pending.unanswered(loop.excluded)) > 0
-            if not (self.ahead or pending):
-                self._screen.announce("training", "training…")
-            trained = self._trainer.for_proposal(loop, fresh=not (self.ahead or pending))
-            if trained is None:
-                return  # closed meanwhile
-            on_stage = lambda _stage: self._screen.announce("selecting", selecting_status(start, trained))
-            try:
-                with self._trainer.paused():  # on a CPU, a fit in the background would halve the speed
-                    proposal = loop.propose(on_stage=on_stage, trained=trained)
-            except EmptyPoolError:
-                self._screen.announce("done", "the pool is exhausted: every text is labelled or skipped")
-                return
-            if self.ahead:
-                self._trainer.request(FitRequest.of(loop))  # the new labels, in the background
-            self._subpools = [*self._subpools[-4:], proposal.subpool_ids]  # replaced whole: read unlocked
-            self._shown_model = proposal.model_labelled
-            cards = batch_cards(proposal, loop, self.texts, self.class_names)
-            wall = time.perf_counter() - start
-            labelled = len(loop.labelled_ids)
-        seconds = batch_seconds(proposal.seconds, None if pending else wall)  # pending: resumed, proposed before
-        status = ready_status(len(cards), seconds, proposal.model_labelled, labelled, pending, proposal.model_stand_in)
-        self._screen.show(cards, proposal.iteration, seconds, status)
-        self._fit_changed()
-        self._channel.update(proposal)
-
-    def _fit_changed(self) -> None:
-        if self.ahead and self._trainer is not None:
-            self._screen.set_note(training_note(self._trainer.fitting, self._trainer.ready, self._shown_model))
+        if self._proposer is not None:
+            self._proposer.propose(self._budget)
 
     def _curves_changed(self, curves: dict) -> None:
         self._screen.set_curves(curves)

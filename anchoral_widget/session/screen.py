@@ -23,7 +23,7 @@ from .notes import DRAFTS, SessionNotes
 
 #: Phases in which the worker prepares a batch (or, first, the pool).
 BUSY = ("preparing", "starting", "training", "selecting")
-#: What the start-up shows once nothing is left to do (see :mod:`.startup`).
+#: What the start-up shows once nothing is left to do (see :mod:`.progress`).
 STARTED: dict = {"stage": "ready", "text": "", "done": None, "total": None, "rate": None, "left": None, "seconds": {}}
 
 
@@ -224,7 +224,7 @@ class Screen:
             self.publish("phase", "status", "search", "startup", error=message)
 
     def set_startup(self, startup: dict) -> None:
-        """How far the start-up is (see :mod:`.startup`)."""
+        """How far the start-up is (see :mod:`.progress`)."""
         with self._lock:
             self._startup = dict(startup)
             self.publish("startup")

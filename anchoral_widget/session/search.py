@@ -1,5 +1,10 @@
 """Search the pool by meaning: a query encoded like the pool, and its nearest texts from the
-index. How a user finds a first example of a class that has no label yet (cold start)."""
+index. How a user finds a first example of a class that has no label yet (cold start).
+
+:class:`Search` is the session's part that does it: the encoder of the queries and the pool they
+are searched in (the loop's, or the first embeddings' while an encoder upgrade moves the loop to
+what is encoded so far).
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,11 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ..engine.pool import Pool
 from ..errors import InputError
+from .guarded import GuardedLoop
+from .screen import Screen
+from .worker import Worker
 
 SEARCH_HITS = 20
 
@@ -53,9 +62,10 @@ def nearest_texts(loop, texts: Sequence[str], vector: np.ndarray, k: int = SEARC
     ]
 
 
-def run_search(guarded, screen, encoder, texts: Sequence[str], query: str, pool=None) -> None:
+def run_search(guarded, screen, encoder, query: str, pool=None) -> None:
     """The session's search job (worker thread): encode ``query`` outside the loop's lock, find
-    its nearest texts under it, and show them (``guarded``: a GuardedLoop, ``screen``: a Screen).
+    its nearest texts (the loop's pool's) under it, and show them (``guarded``: a GuardedLoop,
+    ``screen``: a Screen).
     ``pool``: search this pool's embeddings instead of the loop's (those ``encoder`` made)."""
     if guarded.loop is None:  # no pool to search: the start-up's error stays shown
         screen.end_search(query)
@@ -64,8 +74,53 @@ def run_search(guarded, screen, encoder, texts: Sequence[str], query: str, pool=
     try:
         vector = encode_query(encoder, query, (guarded.loop.pool if pool is None else pool).dim)
         with guarded.held() as loop:
-            results = nearest_texts(loop, texts, vector, pool=pool)
+            results = nearest_texts(loop, loop.pool.texts, vector, pool=pool)
     except Exception:
         screen.end_search(query)
         raise
     screen.end_search(query, results, round(time.perf_counter() - start, 3))
+
+
+class Search:
+    """A session's searches, run on its worker in order with its other jobs.
+
+    Parameters
+    ----------
+    guarded : GuardedLoop
+        The loop whose labels the results show (and whose pool is searched by default).
+    screen : Screen
+        Where the query and its results are shown.
+    worker : Worker
+        The session's worker.
+    encoder : object with ``encode``, optional
+        The encoder that made the embeddings; without one, search says it needs one.
+    """
+
+    def __init__(self, guarded: GuardedLoop, screen: Screen, worker: Worker, encoder=None):
+        self._guarded, self._screen, self._worker = guarded, screen, worker
+        self.encoder = encoder
+        self._query_encoder = None  # made by use(), once the loop (and so its encoder) is there
+        self._pool: Pool | None = None  # what is searched when not the loop's pool (an upgrade under way)
+
+    def use(self, encoder) -> None:
+        """Encode queries with ``encoder`` from now on: the one that made the embeddings searched."""
+        self.encoder, self._query_encoder = encoder, None if encoder is None else quiet_encoder(encoder)
+
+    def search_in(self, pool: Pool | None) -> None:
+        """Search ``pool`` instead of the loop's (its rows the same items); None: the loop's again.
+        Called on the worker, between two searches."""
+        self._pool = pool
+
+    def start(self, query) -> None:
+        """Check ``query`` and find its nearest texts in the background."""
+        if not isinstance(query, str) or not query.strip():
+            raise InputError("type some words to search for")
+        if self.encoder is None:
+            raise InputError(
+                "search needs the encoder that made the embeddings: pass encoder= "
+                "(an object with encode(list_of_texts))"
+            )
+        query = query.strip()
+        self._screen.begin_search(query)
+        # the query's encoder is read when the search runs: a session still preparing has none yet
+        self._worker.submit(lambda: run_search(self._guarded, self._screen, self._query_encoder, query, self._pool))

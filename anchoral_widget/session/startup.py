@@ -1,56 +1,48 @@
-"""Starting a labelling session without blocking the notebook.
+"""Starting a labelling session, in the order it happens: checks made at once -> the loop built
+(at once, or in the background with progress) -> the session -> what follows behind the person.
 
-:func:`start_session` checks every argument at once (types, classes, budget, keyword names, seed
-labels: a mistake raises before anything slow starts) and returns a
-:class:`~.labeller.LabelSession` in phase ``preparing``. Its worker then runs :meth:`Startup.run`:
-texts -> embeddings (the encoder's cache makes an interrupted encode resume at its last chunk)
--> pool -> label store -> loop, reporting its progress to the session's ``startup`` field. Once
-the loop exists, labelling starts (search for a cold start, then batches), and the vector index
-is built on a thread of its own with every core while exact search answers the anchors'
-queries; the loop switches to it between two batches (:meth:`~anchoral_widget.engine.pool.Pool.start_index_build`).
-
-What ``startup`` holds (the widget's trait of that name)::
-
-    {"stage": "encoding", "text": "encoding 12,288 / 58,000 texts · 2,950 texts/s · 16 s left",
-     "done": 12288, "total": 58000, "rate": 2950.1, "left": 15.5,
-     "seconds": {"encoding": 4.2, ...}}
-
-``stage`` is ``starting``, ``encoding``, ``pool`` (hashing it), ``store``, ``map``, then
-``ready``; ``index`` while the index is built behind the user's back, ``upgrade`` while a better
-encoder encodes the pool (:mod:`.upgrade`: "fast embeddings; MiniLM encoding 12,000 / 58,000 in
-the background"); ``error`` when the start-up failed (the error line says why; Retry goes on).
-``seconds`` holds how long each finished stage took; ``embeddings`` names the embeddings that
-serve the batches once an upgrade is on (``fast``, then ``MiniLM``; None without one).
+1. :func:`start_session` (what ``Labeller(...)`` calls) checks every argument at once
+   (:func:`~.plan.plan_session`: types, classes, budget, keyword names, seed labels; a mistake
+   raises before anything slow starts) and returns a :class:`~.labeller.LabelSession` in phase
+   ``preparing``, with a :class:`Startup`. :func:`build_session` checks the same way, then
+   builds the loop at once and returns a session that has it.
+2. From :meth:`~.labeller.LabelSession.start` on, the session's worker runs :meth:`Startup.run`
+   (again on Retry): :func:`make_loop` turns texts into embeddings (the encoder's cache makes an
+   interrupted encode resume at its last chunk), a pool, a label store, a loop, seed labels and
+   the map, reporting its progress to the session's ``startup`` field (:mod:`.progress`).
+3. The session takes the loop and starts labelling (search for a cold start, then batches).
+4. :meth:`Startup.background`, handed the session's :class:`~.access.SessionAccess`: the vector
+   index is built on a thread of its own with every core while exact search answers the anchors'
+   queries; the loop switches to it between two batches
+   (:meth:`~anchoral_widget.engine.pool.Pool.start_index_build`). Then the encoder upgrade, if
+   any (:mod:`.upgrade`).
 """
 
 from __future__ import annotations
 
 import os
 import threading
-import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 
-from ..engine.pool import PoolSwapped
-from ..errors import AnchorALError
+import numpy as np
+import pandas as pd
+
+from ..engine.loop.active import ActiveLoop
+from ..engine.pool import Pool, PoolSwapped
+from ..errors import AnchorALError, InputError
+from .access import SessionAccess
+from .encoding import default_encoder, encode_pool
+from .guarded import give_texts
 from .labeller import LabelSession
-from .prepare import Plan, make_loop, plan_session
-
-#: Seconds between two reports of the same stage (the last one of a stage always goes out).
-EVERY = 0.25
-
-_TEXTS = {
-    "starting": "starting…",
-    "pool": "hashing the pool…",
-    "store": "opening the label store…",
-    "map": "preparing the map…",
-    "ready": "",
-}
+from .plan import Plan, checked_texts, plan_session
+from .progress import Progress
 
 
 def start_session(texts, classes=None, minority=None, **params) -> LabelSession:
     """A :class:`~.labeller.LabelSession` that makes its loop in the background once started.
 
-    Takes the arguments of :func:`~.prepare.build_session` and checks them all at once; the
+    Takes the arguments of :func:`build_session` and checks them all at once; the
     slow part (encoding, hashing, the store, the index) runs on the session's worker from
     :meth:`~.labeller.LabelSession.start` on, its progress in ``snapshot()["startup"]``.
     """
@@ -66,13 +58,88 @@ def start_session(texts, classes=None, minority=None, **params) -> LabelSession:
     )
 
 
+def build_session(
+    texts: Sequence[str] | None,
+    classes: Sequence | None = None,
+    minority: Sequence | None = None,
+    *,
+    embeddings: np.ndarray | None = None,
+    encoder=None,
+    loop: ActiveLoop | None = None,
+    seed_labels: Mapping | pd.Series | None = None,
+    budget: int | None = None,
+    map=False,
+    training: str = "auto",
+    **loop_params,
+) -> LabelSession:
+    """Make the encoder, the embeddings, the loop and the map a :class:`LabelSession` needs.
+
+    Parameters
+    ----------
+    texts : sequence of str
+        The pool. Ids are positions in it.
+    classes : sequence
+        Class names, e.g. ``["other", "eye"]``. Keys 1-9 pick them in this order.
+    minority : sequence, optional
+        The rare classes (see :class:`~anchoral_widget.engine.loop.active.ActiveLoop`).
+    embeddings : (n, d) array, optional
+        Precomputed embeddings; by default the encoder computes them (cached on disk).
+    encoder : name, folder or object with ``encode(texts)``, optional
+        Encodes the pool (when no embeddings are given) and search queries: ``"fast"``,
+        ``"minilm"``, ... (see :mod:`~anchoral_widget.engine.vectors.encoder_kinds`; default
+        :data:`~anchoral_widget.engine.vectors.encoder_kinds.DEFAULT_ENCODER`), a local model folder, or any
+        object with ``encode``. Pass the one that made precomputed ``embeddings`` so search matches.
+    loop : ActiveLoop, optional
+        An existing loop to go on with, instead of ``classes``/``embeddings``/loop parameters.
+    seed_labels : mapping id -> class, optional
+        Labels known before the first batch. Cold start: a class without any is found by search.
+    budget : int, optional
+        Stop proposing once this many texts are labelled.
+    map : bool, Projection or (n, 2) array
+        The 2-D map of the pool and the live curves: True for UMAP fitted in the background and
+        cached (the widget's default); a Projection or coordinates to place items (the toy
+        data's); False (the default here): none.
+    training : {"auto", "ahead", "strict"}
+        After a submit, wait for the model fitted on every label (``"strict"``, the paper's), or
+        propose at once with the latest model that finished while the next fit runs in the
+        background (``"ahead"``). ``"auto"``: ahead for a learner that reads text (a fine-tuned
+        transformer), strict for one fitted on embeddings in milliseconds.
+    **loop_params
+        ``batch_size``, ``pool_filter``, ``strategy``, ``learner``, ``seed``, ... of ActiveLoop;
+        ``store=``: the SQLite file that keeps every label and resumes after a restart; by
+        default ``anchoral-labels-<pool>.db`` in the working folder; ``None`` for memory only.
+        ``test=(texts or embeddings, classes)``: a held-out set for the F1 curves (without
+        one they show a cross-validated estimate); ``cache_dir=``: the map's cache too.
+        An unknown name raises :class:`TypeError` before anything is computed.
+    """
+    if "upgrade" in loop_params:
+        raise TypeError("upgrade= encodes in the background: it needs a session that starts there (Labeller)")
+    plan = plan_session(
+        texts,
+        classes,
+        minority,
+        embeddings=embeddings,
+        encoder=encoder,
+        loop=loop,
+        seed_labels=seed_labels,
+        budget=budget,
+        map=map,
+        training=training,
+        upgrade=None,  # no background work here: see start_session
+        **loop_params,
+    )
+    loop, encoder, view = make_loop(plan)
+    return LabelSession(plan.texts, loop, encoder=encoder, budget=plan.budget, map=view, training=plan.training)
+
+
 class Startup:
-    """The slow part of starting a session, run on its worker (again on Retry).
+    """The slow part of starting a session, run on its worker (again on Retry), and what follows
+    it behind the person labelling.
 
     Parameters
     ----------
     plan : Plan
-        The checked arguments (:func:`~.prepare.plan_session`).
+        The checked arguments (:func:`~.plan.plan_session`).
     index_threads : int, optional
         Threads for the background index build; default every core this process may use.
     """
@@ -80,7 +147,6 @@ class Startup:
     def __init__(self, plan: Plan, *, index_threads: int | None = None):
         self.plan = plan
         self.index_threads = index_threads or _cores()
-        self.loop = None
         self._progress: Progress | None = None
 
     def run(self, show: Callable[[dict], None]):
@@ -88,7 +154,7 @@ class Startup:
         progress = self._progress = Progress(show)
         progress("starting", None, None)
         try:
-            self.loop, encoder, view = make_loop(self.plan, progress)
+            loop, encoder, view = make_loop(self.plan, progress)
         except Exception as exc:
             if progress.stage == "encoding":
                 caches = getattr(self.plan.encoder, "cache_dir", False) is not False
@@ -98,30 +164,34 @@ class Startup:
         if upgrade is not None:
             progress.embeddings = upgrade.name if upgrade.done else upgrade.first
         progress("ready", None, None)
-        return self.loop, encoder, view
+        return loop, encoder, view
 
-    def background(self, session: LabelSession) -> None:
-        """What follows the start-up, behind the person labelling: the pool's vector index built
-        with every core (unless it is there or is exact search: nothing to build), then the
-        encoder upgrade (:mod:`.upgrade`) on one thread. Their progress goes to the session's
-        ``startup`` field, a failure to its error line (exact search, or the first embeddings,
-        go on serving)."""
-        progress = self._progress or Progress(session._screen.set_startup)
-        building = self._build_index(progress, session.report)
+    def background(self, session: SessionAccess) -> None:
+        """What follows :meth:`run` once the session has its loop, behind the person labelling:
+        the pool's vector index built with every core (unless it is there or is exact search:
+        nothing to build), then the encoder upgrade (:mod:`.upgrade`) on one thread. Their
+        progress goes to the session's ``startup`` field, a failure to its error line (exact
+        search, or the first embeddings, go on serving)."""
+        progress = self._progress
+        with session.held() as loop:
+            assert progress is not None and loop is not None  # both made by run()
+            pool = loop.pool  # the same pool after an upgrade's switch: its next index is built on it
+        building = self._build_index(pool, progress, session.report)
         upgrade = self.plan.upgrade
         if upgrade is None or upgrade.failed:
             return
         if upgrade.done:  # a restart found the upgraded embeddings cached
-            session._screen.set_embeddings(f"{upgrade.name} embeddings")
+            session.show_embeddings(f"{upgrade.name} embeddings")
             return
         progress.upgrading = upgrade.name
         upgrade.start(
-            session, progress, after=building, on_switched=lambda: self._build_index(progress, session.report)
+            session, progress, after=building, on_switched=lambda: self._build_index(pool, progress, session.report)
         )
 
-    def _build_index(self, progress: Progress, on_error: Callable[[BaseException], None]) -> threading.Thread | None:
-        pool = getattr(self.loop, "pool", None)
-        if pool is None or pool.index_ready or pool.index_kind == "exact":
+    def _build_index(
+        self, pool: Pool, progress: Progress, on_error: Callable[[BaseException], None]
+    ) -> threading.Thread | None:
+        if pool.index_ready or pool.index_kind == "exact":
             return None
 
         def done(result: object) -> None:
@@ -137,114 +207,96 @@ class Startup:
         )
 
 
-class Progress:
-    """``(stage, done, total)`` reports turned into what the ``startup`` field shows, at most
-    every :data:`EVERY` seconds within a stage.
+#: ``report(stage, done, total)``: how far the slow part is (``done``/``total`` None when unknown).
+Report = Callable[[str, "int | None", "int | None"], None]
 
-    Parameters
-    ----------
-    show : callable
-        ``show(startup)`` with the new value.
-    clock : callable
-        Seconds, for the rates (a test passes its own).
-    """
 
-    def __init__(self, show: Callable[[dict], None], *, clock: Callable[[], float] = time.monotonic):
-        self._show, self._clock = show, clock
-        self.stage: str | None = None
-        self._since = self._shown = 0.0  # when the stage's count started; when last shown
-        self._first: int | None = None  # the stage's first count (found in a cache): not in the rate
-        self._done: int | None = None
-        self._total: int | None = None
-        self._seconds: dict[str, float] = {}
-        self.embeddings: str | None = None  # which embeddings serve the batches, once an upgrade is on
-        self.upgrading: str | None = None  # the encoder an upgrade encodes the pool with
-
-    def serving(self, embeddings: str) -> None:
-        """Which embeddings serve the batches from now on: shown at once, in whatever stage."""
-        self.embeddings = embeddings
-        if self.stage is not None:
-            self._shown = float("-inf")  # not held back as a repeat
-            self(self.stage, self._done, self._total)
-
-    def __call__(self, stage: str, done: int | None, total: int | None) -> None:
-        self._total = total
-        now = self._clock()
-        if stage != self.stage:
-            if self.stage is not None and self.stage != "ready":
-                self._seconds[self.stage] = round(self._seconds.get(self.stage, 0.0) + now - self._since, 3)
-            self.stage, self._since, self._first = stage, now, done
-        elif self._first is None and done is not None:
-            self._since, self._first = now, done
-        elif done != total and now - self._shown < EVERY:
-            self._done = done
-            return
-        self._done, self._shown = done, now
-        rate = left = None
-        if done is not None and self._first is not None and done > self._first and now > self._since:
-            rate = (done - self._first) / (now - self._since)
-            left = None if total is None else (total - done) / rate
-        self._show(
-            {
-                "stage": stage,
-                "text": self._text(stage, done, total, rate, left),
-                "done": done,
-                "total": total,
-                "rate": None if rate is None else round(rate, 1),
-                "left": None if left is None else round(left, 1),
-                "seconds": dict(self._seconds),
-                "embeddings": self.embeddings,
-            }
+def make_loop(plan: Plan, report: Report | None = None):
+    """The slow part: ``(loop, encoder, map view)`` of a checked plan. Encodes the pool (when
+    no embeddings or loop were given), hashes it, opens its label store and stores the seed
+    labels; ``report(stage, done, total)`` hears how far it is (stages ``encoding``, ``pool``,
+    ``store``, ``map``)."""
+    report = report or (lambda stage, done, total: None)
+    texts, encoder, loop = plan.texts, plan.encoder, plan.loop
+    params = dict(plan.loop_params)
+    if loop is None:
+        embeddings = plan.embeddings
+        if embeddings is None:
+            report("encoding", None, len(texts))
+            embeddings = encode_pool(encoder, texts, lambda done, total: report("encoding", done, total))
+            report("encoding", len(texts), len(texts))
+            upgraded = None if plan.upgrade is None else plan.upgrade.cached(texts)
+            if plan.upgrade is not None and upgraded is not None:  # upgraded before a restart
+                report("pool", None, None)
+                # the store is named and keyed after the pool on its first embeddings
+                params.setdefault("fingerprint", Pool(embeddings, texts).fingerprint)
+                embeddings, encoder, plan.upgrade.done = upgraded, plan.upgrade.encoder, True
+        elif encoder is None:
+            encoder = default_encoder(len(np.asarray(embeddings)[0]))
+        _encode_test(params, encoder)
+        report("pool", None, None)
+        pool = Pool(
+            embeddings,
+            texts,
+            index=params.pop("index", "auto"),
+            seed=params.get("seed", 0),
+            cache_dir=params.pop("cache_dir", None),
+            fingerprint=params.pop("fingerprint", None),
         )
+        _default_store(params, pool)
+        report("store", None, None)
+        assert plan.classes is not None  # build_session needs classes when no loop is given
+        loop = ActiveLoop(pool, plan.classes, plan.minority, **params)
+    else:
+        give_texts(loop, texts)
+        if encoder is None:
+            encoder = default_encoder(loop.embeddings.shape[1])
+    if plan.seed_pairs:
+        # labels already in the loop (a loop=, or one resumed from its store) are not given twice
+        stored = loop.labels
+        for i, c in plan.seed_pairs:
+            if i in stored and stored[i] != c:
+                raise InputError(f"seed label {c!r} for text {i} differs from its stored label {stored[i]!r}")
+        pairs = [(i, c) for i, c in plan.seed_pairs if i not in stored]
+        if pairs:
+            loop.label([i for i, _ in pairs], [c for _, c in pairs])
+    view = None
+    if plan.map is not False and plan.map is not None:
+        from ..views.mapview import MapView
 
-    def _text(self, stage, done, total, rate, left) -> str:
-        if stage == "ready" and self.embeddings:
-            return f"{self.embeddings} embeddings"
-        if stage == "upgrade":
-            return self._upgrade_text(done, total, rate, left)
-        if stage not in ("encoding", "index"):
-            return _TEXTS.get(stage, f"{stage}…")
-        if stage == "encoding" and done == total:
-            return f"{total:,} texts encoded"
-        if stage == "encoding" and rate is None:
-            cached = f" ({done:,} found in the cache)" if done else ""
-            return f"loading the encoder, then encoding {total:,} texts{cached}…"
-        what = "encoding" if stage == "encoding" else "indexing (exact search meanwhile)"
-        parts = [f"{what} {done:,} / {total:,}" + (" texts" if stage == "encoding" else "")]
-        if rate is not None:
-            parts.append(f"{rate:,.0f} texts/s" if stage == "encoding" else f"{rate:,.0f}/s")
-        if left is not None:
-            parts.append(f"{duration(left)} left")
-        return " · ".join(parts)
-
-    def _upgrade_text(self, done, total, rate, left) -> str:
-        if rate is None and not done:
-            what = f"{self.upgrading} to encode {total:,} texts in the background"
-            return f"{self.embeddings} embeddings; loading {what}"
-        parts = [f"{self.embeddings} embeddings; {self.upgrading} encoding {done or 0:,} / {total:,} in the background"]
-        if rate is not None:
-            parts.append(f"{rate:,.0f} texts/s")
-        if left is not None:
-            parts.append(f"{duration(left)} left")
-        return " · ".join(parts)
-
-    def encode_failed(self, exc: BaseException, caches: bool) -> str:
-        """What to say when the encoder raised part-way (``caches``: what it encoded is kept)."""
-        why = str(exc) if isinstance(exc, AnchorALError) else f"{type(exc).__name__}: {exc}"
-        if not self._done:
-            return f"the encoder failed ({why}); Retry starts it again"
-        kept = "are cached: Retry goes on from there" if caches else "are lost: Retry starts again"
-        return f"the encoder failed after {self._done:,} texts ({why}); the texts encoded before it {kept}"
+        report("map", None, None)
+        projection = None if plan.map is True else plan.map
+        view = MapView(loop, projection=projection, cache_dir=loop.pool.cache_dir)
+    return loop, encoder, view
 
 
-def duration(seconds: float) -> str:
-    """``42 s``, ``3 min 5 s``, ``1 h 2 min``."""
-    s = max(0, round(seconds))
-    if s < 60:
-        return f"{s} s"
-    if s < 3600:
-        return f"{s // 60} min {s % 60} s"
-    return f"{s // 3600} h {s % 3600 // 60} min"
+def _encode_test(loop_params: dict, encoder) -> None:
+    """``test=(texts, labels)``: the held-out texts are encoded like the pool (the curves show
+    F1 on them); ``test=(embeddings, labels)`` is passed on as it is."""
+    test = loop_params.get("test")
+    if test is None:
+        return
+    if not isinstance(test, (tuple, list)) or len(test) != 2:
+        raise InputError("test must be a pair (X_test, y_test): texts or embeddings, and their classes")
+    X, y = test
+    if not isinstance(X, np.ndarray) and len(X) and all(isinstance(x, str) for x in X):
+        if encoder is None:
+            raise InputError("test texts need an encoder: pass encoder= or test embeddings")
+        X = np.asarray(encoder.encode(checked_texts(X)), dtype=np.float32)
+    if len(X) != len(y):
+        raise InputError(f"the test set has {len(X)} items but {len(y)} labels")
+    loop_params["test"] = (X, list(y))
+
+
+def _default_store(loop_params: dict, pool: Pool) -> None:
+    """Unless told otherwise, keep the labels in a SQLite file in the working folder (the
+    notebook's), named after the pool, so that a user who never asked still keeps them.
+    ``store=None`` or ``store=False`` keeps labels in memory only."""
+    if "store" in loop_params:
+        if loop_params["store"] in (None, False):
+            del loop_params["store"]
+        return
+    loop_params["store"] = Path.cwd() / f"anchoral-labels-{pool.fingerprint[:12]}.db"
 
 
 def _cores() -> int:

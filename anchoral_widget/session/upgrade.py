@@ -18,7 +18,7 @@ section); once MiniLM's are ready the session moves to them:
 - **nothing of the labels moves**: the loop's labels, history and store hold ids, and the pool
   keeps its identity (:meth:`~anchoral_widget.engine.pool.Pool.swap`), so the same store file
   goes on. A restarted kernel finds the upgraded embeddings complete in the encoder's cache and
-  starts on them at once (:func:`~.prepare.make_loop`), with the same store.
+  starts on them at once (:func:`~.startup.make_loop`), with the same store.
 - **resumable**: the upgrade encodes through the encoder's cache, chunk by chunk, so an
   interrupted upgrade (a kernel restart) goes on from its last chunk.
 - **a failure changes nothing**: an encoder that raises leaves the session on the fast
@@ -37,20 +37,18 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
 from ..engine.loop.switch import switch_loop
 from ..engine.pool import Pool, learner_reads_texts
 from ..errors import AnchorALError
+from .access import SessionAccess
+from .encoding import encode_pool
 from .neighbourhoods import NEIGHBOURS, Neighbourhoods
-from .search import quiet_encoder
 from .upgrade_plan import UPGRADE_BATCH, embeddings_name, encodes_uncached
-
-if TYPE_CHECKING:
-    from .labeller import LabelSession
 
 log = logging.getLogger(__name__)
 
@@ -67,9 +65,8 @@ class Upgrade:
     Parameters
     ----------
     encoder : object with ``encode``
-        The better encoder (see :func:`.upgrade_plan.plan_upgrade`).
-    texts : list of str
-        The pool's texts.
+        The better encoder (see :func:`.upgrade_plan.plan_upgrade`). The texts it encodes are the
+        pool's, read from the session's loop (or given to :meth:`encode`): the upgrade keeps none.
     test_texts : list of str, optional
         The held-out texts, when the session was given texts for its curves: encoded too, so
         that a learner on embeddings is tested on the same encoder's vectors.
@@ -81,8 +78,8 @@ class Upgrade:
     #: loop moves once the whole pool is encoded.
     neighbours = NEIGHBOURS
 
-    def __init__(self, encoder: Any, texts: list[str], test_texts: list[str] | None = None, *, first: str = "fast"):
-        self.encoder, self.texts, self.test_texts = encoder, texts, test_texts
+    def __init__(self, encoder: Any, *, test_texts: list[str] | None = None, first: str = "fast"):
+        self.encoder, self.test_texts = encoder, test_texts
         self.first, self.name = first, embeddings_name(encoder)
         self.done = False  # the session serves the upgraded embeddings, the whole pool's
         self.failed: str | None = None  # why the upgrade stopped, if it did
@@ -100,11 +97,11 @@ class Upgrade:
         self._near_failed = False  # handing the neighbourhoods to the loop failed: the whole pool only
         self._every_class = False  # every class has a label (the loop can propose)
 
-    def cached(self) -> Any:
-        """The upgraded embeddings when the encoder's cache holds them whole (a restart after an
-        upgrade), else None. Encodes nothing."""
+    def cached(self, texts: Sequence[str]) -> Any:
+        """The upgraded embeddings of the pool's ``texts`` when the encoder's cache holds them
+        whole (a restart after an upgrade), else None. Encodes nothing."""
         finder = getattr(self.encoder, "cached", None)
-        return None if finder is None else finder(self.texts)
+        return None if finder is None else finder(texts)
 
     def encode_test(self) -> Any:
         """The held-out texts' vectors from the upgraded encoder (None without held-out texts)."""
@@ -116,7 +113,7 @@ class Upgrade:
 
     def start(
         self,
-        session: LabelSession,
+        session: SessionAccess,
         progress: Any,
         *,
         after: threading.Thread | None = None,
@@ -124,9 +121,12 @@ class Upgrade:
     ) -> threading.Thread:
         """Encode on a thread of its own (after ``after``, an index build with every core, ends),
         then hand the switch to the session's worker; ``on_switched()`` once the session serves
-        the new embeddings. ``progress(stage, done, total)`` (a :class:`~.startup.Progress`)
+        the new embeddings. ``progress(stage, done, total)`` (a :class:`~.progress.Progress`)
         hears how far it is (stage ``upgrade``)."""
-        session._screen.set_embeddings(self._status(0, len(self.texts)))
+        with session.held() as loop:
+            assert loop is not None  # the upgrade starts once the loop exists
+            pool = loop.pool  # the same pool, texts and all, across every switch: read, not copied
+        session.show_embeddings(self._status(0, len(pool)))
         self._on_switched, self._progress = on_switched, progress
 
         def run() -> None:
@@ -134,7 +134,7 @@ class Upgrade:
                 after.join(0.5)
             _lower_priority()
             try:
-                X = self._encode(session, progress)
+                X = self._encode(session, pool, progress)
                 X_test = self.encode_test()
             except UpgradeStopped:
                 return
@@ -144,7 +144,7 @@ class Upgrade:
                 return
             finally:
                 atexit.unregister(self._stop_at_exit)  # nothing left to stop: let the session go
-            session._worker.submit(self._switch, session, X, X_test, progress, on_switched)
+            session.run(self._switch, session, X, X_test, progress, on_switched)
 
         self.thread = threading.Thread(target=run, name="anchoral-upgrade", daemon=True)
         atexit.register(self._stop_at_exit)  # before it starts: its end takes it off again
@@ -158,33 +158,36 @@ class Upgrade:
         if self.thread is not None:
             self.thread.join(timeout=60)
 
-    def _encode(self, session: LabelSession, progress: Any) -> Any:
+    def _encode(self, session: SessionAccess, pool: Pool, progress: Any) -> Any:
         def told(done: int, total: int) -> None:
             progress("upgrade", done, total)
-            session._screen.set_embeddings(self._status(done, total))
+            session.show_embeddings(self._status(done, total))
 
-        progress("upgrade", None, len(self.texts))
+        progress("upgrade", None, len(pool))
+        assert pool.texts is not None  # a session's pool has its texts
 
         def busy() -> bool:
             return session.phase in PROPOSING
 
         def closed() -> bool:
-            return session._worker.closed or self._exiting.is_set()
+            return session.closed or self._exiting.is_set()
 
-        return self.encode(told, busy=busy, closed=closed, between=lambda: self._near_labels(session, busy, closed))
+        near = lambda: self._near_labels(session, pool, busy, closed)
+        return self.encode(pool.texts, told, busy=busy, closed=closed, between=near)
 
     def encode(
         self,
+        texts: Sequence[str],
         on_progress: Callable[[int, int], object],
         *,
         busy: Callable[[], bool] = lambda: False,
         closed: Callable[[], bool] = lambda: False,
         between: Callable[[], object] = lambda: None,
     ) -> Any:
-        """The pool's upgraded embeddings (through the encoder's cache: resumable), yielding to
-        the session between two batches of texts: while ``busy()`` (a batch being proposed) it
-        waits; once ``closed()`` it stops (raising :class:`UpgradeStopped`); then ``between()``."""
-        from .prepare import encode_pool
+        """The upgraded embeddings of the pool's ``texts`` (through the encoder's cache:
+        resumable), yielding to the session between two batches of texts: while ``busy()`` (a
+        batch being proposed) it waits; once ``closed()`` it stops (raising
+        :class:`UpgradeStopped`); then ``between()``."""
 
         def wait() -> None:
             while busy() and not closed():
@@ -198,17 +201,19 @@ class Upgrade:
             wait()
             on_progress(done, total)
 
-        return encode_pool(self.encoder, self.texts, told)
+        return encode_pool(self.encoder, texts, told)
 
     # ---- the labels' neighbourhoods first -----------------------------------------------------
 
-    def _near_labels(self, session: LabelSession, busy: Callable[[], bool], closed: Callable[[], bool]) -> None:
+    def _near_labels(
+        self, session: SessionAccess, pool: Pool, busy: Callable[[], bool], closed: Callable[[], bool]
+    ) -> None:
         """Encode the labelled items and their neighbourhoods that are still to come (new labels
         first) and hand them to the loop: the first time once the labels and the minority labels'
         neighbourhoods are in (:meth:`_fill`), then every :data:`_LOOK_SECONDS`."""
         if self.done or self._near_failed or time.monotonic() < self._next_look or not self._look(session):
             return
-        assert self.near is not None  # made by _look
+        assert self.near is not None and pool.texts is not None  # made by _look; a session's pool has texts
         ids: list[int] = []
         rows: list[np.ndarray] = []
         while self.near.pending:
@@ -217,7 +222,7 @@ class Upgrade:
             if closed():
                 raise UpgradeStopped
             batch = self.near.take(UPGRADE_BATCH)
-            rows.append(self._vectors([self.texts[i] for i in batch]))
+            rows.append(self._vectors([pool.texts[i] for i in batch]))
             self.near.done(batch)
             ids += batch
             if self._ready() and time.monotonic() >= self._next_look:
@@ -226,11 +231,11 @@ class Upgrade:
                 self._look(session)
         self._hand_over(session, ids, rows)
 
-    def _look(self, session: LabelSession) -> bool:
+    def _look(self, session: SessionAccess) -> bool:
         """Queue the labels not seen yet (:class:`~.neighbourhoods.Neighbourhoods`); False while
         the session has no loop or labels, or the encoder cannot pick texts out of a pool."""
         self._next_look = time.monotonic() + _LOOK_SECONDS
-        with session._guarded.held() as loop:
+        with session.held() as loop:
             if loop is None or not loop.labels:
                 return False
             if self.near is None:
@@ -251,7 +256,7 @@ class Upgrade:
     def _vectors(self, texts: list[str]) -> np.ndarray:
         return np.asarray(self.encoder.encode(texts, cache=False), dtype=np.float32)
 
-    def _hand_over(self, session: LabelSession, ids: list[int], rows: list[np.ndarray]) -> None:
+    def _hand_over(self, session: SessionAccess, ids: list[int], rows: list[np.ndarray]) -> None:
         if not ids or not self._ready():
             if ids:  # kept for the move
                 self._held = (self._held[0] + ids, self._held[1] + rows)
@@ -260,14 +265,14 @@ class Upgrade:
         self._held = ([], [])
         vectors = np.concatenate(held_rows + rows)
         X_test = self.encode_test() if not self.early else None
-        session._worker.submit(self._fill, session, np.asarray(held_ids + ids), vectors, X_test)
+        session.run(self._fill, session, np.asarray(held_ids + ids), vectors, X_test)
         self.early = True
 
-    def _fill(self, session: LabelSession, ids: np.ndarray, vectors: np.ndarray, X_test: Any) -> None:
+    def _fill(self, session: SessionAccess, ids: np.ndarray, vectors: np.ndarray, X_test: Any) -> None:
         """On the session's worker, between two jobs: the first time, move the loop to the new
         embeddings of what is encoded (search keeps the first embeddings); then add rows."""
         try:
-            with session._guarded.held() as loop:
+            with session.held() as loop:
                 assert loop is not None
                 if self.done or self._near_failed:
                     return
@@ -280,46 +285,46 @@ class Upgrade:
                     first = Pool(pool.embeddings, index=pool.index)
                     self._first = (pool.embeddings, loop.test)
                     switch_loop(loop, X, X_test, missing=missing)
-                    session._search_pool = first
+                    session.search_in(first)
                     if self._progress is not None:
                         self._progress.serving(self.name)
-                    if not learner_reads_texts(loop.learner) and session._trainer is not None:
-                        session._trainer.forget()  # its models read the old embeddings
+                    if not learner_reads_texts(loop.learner):
+                        session.forget_models()  # they read the old embeddings
                 elif pool.missing is not None:  # else every row is in already
                     pool.fill(ids, vectors)
                     if pool.missing is None:  # the neighbourhoods covered the pool: its index, behind
-                        session._worker.submit(self._on_switched)
+                        session.run(self._on_switched)
         except Exception as exc:  # the loop stays as it was; the whole pool's switch may still come
             log.exception("moving to the labels' neighbourhoods failed")
             self._near_failed = True
             session.report(AnchorALError(f"the {self.name} embeddings near the labels could not be used ({exc})"))
             return
-        session._screen.set_embeddings(self._status(None, None))
+        session.show_embeddings(self._status(None, None))
 
     def _switch(
-        self, session: LabelSession, X: Any, X_test: Any, progress: Any, on_switched: Callable[[], object]
+        self, session: SessionAccess, X: Any, X_test: Any, progress: Any, on_switched: Callable[[], object]
     ) -> None:
         """On the session's worker, between two jobs: no proposal runs, the batch on screen stays."""
         try:
-            with session._guarded.held() as loop:
+            with session.held() as loop:
                 assert loop is not None  # the upgrade starts once the loop exists
                 switch_loop(loop, X, X_test)
                 reads_texts = learner_reads_texts(loop.learner)
         except Exception as exc:
             self._fail(session, progress, exc)
             return
-        if not reads_texts and session._trainer is not None:
-            session._trainer.forget()  # its models read the old embeddings
-        session.encoder, session._query_encoder = self.encoder, quiet_encoder(self.encoder)
-        session._search_pool = None
+        if not reads_texts:
+            session.forget_models()  # they read the old embeddings
+        session.search_with(self.encoder)
+        session.search_in(None)
         self.done = True
         progress.embeddings = self.name
         progress("ready", None, None)
-        session._screen.set_embeddings(f"{self.name} embeddings")
+        session.show_embeddings(f"{self.name} embeddings")
         log.info("the session moved to %s embeddings", self.name)
         on_switched()
 
-    def _fail(self, session: LabelSession, progress: Any, exc: BaseException) -> None:
+    def _fail(self, session: SessionAccess, progress: Any, exc: BaseException) -> None:
         why = str(exc) if isinstance(exc, AnchorALError) else f"{type(exc).__name__}: {exc}"
         caches = getattr(self.encoder, "cache_dir", False) is not False
         kept = "; what it encoded is cached: a restart goes on from there" if caches else ""
@@ -327,24 +332,24 @@ class Upgrade:
             f"the upgrade to {self.name} embeddings failed ({why}); the session stays on {self.first} embeddings{kept}"
         )
         progress("ready", None, None)
-        session._screen.set_embeddings(f"{self.first} embeddings (the upgrade to {self.name} failed)")
+        session.show_embeddings(f"{self.first} embeddings (the upgrade to {self.name} failed)")
         session.report(AnchorALError(self.failed))
         if self.early:  # the loop moves (or moved) to the labels' neighbourhoods: back it goes
-            session._worker.submit(self._back_to_first, session)
+            session.run(self._back_to_first, session)
 
-    def _back_to_first(self, session: LabelSession) -> None:
+    def _back_to_first(self, session: SessionAccess) -> None:
         """On the session's worker: the loop serves its first embeddings again (whole), as before
         the move; their index is made again behind the person."""
         if self._first is None:  # the move itself failed: nothing moved
             return
         embeddings, test = self._first
-        with session._guarded.held() as loop:
+        with session.held() as loop:
             assert loop is not None
             switch_loop(loop, embeddings, None if test is None else test[0])
             reads_texts = learner_reads_texts(loop.learner)
-        if not reads_texts and session._trainer is not None:
-            session._trainer.forget()
-        session._search_pool = None
+        if not reads_texts:
+            session.forget_models()
+        session.search_in(None)
         if self._progress is not None:
             self._progress.serving(self.first)
         self._on_switched()

@@ -49,8 +49,7 @@ class MapView:
     Parameters
     ----------
     loop : ActiveLoop
-    texts : sequence of str
-        The pool's texts (hover and click show them).
+        Its pool's texts are what hover and click show (read from the pool, which holds them).
     projection : Projection or (n, 2) array, optional
         A ready or startable map; an array gives the positions directly (the toy data's
         coordinates). Default: UMAP of the loop's embeddings, cached in ``cache_dir``, with every
@@ -59,9 +58,8 @@ class MapView:
         Where the fitted map is cached; default the encoder's cache folder.
     """
 
-    def __init__(self, loop, texts: Sequence[str], *, projection=None, cache_dir=None):
+    def __init__(self, loop, *, projection=None, cache_dir=None):
         self.loop = loop
-        self.texts = texts
         self._owns_projection = projection is None
         if projection is None:
             from ..engine.vectors.encoder import default_cache_dir
@@ -184,7 +182,9 @@ class MapView:
         start = time.perf_counter()
         state = map_state_from_loop(self.loop, self.projection, proposal)
         with self._lock:
-            header, buffers = map_update_payload(self._previous, state, texts=self.texts, text_chars=TEXT_CHARS)
+            header, buffers = map_update_payload(
+                self._previous, state, texts=self.loop.pool.texts, text_chars=TEXT_CHARS
+            )
             self._previous = state
         if not header["full"] and not header["layers"] and "traces" not in header:
             return None
@@ -199,17 +199,20 @@ class MapView:
             state = self._previous
             if state is None:
                 return None
-            header, buffers = map_update_payload(None, state, texts=self.texts, text_chars=TEXT_CHARS)
+            header, buffers = map_update_payload(None, state, texts=self.loop.pool.texts, text_chars=TEXT_CHARS)
         return header, buffers
 
     def texts_of(self, ids: Sequence[int]) -> dict:
         """``{"kind": "map_text", "texts": {id: text}}``: the whole texts of hovered or clicked
         points (the pool's texts are never sent all at once)."""
-        n = len(self.texts)
+        texts = self.loop.pool.texts  # the same pool, and texts, across an encoder upgrade
+        if texts is None:
+            raise InputError("this pool has no texts to show")
+        n = len(texts)
         bad = [i for i in ids if not 0 <= i < n]
         if bad:
             raise InputError(f"no text has id {bad[0]} (the pool has ids 0 to {n - 1})")
-        return {"kind": "map_text", "texts": {str(i): str(self.texts[i]) for i in ids}}
+        return {"kind": "map_text", "texts": {str(i): str(texts[i]) for i in ids}}
 
     # ---- curves ------------------------------------------------------------------------
 

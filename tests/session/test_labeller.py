@@ -13,7 +13,7 @@ from anchoral_widget.engine.learners.learner import make_learner
 from anchoral_widget.engine.loop.active import SEED_ITERATION, ActiveLoop
 from anchoral_widget.errors import InputError
 from anchoral_widget.session.labeller import LabelSession
-from anchoral_widget.session.prepare import build_session
+from anchoral_widget.session.startup import build_session
 
 B = 5
 
@@ -326,6 +326,18 @@ def test_labels_keep_their_types_when_empty(data):
     assert labels.id.dtype == "int64" and labels.iteration.dtype == "int64"
     assert str(labels.time.dt.tz) == "UTC"
     assert len(np.asarray(y)[labels.id.to_numpy()]) == 0, "usable as an index"
+
+
+def test_the_pool_holds_the_one_copy_of_the_texts(data):
+    X, _y, texts = data
+    loop = ActiveLoop(X, ["other", "eye"], index="exact", subpool_size=100)
+    session = LabelSession(texts, loop)  # a loop made from embeddings alone is handed them
+    assert loop.pool.texts is texts and session.texts is texts
+    assert not [name for name, value in vars(session).items() if value is texts]
+    assert not [name for name, value in vars(session._guarded).items() if value is texts]
+    own = ActiveLoop(X, ["other", "eye"], texts=texts, index="exact", subpool_size=100)
+    with pytest.raises(InputError, match="differ from those of the loop's pool"):
+        LabelSession([f"{t}!" for t in texts], own)
 
 
 def test_search_without_an_encoder_says_what_to_pass(data):

@@ -11,7 +11,7 @@ import pytest
 
 from anchoral_widget.data.toy import load_toy
 from anchoral_widget.engine.learners.learner import make_learner
-from anchoral_widget.session.prepare import build_session
+from anchoral_widget.session.startup import build_session
 from anchoral_widget.session.status import batch_seconds, ready_status
 
 

@@ -20,7 +20,8 @@ from anchoral_widget.engine.pool import Pool
 from anchoral_widget.engine.search.exact import ExactIndex
 from anchoral_widget.engine.search.hnsw import HnswIndex
 from anchoral_widget.errors import InputError
-from anchoral_widget.session.startup import Progress, duration, start_session
+from anchoral_widget.session.progress import Progress, duration
+from anchoral_widget.session.startup import start_session
 
 HERE = Path(__file__).resolve().parent
 N = 120

@@ -18,7 +18,8 @@ from anchoral_widget.engine.loop.switch import switch_loop
 from anchoral_widget.engine.pool import Pool, PoolSwapped
 from anchoral_widget.engine.search.exact import ExactIndex
 from anchoral_widget.errors import InputError
-from anchoral_widget.session.startup import Progress, start_session
+from anchoral_widget.session.progress import Progress
+from anchoral_widget.session.startup import start_session
 from anchoral_widget.session.upgrade import Upgrade, UpgradeStopped
 from anchoral_widget.session.upgrade_plan import embeddings_name, plan_upgrade
 
@@ -193,7 +194,7 @@ def test_no_upgrade_when_turned_off_or_for_an_encoder_of_ones_own(tmp_path):
     session.close(wait=True)
     # "auto": an encoder of one's own is kept; the bundled fast one upgrades to MiniLM (nothing loads yet)
     assert plan_upgrade("auto", first, encodes_pool=True) is None
-    from anchoral_widget.session.prepare import session_encoder
+    from anchoral_widget.session.encoding import session_encoder
 
     upgrade = plan_upgrade("auto", session_encoder("fast"), encodes_pool=True)
     assert upgrade.spec.name == "onnx" and upgrade.threads == 1 and embeddings_name(upgrade) == "MiniLM"
@@ -201,7 +202,7 @@ def test_no_upgrade_when_turned_off_or_for_an_encoder_of_ones_own(tmp_path):
     assert plan_upgrade("onnx", session_encoder("onnx"), encodes_pool=True) is None, "the same vectors"
     with pytest.raises(InputError, match="upgrade= re-encodes the pool"):
         start_session(TEXTS, ["other", "eye"], embeddings=HashModel().encode(TEXTS), upgrade="onnx", **SMALL)
-    from anchoral_widget.session.prepare import build_session
+    from anchoral_widget.session.startup import build_session
 
     with pytest.raises(TypeError, match="upgrade= encodes in the background"):
         build_session(TEXTS, ["other", "eye"], encoder=first, upgrade="onnx", **SMALL)
@@ -210,10 +211,10 @@ def test_no_upgrade_when_turned_off_or_for_an_encoder_of_ones_own(tmp_path):
 def test_the_upgrade_waits_while_a_batch_is_proposed_and_stops_once_the_session_closes(tmp_path):
     model = Wider()
     _, better = encoders(tmp_path, model)
-    upgrade, proposing, told, out = Upgrade(better, TEXTS), threading.Event(), [], []
+    upgrade, proposing, told, out = Upgrade(better), threading.Event(), [], []
     proposing.set()
     thread = threading.Thread(
-        target=lambda: out.append(upgrade.encode(lambda d, t: told.append(d), busy=proposing.is_set))
+        target=lambda: out.append(upgrade.encode(TEXTS, lambda d, t: told.append(d), busy=proposing.is_set))
     )
     thread.start()
     time.sleep(0.3)
@@ -226,7 +227,7 @@ def test_the_upgrade_waits_while_a_batch_is_proposed_and_stops_once_the_session_
     _, better = encoders(tmp_path / "again", model)
     closed = threading.Event()
     with pytest.raises(UpgradeStopped):
-        Upgrade(better, TEXTS).encode(lambda d, t: closed.set() if d >= 16 else None, closed=closed.is_set)
+        Upgrade(better).encode(TEXTS, lambda d, t: closed.set() if d >= 16 else None, closed=closed.is_set)
     assert model.calls == 3, "the pass under way when it closed ends, then it stops"
 
 

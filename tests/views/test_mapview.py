@@ -7,7 +7,7 @@ import pytest
 from anchoral_widget.data.toy import load_toy
 from anchoral_widget.engine.loop.active import ActiveLoop
 from anchoral_widget.errors import InputError
-from anchoral_widget.session.prepare import build_session
+from anchoral_widget.session.startup import build_session
 from anchoral_widget.views.mapupdate import decode_payload
 from anchoral_widget.views.mapview import MapView
 from anchoral_widget.views.placement import Placement
@@ -212,4 +212,4 @@ def test_map_off_and_bad_coordinates(toy):
     s.close()
     loop = ActiveLoop(toy.embeddings, toy.classes)
     with pytest.raises(InputError, match="shape"):
-        MapView(loop, ["t"] * len(toy.coords), projection=toy.coords[:-1])
+        MapView(loop, projection=toy.coords[:-1])

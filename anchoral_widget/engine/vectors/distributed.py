@@ -7,7 +7,7 @@ back where they belong with a :class:`~.shards.ShardedWriter`: one ``.npy`` file
 (blocks of rows) are flushed and recorded as each one completes. An interrupted run (a dead
 kernel, a lost cluster) resumes at the shards still missing; a finished one is found again
 without encoding anything. :class:`RayEncoder` wraps an encoder so that everything that takes one
-(``Labeller(encoder=...)``, :func:`~anchoral_widget.session.prepare.build_session`) encodes the
+(``Labeller(encoder=...)``, :func:`~anchoral_widget.session.startup.build_session`) encodes the
 pool on Ray and a search query locally.
 
 On a cluster the workers need this package and the encoder's model where they run (installed, or

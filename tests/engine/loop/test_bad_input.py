@@ -11,7 +11,7 @@ from anchoral_widget.engine.loop.active import ActiveLoop
 from anchoral_widget.engine.search.hnsw import HnswIndex
 from anchoral_widget.engine.vectors.encoder import Encoder
 from anchoral_widget.errors import AnchorALError, EmptyPoolError, InputError
-from anchoral_widget.session.prepare import build_session
+from anchoral_widget.session.startup import build_session
 
 X, Y, _ = clustered_pool(n=300, d=8)
 TEXTS = [f"text {i}" for i in range(300)]

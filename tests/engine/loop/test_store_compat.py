@@ -12,7 +12,7 @@ import pytest
 from conftest import clustered_pool
 
 from anchoral_widget.engine.loop.active import ActiveLoop
-from anchoral_widget.session.prepare import build_session
+from anchoral_widget.session.startup import build_session
 
 FIXTURES = Path(__file__).parent / "fixtures"
 EXPECTED = json.loads((FIXTURES / "v1-expected.json").read_text())

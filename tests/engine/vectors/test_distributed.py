@@ -151,7 +151,7 @@ def test_ray_encoder_encodes_a_pool_on_ray_and_a_query_locally(local_ray, tmp_pa
 def test_a_session_shows_the_progress_of_an_encoding_on_ray(local_ray, tmp_path):
     """The session's start-up hands its progress callback to any encoder that takes one
     (``prepare.encode_pool``): a Ray encoding reports its rows as a local one does."""
-    from anchoral_widget.session.prepare import encode_pool
+    from anchoral_widget.session.encoding import encode_pool
 
     encoder = RayEncoder(
         hashing_encoder(), tmp_path / "pools", shard_size=100, batch_size=50, local_below=50, progress=False

@@ -1,0 +1,54 @@
+"""The encoders of a session: one made from what a user passes for ``encoder=`` (or the
+default), the pool encoded with whatever progress and caching an encoder offers, and the named
+encoder that matches precomputed embeddings. Read by the checks made at once (:mod:`.plan`), the
+start-up (:mod:`.startup`) and the encoder upgrade (:mod:`.upgrade`).
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from ..errors import InputError
+
+
+def session_encoder(spec):
+    """``encoder=`` as an object: a name or a folder (None: the default) made by the engine,
+    without a progress bar (the session shows its own progress); an object with ``encode`` as
+    it is. Anything else is an InputError, at once."""
+    from ..engine.vectors.encoder import make_encoder
+
+    if spec is None or isinstance(spec, (str, os.PathLike)):
+        return make_encoder(spec, progress=False)
+    return make_encoder(spec)
+
+
+def encode_pool(encoder, texts: Sequence[str], on_progress: Callable[[int, int], None]) -> np.ndarray:
+    """The pool's embeddings. An encoder that can say how far it is (``on_progress=``) is told
+    to, and one that can leave its cached result on disk (``mmap=``) does, so a large pool is
+    not held in memory twice (both as the bundled encoders do); any other is called as
+    ``encode(texts)``."""
+    try:
+        accepts = set(inspect.signature(encoder.encode).parameters)
+    except (TypeError, ValueError):
+        accepts = set()
+    options = {"on_progress": on_progress, "mmap": True}
+    return encoder.encode(texts, **{k: v for k, v in options.items() if k in accepts})
+
+
+def default_encoder(dim: int):
+    """For precomputed embeddings, the named encoder of their size (the default first), or None,
+    so that search never compares vectors of two sizes; None too when it is not installed."""
+    from ..engine.vectors.encoder_kinds import DEFAULT_ENCODER, NAMES
+
+    names = [DEFAULT_ENCODER, *NAMES]
+    name = next((n for n in names if NAMES[n][1] == dim), None)
+    if name is None:
+        return None
+    try:
+        return session_encoder(name)
+    except InputError:
+        return None  # the bundled model is not installed: no search, the rest works
