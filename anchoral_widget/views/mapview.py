@@ -85,8 +85,7 @@ class MapView:
         self._previous: MapState | None = None  # the MapState last sent
         self._estimates: dict[tuple[int, int], dict] = {}  # (iteration, labelled count) -> CV F1
         self._subpool_share: dict[int, float] = {}
-        self._watcher: threading.Thread | None = None
-        self._stop = threading.Event()
+        self._watcher = FitWatcher(self)
         #: seconds each :meth:`update` took (building the state and the payload)
         self.update_seconds_: list[float] = []
         #: bytes of each message (JSON header + buffers)
@@ -101,30 +100,14 @@ class MapView:
             on_ready()
             return
         self.projection.start(self.loop.labelled_ids)
-        self._watcher = threading.Thread(
-            target=self._watch, args=(on_status, on_ready), name="anchoral-map-watcher", daemon=True
-        )
-        self._watcher.start()
+        self._watcher.start(on_status, on_ready)
 
     def stop(self) -> None:
         """Stop watching the fit, and stop the fit itself if this view started it: a closed
         widget leaves no process behind."""
-        self._stop.set()
+        self._watcher.stop()
         if self._owns_projection:
             self.projection.cancel()
-
-    def _watch(self, on_status, on_ready) -> None:
-        last = None
-        while not self._stop.is_set():
-            status = self.status()
-            if status != last:
-                on_status()
-                last = status
-            if self.projection.status != "fitting":
-                break
-            self._stop.wait(POLL_SECONDS)
-        if self.projection.ready and not self._stop.is_set():
-            on_ready()
 
     def status(self) -> dict:
         """``{"status", "fraction", "text"}``: the map's state for the status line; ``text`` is
@@ -283,3 +266,39 @@ class MapView:
         """Take back :meth:`curve_notes` of an earlier session (a restarted kernel)."""
         self._subpool_share.update({int(k): float(v) for k, v in notes.get("subpool_share", {}).items()})
         self._estimates.update({(int(i), int(n)): e for i, n, e in notes.get("estimates", [])})
+
+
+class FitWatcher:
+    """A thread that follows a map's fit: it tells the session when the map's status changes
+    and once the map can be drawn, until the fit ends or :meth:`stop` is called."""
+
+    def __init__(self, view: MapView) -> None:
+        self._view = view
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self, on_status: Callable[[], None], on_ready: Callable[[], None]) -> None:
+        self._thread = threading.Thread(
+            target=self._watch, args=(on_status, on_ready), name="anchoral-map-watcher", daemon=True
+        )
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def join(self, timeout: float | None = None) -> None:
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _watch(self, on_status: Callable[[], None], on_ready: Callable[[], None]) -> None:
+        last = None
+        while not self._stop.is_set():
+            status = self._view.status()
+            if status != last:
+                on_status()
+                last = status
+            if self._view.projection.status != "fitting":
+                break
+            self._stop.wait(POLL_SECONDS)
+        if self._view.projection.ready and not self._stop.is_set():
+            on_ready()
