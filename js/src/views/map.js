@@ -10,7 +10,9 @@
 // (maplod.js), decided after the camera stops; a lasso then selects from the whole pool.
 import { h, replace } from "../dom.js";
 import { anchorOf, applyMapUpdate, emptyMap, positionOf } from "../mapdata.js";
-import { DRAW_LIMIT, detailPlan, indicesInView, pointsInPolygon, sampleNote, seededSample, viewBounds } from "../maplod.js";
+import { DRAW_LIMIT, detailPlan, indicesInView, pointsInPolygon, sameIndices, sampleNote, seededSample, viewBounds } from "../maplod.js";
+import { standing, standingNote } from "../mapstanding.js";
+import { mapTexts } from "../maptexts.js";
 import { frameOf, hoverHead, idsOfPoints, legendEntries, normalise, overlayHit, overlayLayers, poolStyle, screenTransform } from "../mapscene.js";
 import { drawMarker, glyphOf } from "../markers.js";
 import { listen, msg } from "../model.js";
@@ -70,9 +72,7 @@ export function mapView({ model, onSelect = () => {}, renderer = loadScatterplot
   let lassoEnded = -Infinity;
   /** @type {number | null} */
   let picked = null;
-  /** @type {Map<number, string>} whole texts of hovered and clicked points */
-  const fullTexts = new Map();
-  const asked = new Set();
+  const texts = mapTexts((message) => model.send(message));
   /** @type {ReturnType<typeof setTimeout> | undefined} */
   let hoverTimer;
   /** @type {{id: number, head: string, x: number, y: number} | null} */
@@ -327,13 +327,13 @@ export function mapView({ model, onSelect = () => {}, renderer = loadScatterplot
   function showTip(spot) {
     hovering = spot;
     plot.dataset.hover = String(spot.id);
-    const text = fullTexts.get(spot.id) ?? state.texts.get(spot.id);
+    const text = texts.textOf(spot.id, state.texts);
     replace(tip, h("div", { class: "aw-map-tip-head" }, spot.head), h("div", { class: "aw-text" }, text ?? "…"));
     tip.style.left = `${Math.round(spot.x + 12)}px`;
     tip.style.top = `${Math.round(spot.y + 12)}px`;
     tip.hidden = false;
     clearTimeout(hoverTimer);
-    if (text === undefined) hoverTimer = setTimeout(() => askText(spot.id), HOVER_DELAY_MS);
+    if (text === undefined) hoverTimer = setTimeout(() => alive && texts.askOnce(spot.id), HOVER_DELAY_MS);
   }
 
   function hideTip() {
@@ -341,13 +341,6 @@ export function mapView({ model, onSelect = () => {}, renderer = loadScatterplot
     delete plot.dataset.hover;
     clearTimeout(hoverTimer);
     tip.hidden = true;
-  }
-
-  /** Ask the kernel for a text once. @param {number} id */
-  function askText(id) {
-    if (!alive || fullTexts.has(id) || asked.has(id)) return;
-    asked.add(id);
-    model.send(msg.mapText([id]));
   }
 
   /** @param {MouseEvent} event */
@@ -372,7 +365,7 @@ export function mapView({ model, onSelect = () => {}, renderer = loadScatterplot
       draw();
     },
     map_text(content) {
-      for (const [id, text] of Object.entries(content.texts)) fullTexts.set(Number(id), text);
+      texts.take(content.texts);
       if (hovering) showTip(hovering);
       if (picked !== null) showPicked();
     },
@@ -381,31 +374,16 @@ export function mapView({ model, onSelect = () => {}, renderer = loadScatterplot
   /** @param {number} id */
   function pick(id) {
     picked = id;
-    if (!fullTexts.has(id)) model.send(msg.mapText([id]));
+    texts.ask(id);
     showPicked();
-  }
-
-  /** Where a point stands: in the batch, labelled (which class), or neither. */
-  function standing(/** @type {number} */ id) {
-    if (model.get("batch").some((c) => c.id === id)) return { where: "batch" };
-    const labelled = state.layers.labelled;
-    const i = labelled.ids.indexOf(id);
-    if (i >= 0) return { where: "labelled", label: state.classes[labelled.values?.[i] ?? -1] };
-    return { where: "open" };
   }
 
   function showPicked() {
     if (picked === null) return;
     const id = picked;
-    const spot = standing(id);
-    const answers = model.get("answers") ?? {};
-    const text = fullTexts.get(id) ?? state.texts.get(id) ?? "…";
-    const note =
-      spot.where === "batch"
-        ? `in the batch${String(id) in answers ? `: answered ${answers[String(id)] ?? "skip"}` : ""}`
-        : spot.where === "labelled"
-          ? `labelled ${spot.label}`
-          : "not labelled: label it here";
+    const spot = standing(state, model.get("batch"), id);
+    const note = standingNote(spot, id, model.get("answers") ?? {});
+    const text = texts.textOf(id, state.texts) ?? "…";
     const buttons =
       spot.where === "labelled"
         ? []
@@ -469,11 +447,4 @@ export function mapView({ model, onSelect = () => {}, renderer = loadScatterplot
       plotter = null;
     },
   };
-}
-
-/** @param {Int32Array} a @param {Int32Array} b */
-function sameIndices(a, b) {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
