@@ -140,3 +140,10 @@ export function sampleNote(shown, total) {
   const f = (/** @type {number} */ v) => v.toLocaleString("en-US");
   return `showing ${f(shown)} of ${f(total)}: zoom in for every point`;
 }
+
+/** Whether two index lists hold the same indices in the same order. @param {Int32Array} a @param {Int32Array} b */
+export function sameIndices(a, b) {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}

@@ -84,7 +84,7 @@ describe("applyMapUpdate", () => {
 describe("the map's front end chooses no style", () => {
   // Colours, symbols, renderers and colour scales of the map belong to views/styles.py: a
   // constant of that kind here would be a second vocabulary that drifts from the kernel's.
-  const sources = ["../src/mapdata.js", "../src/mapscene.js", "../src/views/map.js"].map((f) => [f, readFileSync(new URL(f, import.meta.url), "utf8")]);
+  const sources = ["../src/mapdata.js", "../src/mapscene.js", "../src/maplasso.js", "../src/mapstanding.js", "../src/maptexts.js", "../src/views/map.js", "../src/views/mapdetail.js", "../src/views/maplegend.js", "../src/views/mapoverlay.js", "../src/views/mappicked.js", "../src/views/mappool.js", "../src/views/maptooltip.js"].map((f) => [f, readFileSync(new URL(f, import.meta.url), "utf8")]);
   it.each(sources)("%s has no colour, marker symbol, trace type or colour scale of its own", (_, source) => {
     const code = source.replace(/\/\*[\s\S]*?\*\//g, "").replace(/\/\/.*$/gm, ""); // comments may name them
     expect(code).not.toMatch(/#[0-9a-f]{3,8}\b|\b(rgba?|hsla?)\(/i);

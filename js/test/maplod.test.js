@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { DRAW_LIMIT, detailPlan, indicesInView, pointsInPolygon, sampleNote, seededSample, viewBounds } from "../src/maplod.js";
+import { DRAW_LIMIT, detailPlan, indicesInView, pointsInPolygon, sameIndices, sampleNote, seededSample, viewBounds } from "../src/maplod.js";
 import { screenTransform } from "../src/mapscene.js";
 
 const IDENTITY = [1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1];
@@ -99,5 +99,15 @@ describe("the lasso over the whole pool", () => {
   it("selects nothing for fewer than three vertices, and names a bad vertex", () => {
     expect(pointsInPolygon([0], [0], [[0, 0], [1, 1]]).length).toBe(0);
     expect(() => pointsInPolygon([0], [0], [[0, 0], [1, NaN], [1, 0]])).toThrow(/vertex 1/);
+  });
+});
+
+describe("the drawn indices", () => {
+  it("are the same only with the same indices in the same order", () => {
+    const a = Int32Array.from([1, 4, 9]);
+    expect(sameIndices(a, Int32Array.from([1, 4, 9]))).toBe(true);
+    expect(sameIndices(a, Int32Array.from([1, 4]))).toBe(false);
+    expect(sameIndices(a, Int32Array.from([1, 9, 4]))).toBe(false);
+    expect(sameIndices(new Int32Array(0), new Int32Array(0))).toBe(true);
   });
 });
