@@ -3,6 +3,9 @@ next batch and FITTING <labels> once the fit of the new labels runs; then waits 
 
 import sys
 import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, for conftest
 
 from conftest import clustered_pool
 from test_labeller import answer_all, batch_ids, make

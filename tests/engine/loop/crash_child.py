@@ -1,8 +1,12 @@
 """Labels a pool through a store until it is killed; prints ACK after every label() returns."""
 
 import sys
+from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # tests/, for conftest
+
 from conftest import clustered_pool
 
 from anchoral_widget.engine.loop.active import ActiveLoop

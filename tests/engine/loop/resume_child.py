@@ -3,6 +3,9 @@ proposals it makes. Used by test_resume.py."""
 
 import json
 import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # tests/, for conftest
 
 from conftest import clustered_pool
 from test_resume import POOL, continue_run, make_loop
