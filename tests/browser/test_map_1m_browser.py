@@ -44,8 +44,9 @@ const model = {
 };
 widget.render({model, el: document.getElementById("widget")});
 window.deliver = async () => {
-  const header = await (await fetch("header.json")).json();
-  const buffers = await Promise.all(header.files.map(async (f) => new DataView(await (await fetch(f)).arrayBuffer())));
+  // files names the buffers on this page's server; the kernel's message is the rest
+  const { files, ...header } = await (await fetch("header.json")).json();
+  const buffers = await Promise.all(files.map(async (f) => new DataView(await (await fetch(f)).arrayBuffer())));
   const t = performance.now();
   handlers.get("msg:custom")(header, buffers);
   return t;

@@ -101,7 +101,7 @@ def test_resuming_in_a_fresh_process_gives_the_same_state(tmp_path):
     path = copy("v1-seals.db", tmp_path)
     script = f"""
 import json, sys
-sys.path.insert(0, {str(Path(__file__).parent)!r})
+sys.path.insert(0, {str(Path(__file__).resolve().parents[2])!r})  # tests/, for conftest
 from conftest import clustered_pool
 from anchoral_widget.engine.loop.active import ActiveLoop
 X, y, _ = clustered_pool()
