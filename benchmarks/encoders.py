@@ -43,21 +43,21 @@ DEFAULT_ENCODERS = "minilm,onnx,onnx-int8,fast"
 
 def build_times(names: list[str]) -> dict[str, float | None]:
     """Seconds to build each locally built encoder now; None when it was already built."""
-    from anchoral_widget.engine.vectors import encoder_kinds as encoders
+    from anchoral_widget.engine.vectors import encoder_kinds
     from anchoral_widget.engine.vectors.encoder import models_dir
 
     out = {}
     for name in names:
-        spec = encoders.resolve(name)
+        spec = encoder_kinds.resolve(name)
         if not spec.derived:
             continue
-        folder = models_dir() / encoders.model_identity(spec)
+        folder = models_dir() / encoder_kinds.model_identity(spec)
         info = folder / "anchoral-build.json"
         if info.is_file():
             out[name] = json.loads(info.read_text()).get("seconds")
             continue
         t0 = time.perf_counter()
-        encoders.build_model(spec, models_dir(), progress=True)
+        encoder_kinds.build_model(spec, models_dir(), progress=True)
         out[name] = time.perf_counter() - t0
     return out
 

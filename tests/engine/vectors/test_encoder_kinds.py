@@ -14,9 +14,8 @@ import pytest
 from safetensors.numpy import save_file
 
 from anchoral_widget.data.datasets import load_dataset
-from anchoral_widget.engine.vectors import encoder as embed
-from anchoral_widget.engine.vectors import encoder_kinds as encoders
-from anchoral_widget.engine.vectors import runners
+from anchoral_widget.engine.vectors import encoder as encoder_module
+from anchoral_widget.engine.vectors import encoder_kinds, runners
 from anchoral_widget.engine.vectors.encoder import Encoder, make_encoder, models_dir
 from anchoral_widget.engine.vectors.encoder_kinds import DEFAULT_ENCODER, NAMES, default_model_path
 from anchoral_widget.errors import AnchorALError, InputError
@@ -54,7 +53,7 @@ def _refuse_build(monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("a model was built or loaded")
 
-    monkeypatch.setattr(encoders, "build_model", refuse)
+    monkeypatch.setattr(encoder_kinds, "build_model", refuse)
     monkeypatch.setattr(runners, "load_runner", refuse)
 
 
@@ -105,12 +104,12 @@ def test_derived_identity_follows_recipe_and_source(tmp_path):
     source = tmp_path / "model"
     source.mkdir()
     (source / "config.json").write_text("{}")
-    spec = encoders.EncoderSpec("fast", "static", source, 256)
-    first = encoders.model_identity(spec)
-    assert first.startswith("fast-") and first == encoders.model_identity(spec)
-    assert encoders.model_identity(encoders.EncoderSpec("onnx", "onnx", source, 384)) != first
+    spec = encoder_kinds.EncoderSpec("fast", "static", source, 256)
+    first = encoder_kinds.model_identity(spec)
+    assert first.startswith("fast-") and first == encoder_kinds.model_identity(spec)
+    assert encoder_kinds.model_identity(encoder_kinds.EncoderSpec("onnx", "onnx", source, 384)) != first
     (source / "config.json").write_text('{"changed": 1}')
-    assert encoders.model_identity(spec) != first
+    assert encoder_kinds.model_identity(spec) != first
 
 
 # ---- builds -----------------------------------------------------------------------------------
@@ -128,24 +127,24 @@ def _fake_distil(calls, fail=False):
 
 
 def test_a_build_happens_once_and_an_interrupted_one_leaves_nothing(tmp_path, monkeypatch, capsys):
-    spec = encoders.resolve("fast")
+    spec = encoder_kinds.resolve("fast")
     calls = []
-    monkeypatch.setattr(encoders, "_distil", _fake_distil(calls, fail=True))
+    monkeypatch.setattr(encoder_kinds, "_distil", _fake_distil(calls, fail=True))
     with pytest.raises(KeyboardInterrupt):
-        encoders.build_model(spec, tmp_path, progress=False)
+        encoder_kinds.build_model(spec, tmp_path, progress=False)
     assert list(tmp_path.iterdir()) == []  # no half-built folder, no temporary left
 
-    monkeypatch.setattr(encoders, "_distil", _fake_distil(calls))
-    folder = encoders.build_model(spec, tmp_path, progress=True)
-    assert folder.name == encoders.model_identity(spec) and (folder / "config.json").is_file()
+    monkeypatch.setattr(encoder_kinds, "_distil", _fake_distil(calls))
+    folder = encoder_kinds.build_model(spec, tmp_path, progress=True)
+    assert folder.name == encoder_kinds.model_identity(spec) and (folder / "config.json").is_file()
     assert "building the 'fast' encoder" in capsys.readouterr().err
-    assert encoders.build_model(spec, tmp_path) == folder and len(calls) == 2  # not built again
+    assert encoder_kinds.build_model(spec, tmp_path) == folder and len(calls) == 2  # not built again
     info = json.loads((folder / "anchoral-build.json").read_text())
     assert info["recipe"]["pca_dims"] == 256 and info["source"] == str(default_model_path())
 
     # a folder without its build record (copied in part, say) is built again
     (folder / "anchoral-build.json").unlink()
-    assert encoders.build_model(spec, tmp_path, progress=False) == folder and len(calls) == 3
+    assert encoder_kinds.build_model(spec, tmp_path, progress=False) == folder and len(calls) == 3
     assert sorted(p.name for p in tmp_path.iterdir()) == [folder.name]
 
 
@@ -153,7 +152,7 @@ def test_models_live_in_the_default_cache_whatever_the_encoder_cache(tmp_path, m
     monkeypatch.setenv("ANCHORAL_CACHE", str(tmp_path / "env"))
     assert models_dir() == tmp_path / "env" / "models"
     built = []
-    monkeypatch.setattr(encoders, "build_model", lambda spec, root, progress: built.append(root) or root)
+    monkeypatch.setattr(encoder_kinds, "build_model", lambda spec, root, progress: built.append(root) or root)
     monkeypatch.setattr(runners, "load_runner", lambda spec, folder, device, threads: None)
     Encoder("fast", cache_dir=tmp_path / "elsewhere")._load_model()
     assert built == [tmp_path / "env" / "models"]
@@ -161,7 +160,7 @@ def test_models_live_in_the_default_cache_whatever_the_encoder_cache(tmp_path, m
 
 def test_a_background_encoder_asks_its_runner_for_fewer_threads(tmp_path, monkeypatch):
     asked = []
-    monkeypatch.setattr(encoders, "build_model", lambda spec, root, progress: root)
+    monkeypatch.setattr(encoder_kinds, "build_model", lambda spec, root, progress: root)
     monkeypatch.setattr(runners, "load_runner", lambda spec, folder, device, threads: asked.append(threads))
     Encoder("onnx", cache_dir=False, threads=1)._load_model()
     Encoder("onnx", cache_dir=False)._load_model()
@@ -353,7 +352,7 @@ def test_bad_texts_are_refused_before_any_build(monkeypatch, name, texts, messag
 
 
 def test_module_encode_takes_a_name(tiny_static):
-    out = embed.encode(["the cat"], model=tiny_static[0], cache_dir=False, progress=False)
+    out = encoder_module.encode(["the cat"], model=tiny_static[0], cache_dir=False, progress=False)
     assert out.shape == (1, 8)
 
 

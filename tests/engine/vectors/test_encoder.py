@@ -4,7 +4,7 @@ import shutil
 import numpy as np
 import pytest
 
-from anchoral_widget.engine.vectors import encoder as embed
+from anchoral_widget.engine.vectors import encoder as encoder_module
 from anchoral_widget.engine.vectors.encoder import Encoder, default_model_path
 from anchoral_widget.engine.vectors.texts import fingerprint_texts
 from anchoral_widget.errors import InputError
@@ -237,15 +237,15 @@ def test_bad_arguments(tmp_path):
 
 def test_cache_folder_from_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("ANCHORAL_CACHE", str(tmp_path / "env-cache"))
-    assert embed.default_cache_dir() == tmp_path / "env-cache"
+    assert encoder_module.default_cache_dir() == tmp_path / "env-cache"
     path = Encoder(progress=False).cache_path(TEXTS)
     assert path.parent == tmp_path / "env-cache" / "embeddings"
     assert Encoder(cache_dir=False).cache_path(TEXTS) is None
     monkeypatch.delenv("ANCHORAL_CACHE")
-    assert embed.default_cache_dir().parts[-2:] == (".cache", "anchoral-widget")
+    assert encoder_module.default_cache_dir().parts[-2:] == (".cache", "anchoral-widget")
 
 
 def test_module_level_encode_matches_encoder(tmp_path, reference):
-    out = embed.encode(TEXTS[:5], model="minilm", cache_dir=False, progress=False, device="cpu")
+    out = encoder_module.encode(TEXTS[:5], model="minilm", cache_dir=False, progress=False, device="cpu")
     np.testing.assert_allclose(out, reference[:5], atol=1e-5)
     assert (default_model_path() / "config.json").is_file()
