@@ -47,6 +47,20 @@ def cache_root(given: str | None = None) -> Path:
     return root
 
 
+def parse_size(text: str) -> int:
+    """A pool size as written on a command line: ``10k``, ``1M``, ``1.5m``, ``20_000``."""
+    text = text.strip().lower().replace("_", "")
+    for suffix, factor in (("k", 1_000), ("m", 1_000_000)):
+        if text.endswith(suffix):
+            return int(float(text[:-1]) * factor)
+    return int(text)
+
+
+def size_label(n: int) -> str:
+    """A pool size as the tables write it: ``10k``, ``1M``."""
+    return f"{n // 1_000_000}M" if n % 1_000_000 == 0 else f"{n // 1000}k" if n % 1000 == 0 else str(n)
+
+
 def synthetic_pool(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """A clustered pool on the unit sphere: (n, 384) float32 embeddings and 0/1 labels.
 

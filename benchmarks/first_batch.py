@@ -50,7 +50,9 @@ from _common import (
     markdown_table,
     median,
     now,
+    parse_size,
     peak_rss_bytes,
+    size_label,
     write_section,
 )
 
@@ -72,18 +74,6 @@ SUFFIXES = [
     " - noted",
 ]
 SEARCH = "disorders of the eye and eyelid"
-
-
-def parse_size(text: str) -> int:
-    text = text.strip().lower().replace("_", "")
-    for suffix, factor in (("k", 1_000), ("m", 1_000_000)):
-        if text.endswith(suffix):
-            return int(float(text[:-1]) * factor)
-    return int(text)
-
-
-def label(n: int) -> str:
-    return f"{n // 1_000_000}M" if n % 1_000_000 == 0 else f"{n // 1000}k" if n % 1000 == 0 else str(n)
 
 
 # ---- the pools ------------------------------------------------------------------------------
@@ -341,12 +331,12 @@ def measure(path: Path, encoder_name: str, scratch: Path, quality: int, seed: in
 
 def run_child(args, n: int, encoder: str, pool_path: Path, root: Path) -> dict:
     cmd = [sys.executable, __file__, "--child", str(pool_path), "--encoder-name", encoder]
-    cmd += ["--scratch", str(root / f"scratch-{label(n)}-{encoder}"), "--quality", str(args.quality)]
+    cmd += ["--scratch", str(root / f"scratch-{size_label(n)}-{encoder}"), "--quality", str(args.quality)]
     cmd += ["--seed", str(args.seed)] + (["--map"] if args.map else [])
     done = subprocess.run(cmd, capture_output=True, text=True)
     if done.returncode != 0:
         sys.stderr.write(done.stderr[-5000:])
-        raise SystemExit(f"{label(n)} with {encoder} failed")
+        raise SystemExit(f"{size_label(n)} with {encoder} failed")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
@@ -361,7 +351,7 @@ def render(results: list[dict], args) -> str:
         s = r["seconds"]
         rows.append(
             [
-                label(r["n"]),
+                size_label(r["n"]),
                 r["encoder"],
                 s["Labeller() returns"],
                 *[s.get(k) for k in stage_names],
@@ -380,7 +370,7 @@ def render(results: list[dict], args) -> str:
         q = r["quality"]
         quality_rows.append(
             [
-                label(r["n"]),
+                size_label(r["n"]),
                 r["encoder"],
                 r["dim"],
                 q["labelled"],
@@ -393,7 +383,7 @@ def render(results: list[dict], args) -> str:
         if r["n"] in TARGETS:
             met = "met" if whole <= TARGETS[r["n"]] else "NOT met"
             verdicts.append(
-                f"- {label(r['n'])} ({r['encoder']}): {whole:.1f} s from a fresh kernel to the first batch "
+                f"- {size_label(r['n'])} ({r['encoder']}): {whole:.1f} s from a fresh kernel to the first batch "
                 f"({r.get('cpu_seconds')} s of CPU, load average {r.get('load_average')}), "
                 f"target {TARGETS[r['n']]:.0f} s: {met}."
             )
@@ -410,18 +400,18 @@ def render(results: list[dict], args) -> str:
         if r.get("moved_seconds") is not None:
             near = r["near_iteration_seconds"]
             verdicts.append(
-                f"- {label(r['n'])} ({r['encoder']}): the loop moved to MiniLM's vectors near the labels "
+                f"- {size_label(r['n'])} ({r['encoder']}): the loop moved to MiniLM's vectors near the labels "
                 f"{r['moved_seconds']:.1f} s after the call ({r['moved_rows']:,} texts encoded by then); an "
                 f"iteration on them waits {median(near):.3f} s (median of {len(near)}, worst {max(near):.3f} s)."
             )
         elif r["encoder"] == "fast":
-            verdicts.append(f"- {label(r['n'])} ({r['encoder']}): no move to MiniLM within {MOVE_WAIT:.0f} s.")
+            verdicts.append(f"- {size_label(r['n'])} ({r['encoder']}): no move to MiniLM within {MOVE_WAIT:.0f} s.")
     for r in results:
         # exact search over the upgrade's rows is nothing built: only a graph or a backend counts
         later = [i for i in r["indexes"][1:] if r.get("background_index") and i["kind"] != "ExactIndex"]
         if later:
             verdicts.append(
-                f"- {label(r['n'])} ({r['encoder']}): {later[0]['kind']} built in the background in "
+                f"- {size_label(r['n'])} ({r['encoder']}): {later[0]['kind']} built in the background in "
                 f"{later[0]['seconds']:.1f} s while labelling went on with exact search."
             )
     headers = [
@@ -512,7 +502,7 @@ def main(argv=None) -> int:
     for n in [parse_size(s) for s in args.sizes.split(",")]:
         pool_path = cached_pool(n, root)
         for encoder in args.encoders.split(","):
-            print(f"{label(n)} with {encoder}…", file=sys.stderr, flush=True)
+            print(f"{size_label(n)} with {encoder}…", file=sys.stderr, flush=True)
             r = run_child(args, n, encoder, pool_path, root)
             print(
                 f"  first batch {r['first_batch_seconds']:.1f} s, stages {r['seconds']}, quality {r['quality']}",

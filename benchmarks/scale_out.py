@@ -67,6 +67,7 @@ from _common import (  # noqa: E402
     machine,
     markdown_table,
     now,
+    parse_size,
     peak_rss_bytes,
     write_section,
 )
@@ -74,15 +75,8 @@ from _common import (  # noqa: E402
 K, A, M, B = 50, 10, 1_000, 25
 
 
-def parse_size(text: str) -> int:
-    text = text.strip().lower().replace("_", "")
-    for suffix, factor in (("k", 1_000), ("m", 1_000_000)):
-        if text.endswith(suffix):
-            return int(float(text[:-1]) * factor)
-    return int(text)
-
-
-def size_label(n: int) -> str:
+def pool_name(n: int) -> str:
+    """The pool's name in its file and its Milvus collection: ``10M``, ``1.5M``, ``500k``."""
     return f"{n / 1e6:g}M" if n >= 1_000_000 else f"{n // 1000}k"
 
 
@@ -228,7 +222,7 @@ def part_faiss(args, scratch: Path) -> dict:
 
     n = args.n
     print(f"FAISS part: {n:,} items", flush=True)
-    mapped, labels, write_seconds = write_pool(scratch / f"pool-{size_label(n)}.npy", n, args.seed)
+    mapped, labels, write_seconds = write_pool(scratch / f"pool-{pool_name(n)}.npy", n, args.seed)
     mem_after_write = memory()
     t0 = time.perf_counter()
     pool = Pool(mapped, index="faiss", cache_dir=scratch / "cache")
@@ -279,7 +273,7 @@ def part_faiss(args, scratch: Path) -> dict:
     mem_end = memory()
     return {
         "n": n,
-        "file_bytes": (scratch / f"pool-{size_label(n)}.npy").stat().st_size,
+        "file_bytes": (scratch / f"pool-{pool_name(n)}.npy").stat().st_size,
         "write_seconds": write_seconds,
         "fingerprint_seconds": fp_seconds,
         "build_seconds": build_seconds,
@@ -313,10 +307,10 @@ def part_milvus(args, scratch: Path) -> dict:
     logging.getLogger("pymilvus").setLevel(logging.CRITICAL)
     n = args.milvus_n
     print(f"Milvus part: {n:,} items against milvus-lite", flush=True)
-    mapped, labels, _ = write_pool(scratch / f"pool-{size_label(n)}.npy", n, args.seed)
+    mapped, labels, _ = write_pool(scratch / f"pool-{pool_name(n)}.npy", n, args.seed)
     server = MilvusLiteServer(scratch / "milvus").start()
     try:
-        spec = f"{server.uri}/scale_out_{size_label(n).replace('.', '_')}?timeout={args.milvus_timeout:g}"
+        spec = f"{server.uri}/scale_out_{pool_name(n).replace('.', '_')}?timeout={args.milvus_timeout:g}"
         from anchoral_widget.engine.search.backends.milvus import MilvusIndex
         from anchoral_widget.engine.vectors.shards import fingerprint_embeddings
 
