@@ -35,7 +35,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import RESULTS, cache_root, command_line, markdown_table, now, write_section
-from claims import mean_sd, paired, significant_loss, start_loop, variant
+from claims_runs import start_loop, variant
+from paired_seeds import mean_sd, paired, significant_loss
 from upgrade import batches_during, found, rate, run
 
 

@@ -34,8 +34,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import RESULTS, cache_root, markdown_table, write_section
-from claims import mean_sd, paired, start_loop, variant
+from claims_runs import start_loop, variant
 from encoders import neighbours
+from paired_seeds import mean_sd, paired
 
 STATIC_FULL = "static-384"  # model2vec distilled from MiniLM without PCA: 384 dimensions
 
