@@ -19,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import RESULTS, size_label
 from claims_report import CLAIMS, claim_rows
 from encoding import OVERHEAD_TARGET
-from first_batch import ITERATION_TARGET, TARGETS
+from first_batch_report import ITERATION_TARGET, TARGETS
 from late_wait import FLAT_RATIO
 from paired_seeds import paired, significant_loss
 from transformer_regime import NONE_RATIO_TARGET, RANDSUB_RATIO_TARGET, meets
