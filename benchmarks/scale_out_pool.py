@@ -9,34 +9,12 @@ import time
 from pathlib import Path
 
 import numpy as np
-from _common import CENTRES, CHUNK, DIM, MINORITY_CLUSTERS, NOISE_SD, RANK, SUBSPACE_SD
+from _common import CHUNK, DIM, synthetic_blocks
 
 
 def pool_name(n: int) -> str:
     """The pool's name in its file and its Milvus collection: ``10M``, ``1.5M``, ``500k``."""
     return f"{n / 1e6:g}M" if n >= 1_000_000 else f"{n // 1000}k"
-
-
-def synthetic_blocks(n: int, seed: int = 0):
-    """``_common.synthetic_pool(n, seed)`` block by block (the same rows), so that a pool larger
-    than memory can be written without holding it: yields ``(X_block, y_block)``."""
-    rng = np.random.default_rng([seed, 0])
-    centres = rng.standard_normal((CENTRES, DIM), dtype=np.float32)
-    centres /= np.linalg.norm(centres, axis=1, keepdims=True)
-    bases = rng.standard_normal((CENTRES, RANK, DIM), dtype=np.float32) / np.float32(np.sqrt(DIM))
-    for c, start in enumerate(range(0, n, CHUNK)):
-        stop = min(start + CHUNK, n)
-        g = np.random.default_rng([seed, 1, c])
-        cluster = g.integers(0, CENTRES, size=stop - start)
-        z = g.standard_normal((stop - start, RANK), dtype=np.float32) * np.float32(SUBSPACE_SD)
-        block = g.standard_normal((stop - start, DIM), dtype=np.float32) * np.float32(NOISE_SD)
-        block += centres[cluster]
-        order = np.argsort(cluster, kind="stable")
-        bounds = np.flatnonzero(np.diff(cluster[order])) + 1
-        for rows in np.split(order, bounds):
-            block[rows] += z[rows] @ bases[cluster[rows[0]]]
-        block /= np.linalg.norm(block, axis=1, keepdims=True)
-        yield block, (cluster < MINORITY_CLUSTERS).astype(np.int8)
 
 
 def write_pool(path: Path, n: int, seed: int) -> tuple[np.memmap, np.ndarray, float]:
