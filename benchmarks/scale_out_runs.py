@@ -167,7 +167,7 @@ def part_faiss(args, scratch: Path) -> dict:
 
 
 def part_milvus(args, scratch: Path) -> dict:
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "engine" / "search"))
     from milvus_server import MilvusLiteServer
 
     from anchoral_widget.engine.loop.active import ActiveLoop
