@@ -47,6 +47,20 @@ def cache_root(given: str | None = None) -> Path:
     return root
 
 
+def parse_size(text: str) -> int:
+    """A pool size as written on a command line: ``10k``, ``1M``, ``1.5m``, ``20_000``."""
+    text = text.strip().lower().replace("_", "")
+    for suffix, factor in (("k", 1_000), ("m", 1_000_000)):
+        if text.endswith(suffix):
+            return int(float(text[:-1]) * factor)
+    return int(text)
+
+
+def size_label(n: int) -> str:
+    """A pool size as the tables write it: ``10k``, ``1M``."""
+    return f"{n // 1_000_000}M" if n % 1_000_000 == 0 else f"{n // 1000}k" if n % 1000 == 0 else str(n)
+
+
 def synthetic_pool(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """A clustered pool on the unit sphere: (n, 384) float32 embeddings and 0/1 labels.
 
@@ -56,12 +70,23 @@ def synthetic_pool(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     Generated in chunks of 50k in float32, each chunk from its own seeded generator, so the first
     rows of a larger pool equal the rows of a smaller one.
     """
+    X = np.empty((n, DIM), dtype=np.float32)
+    y = np.empty(n, dtype=np.int64)
+    start = 0
+    for block, labels in synthetic_blocks(n, seed):
+        X[start : start + len(block)] = block
+        y[start : start + len(block)] = labels
+        start += len(block)
+    return X, y
+
+
+def synthetic_blocks(n: int, seed: int = 0):
+    """``synthetic_pool(n, seed)`` block by block, so that a pool larger than memory can be
+    written without holding it: yields ``(X_block, y_block)``, 50k rows each, labels as int8."""
     rng = np.random.default_rng([seed, 0])
     centres = rng.standard_normal((CENTRES, DIM), dtype=np.float32)
     centres /= np.linalg.norm(centres, axis=1, keepdims=True)
     bases = rng.standard_normal((CENTRES, RANK, DIM), dtype=np.float32) / np.float32(np.sqrt(DIM))
-    X = np.empty((n, DIM), dtype=np.float32)
-    y = np.empty(n, dtype=np.int64)
     for c, start in enumerate(range(0, n, CHUNK)):
         stop = min(start + CHUNK, n)
         g = np.random.default_rng([seed, 1, c])
@@ -74,9 +99,7 @@ def synthetic_pool(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
         for rows in np.split(order, bounds):
             block[rows] += z[rows] @ bases[cluster[rows[0]]]
         block /= np.linalg.norm(block, axis=1, keepdims=True)
-        X[start:stop] = block
-        y[start:stop] = (cluster < MINORITY_CLUSTERS).astype(np.int64)
-    return X, y
+        yield block, (cluster < MINORITY_CLUSTERS).astype(np.int8)
 
 
 def cached_pool(n: int, root: Path, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

@@ -36,7 +36,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import RESULTS, cache_root, command_line, markdown_table, now, write_section
-from claims import mean_sd, run_one, variant
+from claims_runs import run_one, variant
+from paired_seeds import mean_sd
 
 DEFAULT_ENCODERS = "minilm,onnx,onnx-int8,fast"
 

@@ -16,12 +16,12 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import RESULTS
-from claims import CLAIMS, claim_rows, paired, significant_loss
+from _common import RESULTS, size_label
+from claims_report import CLAIMS, claim_rows
 from encoding import OVERHEAD_TARGET
-from first_batch import ITERATION_TARGET, TARGETS
+from first_batch_report import ITERATION_TARGET, TARGETS
 from late_wait import FLAT_RATIO
-from speed import label
+from paired_seeds import paired, significant_loss
 from transformer_regime import NONE_RATIO_TARGET, RANDSUB_RATIO_TARGET, meets
 from transformer_session import ratios
 
@@ -83,7 +83,7 @@ def late_wait() -> list[str]:
         ratio = last["median"]["subpool_cpu"] / first["median"]["subpool_cpu"]
         flat.append(
             line(
-                f"Selection cost late in a run, {label(r['n'])}, {r['index_class']}",
+                f"Selection cost late in a run, {size_label(r['n'])}, {r['index_class']}",
                 f"subpool CPU time {ratio:.2f}x from {first['labels']:,} to {last['labels']:,} labels",
                 f"<= {FLAT_RATIO}x",
                 ratio <= FLAT_RATIO,

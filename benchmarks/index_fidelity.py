@@ -30,7 +30,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import RESULTS, cache_root, markdown_table, write_section
-from claims import load, paired, variant
+from claims_runs import load, variant
+from paired_seeds import paired
 
 INDEXES = ("exact", "hnsw-200", "hnsw-500")
 

@@ -32,8 +32,17 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import RESULTS, cache_root, cached_pool, command_line, markdown_table, now, write_section
-from speed import label, parse_size
+from _common import (
+    RESULTS,
+    cache_root,
+    cached_pool,
+    command_line,
+    markdown_table,
+    now,
+    parse_size,
+    size_label,
+    write_section,
+)
 
 CHECKPOINTS = (100, 250, 500, 1000, 2000, 3000, 4000, 5000)
 FLAT_RATIO = 1.5  # the most the subpool's CPU time may grow from the first checkpoint to the last
@@ -115,7 +124,7 @@ def measure(
             }
         )
         print(
-            f"[{label(n)} {index_kind} {pool_filter}] {checkpoint} labels: "
+            f"[{size_label(n)} {index_kind} {pool_filter}] {checkpoint} labels: "
             f"wait {points[-1]['median']['total']:.3f} s, subpool {points[-1]['median']['subpool']:.3f} s",
             file=sys.stderr,
             flush=True,
@@ -142,7 +151,7 @@ def render(results: list[dict], args) -> str:
             m = p["median"]
             rows.append(
                 [
-                    label(r["n"]),
+                    size_label(r["n"]),
                     f"{r['filter']} / {r['index_class']}",
                     p["labels"],
                     m["total"],
@@ -204,7 +213,7 @@ def render(results: list[dict], args) -> str:
                 f"queries answered exactly after a failed check: {r['fallbacks']}"
             )
         checks.append(
-            f"- {label(r['n'])}, {r['filter']} / {r['index_class']}: subpool CPU {first['subpool_cpu']:.3f} s at "
+            f"- {size_label(r['n'])}, {r['filter']} / {r['index_class']}: subpool CPU {first['subpool_cpu']:.3f} s at "
             f"{r['points'][0]['labels']:,} labels, {last['subpool_cpu']:.3f} s at {r['points'][-1]['labels']:,} "
             f"({ratio:.2f}x): {verdict} (wall {first['subpool']:.3f} -> {last['subpool']:.3f} s); whole wait "
             f"{first['total']:.3f} s -> {last['total']:.3f} s; of the subpool's CPU, the anchors (k-means++ over each "
@@ -255,9 +264,9 @@ def main(argv=None) -> int:
             t0 = time.perf_counter()
             done = subprocess.run(cmd, stdout=subprocess.PIPE, text=True)
             if done.returncode:
-                raise SystemExit(f"{label(n)} {pool_filter} failed")
+                raise SystemExit(f"{size_label(n)} {pool_filter} failed")
             results.append(json.loads(done.stdout.strip().splitlines()[-1]))
-            print(f"[{label(n)} {pool_filter}] done in {time.perf_counter() - t0:.0f} s", flush=True)
+            print(f"[{size_label(n)} {pool_filter}] done in {time.perf_counter() - t0:.0f} s", flush=True)
     text = render(results, args)
     print(text)
     if not args.no_write:

@@ -35,8 +35,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import RESULTS, cache_root, command_line, markdown_table, now, write_section
-from claims import mean_sd, paired, significant_loss, start_loop, variant
-from upgrade import batches_during, found, rate, run
+from claims_runs import start_loop, variant
+from paired_seeds import mean_sd, paired, significant_loss
+from upgrade_models import rate
+from upgrade_replay import batches_during, found, run
 
 
 def replay(v, v_new, X_test_new, seed: int, budget: int, per_batch: int, neighbours: int) -> dict:

@@ -36,24 +36,14 @@ from _common import (
     markdown_table,
     median,
     now,
+    parse_size,
     peak_rss_bytes,
     rss_bytes,
+    size_label,
     write_section,
 )
 
 FILTERS = ("anchoral", "randsub", "seals", "none")
-
-
-def parse_size(text: str) -> int:
-    text = text.strip().lower().replace("_", "")
-    for suffix, factor in (("k", 1_000), ("m", 1_000_000)):
-        if text.endswith(suffix):
-            return int(float(text[:-1]) * factor)
-    return int(text)
-
-
-def label(n: int) -> str:
-    return f"{n // 1_000_000}M" if n % 1_000_000 == 0 else f"{n // 1000}k" if n % 1000 == 0 else str(n)
 
 
 def prepare(n: int, root: Path, threads: int) -> dict:
@@ -143,7 +133,7 @@ def render(results: list[dict], args) -> str:
             selection = median([it["subpool"] + it["strategy"] for it in f["iterations"]])
             rows.append(
                 [
-                    label(r["n"]),
+                    size_label(r["n"]),
                     name,
                     m["total"],
                     m["train"],
@@ -173,7 +163,7 @@ def render(results: list[dict], args) -> str:
         base = r["embedding_bytes"] + r["index_bytes"]
         mem_rows.append(
             [
-                label(r["n"]),
+                size_label(r["n"]),
                 r["build_seconds"],
                 r["build_threads"],
                 r["embedding_bytes"] / gib,
@@ -308,13 +298,13 @@ def main(argv=None) -> int:
         t0 = time.perf_counter()
         built = run_child(args, "prepare", n)
         print(
-            f"[{label(n)}] pool and index ready in {time.perf_counter() - t0:.0f} s "
+            f"[{size_label(n)}] pool and index ready in {time.perf_counter() - t0:.0f} s "
             f"(index build {built['build_seconds']:.0f} s, {'built now' if built['built_now'] else 'cached'})",
             flush=True,
         )
         t0 = time.perf_counter()
         results.append(run_child(args, "measure", n))
-        print(f"[{label(n)}] measured in {time.perf_counter() - t0:.0f} s", flush=True)
+        print(f"[{size_label(n)}] measured in {time.perf_counter() - t0:.0f} s", flush=True)
     text = render(results, args)
     print(text)
     if not args.no_write:
