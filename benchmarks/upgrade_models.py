@@ -15,7 +15,7 @@ STATIC_FULL = "static-384"  # model2vec distilled from MiniLM without PCA: 384 d
 def distil_full(root: Path) -> tuple[Path, float | None]:
     """The static model without PCA (SIF weights as `fast`), built once into ``root``;
     (folder, seconds to build, None when found built)."""
-    from anchoral_widget.engine.vectors.encoder_kinds import _SIF_COEFFICIENT, default_model_path
+    from anchoral_widget.engine.vectors.encoder_kinds import SIF_COEFFICIENT, default_model_path
 
     folder = root / "models" / STATIC_FULL
     info = folder / "anchoral-build.json"
@@ -25,7 +25,7 @@ def distil_full(root: Path) -> tuple[Path, float | None]:
     from model2vec.distill import distill
 
     t0 = time.perf_counter()
-    model = distill(model_name=str(default_model_path()), pca_dims=None, sif_coefficient=_SIF_COEFFICIENT, device="cpu")
+    model = distill(model_name=str(default_model_path()), pca_dims=None, sif_coefficient=SIF_COEFFICIENT, device="cpu")
     seconds = time.perf_counter() - t0
     model.save_pretrained(str(folder))
     info.write_text(json.dumps({"seconds": seconds}))

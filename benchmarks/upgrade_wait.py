@@ -23,7 +23,7 @@ def wait_while_upgrading(iterations: int) -> dict:
     from anchoral_widget.engine.loop.active import ActiveLoop
     from anchoral_widget.engine.vectors.encoder import Encoder
     from anchoral_widget.replay.simulation import initial_sample
-    from anchoral_widget.session.upgrade import Upgrade, UpgradeStopped, _lower_priority
+    from anchoral_widget.session.upgrade import Upgrade, UpgradeStopped, lower_priority
     from anchoral_widget.session.upgrade_plan import plan_upgrade
 
     data = load_dataset("icd10-eye", seed=0)
@@ -39,7 +39,7 @@ def wait_while_upgrading(iterations: int) -> dict:
     mode, proposing, stop, encoded = ["held"], threading.Event(), threading.Event(), [0]
 
     def run() -> None:
-        _lower_priority()
+        lower_priority()
         with contextlib.suppress(UpgradeStopped):
             Upgrade(encoder).encode(
                 texts,

@@ -132,7 +132,7 @@ class Upgrade:
         def run() -> None:
             while after is not None and after.is_alive() and not self._exiting.is_set():
                 after.join(0.5)
-            _lower_priority()
+            lower_priority()
             try:
                 X = self._encode(session, pool, progress)
                 X_test = self.encode_test()
@@ -367,7 +367,7 @@ class UpgradeStopped(Exception):
     """The session closed: the upgrade stops (what it encoded is cached)."""
 
 
-def _lower_priority() -> None:
+def lower_priority() -> None:
     """This thread yields the cores to the rest of the kernel (Linux: a thread has its own nice
     value); elsewhere it runs at the process's priority."""
     try:

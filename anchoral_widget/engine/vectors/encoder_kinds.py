@@ -70,7 +70,7 @@ DEFAULT_ENCODER = "fast"
 _RECIPE_VERSION = 1
 # the distillation's settings (model2vec's defaults, written out so that they cannot drift)
 _PCA_DIMS = 256
-_SIF_COEFFICIENT = 1e-4
+SIF_COEFFICIENT = 1e-4
 # static models read at most this many tokens of a text, as model2vec does
 STATIC_MAX_TOKENS = 512
 # files up to this size are hashed by content in a model's identity; larger ones (weights) by
@@ -182,7 +182,7 @@ def _recipe(spec: EncoderSpec) -> dict[str, Any]:
     """Everything a derived model's bytes depend on, short of the source's own files."""
     recipe: dict[str, Any] = {"name": spec.name, "kind": spec.kind, "version": _RECIPE_VERSION}
     if spec.kind == "static":
-        recipe.update(pca_dims=_PCA_DIMS, sif=_SIF_COEFFICIENT, model2vec=_version("model2vec"))
+        recipe.update(pca_dims=_PCA_DIMS, sif=SIF_COEFFICIENT, model2vec=_version("model2vec"))
     else:
         recipe.update(opset=17, pooling="from the source's 1_Pooling")
         if spec.kind == "onnx-int8":
@@ -275,7 +275,7 @@ def _distil(source: Path, out: Path, progress: bool) -> None:
         model = distill(
             model_name=str(source),
             pca_dims=_PCA_DIMS,
-            sif_coefficient=_SIF_COEFFICIENT,
+            sif_coefficient=SIF_COEFFICIENT,
             device="cpu",  # a one-off of a minute or two; the result is the same on any device
         )
     model.save_pretrained(str(out))

@@ -372,7 +372,7 @@ def test_a_loop_over_memory_mapped_embeddings_with_index_strings(tmp_path, data,
 def test_a_grpc_failure_is_named_by_its_status_and_details():
     from types import SimpleNamespace
 
-    from anchoral_widget.engine.search.backends.milvus import _first_line
+    from anchoral_widget.engine.search.backends.milvus import first_line
 
     class RpcError(Exception):
         def code(self):
@@ -381,7 +381,7 @@ def test_a_grpc_failure_is_named_by_its_status_and_details():
         def details(self):
             return "Deadline Exceeded"
 
-    assert _first_line(RpcError("<_InactiveRpcError of RPC that terminated with:\n ...")) == (
+    assert first_line(RpcError("<_InactiveRpcError of RPC that terminated with:\n ...")) == (
         "DEADLINE_EXCEEDED: Deadline Exceeded"
     )
-    assert _first_line(ValueError("first\nsecond")) == "first"
+    assert first_line(ValueError("first\nsecond")) == "first"

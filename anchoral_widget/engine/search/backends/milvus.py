@@ -121,7 +121,7 @@ class MilvusIndex:
             return pymilvus.MilvusClient(**kwargs)
         except Exception as err:
             raise IndexUnavailableError(
-                f"cannot reach the Milvus server at {self.uri} ({_first_line(err)}); is it running and "
+                f"cannot reach the Milvus server at {self.uri} ({first_line(err)}); is it running and "
                 f"reachable? {_NOTHING_LOST}"
             ) from err
 
@@ -209,7 +209,7 @@ class MilvusIndex:
             if _is_unreachable(err):
                 self.close()
                 raise IndexUnavailableError(
-                    f"the Milvus server at {self.uri} did not answer while {what} ({_first_line(err)}). {_NOTHING_LOST}"
+                    f"the Milvus server at {self.uri} did not answer while {what} ({first_line(err)}). {_NOTHING_LOST}"
                 ) from err
             raise
 
@@ -356,7 +356,7 @@ def _vector_dim(desc: dict[str, Any]) -> int:
     raise InputError(f"collection {desc.get('collection_name')!r} has no {VECTOR_FIELD!r} field: it is not a pool's")
 
 
-def _first_line(err: Exception) -> str:
+def first_line(err: Exception) -> str:
     """A one-line reason: a gRPC error's status and details, else the error's first line."""
     code, details = getattr(err, "code", None), getattr(err, "details", None)
     if callable(code) and callable(details):
