@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import clustered_pool
-from test_labeller import B, batch_ids, make, seeds
+from sessions import B, batch_ids, make, seeds
 
 from anchoral_widget.engine.loop.active import SEED_ITERATION, ActiveLoop
 from anchoral_widget.errors import InputError

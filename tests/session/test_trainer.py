@@ -12,44 +12,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import clustered_pool
+from sessions import B, SlowLearner, make
 
 from anchoral_widget.engine.learners.learner import EmbeddingClassifier, Remembering
 from anchoral_widget.errors import InputError
 from anchoral_widget.session.trainer import FitRequest, Trainer, label_ahead
 
 HERE = Path(__file__).parent
-
-
-class SlowLearner:
-    """The default learner, but a fit waits for ``gate`` (calling its checkpoint meanwhile, as a
-    real fit does between steps) and records what it was given. ``fail`` makes the next fits
-    raise."""
-
-    inputs = "embeddings"
-
-    def __init__(self):
-        self.gate = threading.Event()
-        self.gate.set()
-        self.started = threading.Event()
-        self.fits, self.inits, self.minority = [], [], []
-        self.steps = 0
-        self.fail = 0
-
-    def fit(self, X, y, n_classes, seed, *, minority=None, init=None, checkpoint=None):
-        self.fits.append(len(y))
-        self.inits.append(init)
-        self.minority.append(minority)
-        self.started.set()
-        for _ in range(3):  # a few steps even with the gate open
-            checkpoint()
-            self.steps += 1
-        while not self.gate.wait(0.01):
-            checkpoint()
-            self.steps += 1
-        if self.fail:
-            self.fail -= 1
-            raise RuntimeError("CUDA out of memory")
-        return EmbeddingClassifier().fit(X, y, n_classes, seed)
 
 
 def request(n, seed=0):
@@ -210,8 +179,6 @@ def test_label_ahead_by_default_only_for_a_learner_that_reads_text():
 
 
 def test_a_kernel_killed_mid_fit_loses_no_label_and_the_next_session_resumes(tmp_path):
-    from test_labeller import B, make
-
     store = tmp_path / "labels.db"
     env = dict(os.environ, PYTHONPATH=f"{HERE}{os.pathsep}{os.environ.get('PYTHONPATH', '')}")
     child = subprocess.Popen(

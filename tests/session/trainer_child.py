@@ -8,8 +8,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, for conftest
 
 from conftest import clustered_pool
-from test_labeller import answer_all, batch_ids, make
-from test_trainer import SlowLearner
+from sessions import SlowLearner, answer_all, batch_ids, make
 
 store = sys.argv[1]
 X, y, _ = clustered_pool(n=400, seed=1)
