@@ -1,6 +1,6 @@
 """Starting a session without blocking the notebook: the arguments are checked at once, the pool
-is encoded and indexed in the background with progress, labelling starts when the pool can serve
-it, and a failure or an interruption part-way resumes where it stopped."""
+is encoded in the background, labelling starts when the pool can serve it, a failure or an
+interruption part-way resumes where it stopped, and the encoder is the one named."""
 
 import subprocess
 import sys
@@ -11,22 +11,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import clustered_pool
-from encode_child import DIM, HashModel, fake_encoder
+from encode_child import HashModel, fake_encoder
+from startups import SMALL, TEXTS, N, started
 
 import anchoral_widget as aw
 from anchoral_widget.engine.loop.active import ActiveLoop
-from anchoral_widget.engine.pool import Pool
-from anchoral_widget.engine.search.exact import ExactIndex
-from anchoral_widget.engine.search.hnsw import HnswIndex
 from anchoral_widget.errors import InputError
-from anchoral_widget.session.progress import Progress, duration
 from anchoral_widget.session.startup import start_session
 
 HERE = Path(__file__).resolve().parent
-N = 120
-TEXTS = [f"{'eye' if i % 12 == 0 else 'other'} text number {i}" for i in range(N)]
-SMALL = dict(batch_size=5, subpool_size=40, neighbours=10, store=None, map=False)
 
 
 class Gate:
@@ -47,19 +40,8 @@ class Untouchable:
         raise AssertionError("encoded before the arguments were checked")
 
 
-def started(session):
-    events = []
-    session.on_change(lambda changes: events.append(dict(changes)))
-    session.start()
-    session.events = events
-    return session
-
-
 def stages(session):
     return [e["startup"]["stage"] for e in session.events if "startup" in e]
-
-
-# ---- returning at once ---------------------------------------------------------------------
 
 
 def test_a_session_returns_before_the_pool_is_encoded_and_labelling_starts_when_it_is():
@@ -139,8 +121,6 @@ def test_a_session_closed_while_preparing_starts_nothing_after():
         session.handle({"kind": "retry"})
 
 
-# ---- cheap checks at once --------------------------------------------------------------------
-
 CHEAP = [
     ("non-string text", dict(texts=[*TEXTS[:3], None, *TEXTS[4:]]), "not strings"),
     ("empty text", dict(texts=[*TEXTS[:3], " ", *TEXTS[4:]]), "empty or whitespace"),
@@ -185,9 +165,6 @@ def test_a_pool_of_one_text_still_starts(tmp_path):
         session = started(start_session(["same text"] * 60, ["a", "b"], encoder=HashModel(), **SMALL))
     assert session.wait(30) and session.snapshot()["phase"] == "cold"
     session.close()
-
-
-# ---- failures and interruptions ---------------------------------------------------------------
 
 
 def test_an_encoder_that_fails_half_way_says_so_and_retry_resumes_from_the_cache(tmp_path):
@@ -239,168 +216,6 @@ def test_an_encode_killed_part_way_resumes_from_its_last_chunk(tmp_path):
     out = encoder.encode(texts, on_progress=lambda done, total: told.append(done))
     assert 24 <= told[0] < n and told[0] % 8 == 0, "found the chunks written before the kill"
     np.testing.assert_allclose(out, HashModel().encode(texts), atol=1e-6)
-
-
-# ---- the index: exact search first, HNSW once built ----------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def pool3k():
-    X, y, _ = clustered_pool(n=3000, d=32, seed=3)
-    return X, y
-
-
-def loop_on(pool, y, **kw):
-    params = dict(batch_size=10, subpool_size=300, neighbours=50, seed=0)
-    params.update(kw)
-    loop = ActiveLoop(pool, ["other", "rare"], ["rare"], **params)
-    seeds = np.r_[np.flatnonzero(y == "rare")[:4], np.flatnonzero(y == "other")[:20]]
-    loop.label(seeds, y[seeds])
-    return loop
-
-
-def test_exact_search_answers_while_the_index_is_built_and_the_loop_switches_between_batches(pool3k, held_index_build):
-    X, y = pool3k
-    pool = Pool(X, index="hnsw")
-    gate, building = held_index_build
-    told = []
-    done = []
-    thread = pool.start_index_build(done.append, num_threads=2, progress=lambda n, total: told.append((n, total)))
-    assert building.wait(10)
-    during = loop_on(pool, y)
-    first = during.propose()
-    assert isinstance(pool.index, ExactIndex) and not pool.index_ready
-    gate.set()
-    thread.join(60)
-    assert isinstance(pool.index, HnswIndex) and done == [pool.index] and told[-1] == (3000, 3000)
-    after = loop_on(pool, y)
-    second = after.propose()
-    exact = loop_on(Pool(X, index="exact"), y).propose()
-    # exact search meanwhile is exact search: the same subpool, scores and batch
-    assert first.subpool_ids.tolist() == exact.subpool_ids.tolist()
-    assert first.batch_ids.tolist() == exact.batch_ids.tolist()
-    # HNSW after the switch: the same subpool within its recall
-    overlap = len(set(first.subpool_ids.tolist()) & set(second.subpool_ids.tolist())) / len(first.subpool_ids)
-    assert overlap >= 0.95
-
-
-def test_a_failed_index_build_keeps_exact_search_and_says_so(pool3k, monkeypatch):
-    X, _y = pool3k
-    real = Pool._make_index
-
-    def broken(self, spec, **params):
-        if spec != "exact":
-            raise MemoryError("no room for the graph")
-        return real(self, spec, **params)
-
-    monkeypatch.setattr(Pool, "_make_index", broken)
-    session = started(
-        start_session([f"t{i}" for i in range(len(X))], ["other", "rare"], embeddings=X, index="hnsw", **SMALL)
-    )
-    assert session.wait(30)
-    for _ in range(100):  # the index thread reports on its own
-        if session.snapshot()["error"]:
-            break
-        time.sleep(0.05)
-    assert (
-        "the vector index could not be built (no room for the graph); exact search goes on"
-        in session.snapshot()["error"]
-    )
-    assert isinstance(session.loop.pool.index, ExactIndex) and session.snapshot()["phase"] == "cold"
-    session.close()
-
-
-def test_the_session_builds_the_index_in_the_background_with_progress(pool3k):
-    X, y = pool3k
-    seeds = {int(i): "rare" for i in np.flatnonzero(y == "rare")[:3]} | {
-        int(i): "other" for i in np.flatnonzero(y == "other")[:3]
-    }
-    session = started(
-        start_session(
-            [f"t{i}" for i in range(len(X))], ["other", "rare"], embeddings=X, index="hnsw", seed_labels=seeds, **SMALL
-        )
-    )
-    assert session.wait(60)
-    for _ in range(600):
-        if session.loop.pool.index_ready:
-            break
-        time.sleep(0.1)
-    assert isinstance(session.loop.pool.index, HnswIndex)
-    time.sleep(0.1)
-    index_reports = [e["startup"] for e in session.events if "startup" in e and e["startup"]["stage"] == "index"]
-    assert index_reports and index_reports[-1]["total"] == 3000
-    assert "exact search meanwhile" in index_reports[-1]["text"]
-    assert session.snapshot()["startup"]["stage"] == "ready" and "index" in session.snapshot()["startup"]["seconds"]
-    session.close()
-
-
-def test_exact_search_is_made_once_and_a_cached_encode_stays_on_disk(tmp_path, monkeypatch):
-    made = []
-    real = Pool._make_index
-    monkeypatch.setattr(Pool, "_make_index", lambda self, spec, **p: made.append(spec) or real(self, spec, **p))
-    encoder = fake_encoder(tmp_path / "model", tmp_path / "cache", HashModel())
-    seeds = {0: "eye", 1: "other", 12: "eye", 2: "other"}
-    session = started(start_session(TEXTS, ["other", "eye"], encoder=encoder, seed_labels=seeds, **SMALL))
-    assert session.wait(30) and session.snapshot()["phase"] == "ready"
-    time.sleep(0.2)
-    assert made == ["auto"], "no second exact index built in the background"
-    assert session.loop.pool.index_kind == "exact" and isinstance(session.loop.pool.index, ExactIndex)
-    assert isinstance(session.loop.embeddings, np.memmap), "the pool's embeddings read from the cache file"
-    session.close()
-
-
-def test_a_pool_says_which_index_it_answers_with(pool3k):
-    X, _ = pool3k
-    assert Pool(X).index_kind == "exact" and Pool(X, index="hnsw").index_kind == "hnsw"
-    assert Pool(X, index=ExactIndex(X)).index_kind == "given"
-
-
-# ---- what the progress says -------------------------------------------------------------------
-
-
-def test_progress_says_done_total_rate_and_time_left_a_few_times_a_second():
-    now = [100.0]
-    shown = []
-    progress = Progress(shown.append, clock=lambda: now[0])
-    progress("starting", None, None)
-    progress("encoding", None, 10_000)
-    assert shown[-1]["text"] == "loading the encoder, then encoding 10,000 texts…"
-    progress("encoding", 2_000, 10_000)  # found in the cache: not counted in the rate
-    assert shown[-1]["text"] == "loading the encoder, then encoding 10,000 texts (2,000 found in the cache)…"
-    now[0] += 2.0
-    progress("encoding", 4_000, 10_000)
-    last = shown[-1]
-    assert (last["done"], last["total"], last["rate"], last["left"]) == (4_000, 10_000, 1_000.0, 6.0)
-    assert last["text"] == "encoding 4,000 / 10,000 texts · 1,000 texts/s · 6 s left"
-    count = len(shown)
-    now[0] += 0.1
-    progress("encoding", 4_100, 10_000)  # too soon after the last: not shown
-    assert len(shown) == count
-    now[0] += 6.0
-    progress("encoding", 10_000, 10_000)  # the last of a stage always is
-    assert shown[-1]["text"] == "10,000 texts encoded"
-    progress("pool", None, None)
-    assert shown[-1]["text"] == "hashing the pool…" and shown[-1]["seconds"] == {"starting": 0.0, "encoding": 8.1}
-    progress("ready", None, None)
-    assert shown[-1]["stage"] == "ready" and shown[-1]["text"] == "" and shown[-1]["seconds"]["pool"] == 0.0
-
-
-@pytest.mark.parametrize("seconds, text", [(0.4, "0 s"), (42, "42 s"), (185, "3 min 5 s"), (3720, "1 h 2 min")])
-def test_durations_read_like_a_clock(seconds, text):
-    assert duration(seconds) == text
-
-
-def test_the_encoder_reports_what_it_found_in_the_cache_then_each_chunk(tmp_path):
-    encoder = fake_encoder(tmp_path / "model", tmp_path / "cache", HashModel())
-    told = []
-    encoder.encode(TEXTS, on_progress=lambda done, total: told.append((done, total)))
-    assert told[0] == (0, N) and told[-1] == (N, N) and len(told) == 1 + (N + 7) // 8
-    told.clear()
-    out = encoder.encode(TEXTS, on_progress=lambda done, total: told.append((done, total)))
-    assert out.shape == (N, DIM) and told == []  # a finished encode is read whole from the cache
-
-
-# ---- which encoder ------------------------------------------------------------------------------
 
 
 def test_encoder_names_reach_the_engine_and_a_wrong_one_is_refused_at_once():

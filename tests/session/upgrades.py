@@ -6,17 +6,9 @@ import numpy as np
 from encode_child import HashModel, fake_encoder
 
 N = 120
-
-
 TEXTS = [f"{'eye' if i % 12 == 0 else 'other'} text number {i}" for i in range(N)]
-
-
 SEEDS = {0: "eye", 12: "eye", 1: "other", 2: "other"}
-
-
 SMALL = dict(batch_size=5, subpool_size=40, neighbours=10, map=False)
-
-
 WIDE = 24
 
 
