@@ -44,6 +44,9 @@ def stages(session):
     return [e["startup"]["stage"] for e in session.events if "startup" in e]
 
 
+# ---- returning at once ---------------------------------------------------------------------
+
+
 def test_a_session_returns_before_the_pool_is_encoded_and_labelling_starts_when_it_is():
     gate = Gate()
     t0 = time.perf_counter()
@@ -121,6 +124,9 @@ def test_a_session_closed_while_preparing_starts_nothing_after():
         session.handle({"kind": "retry"})
 
 
+# ---- cheap checks at once --------------------------------------------------------------------
+
+
 CHEAP = [
     ("non-string text", dict(texts=[*TEXTS[:3], None, *TEXTS[4:]]), "not strings"),
     ("empty text", dict(texts=[*TEXTS[:3], " ", *TEXTS[4:]]), "empty or whitespace"),
@@ -165,6 +171,9 @@ def test_a_pool_of_one_text_still_starts(tmp_path):
         session = started(start_session(["same text"] * 60, ["a", "b"], encoder=HashModel(), **SMALL))
     assert session.wait(30) and session.snapshot()["phase"] == "cold"
     session.close()
+
+
+# ---- failures and interruptions ---------------------------------------------------------------
 
 
 def test_an_encoder_that_fails_half_way_says_so_and_retry_resumes_from_the_cache(tmp_path):
@@ -216,6 +225,9 @@ def test_an_encode_killed_part_way_resumes_from_its_last_chunk(tmp_path):
     out = encoder.encode(texts, on_progress=lambda done, total: told.append(done))
     assert 24 <= told[0] < n and told[0] % 8 == 0, "found the chunks written before the kill"
     np.testing.assert_allclose(out, HashModel().encode(texts), atol=1e-6)
+
+
+# ---- which encoder ------------------------------------------------------------------------------
 
 
 def test_encoder_names_reach_the_engine_and_a_wrong_one_is_refused_at_once():
