@@ -1,6 +1,6 @@
-"""The house rules, checked over the whole package: short modules (the benchmark scripts' too),
-private names kept private, one lock per part. ARCHITECTURE.md says why; the import contracts
-(layers, who may import what) are checked by import-linter in bin/test."""
+"""The house rules, checked over the whole package, the benchmarks and the tests: short modules,
+private names kept private, one lock per part (the package's). ARCHITECTURE.md says why; the
+import contracts (layers, who may import what) are checked by import-linter in bin/test."""
 
 import ast
 from pathlib import Path
@@ -12,6 +12,9 @@ PACKAGE = ROOT / "anchoral_widget"
 MODULES = sorted(p for p in PACKAGE.rglob("*.py") if "static" not in p.parts)
 FRONT_END = sorted((ROOT / "js" / "src").rglob("*.js"))
 BENCHMARKS = sorted((ROOT / "benchmarks").glob("*.py"))  # the scripts and the helpers beside them
+TESTS = sorted((ROOT / "tests").rglob("*.py"))  # the tests, their helpers and child scripts
+# what tests and benchmarks import by a bare name: conftest, sessions, _common and the like
+HELPERS = frozenset(p.stem for p in TESTS + BENCHMARKS)
 MAX_LINES = 400
 LOCKS = ("Lock", "RLock", "Condition", "Semaphore", "BoundedSemaphore", "Event", "Barrier")
 
@@ -29,23 +32,30 @@ def test_the_rules_see_every_module():
     assert "anchoral_widget/engine/loop/active.py" in names and "anchoral_widget/widget.py" in names
     assert len(MODULES) > 60
     assert any(_name(p) == "js/src/views/map.js" for p in FRONT_END)
+    assert any(_name(p) == "benchmarks/upgrade.py" for p in BENCHMARKS)
+    tests = {_name(p) for p in TESTS}
+    assert {"tests/test_house.py", "tests/session/test_labeller.py", "tests/session/trainer_child.py"} <= tests
 
 
-@pytest.mark.parametrize("path", MODULES + FRONT_END + BENCHMARKS, ids=_name)
+@pytest.mark.parametrize("path", MODULES + FRONT_END + BENCHMARKS + TESTS, ids=_name)
 def test_no_module_passes_400_lines(path):
     lines = path.read_text(encoding="utf-8").count("\n")
     assert lines < MAX_LINES, f"{_name(path)} has {lines} lines: split it along its concepts"
 
 
-def private_imports(tree: ast.Module) -> list[str]:
-    """Names with a leading underscore that a module imports from another module of the package
-    (``from .x import _helper``); dunder names and aliases given by the importer are fine."""
+def private_imports(tree: ast.Module, beside: frozenset[str] = frozenset()) -> list[str]:
+    """Names with a leading underscore that a module imports from another module of the project
+    (``from .x import _helper``, or from a module named in ``beside``: the helpers that tests and
+    benchmarks import by their bare names); dunder names and aliases given by the importer are fine."""
     found = []
     for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom) and (node.level > 0 or (node.module or "").startswith("anchoral_widget")):
+        if not isinstance(node, ast.ImportFrom):
+            continue
+        module = node.module or ""
+        if node.level > 0 or module.startswith("anchoral_widget") or module in beside:
             for alias in node.names:
                 if alias.name.startswith("_") and not alias.name.startswith("__"):
-                    found.append(f"{'.' * node.level}{node.module or ''}.{alias.name} (line {node.lineno})")
+                    found.append(f"{'.' * node.level}{module}.{alias.name} (line {node.lineno})")
     return found
 
 
@@ -56,9 +66,14 @@ def test_the_private_import_check_finds_one():
     assert private_imports(tree) == [".index._as_matrix (line 1)"]
 
 
-@pytest.mark.parametrize("path", MODULES, ids=_name)
+def test_the_private_import_check_sees_the_helpers_beside_a_test():
+    tree = ast.parse("from sessions import _gated, make\nfrom numpy import _core\n")
+    assert private_imports(tree, beside=frozenset({"sessions"})) == ["sessions._gated (line 1)"]
+
+
+@pytest.mark.parametrize("path", MODULES + BENCHMARKS + TESTS, ids=_name)
 def test_no_private_name_is_imported_across_modules(path):
-    assert private_imports(_tree(path)) == [], f"{_name(path)} imports another module's private names"
+    assert private_imports(_tree(path), HELPERS) == [], f"{_name(path)} imports another module's private names"
 
 
 def locks_made(cls: ast.ClassDef) -> list[str]:
