@@ -100,7 +100,26 @@ def pool_state(loop: ActiveLoop, bound: BoundModel | None) -> PoolState:
         minority=loop.minority_indices,
         rng=loop.rng(0),
         labelled_entropy=labelled_entropy,
+        reusable=missing is None,
     )
+
+
+def neighbours_ahead(loop: ActiveLoop, batch_ids: Any) -> Callable[[], None] | None:
+    """A job that fetches ahead the neighbour lists the next proposal will read once
+    ``batch_ids`` are answered, those of the labelled items and of the batch's (see
+    :meth:`~..method.filters.AnchorAL.prefetch`), or None when the filter keeps none. Call it
+    holding the loop; the job reads only a snapshot taken now, so it may run on another thread
+    while the loop moves on (it changes no answer, only the wait)."""
+    prefetch = getattr(loop.pool_filter, "prefetch", None)
+    if prefetch is None or loop.pool.missing is not None:
+        return None
+    state = pool_state(loop, None)
+    excluded = state.excluded.copy()
+    excluded[np.asarray(batch_ids, dtype=np.int64)] = True
+    state.excluded, state.index = excluded, loop.index
+    # every labelled item may be an anchor next time; those listed already cost nothing
+    items = np.union1d(state.labelled_ids, np.asarray(batch_ids, dtype=np.int64))
+    return lambda: prefetch(state, items)
 
 
 def train(loop: ActiveLoop) -> Any:

@@ -14,12 +14,10 @@ import numpy as np
 
 from ...errors import EmptyPoolError, InputError
 from ..search.index import VectorIndex
+from ..search.neighbour_lists import NeighbourLists
 from .anchors import select_anchors
 
 POOL_FILTERS = ("anchoral", "randsub", "seals", "none")
-#: SEALS keeps each labelled item's ranking of the pool up to this many times K; beyond, it
-#: asks the index for the K nearest eligible items directly.
-SEALS_MAX_DEPTH = 32
 
 
 def _empty() -> np.ndarray:
@@ -50,6 +48,17 @@ class PoolState:
     minority: set[int]
     rng: np.random.Generator
     labelled_entropy: Callable[[], np.ndarray] | None = None
+    #: Whether the index ranks the pool the same way until the next swap: False while the
+    #: pool's rows still arrive (a row filled later could enter a list kept now).
+    reusable: bool = True
+
+    def nearest(self, lists: NeighbourLists | None, items: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """The ``k`` nearest eligible items of each of ``items``: from ``lists`` kept between
+        iterations when they may be, by a fresh search otherwise (the same answer)."""
+        assert self.index is not None, "this filter queries the index"
+        if lists is None or not self.reusable:
+            return self.index.query(self.embeddings[items], k, exclude=self.excluded)
+        return lists.nearest(self.index, self.embeddings, items, k, self.excluded)
 
     @property
     def unlabelled_ids(self) -> np.ndarray:
@@ -94,7 +103,14 @@ def top_by_score(ids: np.ndarray, scores: np.ndarray, size: int) -> tuple[np.nda
 
 class AnchorAL:
     """AnchorAL's filter (Algorithm 1, lines 3-9): anchors per class, K neighbours each,
-    mean similarity, the M best."""
+    mean similarity, the M best.
+
+    The anchors are labelled items, so each one's neighbours are read from a list kept between
+    iterations (:class:`~..search.neighbour_lists.NeighbourLists`): the same neighbours as a
+    fresh search, without a sweep of the pool for an anchor seen before. :meth:`prefetch` fetches
+    the lists of a batch's items ahead, while a person labels them; ``reuse_lists=False``
+    searches afresh every time.
+    """
 
     name = "anchoral"
 
@@ -105,12 +121,15 @@ class AnchorAL:
         subpool_size: int = 1000,
         minority_anchor_strategy: str = "kmeans++",
         majority_anchor_strategy: str = "kmeans++",
+        *,
+        reuse_lists: bool = True,
     ):
         self.anchors_per_class = anchors_per_class
         self.neighbours = neighbours
         self.subpool_size = subpool_size
         self.minority_anchor_strategy = minority_anchor_strategy
         self.majority_anchor_strategy = majority_anchor_strategy
+        self.lists = NeighbourLists() if reuse_lists else None
 
     def __call__(self, state: PoolState) -> Subpool:
         if len(state.labelled_ids) == 0:
@@ -129,13 +148,18 @@ class AnchorAL:
             entropy=entropy,
             rng=state.rng,
         )
-        assert state.index is not None, "anchoral queries the index"
-        retrieved, sims = state.index.query(state.embeddings[anchor_ids], self.neighbours, exclude=state.excluded)
+        retrieved, sims = state.nearest(self.lists, anchor_ids, self.neighbours)
         unique, scores = mean_similarity_scores(retrieved, sims)
         if len(unique) == 0:
             raise EmptyPoolError("every item of the pool is labelled or skipped")
         ids, scores = top_by_score(unique, scores, self.subpool_size)
         return Subpool(ids, scores, anchor_ids, anchor_classes, best_retriever(retrieved, sims, anchor_ids, ids))
+
+    def prefetch(self, state: PoolState, items: np.ndarray) -> None:
+        """Fetch ahead the lists the next subpools need once ``items`` (the batch on screen) are
+        answered; ``state.excluded`` should hold them already. Only the wait changes."""
+        if self.lists is not None and state.reusable and state.index is not None:
+            self.lists.prefetch(state.index, state.embeddings, items, self.neighbours, state.excluded)
 
 
 class RandSub:
@@ -157,13 +181,11 @@ class Seals:
     The subpool is a function of the labelled set and the exclusion mask alone (not of the order
     labels came in, nor of what was asked before), so a resumed or replayed run gets the very
     same subpools, and undoing a label removes exactly its contribution. Each labelled item's
-    ranking of the whole pool is fetched once, to a depth of ``2K``, and kept by id; its K
-    nearest unlabelled neighbours are the first K entries of that ranking not labelled or
-    skipped now. When fewer than K are left (labels gather around it), the ranking is fetched
-    deeper (doubling, up to ``32K``, then the index is asked for the K nearest eligible items
-    directly). Coleman et al. retrieve a new label's neighbours among the unlabelled
-    items of the moment it is labelled; here they are the ones unlabelled now, which differs
-    only in that a neighbourhood that gets labelled is refilled from further out.
+    neighbours are read from its list kept between iterations
+    (:class:`~..search.neighbour_lists.NeighbourLists`), fetched deeper when labels gather
+    around it. Coleman et al. retrieve a new label's neighbours among the unlabelled items of
+    the moment it is labelled; here they are the ones unlabelled now, which differs only in that
+    a neighbourhood that gets labelled is refilled from further out.
     """
 
     name = "seals"
@@ -171,56 +193,14 @@ class Seals:
     def __init__(self, neighbours: int = 50, subpool_size: int = 1000):
         self.neighbours = neighbours
         self.subpool_size = subpool_size  # only used before anything is labelled
-        # (item, depth) -> the item's `depth` nearest items of the whole pool, best first.
-        self._rankings: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
-
-    def _ranking(self, state: PoolState, items: np.ndarray, depth: int) -> None:
-        missing = np.array([i for i in items.tolist() if (i, depth) not in self._rankings], dtype=np.int64)
-        if len(missing) == 0:
-            return
-        assert state.index is not None, "seals queries the index"
-        ids, sims = state.index.query(state.embeddings[missing], depth)
-        for item, row_ids, row_sims in zip(missing.tolist(), ids, sims):
-            self._rankings[(item, depth)] = (row_ids, row_sims)
-
-    def neighbours_of(self, state: PoolState, items: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """``(items, ids, sims)``: each item's K nearest unlabelled neighbours (fewer only when
-        the pool has fewer eligible items), flattened."""
-        k, size = self.neighbours, len(state.excluded)
-        out_items, out_ids, out_sims = [], [], []
-        depth = min(size, 2 * k)
-        todo = np.unique(np.asarray(items, dtype=np.int64))
-        while len(todo) and depth <= min(size, SEALS_MAX_DEPTH * k):
-            self._ranking(state, todo, depth)
-            ranked = np.stack([self._rankings[(i, depth)][0] for i in todo.tolist()])
-            sims = np.stack([self._rankings[(i, depth)][1] for i in todo.tolist()])
-            eligible = (ranked >= 0) & ~state.excluded[np.maximum(ranked, 0)]
-            enough = (eligible.sum(axis=1) >= k) | (depth >= size)
-            take = eligible & (np.cumsum(eligible, axis=1) <= k) & enough[:, None]
-            rows, cols = np.nonzero(take)
-            out_items.append(todo[rows])
-            out_ids.append(ranked[rows, cols])
-            out_sims.append(sims[rows, cols])
-            todo = todo[~enough]
-            if depth == size:
-                break
-            depth = min(size, depth * 2)
-        if len(todo):
-            # Crowded neighbourhoods: ask the index for the K nearest eligible items directly.
-            assert state.index is not None, "seals queries the index"
-            ids, sims = state.index.query(state.embeddings[todo], k, exclude=state.excluded)
-            rows, cols = np.nonzero(ids >= 0)
-            out_items.append(todo[rows])
-            out_ids.append(ids[rows, cols])
-            out_sims.append(sims[rows, cols])
-        if not out_ids:
-            return _empty(), _empty(), np.empty(0, dtype=np.float32)
-        return np.concatenate(out_items), np.concatenate(out_ids), np.concatenate(out_sims)
+        self.lists = NeighbourLists(first_depth_factor=2)
 
     def __call__(self, state: PoolState) -> Subpool:
         if len(state.labelled_ids) == 0:
             return Subpool(_random_sample(state, self.subpool_size))
-        _, ids, sims = self.neighbours_of(state, state.labelled_ids)
+        found, sims = state.nearest(self.lists, state.labelled_ids, self.neighbours)
+        ids, sims = found.ravel(), sims.ravel()
+        ids, sims = ids[ids >= 0], sims[ids >= 0]
         if len(ids) == 0:
             raise EmptyPoolError("no unlabelled neighbours of the labelled items are left")
         # Best similarity per id: sort by similarity, keep each id's first appearance.
@@ -229,6 +209,11 @@ class Seals:
         scores = sims[order][first]
         ids, scores = top_by_score(unique, scores, len(unique))
         return Subpool(ids, scores)
+
+    def prefetch(self, state: PoolState, items: np.ndarray) -> None:
+        """As :meth:`AnchorAL.prefetch`: every labelled item's list is read at the next batch."""
+        if state.reusable and state.index is not None:
+            self.lists.prefetch(state.index, state.embeddings, items, self.neighbours, state.excluded)
 
 
 class NoFilter:

@@ -13,6 +13,9 @@ from ..vectors.matrix import check_embeddings
 #: (queries x rows x 4 bytes) whatever the pool size.
 ROW_BLOCK = 65_536
 QUERY_BLOCK = 64
+#: A float32 product of two unit d-vectors is within d x 2^-24 of the true one (a worst-case
+#: bound on the rounding of its sum): candidates are kept within four times that of the cut.
+SLACK_PER_DIM = 2.0**-22
 
 
 def as_matrix(vectors: np.ndarray, dim: int) -> np.ndarray:
@@ -84,6 +87,11 @@ def exact_search(
         spans = [(candidates[s : s + ROW_BLOCK], slice(0, 0)) for s in range(0, len(candidates), ROW_BLOCK)]
     else:
         spans = [(None, slice(s, min(s + ROW_BLOCK, len(pool)))) for s in range(0, len(pool), ROW_BLOCK)]
+    # The block's products only choose candidates: a product's last bits depend on the other
+    # queries and rows in its block, so an item's neighbours would depend on what was asked with
+    # it. The candidates (everything within the products' rounding error of the cut) are ranked
+    # by their similarity pair by pair (:func:`pair_similarities`), the same however asked.
+    slack = SLACK_PER_DIM * pool.shape[1]
     for q0 in range(0, nq, QUERY_BLOCK):
         q = queries[q0 : q0 + QUERY_BLOCK]
         best_rows = np.empty(0, dtype=np.int64)
@@ -104,22 +112,22 @@ def exact_search(
                 if exclude is not None:
                     sims[:, exclude[span]] = -np.inf
             width = sims.shape[1]
-            mask = sims >= bar[:, None]
+            mask = sims >= (bar - slack)[:, None]
             if not np.isfinite(bar).all():  # a -inf bar lets excluded (-inf) items through
                 mask &= np.isfinite(sims)
             # one pass over the block, flat (2-d nonzero is several times slower at 1M rows)
             flat = np.flatnonzero(mask)
             if width > k and len(flat) > 4 * k * len(q):
-                # Everything at least as good as each row's k-th best in this block: ties at the
-                # cut all stay, so the merge below can break them by id.
+                # Everything that may be as good as each row's k-th best in this block: ties at
+                # the cut all stay, so the merge below can break them by id.
                 kth = np.partition(sims, width - k, axis=1)[:, width - k]
-                mask &= sims >= kth[:, None]
+                mask &= sims >= (kth - slack)[:, None]
                 flat = np.flatnonzero(mask)
             r, c = np.divmod(flat, width)
             best_rows, best_ids, best_sims = merge_top(
                 np.concatenate([best_rows, r]),
                 np.concatenate([best_ids, block_ids[c]]),
-                np.concatenate([best_sims, sims[r, c]]),
+                np.concatenate([best_sims, pair_similarities(pool, q, r, block_ids[c])]),
                 k,
             )
             if len(best_rows):
@@ -130,6 +138,16 @@ def exact_search(
         out_ids[q0 + best_rows, rank] = best_ids
         out_sims[q0 + best_rows, rank] = best_sims
     return out_ids, out_sims
+
+
+def pair_similarities(pool: np.ndarray, queries: np.ndarray, rows: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """``queries[rows] . pool[ids]`` pair by pair, summed in float64 and rounded to float32: the
+    same value for a pair however the queries were grouped."""
+    if len(ids) == 0:
+        return np.empty(0, dtype=np.float32)
+    items, asked = np.asarray(pool[ids], dtype=np.float64), np.asarray(queries[rows], dtype=np.float64)
+    products: np.ndarray = np.einsum("ij,ij->i", items, asked).astype(np.float32)
+    return products
 
 
 class ExactIndex:
