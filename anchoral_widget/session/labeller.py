@@ -49,6 +49,7 @@ from .commands import dispatch
 from .guarded import GuardedLoop, give_texts
 from .mapchannel import MapChannel
 from .notes import SessionNotes
+from .lookahead import Lookahead
 from .proposer import Proposer
 from .screen import Screen, check_budget, plain
 from .search import Search
@@ -176,6 +177,10 @@ class LabelSession:
         return None if self._proposer is None else self._proposer.trainer
 
     @property
+    def _lookahead(self) -> Lookahead | None:
+        return None if self._proposer is None else self._proposer.lookahead
+
+    @property
     def encoder(self):
         """The encoder of search queries: the one that made the embeddings searched (None: no search)."""
         return self._search.encoder
@@ -245,8 +250,8 @@ class LabelSession:
     def close(self, wait: bool = False) -> None:
         """Cancel the fit in the background; stop the worker once its queued work is done
         (``wait=True``: block until then)."""
-        if self._trainer is not None:
-            self._trainer.close(wait=30 if wait else None)
+        if self._proposer is not None:
+            self._proposer.close(wait)
         self._channel.stop()
         self._worker.close(wait)
         self._channel.close(wait)

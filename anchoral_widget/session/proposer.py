@@ -16,9 +16,11 @@ from collections.abc import Callable
 import numpy as np
 
 from ..engine.loop.active import ActiveLoop
+from ..engine.loop.proposing import neighbours_ahead
 from ..errors import EmptyPoolError
 from .cards import batch_cards
 from .guarded import GuardedLoop
+from .lookahead import Lookahead
 from .mapchannel import MapChannel
 from .screen import Screen
 from .status import batch_seconds, ready_status, selecting_status, training_note
@@ -66,6 +68,7 @@ class Proposer:
             on_change=self.fit_changed,
             prepare=scorer if self.ahead else None,  # strict proposes at once, scoring what it needs
         )
+        self.lookahead = Lookahead()  # the next subpool's neighbour lists, fetched while the person reads
 
     def propose(self, budget: int | None) -> None:
         """Propose the next batch and show it (a worker job); nothing while a batch is on screen,
@@ -92,6 +95,7 @@ class Proposer:
                 return
             if self.ahead:
                 self.trainer.request(FitRequest.of(loop))  # the new labels, in the background
+            self.lookahead.submit(neighbours_ahead(loop, proposal.batch_ids))
             self._subpools = [*self._subpools[-4:], proposal.subpool_ids]  # replaced whole: read unlocked
             self._shown_model = proposal.model_labelled
             cards = batch_cards(proposal, loop, self._guarded.class_names)
@@ -102,6 +106,11 @@ class Proposer:
         self._screen.show(cards, proposal.iteration, seconds, status)
         self.fit_changed()
         self._channel.update(proposal)
+
+    def close(self, wait: bool = False) -> None:
+        """Cancel the fit in the background and drop the work ahead."""
+        self.trainer.close(wait=30 if wait else None)
+        self.lookahead.close()
 
     def fit_changed(self) -> None:
         """Label-ahead: say in the status line what the fit in the background is doing."""
