@@ -25,6 +25,8 @@ NOT_RUN: dict[str, str] = {}
 NOTES = {
     "speed": "Measured before the default index became exact search (see `late_wait` and `index_fidelity`): "
     "every filter here queried an HNSW index built with ef_construction=200, the former default.",
+    "late_wait": "Measured before the anchors' neighbour lists were kept between iterations and fetched while "
+    "the person reads: every subpool searched the whole pool in the wait. `flatness` measures the default now.",
     "claims_20k": "Superseded by `claims` (full pools, 5 seeds, paired tests): an earlier run on pools capped "
     "at 20k, 3 seeds, with the former default index (HNSW, ef_construction=200) and before the loop trained "
     "in id order. Its AUC has the same definition (41 points, final model included).",
@@ -32,6 +34,7 @@ NOTES = {
 
 SECTIONS = [
     ("speed", "benchmarks/speed.py"),
+    ("flatness", "benchmarks/flatness.py"),
     ("late_wait", "benchmarks/late_wait.py"),
     ("index_fidelity", "benchmarks/index_fidelity.py"),
     ("claims", "benchmarks/claims.py"),
