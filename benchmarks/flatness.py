@@ -11,8 +11,10 @@ initial 100 labels, then 5,000): ``--measure`` consecutive iterations of b=25. B
 the loop moves on with batches of ``--stride``; the lists of every labelled item are then fetched
 (as a session holds them by then, one batch at a time) and that time is reported, not counted.
 
-Every measured subpool is checked against a fresh exact search of the same anchors (up to
-``--check`` per checkpoint): the lists must give the same items.
+Every measured subpool is checked against a fresh exact search of the same anchors in the same
+index (up to ``--check`` per checkpoint): the lists must give the same items. On a machine with a
+CUDA device, exact search runs there (``ExactIndex.on_device``) and ``auto`` is exact search up to
+what the device holds; the index column says which.
 
 The whole pool (``none``: the learner scores every unlabelled item) is measured at the first
 checkpoint, a few iterations (``--full-measure``).
@@ -62,16 +64,14 @@ def load_pool(n: int, root: Path):
 
 
 def fresh_subpool(loop) -> np.ndarray:
-    """The subpool the loop's filter cuts now, by a fresh exact search of the same anchors."""
+    """The subpool the loop's filter cuts now, by a fresh search of the same anchors in the
+    loop's own index (no list kept)."""
     from anchoral_widget.engine.loop.proposing import pool_state
     from anchoral_widget.engine.method.filters import AnchorAL
-    from anchoral_widget.engine.search.exact import ExactIndex
 
     cfg = loop.config
     fresh = AnchorAL(cfg["anchors_per_class"], cfg["neighbours"], cfg["subpool_size"], reuse_lists=False)
-    state = pool_state(loop, None)
-    state.index = ExactIndex(loop.embeddings)
-    return fresh(state).ids
+    return fresh(pool_state(loop, None)).ids
 
 
 def measure(n: int, pool_filter: str, root: Path, args) -> dict:
@@ -152,7 +152,7 @@ def measure(n: int, pool_filter: str, root: Path, args) -> dict:
     return {
         "n": n,
         "filter": pool_filter,
-        "index_class": type(loop.index).__name__,
+        "index_class": type(loop.index).__name__ + (" on CUDA" if getattr(loop.index, "on_device", None) else ""),
         "mapped": isinstance(X, np.memmap),
         "first_wall": first_wall,
         "points": points,

@@ -163,7 +163,7 @@ class Pool:
         name, or ``given`` (a built index was passed)."""
         from .search.index import index_kind
 
-        return index_kind(self._index_spec, len(self), mapped=isinstance(self.embeddings, np.memmap))
+        return index_kind(self._index_spec, len(self), mapped=isinstance(self.embeddings, np.memmap), dim=self.dim)
 
     @property
     def index_ready(self) -> bool:

@@ -47,9 +47,9 @@ from ..errors import InputError
 from .access import SessionAccess
 from .commands import dispatch
 from .guarded import GuardedLoop, give_texts
+from .lookahead import Lookahead
 from .mapchannel import MapChannel
 from .notes import SessionNotes
-from .lookahead import Lookahead
 from .proposer import Proposer
 from .screen import Screen, check_budget, plain
 from .search import Search

@@ -51,12 +51,23 @@ class VectorIndex(Protocol):
         ...
 
 
-def index_kind(kind: str, size: int, exact_up_to: int = EXACT_UP_TO, *, mapped: bool = False) -> str:
+def index_kind(
+    kind: str, size: int, exact_up_to: int = EXACT_UP_TO, *, mapped: bool = False, dim: int | None = None
+) -> str:
     """What :func:`build_index` makes of ``kind`` for a pool of ``size`` items: ``"auto"`` is
-    ``"exact"`` up to ``exact_up_to`` items and beyond, ``"hnsw"`` for embeddings in memory and
-    ``"faiss"`` for ``mapped`` ones (left on disk); other kinds are themselves."""
+    ``"exact"`` up to ``exact_up_to`` items, or up to what a CUDA device holds of ``dim``-d rows
+    when the machine has one (a sweep there takes milliseconds), and beyond, ``"hnsw"`` for
+    embeddings in memory and ``"faiss"`` for ``mapped`` ones (left on disk); other kinds are
+    themselves."""
     if kind == "auto":
-        return "exact" if size <= exact_up_to else "faiss" if mapped else "hnsw"
+        if size <= exact_up_to:
+            return "exact"
+        if dim is not None:
+            from .gpu import device_capacity
+
+            if device_capacity(dim) >= size:
+                return "exact"
+        return "faiss" if mapped else "hnsw"
     return kind
 
 
@@ -76,7 +87,8 @@ def build_index(
     ``"milvus://host:port/collection"``, ...) goes to :func:`.backends.open_index`, which reads
     the embeddings as they are (a memory-mapped pool stays on disk)."""
     if kind == "auto":
-        kind = index_kind(kind, len(embeddings), exact_up_to, mapped=isinstance(embeddings, np.memmap))
+        mapped = isinstance(embeddings, np.memmap)
+        kind = index_kind(kind, len(embeddings), exact_up_to, mapped=mapped, dim=np.shape(embeddings)[1])
     if kind not in ("auto", "exact", "hnsw"):
         from .backends import open_index
 
