@@ -51,12 +51,14 @@ def device_capacity(dim: int) -> int:
 class DeviceRows:
     """A pool's unit rows on the CUDA device, searched exactly (see the module's docstring)."""
 
-    def __init__(self, pool: np.ndarray):
-        torch = _torch()
-        if torch is None:
+    def __init__(self, pool: np.ndarray, device: str = "cuda"):
+        torch: Any = _torch() if device == "cuda" else None
+        if device == "cuda" and torch is None:
             raise RuntimeError("no CUDA device")
+        if torch is None:  # the same steps with torch on the CPU: how a machine without a GPU tests them
+            import torch
         self._torch, self._pool = torch, pool
-        self._device = torch.device("cuda")
+        self._device = torch.device(device)
         self._rows = torch.empty(pool.shape, dtype=torch.float32, device=self._device)
         for start in range(0, len(pool), DEVICE_ROW_BLOCK):  # a memory-mapped pool is read a block at a time
             block = np.asarray(pool[start : start + DEVICE_ROW_BLOCK], dtype=np.float32)
@@ -69,7 +71,7 @@ class DeviceRows:
         out_sims = np.full((nq, k), -np.inf, dtype=np.float32)
         if k <= 0 or nq == 0:
             return out_ids, out_sims
-        tf32 = bool(torch.backends.cuda.matmul.allow_tf32)
+        tf32 = self._device.type == "cuda" and bool(torch.backends.cuda.matmul.allow_tf32)
         slack = TF32_SLACK if tf32 else SLACK_PER_DIM * self._pool.shape[1]
         q = torch.from_numpy(np.ascontiguousarray(queries, dtype=np.float32)).to(self._device)
         excluded = None if exclude is None else torch.from_numpy(np.asarray(exclude, dtype=bool)).to(self._device)
