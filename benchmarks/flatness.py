@@ -159,6 +159,12 @@ def measure(n: int, pool_filter: str, root: Path, args) -> dict:
     }
 
 
+def selection(point: dict) -> float:
+    """The filter's and the strategy's part of the wait (the median of each): what the pool's
+    size could change; training depends on the labelled set alone."""
+    return point["median"]["subpool"] + point["median"]["strategy"]
+
+
 def render(results: list[dict], args) -> str:
     rows = []
     for r in results:
@@ -205,9 +211,12 @@ def render(results: list[dict], args) -> str:
         parts = []
         for p, base in zip(r["points"], anchoral[smallest]["points"]):
             ratio = p["median"]["wall"] / base["median"]["wall"]
+            select = selection(p) / selection(base)
             parts.append(
                 f"at {p['labels']:,} labels {p['median']['wall']:.3f} s, {ratio:.2f}x the wait at "
-                f"{size_label(smallest)} ({'flat' if ratio <= FLAT_RATIO else 'NOT flat'})"
+                f"{size_label(smallest)} ({'flat' if ratio <= FLAT_RATIO else 'NOT flat'}; training "
+                f"{p['median']['train']:.3f} s against {base['median']['train']:.3f} s, the subpool and the "
+                f"strategy {selection(p):.3f} s against {selection(base):.3f} s, {select:.2f}x)"
             )
         line = f"- {size_label(n)}: " + "; ".join(parts)
         if n == 1_000_000:

@@ -16,6 +16,12 @@ needs no build, and answers a 20-anchor query at 1M x 384 in about half a second
 against exact search on a sample of its own rows, answering exactly when the check fails. A
 memory-mapped pool beyond that size gets FAISS's IVF-PQ instead (``backends.faiss``): an
 in-memory HNSW graph would first copy the whole file into memory, which is what mapping it avoids.
+On a machine with a CUDA device, ``"auto"`` is exact search up to what the device holds
+(:mod:`.gpu`), with the same answers.
+
+The loop's filters read an anchor's neighbours from lists kept between iterations
+(:mod:`.neighbour_lists`): a list is fetched once per labelled item, most of them while the person
+reads a batch, so the wait after a submit holds no sweep of the pool whatever its size.
 """
 
 from __future__ import annotations
