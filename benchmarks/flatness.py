@@ -11,8 +11,9 @@ initial 100 labels, then 5,000): ``--measure`` consecutive iterations of b=25. B
 the loop moves on with batches of ``--stride``; the lists of every labelled item are then fetched
 (as a session holds them by then, one batch at a time) and that time is reported, not counted.
 
-Every measured subpool is checked against a fresh exact search of the same anchors in the same
-index (up to ``--check`` per checkpoint): the lists must give the same items. On a machine with a
+Every measured subpool is checked against a fresh exact search of the same anchors (up to
+``--check`` per checkpoint): with exact search the lists must give the same items; with an
+approximate index (FAISS at 10M) the share of exact's rare items it kept is reported. On a machine with a
 CUDA device, exact search runs there (``ExactIndex.on_device``) and ``auto`` is exact search up to
 what the device holds; the index column says which.
 
@@ -63,21 +64,25 @@ def load_pool(n: int, root: Path):
     return mapped, labels.astype(np.int64)
 
 
-def fresh_subpool(loop) -> np.ndarray:
-    """The subpool the loop's filter cuts now, by a fresh search of the same anchors in the
-    loop's own index (no list kept)."""
+def exact_subpool(loop, exact) -> np.ndarray:
+    """The subpool of the loop's anchors now, by a fresh exact search (``exact``, no list kept)."""
     from anchoral_widget.engine.loop.proposing import pool_state
     from anchoral_widget.engine.method.filters import AnchorAL
 
     cfg = loop.config
     fresh = AnchorAL(cfg["anchors_per_class"], cfg["neighbours"], cfg["subpool_size"], reuse_lists=False)
-    return fresh(pool_state(loop, None)).ids
+    state = pool_state(loop, None)
+    state.index = exact
+    return fresh(state).ids
 
 
 def measure(n: int, pool_filter: str, root: Path, args) -> dict:
     from anchoral_widget.engine.loop.active import ActiveLoop
     from anchoral_widget.engine.loop.proposing import neighbours_ahead
+    from anchoral_widget.engine.search.exact import ExactIndex
     from anchoral_widget.replay.simulation import initial_sample
+
+    exact = None  # made at the first check: the loop's own when it is exact search
 
     X, y = load_pool(n, root)
     loop = ActiveLoop(X, classes=[0, 1], minority=[1], pool_filter=pool_filter, seed=args.seed)
@@ -101,7 +106,7 @@ def measure(n: int, pool_filter: str, root: Path, args) -> dict:
             job()  # every labelled item's list, as a session holds them by now
         bulk = time.perf_counter() - t0
         p = loop.propose()
-        rows, mismatches, checked = [], 0, 0
+        rows, mismatches, checked, rare_kept = [], 0, 0, []
         for i in range(measure_n):
             t0 = time.perf_counter()
             job = neighbours_ahead(loop, p.batch_ids)
@@ -124,8 +129,13 @@ def measure(n: int, pool_filter: str, root: Path, args) -> dict:
                 )
             )
             if lists is not None and i < args.check:
+                if exact is None:
+                    exact = loop.index if isinstance(loop.index, ExactIndex) else ExactIndex(X, device="cpu")
+                truth = exact_subpool(loop, exact)
                 checked += 1
-                mismatches += int(not np.array_equal(np.sort(p.subpool_ids), np.sort(fresh_subpool(loop))))
+                mismatches += int(not np.array_equal(np.sort(p.subpool_ids), np.sort(truth)))
+                rare = truth[y[truth] == 1]
+                rare_kept.append(float(np.isin(rare, p.subpool_ids).mean()) if len(rare) else 1.0)
         med = {
             k: float(np.median([r[k] for r in rows])) for k in ("wall", "cpu", "train", "subpool", "strategy", "ahead")
         }
@@ -139,13 +149,16 @@ def measure(n: int, pool_filter: str, root: Path, args) -> dict:
                 "bulk_lists_seconds": bulk,
                 "checked": checked,
                 "mismatches": mismatches,
+                "rare_kept": float(np.mean(rare_kept)) if rare_kept else None,
+                "rare_kept_min": float(np.min(rare_kept)) if rare_kept else None,
                 "load_average": os.getloadavg()[0],
             }
         )
         print(
             f"[{size_label(n)} {pool_filter}] {checkpoint} labels: wait {med['wall']:.3f} s "
             f"(train {med['train']:.3f}, subpool {med['subpool']:.3f}), ahead {med['ahead']:.3f} s, "
-            f"subpools equal to exact {checked - mismatches}/{checked}",
+            f"subpools equal to exact {checked - mismatches}/{checked}, rare items kept "
+            f"{np.mean(rare_kept) if rare_kept else float('nan'):.3f}",
             file=sys.stderr,
             flush=True,
         )
@@ -183,6 +196,7 @@ def render(results: list[dict], args) -> str:
                     p["searched_in_wait"],
                     m["ahead"],
                     f"{p['checked'] - p['mismatches']}/{p['checked']}" if p["checked"] else "",
+                    "" if p.get("rare_kept") is None else f"{p['rare_kept']:.3f} (min {p['rare_kept_min']:.3f})",
                     p["load_average"],
                 ]
             )
@@ -199,6 +213,7 @@ def render(results: list[dict], args) -> str:
             "items searched in the waits",
             "lists fetched ahead, per batch (s)",
             "subpools equal to exact search's",
+            "exact's rare items kept",
             "load average (2 cores)",
         ],
         rows,
