@@ -108,7 +108,7 @@ class NeighbourLists:
                 if entry is None:  # dropped for another index meanwhile: search directly below
                     continue
                 ids, sims = entry
-                whole = len(ids) >= size or (ids < 0).any()  # the list ranks every item there is
+                whole = len(ids) >= size  # the list ranks every item there is
                 eligible = (ids >= 0) & ~excluded[np.maximum(ids, 0)]
                 if eligible.sum() >= k or whole:
                     take = np.flatnonzero(eligible)[:k]
@@ -139,9 +139,9 @@ class NeighbourLists:
         cap = min(index.size, self.max_depth_factor * k)
         short: dict[int, list[int]] = {}
         for item, (ids, _) in held:
-            if len(ids) >= cap or len(ids) >= index.size or (ids < 0).any():
+            if len(ids) >= cap:
                 continue
-            if int((~excluded[ids]).sum()) < k:
+            if int(((ids >= 0) & ~excluded[np.maximum(ids, 0)]).sum()) < k:
                 short.setdefault(min(cap, 2 * len(ids)), []).append(item)
         for depth, deeper in sorted(short.items()):
             self._fetch(index, embeddings, np.asarray(deeper, dtype=np.int64), depth)
