@@ -34,7 +34,7 @@ RATES = {1.0: "this machine's rate", 0.5: "half of it", 0.25: "a quarter of it"}
 def headline() -> list[str]:
     """The lines of the head, grouped; empty when no result is stored."""
     speed = first_batch() + flatness() + scale_out() + map_update() + encoding()
-    finding = index_fidelity() + near_labels() + claims() + transformer()
+    finding = index_fidelity() + near_labels() + claims() + subpool_breadth() + transformer()
     groups = [("How long it takes", speed), ("What the loop finds", finding)]
     return [line for title, lines in groups if lines for line in (f"### {title}", "", *lines, "")]
 
@@ -179,6 +179,29 @@ def index_fidelity() -> list[str]:
             "index_fidelity",
         )
     ]
+
+
+def subpool_breadth() -> list[str]:
+    """AnchorAL (the paper's settings, and the wider subpool measured beside it) against randsub:
+    at least as many rare items, and no significant loss of minority-F1 AUC."""
+    results = _json("subpool_breadth")
+    out = []
+    for name, runs in (results or {}).get("results", {}).items():
+        for config in ("anchoral", "anchoral+k250+m5000"):
+            found, auc = paired(runs, "found", config, "randsub"), paired(runs, "auc", config, "randsub")
+            if found is None or auc is None:
+                continue
+            out.append(
+                line(
+                    f"Rare items found and minority-F1 AUC against randsub, `{config}`, {name}",
+                    f"found {found['diff']:+.1f} of {found['b']:.1f} (p={found['t_p']:.2g}), AUC {auc['diff']:+.2f} "
+                    f"of {auc['b']:.2f} (p={auc['t_p']:.2g}), {found['n']} seeds",
+                    "at least as many found, " + NO_LOSS + " of AUC",
+                    found["diff"] >= 0 and not significant_loss(auc),
+                    "subpool_breadth",
+                )
+            )
+    return out
 
 
 def near_labels() -> list[str]:

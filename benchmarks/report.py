@@ -38,6 +38,7 @@ SECTIONS = [
     ("late_wait", "benchmarks/late_wait.py"),
     ("index_fidelity", "benchmarks/index_fidelity.py"),
     ("claims", "benchmarks/claims.py"),
+    ("subpool_breadth", "benchmarks/subpool_breadth.py"),
     ("transformer_regime", "benchmarks/transformer_regime.py"),
     ("transformer_session", "benchmarks/transformer_session.py"),
     ("small_text_compare", "benchmarks/small_text_compare.py"),
