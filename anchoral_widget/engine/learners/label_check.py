@@ -1,0 +1,104 @@
+"""Which labels are probably wrong: confident learning (Northcutt, Jiang & Chuang, JAIR 2021) on
+out-of-fold probabilities, written on scikit-learn's folds and the project's learners.
+
+Every labelled item is scored by a model that did not see it (k-fold). Each class gets a
+threshold, the mean probability its own items give it; an item is *flagged* when the class it
+confidently belongs to (the most probable class among those at or above their thresholds) is not
+the one it was given. Every item also gets a quality score, the out-of-fold probability of its
+given label, so that a reviewer reads the flagged ones first, least probable first, then the rest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .learner import make_learner, take
+
+DEFAULT_FOLDS = 5
+MIN_PER_CLASS = 2  # a class needs this many labels to be held out in a fold
+
+
+@dataclass(frozen=True)
+class LabelCheck:
+    """The labelled items in review order (flagged first, least probable label first).
+
+    ``order`` indexes the labels given to :func:`check_labels`; ``quality`` is the out-of-fold
+    probability of the given label, ``suggested`` the class the item confidently belongs to
+    (its given class when none is confident), ``flagged`` whether they differ. ``thresholds``:
+    per class, the mean out-of-fold probability of that class over its own items.
+    """
+
+    order: np.ndarray
+    quality: np.ndarray
+    suggested: np.ndarray
+    flagged: np.ndarray
+    thresholds: np.ndarray
+    folds: int
+    unchecked: np.ndarray  # items of classes with too few labels to hold out: never flagged
+
+    @property
+    def flagged_order(self) -> np.ndarray:
+        return np.asarray(self.order[self.flagged[self.order]])
+
+
+def out_of_fold_proba(
+    X: Any, y: np.ndarray, n_classes: int, *, learner: Any = None, folds: int = DEFAULT_FOLDS, seed: int = 0
+) -> tuple[np.ndarray, int, np.ndarray]:
+    """Each item's class probabilities from a model fitted without it.
+
+    Items of classes with fewer than ``MIN_PER_CLASS`` labels always stay in training and get NaN
+    rows. Returns (probabilities, folds used, mask of the items that got a probability).
+    """
+    from sklearn.model_selection import StratifiedKFold
+
+    learner = make_learner("logreg") if learner is None else learner
+    counts = np.bincount(y, minlength=n_classes)
+    held = counts[y] >= MIN_PER_CLASS
+    proba = np.full((len(y), n_classes), np.nan)
+    held_ids, kept = np.flatnonzero(held), np.flatnonzero(~held)
+    if len(np.unique(y[held_ids])) < 2:
+        return proba, 0, np.zeros(len(y), dtype=bool)
+    k = int(max(2, min(folds, counts[np.unique(y[held_ids])].min())))
+    splitter = StratifiedKFold(n_splits=k, shuffle=True, random_state=seed)
+    for fold, (train_part, test_part) in enumerate(splitter.split(held_ids, y[held_ids])):
+        train, test = np.concatenate([held_ids[train_part], kept]), held_ids[test_part]
+        model = learner.fit(take(X, train), y[train], n_classes, seed + fold)
+        proba[test] = np.asarray(model.predict_proba(take(X, test)), dtype=np.float64)
+    return proba, k, held
+
+
+def check_labels(
+    X: Any,
+    y: Sequence[int] | np.ndarray,
+    n_classes: int,
+    *,
+    learner: Any = None,
+    folds: int = DEFAULT_FOLDS,
+    seed: int = 0,
+) -> LabelCheck:
+    """Rank labelled items (rows of ``X``, class indices ``y``) by how likely their label is wrong."""
+    labels = np.asarray(y, dtype=np.int64)
+    if labels.ndim != 1 or (len(labels) and (labels.min() < 0 or labels.max() >= n_classes)):
+        raise ValueError(f"labels must be class indices in [0, {n_classes}), one per item")
+    proba, k, checked = out_of_fold_proba(X, labels, n_classes, learner=learner, folds=folds, seed=seed)
+    thresholds = np.full(n_classes, np.nan)
+    for c in range(n_classes):
+        own = checked & (labels == c)
+        if own.any():
+            thresholds[c] = proba[own, c].mean()
+    quality = np.ones(len(labels))
+    suggested = labels.copy()
+    rows = np.flatnonzero(checked)
+    quality[rows] = proba[rows, labels[rows]]
+    confident = proba[rows] >= np.where(np.isnan(thresholds), np.inf, thresholds)[None, :]
+    masked = np.where(confident, proba[rows], -np.inf)
+    has_confident = confident.any(axis=1)
+    suggested[rows[has_confident]] = masked[has_confident].argmax(axis=1)
+    flagged = suggested != labels
+    # flagged first, then by the given label's probability, ties by position: a stable review order
+    order = np.lexsort((np.arange(len(labels)), quality, ~flagged))
+    return LabelCheck(order, quality, suggested, flagged, thresholds, k, np.flatnonzero(~checked))

@@ -1,0 +1,80 @@
+import numpy as np
+import pytest
+from conftest import clustered_pool
+from sklearn.metrics import average_precision_score
+
+from anchoral_widget.engine.learners.label_check import check_labels
+
+
+def planted(seed: int, n: int = 600, share: float = 0.02):
+    """A labelled set from a clustered pool (rare clusters 0-2) with ``share`` of its labels flipped."""
+    X, y, _ = clustered_pool(n=n, d=64, rare_clusters=(0, 1, 2), seed=seed)
+    truth = (y == "rare").astype(np.int64)
+    rng = np.random.default_rng(seed)
+    wrong = rng.choice(n, size=int(share * n), replace=False)
+    given = truth.copy()
+    given[wrong] = 1 - given[wrong]
+    return X, given, np.isin(np.arange(n), wrong)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_planted_wrong_labels_come_first(seed):
+    X, given, wrong = planted(seed)
+    check = check_labels(X, given, 2, seed=seed)
+    rank = np.empty(len(given))
+    rank[check.order] = np.arange(len(given))[::-1]  # earlier in the order, higher the score
+    assert average_precision_score(wrong, rank) >= 0.8
+    # the flags are conservative: nearly all were planted, and they catch a share of the planted
+    assert wrong[check.flagged].mean() >= 0.8 and check.flagged[wrong].mean() >= 0.3
+
+
+def test_the_order_is_every_item_once_flagged_first_least_probable_first():
+    X, given, _ = planted(7)
+    check = check_labels(X, given, 2, seed=0)
+    assert sorted(check.order.tolist()) == list(range(len(given)))
+    flags = check.flagged[check.order]
+    assert not (np.diff(flags.astype(int)) > 0).any()  # no flagged item after an unflagged one
+    for part in (check.order[flags], check.order[~flags]):
+        assert (np.diff(check.quality[part]) >= 0).all()
+    assert np.array_equal(check.flagged_order, check.order[: flags.sum()])
+    assert (check.suggested[check.flagged] != given[check.flagged]).all()
+    assert (check.suggested[~check.flagged] == given[~check.flagged]).all()
+
+
+def test_same_seed_same_check_and_the_learner_never_sees_the_item_it_scores():
+    X, given, _ = planted(3)
+    a, b = check_labels(X, given, 2, seed=4), check_labels(X, given, 2, seed=4)
+    assert np.array_equal(a.order, b.order) and np.allclose(a.quality, b.quality)
+
+    class Recording:
+        def __init__(self):
+            self.fitted = []
+
+        def fit(self, X, y, n_classes, seed=0):
+            self.fitted.append({tuple(row) for row in np.round(X, 6)})
+            from anchoral_widget.engine.learners.learner import EmbeddingClassifier
+
+            return EmbeddingClassifier().fit(X, y, n_classes, seed)
+
+    learner = Recording()
+    check = check_labels(X, given, 2, learner=learner, folds=3)
+    assert check.folds == 3 and len(learner.fitted) == 3
+    seen_by_every_model = set.intersection(*learner.fitted)
+    assert not seen_by_every_model  # each item was held out of one fold
+
+
+def test_a_class_with_one_label_is_left_unchecked_and_never_flagged():
+    X, given, _ = planted(1)
+    labels = given.copy()
+    labels[5] = 2  # a third class, one label
+    check = check_labels(X, labels, 3)
+    assert check.unchecked.tolist() == [5]
+    assert not check.flagged[5] and check.suggested[5] == 2 and check.quality[5] == 1
+
+
+def test_too_few_labels_flag_nothing_and_bad_labels_are_refused():
+    X, _, _ = clustered_pool(n=50)
+    one_class = check_labels(X[:10], np.zeros(10, dtype=int), 2)
+    assert one_class.folds == 0 and not one_class.flagged.any() and len(one_class.unchecked) == 10
+    with pytest.raises(ValueError, match="class indices"):
+        check_labels(X[:3], [0, 1, 2], 2)
