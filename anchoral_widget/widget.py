@@ -1,5 +1,4 @@
-"""The Labeller widget: synced traits and custom messages, nothing else. Traits and messages are
-declared in :mod:`anchoral_widget.protocol`; the work is a :class:`~.session.labeller.LabelSession`'s."""
+"""The Labeller widget: synced traits and messages (declared in :mod:`.protocol`); the work is a session's."""
 
 from __future__ import annotations
 
@@ -80,6 +79,7 @@ class Labeller(anywidget.AnyWidget):
             self._session.report(exc, content)
 
     labels = property(lambda self: self._session.labels, doc="A DataFrame of every stored label: id, text, label, …")
+    label_check = property(lambda self: self._session.label_check(), doc="Every label, the doubtful first (seconds).")
     loop = property(lambda self: self._session.loop, doc="The ActiveLoop underneath (leave it to the widget).")
     store = property(lambda self: getattr(self.loop.store, "path", None), doc="The labels' SQLite file, or None.")
     budget = property(

@@ -51,6 +51,7 @@ from .lookahead import Lookahead
 from .mapchannel import MapChannel
 from .notes import SessionNotes
 from .proposer import Proposer
+from .review import label_check_frame
 from .screen import Screen, check_budget, plain
 from .search import Search
 from .selection import Selection, check_ready_ids
@@ -202,6 +203,12 @@ class LabelSession:
         self._worker.wait(None, tag=PREPARE)
         self._worker.wait(60, tag=WRITES)
         return self._guarded.facts.frame()
+
+    def label_check(self) -> pd.DataFrame:
+        """Every label, those a cross-validated model confidently doubts first (see ``review``)."""
+        self._worker.wait(None, tag=PREPARE)
+        self._worker.wait(60, tag=WRITES)
+        return label_check_frame(self._guarded)
 
     @property
     def phase(self) -> str:

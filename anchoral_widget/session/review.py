@@ -1,0 +1,40 @@
+"""Which labels to look at again: the label check run on a session's labels, as a table.
+
+The labelled rows are copied under the loop's lock and checked outside it, so labelling goes on
+while the folds are fitted. The check always fits the embedding classifier on the pool's vectors
+(seconds), whatever learner proposes the batches: five fine-tunings of a transformer would take
+minutes to hours.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..engine.learners.label_check import check_labels
+from ..engine.learners.learner import EmbeddingClassifier
+from .guarded import GuardedLoop
+
+
+def label_check_frame(guarded: GuardedLoop, *, seed: int = 0) -> pd.DataFrame:
+    """Every label (whose vector is in) in review order: id, text, label, suggested, probability (the out-of-fold
+    probability of the label given), flagged (a confident model disagrees)."""
+    with guarded.held() as loop:
+        if loop is None:
+            raise RuntimeError("the pool is still being prepared: no labels to check yet")
+        ids, given = loop.labelled_in_id_order()  # less items whose vectors are still to come
+        X = np.array(loop.embeddings[ids], dtype=np.float32)
+        texts = loop.texts
+        names = list(loop.classes)
+    check = check_labels(X, given, len(names), learner=EmbeddingClassifier(), seed=seed)
+    order = check.order
+    return pd.DataFrame(
+        {
+            "id": ids[order],
+            "text": [None if texts is None else texts[i] for i in ids[order].tolist()],
+            "label": [names[c] for c in given[order]],
+            "suggested": [names[c] for c in check.suggested[order]],
+            "probability": check.quality[order],
+            "flagged": check.flagged[order],
+        }
+    )
