@@ -1,0 +1,250 @@
+"""Have I found most of them, can I stop? Estimates of the rare items left and stopping rules.
+
+The rare items left in the pool are estimated from *check samples*: cards drawn from the
+unlabelled items by a known design, labelled like any other, whose answers are weighted by the
+inverse of their chance of being drawn (Hajek's estimator). The design leans on the model: each
+item is drawn with a chance that mixes a uniform part and a part proportional to the model's
+probability of the rare class, so the few items that can be rare are drawn often and weighed
+lightly, and an item the model dismisses can still be drawn (a uniform share). Each sample
+estimates the rare items unlabelled when it was drawn; the rare items labelled since are taken
+off, and the samples are pooled by their variances.
+
+The rules (each computed from the loop's own records, live):
+
+- ``since_last_rare``: labels answered since the last rare one (ASReview's heuristic);
+- ``stability``: Cohen's kappa between successive models' predictions on a fixed set of
+  items, averaged over the last three pairs (Bloodgood & Vijay-Shanker's stabilising
+  predictions, small-text's KappaAverage);
+- ``estimated_recall``: rare items found over found plus the estimate of those left (its lower
+  bound, from the upper end of the interval).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..learners.learner import BoundModel
+from .active import ActiveLoop
+
+UNIFORM_SHARE = 0.2  # of each sample drawn uniformly: what the model dismisses can still be found
+Z_95 = 1.959964
+KAPPA_WINDOW = 3
+KAPPA_STABLE = 0.99
+STABILITY_SET = 1000
+PATIENCE = 200  # labels without a rare one before that rule holds
+RECALL_TARGET = 0.95
+MIN_ANSWERED = 20  # sample answers below which no estimate is given
+
+
+@dataclass(frozen=True)
+class CheckSample:
+    """A check sample's design: the items drawn, each item's chance of being drawn, and the loop
+    as it was (unlabelled items, labels so far) when it was drawn."""
+
+    ids: np.ndarray
+    chances: np.ndarray
+    unlabelled: int
+    labels_before: int
+
+    def payload(self) -> dict[str, Any]:
+        return {
+            "ids": self.ids.tolist(),
+            "chances": self.chances.tolist(),
+            "unlabelled": self.unlabelled,
+            "labels_before": self.labels_before,
+        }
+
+    @classmethod
+    def from_payload(cls, payload: dict[str, Any]) -> CheckSample:
+        return cls(
+            np.asarray(payload["ids"], dtype=np.int64),
+            np.asarray(payload["chances"], dtype=np.float64),
+            int(payload["unlabelled"]),
+            int(payload["labels_before"]),
+        )
+
+
+def rare_probability(loop: ActiveLoop, ids: np.ndarray, model: Any = None) -> np.ndarray:
+    """The model's probability of the minority classes for ``ids`` (uniform without a model)."""
+    model = loop.model_ if model is None else model
+    if model is None:
+        return np.full(len(ids), 1.0 / len(loop.classes))
+    bound = BoundModel(model, loop.pool.features(loop.learner))
+    return np.asarray(bound.proba(ids)[:, sorted(loop.minority_indices)].sum(axis=1))
+
+
+def draw_check_sample(
+    loop: ActiveLoop, size: int, *, model: Any = None, seed: int = 0, uniform_share: float = UNIFORM_SHARE
+) -> CheckSample:
+    """About ``size`` unlabelled items, each drawn on its own with a known chance (Poisson
+    sampling): ``size`` times a mix of the uniform share and the model's rare probability."""
+    if size < 1:
+        raise ValueError(f"a check sample needs at least one item, got {size}")
+    free = np.flatnonzero(~loop.excluded)
+    if len(free) == 0:
+        raise ValueError("nothing is left unlabelled to sample")
+    p = rare_probability(loop, free, model)
+    lean = p / p.sum() if p.sum() > 0 else np.full(len(free), 1.0 / len(free))
+    chances = np.minimum(1.0, size * (uniform_share / len(free) + (1 - uniform_share) * lean))
+    rng = np.random.default_rng([loop.seed, loop.labelled_count, 7301, seed])
+    drawn = rng.random(len(free)) < chances
+    return CheckSample(free[drawn], chances[drawn], len(free), loop.labelled_count)
+
+
+@dataclass
+class Estimate:
+    """Rare items left unlabelled: the estimate, its 95% interval, and what it rests on."""
+
+    left: float
+    low: float
+    high: float
+    found: int
+    answered: int
+    samples: int
+    needed: int = 0  # sample answers still needed before an estimate is given
+    note: str = ""
+
+    @property
+    def recall(self) -> float:
+        return self.found / (self.found + self.left) if self.found + self.left > 0 else float("nan")
+
+    @property
+    def recall_low(self) -> float:
+        return self.found / (self.found + self.high) if self.found + self.high > 0 else float("nan")
+
+
+def _labelled_in_order(loop: ActiveLoop) -> tuple[np.ndarray, np.ndarray]:
+    labels = loop.labels
+    ids = np.fromiter(labels.keys(), dtype=np.int64, count=len(labels))
+    rare = np.isin(np.asarray(list(labels.values()), dtype=object), np.asarray(loop.minority, dtype=object))
+    return ids, rare
+
+
+def estimate_left(loop: ActiveLoop, samples: list[CheckSample]) -> Estimate:
+    """Rare items still unlabelled, from the check samples' answered items (skipped or unanswered
+    draws are left out: the rest are taken as a sample of the same design)."""
+    ids, rare = _labelled_in_order(loop)
+    found = int(rare.sum())
+    rare_of = dict(zip(ids.tolist(), rare.tolist(), strict=True))
+    answered = 0
+    estimates, variances = [], []
+    for sample in samples:
+        known = np.array([i in rare_of for i in sample.ids.tolist()], dtype=bool)
+        if not known.any():
+            continue
+        y = np.array([rare_of[i] for i in sample.ids[known].tolist()], dtype=np.float64)
+        w = 1.0 / sample.chances[known]
+        share = float((w * y).sum() / w.sum())
+        unlabelled_then = share * sample.unlabelled
+        # linearised variance of Hajek's ratio under Poisson sampling
+        residual = (1 - sample.chances[known]) * (w * (y - share)) ** 2
+        variance = sample.unlabelled**2 * residual.sum() / w.sum() ** 2
+        found_since = int(rare[sample.labels_before :].sum())
+        estimates.append(max(0.0, unlabelled_then - found_since))
+        variances.append(variance)
+        answered += int(known.sum())
+    if answered < MIN_ANSWERED:
+        needed = MIN_ANSWERED - answered
+        note = f"{needed} more check-sample answers are needed for an estimate"
+        nan = float("nan")
+        return Estimate(nan, nan, nan, found, answered, len(estimates), needed=needed, note=note)
+    v = np.maximum(np.asarray(variances), 1e-9)
+    weights = (1 / v) / (1 / v).sum()
+    left = float((weights * np.asarray(estimates)).sum())
+    half = Z_95 * float(np.sqrt((weights**2 * v).sum()))
+    return Estimate(left, max(0.0, left - half), left + half, found, answered, len(estimates))
+
+
+@dataclass
+class Stability:
+    """Successive models' predictions on a fixed set of items, and the kappa between each pair."""
+
+    items: np.ndarray
+    predictions: list[np.ndarray] = field(default_factory=list)
+    kappas: list[float] = field(default_factory=list)
+
+    @classmethod
+    def for_pool(cls, size: int, seed: int = 0, count: int = STABILITY_SET) -> Stability:
+        rng = np.random.default_rng([seed, 7302])
+        return cls(np.sort(rng.choice(size, size=min(size, count), replace=False)))
+
+    def observe(self, loop: ActiveLoop, model: Any = None) -> None:
+        """Record the predictions of ``model`` (the loop's current one by default)."""
+        model = loop.model_ if model is None else model
+        if model is None:
+            return
+        predicted = BoundModel(model, loop.pool.features(loop.learner)).proba(self.items).argmax(axis=1)
+        if self.predictions:
+            self.kappas.append(cohen_kappa(self.predictions[-1], predicted))
+        self.predictions.append(predicted)
+
+    def average(self, window: int = KAPPA_WINDOW) -> float:
+        return float(np.mean(self.kappas[-window:])) if len(self.kappas) >= window else float("nan")
+
+
+def cohen_kappa(a: np.ndarray, b: np.ndarray) -> float:
+    """Agreement beyond chance of two labellings; 1 when both are the same constant."""
+    classes = np.union1d(a, b)
+    observed = float((a == b).mean())
+    expected = sum(float((a == c).mean() * (b == c).mean()) for c in classes)
+    return 1.0 if expected >= 1 else (observed - expected) / (1 - expected)
+
+
+@dataclass
+class Rule:
+    name: str
+    holds: bool | None  # None: not enough to say
+    value: float
+    says: str
+
+
+def since_last_rare(loop: ActiveLoop) -> int:
+    """Labels given after the last rare one (all of them if none is rare)."""
+    _, rare = _labelled_in_order(loop)
+    hits = np.flatnonzero(rare)
+    return len(rare) if len(hits) == 0 else int(len(rare) - 1 - hits[-1])
+
+
+def rules(
+    loop: ActiveLoop,
+    estimate: Estimate,
+    stability: Stability | None = None,
+    *,
+    patience: int = PATIENCE,
+    recall_target: float = RECALL_TARGET,
+) -> list[Rule]:
+    """Each rule's verdict now, in words."""
+    gap = since_last_rare(loop)
+    out = [
+        Rule(
+            "since_last_rare",
+            gap >= patience,
+            gap,
+            f"{gap} labels since the last rare one ({'at least' if gap >= patience else 'fewer than'} {patience})",
+        )
+    ]
+    kappa = float("nan") if stability is None else stability.average()
+    if kappa != kappa:
+        out.append(Rule("stability", None, kappa, f"needs {KAPPA_WINDOW + 1} models to compare"))
+    else:
+        steady = kappa >= KAPPA_STABLE
+        verb = "agree" if steady else "still change"
+        says = f"the models' predictions {verb}: kappa {kappa:.3f} over the last {KAPPA_WINDOW} pairs"
+        out.append(Rule("stability", steady, kappa, says))
+    if estimate.left != estimate.left:
+        out.append(Rule("estimated_recall", None, float("nan"), estimate.note))
+    else:
+        low = estimate.recall_low
+        out.append(
+            Rule(
+                "estimated_recall",
+                low >= recall_target,
+                estimate.recall,
+                f"about {estimate.left:.0f} rare items left (95% interval {estimate.low:.0f}-{estimate.high:.0f}); "
+                f"recall {estimate.recall:.0%}, at least {low:.0%}",
+            )
+        )
+    return out

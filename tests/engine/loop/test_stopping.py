@@ -1,0 +1,116 @@
+import numpy as np
+import pytest
+from conftest import clustered_pool
+
+from anchoral_widget.engine.loop.active import ActiveLoop
+from anchoral_widget.engine.loop.stopping import (
+    MIN_ANSWERED,
+    CheckSample,
+    Stability,
+    cohen_kappa,
+    draw_check_sample,
+    estimate_left,
+    rules,
+    since_last_rare,
+)
+
+
+def started_loop(n=4000, budget=100, seed=0):
+    X, y, _ = clustered_pool(n=n, d=32, rare_clusters=(0, 1), seed=seed)
+    loop = ActiveLoop(X, classes=["other", "rare"], minority=["rare"], index="exact", seed=seed)
+    rng = np.random.default_rng(seed)
+    seeds = np.r_[
+        rng.choice(np.flatnonzero(y == "rare"), 3, replace=False),
+        rng.choice(np.flatnonzero(y == "other"), 17, replace=False),
+    ]
+    loop.label(seeds, y[seeds])
+    loop.simulate(y, budget)
+    loop.propose()  # the model that draws the samples
+    return loop, y
+
+
+def rare_left(loop, y):
+    return int(((y == "rare") & ~loop.excluded).sum())
+
+
+def test_the_estimate_centres_on_the_truth_and_its_interval_covers_it():
+    loop, y = started_loop()
+    truth = rare_left(loop, y)
+    lefts, covered = [], []
+    for seed in range(40):
+        sample = draw_check_sample(loop, 60, seed=seed)
+        loop.label(sample.ids, y[sample.ids], source="sample")
+        estimate = estimate_left(loop, [sample])
+        # what the sample itself found is no longer left
+        left_now = rare_left(loop, y)
+        lefts.append(estimate.left - left_now + truth)
+        covered.append(estimate.low <= left_now <= estimate.high)
+        loop.undo()
+    assert truth > 20
+    assert abs(np.mean(lefts) - truth) <= 0.15 * truth
+    assert np.mean(covered) >= 0.8
+
+
+def test_rare_items_labelled_after_the_sample_are_taken_off():
+    loop, y = started_loop(seed=1)
+    sample = draw_check_sample(loop, 80, seed=0)
+    loop.label(sample.ids, y[sample.ids], source="sample")
+    before = estimate_left(loop, [sample])
+    more_rare = np.flatnonzero((y == "rare") & ~loop.excluded)[:5]
+    loop.label(more_rare, y[more_rare])
+    after = estimate_left(loop, [sample])
+    assert after.found == before.found + 5
+    assert after.left == pytest.approx(max(0.0, before.left - 5))
+
+
+def test_skipped_draws_are_left_out_and_too_few_answers_give_no_estimate():
+    loop, y = started_loop(seed=2)
+    sample = draw_check_sample(loop, 30, seed=0)
+    answered = sample.ids[: MIN_ANSWERED - 1]
+    loop.label(answered, y[answered], source="sample")
+    loop.skip(sample.ids[MIN_ANSWERED - 1 :], source="sample")
+    estimate = estimate_left(loop, [sample])
+    assert estimate.answered == MIN_ANSWERED - 1 and estimate.needed == 1
+    assert np.isnan(estimate.left) and "1 more check-sample answers" in estimate.note
+    words = {rule.name: rule for rule in rules(loop, estimate)}
+    assert words["estimated_recall"].holds is None and words["stability"].holds is None
+
+
+def test_a_sample_leans_on_the_model_and_draws_only_unlabelled_items():
+    loop, y = started_loop(seed=3)
+    sample = draw_check_sample(loop, 100, seed=0)
+    assert not loop.excluded[sample.ids].any() and (sample.chances > 0).all() and (sample.chances <= 1).all()
+    # the rare items are drawn with a higher chance than the rest
+    rare = y[sample.ids] == "rare"
+    assert rare.any() and sample.chances[rare].mean() > 3 * sample.chances[~rare].mean()
+    assert CheckSample.from_payload(sample.payload()).payload() == sample.payload()
+    again = draw_check_sample(loop, 100, seed=0)
+    assert np.array_equal(again.ids, sample.ids)
+    with pytest.raises(ValueError, match="at least one"):
+        draw_check_sample(loop, 0)
+
+
+def test_since_last_rare_counts_the_labels_after_the_last_rare_one():
+    X, y, _ = clustered_pool(n=300)
+    loop = ActiveLoop(X, classes=["other", "rare"], minority=["rare"], index="exact")
+    other, rare = np.flatnonzero(y == "other"), np.flatnonzero(y == "rare")
+    loop.label(other[:4], ["other"] * 4)
+    assert since_last_rare(loop) == 4
+    loop.label(rare[:1], ["rare"])
+    loop.label(other[4:10], ["other"] * 6)
+    assert since_last_rare(loop) == 6
+    verdict = rules(loop, estimate_left(loop, []), patience=6)[0]
+    assert verdict.holds and "6 labels since the last rare one" in verdict.says
+
+
+def test_kappa_and_stability():
+    a = np.array([0, 0, 1, 1, 0, 1])
+    assert cohen_kappa(a, a) == 1 and cohen_kappa(a, 1 - a) == -1
+    assert cohen_kappa(np.zeros(4, int), np.zeros(4, int)) == 1
+    loop, y = started_loop(seed=4)
+    stability = Stability.for_pool(len(y), count=500)
+    for _ in range(4):
+        stability.observe(loop)  # the same model: its predictions do not move
+    assert stability.kappas == [1.0, 1.0, 1.0] and stability.average() == 1.0
+    stability.kappas.append(0.5)
+    assert stability.average() == pytest.approx(2.5 / 3)
