@@ -204,6 +204,14 @@ def write_section(name: str, body: str, command: str | None = None, stamp: str |
     return path
 
 
+def write_results(section: str, results, text: str) -> None:
+    """Write ``benchmarks/results/<section>.json`` (the raw results, the command, when) and its section."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    payload = {"command": command_line(), "produced": now(), "results": results}
+    (RESULTS / f"{section}.json").write_text(json.dumps(payload, indent=1))
+    write_section(section, text)
+
+
 def machine() -> dict:
     """What the numbers were measured on."""
     info = {"cores": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()}

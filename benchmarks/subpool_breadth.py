@@ -24,7 +24,6 @@ t-tests against anchoral and against randsub.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -32,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import RESULTS, command_line, markdown_table, now, write_section
+from _common import markdown_table, write_results
 from paired_seeds import mean_sd, paired
 
 CONFIGS = "anchoral,randsub,anchoral+k250+m5000,anchoral+u10000"
@@ -144,11 +143,7 @@ def main(argv=None) -> int:
     text = render(results, args)
     print(text)
     if not args.no_write:
-        RESULTS.mkdir(parents=True, exist_ok=True)
-        (RESULTS / f"{args.section}.json").write_text(
-            json.dumps({"command": command_line(), "produced": now(), "results": results}, indent=1)
-        )
-        write_section(args.section, text)
+        write_results(args.section, results, text)
     return 0
 
 
