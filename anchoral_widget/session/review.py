@@ -1,9 +1,9 @@
 """Which labels to look at again: the label check run on a session's labels, as a table.
 
 The labelled rows are copied under the loop's lock and checked outside it, so labelling goes on
-while the folds are fitted. The check always fits the embedding classifier on the pool's vectors
-(seconds), whatever learner proposes the batches: five fine-tunings of a transformer would take
-minutes to hours.
+while the folds are fitted. The check always fits its own models on the pool's vectors (seconds),
+whatever learner proposes the batches: five fine-tunings of a transformer would take minutes to
+hours.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ import numpy as np
 import pandas as pd
 
 from ..engine.learners.label_check import check_labels
-from ..engine.learners.learner import EmbeddingClassifier
 from .guarded import GuardedLoop
 
 
@@ -26,7 +25,7 @@ def label_check_frame(guarded: GuardedLoop, *, seed: int = 0) -> pd.DataFrame:
         X = np.array(loop.embeddings[ids], dtype=np.float32)
         texts = loop.texts
         names = list(loop.classes)
-    check = check_labels(X, given, len(names), learner=EmbeddingClassifier(), seed=seed)
+    check = check_labels(X, given, len(names), seed=seed)
     order = check.order
     return pd.DataFrame(
         {

@@ -78,3 +78,11 @@ def test_too_few_labels_flag_nothing_and_bad_labels_are_refused():
     assert one_class.folds == 0 and not one_class.flagged.any() and len(one_class.unchecked) == 10
     with pytest.raises(ValueError, match="class indices"):
         check_labels(X[:3], [0, 1, 2], 2)
+
+
+def test_the_neighbour_vote_is_the_share_of_each_class_among_the_nearest_labels():
+    from anchoral_widget.engine.learners.label_check import NeighbourVote
+
+    X = np.array([[0.0], [0.1], [0.2], [5.0], [5.1]], dtype=np.float32)
+    model = NeighbourVote(k=3).fit(X, np.array([0, 0, 1, 1, 1]), n_classes=3)
+    assert model.predict_proba(np.array([[0.05], [5.05]])).tolist() == [[2 / 3, 1 / 3, 0], [0, 1, 0]]
