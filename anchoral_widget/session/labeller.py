@@ -205,7 +205,7 @@ class LabelSession:
         return self._guarded.facts.frame()
 
     def label_check(self) -> pd.DataFrame:
-        """Every label, those a cross-validated model confidently doubts first (see ``review``)."""
+        """Every label, those that models fitted without them doubt most first (see ``review``)."""
         self._worker.wait(None, tag=PREPARE)
         self._worker.wait(60, tag=WRITES)
         return label_check_frame(self._guarded)

@@ -16,8 +16,8 @@ from .guarded import GuardedLoop
 
 
 def label_check_frame(guarded: GuardedLoop, *, seed: int = 0) -> pd.DataFrame:
-    """Every label (whose vector is in) in review order: id, text, label, suggested, probability (the out-of-fold
-    probability of the label given), flagged (a confident model disagrees)."""
+    """Every label (whose vector is in), the least probable first: id, text, label, suggested,
+    probability (out of fold, of the label given), flagged (the models prefer another class)."""
     with guarded.held() as loop:
         if loop is None:
             raise RuntimeError("the pool is still being prepared: no labels to check yet")

@@ -24,21 +24,22 @@ def test_planted_wrong_labels_come_first(seed):
     rank = np.empty(len(given))
     rank[check.order] = np.arange(len(given))[::-1]  # earlier in the order, higher the score
     assert average_precision_score(wrong, rank) >= 0.8
-    # the flags are conservative: nearly all were planted, and they catch a share of the planted
-    assert wrong[check.flagged].mean() >= 0.8 and check.flagged[wrong].mean() >= 0.3
+    # most flags were planted, and most planted labels are flagged
+    assert wrong[check.flagged].mean() >= 0.6 and check.flagged[wrong].mean() >= 0.6
 
 
-def test_the_order_is_every_item_once_flagged_first_least_probable_first():
+def test_the_order_is_every_item_once_least_probable_label_first():
     X, given, _ = planted(7)
     check = check_labels(X, given, 2, seed=0)
     assert sorted(check.order.tolist()) == list(range(len(given)))
-    flags = check.flagged[check.order]
-    assert not (np.diff(flags.astype(int)) > 0).any()  # no flagged item after an unflagged one
-    for part in (check.order[flags], check.order[~flags]):
-        assert (np.diff(check.quality[part]) >= 0).all()
-    assert np.array_equal(check.flagged_order, check.order[: flags.sum()])
-    assert (check.suggested[check.flagged] != given[check.flagged]).all()
-    assert (check.suggested[~check.flagged] == given[~check.flagged]).all()
+    assert (np.diff(check.quality[check.order]) >= 0).all()
+    assert np.array_equal(check.flagged_order, check.order[check.flagged[check.order]])
+    flagged = check.flagged
+    assert (check.suggested[flagged] != given[flagged]).all()
+    assert (check.quality[flagged] < check.thresholds[given[flagged]]).all()
+    # an item is flagged exactly when the models prefer another class and its label is under its threshold
+    prefer_other = check.suggested != given
+    assert np.array_equal(flagged, prefer_other & (check.quality < check.thresholds[given]))
 
 
 def test_same_seed_same_check_and_the_learner_never_sees_the_item_it_scores():
