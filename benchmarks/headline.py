@@ -35,7 +35,12 @@ def headline() -> list[str]:
     """The lines of the head, grouped; empty when no result is stored."""
     speed = first_batch() + flatness() + scale_out() + map_update() + encoding()
     finding = index_fidelity() + near_labels() + claims() + subpool_breadth() + transformer()
-    groups = [("How long it takes", speed), ("What the loop finds", finding)]
+    job = stopping() + label_check()
+    groups = [
+        ("How long it takes", speed),
+        ("What the loop finds", finding),
+        ("Knowing when to stop, and the labels", job),
+    ]
     return [line for title, lines in groups if lines for line in (f"### {title}", "", *lines, "")]
 
 
@@ -199,6 +204,50 @@ def subpool_breadth() -> list[str]:
                     "at least as many found, " + NO_LOSS + " of AUC",
                     found["diff"] >= 0 and not significant_loss(auc),
                     "subpool_breadth",
+                )
+            )
+    return out
+
+
+def stopping() -> list[str]:
+    """The estimate of the rare items left, at the last checkpoint: within 20% of the truth in every seed."""
+    results = _json("stopping")
+    out = []
+    for name, runs in (results or {}).get("results", {}).items():
+        last = max(e["checkpoint"] for e in runs)
+        at = [e for e in runs if e["checkpoint"] == last and e["left"] == e["left"]]
+        if not at:
+            continue
+        errors = [abs(e["left"] - e["truth_left"]) / max(1, e["truth_left"]) for e in at]
+        within = sum(err <= 0.2 for err in errors)
+        covered = sum(e["low"] <= e["truth_left"] <= e["high"] for e in at)
+        cards = sum(e["sample_labels"] for e in at) / len(at)
+        out.append(
+            line(
+                f"Rare items left, estimated from {cards:.0f} check cards after {last} batch labels, {name}",
+                f"within 20% of the truth in {within} of {len(at)} seeds (median error {sorted(errors)[len(errors) // 2]:.0%}); "
+                f"95% interval holds it in {covered} of {len(at)}",
+                "within 20% in every seed",
+                within == len(at),
+                "stopping",
+            )
+        )
+    return out
+
+
+def label_check() -> list[str]:
+    results = _json("label_check")
+    out = []
+    for name, kinds in (results or {}).get("results", {}).items():
+        for kind, runs in kinds.items():
+            ap = sum(r["ap"] for r in runs) / len(runs)
+            out.append(
+                line(
+                    f"Planted wrong labels (2%) ranked by the label check, {kind} labelled set, {name}",
+                    f"average precision {ap:.2f}, {len(runs)} seeds",
+                    ">= 0.8",
+                    ap >= 0.8,
+                    "label_check",
                 )
             )
     return out

@@ -39,6 +39,8 @@ SECTIONS = [
     ("index_fidelity", "benchmarks/index_fidelity.py"),
     ("claims", "benchmarks/claims.py"),
     ("subpool_breadth", "benchmarks/subpool_breadth.py"),
+    ("stopping", "benchmarks/stopping.py"),
+    ("label_check", "benchmarks/label_check.py"),
     ("transformer_regime", "benchmarks/transformer_regime.py"),
     ("transformer_session", "benchmarks/transformer_session.py"),
     ("small_text_compare", "benchmarks/small_text_compare.py"),

@@ -1,0 +1,160 @@
+"""Knowing when to stop: the estimate of rare items left, and each stopping rule, against the truth.
+
+A session as the widget runs it (the paper's AnchorAL, its initial set, MiniLM's vectors, the
+oracle's labels), with a check sample of about ``--sample`` cards drawn and answered at each
+checkpoint (:func:`~anchoral_widget.engine.loop.stopping.draw_check_sample`: Poisson sampling
+leaning on the model's rare probability, a fifth uniform). At each checkpoint: the estimate of the
+rare items left from every sample so far against the true count (relative error, within 20%?,
+does the 95% interval hold the truth?), beside the model's own estimate (its rare probabilities
+summed over the unlabelled items); the estimated recall against the true recall; and each rule's
+verdict (a rule that says "stop" while the true recall is under 95% is wrong).
+
+    .venv/bin/python benchmarks/stopping.py                      # both pools at 1% and 0.1%, 10 seeds
+    .venv/bin/python benchmarks/stopping.py --datasets icd10-eye --rarities 0.01 --seeds 0 --no-write
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import claims_runs
+from _common import markdown_table, write_results
+
+WITHIN = 0.2
+TRUE_RECALL_TO_STOP = 0.95
+
+
+def run(v, seed: int, checkpoints: list[int], sample_size: int) -> list[dict]:
+    from anchoral_widget.engine.loop.stopping import (
+        Stability,
+        draw_check_sample,
+        estimate_left,
+        rare_probability,
+        rules,
+    )
+
+    loop, _ = claims_runs.start_loop(v, "exact", "anchoral", seed)
+    rare = np.isin(v.labels, v.minority)
+    stability = Stability.for_pool(len(v.labels), seed=seed)
+    samples, out, batch_labels = [], [], 0
+    for checkpoint in checkpoints:
+        while batch_labels < checkpoint:
+            loop.simulate(v.labels, min(25, checkpoint - batch_labels))
+            batch_labels += 25
+            stability.observe(loop)
+        t0 = time.perf_counter()
+        sample = draw_check_sample(loop, sample_size, seed=seed)
+        loop.label(sample.ids, v.labels[sample.ids], source="sample")
+        samples.append(sample)
+        estimate = estimate_left(loop, samples)
+        seconds = time.perf_counter() - t0
+        free = np.flatnonzero(~loop.excluded)
+        truth = int(rare[free].sum())
+        found = int(rare.sum()) - truth
+        model_left = float(rare_probability(loop, free).sum())
+        verdicts = {r.name: r.holds for r in rules(loop, estimate, stability)}
+        out.append(
+            {
+                "seed": seed,
+                "checkpoint": checkpoint,
+                "labels": loop.labelled_count,
+                "sample_labels": int(sum(len(s.ids) for s in samples)),
+                "truth_left": truth,
+                "left": estimate.left,
+                "low": estimate.low,
+                "high": estimate.high,
+                "model_left": model_left,
+                "true_recall": found / max(1, int(rare.sum())),
+                "recall": estimate.recall,
+                "rules": verdicts,
+                "kappa": stability.average(),
+                "seconds": seconds,
+            }
+        )
+    return out
+
+
+def relative(e: dict, key: str) -> float:
+    return abs(e[key] - e["truth_left"]) / max(1, e["truth_left"])
+
+
+def render(results: dict, args) -> str:
+    lines = [
+        "## Stopping: the rare items left, and the rules, against the truth",
+        "",
+        f"The paper's AnchorAL on MiniLM's vectors; at each checkpoint (batch labels) a check sample of about "
+        f"{args.sample} cards is drawn and answered, and every sample so far makes the estimate. `within 20%`: "
+        f"share of seeds whose estimate of the rare items left is within 20% of the truth; `covered`: share whose "
+        f"95% interval holds it; `model`: the model's probabilities summed, for comparison. Seeds {args.seeds}.",
+        "",
+    ]
+    rows = []
+    for name, runs in results.items():
+        for checkpoint in args.checkpoints:
+            at = [e for e in runs if e["checkpoint"] == checkpoint and e["left"] == e["left"]]
+            if not at:
+                continue
+            wrong_stops = {
+                rule: sum(1 for e in at if e["rules"][rule] and e["true_recall"] < TRUE_RECALL_TO_STOP)
+                for rule in at[0]["rules"]
+            }
+            rows.append(
+                [
+                    name,
+                    str(checkpoint),
+                    f"{np.mean([e['sample_labels'] for e in at]):.0f}",
+                    f"{np.mean([e['truth_left'] for e in at]):.1f}",
+                    f"{np.mean([e['left'] for e in at]):.1f}",
+                    f"{np.median([relative(e, 'left') for e in at]):.0%}",
+                    f"{np.mean([relative(e, 'left') <= WITHIN for e in at]):.0%}",
+                    f"{np.mean([e['low'] <= e['truth_left'] <= e['high'] for e in at]):.0%}",
+                    f"{np.median([relative(e, 'model_left') for e in at]):.0%}",
+                    f"{np.mean([e['true_recall'] for e in at]):.2f} / {np.mean([e['recall'] for e in at]):.2f}",
+                    ", ".join(f"{k} {v}" for k, v in wrong_stops.items()),
+                ]
+            )
+    headers = ["pool", "labels", "sample cards", "rare left", "estimate", "median error", "within 20%", "covered"]
+    headers += ["model's error", "recall: true / estimated", "wrong 'stop' verdicts"]
+    lines += [markdown_table(headers, rows), ""]
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--datasets", default="icd10-eye,tweets-sentiment")
+    parser.add_argument("--rarities", default="0.01,0.001")
+    parser.add_argument("--seeds", default="0,1,2,3,4,5,6,7,8,9")
+    parser.add_argument("--checkpoints", default="250,500")
+    parser.add_argument("--sample", type=int, default=100)
+    parser.add_argument("--section", default="stopping")
+    parser.add_argument("--no-write", action="store_true")
+    args = parser.parse_args(argv)
+    args.checkpoints = [int(c) for c in args.checkpoints.split(",")]
+    results: dict[str, list] = {}
+    for dataset in args.datasets.split(","):
+        data, X, X_test = claims_runs.load(dataset, None)
+        for rarity in [float(r) for r in args.rarities.split(",")]:
+            v = claims_runs.variant(data, X, X_test, rarity)
+            for seed in [int(s) for s in args.seeds.split(",")]:
+                for e in run(v, seed, args.checkpoints, args.sample):
+                    results.setdefault(v.name, []).append(e)
+                    print(
+                        f"[{v.name} seed {seed} at {e['checkpoint']}] left {e['truth_left']}, "
+                        f"estimate {e['left']:.1f} ({e['low']:.1f}-{e['high']:.1f}), model {e['model_left']:.1f}",
+                        flush=True,
+                    )
+    text = render(results, args)
+    print(text)
+    if not args.no_write:
+        write_results(args.section, results, text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
