@@ -128,12 +128,18 @@ def _labelled_in_order(loop: ActiveLoop) -> tuple[np.ndarray, np.ndarray]:
 
 def estimate_left(loop: ActiveLoop, samples: list[CheckSample]) -> Estimate:
     """Rare items still unlabelled, from the check samples' answered items (skipped or unanswered
-    draws are left out: the rest are taken as a sample of the same design)."""
+    draws are left out: the rest are taken as a sample of the same design).
+
+    Each sample's share of rare items is Hajek's; its interval is Wilson's on the sample's
+    effective size (Kish's), so that a sample with no rare item in it still bounds the share from
+    above (a normal interval would shrink to nothing there). The samples are pooled with weights
+    from their intervals' widths; the pooled bounds are the weighted bounds.
+    """
     ids, rare = _labelled_in_order(loop)
     found = int(rare.sum())
     rare_of = dict(zip(ids.tolist(), rare.tolist(), strict=True))
     answered = 0
-    estimates, variances = [], []
+    parts = []
     for sample in samples:
         known = np.array([i in rare_of for i in sample.ids.tolist()], dtype=bool)
         if not known.any():
@@ -141,24 +147,27 @@ def estimate_left(loop: ActiveLoop, samples: list[CheckSample]) -> Estimate:
         y = np.array([rare_of[i] for i in sample.ids[known].tolist()], dtype=np.float64)
         w = 1.0 / sample.chances[known]
         share = float((w * y).sum() / w.sum())
-        unlabelled_then = share * sample.unlabelled
-        # linearised variance of Hajek's ratio under Poisson sampling
-        residual = (1 - sample.chances[known]) * (w * (y - share)) ** 2
-        variance = sample.unlabelled**2 * residual.sum() / w.sum() ** 2
+        low, high = wilson(share, float(w.sum() ** 2 / (w**2).sum()))
         found_since = int(rare[sample.labels_before :].sum())
-        estimates.append(max(0.0, unlabelled_then - found_since))
-        variances.append(variance)
+        parts.append([max(0.0, bound * sample.unlabelled - found_since) for bound in (share, low, high)])
         answered += int(known.sum())
     if answered < MIN_ANSWERED:
         needed = MIN_ANSWERED - answered
         note = f"{needed} more check-sample answers are needed for an estimate"
         nan = float("nan")
-        return Estimate(nan, nan, nan, found, answered, len(estimates), needed=needed, note=note)
-    v = np.maximum(np.asarray(variances), 1e-9)
-    weights = (1 / v) / (1 / v).sum()
-    left = float((weights * np.asarray(estimates)).sum())
-    half = Z_95 * float(np.sqrt((weights**2 * v).sum()))
-    return Estimate(left, max(0.0, left - half), left + half, found, answered, len(estimates))
+        return Estimate(nan, nan, nan, found, answered, len(parts), needed=needed, note=note)
+    table = np.asarray(parts)
+    spread = np.maximum((table[:, 2] - table[:, 1]) / (2 * Z_95), 1e-9) ** 2
+    weights = (1 / spread) / (1 / spread).sum()
+    left, low, high = (float(x) for x in weights @ table)
+    return Estimate(left, low, high, found, answered, len(parts))
+
+
+def wilson(share: float, n: float, z: float = Z_95) -> tuple[float, float]:
+    """Wilson's score interval for a proportion seen in ``n`` (effective) draws."""
+    centre = (share + z * z / (2 * n)) / (1 + z * z / n)
+    half = z / (1 + z * z / n) * np.sqrt(share * (1 - share) / n + z * z / (4 * n * n))
+    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 @dataclass

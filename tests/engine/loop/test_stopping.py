@@ -12,6 +12,7 @@ from anchoral_widget.engine.loop.stopping import (
     estimate_left,
     rules,
     since_last_rare,
+    wilson,
 )
 
 
@@ -114,3 +115,21 @@ def test_kappa_and_stability():
     assert stability.kappas == [1.0, 1.0, 1.0] and stability.average() == 1.0
     stability.kappas.append(0.5)
     assert stability.average() == pytest.approx(2.5 / 3)
+
+
+def test_a_sample_without_a_rare_item_still_bounds_what_is_left_and_the_recall_rule_waits():
+    loop, y = started_loop(seed=5)
+    sample = draw_check_sample(loop, 60, seed=0)
+    answers = np.full(len(sample.ids), "other", dtype=object)  # as if none of the drawn were rare
+    loop.label(sample.ids, answers, source="sample")
+    estimate = estimate_left(loop, [sample])
+    assert estimate.left == 0 and estimate.high > 0
+    recall = {rule.name: rule for rule in rules(loop, estimate)}["estimated_recall"]
+    assert recall.holds is False and "at least" in recall.says
+
+
+def test_wilson_interval():
+    low, high = wilson(0.0, 100)
+    assert low == 0 and high == pytest.approx(0.037, abs=0.001)  # 3.84 / 103.84
+    low, high = wilson(0.5, 100)
+    assert (low, high) == pytest.approx((0.404, 0.596), abs=0.001)
