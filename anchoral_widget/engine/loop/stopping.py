@@ -131,8 +131,8 @@ def estimate_left(loop: ActiveLoop, samples: list[CheckSample]) -> Estimate:
     draws are left out: the rest are taken as a sample of the same design).
 
     Each sample's share of rare items is Hajek's; its interval is Wilson's on the sample's
-    effective size (Kish's), so that a sample with no rare item in it still bounds the share from
-    above (a normal interval would shrink to nothing there). The samples are pooled with weights
+    effective size, so that a sample with no rare item in it still bounds the share from above (a
+    normal interval would shrink to nothing there). The samples are pooled with weights
     from their intervals' widths; the pooled bounds are the weighted bounds.
     """
     ids, rare = _labelled_in_order(loop)
@@ -147,7 +147,7 @@ def estimate_left(loop: ActiveLoop, samples: list[CheckSample]) -> Estimate:
         y = np.array([rare_of[i] for i in sample.ids[known].tolist()], dtype=np.float64)
         w = 1.0 / sample.chances[known]
         share = float((w * y).sum() / w.sum())
-        low, high = wilson(share, float(w.sum() ** 2 / (w**2).sum()))
+        low, high = wilson(share, effective_size(share, w, sample.chances[known], y))
         found_since = int(rare[sample.labels_before :].sum())
         parts.append([max(0.0, bound * sample.unlabelled - found_since) for bound in (share, low, high)])
         answered += int(known.sum())
@@ -161,6 +161,16 @@ def estimate_left(loop: ActiveLoop, samples: list[CheckSample]) -> Estimate:
     weights = (1 / spread) / (1 / spread).sum()
     left, low, high = (float(x) for x in weights @ table)
     return Estimate(left, low, high, found, answered, len(parts))
+
+
+def effective_size(share: float, w: np.ndarray, chances: np.ndarray, y: np.ndarray) -> float:
+    """The size of a simple random sample as precise as this one: from the linearised variance of
+    Hajek's share under Poisson sampling, or, with no rare item seen (no variance to read),
+    Kish's size from the weights alone."""
+    variance = float(((1 - chances) * (w * (y - share)) ** 2).sum() / w.sum() ** 2)
+    if 0 < share < 1 and variance > 0:
+        return share * (1 - share) / variance
+    return float(w.sum() ** 2 / (w**2).sum())
 
 
 def wilson(share: float, n: float, z: float = Z_95) -> tuple[float, float]:
