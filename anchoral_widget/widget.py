@@ -79,7 +79,7 @@ class Labeller(anywidget.AnyWidget):
             self._session.report(exc, content)
 
     labels = property(lambda self: self._session.labels, doc="A DataFrame of every stored label: id, text, label, …")
-    label_check = property(lambda self: self._session.label_check(), doc="Every label, most doubtful first (seconds).")
+    review = property(lambda self: self._session.review, doc="Label check, check samples, the stopping report.")
     loop = property(lambda self: self._session.loop, doc="The ActiveLoop underneath (leave it to the widget).")
     store = property(lambda self: getattr(self.loop.store, "path", None), doc="The labels' SQLite file, or None.")
     budget = property(

@@ -98,7 +98,7 @@ def test_messages_label_undo_and_submit(w):
     assert w.progress["skipped"] == 3
     assert set(w.labels.columns) == {"id", "text", "label", "iteration", "time"}
     assert w.loop.labels[ids[0]] == "eye"
-    check = w.label_check
+    check = w.review.label_check()
     assert sorted(check["id"]) == sorted(w.loop.labels) and "flagged" in check and "suggested" in check
 
 

@@ -17,6 +17,7 @@
 - :class:`~.mapchannel.MapChannel`: the map, its messages and the F1 estimate.
 - :class:`~.selection.Selection`: texts selected on the map, labelled or skipped as one event.
 - :class:`~.search.Search`: search by meaning, its query encoder and the pool it searches.
+- :class:`~.review.Review` (``review``): label checks, check samples, the stopping report.
 - :mod:`~.commands`: a front end's message, checked against the protocol, to a method here.
 
 A command about a batch carries the batch's iteration; once a batch is submitted its iteration is
@@ -51,7 +52,7 @@ from .lookahead import Lookahead
 from .mapchannel import MapChannel
 from .notes import SessionNotes
 from .proposer import Proposer
-from .review import label_check_frame
+from .review import Review
 from .screen import Screen, check_budget, plain
 from .search import Search
 from .selection import Selection, check_ready_ids
@@ -133,6 +134,7 @@ class LabelSession:
         self._training = training
         self._proposer: Proposer | None = None  # made with the loop (its learner decides label-ahead)
         self._search = Search(self._guarded, self._screen, self._worker, encoder)
+        self.review = Review(self._guarded, self._screen, self._channel)
         if loop is not None:
             give_texts(loop, texts)
             self._attach(loop, encoder, map)
@@ -143,10 +145,12 @@ class LabelSession:
         self._proposer = Proposer(
             loop, self._guarded, self._screen, self._channel, training=self._training, on_error=self._fail
         )
+        self._proposer.on_proposed = self.review.observe
         self._search.use(encoder)
         self._map = self._channel.view = map
         self._notes = None if loop.store is None else SessionNotes(loop.store.path)  # drafts, curves
         self._screen.keep_drafts(self._notes)
+        self.review.attach(loop, self._notes)
         self._channel.keep_curves(self._notes)
         self._guarded.attach(loop)
         self._screen.publish("minority", "progress")
@@ -203,12 +207,6 @@ class LabelSession:
         self._worker.wait(None, tag=PREPARE)
         self._worker.wait(60, tag=WRITES)
         return self._guarded.facts.frame()
-
-    def label_check(self) -> pd.DataFrame:
-        """Every label, those that models fitted without them doubt most first (see ``review``)."""
-        self._worker.wait(None, tag=PREPARE)
-        self._worker.wait(60, tag=WRITES)
-        return label_check_frame(self._guarded)
 
     @property
     def phase(self) -> str:

@@ -69,6 +69,7 @@ class Proposer:
             prepare=scorer if self.ahead else None,  # strict proposes at once, scoring what it needs
         )
         self.lookahead = Lookahead()  # the next subpool's neighbour lists, fetched while the person reads
+        self.on_proposed: Callable[[ActiveLoop], None] = lambda loop: None  # after each proposal, the loop held
 
     def propose(self, budget: int | None) -> None:
         """Propose the next batch and show it (a worker job); nothing while a batch is on screen,
@@ -96,6 +97,7 @@ class Proposer:
             if self.ahead:
                 self.trainer.request(FitRequest.of(loop))  # the new labels, in the background
             self.lookahead.submit(neighbours_ahead(loop, proposal.batch_ids))
+            self.on_proposed(loop)
             self._subpools = [*self._subpools[-4:], proposal.subpool_ids]  # replaced whole: read unlocked
             self._shown_model = proposal.model_labelled
             cards = batch_cards(proposal, loop, self._guarded.class_names)

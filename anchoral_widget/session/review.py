@@ -1,39 +1,180 @@
-"""Which labels to look at again: the label check run on a session's labels, as a table.
+"""The review of a labelling job: which labels to look at again, and how many rare items are left.
 
-The labelled rows are copied under the loop's lock and checked outside it, so labelling goes on
-while the folds are fitted. The check always fits its own models on the pool's vectors (seconds),
-whatever learner proposes the batches: five fine-tunings of a transformer would take minutes to
-hours.
+:class:`Review` is a part of :class:`~.labeller.LabelSession` (``w.review``):
+
+- :meth:`Review.label_check`: every label, those that models fitted without them doubt most
+  first. The labelled rows are copied under the loop's lock and checked outside it, so labelling
+  goes on while the folds are fitted; the check always fits its own models on the pool's vectors
+  (seconds), whatever learner proposes the batches: five fine-tunings of a transformer would take
+  minutes to hours.
+- :meth:`Review.check_sample` draws a check sample (see :mod:`~anchoral_widget.engine.loop.stopping`)
+  and :meth:`Review.answer_sample` stores its answers as labels (``source="sample"``): they count
+  like any others, and the design is kept in the session's notes so a restarted kernel still
+  estimates from it.
+- :meth:`Review.progress_report`: the estimate of the rare items left and each stopping rule,
+  in words. The models' stability is observed after each proposal, on a fixed set of 1,000 items,
+  for learners on the embeddings only (a learner that reads text would take minutes per look).
 """
 
 from __future__ import annotations
+
+import threading
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from ..engine.learners.label_check import check_labels
+from ..engine.loop.active import ActiveLoop
+from ..engine.loop.stopping import CheckSample, Stability, draw_check_sample, estimate_left, rules
+from ..engine.pool import learner_reads_texts
+from ..errors import InputError
 from .guarded import GuardedLoop
+from .mapchannel import MapChannel
+from .notes import SessionNotes
+from .screen import Screen
+
+SAMPLE = "sample"  # the event source of a check sample's answers
+SAMPLES = "check_samples"  # the notes' key for the samples' designs
 
 
-def label_check_frame(guarded: GuardedLoop, *, seed: int = 0) -> pd.DataFrame:
-    """Every label (whose vector is in), the least probable first: id, text, label, suggested,
-    probability (out of fold, of the label given), flagged (the models prefer another class)."""
-    with guarded.held() as loop:
-        if loop is None:
-            raise RuntimeError("the pool is still being prepared: no labels to check yet")
-        ids, given = loop.labelled_in_id_order()  # less items whose vectors are still to come
-        X = np.array(loop.embeddings[ids], dtype=np.float32)
-        texts = loop.texts
-        names = list(loop.classes)
-    check = check_labels(X, given, len(names), seed=seed)
-    order = check.order
-    return pd.DataFrame(
-        {
-            "id": ids[order],
-            "text": [None if texts is None else texts[i] for i in ids[order].tolist()],
-            "label": [names[c] for c in given[order]],
-            "suggested": [names[c] for c in check.suggested[order]],
-            "probability": check.quality[order],
-            "flagged": check.flagged[order],
+class Review:
+    """Label checks, check samples and the stopping report of one session.
+
+    Parameters
+    ----------
+    guarded : GuardedLoop
+        The session's loop behind its lock.
+    screen, channel : Screen, MapChannel
+        Told once a sample's answers are stored: the counts, the map.
+    """
+
+    def __init__(self, guarded: GuardedLoop, screen: Screen, channel: MapChannel):
+        self._guarded, self._screen, self._channel = guarded, screen, channel
+        self._lock = threading.Lock()  # the samples and the stability: read by the kernel, grown by the worker
+        self._samples: list[CheckSample] = []
+        self._stability: Stability | None = None
+        self._notes: SessionNotes | None = None
+
+    def attach(self, loop: ActiveLoop, notes: SessionNotes | None) -> None:
+        """Start on ``loop``; samples kept in ``notes`` by an earlier session come back."""
+        self._notes = notes
+        kept = [] if notes is None else notes.get(SAMPLES) or []
+        with self._lock:
+            self._samples = [CheckSample.from_payload(p) for p in kept]
+            reads_text = learner_reads_texts(loop.learner)
+            self._stability = None if reads_text else Stability.for_pool(len(loop.embeddings), seed=loop.seed)
+
+    def observe(self, loop: ActiveLoop) -> None:
+        """After a proposal (on the worker, holding the loop): its model's predictions."""
+        with self._lock:
+            if self._stability is not None and loop.model_ is not None:
+                self._stability.observe(loop)
+
+    # ---- from the kernel --------------------------------------------------------------
+
+    def label_check(self, seed: int = 0) -> pd.DataFrame:
+        """Every label (whose vector is in), the least probable first: id, text, label, suggested,
+        probability (out of fold, of the label given), flagged (the models prefer another class)."""
+        with self._guarded.held() as loop:
+            loop = _ready(loop)
+            ids, given = loop.labelled_in_id_order()  # less items whose vectors are still to come
+            X = np.array(loop.embeddings[ids], dtype=np.float32)
+            texts, names = loop.texts, list(loop.classes)
+        check = check_labels(X, given, len(names), seed=seed)
+        order = check.order
+        return pd.DataFrame(
+            {
+                "id": ids[order],
+                "text": [None if texts is None else texts[i] for i in ids[order].tolist()],
+                "label": [names[c] for c in given[order]],
+                "suggested": [names[c] for c in check.suggested[order]],
+                "probability": check.quality[order],
+                "flagged": check.flagged[order],
+            }
+        )
+
+    def check_sample(self, size: int = 100) -> pd.DataFrame:
+        """Draw about ``size`` unlabelled texts to estimate the rare items left: id, text, chance
+        (of being drawn). Answer them with :meth:`answer_sample`; the batch on screen stays."""
+        with self._guarded.held() as loop:
+            loop = _ready(loop)
+            sample = draw_check_sample(loop, int(size), seed=len(self._samples))
+            texts = loop.texts
+        with self._lock:
+            self._samples.append(sample)
+            kept = [s.payload() for s in self._samples]
+        if self._notes is not None:
+            self._notes.put(SAMPLES, kept)
+        return pd.DataFrame(
+            {
+                "id": sample.ids,
+                "text": [None if texts is None else texts[i] for i in sample.ids.tolist()],
+                "chance": sample.chances,
+            }
+        )
+
+    def answer_sample(self, answers: dict[int, str]) -> int:
+        """Store ``{id: class}`` answers to check-sample texts as one event; all or nothing.
+        Returns how many were stored. An InputError names an id that was not drawn, is labelled
+        or skipped already, or is a card of the batch on screen (answer it there)."""
+        with self._lock:
+            drawn = set(np.concatenate([s.ids for s in self._samples]).tolist()) if self._samples else set()
+        labelled = {}
+        classes = self._guarded.class_names
+        for item, name in answers.items():
+            if int(item) not in drawn:
+                raise InputError(f"text {item} is not in a check sample: draw one with check_sample()")
+            if str(name) not in classes:
+                raise InputError(f"unknown class {name!r}; the classes are {', '.join(classes)}")
+            labelled[int(item)] = self._guarded.class_of(str(name))
+        if not labelled:
+            return 0
+        with self._guarded.held() as loop:
+            loop = _ready(loop)
+            ids = np.fromiter(labelled, dtype=np.int64)
+            done = ids[loop.excluded[ids]]
+            if len(done):
+                raise InputError(f"text {done[0]} is labelled or skipped already: nothing was stored")
+            on_screen = [] if loop.pending is None else np.intersect1d(ids, loop.pending.batch_ids).tolist()
+            if on_screen:
+                raise InputError(f"text {on_screen[0]} is a card of the batch on screen: answer it there")
+            self._guarded.store(labelled, source=SAMPLE)
+        self._screen.publish("progress")
+        self._channel.update()
+        return len(labelled)
+
+    def progress_report(self) -> dict[str, Any]:
+        """The rare items found and the estimate of those left, each stopping rule's verdict, and
+        all of it in words (``text``)."""
+        with self._guarded.held() as loop:
+            loop = _ready(loop)
+            with self._lock:
+                estimate = estimate_left(loop, list(self._samples))
+                verdicts = rules(loop, estimate, self._stability)
+        lines = [f"{estimate.found:,} rare items found."]
+        if estimate.left == estimate.left:
+            lines.append(
+                f"About {estimate.left:,.0f} left unlabelled (95% interval {estimate.low:,.0f}-{estimate.high:,.0f}), "
+                f"from {estimate.answered} check-sample answers."
+            )
+        for r in verdicts:
+            verdict = "holds" if r.holds else "not yet" if r.holds is False else "cannot tell yet"
+            lines.append(f"{r.name.replace('_', ' ')}: {verdict} ({r.says})")
+        return {
+            "found": estimate.found,
+            "left": estimate.left,
+            "low": estimate.low,
+            "high": estimate.high,
+            "recall": estimate.recall,
+            "answered": estimate.answered,
+            "needed": estimate.needed,
+            "rules": {r.name: {"holds": r.holds, "value": r.value, "says": r.says} for r in verdicts},
+            "text": "\n".join(lines),
         }
-    )
+
+
+def _ready(loop: ActiveLoop | None) -> ActiveLoop:
+    if loop is None:
+        raise InputError("the pool is still being prepared: nothing to review yet")
+    return loop

@@ -1,14 +1,27 @@
-"""The label check on a session's labels: every label once, the doubtful ones first, nothing changed."""
+"""A session's review: the label check on its labels, check samples answered beside the batch,
+and the stopping report, kept across a restart."""
 
 import numpy as np
+import pytest
 from conftest import clustered_pool
-from sessions import make
+from sessions import answer_all, batch_ids, make
+
+from anchoral_widget.errors import InputError
+from anchoral_widget.session.review import SAMPLE
+
+
+def pool():
+    X, y, _ = clustered_pool(n=600, d=64, rare_clusters=(0, 1, 2), seed=3)
+    texts = [f"{'eye' if label == 'rare' else 'other'} text {i}" for i, label in enumerate(y)]
+    return X, y, texts
+
+
+def names(y, ids):
+    return {int(i): ("eye" if y[i] == "rare" else "other") for i in ids}
 
 
 def test_the_label_check_puts_wrong_labels_first_and_changes_no_label():
-    X, y, _ = clustered_pool(n=600, d=64, rare_clusters=(0, 1, 2), seed=3)
-    texts = [f"{'eye' if label == 'rare' else 'other'} text {i}" for i, label in enumerate(y)]
-    data = X, y, texts
+    _, y, texts = data = pool()
     rare, other = np.flatnonzero(y == "rare"), np.flatnonzero(y == "other")
     wrong = other[:3]
     seed_labels = {int(i): "eye" for i in rare} | {int(i): "other" for i in other[3:150]}
@@ -16,7 +29,7 @@ def test_the_label_check_puts_wrong_labels_first_and_changes_no_label():
     session = make(data, seed_labels=seed_labels)
     before = session.labels.sort_values("id").reset_index(drop=True)
 
-    check = session.label_check()
+    check = session.review.label_check()
 
     assert sorted(check["id"].tolist()) == sorted(seed_labels)
     assert set(wrong.tolist()) <= set(check["id"].head(5).tolist())
@@ -28,3 +41,68 @@ def test_the_label_check_puts_wrong_labels_first_and_changes_no_label():
     after = session.labels.sort_values("id").reset_index(drop=True)
     assert after[["id", "label"]].equals(before[["id", "label"]])
     session.close()
+
+
+def test_a_check_sample_is_answered_beside_the_batch_and_estimates_what_is_left():
+    _, y, texts = data = pool()
+    session = make(data)
+    on_screen = batch_ids(session)
+    sample = session.review.check_sample(60)
+    assert len(sample) > 20 and not set(sample["id"]) & set(session.loop.labels)
+    assert sample["text"].tolist() == [texts[i] for i in sample["id"]]
+    answers = names(y, [i for i in sample["id"] if i not in on_screen])
+    before = session.snapshot()["progress"]["labelled"]
+
+    assert session.review.answer_sample(answers) == len(answers)
+
+    assert session.snapshot()["progress"]["labelled"] == before + len(answers)
+    assert batch_ids(session) == on_screen, "the batch on screen stays"
+    assert session.loop.events[-1].source == SAMPLE
+    report = session.review.progress_report()
+    truth_left = int(((y == "rare") & ~session.loop.excluded).sum())
+    assert report["answered"] == len(answers) and report["low"] <= truth_left <= report["high"]
+    assert "rare items found" in report["text"] and "since last rare" in report["text"]
+    assert set(report["rules"]) == {"since_last_rare", "stability", "estimated_recall"}
+    session.close()
+
+
+@pytest.mark.parametrize("case", ["not drawn", "labelled", "on screen", "unknown class"])
+def test_bad_sample_answers_are_refused_and_nothing_is_stored(case):
+    _, y, _ = data = pool()
+    session = make(data)
+    sample = session.review.check_sample(len(y) if case == "on screen" else 60)  # the whole pool: the cards too
+    free = [i for i in sample["id"] if i not in batch_ids(session)]
+    answers = names(y, free[:5])
+    if case == "not drawn":
+        answers[next(i for i in range(len(y)) if i not in set(sample["id"]))] = "other"
+    elif case == "labelled":
+        session.review.answer_sample({free[0]: answers[free[0]]})
+    elif case == "on screen":
+        answers[batch_ids(session)[0]] = "other"
+    else:
+        answers[free[1]] = "nose"
+    labelled = len(session.loop.labels)
+    with pytest.raises(InputError):
+        session.review.answer_sample(answers)
+    assert len(session.loop.labels) == labelled
+    session.close()
+
+
+def test_samples_and_their_estimate_survive_a_restart_and_stability_is_observed(tmp_path):
+    _, y, _ = data = pool()
+    store = tmp_path / "labels.db"
+    first = make(data, store=store)
+    for _ in range(4):  # four proposals: three kappas between successive models
+        answer_all(first, "other")
+        first.handle({"kind": "submit", "iteration": first.snapshot()["iteration"]})
+        assert first.wait(30)
+    sample = first.review.check_sample(60)
+    first.review.answer_sample(names(y, [i for i in sample["id"] if i not in batch_ids(first)]))
+    report = first.review.progress_report()
+    assert report["rules"]["stability"]["holds"] is not None
+    first.close()
+
+    second = make(data, store=store, seed_labels={})
+    again = second.review.progress_report()
+    assert again["answered"] == report["answered"] and again["left"] == pytest.approx(report["left"])
+    second.close()

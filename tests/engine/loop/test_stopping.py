@@ -118,7 +118,7 @@ def test_kappa_and_stability():
 
 
 def test_a_sample_without_a_rare_item_still_bounds_what_is_left_and_the_recall_rule_waits():
-    loop, y = started_loop(seed=5)
+    loop, _ = started_loop(seed=5)
     sample = draw_check_sample(loop, 60, seed=0)
     answers = np.full(len(sample.ids), "other", dtype=object)  # as if none of the drawn were rare
     loop.label(sample.ids, answers, source="sample")
