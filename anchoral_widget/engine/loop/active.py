@@ -1,9 +1,8 @@
-"""The active-learning loop as one plain object: label, propose, skip, undo, simulate.
+"""The active-learning loop as one plain object: label, propose, skip, correct, undo, simulate.
 
 No UI here. The loop holds the labelled set, the pending proposal and the history; everything
 random in an iteration is drawn from generators seeded by ``(seed, iteration)``, so the same
-labelled set at the same iteration always gives the same proposal (after an undo, after a
-resume).
+labelled set at the same iteration always gives the same proposal, after an undo or a resume.
 """
 
 from __future__ import annotations
@@ -22,6 +21,7 @@ from ..learners.learner import Trained
 from ..pool import Pool, learner_reads_texts
 from .classes import Classes
 from .labelled import LabelledSet
+from .labels_io import export_labels, import_labels, labels_frame
 from .oracle import run_oracle
 from .proposing import evaluate_model, propose_batch, train
 from .records import Event, IterationRecord, Proposal, kept_subpool
@@ -63,18 +63,17 @@ class ActiveLoop:
         How anchors are chosen; the second, if given, applies to minority classes only.
     index : "auto", "hnsw", "exact" or a built index
         Built lazily, only for the filters that query it.
-    cache_dir : path, optional
-        Where a built HNSW index is saved and found again (checked against the pool).
     texts : sequence of str, optional
         The pool's texts; needed by learners that read text.
     test : (X, y), optional
         A held-out set (X in the learner's inputs, y class names) evaluated each iteration.
     seed : int
     store : path or LabelStore, optional
-        A SQLite file that keeps every label: each call is committed before it returns, and
-        reopening the file on the same pool resumes where the last session stopped.
-    fingerprint : str, optional
-        The pool's identity for the store; by default a hash of the embeddings.
+        A SQLite file that keeps every label (each call committed before it returns); reopened
+        on the same pool, it resumes where the last session stopped.
+    fingerprint, cache_dir : optional
+        The pool's identity for the store (default: a hash of the embeddings); where a built
+        HNSW index is saved and found again (checked against the pool).
     """
 
     def __init__(
@@ -124,10 +123,10 @@ class ActiveLoop:
         self.test = None if test is None else (test[0], self.class_indices(test[1], what="test label"))
 
         self._labelled = LabelledSet(len(self.embeddings))
-        # Iterations whose proposal came from a store's log: recorded as logged (a store from
-        # the first release logged whole SEALS subpools; its history keeps them).
+        # iterations proposed in a store's log keep their logged subpools (whole SEALS ones, at first)
         self._replayed_iterations: set[int] = set()
         self._pending: Proposal | None = None
+        self._subpool_kept = {"pool_filter": self.config["pool_filter"], "subpool_size": self.config["subpool_size"]}
         self.history: list[IterationRecord] = []
         self.model_: Any = None  # the model trained by the last proposal
         self.store: LabelStore | None = None
@@ -176,8 +175,8 @@ class ActiveLoop:
 
     @property
     def events(self) -> tuple[Event, ...]:
-        """Every ``label`` and ``skip`` call still in effect (undone ones are gone), oldest first:
-        what :meth:`undo` takes back, last first. Read them, do not change them."""
+        """Every ``label``, ``skip`` and ``correct`` call still in effect (undone ones are gone),
+        oldest first: what :meth:`undo` takes back, last first. Read them, do not change them."""
         return tuple(self._labelled.events)
 
     @property
@@ -229,10 +228,7 @@ class ActiveLoop:
         says where a call from outside the batch came from (``"map"``: a selection labelled at
         once); it is kept with the event, in the store and in :attr:`events`.
         """
-        arr = self._labelled.checked_ids(ids)
-        classes = self.class_indices(labels)
-        if len(classes) != len(arr):
-            raise InputError(f"{len(arr)} ids but {len(classes)} labels")
+        arr, classes = self._ids_and_classes(ids, labels)
         self._labelled.check_open_for_labels(arr)
         self._apply(Event("label", arr, classes, self._iteration_of(arr), time.time(), source=source))
 
@@ -241,6 +237,20 @@ class ActiveLoop:
         arr = self._labelled.checked_ids(ids)
         self._labelled.check_open_for_skips(arr)
         self._apply(Event("skip", arr, None, self._iteration_of(arr), time.time(), source=source))
+
+    def correct(self, ids: npt.ArrayLike, labels: Iterable[Any], *, source: str | None = None) -> int:
+        """Change the class of labelled items as one event (undone exactly; the store keeps the
+        answers replaced). Returns how many changed; the pending batch stays."""
+        event = self._labelled.correction(*self._ids_and_classes(ids, labels), self.iteration, source)
+        if event is not None:
+            self._apply(event)
+        return 0 if event is None else len(event.ids)
+
+    def _ids_and_classes(self, ids: npt.ArrayLike, labels: Iterable[Any]) -> tuple[np.ndarray, np.ndarray]:
+        arr, classes = self._labelled.checked_ids(ids), self.class_indices(labels)
+        if len(classes) != len(arr):
+            raise InputError(f"{len(arr)} ids but {len(classes)} labels")
+        return arr, classes
 
     def _iteration_of(self, ids: np.ndarray) -> int:
         if self._pending is not None and np.isin(ids, self._pending.batch_ids).any():
@@ -255,16 +265,13 @@ class ActiveLoop:
             event.completed = self._pending
             kept = self._pending
             if kept.iteration not in self._replayed_iterations:
-                kept = self._kept_subpool(kept)
+                kept = kept_subpool(kept, **self._subpool_kept)
             self.history.append(IterationRecord.of(kept, self._labelled.classes, self._labelled.skipped, self.classes))
             self._pending = None
 
-    def _kept_subpool(self, proposal: Proposal) -> Proposal:
-        return kept_subpool(proposal, self.config["pool_filter"], self.config["subpool_size"])
-
     def undo(self, persist: bool = True) -> Event | None:
-        """Revert the last ``label`` or ``skip`` call exactly, reopening its iteration if it
-        finished one. Returns the reverted event, or None if there is nothing to undo."""
+        """Revert the last ``label``, ``skip`` or ``correct`` call exactly, reopening its iteration
+        if it finished one. Returns the reverted event, or None if there is nothing to undo."""
         if not self._labelled.events:
             return None
         if persist and self.store is not None:
@@ -292,20 +299,19 @@ class ActiveLoop:
         self.store = opened_for(self, store)
 
     def restore(self, kind: str, payload: dict[str, Any]) -> None:
-        """Apply one logged step (``label``, ``skip``, ``undo`` or ``propose``) as it was recorded,
+        """Apply one logged step (``label``, ``skip``, ``correct``, ``undo`` or ``propose``) as recorded,
         writing nothing: how a label store rebuilds the loop (see :func:`~.store.replay`)."""
         if kind == "propose":
             self._pending = Proposal.from_payload(payload)
             self._replayed_iterations.add(self._pending.iteration)
-        elif kind in ("label", "skip"):
+        elif kind in ("label", "skip", "correct"):
             classes = None if kind == "skip" else self.class_indices(payload["labels"])
-            self._apply(
-                Event.from_payload(kind, self._labelled.checked_ids(payload["ids"]), classes, payload), persist=False
-            )
+            event = Event.from_payload(kind, self._labelled.checked_ids(payload["ids"]), classes, payload)
+            self._apply(event, persist=False)
         elif kind == "undo":
             self.undo(persist=False)
         else:
-            raise InputError(f"unknown logged step {kind!r}: expected label, skip, undo or propose")
+            raise InputError(f"unknown logged step {kind!r}: expected label, skip, correct, undo or propose")
 
     # ---- one iteration ------------------------------------------------------------------
 
@@ -355,7 +361,7 @@ class ActiveLoop:
         self.model_ = None if trained.stand_in else trained.model
         self._replayed_iterations.discard(self.iteration)
         if self.store is not None:
-            self.store.append("propose", self._kept_subpool(proposal).payload())
+            self.store.append("propose", kept_subpool(proposal, **self._subpool_kept).payload())
         self._pending = proposal
         return proposal
 
@@ -374,20 +380,14 @@ class ActiveLoop:
 
     def labels_frame(self) -> pd.DataFrame:
         """The labels as a DataFrame: id, text, label, iteration, time."""
-        from .labels_io import labels_frame
-
         return labels_frame(self)
 
     def export(self, path: str | os.PathLike[str]) -> Path:
         """Write the labels to a .csv, .parquet or .jsonl file."""
-        from .labels_io import export_labels
-
         return export_labels(self, path)
 
     def import_labels(self, path: str | os.PathLike[str]) -> int:
         """Add labels from a .csv, .parquet or .jsonl file (all or nothing); returns how many."""
-        from .labels_io import import_labels
-
         return import_labels(self, path)
 
     def __repr__(self) -> str:

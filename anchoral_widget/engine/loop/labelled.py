@@ -1,11 +1,13 @@
 """The labelled set: which items of the pool are labelled (with which class, when) or skipped,
-and the ``label`` and ``skip`` calls that made it so, oldest first, each undone exactly.
+and the ``label``, ``skip`` and ``correct`` calls that made it so, oldest first, each undone exactly.
 
 Classes are held as indices; the loop turns names into indices and back. What a call means for
 the batch on screen (finishing an iteration, reopening it) is the loop's business, not this.
 """
 
 from __future__ import annotations
+
+import time
 
 import numpy as np
 import numpy.typing as npt
@@ -48,14 +50,34 @@ class LabelledSet:
         if already:
             raise InputError(f"already labelled: {already[:5]}")
 
+    def correction(self, ids: np.ndarray, classes: np.ndarray, iteration: int, source: str | None) -> Event | None:
+        """The event that gives labelled ``ids`` the ``classes``, less those of that class already;
+        None when nothing changes. An InputError names an item that is not labelled."""
+        unlabelled = [int(i) for i in ids if int(i) not in self.classes]
+        if unlabelled:
+            raise InputError(f"not labelled, so nothing to correct: {unlabelled[:5]}")
+        changed = np.array([self.classes[i] != c for i, c in zip(ids.tolist(), classes.tolist(), strict=True)], bool)
+        if not changed.any():
+            return None
+        event = Event("correct", ids[changed], classes[changed], iteration, time.time(), source=source)
+        event.previous = np.array([self.classes[i] for i in event.ids.tolist()], dtype=np.int64)  # logged with it
+        return event
+
     def check_open_for_skips(self, ids: np.ndarray) -> None:
         taken = [int(i) for i in ids if self.excluded[i]]
         if taken:
             raise InputError(f"already labelled or skipped: {taken[:5]}")
 
     def apply(self, event: Event) -> None:
-        """Take in one checked ``label`` or ``skip`` call; a label given to a skipped item
-        unskips it (the event remembers which, for its undo)."""
+        """Take in one checked ``label``, ``skip`` or ``correct`` call; a label given to a skipped
+        item unskips it, a correction replaces classes (the event remembers which, for its undo).
+        A corrected label keeps its place in the labelling order and its time."""
+        if event.kind == "correct":
+            assert event.classes is not None  # a correction always carries its classes
+            event.previous = np.array([self.classes[i] for i in event.ids.tolist()], dtype=np.int64)  # replayed too
+            self.classes.update(zip(event.ids.tolist(), event.classes.tolist(), strict=True))
+            self.events.append(event)
+            return
         if event.kind == "label":
             assert event.classes is not None  # a label event always carries its classes
             for item, cls in zip(event.ids.tolist(), event.classes.tolist()):
@@ -74,6 +96,10 @@ class LabelledSet:
             return None
         event = self.events.pop()
         ids = event.ids.tolist()
+        if event.kind == "correct":
+            assert event.previous is not None  # set when it was applied
+            self.classes.update(zip(ids, event.previous.tolist(), strict=True))
+            return event
         if event.kind == "label":
             for item in ids:
                 del self.classes[item]

@@ -76,6 +76,7 @@ class Event:
     completed: Proposal | None = None  # the proposal this call finished, if it did
     unskipped: list[int] = field(default_factory=list)  # skipped items this call labelled
     source: str | None = None  # where the call came from when not a batch or seed: "map" (a selection)
+    previous: np.ndarray | None = None  # a correction: the classes the items had before it
 
     @classmethod
     def from_payload(cls, kind: str, ids: np.ndarray, classes: np.ndarray | None, payload: dict[str, Any]) -> Event:
@@ -92,6 +93,8 @@ class Event:
         }
         if self.source is not None:  # absent from batch and seed rows, as in every older store
             payload["source"] = self.source
+        if self.previous is not None:  # kept in the log: a correction never erases the answer it replaced
+            payload["previous"] = [class_names[c] for c in self.previous.tolist()]
         return payload
 
 

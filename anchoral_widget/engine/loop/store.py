@@ -1,6 +1,6 @@
 """A durable label store: SQLite in WAL mode, one append-only log of everything the loop did.
 
-Every ``label``, ``skip``, ``undo`` and ``propose`` is one row, committed before the loop's
+Every ``label``, ``skip``, ``correct``, ``undo`` and ``propose`` is one row, committed before the loop's
 call returns, so an acknowledged label survives a kernel crash. Reopening the store on the
 same pool replays the log: the same labelled set, the same history, the same pending batch.
 Nothing is ever deleted: an undo is a row of its own.
@@ -25,17 +25,17 @@ from ...errors import InputError
 if TYPE_CHECKING:
     from .active import ActiveLoop
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: corrections of past labels (``correct`` rows)
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS log (
+_LOG = """
+CREATE TABLE IF NOT EXISTS {name} (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    kind TEXT NOT NULL CHECK (kind IN ('label', 'skip', 'undo', 'propose')),
+    kind TEXT NOT NULL CHECK (kind IN ('label', 'skip', 'correct', 'undo', 'propose')),
     payload TEXT NOT NULL,
     time REAL NOT NULL
 );
 """
+_SCHEMA = "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);" + _LOG.format(name="log")
 
 
 def _json(value: Any) -> str:
@@ -99,7 +99,22 @@ class LabelStore:
                 }
             )
             meta = dict(self._db.execute("SELECT key, value FROM meta"))
+        if json.loads(meta.get("schema", "0")) == 1:
+            self._migrate_from_1()
+            meta = dict(self._db.execute("SELECT key, value FROM meta"))
         self._check(meta, identities, classes, config)
+
+    def _migrate_from_1(self) -> None:
+        """Schema 1's log refuses ``correct`` rows (a CHECK that SQLite cannot alter): copy it,
+        row for row and with its sequence numbers, into a log that takes them."""
+        with self._transaction():
+            if json.loads(self._db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()[0]) != 1:
+                return  # another connection migrated it meanwhile
+            self._db.execute(_LOG.format(name="log_v2"))
+            self._db.execute("INSERT INTO log_v2 (seq, kind, payload, time) SELECT seq, kind, payload, time FROM log")
+            self._db.execute("DROP TABLE log")
+            self._db.execute("ALTER TABLE log_v2 RENAME TO log")
+            self._db.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (_json(SCHEMA_VERSION),))
 
     def _set_meta(self, values: dict[str, Any]) -> None:
         with self._transaction():
