@@ -103,8 +103,17 @@ class GuardedLoop:
             finally:
                 self.refresh()
 
+    def correct(self, ids: Sequence[int], label: str, *, source: str | None = None) -> int:
+        """Give labelled ``ids`` the class ``label`` (a class name), as one event; how many changed."""
+        with self._lock:
+            assert self.loop is not None  # nothing is corrected before the loop is attached
+            try:
+                return self.loop.correct(list(ids), [self.class_of(label)] * len(ids), source=source)
+            finally:
+                self.refresh()
+
     def undo(self):
-        """Take back the loop's last label or skip call; returns its event (None: nothing to undo)."""
+        """Take back the loop's last label, skip or correction; returns its event (None: nothing to undo)."""
         with self._lock:
             assert self.loop is not None  # nothing is undone before the loop is attached
             try:

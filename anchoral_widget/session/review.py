@@ -11,6 +11,7 @@
   and :meth:`Review.answer_sample` stores its answers as labels (``source="sample"``): they count
   like any others, and the design is kept in the session's notes so a restarted kernel still
   estimates from it.
+- :meth:`Review.correct`: any past label changed, as an event of its own.
 - :meth:`Review.progress_report`: the estimate of the rare items left and each stopping rule,
   in words. The models' stability is observed after each proposal, on a fixed set of 1,000 items,
   for learners on the embeddings only (a learner that reads text would take minutes per look).
@@ -19,6 +20,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -35,6 +37,7 @@ from .notes import SessionNotes
 from .screen import Screen
 
 SAMPLE = "sample"  # the event source of a check sample's answers
+REVIEW = "review"  # the event source of a correction
 SAMPLES = "check_samples"  # the notes' key for the samples' designs
 
 
@@ -143,6 +146,18 @@ class Review:
         self._screen.publish("progress")
         self._channel.update()
         return len(labelled)
+
+    def correct(self, ids: Sequence[int], label: str) -> int:
+        """Give past labels the class ``label``, as one event (the store keeps the answers it
+        replaced; correct again to go back). Returns how many changed; an InputError names an id
+        that is not labelled or an unknown class, and changes nothing."""
+        if str(label) not in self._guarded.class_names:
+            raise InputError(f"unknown class {label!r}; the classes are {', '.join(self._guarded.class_names)}")
+        _ready(self._guarded.loop)
+        changed = self._guarded.correct([int(i) for i in ids], str(label), source=REVIEW)
+        self._screen.publish("progress")
+        self._channel.update()
+        return changed
 
     def progress_report(self) -> dict[str, Any]:
         """The rare items found and the estimate of those left, each stopping rule's verdict, and

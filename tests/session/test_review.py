@@ -40,6 +40,18 @@ def test_the_label_check_puts_wrong_labels_first_and_changes_no_label():
     assert check["probability"].is_monotonic_increasing, "the least probable label first"
     after = session.labels.sort_values("id").reset_index(drop=True)
     assert after[["id", "label"]].equals(before[["id", "label"]])
+
+    eye_before = session.snapshot()["progress"]["counts"]["eye"]
+    assert session.review.correct(wrong.tolist(), "other") == 3
+    corrected = session.labels.set_index("id")["label"]
+    assert (corrected.loc[wrong] == "other").all() and len(corrected) == len(seed_labels)
+    assert session.snapshot()["progress"]["counts"]["eye"] == eye_before - 3
+    assert session.loop.events[-1].kind == "correct" and session.loop.events[-1].source == "review"
+    with pytest.raises(InputError, match="unknown class"):
+        session.review.correct(wrong.tolist(), "nose")
+    with pytest.raises(InputError, match="not labelled"):
+        session.review.correct([int(other[-1])], "eye")
+    assert session.labels.set_index("id")["label"].equals(corrected)
     session.close()
 
 
