@@ -28,7 +28,14 @@ import pandas as pd
 
 from ..engine.learners.label_check import check_labels
 from ..engine.loop.active import ActiveLoop
-from ..engine.loop.stopping import CheckSample, Stability, draw_check_sample, estimate_left, rules
+from ..engine.loop.stopping import (
+    CheckSample,
+    Stability,
+    batch_advantage,
+    draw_check_sample,
+    estimate_left,
+    rules,
+)
 from ..engine.pool import learner_reads_texts
 from ..errors import InputError
 from .guarded import GuardedLoop
@@ -166,7 +173,7 @@ class Review:
             loop = _ready(loop)
             with self._lock:
                 estimate = estimate_left(loop, list(self._samples))
-                verdicts = rules(loop, estimate, self._stability)
+                verdicts = [*rules(loop, estimate, self._stability), batch_advantage(loop, estimate)]
         lines = [f"{estimate.found:,} rare items found."]
         if estimate.left == estimate.left:
             lines.append(

@@ -74,7 +74,7 @@ def test_a_check_sample_is_answered_beside_the_batch_and_estimates_what_is_left(
     truth_left = int(((y == "rare") & ~session.loop.excluded).sum())
     assert report["answered"] == len(answers) and report["low"] <= truth_left <= report["high"]
     assert "rare items found" in report["text"] and "since last rare" in report["text"]
-    assert set(report["rules"]) == {"since_last_rare", "stability", "estimated_recall"}
+    assert set(report["rules"]) == {"since_last_rare", "stability", "estimated_recall", "batches_beat_random"}
     session.close()
 
 

@@ -270,3 +270,32 @@ def rules(
             )
         )
     return out
+
+
+def batch_advantage(loop: ActiveLoop, estimate: Estimate, *, last: int = 10) -> Rule:
+    """Do the batches find rare items faster than random picks would? The rare share of the
+    answers to the last ``last`` batches against the estimated share among the unlabelled items
+    (the check samples'): a pool whose rare class has no neighbourhood of its own (sentiment, say)
+    gives AnchorAL nothing to follow."""
+    first = loop.iteration - last
+    answered = [e for e in loop.events if e.kind == "label" and e.source is None and e.iteration >= max(0, first)]
+    classes = np.concatenate([e.classes for e in answered if e.classes is not None]) if answered else np.empty(0)
+    if len(classes) == 0 or estimate.left != estimate.left:
+        return Rule("batches_beat_random", None, float("nan"), "needs answered batches and a check sample's estimate")
+    share = float(np.isin(classes, sorted(loop.minority_indices)).mean())
+    unlabelled = max(1, loop.unlabelled_count)
+    low, mid, high = (x / unlabelled for x in (estimate.low, estimate.left, estimate.high))
+    words = (
+        f"the last batches hold {share:.1%} rare items, against about {mid:.1%} ({low:.1%}-{high:.1%}) left in the pool"
+    )
+    if share > high:
+        return Rule("batches_beat_random", True, share, f"{words}: they find them faster than random picks would")
+    if share <= mid:
+        return Rule(
+            "batches_beat_random",
+            False,
+            share,
+            f"{words}: AnchorAL is not helping here (no faster than random picks); the rare class may have no "
+            "neighbourhood of its own in these embeddings",
+        )
+    return Rule("batches_beat_random", None, share, f"{words}: too close to tell yet")

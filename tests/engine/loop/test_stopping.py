@@ -7,6 +7,7 @@ from anchoral_widget.engine.loop.stopping import (
     MIN_ANSWERED,
     CheckSample,
     Stability,
+    batch_advantage,
     cohen_kappa,
     draw_check_sample,
     estimate_left,
@@ -25,7 +26,8 @@ def started_loop(n=4000, budget=100, seed=0):
         rng.choice(np.flatnonzero(y == "other"), 17, replace=False),
     ]
     loop.label(seeds, y[seeds])
-    loop.simulate(y, budget)
+    if budget:
+        loop.simulate(y, budget)
     loop.propose()  # the model that draws the samples
     return loop, y
 
@@ -133,3 +135,18 @@ def test_wilson_interval():
     assert low == 0 and high == pytest.approx(0.037, abs=0.001)  # 3.84 / 103.84
     low, high = wilson(0.5, 100)
     assert (low, high) == pytest.approx((0.404, 0.596), abs=0.001)
+
+
+def test_batches_that_find_rare_items_faster_than_random_picks_are_told_apart_from_those_that_do_not():
+    loop, y = started_loop(seed=6)  # AnchorAL on rare clusters: its batches are rich in them
+    sample = draw_check_sample(loop, 200, seed=0)
+    loop.label(sample.ids, y[sample.ids], source="sample")
+    helping = batch_advantage(loop, estimate_left(loop, [sample]))
+    assert helping.holds is True and "faster than random picks" in helping.says
+
+    blind, y = started_loop(seed=6, budget=0)
+    blind.simulate(["other"] * len(y), 100)  # batches that never meet a rare item
+    sample = draw_check_sample(blind, 200, seed=0)
+    blind.label(sample.ids, y[sample.ids], source="sample")
+    warning = batch_advantage(blind, estimate_left(blind, [sample]))
+    assert warning.holds is False and "not helping" in warning.says and warning.value == 0
