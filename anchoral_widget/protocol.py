@@ -155,7 +155,8 @@ TRAITS: dict[str, dict] = {
     "seconds": {"type": "object", "help": "Seconds the last batch took: train, select, total."},
     "progress": {
         "type": "object",
-        "help": "labelled, skipped, budget, pool, counts per class, missing classes, iteration.",
+        "help": "labelled, skipped, budget, pool, counts per class, missing classes, iteration, store (where "
+        "the labels are kept, relative to the working folder; null: in memory only).",
     },
     "search": {
         "type": "object",

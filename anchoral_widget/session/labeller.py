@@ -39,6 +39,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -56,6 +57,7 @@ from .review import Review
 from .screen import Screen, check_budget, plain
 from .search import Search
 from .selection import Selection, check_ready_ids
+from .storepath import shown
 from .trainer import Trainer
 from .worker import Worker
 
@@ -151,6 +153,7 @@ class LabelSession:
         self._notes = None if loop.store is None else SessionNotes(loop.store.path)  # drafts, curves
         self._screen.keep_drafts(self._notes)
         self.review.attach(loop, self._notes)
+        self._screen.show_store(None if loop.store is None else shown(loop.store.path, Path.cwd()))
         self._channel.keep_curves(self._notes)
         self._guarded.attach(loop)
         self._screen.publish("minority", "progress")

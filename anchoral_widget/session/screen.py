@@ -69,6 +69,7 @@ class Screen:
         self._startup = dict(STARTED) if phase != "preparing" else {**STARTED, "stage": "starting"}
         self._search: dict[str, Any] = {"query": "", "busy": False, "results": [], "seconds": None}
         self._curves: dict = {}
+        self._store: str | None = None  # where the labels are kept, as a person finds it
 
     # ---- reading ------------------------------------------------------------------------
 
@@ -93,6 +94,7 @@ class Screen:
                     "counts": dict(f.counts),
                     "missing": list(f.missing),
                     "iteration": f.iteration,
+                    "store": self._store,
                 },
                 "search": dict(self._search),
                 "error": self._error,
@@ -104,6 +106,12 @@ class Screen:
     @property
     def phase(self) -> str:
         return self._phase
+
+    def show_store(self, where: str | None) -> None:
+        """Say where the labels are kept (None: in memory only)."""
+        with self._lock:
+            self._store = where
+        self.publish("progress")
 
     def has_batch(self) -> bool:
         with self._lock:

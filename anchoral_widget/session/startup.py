@@ -37,6 +37,7 @@ from .guarded import give_texts
 from .labeller import LabelSession
 from .plan import Plan, checked_texts, plan_session
 from .progress import Progress
+from .storepath import default_store
 
 
 def start_session(texts, classes=None, minority=None, **params) -> LabelSession:
@@ -243,7 +244,7 @@ def make_loop(plan: Plan, report: Report | None = None):
             cache_dir=params.pop("cache_dir", None),
             fingerprint=params.pop("fingerprint", None),
         )
-        _default_store(params, pool)
+        _default_store(params, pool, plan.minority or [])
         report("store", None, None)
         assert plan.classes is not None  # build_session needs classes when no loop is given
         loop = ActiveLoop(pool, plan.classes, plan.minority, **params)
@@ -288,15 +289,15 @@ def _encode_test(loop_params: dict, encoder) -> None:
     loop_params["test"] = (X, list(y))
 
 
-def _default_store(loop_params: dict, pool: Pool) -> None:
-    """Unless told otherwise, keep the labels in a SQLite file in the working folder (the
-    notebook's), named after the pool, so that a user who never asked still keeps them.
+def _default_store(loop_params: dict, pool: Pool, minority: Sequence[object]) -> None:
+    """Unless told otherwise, keep the labels in a SQLite file under the working folder (the
+    notebook's, see :mod:`.storepath`), so that a user who never asked still keeps them.
     ``store=None`` or ``store=False`` keeps labels in memory only."""
     if "store" in loop_params:
         if loop_params["store"] in (None, False):
             del loop_params["store"]
         return
-    loop_params["store"] = Path.cwd() / f"anchoral-labels-{pool.fingerprint[:12]}.db"
+    loop_params["store"] = default_store(Path.cwd(), pool.fingerprint, len(pool.embeddings), minority)
 
 
 def _cores() -> int:

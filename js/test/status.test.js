@@ -2,7 +2,7 @@
 // The status view while the pool is prepared: the start-up's progress bar and text, the cards'
 // placeholder, and what is left once labelling can start.
 import { afterEach, describe, expect, it } from "vitest";
-import { startupFraction, startupShown, statusView } from "../src/views/status.js";
+import { startupFraction, startupShown, statusView, storeText } from "../src/views/status.js";
 import widget from "../src/widget.js";
 import { FakeModel, initialState } from "./fake-model.js";
 
@@ -126,5 +126,20 @@ describe("status view while the pool is prepared", () => {
     expect(host.querySelector(".aw-root").dataset.phase).toBe("preparing");
     expect(host.querySelector(".aw-empty").textContent).toContain("preparing the pool");
     expect(host.querySelectorAll(".aw-card").length).toBe(0);
+  });
+});
+
+describe("where the labels are kept", () => {
+  it("says the store's path, or that labels stay in memory", () => {
+    expect(storeText("anchoral-labels/eye-58000-texts-ff558dba.db")).toBe("labels kept in anchoral-labels/eye-58000-texts-ff558dba.db");
+    expect(storeText(null)).toBe("labels kept in memory only (store=None)");
+    expect(storeText(undefined)).toBe("");
+  });
+
+  it("shows it on the progress line", () => {
+    const model = preparing();
+    model.set("progress", { ...model.get("progress"), store: "anchoral-labels/eye-58000-texts-ff558dba.db" });
+    const el = mountStatus(model);
+    expect(el.querySelector(".aw-store").textContent).toBe("labels kept in anchoral-labels/eye-58000-texts-ff558dba.db");
   });
 });

@@ -41,6 +41,7 @@ def test_first_batch_has_cards_with_guess_score_and_nearest_anchor(data):
         "counts": {"other": 1, "eye": 1},
         "missing": [],
         "iteration": 0,
+        "store": None,
     }
 
 

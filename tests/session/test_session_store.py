@@ -46,7 +46,10 @@ def test_labels_are_kept_in_a_store_named_after_the_pool_by_default(data, tmp_pa
         index="exact",
     )
     path = session.loop.store.path
-    assert path.parent == tmp_path and path.name.startswith("anchoral-labels-") and path.suffix == ".db"
+    assert path.parent == tmp_path / "anchoral-labels" and path.suffix == ".db"
+    assert path.name.startswith(f"eye-{len(texts)}-texts-"), "named after the rare class and the pool"
+    assert session.snapshot()["progress"]["store"] == f"anchoral-labels/{path.name}", "and said where"
+    assert not list(tmp_path.glob("*.db*")), "nothing beside the notebook"
     session.loop.label([0, 1], ["other", "eye"])
     session.close()
     again = build_session(
@@ -128,3 +131,18 @@ def test_a_batch_that_cannot_be_stored_comes_back_with_its_answers(data, monkeyp
     session.handle({"kind": "submit", "iteration": it})  # sent again, as it was
     assert session.wait(30)
     assert set(ids[1:]) <= set(session.labels.id) and session.loop.skipped_ids.tolist() == [ids[0]]
+
+
+def test_labels_kept_at_the_former_default_are_found_there(data, tmp_path):
+    X, texts = data[0], data[2]
+    params = dict(embeddings=X, encoder=KeywordEncoder(texts, X), batch_size=B, subpool_size=50, index="exact")
+    probe = build_session(texts, ["other", "eye"], ["eye"], store=None, **params)
+    former = tmp_path / f"anchoral-labels-{probe.loop.pool.fingerprint[:12]}.db"  # where the first releases kept them
+    probe.close()
+    first = build_session(texts, ["other", "eye"], ["eye"], store=former, **params)
+    first.loop.label([0, 1], ["other", "eye"])
+    first.close()
+    again = build_session(texts, ["other", "eye"], ["eye"], **params)
+    assert again.loop.store.path == former and again.loop.labels == {0: "other", 1: "eye"}
+    assert again.snapshot()["progress"]["store"] == former.name
+    again.close()

@@ -27,6 +27,12 @@ export function startupFraction(startup) {
 }
 
 /** @param {{model: import("../model.js").AnyModel}} ctx */
+/** Where the labels are kept, as the progress line says it. */
+export function storeText(where) {
+  if (where === undefined) return "";
+  return where === null ? "labels kept in memory only (store=None)" : `labels kept in ${where}`;
+}
+
 export function statusView({ model }) {
   const line = h("span", { class: "aw-status-text" });
   const retry = h("button", { type: "button", class: "aw-retry", hidden: true }, "Retry");
@@ -36,7 +42,8 @@ export function statusView({ model }) {
   const text = h("span", { class: "aw-progress-text" });
   const counts = h("span", { class: "aw-counts" });
   const iteration = h("span", { class: "aw-iteration" });
-  const progress = h("div", { class: "aw-progress" }, h("div", { class: "aw-bar-track" }, bar), text, counts, iteration);
+  const store = h("span", { class: "aw-store" });
+  const progress = h("div", { class: "aw-progress" }, h("div", { class: "aw-bar-track" }, bar), text, counts, iteration, store);
   const startupBar = h("div", { class: "aw-bar aw-startup-bar" });
   const startupTrack = h("div", { class: "aw-bar-track", role: "progressbar", "aria-valuemin": "0", "aria-valuemax": "100" }, startupBar);
   const startupText = h("span", { class: "aw-startup-text" });
@@ -60,6 +67,7 @@ export function statusView({ model }) {
       p.skipped ? h("span", { class: "aw-count aw-skipped" }, `skipped ${count(p.skipped)}`) : null,
     );
     iteration.textContent = p.iteration === undefined ? "" : `iteration ${p.iteration}`;
+    store.textContent = storeText(p.store);
     updateStartup();
   }
   function updateStartup() {
