@@ -108,7 +108,7 @@ def build_session(
     **loop_params
         ``batch_size``, ``pool_filter``, ``strategy``, ``learner``, ``seed``, ... of ActiveLoop;
         ``store=``: the SQLite file that keeps every label and resumes after a restart; by
-        default ``anchoral-labels-<pool>.db`` in the working folder; ``None`` for memory only.
+        default in ``anchoral-labels/`` in the working folder (:mod:`.storepath`); ``None``: memory only.
         ``test=(texts or embeddings, classes)``: a held-out set for the F1 curves (without
         one they show a cross-validated estimate); ``cache_dir=``: the map's cache too.
         An unknown name raises :class:`TypeError` before anything is computed.
