@@ -45,7 +45,10 @@ def test_the_switch_lands_between_batches_with_labels_drafts_history_and_store_i
         s = session.snapshot()
         assert s["status"].endswith("· fast embeddings; better 0% encoded")
         assert s["startup"]["stage"] == "upgrade" and s["startup"]["embeddings"] == "fast"
-        assert s["startup"]["text"] == "fast embeddings; loading better to encode 120 texts in the background"
+        assert (
+            s["startup"]["text"]
+            == "fast embeddings; better's vectors behind you, labelling is not waiting on them: loading better"
+        )
         answer_all(session)  # one batch on the first embeddings
         assert session.loop.embeddings.shape[1] == 16
     s = session.snapshot()
@@ -180,19 +183,24 @@ def test_the_upgrade_waits_while_a_batch_is_proposed_and_stops_once_the_session_
     assert model.calls == 3, "the pass under way when it closed ends, then it stops"
 
 
-def test_the_upgrade_progress_names_the_embeddings_serving_the_batch_and_the_time_left():
+def test_the_upgrade_progress_says_it_is_behind_the_person_and_reads_its_rate_over_a_window():
     now, shown = [0.0], []
     progress = Progress(shown.append, clock=lambda: now[0])
     progress.embeddings, progress.upgrading = "fast", "MiniLM"
+    behind = "fast embeddings; MiniLM's vectors behind you, labelling is not waiting on them"
     progress("upgrade", None, 58_000)
-    assert shown[-1]["text"] == "fast embeddings; loading MiniLM to encode 58,000 texts in the background"
+    assert shown[-1]["text"] == f"{behind}: loading MiniLM"
     progress("upgrade", 0, 58_000)
-    now[0] += 40.0
-    progress("upgrade", 12_000, 58_000)
-    assert shown[-1]["text"] == (
-        "fast embeddings; MiniLM encoding 12,000 / 58,000 in the background · 300 texts/s · 2 min 33 s left"
-    )
+    now[0] += 5.0
+    progress("upgrade", 10, 58_000)  # a slow first part (the labels' neighbourhoods): no estimate yet
+    assert shown[-1]["text"] == f"{behind}: 10 / 58,000 · estimating the time left"
+    assert shown[-1]["left"] is None
+    for _ in range(12):  # then 300 texts/s for two minutes
+        now[0] += 10.0
+        progress("upgrade", shown[-1]["done"] + 3_000, 58_000)
+    assert shown[-1]["done"] == 36_010 and shown[-1]["rate"] == 300.0, "the last minute's rate, not the start's"
+    assert shown[-1]["text"] == f"{behind}: 36,010 / 58,000 · 300 texts/s · 1 min 13 s left"
     assert shown[-1]["embeddings"] == "fast" and shown[-1]["stage"] == "upgrade"
     progress.embeddings = "MiniLM"
     progress("ready", None, None)
-    assert shown[-1]["text"] == "MiniLM embeddings" and shown[-1]["seconds"]["upgrade"] == 40.0
+    assert shown[-1]["text"] == "MiniLM embeddings" and shown[-1]["seconds"]["upgrade"] == 125.0
