@@ -32,3 +32,17 @@ def test_notebook_runs_top_to_bottom(path, tmp_path, monkeypatch):
     NotebookClient(nb, timeout=900, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
     assert not errors
+
+
+def test_the_quickstart_says_what_eye_means_with_examples_the_dataset_agrees_with():
+    from anchoral_widget.data.datasets import load_dataset
+
+    cells = json.loads(NOTEBOOKS[0].read_text())["cells"]
+    text = next("".join(c["source"]) for c in cells if "".join(c["source"]).startswith('## What counts as "eye"'))
+    rows = [line.split("|")[1:3] for line in text.splitlines() if line.startswith("| ")]
+    examples = {title.strip(): label.strip() for title, label in rows if label.strip() in ("eye", "other")}
+    data = load_dataset("icd10-eye", seed=0)
+    texts, labels = list(data.texts) + list(data.test_texts), list(data.labels) + list(data.test_labels)
+    where = {t: str(label) for t, label in zip(texts, labels, strict=True)}
+    assert {"eye", "other"} == set(examples.values()) and len(examples) >= 6
+    assert {title: where.get(title) for title in examples} == examples, "each example's label is the dataset's"
