@@ -129,3 +129,21 @@ export function selectionHeadline(n) {
 export function textsToFetch(ids, known, shown = SELECTION_SHOWN) {
   return ids.slice(0, shown).filter((id) => !known.has(id));
 }
+
+/**
+ * Whether the search goes where the cards will be: before the first batch, finding a first
+ * example of each class is the first thing to do, so it is the first thing on screen.
+ * @param {string} phase @param {unknown[]} batch
+ */
+export function searchFirst(phase, batch) {
+  return batch.length === 0 && ["starting", "preparing", "cold"].includes(phase);
+}
+
+/**
+ * Whether an element whose box is `rect` lies wholly outside a view `height` pixels tall, as after
+ * a notebook's "Run All" that ends on a later cell.
+ * @param {{top: number, bottom: number}} rect @param {number} height
+ */
+export function outOfView(rect, height) {
+  return rect.bottom <= 0 || rect.top >= height;
+}

@@ -6,6 +6,7 @@
 import "./widget.css";
 import { h } from "./dom.js";
 import { commandFor, keepFromJupyter } from "./keys.js";
+import { outOfView, searchFirst } from "./logic.js";
 import { cardsView } from "./views/cards.js";
 import { curvesView } from "./views/curves.js";
 import { errorView } from "./views/error.js";
@@ -19,6 +20,9 @@ import { statusView } from "./views/status.js";
 function isTextField(target) {
   return target instanceof HTMLElement && (target.tagName === "INPUT" || target.tagName === "TEXTAREA" || target.isContentEditable);
 }
+
+/** How long after the widget first needs the person it checks that they can see it (a "Run All" scrolls on). */
+const REVEAL_AFTER_MS = 1500;
 
 /** The DOM event that shows a selection in the side panel, as the map's lasso does: detail {ids}. */
 export const SELECT_EVENT = "anchoral-select";
@@ -38,6 +42,7 @@ function render({ model, el }) {
   const search = searchView({ model });
   const error = errorView({ model });
   const views = [status, help, cards, map, selection, curves, search, error];
+  const work = h("div", { class: "aw-work" }, cards.el); // the cards, and before them the search at a cold start
 
   const root = h(
     "div",
@@ -45,7 +50,7 @@ function render({ model, el }) {
     { class: "aw-root", tabindex: "0", "data-lm-suppress-shortcuts": "true", "aria-label": "AnchorAL labeller" },
     h("div", { class: "aw-header" }, status.el, help.el),
     help.panel, // in the flow, above the cards and the map: it pushes them down, covers nothing
-    h("div", { class: "aw-main" }, cards.el, h("div", { class: "aw-side" }, map.el, selection.el, curves.el)),
+    h("div", { class: "aw-main" }, work, h("div", { class: "aw-side" }, map.el, selection.el, curves.el)),
     search.el,
     error.el,
   );
@@ -77,12 +82,23 @@ function render({ model, el }) {
   }
   root.addEventListener("keydown", onKeydown);
 
+  let revealed = false;
   function syncAttributes() {
-    root.dataset.phase = model.get("phase");
+    const phase = model.get("phase");
+    root.dataset.phase = phase;
     root.dataset.iteration = String(model.get("iteration"));
+    if (searchFirst(phase, model.get("batch"))) work.prepend(search.el);
+    else if (search.el.parentElement === work) root.insertBefore(search.el, error.el);
+    if (!revealed && (phase === "cold" || phase === "ready")) {
+      revealed = true; // once: when there is first something to do, after the notebook's own scrolling
+      setTimeout(() => {
+        if (root.isConnected && outOfView(root.getBoundingClientRect(), window.innerHeight)) root.scrollIntoView({ block: "start" });
+      }, REVEAL_AFTER_MS);
+    }
   }
   model.on("change:phase", syncAttributes);
   model.on("change:iteration", syncAttributes);
+  model.on("change:batch", syncAttributes);
   syncAttributes();
 
   el.append(root);
@@ -91,6 +107,7 @@ function render({ model, el }) {
     root.removeEventListener(SELECT_EVENT, onSelectEvent);
     model.off("change:phase", syncAttributes);
     model.off("change:iteration", syncAttributes);
+    model.off("change:batch", syncAttributes);
     for (const view of views) view.destroy();
     root.remove();
   };

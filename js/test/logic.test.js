@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { answerOf, batchProgress, clampIndex, fold, majorityClass, nextOpen, percent, progressFraction, progressText, unanswered } from "../src/logic.js";
+import { answerOf, batchProgress, clampIndex, fold, majorityClass, nextOpen, percent, progressFraction, outOfView, progressText, searchFirst, unanswered } from "../src/logic.js";
 
 const batch = [{ id: 1 }, { id: 2 }, { id: 3 }, { id: 4 }];
 
@@ -55,5 +55,22 @@ describe("classes and numbers", () => {
     expect(progressFraction({ labelled: 120, budget: 480, pool: 2000 })).toBeCloseTo(0.25);
     expect(progressFraction({ labelled: 900, budget: 500, pool: 2000 })).toBe(1);
     expect(percent(0.814)).toBe("81%");
+  });
+});
+
+describe("where the search goes, and whether the widget is out of view", () => {
+  it("puts the search first before the first batch only", () => {
+    expect(searchFirst("cold", [])).toBe(true);
+    expect(searchFirst("preparing", [])).toBe(true);
+    expect(searchFirst("ready", [{ id: 1 }])).toBe(false);
+    expect(searchFirst("training", [])).toBe(false); // between batches: the cards' place is theirs
+    expect(searchFirst("done", [])).toBe(false);
+  });
+
+  it("tells a box wholly above or below the view", () => {
+    expect(outOfView({ top: 1200, bottom: 1900 }, 1000)).toBe(true);
+    expect(outOfView({ top: -900, bottom: -10 }, 1000)).toBe(true);
+    expect(outOfView({ top: 900, bottom: 1600 }, 1000)).toBe(false);
+    expect(outOfView({ top: -100, bottom: 50 }, 1000)).toBe(false);
   });
 });

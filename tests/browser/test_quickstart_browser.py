@@ -35,6 +35,26 @@ def seed_from_search(root, query, label):
     return hit_id
 
 
+def test_after_run_all_the_widget_is_in_view_with_the_search_first_and_the_help_across(page, artifacts):
+    root = page.locator(".aw-root")
+    page.wait_for_timeout(2_500)  # past the widget's own check, once the notebook stopped scrolling
+    box, height = root.bounding_box(), page.viewport_size["height"]
+    toolbar = page.locator(".jp-NotebookPanel-toolbar").first.bounding_box()
+    assert box["y"] < height and box["y"] + box["height"] > 0, (
+        "Run All ends on a later cell: the widget is brought into view"
+    )
+    assert box["y"] >= toolbar["y"] + toolbar["height"] - 1, "its headline is not under the notebook's toolbar"
+    search, map_ = root.locator(".aw-search").bounding_box(), root.locator(".aw-map-view").bounding_box()
+    # before the first batch the search is the first thing to do: where the cards will be, beside the map
+    assert search["y"] <= map_["y"] + 1 and search["x"] + search["width"] <= map_["x"] + 1
+    root.screenshot(path=str(artifacts / "quickstart-run-all.png"))
+    root.locator(".aw-help-button").click()
+    panel = root.locator(".aw-help").bounding_box()
+    assert panel["width"] >= 0.9 * (box["width"] - 24), "the help spans the widget, no blank half beside it"
+    root.screenshot(path=str(artifacts / "quickstart-help.png"))
+    root.locator(".aw-help-button").click()
+
+
 def test_cold_start_search_seeds_the_loop(page, artifacts):
     root = page.locator(".aw-root")
     assert root.locator(".aw-search").get_attribute("open") is not None, "search is open on a cold start"
@@ -49,6 +69,8 @@ def test_cold_start_search_seeds_the_loop(page, artifacts):
 
     page.wait_for_selector('.aw-root[data-phase="ready"] .aw-card', timeout=60_000)
     assert root.locator(".aw-card").count() == 25
+    first_card = root.locator(".aw-card").first.bounding_box()
+    assert root.locator(".aw-search").bounding_box()["y"] > first_card["y"], "then the cards take its place"
     state = probe(page, "{'labels': w.labels.set_index('id').label.to_dict(), 'iteration': list(w.labels.iteration)}")
     assert {int(k): v for k, v in state["labels"].items()} == {eye: "eye", other: "other"}
     assert state["iteration"] == [-1, -1], "search labels are seed labels, outside any batch"
