@@ -47,6 +47,7 @@ function fakeScatterplot() {
       filter(indices) { sp.filtered = [...indices]; return Promise.resolve(); },
       unfilter() { sp.filtered = null; return Promise.resolve(); },
       getScreenPosition: () => [10, 10],
+      zoomToArea(area, options) { (sp.zoomed ??= []).push({ area, options }); },
       destroy() { sp.destroyed = true; },
     };
     made.push(sp);
@@ -86,6 +87,20 @@ async function mountedWithMap({ onSelect, drawLimit } = {}) {
 }
 
 describe("map view", () => {
+  it("opens once on the labelled and batch items with the pool around them, then leaves the camera alone", async () => {
+    const { model, renderer } = await mountedWithMap();
+    const sp = renderer.made[0];
+    expect(sp.zoomed).toHaveLength(1);
+    const { area, options } = sp.zoomed[0];
+    expect(options).toEqual({ transition: false });
+    expect(area.width).toBeGreaterThan(0);
+    expect(area.width).toBeLessThanOrEqual(2);
+    const { header, buffers } = firstMap();
+    emit(model, header, buffers); // the next batch: the person's camera stays where it is
+    await flush();
+    expect(sp.zoomed).toHaveLength(1);
+  });
+
   it("shows the fit's progress, then asks for nothing until the map is ready", () => {
     const model = new FakeModel(initialState({ map_status: { status: "fitting", fraction: 0.4, text: "map: fitting UMAP… 40%" } }));
     const view = mount(model, fakePlotly());

@@ -59,6 +59,23 @@ def layers(page, view=0):
     return page.evaluate(LAYERS_JS, view)
 
 
+def test_the_map_opens_on_the_labels_and_the_batch_with_the_pool_around_them(page, artifacts):
+    page.wait_for_selector(".aw-map-view[data-status='ready'] .aw-map-plot[data-points]", timeout=240_000)
+    spread = page.evaluate("""() => {
+        const map = document.querySelector('.aw-root .aw-map-view');
+        const plot = map.querySelector('.aw-map-plot').getBoundingClientRect();
+        const batch = map.querySelector('.aw-map-overlay').drawnLayers.find(l => l.uid === 'batch').screen;
+        const xs = batch.map(p => p[0]), ys = batch.map(p => p[1]);
+        const view = map.querySelector('.aw-map-gl').scatterplot.get('cameraView');
+        return {zoom: view[0], width: (Math.max(...xs) - Math.min(...xs)) / plot.width,
+                height: (Math.max(...ys) - Math.min(...ys)) / plot.height,
+                inside: batch.every(([x, y]) => x >= 0 && y >= 0 && x <= plot.width && y <= plot.height)};
+    }""")
+    # on the whole pool the batch's rings sat in one dark cluster: the camera now opens closer, on them
+    assert spread["zoom"] > 1.05 and spread["inside"] and max(spread["width"], spread["height"]) >= 0.3, spread
+    page.locator(MAP).screenshot(path=str(artifacts / "map-opened-on-the-batch.png"))
+
+
 def test_the_map_and_curves_update_after_a_submitted_batch(page, artifacts):
     # the first batch does not wait for the map; the map comes once UMAP has fitted
     page.wait_for_selector(

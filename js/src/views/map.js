@@ -11,6 +11,7 @@
 // camera stops (mapdetail.js); a lasso then selects from the whole pool.
 import { append, h } from "../dom.js";
 import { anchorOf, applyMapUpdate, emptyMap } from "../mapdata.js";
+import { focusArea } from "../mapextent.js";
 import { mapLasso } from "../maplasso.js";
 import { DRAW_LIMIT } from "../maplod.js";
 import { mapTexts } from "../maptexts.js";
@@ -35,6 +36,7 @@ export function mapView({ model, onSelect = () => {}, renderer = loadScatterplot
   let state = emptyMap();
   const current = () => state;
   let alive = true;
+  let focused = false; // opened once on the labels and the batch; the camera is the person's after
   const texts = mapTexts((message) => model.send(message));
 
   const status = h("div", { class: "aw-map-status", role: "status" });
@@ -96,6 +98,13 @@ export function mapView({ model, onSelect = () => {}, renderer = loadScatterplot
       await detail.update();
       plot.dataset.points = String(sp.get("points").length);
       legend.draw();
+    }
+    if (!focused) {
+      const area = focusArea([state.layers.labelled.xy, state.layers.batch.xy], pool.frame);
+      if (area) {
+        focused = true;
+        sp.zoomToArea(area, { transition: false });
+      }
     }
     overlay.draw();
     el.dataset.iteration = String(state.iteration);

@@ -29,13 +29,13 @@ export function mapOverlay({ pool, state, hidden }) {
     if (canvas.height !== height * ratio) canvas.height = height * ratio;
     const current = state();
     layers = overlayLayers(current, pool.frame, { hidden, highlight: highlighted, position: (id) => positionOf(current, id) });
-    /** @type {any} for the browser tests: what is drawn, bottom first */
-    (canvas).drawnLayers = layers.map((l) => ({ uid: l.uid, ids: l.ids }));
+    const at = pool.toScreen();
+    /** @type {any} for the browser tests: what is drawn, bottom first, and where on screen */
+    (canvas).drawnLayers = layers.map((l) => ({ uid: l.uid, ids: l.ids, screen: Array.from(l.ids, (_, i) => at(l.x[i], l.y[i])) }));
     const ctx = canvas.getContext?.("2d");
     if (!ctx) return;
     ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
     ctx.clearRect(0, 0, width, height);
-    const at = pool.toScreen();
     for (const layer of layers) {
       for (let i = 0; i < layer.ids.length; i++) {
         const [x, y] = at(layer.x[i], layer.y[i]);
