@@ -171,13 +171,12 @@ describe("receiving a message from the kernel", () => {
   });
 });
 
-/** A stand-in for plotly: enough for the map view to draw and take a click. */
 /** A stand-in for regl-scatterplot that lets the test click a point. */
 function fakeScatterplot() {
   const handlers = new Map();
   const sp = {
     draw: () => Promise.resolve(), set() {}, get: (name) => (name === "points" ? [] : undefined),
-    subscribe: (event, fn) => handlers.set(event.toLowerCase(), fn), deselect() {}, destroy() {},
+    subscribe: (event, fn) => handlers.set(event.toLowerCase(), fn), deselect() {}, destroy() {}, zoomToArea() {},
     fire: (event, payload) => handlers.get(event.toLowerCase())?.(payload),
   };
   return { sp, load: () => Promise.resolve(() => sp) };
