@@ -136,7 +136,7 @@ class LabelSession:
         self._training = training
         self._proposer: Proposer | None = None  # made with the loop (its learner decides label-ahead)
         self._search = Search(self._guarded, self._screen, self._worker, encoder)
-        self.review = Review(self._guarded, self._screen, self._channel)
+        self.review = Review(self._guarded, self._screen, self._channel, lambda: self._worker.submit(self._propose))
         if loop is not None:
             give_texts(loop, texts)
             self._attach(loop, encoder, map)

@@ -20,7 +20,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -57,10 +57,12 @@ class Review:
         The session's loop behind its lock.
     screen, channel : Screen, MapChannel
         Told once a sample's answers are stored: the counts, the map.
+    propose : callable
+        Queues the session's next proposal: answers that give a cold start its missing class start it.
     """
 
-    def __init__(self, guarded: GuardedLoop, screen: Screen, channel: MapChannel):
-        self._guarded, self._screen, self._channel = guarded, screen, channel
+    def __init__(self, guarded: GuardedLoop, screen: Screen, channel: MapChannel, propose: Callable[[], object]):
+        self._guarded, self._screen, self._channel, self._propose = guarded, screen, channel, propose
         self._lock = threading.Lock()  # the samples and the stability: read by the kernel, grown by the worker
         self._samples: list[CheckSample] = []
         self._stability: Stability | None = None
@@ -150,8 +152,10 @@ class Review:
             if on_screen:
                 raise InputError(f"text {on_screen[0]} is a card of the batch on screen: answer it there")
             self._guarded.store(labelled, source=SAMPLE)
-        self._screen.publish("progress")
+        self._screen.publish("progress", "minority")
         self._channel.update()
+        if self._screen.phase == "cold":
+            self._propose()
         return len(labelled)
 
     def correct(self, ids: Sequence[int], label: str) -> int:

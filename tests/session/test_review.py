@@ -118,3 +118,15 @@ def test_samples_and_their_estimate_survive_a_restart_and_stability_is_observed(
     again = second.review.progress_report()
     assert again["answered"] == report["answered"] and again["left"] == pytest.approx(report["left"])
     second.close()
+
+
+def test_sample_answers_that_give_a_cold_start_its_missing_class_start_the_loop():
+    _, y, _ = data = pool()
+    session = make(data, seed_labels={int(np.flatnonzero(y == "other")[0]): "other"})
+    assert session.snapshot()["phase"] == "cold"
+    sample = session.review.check_sample(len(y))  # the whole pool: its rare items too
+    session.review.answer_sample(names(y, sample["id"][:200]))
+    assert session.wait(30)
+    s = session.snapshot()
+    assert s["phase"] == "ready" and len(s["batch"]) > 0
+    session.close()
