@@ -172,7 +172,7 @@ def test_labels_survive_a_new_widget_on_the_same_pool(pool, tmp_path):
         index="exact",
     )
     first = aw.Labeller(texts, seed_labels=seeds, **params)
-    assert first.wait(30) and first.store.parent == tmp_path
+    assert first.wait(30) and first.store.parent == tmp_path / "anchoral-labels"
     stored = first.labels[["id", "label"]].values.tolist()
     first.close()
     second = aw.Labeller(texts, **params)  # a restarted kernel: no seed labels given this time
