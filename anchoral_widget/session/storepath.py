@@ -20,7 +20,7 @@ MAX_NAME = 40  # characters of the classes' part of the name
 def default_store(folder: Path, fingerprint: str, size: int, minority: Sequence[object]) -> Path:
     """The store file for a pool of ``size`` texts with this ``fingerprint`` and ``minority``."""
     former = folder / f"anchoral-labels-{fingerprint[:12]}.db"
-    name = "-".join(_slug(str(c)) for c in minority if _slug(str(c))) or "labels"
+    name = "-".join(slug for slug in (_slug(str(c)) for c in minority) if slug) or "labels"
     path = folder / FOLDER / f"{name[:MAX_NAME]}-{size}-texts-{fingerprint[:8]}.db"
     if former.exists() and not path.exists():
         return former

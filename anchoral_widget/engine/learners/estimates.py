@@ -18,6 +18,7 @@ from .learner import make_learner, take
 from .metrics import per_class_f1
 
 DEFAULT_FOLDS = 5
+MIN_PER_CLASS = 2  # a class needs this many labels to be held out in a fold
 
 
 def cross_validated_f1(
@@ -44,14 +45,12 @@ def cross_validated_f1(
     learner : a learner object (``fit(X, y, n_classes, seed)``); default the embedding
         classifier the loop uses by default.
     """
-    from sklearn.model_selection import StratifiedKFold
-
     labels = np.asarray(y, dtype=np.int64)
     minority = sorted(set(int(c) for c in minority))
     names = list(range(n_classes)) if class_names is None else list(class_names)
     learner = make_learner("logreg") if learner is None else learner
     counts = np.bincount(labels, minlength=n_classes)
-    validated = [c for c in range(n_classes) if counts[c] >= 2]
+    validated = [c for c in range(n_classes) if counts[c] >= MIN_PER_CLASS]
     result = {
         "estimate": True,
         "method": "",
@@ -60,22 +59,15 @@ def cross_validated_f1(
         "minority_f1": float("nan"),
         "majority_f1": float("nan"),
         "per_class_f1": {},
-        "unvalidated": [names[c] for c in range(n_classes) if 0 < counts[c] < 2],
+        "unvalidated": [names[c] for c in range(n_classes) if 0 < counts[c] < MIN_PER_CLASS],
     }
-    if len(validated) < 2:
+    proba, k, held = out_of_fold_proba(X, labels, n_classes, learner=learner, folds=folds, seed=seed)
+    if k == 0:
         result["method"] = "not enough labels to cross-validate (two classes with 2+ items needed)"
         return result
-    k = int(max(2, min(folds, counts[validated].min())))
-    can_test = np.isin(labels, validated)
-    test_pool = np.flatnonzero(can_test)
-    always_train = np.flatnonzero(~can_test)
+    test_pool = np.flatnonzero(held)
     predicted = np.full(len(labels), -1, dtype=np.int64)
-    splitter = StratifiedKFold(n_splits=k, shuffle=True, random_state=seed)
-    for fold, (train_part, test_part) in enumerate(splitter.split(test_pool, labels[test_pool])):
-        train = np.concatenate([test_pool[train_part], always_train])
-        test = test_pool[test_part]
-        model = learner.fit(take(X, train), labels[train], n_classes, seed + fold)
-        predicted[test] = np.asarray(model.predict_proba(take(X, test))).argmax(axis=1)
+    predicted[test_pool] = proba[test_pool].argmax(axis=1)
     scores = per_class_f1(labels[test_pool], predicted[test_pool], n_classes)
     minority_v = [c for c in minority if c in validated]
     majority_v = [c for c in validated if c not in minority]
@@ -87,6 +79,31 @@ def cross_validated_f1(
         per_class_f1={str(names[c]): float(scores[c]) for c in validated},
     )
     return result
+
+
+def out_of_fold_proba(
+    X: Any, y: np.ndarray, n_classes: int, *, learner: Any, folds: int = DEFAULT_FOLDS, seed: int = 0
+) -> tuple[np.ndarray, int, np.ndarray]:
+    """Each item's class probabilities from a model fitted without it.
+
+    Items of classes with fewer than ``MIN_PER_CLASS`` labels always stay in training and get NaN
+    rows. Returns (probabilities, folds used, mask of the items that got a probability).
+    """
+    from sklearn.model_selection import StratifiedKFold
+
+    counts = np.bincount(y, minlength=n_classes)
+    held = counts[y] >= MIN_PER_CLASS
+    proba = np.full((len(y), n_classes), np.nan)
+    held_ids, kept = np.flatnonzero(held), np.flatnonzero(~held)
+    if len(np.unique(y[held_ids])) < 2:
+        return proba, 0, np.zeros(len(y), dtype=bool)
+    k = int(max(2, min(folds, counts[np.unique(y[held_ids])].min())))
+    splitter = StratifiedKFold(n_splits=k, shuffle=True, random_state=seed)
+    for fold, (train_part, test_part) in enumerate(splitter.split(held_ids, y[held_ids])):
+        train, test = np.concatenate([held_ids[train_part], kept]), held_ids[test_part]
+        model = learner.fit(take(X, train), y[train], n_classes, seed + fold)
+        proba[test] = np.asarray(model.predict_proba(take(X, test)), dtype=np.float64)
+    return proba, k, held
 
 
 def predicted_minority_share(proba: np.ndarray, minority: Iterable[int]) -> float:

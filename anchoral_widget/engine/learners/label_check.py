@@ -21,10 +21,9 @@ from typing import Any
 
 import numpy as np
 
-from .learner import EmbeddingClassifier, take
+from .estimates import DEFAULT_FOLDS, out_of_fold_proba
+from .learner import EmbeddingClassifier
 
-DEFAULT_FOLDS = 5
-MIN_PER_CLASS = 2  # a class needs this many labels to be held out in a fold
 CHECK_C = 10.0  # less regularised than the loop's learner: its probabilities separate more
 VOTERS = 5
 
@@ -98,32 +97,6 @@ class LabelCheck:
         return np.asarray(self.order[self.flagged[self.order]])
 
 
-def out_of_fold_proba(
-    X: Any, y: np.ndarray, n_classes: int, *, learner: Any = None, folds: int = DEFAULT_FOLDS, seed: int = 0
-) -> tuple[np.ndarray, int, np.ndarray]:
-    """Each item's class probabilities from a model fitted without it.
-
-    Items of classes with fewer than ``MIN_PER_CLASS`` labels always stay in training and get NaN
-    rows. Returns (probabilities, folds used, mask of the items that got a probability).
-    """
-    from sklearn.model_selection import StratifiedKFold
-
-    learner = default_checker() if learner is None else learner
-    counts = np.bincount(y, minlength=n_classes)
-    held = counts[y] >= MIN_PER_CLASS
-    proba = np.full((len(y), n_classes), np.nan)
-    held_ids, kept = np.flatnonzero(held), np.flatnonzero(~held)
-    if len(np.unique(y[held_ids])) < 2:
-        return proba, 0, np.zeros(len(y), dtype=bool)
-    k = int(max(2, min(folds, counts[np.unique(y[held_ids])].min())))
-    splitter = StratifiedKFold(n_splits=k, shuffle=True, random_state=seed)
-    for fold, (train_part, test_part) in enumerate(splitter.split(held_ids, y[held_ids])):
-        train, test = np.concatenate([held_ids[train_part], kept]), held_ids[test_part]
-        model = learner.fit(take(X, train), y[train], n_classes, seed + fold)
-        proba[test] = np.asarray(model.predict_proba(take(X, test)), dtype=np.float64)
-    return proba, k, held
-
-
 def check_labels(
     X: Any,
     y: Sequence[int] | np.ndarray,
@@ -137,6 +110,7 @@ def check_labels(
     labels = np.asarray(y, dtype=np.int64)
     if labels.ndim != 1 or (len(labels) and (labels.min() < 0 or labels.max() >= n_classes)):
         raise ValueError(f"labels must be class indices in [0, {n_classes}), one per item")
+    learner = default_checker() if learner is None else learner
     proba, k, checked = out_of_fold_proba(X, labels, n_classes, learner=learner, folds=folds, seed=seed)
     thresholds = np.full(n_classes, np.nan)
     for c in range(n_classes):

@@ -74,7 +74,8 @@ class LabelledSet:
         A corrected label keeps its place in the labelling order and its time."""
         if event.kind == "correct":
             assert event.classes is not None  # a correction always carries its classes
-            event.previous = np.array([self.classes[i] for i in event.ids.tolist()], dtype=np.int64)  # replayed too
+            if event.previous is None:  # replayed from a store: what it replaces is what is here
+                event.previous = np.array([self.classes[i] for i in event.ids.tolist()], dtype=np.int64)
             self.classes.update(zip(event.ids.tolist(), event.classes.tolist(), strict=True))
             self.events.append(event)
             return

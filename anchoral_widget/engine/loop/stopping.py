@@ -120,10 +120,8 @@ class Estimate:
 
 
 def _labelled_in_order(loop: ActiveLoop) -> tuple[np.ndarray, np.ndarray]:
-    labels = loop.labels
-    ids = np.fromiter(labels.keys(), dtype=np.int64, count=len(labels))
-    rare = np.isin(np.asarray(list(labels.values()), dtype=object), np.asarray(loop.minority, dtype=object))
-    return ids, rare
+    """The labelled ids in labelling order, and whether each is of a rare class."""
+    return loop.labelled_ids, np.isin(loop.labelled_classes, sorted(loop.minority_indices))
 
 
 def estimate_left(loop: ActiveLoop, samples: list[CheckSample]) -> Estimate:
@@ -208,11 +206,11 @@ class Stability:
 
 
 def cohen_kappa(a: np.ndarray, b: np.ndarray) -> float:
-    """Agreement beyond chance of two labellings; 1 when both are the same constant."""
-    classes = np.union1d(a, b)
-    observed = float((a == b).mean())
-    expected = sum(float((a == c).mean() * (b == c).mean()) for c in classes)
-    return 1.0 if expected >= 1 else (observed - expected) / (1 - expected)
+    """Agreement beyond chance of two labellings; 1 when they are the same (scikit-learn's is
+    undefined for one constant labelling: a model that predicts one class is as stable as any)."""
+    from sklearn.metrics import cohen_kappa_score
+
+    return 1.0 if np.array_equal(a, b) else float(cohen_kappa_score(a, b))
 
 
 @dataclass

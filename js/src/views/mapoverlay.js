@@ -30,8 +30,8 @@ export function mapOverlay({ pool, state, hidden }) {
     const current = state();
     layers = overlayLayers(current, pool.frame, { hidden, highlight: highlighted, position: (id) => positionOf(current, id) });
     const at = pool.toScreen();
-    /** @type {any} for the browser tests: what is drawn, bottom first, and where on screen */
-    (canvas).drawnLayers = layers.map((l) => ({ uid: l.uid, ids: l.ids, screen: Array.from(l.ids, (_, i) => at(l.x[i], l.y[i])) }));
+    /** @type {any} for the browser tests: what is drawn, bottom first, and where on screen (worked out when read) */
+    (canvas).drawnLayers = layers.map((l) => ({ uid: l.uid, ids: l.ids, get screen() { return Array.from(l.ids, (_, i) => at(l.x[i], l.y[i])); } }));
     const ctx = canvas.getContext?.("2d");
     if (!ctx) return;
     ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
