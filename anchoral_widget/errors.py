@@ -11,3 +11,8 @@ class InputError(AnchorALError, ValueError):
 
 class EmptyPoolError(AnchorALError):
     """Nothing is left to select from: every item is labelled or skipped."""
+
+
+class StoreUnavailableError(AnchorALError):
+    """The label store cannot be reached (a database server down or unreachable). Nothing was
+    written: the call can be made again once it is back."""

@@ -81,7 +81,7 @@ class Labeller(anywidget.AnyWidget):
     labels = property(lambda self: self._session.labels, doc="A DataFrame of every stored label: id, text, label, …")
     review = property(lambda self: self._session.review, doc="Label check, check samples, the stopping report.")
     loop = property(lambda self: self._session.loop, doc="The ActiveLoop underneath (leave it to the widget).")
-    store = property(lambda self: getattr(self.loop.store, "path", None), doc="The labels' SQLite file, or None.")
+    store = property(lambda self: getattr(self.loop.store, "where", None), doc="The labels' file or URL, or None.")
     budget = property(
         lambda self: self._session.budget,
         lambda self, value: setattr(self._session, "budget", value),

@@ -98,3 +98,31 @@ class Counting:
     def represent(self, X):
         self.scored.extend(X)
         return np.array([[len(x), 1.0] for x in X], dtype=np.float32)
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A real PostgreSQL server for the session's tests (see postgres_server.py); it fails, never
+    skips, where the server's binaries are missing."""
+    from postgres_server import PostgresServer
+
+    server = PostgresServer().start()
+    yield server
+    server.close()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store_at(request, tmp_path):
+    """``store_at(name)``: where a test keeps a label store, once as a SQLite file and once as a
+    database of its own on the PostgreSQL server. The same name gives the same store."""
+    if request.param == "sqlite":
+        return lambda name="labels.db": tmp_path / name
+    server = request.getfixturevalue("postgres")
+    made: dict[str, str] = {}
+
+    def at(name="labels.db"):
+        if name not in made:
+            made[name] = server.new_database()
+        return made[name]
+
+    return at

@@ -51,13 +51,12 @@ from .commands import dispatch
 from .guarded import GuardedLoop, give_texts
 from .lookahead import Lookahead
 from .mapchannel import MapChannel
-from .notes import SessionNotes
 from .proposer import Proposer
 from .review import Review
 from .screen import Screen, check_budget, plain
 from .search import Search
 from .selection import Selection, check_ready_ids
-from .storepath import shown
+from .storepath import session_notes, shown
 from .trainer import Trainer
 from .worker import Worker
 
@@ -150,10 +149,10 @@ class LabelSession:
         self._proposer.on_proposed = self.review.observe
         self._search.use(encoder)
         self._map = self._channel.view = map
-        self._notes = None if loop.store is None else SessionNotes(loop.store.path)  # drafts, curves
+        self._notes = session_notes(loop.store, loop.annotator, Path.cwd())  # drafts, curves
         self._screen.keep_drafts(self._notes)
         self.review.attach(loop, self._notes)
-        self._screen.show_store(None if loop.store is None else shown(loop.store.path, Path.cwd()))
+        self._screen.show_store(None if loop.store is None else shown(loop.store, Path.cwd()))
         self._channel.keep_curves(self._notes)
         self._guarded.attach(loop)
         self._screen.publish("minority", "progress")

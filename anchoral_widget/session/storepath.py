@@ -12,6 +12,12 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .notes import SessionNotes
+
+if TYPE_CHECKING:
+    from ..engine.loop.store import LabelStore
 
 FOLDER = "anchoral-labels"
 MAX_NAME = 40  # characters of the classes' part of the name
@@ -28,12 +34,29 @@ def default_store(folder: Path, fingerprint: str, size: int, minority: Sequence[
     return path
 
 
-def shown(path: Path, folder: Path) -> str:
-    """The store's path as a person finds it: relative to the working folder when inside it."""
+def session_notes(store: LabelStore | None, annotator: str, folder: Path) -> SessionNotes | None:
+    """The session's notes (drafts on screen, curves): in the store's SQLite file, or, for a store
+    on a database server, in a file of this person's own in ``anchoral-labels/`` (drafts are one
+    person's, not the team's); None without a store."""
+    if store is None:
+        return None
+    if store.path is not None:
+        return SessionNotes(store.path)
+    database = store.location.rsplit("/", 1)[-1].split("?")[0]
+    path = folder / FOLDER / f"{_slug(database) or 'team'}-{_slug(annotator) or 'me'}-notes.db"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return SessionNotes(path)
+
+
+def shown(store: LabelStore, folder: Path) -> str:
+    """Where the store is, as a person finds it: a file relative to the working folder when
+    inside it; a server's URL (less any password)."""
+    if store.path is None:
+        return store.location
     try:
-        return str(path.relative_to(folder))
+        return str(store.path.relative_to(folder))
     except ValueError:
-        return str(path)
+        return str(store.path)
 
 
 def _slug(text: str) -> str:

@@ -7,6 +7,7 @@ labelled set at the same iteration always gives the same proposal, after an undo
 
 from __future__ import annotations
 
+import getpass
 import os
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -20,17 +21,18 @@ from ...errors import EmptyPoolError, InputError
 from ..learners.learner import Trained
 from ..pool import Pool, learner_reads_texts
 from .classes import Classes
+from .follow import LogFollower
 from .labelled import LabelledSet
 from .labels_io import export_labels, import_labels, labels_frame
 from .oracle import run_oracle
 from .proposing import evaluate_model, propose_batch, train
 from .records import Event, IterationRecord, Proposal, kept_subpool
 from .settings import loop_settings, method_parts
+from .state import LoopState
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from ..search.index import VectorIndex
     from .oracle import Oracle
     from .store import LabelStore
 
@@ -39,7 +41,7 @@ __all__ = ["SEED_ITERATION", "ActiveLoop", "Event", "IterationRecord", "Proposal
 SEED_ITERATION = -1  # the iteration recorded for labels given outside a proposed batch
 
 
-class ActiveLoop:
+class ActiveLoop(LoopState):
     """AnchorAL's loop over a pool of embeddings.
 
     Parameters
@@ -68,9 +70,12 @@ class ActiveLoop:
     test : (X, y), optional
         A held-out set (X in the learner's inputs, y class names) evaluated each iteration.
     seed : int
-    store : path or LabelStore, optional
-        A SQLite file that keeps every label (each call committed before it returns); reopened
-        on the same pool, it resumes where the last session stopped.
+    store : path, URL or LabelStore, optional
+        A SQLite file or a ``postgresql://`` URL that keeps every label (each call committed
+        before it returns); reopened on the same pool, it resumes where the last session stopped.
+        Kernels sharing one store see each other's labels before each proposal.
+    annotator : str, optional
+        Who labels through this loop (default: the OS user); kept with every logged row.
     fingerprint, cache_dir : optional
         The pool's identity for the store (default: a hash of the embeddings); where a built
         HNSW index is saved and found again (checked against the pool).
@@ -96,6 +101,7 @@ class ActiveLoop:
         test: tuple[Any, Any] | None = None,
         seed: int = 0,
         store: str | os.PathLike[str] | LabelStore | None = None,
+        annotator: str | None = None,
         fingerprint: str | None = None,
         cache_dir: str | Path | None = None,
     ) -> None:
@@ -120,6 +126,7 @@ class ActiveLoop:
         if self.pool.texts is None and learner_reads_texts(self.learner):
             raise InputError("this learner reads text: pass texts=")
         self.seed = int(seed)
+        self.annotator = getpass.getuser() if annotator is None else str(annotator)
         self.test = None if test is None else (test[0], self.class_indices(test[1], what="test label"))
 
         self._labelled = LabelledSet(len(self.embeddings))
@@ -129,94 +136,9 @@ class ActiveLoop:
         self._subpool_kept = {"pool_filter": self.config["pool_filter"], "subpool_size": self.config["subpool_size"]}
         self.history: list[IterationRecord] = []
         self.model_: Any = None  # the model trained by the last proposal
-        self.store: LabelStore | None = None
+        self._follower: LogFollower | None = None
         if store is not None:
             self.open_store(store)
-
-    def class_indices(self, names: Iterable[Any], *, what: str = "label") -> np.ndarray:
-        """The class index of each class name; an InputError names one that is not a class."""
-        return self._classes.indices(names, what=what)
-
-    # ---- state ------------------------------------------------------------------------
-
-    @property
-    def iteration(self) -> int:
-        """How many iterations are finished."""
-        return len(self.history)
-
-    @property
-    def labelled_count(self) -> int:
-        return len(self._labelled)
-
-    @property
-    def labelled_ids(self) -> np.ndarray:
-        return self._labelled.ids()
-
-    @property
-    def labelled_classes(self) -> np.ndarray:
-        """Class indices aligned with ``labelled_ids``."""
-        return self._labelled.class_indices()
-
-    @property
-    def labels(self) -> dict[int, Any]:
-        """id -> class name of every labelled item, in labelling order."""
-        return {i: self.classes[c] for i, c in self._labelled.classes.items()}
-
-    @property
-    def skipped_ids(self) -> np.ndarray:
-        return np.array(sorted(self._labelled.skipped), dtype=np.int64)
-
-    @property
-    def excluded(self) -> np.ndarray:
-        """A read-only boolean mask over the pool: True for items labelled or skipped."""
-        view = self._labelled.excluded.view()
-        view.flags.writeable = False
-        return view
-
-    @property
-    def events(self) -> tuple[Event, ...]:
-        """Every ``label``, ``skip`` and ``correct`` call still in effect (undone ones are gone),
-        oldest first: what :meth:`undo` takes back, last first. Read them, do not change them."""
-        return tuple(self._labelled.events)
-
-    @property
-    def unlabelled_count(self) -> int:
-        return int((~self._labelled.excluded).sum())
-
-    @property
-    def pending(self) -> Proposal | None:
-        """The proposal waiting for answers, if any."""
-        return self._pending
-
-    @property
-    def minority(self) -> list[Any]:
-        return [self.classes[c] for c in sorted(self.minority_indices)]
-
-    @property
-    def minority_indices(self) -> set[int]:
-        return self._classes.minority_indices(self.labelled_classes)
-
-    def class_counts(self) -> dict[Any, int]:
-        return self._classes.counts(self.labelled_classes)
-
-    def label_time(self, item: int) -> tuple[int, float]:
-        """(iteration, unix time) at which ``item`` was labelled."""
-        return self._labelled.times[int(item)]
-
-    @property
-    def embeddings(self) -> np.ndarray:
-        """The pool's embeddings (see :attr:`pool`)."""
-        return self.pool.embeddings
-
-    @property
-    def texts(self) -> Sequence[str] | None:
-        """The pool's texts, or None (see :attr:`pool`)."""
-        return self.pool.texts
-
-    @property
-    def index(self) -> VectorIndex:
-        """The vector index over the pool, built on first use (see :attr:`pool`)."""
-        return self.pool.index
 
     # ---- labelling --------------------------------------------------------------------
 
@@ -229,14 +151,22 @@ class ActiveLoop:
         once); it is kept with the event, in the store and in :attr:`events`.
         """
         arr, classes = self._ids_and_classes(ids, labels)
-        self._labelled.check_open_for_labels(arr)
-        self._apply(Event("label", arr, classes, self._iteration_of(arr), time.time(), source=source))
+        self._labelled.check_open_for_labels(arr, self.annotator)
+        event = Event("label", arr, classes, self._iteration_of(arr), time.time(), source=source)
+        self._apply(event)
 
     def skip(self, ids: npt.ArrayLike, *, source: str | None = None) -> None:
         """Leave ``ids`` unlabelled and out of every future subpool (undo brings them back)."""
         arr = self._labelled.checked_ids(ids)
         self._labelled.check_open_for_skips(arr)
         self._apply(Event("skip", arr, None, self._iteration_of(arr), time.time(), source=source))
+
+    def resolve(self, ids: npt.ArrayLike, labels: Iterable[Any]) -> None:
+        """Decide the class of labelled items people disagreed on: one event of its own, logged
+        whether or not the class changes (undone like any call)."""
+        event = self._labelled.correction(*self._ids_and_classes(ids, labels), self.iteration, None, kind="resolve")
+        assert event is not None  # a resolve keeps every item
+        self._apply(event)
 
     def correct(self, ids: npt.ArrayLike, labels: Iterable[Any], *, source: str | None = None) -> int:
         """Change the class of labelled items as one event (undone exactly; the store keeps the
@@ -258,8 +188,10 @@ class ActiveLoop:
         return SEED_ITERATION
 
     def _apply(self, event: Event, persist: bool = True) -> None:
-        if persist and self.store is not None:
-            self.store.append(event.kind, event.payload(self.classes))
+        event.annotator = event.annotator if not persist else self.annotator
+        if persist and self._follower is not None:
+            self._follower.write(event.kind, event.payload(self.classes), lambda: self._apply(event, persist=False))
+            return
         self._labelled.apply(event)
         if self._pending is not None and len(self._pending.unanswered(self._labelled.excluded)) == 0:
             event.completed = self._pending
@@ -269,15 +201,25 @@ class ActiveLoop:
             self.history.append(IterationRecord.of(kept, self._labelled.classes, self._labelled.skipped, self.classes))
             self._pending = None
 
-    def undo(self, persist: bool = True) -> Event | None:
-        """Revert the last ``label``, ``skip`` or ``correct`` call exactly, reopening its iteration
-        if it finished one. Returns the reverted event, or None if there is nothing to undo."""
-        if not self._labelled.events:
+    def undo(self) -> Event | None:
+        """Revert this annotator's last ``label``, ``skip``, ``correct`` or ``resolve`` call exactly,
+        reopening its iteration if it finished one. Returns the reverted event, or None if there
+        is nothing to undo."""
+        event = self._labelled.last_of(self.annotator)
+        if event is None:
             return None
-        if persist and self.store is not None:
-            self.store.append("undo", {})
-        event = self._labelled.revert()
-        assert event is not None  # there was one: checked above
+        if self._follower is not None:
+            self._follower.write("undo", {}, lambda: self.revert_last(self.annotator))
+        else:
+            self.revert_last(self.annotator)
+        return event
+
+    def revert_last(self, annotator: str) -> Event | None:
+        """Take back ``annotator``'s last call, writing nothing (an undo replayed from the log)."""
+        event = self._labelled.last_of(annotator)
+        if event is None:
+            return None
+        self._labelled.revert(event)
         if event.completed is not None:
             self.history.pop()
             self._pending = event.completed
@@ -289,29 +231,49 @@ class ActiveLoop:
     # ---- the store ----------------------------------------------------------------------
 
     def open_store(self, store: str | os.PathLike[str] | LabelStore) -> None:
-        """Keep every label in ``store`` (a path or a :class:`~.store.LabelStore`) from now on,
+        """Keep every label in ``store`` (a path, URL or :class:`~.store.LabelStore`) from now on,
         first replaying what it holds: the same labels, history and pending batch as when it was
         last written."""
-        from .store import opened_for
+        from .store import LabelStore
 
         if self.store is not None:
-            raise InputError(f"this loop keeps its labels in {self.store.path} already")
-        self.store = opened_for(self, store)
+            raise InputError(f"this loop keeps its labels in {self.store.location} already")
+        if not isinstance(store, LabelStore):
+            store = LabelStore(store, fingerprint=self.pool.identities, classes=self.classes, config=self.config)
+        self._follower = LogFollower(self, store, self.annotator)
+        self._follower.catch_up()
 
-    def restore(self, kind: str, payload: dict[str, Any]) -> None:
-        """Apply one logged step (``label``, ``skip``, ``correct``, ``undo`` or ``propose``) as recorded,
-        writing nothing: how a label store rebuilds the loop (see :func:`~.store.replay`)."""
-        if kind == "propose":
-            self._pending = Proposal.from_payload(payload)
-            self._replayed_iterations.add(self._pending.iteration)
-        elif kind in ("label", "skip", "correct"):
-            classes = None if kind == "skip" else self.class_indices(payload["labels"])
-            event = Event.from_payload(kind, self._labelled.checked_ids(payload["ids"]), classes, payload)
-            self._apply(event, persist=False)
-        elif kind == "undo":
-            self.undo(persist=False)
+    @property
+    def store(self) -> LabelStore | None:
+        """The store that keeps every label, or None. Set it to None to stop writing to it."""
+        return None if self._follower is None else self._follower.store
+
+    @store.setter
+    def store(self, value: None) -> None:
+        if value is not None:
+            raise InputError("open a store with open_store(), which replays it first")
+        self._follower = None
+
+    def sync(self) -> int:
+        """Take in what other kernels wrote to the shared store since the last look (labels,
+        corrections, their batches); returns how many rows. Proposing does it first."""
+        return 0 if self._follower is None else self._follower.catch_up()
+
+    def held_for_others(self) -> np.ndarray:
+        """Items in someone else's open batch (a shared store): never proposed here."""
+        return np.zeros(0, dtype=np.int64) if self._follower is None else self._follower.held_for_others()
+
+    def apply_event(self, event: Event) -> None:
+        """Apply a logged call, writing nothing."""
+        self._apply(event, persist=False)
+
+    def take_pending(self, proposal: Proposal, replayed: bool = False) -> None:
+        """Make ``proposal`` the batch waiting for answers, writing nothing."""
+        self._pending = proposal
+        if replayed:
+            self._replayed_iterations.add(proposal.iteration)
         else:
-            raise InputError(f"unknown logged step {kind!r}: expected label, skip, correct, undo or propose")
+            self._replayed_iterations.discard(proposal.iteration)
 
     # ---- one iteration ------------------------------------------------------------------
 
@@ -349,21 +311,28 @@ class ActiveLoop:
         anchors and the subpool are those of the current labelled set either way; the proposal
         records the model's labelled count.
         """
+        self.sync()
         if self._pending is not None and len(self._pending.unanswered(self._labelled.excluded)):
             return self._pending
         if self.unlabelled_count == 0:
             raise EmptyPoolError("every item of the pool is labelled or skipped: the loop is done")
+        if self.unlabelled_count == len(self.held_for_others()):
+            raise EmptyPoolError("every item left is in someone else's open batch: nothing to propose here")
         b = self.config["batch_size"] if batch_size is None else int(batch_size)
         if b < 1:
             raise InputError(f"batch size must be at least 1, got {b}")
 
         proposal, trained = propose_batch(self, b, on_stage, trained)
         self.model_ = None if trained.stand_in else trained.model
-        self._replayed_iterations.discard(self.iteration)
-        if self.store is not None:
-            self.store.append("propose", kept_subpool(proposal, **self._subpool_kept).payload())
-        self._pending = proposal
-        return proposal
+        if self._follower is None:
+            self.take_pending(proposal)
+            return proposal
+        follower, kept = self._follower, kept_subpool(proposal, **self._subpool_kept)
+        follower.write("propose", kept.payload(), lambda: self.take_pending(follower.proposed(proposal)))
+        if self._pending is not None and len(self._pending.unanswered(self._labelled.excluded)) == 0:
+            return self.propose(batch_size, on_stage)  # someone else's batch, logged first, took every item
+        assert self._pending is not None
+        return self._pending
 
     def evaluate(self, model: Any = None) -> dict[str, Any] | None:
         """Minority, majority and per-class F1 of ``model`` (default: the last one) on the test

@@ -1,5 +1,11 @@
-"""The labelled set: which items of the pool are labelled (with which class, when) or skipped,
-and the ``label``, ``skip`` and ``correct`` calls that made it so, oldest first, each undone exactly.
+"""The labelled set: which items of the pool are labelled (with which class, when, by whom) or
+skipped, and the ``label``, ``skip``, ``correct`` and ``resolve`` calls that made it so, oldest
+first, each undone exactly.
+
+Several people may label one pool through a shared store. The log's order decides: the first
+answer an item gets is its label, a later answer from someone else is a second opinion (kept for
+agreement, changing nothing), a correction replaces the class whoever gave it. Replaying a log
+never fails on such a race: what each call means is worked out when it is applied.
 
 Classes are held as indices; the loop turns names into indices and back. What a call means for
 the batch on screen (finishing an iteration, reopening it) is the loop's business, not this.
@@ -25,6 +31,8 @@ class LabelledSet:
         self.excluded = np.zeros(size, dtype=bool)  # labelled or skipped
         self.skipped: set[int] = set()
         self.events: list[Event] = []
+        self.first: dict[int, tuple[str, int]] = {}  # id -> (annotator, class) of its first answer
+        self.opinions: dict[int, list[tuple[str, int]]] = {}  # id -> later answers by others
 
     def __len__(self) -> int:
         return len(self.classes)
@@ -45,21 +53,34 @@ class LabelledSet:
             raise InputError("the same id appears twice in one call")
         return arr
 
-    def check_open_for_labels(self, ids: np.ndarray) -> None:
-        already = [int(i) for i in ids if int(i) in self.classes]
+    def answered_by(self, item: int, annotator: str) -> bool:
+        """Whether ``annotator`` answered ``item`` already (first or as a second opinion); an
+        answer from a store older than annotators ("") counts as anyone's."""
+        if item not in self.classes:
+            return False
+        return self.first[item][0] in (annotator, "") or any(a == annotator for a, _ in self.opinions.get(item, []))
+
+    def check_open_for_labels(self, ids: np.ndarray, annotator: str = "") -> None:
+        already = [int(i) for i in ids if self.answered_by(int(i), annotator)]
         if already:
             raise InputError(f"already labelled: {already[:5]}")
 
-    def correction(self, ids: np.ndarray, classes: np.ndarray, iteration: int, source: str | None) -> Event | None:
+    def correction(
+        self, ids: np.ndarray, classes: np.ndarray, iteration: int, source: str | None, *, kind: str = "correct"
+    ) -> Event | None:
         """The event that gives labelled ``ids`` the ``classes``, less those of that class already;
-        None when nothing changes. An InputError names an item that is not labelled."""
+        None when nothing changes. A ``resolve`` (a decision on items people disagree on) keeps
+        every item, changed or not: the decision is an event of its own. An InputError names an
+        item that is not labelled."""
         unlabelled = [int(i) for i in ids if int(i) not in self.classes]
         if unlabelled:
-            raise InputError(f"not labelled, so nothing to correct: {unlabelled[:5]}")
+            raise InputError(f"not labelled, so nothing to {kind}: {unlabelled[:5]}")
         changed = np.array([self.classes[i] != c for i, c in zip(ids.tolist(), classes.tolist(), strict=True)], bool)
+        if kind == "resolve":
+            changed[:] = True
         if not changed.any():
             return None
-        event = Event("correct", ids[changed], classes[changed], iteration, time.time(), source=source)
+        event = Event(kind, ids[changed], classes[changed], iteration, time.time(), source=source)
         event.previous = np.array([self.classes[i] for i in event.ids.tolist()], dtype=np.int64)  # logged with it
         return event
 
@@ -69,48 +90,73 @@ class LabelledSet:
             raise InputError(f"already labelled or skipped: {taken[:5]}")
 
     def apply(self, event: Event) -> None:
-        """Take in one checked ``label``, ``skip`` or ``correct`` call; a label given to a skipped
-        item unskips it, a correction replaces classes (the event remembers which, for its undo).
-        A corrected label keeps its place in the labelling order and its time."""
-        if event.kind == "correct":
+        """Take in one checked call. A label given to a skipped item unskips it; a label given to
+        an item someone else labelled first is a second opinion; a skip of an item labelled or
+        skipped meanwhile is dropped; a correction replaces classes (the event remembers which,
+        for its undo). A corrected label keeps its place in the labelling order and its time."""
+        if event.kind in ("correct", "resolve"):
             assert event.classes is not None  # a correction always carries its classes
-            if event.previous is None:  # replayed from a store: what it replaces is what is here
-                event.previous = np.array([self.classes[i] for i in event.ids.tolist()], dtype=np.int64)
+            labelled = np.array([i in self.classes for i in event.ids.tolist()], dtype=bool)
+            event.ids, event.classes = event.ids[labelled], event.classes[labelled]  # removed meanwhile: moot
+            # what it replaces is what is here now, in the log's order (someone may have corrected it since)
+            event.previous = np.array([self.classes[i] for i in event.ids.tolist()], dtype=np.int64)
             self.classes.update(zip(event.ids.tolist(), event.classes.tolist(), strict=True))
             self.events.append(event)
             return
         if event.kind == "label":
             assert event.classes is not None  # a label event always carries its classes
             for item, cls in zip(event.ids.tolist(), event.classes.tolist()):
+                if item in self.classes:
+                    self.opinions.setdefault(item, []).append((event.annotator, cls))
+                    event.second.append(item)
+                    continue
                 self.classes[item] = cls
                 self.times[item] = (event.iteration, event.time)
+                self.first[item] = (event.annotator, cls)
             event.unskipped = [i for i in event.ids.tolist() if i in self.skipped]
             self.skipped.difference_update(event.unskipped)
         else:
+            event.ids = event.ids[~self.excluded[event.ids]]
             self.skipped.update(event.ids.tolist())
         self.excluded[event.ids] = True
         self.events.append(event)
 
-    def revert(self) -> Event | None:
-        """Take back the last call exactly; None if there is none."""
+    def revert(self, event: Event | None = None) -> Event | None:
+        """Take back ``event`` (default: the last call) exactly; None if there is none. An
+        earlier call (someone's own last one, in a shared store) is taken back as far as the
+        calls after it left its items alone."""
         if not self.events:
             return None
-        event = self.events.pop()
+        event = self.events[-1] if event is None else event
+        del self.events[next(i for i, e in enumerate(self.events) if e is event)]  # by identity: arrays in it
         ids = event.ids.tolist()
-        if event.kind == "correct":
-            assert event.previous is not None  # set when it was applied
-            self.classes.update(zip(ids, event.previous.tolist(), strict=True))
+        if event.kind in ("correct", "resolve"):
+            assert event.previous is not None and event.classes is not None  # set when it was applied
+            for item, before, after in zip(ids, event.previous.tolist(), event.classes.tolist(), strict=True):
+                if self.classes.get(item) == after:
+                    self.classes[item] = before
             return event
         if event.kind == "label":
-            for item in ids:
-                del self.classes[item]
-                del self.times[item]
+            assert event.classes is not None
+            for item, cls in zip(ids, event.classes.tolist(), strict=True):
+                if item in event.second:
+                    self.opinions[item].remove((event.annotator, cls))
+                    continue
+                self.classes.pop(item, None)
+                self.times.pop(item, None)
+                self.first.pop(item, None)
+            fresh = [i for i in ids if i not in event.second]
+            self.excluded[fresh] = False
             self.skipped.update(event.unskipped)
-        else:
-            self.skipped.difference_update(ids)
-        self.excluded[event.ids] = False
-        self.excluded[event.unskipped] = True
+            self.excluded[event.unskipped] = True
+            return event
+        self.skipped.difference_update(ids)
+        self.excluded[[i for i in ids if i not in self.classes]] = False
         return event
+
+    def last_of(self, annotator: str) -> Event | None:
+        """``annotator``'s last call still in effect (one from before annotators counts as anyone's)."""
+        return next((e for e in reversed(self.events) if e.annotator in (annotator, "")), None)
 
     def ids(self) -> np.ndarray:
         """Labelled ids, in labelling order."""

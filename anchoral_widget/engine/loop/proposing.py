@@ -88,19 +88,22 @@ def pool_state(loop: ActiveLoop, bound: BoundModel | None) -> PoolState:
     labelled_entropy: Callable[[], np.ndarray] | None = None
     if bound is not None:
         labelled_entropy = lambda: entropy(bound.proba(ids))
-    missing = loop.pool.missing
-    excluded = loop.excluded
+    missing, held = loop.pool.missing, loop.held_for_others()
+    excluded = loop.excluded if missing is None else loop.excluded | missing
+    if len(held):  # someone else's open batch (a shared store): theirs to answer
+        excluded = excluded.copy()
+        excluded[held] = True
     return PoolState(
         embeddings=loop.embeddings,
         index=loop.index if needs_index else None,
-        excluded=excluded if missing is None else excluded | missing,
+        excluded=excluded,
         labelled_ids=ids,
         labelled_classes=classes,
         n_classes=len(loop.classes),
         minority=loop.minority_indices,
         rng=loop.rng(0),
         labelled_entropy=labelled_entropy,
-        reusable=missing is None,
+        reusable=missing is None and not len(held),
     )
 
 

@@ -31,6 +31,19 @@ class Proposal:
     def unanswered(self, excluded: np.ndarray) -> np.ndarray:
         return np.asarray(self.batch_ids[~excluded[self.batch_ids]])
 
+    def without(self, ids: np.ndarray) -> Proposal:
+        """The proposal less the batch items in ``ids`` (held in someone else's batch)."""
+        keep = ~np.isin(self.batch_ids, ids)
+        if keep.all():
+            return self
+        by = self.batch_retrieved_by
+        return replace(
+            self,
+            batch_ids=self.batch_ids[keep],
+            batch_proba=self.batch_proba[keep],
+            batch_retrieved_by=None if by is None else by[keep],
+        )
+
     def payload(self, keep_subpool: bool = True) -> dict[str, Any]:
         """JSON-ready fields, for the store."""
         return {
@@ -66,9 +79,9 @@ class Proposal:
 
 @dataclass
 class Event:
-    """One call of ``label`` or ``skip``: what undo reverts."""
+    """One call of ``label``, ``skip``, ``correct`` or ``resolve``: what undo reverts."""
 
-    kind: str  # "label" or "skip"
+    kind: str
     ids: np.ndarray
     classes: np.ndarray | None
     iteration: int
@@ -77,11 +90,17 @@ class Event:
     unskipped: list[int] = field(default_factory=list)  # skipped items this call labelled
     source: str | None = None  # where the call came from when not a batch or seed: "map" (a selection)
     previous: np.ndarray | None = None  # a correction: the classes the items had before it
+    annotator: str = ""  # who gave it ("" in stores older than annotators)
+    second: list[int] = field(default_factory=list)  # items labelled by someone else first: second opinions
 
     @classmethod
-    def from_payload(cls, kind: str, ids: np.ndarray, classes: np.ndarray | None, payload: dict[str, Any]) -> Event:
+    def from_payload(
+        cls, kind: str, ids: np.ndarray, classes: np.ndarray | None, payload: dict[str, Any], annotator: str = ""
+    ) -> Event:
         """The event a store logged, with its ids and classes checked by the loop."""
-        return cls(kind, ids, classes, payload["iteration"], payload["time"], source=payload.get("source"))
+        return cls(
+            kind, ids, classes, payload["iteration"], payload["time"], source=payload.get("source"), annotator=annotator
+        )
 
     def payload(self, class_names: list[Any]) -> dict[str, Any]:
         """The event as the store logs it, with class names."""

@@ -2,11 +2,12 @@ import sqlite3
 
 import numpy as np
 import pytest
+from postgres_server import free_port
 
 from anchoral_widget.engine.loop.active import ActiveLoop
 from anchoral_widget.engine.loop.store import LabelStore
 from anchoral_widget.engine.vectors.fingerprint import fingerprint_array
-from anchoral_widget.errors import InputError
+from anchoral_widget.errors import InputError, StoreUnavailableError
 
 
 def make(X, path, **kw):
@@ -35,9 +36,9 @@ def snapshot(loop):
     )
 
 
-def test_reopening_resumes_exactly(tmp_path, pool):
+def test_reopening_resumes_exactly(store_at, pool):
     X, y, _ = pool
-    path = tmp_path / "labels.db"
+    path = store_at()
     loop = make(X, path)
     work(loop, y)
     pending = loop.propose()
@@ -57,9 +58,9 @@ def test_reopening_resumes_exactly(tmp_path, pool):
     assert np.array_equal(loop.propose().batch_ids, resumed.propose().batch_ids)
 
 
-def test_undo_is_logged_and_replayed(tmp_path, pool):
+def test_undo_is_logged_and_replayed(store_at, pool):
     X, y, _ = pool
-    path = tmp_path / "labels.db"
+    path = store_at()
     loop = make(X, path)
     work(loop, y, batches=2)
     loop.undo()
@@ -70,9 +71,9 @@ def test_undo_is_logged_and_replayed(tmp_path, pool):
     assert kinds.count("undo") == 2, "an undo is a row of its own: nothing is deleted"
 
 
-def test_a_store_from_another_pool_or_classes_is_refused(tmp_path, pool):
+def test_a_store_from_another_pool_or_classes_is_refused(store_at, pool):
     X, y, _ = pool
-    path = tmp_path / "labels.db"
+    path = store_at()
     work(make(X, path), y, batches=1)
     with pytest.raises(InputError, match="another pool"):
         make(X[:-1], path)
@@ -101,20 +102,49 @@ def test_corrupt_or_truncated_store_is_refused(tmp_path, pool):
         make(X, truncated)
 
 
-def test_each_label_is_committed_before_label_returns(tmp_path, pool):
+def test_each_label_is_committed_before_label_returns(store_at, pool):
     X, y, _ = pool
-    path = tmp_path / "labels.db"
+    path = store_at()
     loop = make(X, path)
     loop.label([5, 6], [y[5], y[6]])
     # Another connection sees the row at once: it is committed, not buffered.
-    rows = sqlite3.connect(path).execute("SELECT kind, payload FROM log").fetchall()
+    if isinstance(path, str):
+        import psycopg
+
+        with psycopg.connect(path) as other:
+            rows = other.execute("SELECT kind, payload, annotator FROM log").fetchall()
+    else:
+        rows = sqlite3.connect(path).execute("SELECT kind, payload, annotator FROM log").fetchall()
     assert [r[0] for r in rows] == ["label"] and '"ids": [5, 6]' in rows[0][1]
+    assert rows[0][2] == loop.annotator
 
 
 def test_a_failed_write_changes_nothing(tmp_path, pool):
     X, y, _ = pool
     loop = make(X, tmp_path / "labels.db")
-    loop.store._db.close()  # the disk went away
+    loop.store.close()  # the disk went away
     with pytest.raises(sqlite3.ProgrammingError):
         loop.label([5], [y[5]])
     assert loop.labels == {}
+
+
+def test_a_server_that_is_down_is_a_clear_error_and_changes_nothing(postgres, pool):
+    X, y, _ = pool
+    url = postgres.new_database()
+    loop = make(X, url)
+    loop.label([5], [y[5]])
+    backend = loop.store._backend
+    backend.url, backend.retry_seconds = f"postgresql://postgres@127.0.0.1:{free_port()}/x", 0.5  # nobody there
+    backend.close()
+    with pytest.raises(StoreUnavailableError, match="cannot be reached.*nothing was written"):
+        loop.label([6], [y[6]])
+    assert loop.labels == {5: y[5]}
+    backend.url = url  # back: the next call goes through
+    loop.label([6], [y[6]])
+    assert make(X, url).labels == {5: y[5], 6: y[6]}
+
+
+def test_a_wrong_url_is_a_clear_error(pool):
+    X, _, _ = pool
+    with pytest.raises(StoreUnavailableError, match="cannot reach the label store at postgresql://"):
+        make(X, f"postgresql://postgres@127.0.0.1:{free_port()}/nothing")
