@@ -71,9 +71,9 @@ def test_any_sequence_of_labels_corrections_and_undos_matches_a_plain_record(see
         assert loop.labels == truth
 
 
-def test_corrections_are_stored_with_the_answers_they_replaced_and_replayed(tmp_path):
+def test_corrections_are_stored_with_the_answers_they_replaced_and_replayed(store_at):
     X, y, _ = clustered_pool()
-    path = tmp_path / "labels.db"
+    path = store_at()
     loop, seeds = seeded(X, y, store=path)
     loop.propose()
     loop.correct(seeds[:2], ["other", "other"])

@@ -4,7 +4,6 @@ ever lost, none is doubled."""
 import json
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -14,13 +13,14 @@ import numpy as np
 from conftest import clustered_pool
 
 from anchoral_widget.engine.loop.active import ActiveLoop
+from anchoral_widget.engine.loop.store_backends import open_backend
 
 KILLS = 25
 HERE = Path(__file__).parent
 
 
-def test_sigkill_at_random_points_loses_nothing(tmp_path):
-    path = tmp_path / "labels.db"
+def test_sigkill_at_random_points_loses_nothing(store_at):
+    path = store_at()
     env = dict(os.environ, PYTHONPATH=f"{HERE}{os.pathsep}{os.environ.get('PYTHONPATH', '')}")
     rng = np.random.default_rng(0)
     acked: set[int] = set()
@@ -64,6 +64,8 @@ def test_sigkill_at_random_points_loses_nothing(tmp_path):
 
 
 def stored_ids(path):
-    with sqlite3.connect(path) as db:
-        rows = db.execute("SELECT payload FROM log WHERE kind = 'label'").fetchall()
-    return [i for (payload,) in rows for i in json.loads(payload)["ids"]]
+    log = open_backend(path)
+    try:
+        return [i for row in log.rows() if row.kind == "label" for i in json.loads(row.payload)["ids"]]
+    finally:
+        log.close()
