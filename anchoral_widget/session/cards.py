@@ -15,8 +15,12 @@ def batch_cards(proposal, loop, class_names: Sequence[str]) -> list[dict]:
     """JSON-ready cards for the proposal's items that are not yet labelled or skipped (their
     texts read from the loop's pool)."""
     texts = loop.pool.texts
+    open_here = set(loop.unanswered().tolist()) if proposal is loop.pending else None
     taken = set(loop.labels) | set(loop.skipped_ids.tolist())
-    ids = np.array([i for i in proposal.batch_ids.tolist() if i not in taken], dtype=np.int64)
+    ids = np.array(
+        [i for i in proposal.batch_ids.tolist() if (i in open_here if open_here is not None else i not in taken)],
+        dtype=np.int64,
+    )
     proba = np.asarray(proposal.batch_proba)[np.flatnonzero(np.isin(proposal.batch_ids, ids))]
     scores = {}
     if proposal.subpool_scores is not None:
@@ -30,7 +34,7 @@ def batch_cards(proposal, loop, class_names: Sequence[str]) -> list[dict]:
         p = proba[row]
         top = int(np.argmax(p))
         anchor = None
-        if item in retriever:
+        if retriever.get(item, -1) >= 0:  # -1: shown for a second answer, retrieved by no anchor
             a = int(retriever[item])
             anchor = {
                 "id": a,

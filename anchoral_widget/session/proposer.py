@@ -81,7 +81,7 @@ class Proposer:
             if self._screen.waiting(self._guarded.facts, budget):  # cold start, or budget reached
                 return
             start = time.perf_counter()
-            pending = loop.pending is not None and len(loop.pending.unanswered(loop.excluded)) > 0
+            pending = len(loop.unanswered()) > 0
             if not (self.ahead or pending):
                 self._screen.announce("training", "training…")
             trained = self.trainer.for_proposal(loop, fresh=not (self.ahead or pending))

@@ -70,3 +70,11 @@ def minority_proportion(classes: Classes, minority: Iterable[int]) -> float:
     if len(values) == 0:
         return float("nan")
     return float(np.isin(values, list(minority)).mean())
+
+
+def cohen_kappa(a: np.ndarray, b: np.ndarray) -> float:
+    """Agreement beyond chance of two labellings; 1 when they are the same (scikit-learn's is
+    undefined for one constant labelling: a model that predicts one class is as stable as any)."""
+    from sklearn.metrics import cohen_kappa_score
+
+    return 1.0 if np.array_equal(a, b) else float(cohen_kappa_score(a, b))

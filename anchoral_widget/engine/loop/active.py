@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 __all__ = ["SEED_ITERATION", "ActiveLoop", "Event", "IterationRecord", "Proposal"]
 
 SEED_ITERATION = -1  # the iteration recorded for labels given outside a proposed batch
+RECENT_FOR_OVERLAP = 200  # second answers are asked for among the others' latest labels
 
 
 class ActiveLoop(LoopState):
@@ -76,6 +77,9 @@ class ActiveLoop(LoopState):
         Kernels sharing one store see each other's labels before each proposal.
     annotator : str, optional
         Who labels through this loop (default: the OS user); kept with every logged row.
+    overlap : float
+        With a shared store, the share of each batch given to items someone else labelled, for a
+        second answer: what :meth:`agreement` is measured on (0.1: one item in ten). Default 0.
     fingerprint, cache_dir : optional
         The pool's identity for the store (default: a hash of the embeddings); where a built
         HNSW index is saved and found again (checked against the pool).
@@ -102,6 +106,7 @@ class ActiveLoop(LoopState):
         seed: int = 0,
         store: str | os.PathLike[str] | LabelStore | None = None,
         annotator: str | None = None,
+        overlap: float = 0.0,
         fingerprint: str | None = None,
         cache_dir: str | Path | None = None,
     ) -> None:
@@ -127,6 +132,9 @@ class ActiveLoop(LoopState):
             raise InputError("this learner reads text: pass texts=")
         self.seed = int(seed)
         self.annotator = getpass.getuser() if annotator is None else str(annotator)
+        if not 0.0 <= overlap < 1.0:
+            raise InputError(f"overlap is a share of each batch, from 0 up to (not including) 1: got {overlap}")
+        self.overlap = float(overlap)
         self.test = None if test is None else (test[0], self.class_indices(test[1], what="test label"))
 
         self._labelled = LabelledSet(len(self.embeddings))
@@ -193,7 +201,7 @@ class ActiveLoop(LoopState):
             self._follower.write(event.kind, event.payload(self.classes), lambda: self._apply(event, persist=False))
             return
         self._labelled.apply(event)
-        if self._pending is not None and len(self._pending.unanswered(self._labelled.excluded)) == 0:
+        if self._pending is not None and len(self.unanswered()) == 0:
             event.completed = self._pending
             kept = self._pending
             if kept.iteration not in self._replayed_iterations:
@@ -263,6 +271,15 @@ class ActiveLoop(LoopState):
         """Items in someone else's open batch (a shared store): never proposed here."""
         return np.zeros(0, dtype=np.int64) if self._follower is None else self._follower.held_for_others()
 
+    def second_opinions(self, b: int) -> np.ndarray:
+        """The items of a batch of ``b`` given to second answers (see ``overlap``): some of those
+        someone else labelled lately and no one has answered again; none without a shared store."""
+        k = round(self.overlap * b)
+        theirs = self._labelled.answered_once_by_others(self.annotator)[-RECENT_FOR_OVERLAP:]
+        if self._follower is None or k == 0 or not theirs:
+            return np.zeros(0, dtype=np.int64)
+        return np.sort(self.rng(2).choice(np.array(theirs, dtype=np.int64), min(k, len(theirs)), replace=False))
+
     def apply_event(self, event: Event) -> None:
         """Apply a logged call, writing nothing."""
         self._apply(event, persist=False)
@@ -312,7 +329,7 @@ class ActiveLoop(LoopState):
         records the model's labelled count.
         """
         self.sync()
-        if self._pending is not None and len(self._pending.unanswered(self._labelled.excluded)):
+        if self._pending is not None and len(self.unanswered()):
             return self._pending
         if self.unlabelled_count == 0:
             raise EmptyPoolError("every item of the pool is labelled or skipped: the loop is done")
@@ -329,7 +346,7 @@ class ActiveLoop(LoopState):
             return proposal
         follower, kept = self._follower, kept_subpool(proposal, **self._subpool_kept)
         follower.write("propose", kept.payload(), lambda: self.take_pending(follower.proposed(proposal)))
-        if self._pending is not None and len(self._pending.unanswered(self._labelled.excluded)) == 0:
+        if self._pending is not None and len(self.unanswered()) == 0:
             return self.propose(batch_size, on_stage)  # someone else's batch, logged first, took every item
         assert self._pending is not None
         return self._pending

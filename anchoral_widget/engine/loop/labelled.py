@@ -154,6 +154,11 @@ class LabelledSet:
         self.excluded[[i for i in ids if i not in self.classes]] = False
         return event
 
+    def answered_once_by_others(self, annotator: str) -> list[int]:
+        """Items someone other than ``annotator`` labelled that no one has answered again, in
+        labelling order (where a team's second answers are asked for)."""
+        return [i for i, (who, _) in self.first.items() if who not in (annotator, "") and not self.opinions.get(i)]
+
     def last_of(self, annotator: str) -> Event | None:
         """``annotator``'s last call still in effect (one from before annotators counts as anyone's)."""
         return next((e for e in reversed(self.events) if e.annotator in (annotator, "")), None)

@@ -45,13 +45,15 @@ def propose_batch(
     t2 = time.perf_counter()
     # With no model yet, uncertainty means nothing: pick at random from the subpool.
     strategy = loop.strategy if bound is not None else Random()
-    batch = np.asarray(strategy.select(bound, subpool.ids, b, loop.rng(1)), dtype=np.int64)
+    second = loop.second_opinions(b)  # a team's overlap: items others labelled, answered again here
+    batch = np.asarray(strategy.select(bound, subpool.ids, b - len(second), loop.rng(1)), dtype=np.int64)
     t3 = time.perf_counter()
 
     retrieved_by = None
     if subpool.retrieved_by is not None:
         position = {int(i): k for k, i in enumerate(subpool.ids.tolist())}
-        retrieved_by = subpool.retrieved_by[[position[int(i)] for i in batch]]
+        retrieved_by = np.r_[subpool.retrieved_by[[position[int(i)] for i in batch]], np.full(len(second), -1)]
+    batch = np.r_[batch, second].astype(np.int64)
     n_classes = len(loop.classes)
     probs = bound.proba(batch) if bound is not None else np.full((len(batch), n_classes), 1 / n_classes)
     proposal = Proposal(
@@ -76,6 +78,7 @@ def propose_batch(
         batch_retrieved_by=retrieved_by,
         model_labelled=None if model is None else int(trained.labelled),
         model_stand_in=trained.stand_in,
+        second_ids=second,
     )
     return proposal, trained
 

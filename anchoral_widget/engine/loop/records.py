@@ -27,6 +27,8 @@ class Proposal:
     batch_retrieved_by: np.ndarray | None = None  # per batch item: the anchor that retrieved it
     model_labelled: int | None = None  # labels the scoring model was fitted on; None: no model (random)
     model_stand_in: bool = False  # scored by the embedding classifier standing in for the learner
+    # items of the batch someone else labelled, shown again for a second answer (a team's overlap)
+    second_ids: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
     def unanswered(self, excluded: np.ndarray) -> np.ndarray:
         return np.asarray(self.batch_ids[~excluded[self.batch_ids]])
@@ -62,12 +64,14 @@ class Proposal:
             "batch_retrieved_by": None if self.batch_retrieved_by is None else self.batch_retrieved_by.tolist(),
             "model_labelled": self.model_labelled,
             "model_stand_in": self.model_stand_in,
+            **({"second_ids": self.second_ids.tolist()} if len(self.second_ids) else {}),
         }
 
     @classmethod
     def from_payload(cls, payload: dict[str, Any]) -> Proposal:
         fields = dict(payload)
-        for key in ("batch_ids", "subpool_ids", "anchor_ids", "anchor_classes"):
+        fields.setdefault("second_ids", [])
+        for key in ("batch_ids", "subpool_ids", "anchor_ids", "anchor_classes", "second_ids"):
             fields[key] = np.asarray(fields[key], dtype=np.int64)
         scores = fields["subpool_scores"]
         fields["subpool_scores"] = None if scores is None else np.asarray(scores, dtype=np.float32)

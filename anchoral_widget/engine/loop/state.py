@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
+from .agreement import Agreement, agreement
 from .classes import Classes
 from .labelled import LabelledSet
 from .records import Event, IterationRecord, Proposal
@@ -27,6 +28,7 @@ class LoopState:
     _labelled: LabelledSet
     _pending: Proposal | None
     history: list[IterationRecord]
+    annotator: str
 
     def class_indices(self, names: Iterable[Any], *, what: str = "label") -> np.ndarray:
         """The class index of each class name; an InputError names one that is not a class."""
@@ -94,6 +96,20 @@ class LoopState:
     @property
     def minority_indices(self) -> set[int]:
         return self._classes.minority_indices(self.labelled_classes)
+
+    def agreement(self) -> Agreement:
+        """How far the people labelling through a shared store agree, on the items two or more
+        of them answered (see :mod:`.agreement`)."""
+        return agreement(self._labelled, self.classes)
+
+    def unanswered(self) -> np.ndarray:
+        """The pending batch's items this annotator has still to answer (none without a batch):
+        its new items not labelled or skipped, and its second-answer items not answered here."""
+        if self._pending is None:
+            return np.zeros(0, dtype=np.int64)
+        fresh = self._pending.unanswered(self._labelled.excluded)
+        second = [i for i in self._pending.second_ids.tolist() if not self._labelled.answered_by(i, self.annotator)]
+        return np.union1d(fresh, np.array(second, dtype=np.int64)) if second else fresh
 
     def class_counts(self) -> dict[Any, int]:
         return self._classes.counts(self.labelled_classes)

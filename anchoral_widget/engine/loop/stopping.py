@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from ..learners.learner import BoundModel
+from ..learners.metrics import cohen_kappa
 from .active import ActiveLoop
 
 UNIFORM_SHARE = 0.2  # of each sample drawn uniformly: what the model dismisses can still be found
@@ -203,14 +204,6 @@ class Stability:
 
     def average(self, window: int = KAPPA_WINDOW) -> float:
         return float(np.mean(self.kappas[-window:])) if len(self.kappas) >= window else float("nan")
-
-
-def cohen_kappa(a: np.ndarray, b: np.ndarray) -> float:
-    """Agreement beyond chance of two labellings; 1 when they are the same (scikit-learn's is
-    undefined for one constant labelling: a model that predicts one class is as stable as any)."""
-    from sklearn.metrics import cohen_kappa_score
-
-    return 1.0 if np.array_equal(a, b) else float(cohen_kappa_score(a, b))
 
 
 @dataclass

@@ -2,13 +2,13 @@ import numpy as np
 import pytest
 from conftest import clustered_pool
 
+from anchoral_widget.engine.learners.metrics import cohen_kappa
 from anchoral_widget.engine.loop.active import ActiveLoop
 from anchoral_widget.engine.loop.stopping import (
     MIN_ANSWERED,
     CheckSample,
     Stability,
     batch_advantage,
-    cohen_kappa,
     draw_check_sample,
     estimate_left,
     rules,
