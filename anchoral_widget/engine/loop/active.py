@@ -169,6 +169,17 @@ class ActiveLoop(LoopState):
         self._labelled.check_open_for_skips(arr)
         self._apply(Event("skip", arr, None, self._iteration_of(arr), time.time(), source=source))
 
+    def remove(self, ids: npt.ArrayLike, *, source: str | None = None) -> None:
+        """Take the labels of ``ids`` away (they are unlabelled again, and may be proposed): one
+        event, undone exactly; the store keeps the answers removed."""
+        arr = self._labelled.checked_ids(ids)
+        unlabelled = [int(i) for i in arr if int(i) not in self._labelled.classes]
+        if unlabelled:
+            raise InputError(f"not labelled, so nothing to remove: {unlabelled[:5]}")
+        event = Event("remove", arr, None, self.iteration, time.time(), source=source)
+        event.previous = self.class_indices([self.labels[int(i)] for i in arr])  # logged: nothing is erased
+        self._apply(event)
+
     def resolve(self, ids: npt.ArrayLike, labels: Iterable[Any]) -> None:
         """Decide the class of labelled items people disagreed on: one event of its own, logged
         whether or not the class changes (undone like any call)."""

@@ -86,11 +86,13 @@ def restore(
         else:
             assert follower is not None
             follower.open_batches[annotator] = follower.proposed(proposal).batch_ids
-    elif kind in ("label", "skip", "correct", "resolve"):
-        classes = None if kind == "skip" else loop.class_indices(payload["labels"])
+    elif kind in ("label", "skip", "correct", "remove", "resolve"):
+        classes = None if kind in ("skip", "remove") else loop.class_indices(payload["labels"])
         ids = loop.checked_ids(payload["ids"])
         loop.apply_event(Event.from_payload(kind, ids, classes, payload, annotator))
     elif kind == "undo":
         loop.revert_last(annotator if follower is not None and not mine else loop.annotator)
     else:
-        raise InputError(f"unknown logged step {kind!r}: expected label, skip, correct, resolve, undo or propose")
+        raise InputError(
+            f"unknown logged step {kind!r}: expected label, skip, correct, remove, resolve, undo or propose"
+        )

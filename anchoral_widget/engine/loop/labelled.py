@@ -94,6 +94,14 @@ class LabelledSet:
         an item someone else labelled first is a second opinion; a skip of an item labelled or
         skipped meanwhile is dropped; a correction replaces classes (the event remembers which,
         for its undo). A corrected label keeps its place in the labelling order and its time."""
+        if event.kind == "remove":
+            event.ids = np.array([i for i in event.ids.tolist() if i in self.classes], dtype=np.int64)
+            event.previous = np.array([self.classes[i] for i in event.ids.tolist()], dtype=np.int64)
+            for item in event.ids.tolist():
+                event.taken[item] = (self.classes.pop(item), self.times.pop(item), self.first.pop(item))
+            self.excluded[event.ids] = False
+            self.events.append(event)
+            return
         if event.kind in ("correct", "resolve"):
             assert event.classes is not None  # a correction always carries its classes
             labelled = np.array([i in self.classes for i in event.ids.tolist()], dtype=bool)
@@ -130,6 +138,12 @@ class LabelledSet:
         event = self.events[-1] if event is None else event
         del self.events[next(i for i, e in enumerate(self.events) if e is event)]  # by identity: arrays in it
         ids = event.ids.tolist()
+        if event.kind == "remove":
+            for item, (cls, when, first) in event.taken.items():
+                if item not in self.classes:  # not labelled again since
+                    self.classes[item], self.times[item], self.first[item] = cls, when, first
+                    self.excluded[item] = True
+            return event
         if event.kind in ("correct", "resolve"):
             assert event.previous is not None and event.classes is not None  # set when it was applied
             for item, before, after in zip(ids, event.previous.tolist(), event.classes.tolist(), strict=True):

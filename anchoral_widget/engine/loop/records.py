@@ -96,6 +96,7 @@ class Event:
     previous: np.ndarray | None = None  # a correction: the classes the items had before it
     annotator: str = ""  # who gave it ("" in stores older than annotators)
     second: list[int] = field(default_factory=list)  # items labelled by someone else first: second opinions
+    taken: dict[int, Any] = field(default_factory=dict)  # a removal: what each item's label was, for its undo
 
     @classmethod
     def from_payload(

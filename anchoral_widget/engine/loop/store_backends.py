@@ -20,7 +20,7 @@ from typing import Any, Protocol, TypeVar
 
 from ...errors import InputError, StoreUnavailableError
 
-KINDS = ("label", "skip", "correct", "undo", "propose", "resolve")
+KINDS = ("label", "skip", "correct", "remove", "resolve", "undo", "propose")
 _KIND_CHECK = "CHECK (kind IN ({}))".format(", ".join(f"'{k}'" for k in KINDS))
 T = TypeVar("T")
 

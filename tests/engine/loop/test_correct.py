@@ -41,7 +41,7 @@ def test_a_correction_changes_classes_in_place_and_its_undo_restores_them():
 
 
 @pytest.mark.parametrize("seed", range(6))
-def test_any_sequence_of_labels_corrections_and_undos_matches_a_plain_record(seed):
+def test_any_sequence_of_labels_corrections_removals_and_undos_matches_a_plain_record(seed):
     X, y, _ = clustered_pool()
     loop, seeds = seeded(X, y)
     rng = np.random.default_rng(seed)
@@ -49,7 +49,7 @@ def test_any_sequence_of_labels_corrections_and_undos_matches_a_plain_record(see
     undo: list[dict] = []
     free = [int(i) for i in np.flatnonzero(~loop.excluded)]
     for _ in range(40):
-        step = rng.choice(["label", "correct", "undo"], p=[0.3, 0.5, 0.2])
+        step = rng.choice(["label", "correct", "remove", "undo"], p=[0.3, 0.35, 0.15, 0.2])
         if step == "label":
             item = free.pop(int(rng.integers(len(free))))
             loop.label([item], [y[item]])
@@ -61,11 +61,19 @@ def test_any_sequence_of_labels_corrections_and_undos_matches_a_plain_record(see
             if loop.correct(items, new):
                 undo.append({i: truth[i] for i, n in zip(items, new, strict=True) if truth[i] != n})
                 truth.update(dict(zip(items, new, strict=True)))
+        elif step == "remove":
+            items = rng.choice(list(truth), size=2, replace=False).tolist()
+            loop.remove(items)
+            undo.append({i: ("removed", truth.pop(i)) for i in items})
+            free.extend(items)
         elif undo and loop.undo() is not None:
             for item, before in undo.pop().items():
                 if before is None:
                     del truth[item]
                     free.append(item)
+                elif isinstance(before, tuple):
+                    truth[item] = before[1]
+                    free.remove(item)
                 else:
                     truth[item] = before
         assert loop.labels == truth
@@ -129,3 +137,19 @@ def test_a_first_release_store_takes_corrections_after_it_is_opened(tmp_path):
         seqs = [s for (s,) in db.execute("SELECT seq FROM log ORDER BY seq")]
     assert seqs == list(range(1, count + 2)), "rows kept in order, with their sequence numbers"
     assert ActiveLoop(X, pool_filter="anchoral", store=path, **PARAMS).labels[item] == flipped
+
+
+def test_a_removal_is_stored_with_the_answers_it_took_and_replayed(store_at):
+    X, y, _ = clustered_pool()
+    path = store_at()
+    loop, seeds = seeded(X, y, store=path)
+    loop.remove(seeds[:2])
+    assert int(seeds[0]) not in loop.labels and not loop.excluded[seeds[0]], "unlabelled: it may be proposed again"
+    row = [p for kind, p in loop.store.log() if kind == "remove"][-1]
+    assert row["ids"] == seeds[:2].tolist() and row["previous"] == [str(y[i]) for i in seeds[:2]]
+    again = ActiveLoop(X, **PARAMS, store=path)
+    assert again.labels == loop.labels
+    again.undo()
+    assert again.labels[int(seeds[0])] == y[seeds[0]] and again.excluded[seeds[0]]
+    with pytest.raises(InputError, match="nothing to remove"):
+        again.remove([int(np.flatnonzero(~again.excluded)[0])])

@@ -123,7 +123,9 @@ def test_any_interleaving_ends_where_a_replay_of_the_log_does(tmp_path, pool, tr
         loop = people[name]
         if rng.random() < 0.5:
             loop.sync()
-        move = rng.choice(["answer", "label", "skip", "correct", "undo"], p=[0.35, 0.25, 0.1, 0.15, 0.15])
+        move = rng.choice(
+            ["answer", "label", "skip", "correct", "remove", "undo"], p=[0.35, 0.2, 0.1, 0.15, 0.05, 0.15]
+        )
         free = np.flatnonzero(~loop.excluded)
         if move == "answer":
             answer(loop, y, skip=int(rng.integers(0, 2)))
@@ -135,6 +137,8 @@ def test_any_interleaving_ends_where_a_replay_of_the_log_does(tmp_path, pool, tr
         elif move == "correct" and loop.labelled_count:
             item = int(rng.choice(loop.labelled_ids))
             loop.correct([item], [str(rng.choice(["other", "rare"]))])
+        elif move == "remove" and loop.labelled_count:
+            loop.remove([int(rng.choice(loop.labelled_ids))])
         elif move == "undo":
             loop.undo()
     replayed = member(X, where, "dave")
