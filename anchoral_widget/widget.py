@@ -1,7 +1,5 @@
 """The Labeller widget: synced traits and messages (declared in :mod:`.protocol`); the work is a session's."""
 
-from __future__ import annotations
-
 from pathlib import Path
 
 import anywidget
@@ -81,6 +79,8 @@ class Labeller(anywidget.AnyWidget):
     labels = property(lambda self: self._session.labels, doc="A DataFrame of every stored label: id, text, label, …")
     review = property(lambda self: self._session.review, doc="Label check, check samples, the stopping report.")
     loop = property(lambda self: self._session.loop, doc="The ActiveLoop underneath (leave it to the widget).")
+    correct = property(lambda self: self._session.review.correct, doc="correct(ids, label): past labels' new class.")
+    agreement = property(lambda self: self._session.review.agreement, doc="agreement(): a team's kappas, conflicts.")
     store = property(lambda self: getattr(self.loop.store, "where", None), doc="The labels' file or URL, or None.")
     budget = property(
         lambda self: self._session.budget,

@@ -202,3 +202,10 @@ def test_closing_a_widget_stops_its_map_fit(pool, tmp_path, monkeypatch):
     assert child is not None, "the map is fitted in a child process"
     widget.close()
     assert child.wait(10) is not None and projection.wait(10) == "idle"
+
+
+def test_past_labels_are_corrected_and_agreement_read_from_the_widget(w):
+    assert w.wait(30)
+    eye = next(i for i, c in w.loop.labels.items() if c == "eye")
+    assert w.correct([eye], "other") == 1 and w.labels.set_index("id").label[eye] == "other"
+    assert w.agreement().items == 0 and "overlap=0.1" in str(w.agreement())

@@ -90,6 +90,9 @@ class GuardedLoop:
             loop = self.loop
             assert loop is not None  # nothing is stored before the loop is attached
             stored, where = False, {} if source is None else {"source": source}
+            # sent again after a store that went down halfway: what went in then is not given twice
+            labelled = {i: c for i, c in labelled.items() if not loop.answered_here(i)}
+            skipped = [i for i in skipped if i not in set(loop.skipped_ids.tolist())]
             try:
                 if labelled:
                     loop.label(list(labelled), list(labelled.values()), **where)

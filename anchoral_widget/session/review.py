@@ -28,6 +28,7 @@ import pandas as pd
 
 from ..engine.learners.label_check import check_labels
 from ..engine.loop.active import ActiveLoop
+from ..engine.loop.agreement import Agreement
 from ..engine.loop.stopping import (
     CheckSample,
     Stability,
@@ -169,6 +170,37 @@ class Review:
         self._screen.publish("progress")
         self._channel.update()
         return changed
+
+    def remove(self, ids: Sequence[int]) -> None:
+        """Take past labels away: the items are unlabelled again and may be proposed (one event;
+        the store keeps the answers removed). An InputError names an id that is not labelled."""
+        self._changed(lambda loop: loop.remove([int(i) for i in ids], source=REVIEW))
+
+    def resolve(self, ids: Sequence[int], label: str) -> None:
+        """Decide the class of items people answered differently (see :meth:`agreement`): an
+        event of its own, logged even when the class stays."""
+        self._changed(lambda loop: loop.resolve([int(i) for i in ids], [self._class(label)] * len(ids)))
+
+    def agreement(self) -> Agreement:
+        """How far the people labelling through a shared store agree, on the items two of them
+        answered (``overlap=0.1`` asks for such items), and the conflicts left to resolve. A
+        fresh look at the store first: the others' latest answers count."""
+        with self._guarded.held() as loop:
+            loop = _ready(loop)
+            loop.sync()
+            return loop.agreement()
+
+    def _class(self, label: str) -> object:
+        if str(label) not in self._guarded.class_names:
+            raise InputError(f"unknown class {label!r}; the classes are {', '.join(self._guarded.class_names)}")
+        return self._guarded.class_of(str(label))
+
+    def _changed(self, change: Callable[[ActiveLoop], object]) -> None:
+        with self._guarded.held() as loop:
+            change(_ready(loop))
+        self._guarded.refresh()
+        self._screen.publish("progress", "minority")
+        self._channel.update()
 
     def progress_report(self) -> dict[str, Any]:
         """The rare items found and the estimate of those left, each stopping rule's verdict, and

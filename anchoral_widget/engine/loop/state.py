@@ -102,6 +102,10 @@ class LoopState:
         of them answered (see :mod:`.agreement`)."""
         return agreement(self._labelled, self.classes)
 
+    def answered_here(self, item: int) -> bool:
+        """Whether this annotator has answered ``item`` already (labelled it, first or second)."""
+        return self._labelled.answered_by(int(item), self.annotator)
+
     def unanswered(self) -> np.ndarray:
         """The pending batch's items this annotator has still to answer (none without a batch):
         its new items not labelled or skipped, and its second-answer items not answered here."""
