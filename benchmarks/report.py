@@ -41,6 +41,7 @@ SECTIONS = [
     ("subpool_breadth", "benchmarks/subpool_breadth.py"),
     ("stopping", "benchmarks/stopping.py"),
     ("label_check", "benchmarks/label_check.py"),
+    ("team_store", "benchmarks/team_store.py"),
     ("transformer_regime", "benchmarks/transformer_regime.py"),
     ("transformer_session", "benchmarks/transformer_session.py"),
     ("small_text_compare", "benchmarks/small_text_compare.py"),

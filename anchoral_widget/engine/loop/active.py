@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 __all__ = ["SEED_ITERATION", "ActiveLoop", "Event", "IterationRecord", "Proposal"]
 
 SEED_ITERATION = -1  # the iteration recorded for labels given outside a proposed batch
+MAX_ATTEMPTS = 3  # proposals in a row that someone else's, logged first, may cut short
 RECENT_FOR_OVERLAP = 200  # second answers are asked for among the others' latest labels
 
 
@@ -326,6 +327,7 @@ class ActiveLoop(LoopState):
         on_stage: Callable[[str], object] | None = None,
         *,
         trained: Trained | None = None,
+        _attempt: int = 0,
     ) -> Proposal:
         """Train, filter, select: the next batch to label.
 
@@ -357,9 +359,10 @@ class ActiveLoop(LoopState):
             return proposal
         follower, kept = self._follower, kept_subpool(proposal, **self._subpool_kept)
         follower.write("propose", kept.payload(), lambda: self.take_pending(follower.proposed(proposal)))
-        if self._pending is not None and len(self.unanswered()) == 0:
-            return self.propose(batch_size, on_stage)  # someone else's batch, logged first, took every item
         assert self._pending is not None
+        if len(self._pending.batch_ids) < len(proposal.batch_ids) and _attempt < MAX_ATTEMPTS:
+            self._pending = None  # someone else's batch, logged first, took some items: choose again
+            return self.propose(batch_size, on_stage, trained=trained, _attempt=_attempt + 1)  # same model
         return self._pending
 
     def evaluate(self, model: Any = None) -> dict[str, Any] | None:

@@ -39,11 +39,13 @@ class LogFollower:
     def mine(self, annotator: str) -> bool:
         return annotator in (self.annotator, "")
 
-    def held_for_others(self) -> np.ndarray:
-        """Items in someone else's open batch, not answered yet: out of this kernel's proposals."""
-        if not self.open_batches:
+    def held_for_others(self, but: str | None = None) -> np.ndarray:
+        """Items in someone else's open batch (``but`` one's: a batch of theirs replaces it), not
+        answered yet: out of this kernel's proposals."""
+        batches = [ids for who, ids in self.open_batches.items() if who != but]
+        if not batches:
             return np.zeros(0, dtype=np.int64)
-        held = np.unique(np.concatenate(list(self.open_batches.values())))
+        held = np.unique(np.concatenate(batches))
         return np.asarray(held[~self.loop.excluded[held]])
 
     def catch_up(self) -> int:
@@ -64,9 +66,13 @@ class LogFollower:
             else:
                 self._restore(row)
 
-    def proposed(self, proposal: Proposal) -> Proposal:
-        """This kernel's proposal less what someone else's batch, logged before it, holds."""
-        return proposal.without(self.held_for_others())
+    def proposed(self, proposal: Proposal, by: str | None = None) -> Proposal:
+        """A proposal (``by`` someone else: None, this kernel's) less what the others' batches,
+        logged before it, hold and what was answered meanwhile (rows logged while it was being
+        made; its second answers aside)."""
+        batch = proposal.batch_ids
+        taken = batch[self.loop.excluded[batch] & ~np.isin(batch, proposal.second_ids)]
+        return proposal.without(np.union1d(self.held_for_others(but=by), taken))
 
     def _restore(self, row: Row) -> None:
         restore(self.loop, row.kind, json.loads(row.payload), row.annotator, self)
@@ -85,7 +91,7 @@ def restore(
             loop.take_pending(proposal if follower is None else follower.proposed(proposal), replayed=True)
         else:
             assert follower is not None
-            follower.open_batches[annotator] = follower.proposed(proposal).batch_ids
+            follower.open_batches[annotator] = follower.proposed(proposal, by=annotator).batch_ids
     elif kind in ("label", "skip", "correct", "remove", "resolve"):
         classes = None if kind in ("skip", "remove") else loop.class_indices(payload["labels"])
         ids = loop.checked_ids(payload["ids"])

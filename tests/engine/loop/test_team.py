@@ -3,6 +3,8 @@ proposing, batches never overlap, an item two people answered keeps the first an
 and the second as an opinion, undo takes back one's own last call, and a loop that labelled live
 always agrees with a loop that replays the log afterwards."""
 
+import json
+
 import numpy as np
 import pytest
 
@@ -148,3 +150,49 @@ def test_any_interleaving_ends_where_a_replay_of_the_log_does(tmp_path, pool, tr
         assert state(member(X, where, name)) == expected, f"{name} after a restart"
     ids = replayed.labelled_ids
     assert len(ids) == len(set(ids.tolist())), "no item labelled twice"
+
+
+@pytest.mark.filterwarnings("ignore:.*configuration changed")  # bob's batches are larger
+def test_a_proposal_made_while_others_labelled_is_made_again_around_their_answers(store_at, pool):
+    """Bob's batch of 16 is chosen from the seed labels, blind to alice's batch of 8 (in it) and
+    to her answers to it meanwhile: he gets a whole batch of 16 items no one answered."""
+    X, y, _ = pool
+    where = store_at()
+    alice, bob = member(X, where, "alice"), member(X, where, "bob", batch_size=16)
+    seed(alice, y)
+    bob.sync()
+    a = alice.propose().batch_ids
+    alice.label(a, y[a])
+    real = bob._follower.catch_up
+    bob._follower.catch_up = lambda: 0
+    try:
+        b = bob.propose().batch_ids
+    finally:
+        bob._follower.catch_up = real
+    assert len(b) == 16 and not bob.excluded[b].any() and not set(a.tolist()) & set(b.tolist())
+    assert len(bob.unanswered()) == 16
+    assert state(member(X, where, "carol")) == state(alice) == state(bob)
+
+
+@pytest.mark.filterwarnings("ignore:.*configuration changed")  # bob's batches are smaller
+def test_a_batch_chosen_again_keeps_its_own_items_for_everyone_else(store_at, pool):
+    """Alice, blind to bob's batch, proposes much the same one: hers is cut short and chosen
+    again, holding items of her first. Carol, replaying it all, leaves every item of alice's
+    open batch alone (a batch replaces its owner's last, it is not cut by it)."""
+    X, y, _ = pool
+    where = store_at()
+    alice, bob = member(X, where, "alice"), member(X, where, "bob", batch_size=4)
+    seed(alice, y)
+    alice.sync()
+    real = alice._follower.catch_up
+    alice._follower.catch_up = lambda: 0
+    b = bob.propose().batch_ids
+    try:
+        a = alice.propose().batch_ids
+    finally:
+        alice._follower.catch_up = real
+    first = [json.loads(r.payload)["batch_ids"] for r in alice.store.rows() if r.kind == "propose"][1]
+    assert set(first) & set(a.tolist()), "her second choice holds items of her first"
+    carol = member(X, where, "carol")
+    assert set(carol.held_for_others().tolist()) == set(a.tolist()) | set(b.tolist())
+    assert not set(carol.propose().batch_ids.tolist()) & (set(a.tolist()) | set(b.tolist()))
