@@ -51,6 +51,15 @@ _ITERATION = field("int", "the batch it is for")
 _IDS = field("ids", "the texts it is about")
 _CLASS = field("class", "the class to give")
 
+# The review view's filters and page, sent with each of its commands (it keeps no state here).
+_REVIEW_FILTERS = {
+    "label": field("class", "only labels of this class", optional=True),
+    "annotator": field("str", "only labels given first by this person", optional=True),
+    "iteration": field("int", "only labels of this iteration (-1: outside any batch)", optional=True),
+    "disagree": field("bool", "only labels the last model disagrees with", optional=True),
+    "offset": field("int", "the first row of the page, newest labels first", optional=True),
+}
+
 #: Front end -> kernel: kind -> what it asks and its fields.
 COMMANDS: dict[str, dict] = {
     "label": {
@@ -89,6 +98,15 @@ COMMANDS: dict[str, dict] = {
         "answered by selection.",
         "fields": {},
     },
+    "review_page": {"help": "Send a page of past labels; answered by review_page.", "fields": _REVIEW_FILTERS},
+    "review_correct": {
+        "help": "Give past labels another class (one event, the old answers kept); answered by review_page.",
+        "fields": {"ids": _IDS, "to": field("class", "the class to give"), **_REVIEW_FILTERS},
+    },
+    "review_remove": {
+        "help": "Take past labels away (one event, the old answers kept); answered by review_page.",
+        "fields": {"ids": _IDS, **_REVIEW_FILTERS},
+    },
 }
 
 #: Kernel -> front end: kind -> what it carries, its top-level fields, and ``buffers``: whether
@@ -114,6 +132,20 @@ MESSAGES: dict[str, dict] = {
     "map_text": {
         "help": "The whole texts of clicked points (the answer to map_text).",
         "fields": {"texts": field("object", "str(id) -> text")},
+        "buffers": False,
+    },
+    "review_page": {
+        "help": "A page of past labels, newest first, for the review view (the answer to review_page, "
+        "review_correct and review_remove).",
+        "fields": {
+            "rows": field("list", "[{id, text, label, annotator, iteration, predicted, confidence, others}]"),
+            "total": field("int", "labels that pass the filters"),
+            "offset": field("int", "the page's first row"),
+            "annotators": field("list", "everyone who labelled, for the filter"),
+            "iterations": field("list", "the iterations with labels, for the filter"),
+            "model": field("bool", "whether predicted and disagree are known (a model that reads embeddings)"),
+            "text": field("str", "what the last change did, in words ('' for none)"),
+        },
         "buffers": False,
     },
     "selection": {

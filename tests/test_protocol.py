@@ -163,6 +163,7 @@ def test_binary_buffers_come_only_with_the_messages_that_declare_them(toy):
         last = len(toy.coords) - 1  # answered by a selection message even if left out
         session.handle({"kind": "label_selection", "ids": [last - 1, last], "label": "majority"})
         assert session.wait(60)
+        session.handle({"kind": "review_page"})
     finally:
         session.close()
     assert {kind for kind, _ in sent} == set(MESSAGES)

@@ -42,6 +42,7 @@ from ..errors import InputError
 from .guarded import GuardedLoop
 from .mapchannel import MapChannel
 from .notes import SessionNotes
+from .reviewlist import review_page
 from .screen import Screen
 
 SAMPLE = "sample"  # the event source of a check sample's answers
@@ -189,6 +190,27 @@ class Review:
             loop = _ready(loop)
             loop.sync()
             return loop.agreement()
+
+    def send_page(self, filters: dict[str, Any], said: str = "") -> None:
+        """Send the review view the page of past labels that ``filters`` ask for (a ``review_page``
+        message; see :mod:`.reviewlist`)."""
+        with self._guarded.held() as loop:
+            page = review_page(_ready(loop), filters, said)
+        self._channel.notify(page)
+
+    def from_view(self, kind: str, fields: dict[str, Any]) -> None:
+        """A change asked for in the review view (``review_correct``, ``review_remove``), then its page again."""
+        filters = {k: v for k, v in fields.items() if k not in ("ids", "to")}
+        ids = [int(i) for i in fields["ids"]]
+        if kind == "review_correct":
+            changed = self.correct(ids, fields["to"])
+            said = f"{changed} {'label' if changed == 1 else 'labels'} changed to {fields['to']}"
+        else:
+            self.remove(ids)
+            said = (
+                f"{len(ids)} {'label' if len(ids) == 1 else 'labels'} removed: unlabelled, they may be proposed again"
+            )
+        self.send_page(filters, said)
 
     def _class(self, label: str) -> object:
         if str(label) not in self._guarded.class_names:

@@ -6,7 +6,7 @@
  *   altKey?: boolean, metaKey?: boolean}} KeyLike
  * @typedef {{type: "move", delta: number} | {type: "label", index: number} |
  *   {type: "rest", index: number | null} | {type: "skip"} | {type: "undo"} | {type: "submit"} |
- *   {type: "expand"} | {type: "search"} | {type: "help"} | {type: "escape"}} Command
+ *   {type: "expand"} | {type: "search"} | {type: "help"} | {type: "review"} | {type: "escape"}} Command
  */
 
 /** What the help popover lists; `keys` are shown as written. */
@@ -21,6 +21,7 @@ export const SHORTCUTS = [
   { keys: ["e"], does: "fold or unfold the card's text" },
   { keys: ["Enter"], does: "submit the batch" },
   { keys: ["/"], does: "search by meaning" },
+  { keys: ["v"], does: "review past labels (there: 1 … 9 give a class, x removes, [ ] turn pages)" },
   { keys: ["?"], does: "show or hide this help" },
   { keys: ["Esc"], does: "close the help, leave the widget" },
 ];
@@ -64,6 +65,8 @@ export function commandFor(event, nClasses) {
       return { type: "search" };
     case "?":
       return { type: "help" };
+    case "v":
+      return { type: "review" };
     case "Escape":
       return { type: "escape" };
     default:

@@ -70,6 +70,12 @@ export const msg = {
   skipSelection: (ids) => command("skip_selection", { ids }),
   /** take back the last selection labelled or skipped */
   undoSelection: () => command("undo_selection"),
+  /** @param {Record<string, string | number | boolean>} filters a page of past labels (answered as {kind: "review_page"}) */
+  reviewPage: (filters) => command("review_page", filters),
+  /** @param {number[]} ids @param {string} to @param {Record<string, string | number | boolean>} filters past labels get class `to` */
+  reviewCorrect: (ids, to, filters) => command("review_correct", { ids, to, ...filters }),
+  /** @param {number[]} ids @param {Record<string, string | number | boolean>} filters past labels are taken away */
+  reviewRemove: (ids, filters) => command("review_remove", { ids, ...filters }),
 };
 
 /**

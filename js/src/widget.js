@@ -12,6 +12,7 @@ import { curvesView } from "./views/curves.js";
 import { errorView } from "./views/error.js";
 import { helpView } from "./views/help.js";
 import { mapView } from "./views/map.js";
+import { reviewView } from "./views/review.js";
 import { searchView } from "./views/search.js";
 import { selectionView } from "./views/selection.js";
 import { statusView } from "./views/status.js";
@@ -41,15 +42,17 @@ function render({ model, el }) {
   const cards = cardsView({ model, onHover: map.highlight });
   const search = searchView({ model });
   const error = errorView({ model });
-  const views = [status, help, cards, map, selection, curves, search, error];
+  const review = reviewView({ model });
+  const views = [status, help, review, cards, map, selection, curves, search, error];
   const work = h("div", { class: "aw-work" }, cards.el); // the cards, and before them the search at a cold start
 
   const root = h(
     "div",
     // data-lm-suppress-shortcuts: JupyterLab's command registry ignores keys from inside
     { class: "aw-root", tabindex: "0", "data-lm-suppress-shortcuts": "true", "aria-label": "AnchorAL labeller" },
-    h("div", { class: "aw-header" }, status.el, help.el),
+    h("div", { class: "aw-header" }, status.el, review.el, help.el),
     help.panel, // in the flow, above the cards and the map: it pushes them down, covers nothing
+    review.panel,
     h("div", { class: "aw-main" }, work, h("div", { class: "aw-side" }, map.el, selection.el, curves.el)),
     search.el,
     error.el,
@@ -69,11 +72,17 @@ function render({ model, el }) {
       }
       return; // typing in the search box
     }
+    if (review.isOpen() && review.command(event)) {
+      event.preventDefault(); // the review view's own keys, while it is open
+      return;
+    }
     const cmd = commandFor(event, model.get("classes").length);
     if (!cmd) return;
+    if (review.isOpen() && cmd.type !== "help" && cmd.type !== "search") return; // the batch waits meanwhile
     let done = true;
     if (cmd.type === "help") help.toggle();
     else if (cmd.type === "search") search.focus();
+    else if (cmd.type === "review") review.toggle(true);
     else if (cmd.type === "escape") {
       if (help.isOpen()) help.toggle(false);
       else root.blur();

@@ -18,7 +18,7 @@ afterEach(() => {
 
 describe("the declaration", () => {
   it("names every command's fields with a known type", () => {
-    expect(Object.keys(PROTOCOL.commands)).toEqual(["label", "skip", "rest", "undo", "submit", "search", "seed", "retry", "map_sync", "map_text", "label_selection", "skip_selection", "undo_selection"]);
+    expect(Object.keys(PROTOCOL.commands)).toEqual(["label", "skip", "rest", "undo", "submit", "search", "seed", "retry", "map_sync", "map_text", "label_selection", "skip_selection", "undo_selection", "review_page", "review_correct", "review_remove"]);
     for (const declared of [PROTOCOL.commands, PROTOCOL.messages]) {
       for (const { fields } of Object.values(declared)) {
         for (const field of Object.values(fields)) expect(Object.keys(PROTOCOL.types)).toContain(field.type);
@@ -85,7 +85,7 @@ describe("checking a message from the kernel", () => {
   });
 
   it.each([
-    ["an unknown kind", { kind: "map_updates" }, [], 'unknown kind "map_updates"; expected one of map_update, map_text, selection'],
+    ["an unknown kind", { kind: "map_updates" }, [], 'unknown kind "map_updates"; expected one of map_update, map_text, review_page, selection'],
     ["no message", null, [], "unknown kind undefined"],
     ["a missing field", { kind: "map_text" }, [], 'map_text needs "texts"'],
     ["a field left undefined", { ...selectionAnswer, text: undefined }, [], 'selection needs "text"'],
@@ -105,7 +105,7 @@ describe("receiving a message from the kernel", () => {
   };
 
   it("takes handlers only for the kinds the kernel sends", () => {
-    expect(() => receive(new FakeModel(), { map_updates: () => {} })).toThrow(/the kernel sends no "map_updates" message; it sends map_update, map_text, selection/);
+    expect(() => receive(new FakeModel(), { map_updates: () => {} })).toThrow(/the kernel sends no "map_updates" message; it sends map_update, map_text, review_page, selection/);
   });
 
   it("hands each message, checked, to the handlers of its kind, in every view; the last to stop takes the listener away", () => {
@@ -213,6 +213,11 @@ describe("the views", () => {
     answer("undo");
     select([32]);
     el.querySelector(".aw-selection-skip").click(); // skip_selection
+    key(root2, "v"); // review_page
+    const reviewRow = { id: 5, text: "Iritis", label: "eye", annotator: "alice", iteration: 2, predicted: "other", confidence: 0.7, others: [] };
+    for (const fn of model.handlers.get("msg:custom")) fn({ kind: "review_page", rows: [reviewRow], total: 1, offset: 0, annotators: ["alice"], iterations: [2], model: true, text: "" });
+    key(root2, "1"); // review_correct
+    key(root2, "x"); // review_remove
 
     const mapModel = new FakeModel(initialState({ map_status: { status: "ready", fraction: 1, text: "" } }));
     const scatterplot = fakeScatterplot();

@@ -212,3 +212,27 @@ def test_the_rest_then_submit_stores_the_batch_and_brings_the_next(page, artifac
     assert root.locator(".aw-progress-text").inner_text() == f"{2 + BATCH} labelled of 1,000 texts"
     assert root.locator(".aw-iteration").inner_text() == "iteration 1"
     root.screenshot(path=str(artifacts / "labeller-next-batch.png"))
+
+
+def test_a_past_label_is_changed_in_the_review_view(page, artifacts):
+    root = first(page)
+    root.focus()  # the last test's probe ran a cell: the focus is in the notebook
+    page.keyboard.press("v")
+    rows = root.locator(".aw-review-row")
+    rows.first.wait_for()
+    assert root.locator(".aw-review-headline").inner_text().startswith(f"{2 + BATCH} labels, newest first")
+    newest = int(rows.first.get_attribute("data-id"))
+    was = rows.first.get_attribute("data-label")
+    to = "eye" if was == "other" else "other"
+    root.screenshot(path=str(artifacts / "review-view.png"))
+    rows.first.locator(f'.aw-review-to[data-to="{to}"]').click()
+    page.wait_for_function(
+        "t => document.querySelector('.aw-root .aw-review-said').textContent === t", arg=f"1 label changed to {to}"
+    )
+    assert root.locator(f'.aw-review-row[data-id="{newest}"]').get_attribute("data-label") == to
+    state = probe(page, f"{{'label': w.labels.set_index('id').label[{newest}], 'events': len(w.loop.events)}}")
+    assert state["label"] == to
+    root.focus()
+    page.keyboard.press("Escape")
+    page.wait_for_function("() => document.querySelector('.aw-root .aw-review').hidden")
+    assert probe(page, "w.answers") != {}, "the draft on the batch's card is still there"

@@ -102,6 +102,12 @@ class LoopState:
         of them answered (see :mod:`.agreement`)."""
         return agreement(self._labelled, self.classes)
 
+    def answers(self, item: int) -> list[tuple[str, Any]]:
+        """Everyone's answers to labelled ``item``, first answer first: ``(annotator, class name)``."""
+        first = self._labelled.first[int(item)]
+        later = self._labelled.opinions.get(int(item), [])
+        return [(who, self.classes[c]) for who, c in [first, *later]]
+
     def answered_here(self, item: int) -> bool:
         """Whether this annotator has answered ``item`` already (labelled it, first or second)."""
         return self._labelled.answered_by(int(item), self.annotator)

@@ -1,0 +1,77 @@
+"""The review view's pages: every past label, newest first, filtered by class, by who gave it, by
+iteration and by whether the last model disagrees, with everyone's answers to it. The view keeps
+its filters and sends them with each command; a page is worked out afresh each time."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..engine.learners.learner import BoundModel
+from ..engine.loop.active import ActiveLoop
+from ..engine.pool import learner_reads_texts
+
+PAGE = 50
+TEXT_CHARS = 300
+
+
+def review_page(loop: ActiveLoop, filters: dict[str, Any], said: str = "") -> dict[str, Any]:
+    """The ``review_page`` message for ``filters`` (see ``protocol._REVIEW_FILTERS``)."""
+    labels = loop.labels
+    ids = np.fromiter(reversed(list(labels)), dtype=np.int64, count=len(labels))  # newest first
+    first_by = {i: loop.answers(i)[0][0] for i in ids.tolist()}
+    iteration = {i: loop.label_time(i)[0] for i in ids.tolist()}
+    predicted, confidence = _predictions(loop, ids)
+    keep = np.ones(len(ids), dtype=bool)
+    if "label" in filters:
+        keep &= np.array([labels[i] == filters["label"] for i in ids.tolist()], dtype=bool)
+    if "annotator" in filters:
+        keep &= np.array([first_by[i] == filters["annotator"] for i in ids.tolist()], dtype=bool)
+    if "iteration" in filters:
+        keep &= np.array([iteration[i] == filters["iteration"] for i in ids.tolist()], dtype=bool)
+    if filters.get("disagree"):
+        keep &= np.array([predicted.get(i, labels[i]) != labels[i] for i in ids.tolist()], dtype=bool)
+    shown = ids[keep]
+    offset = max(0, min(int(filters.get("offset", 0)), max(len(shown) - 1, 0)))
+    texts = loop.pool.texts
+    rows = []
+    for item in shown[offset : offset + PAGE].tolist():
+        answers = loop.answers(item)
+        text = "" if texts is None else str(texts[item])
+        rows.append(
+            {
+                "id": item,
+                "text": text if len(text) <= TEXT_CHARS else text[: TEXT_CHARS - 1] + "…",
+                "label": labels[item],
+                "annotator": answers[0][0],
+                "iteration": iteration[item],
+                "predicted": predicted.get(item),
+                "confidence": confidence.get(item),
+                "others": [[who, label] for who, label in answers[1:]],
+            }
+        )
+    return {
+        "kind": "review_page",
+        "rows": rows,
+        "total": len(shown),
+        "offset": offset,
+        "annotators": sorted(set(first_by.values())),
+        "iterations": sorted(set(iteration.values())),
+        "model": loop.model_ is not None and not learner_reads_texts(loop.learner),
+        "text": said,
+    }
+
+
+def _predictions(loop: ActiveLoop, ids: np.ndarray) -> tuple[dict[int, Any], dict[int, float]]:
+    """The last model's class and confidence for each of ``ids``; none when there is no model or
+    it reads text (scoring every labelled text again is a fine-tuned transformer's whole pass)."""
+    model = loop.model_
+    if model is None or learner_reads_texts(loop.learner) or not len(ids):
+        return {}, {}
+    proba = BoundModel(model, loop.embeddings).proba(ids)
+    top = proba.argmax(axis=1)
+    names = [loop.classes[c] for c in top.tolist()]
+    return dict(zip(ids.tolist(), names, strict=True)), {
+        i: round(float(p), 4) for i, p in zip(ids.tolist(), proba.max(axis=1).tolist(), strict=True)
+    }

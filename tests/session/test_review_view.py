@@ -1,0 +1,68 @@
+"""The review view's kernel side: pages of past labels, newest first, filtered by class, person,
+iteration and the model's disagreement; corrections and removals from it, each answered by the
+page again with what was done."""
+
+import pytest
+from sessions import answer_all, eye_pool, make, seeds
+
+from anchoral_widget.errors import InputError
+
+
+@pytest.fixture
+def session():
+    s = make(eye_pool(), annotator="alice")
+    s.pages = []
+    s.on_map(lambda header, buffers: s.pages.append(header) if header.get("kind") == "review_page" else None)
+    s.handle({"kind": "submit", "iteration": answer_all(s)["iteration"]})
+    assert s.wait(30)
+    yield s
+    s.close(wait=True)
+
+
+def test_a_page_lists_every_label_newest_first_with_who_and_when(session):
+    session.handle({"kind": "review_page"})
+    page = session.pages[-1]
+    labels = session.loop.labels
+    assert page["total"] == len(labels) == 7
+    assert [r["id"] for r in page["rows"]] == list(reversed(list(labels)))
+    assert page["annotators"] == ["alice"] and page["iterations"] == [-1, 0] and page["model"] is True
+    row = page["rows"][0]
+    assert row["label"] == labels[row["id"]] and row["annotator"] == "alice" and row["iteration"] == 0
+    assert row["predicted"] in ("other", "eye") and 0.5 <= row["confidence"] <= 1 and row["others"] == []
+
+
+def test_filters_narrow_the_page(session):
+    data = eye_pool()
+    eye = next(i for i, c in seeds(data[1]).items() if c == "eye")
+    session.handle({"kind": "review_page", "label": "eye"})
+    assert [r["id"] for r in session.pages[-1]["rows"]] == [eye]
+    session.handle({"kind": "review_page", "iteration": -1})
+    assert {r["id"] for r in session.pages[-1]["rows"]} == set(seeds(data[1]))
+    session.handle({"kind": "review_page", "annotator": "bob"})
+    assert session.pages[-1]["total"] == 0
+    session.handle({"kind": "review_page", "disagree": True})
+    assert all(r["predicted"] != r["label"] for r in session.pages[-1]["rows"])
+    session.handle({"kind": "review_page", "offset": 5})
+    assert session.pages[-1]["offset"] == 5 and len(session.pages[-1]["rows"]) == 2
+
+
+def test_a_correction_and_a_removal_from_the_view_change_the_labels(session):
+    item = session.loop.history[0].batch_ids[0]
+    session.handle({"kind": "review_correct", "ids": [item], "to": "eye", "label": "eye"})
+    page = session.pages[-1]
+    assert page["text"] == "1 label changed to eye" and item in [r["id"] for r in page["rows"]]
+    assert session.labels.set_index("id").label[item] == "eye"
+    assert session.loop.events[-1].kind == "correct" and session.loop.events[-1].source == "review"
+    session.handle({"kind": "review_remove", "ids": [item]})
+    assert "1 label removed" in session.pages[-1]["text"] and item not in set(session.labels.id)
+    assert session.pages[-1]["total"] == 6
+
+
+def test_a_bad_review_command_changes_nothing(session):
+    before = dict(session.loop.labels)
+    with pytest.raises(InputError, match="unknown class"):
+        session.handle({"kind": "review_correct", "ids": [next(iter(before))], "to": "ear"})
+    unlabelled = next(i for i in range(400) if i not in before)
+    with pytest.raises(InputError, match="not labelled"):
+        session.handle({"kind": "review_remove", "ids": [unlabelled]})
+    assert session.loop.labels == before
