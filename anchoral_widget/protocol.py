@@ -57,6 +57,7 @@ _REVIEW_FILTERS = {
     "annotator": field("str", "only labels given first by this person", optional=True),
     "iteration": field("int", "only labels of this iteration (-1: outside any batch)", optional=True),
     "disagree": field("bool", "only labels the last model disagrees with", optional=True),
+    "conflicts": field("bool", "only items people answered differently, not resolved yet", optional=True),
     "offset": field("int", "the first row of the page, newest labels first", optional=True),
 }
 
@@ -103,6 +104,11 @@ COMMANDS: dict[str, dict] = {
         "help": "Give past labels another class (one event, the old answers kept); answered by review_page.",
         "fields": {"ids": _IDS, "to": field("class", "the class to give"), **_REVIEW_FILTERS},
     },
+    "review_resolve": {
+        "help": "Decide the class of items people answered differently (an event of its own, logged even when "
+        "the class stays); answered by review_page.",
+        "fields": {"ids": _IDS, "to": field("class", "the class decided"), **_REVIEW_FILTERS},
+    },
     "review_remove": {
         "help": "Take past labels away (one event, the old answers kept); answered by review_page.",
         "fields": {"ids": _IDS, **_REVIEW_FILTERS},
@@ -138,13 +144,14 @@ MESSAGES: dict[str, dict] = {
         "help": "A page of past labels, newest first, for the review view (the answer to review_page, "
         "review_correct and review_remove).",
         "fields": {
-            "rows": field("list", "[{id, text, label, annotator, iteration, predicted, confidence, others}]"),
+            "rows": field("list", "[{id, text, label, annotator, iteration, predicted, confidence, others, conflict}]"),
             "total": field("int", "labels that pass the filters"),
             "offset": field("int", "the page's first row"),
             "annotators": field("list", "everyone who labelled, for the filter"),
             "iterations": field("list", "the iterations with labels, for the filter"),
             "model": field("bool", "whether predicted and disagree are known (a model that reads embeddings)"),
             "text": field("str", "what the last change did, in words ('' for none)"),
+            "agreement": field("str", "the team's agreement and conflicts, in words ('' with one person)"),
         },
         "buffers": False,
     },

@@ -25,6 +25,7 @@ ACTIONS: dict[str, Callable[[Any, dict], None]] = {
     "undo_selection": lambda s, f: s.undo_selection(),
     "review_page": lambda s, f: s.review.send_page(f),
     "review_correct": lambda s, f: s.review.from_view("review_correct", f),
+    "review_resolve": lambda s, f: s.review.from_view("review_resolve", f),
     "review_remove": lambda s, f: s.review.from_view("review_remove", f),
 }
 

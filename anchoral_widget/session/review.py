@@ -195,7 +195,9 @@ class Review:
         """Send the review view the page of past labels that ``filters`` ask for (a ``review_page``
         message; see :mod:`.reviewlist`)."""
         with self._guarded.held() as loop:
-            page = review_page(_ready(loop), filters, said)
+            loop = _ready(loop)
+            loop.sync()  # the others' latest answers, in a shared store
+            page = review_page(loop, filters, said)
         self._channel.notify(page)
 
     def from_view(self, kind: str, fields: dict[str, Any]) -> None:
@@ -205,6 +207,9 @@ class Review:
         if kind == "review_correct":
             changed = self.correct(ids, fields["to"])
             said = f"{changed} {'label' if changed == 1 else 'labels'} changed to {fields['to']}"
+        elif kind == "review_resolve":
+            self.resolve(ids, fields["to"])
+            said = f"decided: {fields['to']} ({len(ids)} {'item' if len(ids) == 1 else 'items'})"
         else:
             self.remove(ids)
             said = (

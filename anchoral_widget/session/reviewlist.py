@@ -23,6 +23,8 @@ def review_page(loop: ActiveLoop, filters: dict[str, Any], said: str = "") -> di
     first_by = {i: loop.answers(i)[0][0] for i in ids.tolist()}
     iteration = {i: loop.label_time(i)[0] for i in ids.tolist()}
     predicted, confidence = _predictions(loop, ids)
+    agreement = loop.agreement()
+    conflicts = set(agreement.conflicts)
     keep = np.ones(len(ids), dtype=bool)
     if "label" in filters:
         keep &= np.array([labels[i] == filters["label"] for i in ids.tolist()], dtype=bool)
@@ -32,6 +34,8 @@ def review_page(loop: ActiveLoop, filters: dict[str, Any], said: str = "") -> di
         keep &= np.array([iteration[i] == filters["iteration"] for i in ids.tolist()], dtype=bool)
     if filters.get("disagree"):
         keep &= np.array([predicted.get(i, labels[i]) != labels[i] for i in ids.tolist()], dtype=bool)
+    if filters.get("conflicts"):
+        keep &= np.isin(ids, list(conflicts))
     shown = ids[keep]
     offset = max(0, min(int(filters.get("offset", 0)), max(len(shown) - 1, 0)))
     texts = loop.pool.texts
@@ -49,6 +53,7 @@ def review_page(loop: ActiveLoop, filters: dict[str, Any], said: str = "") -> di
                 "predicted": predicted.get(item),
                 "confidence": confidence.get(item),
                 "others": [[who, label] for who, label in answers[1:]],
+                "conflict": item in conflicts,
             }
         )
     return {
@@ -60,6 +65,7 @@ def review_page(loop: ActiveLoop, filters: dict[str, Any], said: str = "") -> di
         "iterations": sorted(set(iteration.values())),
         "model": loop.model_ is not None and not learner_reads_texts(loop.learner),
         "text": said,
+        "agreement": str(agreement) if agreement.items or len(set(first_by.values())) > 1 else "",
     }
 
 

@@ -74,6 +74,8 @@ export const msg = {
   reviewPage: (filters) => command("review_page", filters),
   /** @param {number[]} ids @param {string} to @param {Record<string, string | number | boolean>} filters past labels get class `to` */
   reviewCorrect: (ids, to, filters) => command("review_correct", { ids, to, ...filters }),
+  /** @param {number[]} ids @param {string} to @param {Record<string, string | number | boolean>} filters items people disagreed on get class `to`, decided */
+  reviewResolve: (ids, to, filters) => command("review_resolve", { ids, to, ...filters }),
   /** @param {number[]} ids @param {Record<string, string | number | boolean>} filters past labels are taken away */
   reviewRemove: (ids, filters) => command("review_remove", { ids, ...filters }),
 };

@@ -18,7 +18,7 @@ afterEach(() => {
 
 describe("the declaration", () => {
   it("names every command's fields with a known type", () => {
-    expect(Object.keys(PROTOCOL.commands)).toEqual(["label", "skip", "rest", "undo", "submit", "search", "seed", "retry", "map_sync", "map_text", "label_selection", "skip_selection", "undo_selection", "review_page", "review_correct", "review_remove"]);
+    expect(Object.keys(PROTOCOL.commands)).toEqual(["label", "skip", "rest", "undo", "submit", "search", "seed", "retry", "map_sync", "map_text", "label_selection", "skip_selection", "undo_selection", "review_page", "review_correct", "review_resolve", "review_remove"]);
     for (const declared of [PROTOCOL.commands, PROTOCOL.messages]) {
       for (const { fields } of Object.values(declared)) {
         for (const field of Object.values(fields)) expect(Object.keys(PROTOCOL.types)).toContain(field.type);
@@ -214,9 +214,12 @@ describe("the views", () => {
     select([32]);
     el.querySelector(".aw-selection-skip").click(); // skip_selection
     key(root2, "v"); // review_page
-    const reviewRow = { id: 5, text: "Iritis", label: "eye", annotator: "alice", iteration: 2, predicted: "other", confidence: 0.7, others: [] };
-    for (const fn of model.handlers.get("msg:custom")) fn({ kind: "review_page", rows: [reviewRow], total: 1, offset: 0, annotators: ["alice"], iterations: [2], model: true, text: "" });
+    const reviewRow = { id: 5, text: "Iritis", label: "eye", annotator: "alice", iteration: 2, predicted: "other", confidence: 0.7, others: [], conflict: false };
+    const reviewPage = { kind: "review_page", rows: [reviewRow], total: 1, offset: 0, annotators: ["alice"], iterations: [2], model: true, text: "", agreement: "" };
+    for (const fn of model.handlers.get("msg:custom")) fn(reviewPage);
     key(root2, "1"); // review_correct
+    for (const fn of model.handlers.get("msg:custom")) fn({ ...reviewPage, rows: [{ ...reviewRow, conflict: true }] });
+    key(root2, "2"); // review_resolve
     key(root2, "x"); // review_remove
 
     const mapModel = new FakeModel(initialState({ map_status: { status: "ready", fraction: 1, text: "" } }));

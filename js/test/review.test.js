@@ -14,8 +14,8 @@ afterEach(() => {
   for (const c of cleanups.splice(0)) c();
 });
 
-const row = (id, label, extra = {}) => ({ id, text: `text ${id}`, label, annotator: "alice", iteration: 2, predicted: "other", confidence: 0.7, others: [], ...extra });
-const page = (rows, extra = {}) => ({ kind: "review_page", rows, total: rows.length, offset: 0, annotators: ["alice", "bob"], iterations: [-1, 2], model: true, text: "", ...extra });
+const row = (id, label, extra = {}) => ({ id, text: `text ${id}`, label, annotator: "alice", iteration: 2, predicted: "other", confidence: 0.7, others: [], conflict: false, ...extra });
+const page = (rows, extra = {}) => ({ kind: "review_page", rows, total: rows.length, offset: 0, annotators: ["alice", "bob"], iterations: [-1, 2], model: true, text: "", agreement: "", ...extra });
 
 function kernel(model, content) {
   for (const fn of model.handlers.get("msg:custom") ?? []) fn(content, []);
@@ -33,7 +33,7 @@ function widget() {
 describe("the review view's rules", () => {
   it("sends only the filters that narrow the list", () => {
     expect(filterFields(noFilters())).toEqual({});
-    expect(filterFields({ label: "eye", annotator: "bob", iteration: "-1", disagree: true, offset: 50 })).toEqual({ label: "eye", annotator: "bob", iteration: -1, disagree: true, offset: 50 });
+    expect(filterFields({ label: "eye", annotator: "bob", iteration: "-1", disagree: true, conflicts: true, offset: 50 })).toEqual({ label: "eye", annotator: "bob", iteration: -1, disagree: true, conflicts: true, offset: 50 });
     expect(filterFields({ ...noFilters(), iteration: "0" })).toEqual({ iteration: 0 });
   });
 
@@ -114,5 +114,22 @@ describe("the review view in the widget", () => {
     key(root, "]");
     expect(model.sent.length).toBe(sent);
     expect(el.querySelector(".aw-review-next").disabled).toBe(true);
+  });
+});
+
+describe("conflicts in the review view", () => {
+  it("lists them alone on request, says how far people agree, and sends a decision for them", () => {
+    const { model, el, root } = widget();
+    key(root, "v");
+    el.querySelector(".aw-review-conflicts").click();
+    expect(model.sent.at(-1)).toEqual({ kind: "review_page", conflicts: true });
+    const agreed = "2 items answered by two people or more; Fleiss' kappa 0.00; 1 conflict to resolve";
+    kernel(model, page([row(5, "eye", { conflict: true, others: [["bob", "other"]] })], { agreement: agreed }));
+    expect(el.querySelector(".aw-review-agreement").textContent).toBe(agreed);
+    const conflictRow = el.querySelector('.aw-review-row[data-id="5"]');
+    expect(conflictRow.dataset.conflict).toBe("true");
+    expect([...conflictRow.querySelectorAll(".aw-review-to")].map((b) => b.textContent)).toEqual(["decide other", "decide eye"]);
+    key(root, "2"); // its class already, but a decision all the same
+    expect(model.sent.at(-1)).toEqual({ kind: "review_resolve", ids: [5], to: "eye", conflicts: true });
   });
 });

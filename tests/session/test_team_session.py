@@ -99,7 +99,14 @@ def test_overlap_shows_items_again_and_a_conflict_is_resolved_from_the_review(da
         agreement = alice.review.agreement()
         assert agreement.items == 2 and agreement.conflicts == [eye]
         assert agreement.answers[eye] == {"alice": "eye", "bob": "other"} and bob.loop.labels[eye] == "eye"
-        alice.review.resolve([eye], "eye")
+        pages = []
+        alice.on_map(lambda header, _: pages.append(header) if header["kind"] == "review_page" else None)
+        alice.handle({"kind": "review_page", "conflicts": True})  # the review view's queue of conflicts
+        assert [(r["id"], r["conflict"], r["others"]) for r in pages[-1]["rows"]] == [(eye, True, [["bob", "other"]])]
+        assert "1 conflict to resolve" in pages[-1]["agreement"]
+        alice.handle({"kind": "review_resolve", "ids": [eye], "to": "eye", "conflicts": True})
+        assert pages[-1]["total"] == 0 and pages[-1]["text"] == "decided: eye (1 item)"
+        assert [r.kind for r in alice.loop.store.rows()][-1] == "resolve"
         assert bob.review.agreement().conflicts == [], "bob sees alice's decision"
         alice.review.remove([eye])
         assert eye not in set(alice.labels.id)

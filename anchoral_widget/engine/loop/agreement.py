@@ -42,7 +42,7 @@ class Agreement:
         return (
             f"{self.items} items answered by two people or more; Fleiss' kappa {self.fleiss:.2f}"
             + (f"; Cohen's kappa {pairs}" if pairs else "")
-            + f"; {len(self.conflicts)} conflicts to resolve"
+            + f"; {len(self.conflicts)} {'conflict' if len(self.conflicts) == 1 else 'conflicts'} to resolve"
         )
 
 

@@ -1,7 +1,8 @@
 // The review view: every past label, newest first, filtered by class, by who gave it, by
 // iteration and by whether the last model disagrees; any of them given another class or taken
 // away, by button or by key (j/k move, 1-9 give a class, x removes, [ ] turn the page, v or Esc
-// close). Each change is one event in the kernel's log (the old answer kept); the kernel answers
+// close). Items people answered differently (a team's overlap) are marked, can be listed alone,
+// and get a decision instead of a change: a resolve, logged even when the class stays. Each change is one event in the kernel's log (the old answer kept); the kernel answers
 // every command with the page again (a review_page message), so what is shown is what is stored.
 import { h, replace } from "../dom.js";
 import { listen, msg } from "../model.js";
@@ -21,6 +22,9 @@ export function reviewView({ model }) {
   const iterationFilter = h("select", { class: "aw-review-filter", dataset: { filter: "iteration" }, "aria-label": "iteration" });
   const disagree = h("input", { type: "checkbox", class: "aw-review-disagree" });
   const disagreeLabel = h("label", { class: "aw-review-disagree-label" }, disagree, " the model disagrees");
+  const conflicts = h("input", { type: "checkbox", class: "aw-review-conflicts" });
+  const conflictsLabel = h("label", {}, conflicts, " people disagree");
+  const agreement = h("p", { class: "aw-review-agreement" });
   const headline = h("strong", { class: "aw-review-headline" });
   const said = h("span", { class: "aw-review-said", role: "status" });
   const rows = h("ol", { class: "aw-review-rows" });
@@ -29,7 +33,8 @@ export function reviewView({ model }) {
   const panel = h(
     "div",
     { class: "aw-review", role: "region", "aria-label": "review past labels", hidden: true },
-    h("div", { class: "aw-review-filters" }, labelFilter, annotatorFilter, iterationFilter, disagreeLabel),
+    h("div", { class: "aw-review-filters" }, labelFilter, annotatorFilter, iterationFilter, disagreeLabel, conflictsLabel),
+    agreement,
     h("div", { class: "aw-review-head" }, headline, said),
     rows,
     h("div", { class: "aw-review-pages" }, previous, next),
@@ -55,6 +60,10 @@ export function reviewView({ model }) {
     filters = { ...filters, disagree: disagree.checked, offset: 0 };
     ask();
   });
+  conflicts.addEventListener("change", () => {
+    filters = { ...filters, conflicts: conflicts.checked, offset: 0 };
+    ask();
+  });
   previous.addEventListener("click", () => turn(-1));
   next.addEventListener("click", () => turn(1));
 
@@ -67,9 +76,10 @@ export function reviewView({ model }) {
     focus = 0;
     ask();
   }
-  /** @param {number} id @param {string} to */
-  function correct(id, to) {
-    model.send(msg.reviewCorrect([id], to, filterFields(filters)));
+  /** @param {any} row @param {string} to a change of class, or for a conflict the decision */
+  function correct(row, to) {
+    const fields = filterFields(filters);
+    model.send(row.conflict ? msg.reviewResolve([row.id], to, fields) : msg.reviewCorrect([row.id], to, fields));
   }
   /** @param {number} id */
   function remove(id) {
@@ -93,6 +103,8 @@ export function reviewView({ model }) {
     disagreeLabel.title = page.model ? "" : "no model's guesses yet (or a model that reads text: its guesses are not worked out here)";
     headline.textContent = reviewHeadline(page.total, page.offset, page.rows.length);
     said.textContent = page.text;
+    agreement.textContent = page.agreement;
+    agreement.hidden = !page.agreement;
     focus = Math.max(0, Math.min(focus, page.rows.length - 1));
     replace(rows, ...page.rows.map((/** @type {any} */ row, /** @type {number} */ i) => rowElement(row, i, classes)));
     previous.disabled = page.offset === 0;
@@ -106,16 +118,18 @@ export function reviewView({ model }) {
     const others = row.others.map((/** @type {[string, string]} */ [who, label]) => `${who}: ${label}`).join(", ");
     return h(
       "li",
-      { class: i === focus ? "aw-review-row aw-focus" : "aw-review-row", dataset: { id: String(row.id), label: row.label, disagree: String(row.predicted != null && row.predicted !== row.label) } },
+      { class: i === focus ? "aw-review-row aw-focus" : "aw-review-row", dataset: { id: String(row.id), label: row.label, conflict: String(row.conflict), disagree: String(row.predicted != null && row.predicted !== row.label) } },
       h("div", { class: "aw-review-meta" },
         h("span", { class: "aw-id" }, `#${row.id}`),
         h("span", { class: minority.includes(row.label) ? "aw-review-label aw-minority" : "aw-review-label" }, row.label),
         h("span", { class: "aw-review-who" }, `${row.annotator || "?"}, ${row.iteration < 0 ? "outside a batch" : `iteration ${row.iteration}`}`),
         h("span", { class: "aw-review-guess" }, guess),
-        others ? h("span", { class: "aw-review-others" }, `also: ${others}`) : ""),
+        others ? h("span", { class: "aw-review-others" }, `also: ${others}`) : "",
+        row.conflict ? h("span", { class: "aw-review-conflict" }, "people disagree: decide") : ""),
       h("div", { class: "aw-review-text" }, row.text),
       h("div", { class: "aw-review-actions" },
-        ...classes.filter((c) => c !== row.label).map((c) => h("button", { type: "button", class: "aw-review-to", dataset: { to: c }, onclick: () => correct(row.id, c) }, `→ ${c}`)),
+        ...classes.filter((c) => row.conflict || c !== row.label).map((c) =>
+          h("button", { type: "button", class: "aw-review-to", dataset: { to: c }, onclick: () => correct(row, c) }, row.conflict ? `decide ${c}` : `→ ${c}`)),
         h("button", { type: "button", class: "aw-review-remove", onclick: () => remove(row.id) }, "remove")),
     );
   }
@@ -136,7 +150,7 @@ export function reviewView({ model }) {
       rows.children[focus]?.scrollIntoView?.({ block: "nearest" });
     } else if (cmd.type === "correct" && row) {
       const to = model.get("classes")[cmd.index];
-      if (to !== row.label) correct(row.id, to);
+      if (to !== row.label || row.conflict) correct(row, to);
     } else if (cmd.type === "remove" && row) remove(row.id);
     return true;
   }
