@@ -79,25 +79,22 @@ class LogFollower:
         self.seen = row.seq
 
 
-def restore(
-    loop: ActiveLoop, kind: str, payload: dict[str, Any], annotator: str = "", follower: LogFollower | None = None
-) -> None:
-    """Apply one logged step (``label``, ``skip``, ``correct``, ``resolve``, ``undo`` or ``propose``)
-    as recorded, writing nothing: how a label store rebuilds the loop."""
-    mine = follower is None or follower.mine(annotator)
+def restore(loop: ActiveLoop, kind: str, payload: dict[str, Any], annotator: str, follower: LogFollower) -> None:
+    """Apply one logged step (``label``, ``skip``, ``correct``, ``remove``, ``resolve``, ``undo`` or
+    ``propose``) as recorded, writing nothing: how a label store rebuilds the loop."""
+    mine = follower.mine(annotator)
     if kind == "propose":
         proposal = Proposal.from_payload(payload)
         if mine:
-            loop.take_pending(proposal if follower is None else follower.proposed(proposal), replayed=True)
+            loop.take_pending(follower.proposed(proposal), replayed=True)
         else:
-            assert follower is not None
             follower.open_batches[annotator] = follower.proposed(proposal, by=annotator).batch_ids
     elif kind in ("label", "skip", "correct", "remove", "resolve"):
         classes = None if kind in ("skip", "remove") else loop.class_indices(payload["labels"])
         ids = loop.checked_ids(payload["ids"])
         loop.apply_event(Event.from_payload(kind, ids, classes, payload, annotator))
     elif kind == "undo":
-        loop.revert_last(annotator if follower is not None and not mine else loop.annotator)
+        loop.revert_last(loop.annotator if mine else annotator)
     else:
         raise InputError(
             f"unknown logged step {kind!r}: expected label, skip, correct, remove, resolve, undo or propose"

@@ -15,17 +15,13 @@ import os
 import time
 import uuid
 import warnings
-from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from ...errors import InputError
 from .store_backends import Row, SqliteLog, open_backend
-
-if TYPE_CHECKING:
-    from .active import ActiveLoop
 
 # 2: corrections of past labels (``correct`` rows); 3: who wrote each row, a uid per row
 # (written once when retried), ``resolve`` rows
@@ -153,12 +149,3 @@ class LabelStore:
 
     def close(self) -> None:
         self._backend.close()
-
-
-def replay(loop: ActiveLoop, log: Iterable[tuple[str, dict[str, Any]]]) -> None:
-    """Rebuild a loop's state from a store's log, step by step through :meth:`ActiveLoop.restore`,
-    writing nothing."""
-    from .follow import restore
-
-    for kind, payload in log:
-        restore(loop, kind, payload)
