@@ -92,7 +92,8 @@ class GuardedLoop:
             stored, where = False, {} if source is None else {"source": source}
             # sent again after a store that went down halfway: what went in then is not given twice
             labelled = {i: c for i, c in labelled.items() if not loop.answered_here(i)}
-            skipped = [i for i in skipped if i not in set(loop.skipped_ids.tolist())]
+            already = set(loop.skipped_ids.tolist())
+            skipped = [i for i in skipped if i not in already]
             try:
                 if labelled:
                     loop.label(list(labelled), list(labelled.values()), **where)

@@ -40,8 +40,12 @@ def test_filters_narrow_the_page(session):
     assert {r["id"] for r in session.pages[-1]["rows"]} == set(seeds(data[1]))
     session.handle({"kind": "review_page", "annotator": "bob"})
     assert session.pages[-1]["total"] == 0
+    session.handle({"kind": "review_page"})
+    disagreeing = [r["id"] for r in session.pages[-1]["rows"] if r["predicted"] != r["label"]]
     session.handle({"kind": "review_page", "disagree": True})
-    assert all(r["predicted"] != r["label"] for r in session.pages[-1]["rows"])
+    assert [r["id"] for r in session.pages[-1]["rows"]] == disagreeing and session.pages[-1]["total"] == len(
+        disagreeing
+    )
     session.handle({"kind": "review_page", "offset": 5})
     assert session.pages[-1]["offset"] == 5 and len(session.pages[-1]["rows"]) == 2
 

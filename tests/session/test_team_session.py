@@ -7,6 +7,12 @@ from postgres_server import free_port
 from sessions import B, answer_all, batch_ids, eye_pool, make
 
 
+def server_away(backend):
+    """The store's server cannot be reached from now on (a port nobody listens on; 0.5 s of retries)."""
+    backend.url, backend.retry_seconds = f"postgresql://postgres@127.0.0.1:{free_port()}/x", 0.5
+    backend.close()
+
+
 @pytest.fixture
 def data():
     return eye_pool()
@@ -42,8 +48,7 @@ def test_a_batch_sent_while_the_server_is_down_comes_back_with_its_answers(data,
         session.handle({"kind": "rest", "label": "eye", "iteration": it})
         answers = session.snapshot()["answers"]
         backend = session.loop.store._backend
-        backend.url, backend.retry_seconds = f"postgresql://postgres@127.0.0.1:{free_port()}/x", 0.5
-        backend.close()
+        server_away(backend)
         session.handle({"kind": "submit", "iteration": it})
         assert session.wait(30)
         s = session.snapshot()
@@ -67,8 +72,7 @@ def test_a_batch_stored_halfway_when_the_server_went_down_goes_in_once_when_sent
         real_skip = loop.skip
 
         def server_goes_down(*args, **kw):  # after the labels went in, before the skip (and the undo)
-            backend.url, backend.retry_seconds = f"postgresql://postgres@127.0.0.1:{free_port()}/x", 0.5
-            backend.close()
+            server_away(backend)
             return real_skip(*args, **kw)
 
         monkeypatch.setattr(loop, "skip", server_goes_down)

@@ -208,7 +208,7 @@ class ActiveLoop(LoopState):
         return SEED_ITERATION
 
     def _apply(self, event: Event, persist: bool = True) -> None:
-        event.annotator = event.annotator if not persist else self.annotator
+        event.annotator = self.annotator if persist else event.annotator  # a replayed call keeps its own
         if persist and self._follower is not None:
             self._follower.write(event.kind, event.payload(self.classes), lambda: self._apply(event, persist=False))
             return

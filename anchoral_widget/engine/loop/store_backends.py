@@ -123,11 +123,11 @@ class SqliteLog:
 
     def append(self, kind: str, payload: str, annotator: str, uid: str) -> int:
         with self._transaction():
-            self._db.execute(
+            cursor = self._db.execute(
                 "INSERT INTO log (kind, payload, time, annotator, uid) VALUES (?, ?, ?, ?, ?)",
                 (kind, payload, time.time(), annotator, uid),
             )
-            return int(self._db.execute("SELECT seq FROM log WHERE uid = ?", (uid,)).fetchone()[0])
+            return int(cursor.lastrowid)  # type: ignore[arg-type]  # set by an INSERT
 
     def rows(self, after: int = 0) -> list[Row]:
         try:

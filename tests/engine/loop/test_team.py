@@ -4,6 +4,7 @@ and the second as an opinion, undo takes back one's own last call, and a loop th
 always agrees with a loop that replays the log afterwards."""
 
 import json
+from contextlib import contextmanager
 
 import numpy as np
 import pytest
@@ -28,6 +29,18 @@ def answer(loop, y, skip=0):
         loop.skip(batch[:skip])
     loop.label(batch[skip:], y[batch[skip:]])
     return batch
+
+
+@contextmanager
+def blind(loop):
+    """``loop`` does not look at the others' rows before proposing (the race of two kernels that
+    propose at the same moment); writing still applies them, as it always does."""
+    real = loop._follower.catch_up
+    loop._follower.catch_up = lambda: 0
+    try:
+        yield
+    finally:
+        loop._follower.catch_up = real
 
 
 def state(loop):
@@ -60,13 +73,9 @@ def test_two_proposals_at_the_same_moment_split_the_items(store_at, pool):
     alice, bob = member(X, where, "alice"), member(X, where, "bob")
     seed(alice, y)
     bob.sync()
-    real = bob._follower.catch_up
-    bob._follower.catch_up = lambda: 0  # the race: alice's row is not seen before bob's proposal is made
     a = alice.propose().batch_ids
-    try:
+    with blind(bob):  # the race: alice's row is not seen before bob's proposal is made
         b = bob.propose().batch_ids
-    finally:
-        bob._follower.catch_up = real
     assert len(b) == 8 and not set(a.tolist()) & set(b.tolist())
     assert state(member(X, where, "carol")) == state(alice) == state(bob)
     # each resumes its own batch after a restart, not the other's
@@ -163,12 +172,8 @@ def test_a_proposal_made_while_others_labelled_is_made_again_around_their_answer
     bob.sync()
     a = alice.propose().batch_ids
     alice.label(a, y[a])
-    real = bob._follower.catch_up
-    bob._follower.catch_up = lambda: 0
-    try:
+    with blind(bob):
         b = bob.propose().batch_ids
-    finally:
-        bob._follower.catch_up = real
     assert len(b) == 16 and not bob.excluded[b].any() and not set(a.tolist()) & set(b.tolist())
     assert len(bob.unanswered()) == 16
     assert state(member(X, where, "carol")) == state(alice) == state(bob)
@@ -184,13 +189,9 @@ def test_a_batch_chosen_again_keeps_its_own_items_for_everyone_else(store_at, po
     alice, bob = member(X, where, "alice"), member(X, where, "bob", batch_size=4)
     seed(alice, y)
     alice.sync()
-    real = alice._follower.catch_up
-    alice._follower.catch_up = lambda: 0
     b = bob.propose().batch_ids
-    try:
+    with blind(alice):
         a = alice.propose().batch_ids
-    finally:
-        alice._follower.catch_up = real
     first = [json.loads(r.payload)["batch_ids"] for r in alice.store.rows() if r.kind == "propose"][1]
     assert set(first) & set(a.tolist()), "her second choice holds items of her first"
     carol = member(X, where, "carol")
