@@ -140,10 +140,11 @@ export function searchFirst(phase, batch) {
 }
 
 /**
- * Whether an element whose box is `rect` lies wholly outside a view `height` pixels tall, as after
- * a notebook's "Run All" that ends on a later cell.
+ * Whether the top of an element whose box is `rect` (the widget's headline, what to do next) is
+ * outside a view `height` pixels tall, as after a notebook's "Run All" that ends on a later cell:
+ * Notebook 7 scrolls the page itself and leaves only the widget's lower part on screen.
  * @param {{top: number, bottom: number}} rect @param {number} height
  */
 export function outOfView(rect, height) {
-  return rect.bottom <= 0 || rect.top >= height;
+  return rect.top < 0 || rect.top >= height;
 }

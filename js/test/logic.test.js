@@ -67,10 +67,13 @@ describe("where the search goes, and whether the widget is out of view", () => {
     expect(searchFirst("done", [])).toBe(false);
   });
 
-  it("tells a box wholly above or below the view", () => {
+  it("tells a box whose top is above or below the view", () => {
     expect(outOfView({ top: 1200, bottom: 1900 }, 1000)).toBe(true);
     expect(outOfView({ top: -900, bottom: -10 }, 1000)).toBe(true);
     expect(outOfView({ top: 900, bottom: 1600 }, 1000)).toBe(false);
-    expect(outOfView({ top: -100, bottom: 50 }, 1000)).toBe(false);
+    expect(outOfView({ top: 0, bottom: 2600 }, 1000)).toBe(false);
+    // its lower part on screen, its headline above it (Notebook 7 after Run All)
+    expect(outOfView({ top: -100, bottom: 50 }, 1000)).toBe(true);
+    expect(outOfView({ top: -1078, bottom: 400 }, 1000)).toBe(true);
   });
 });

@@ -1,7 +1,12 @@
-"""Driving a notebook in JupyterLab from Playwright: open, run all, run code and read its output.
+"""Driving a notebook in JupyterLab or Notebook 7 from Playwright: open, run all, run code and
+read its output.
 
-The server runs with ``expose_app_in_browser``, so ``window.jupyterapp`` runs JupyterLab's own
+The server runs with ``expose_app_in_browser``, so ``window.jupyterapp`` runs the app's own
 commands; kernel state is read by running a cell that prints JSON, as a person would check it.
+Notebook 7 is built from JupyterLab's packages: its shell's current widget is the open notebook's
+panel and it has the same ``notebook:*`` commands, so everything here works in both. What differs
+is the address of a notebook: ``/notebooks/<path>`` in Notebook 7, one notebook a page, with no
+workspaces.
 """
 
 from __future__ import annotations
@@ -39,11 +44,29 @@ def copy_with_scratch_cell(source: Path, path: Path) -> None:
     nbformat.write(nb, path)
 
 
-def open_notebook(page, lab, name: str, timeout: float = 120_000) -> None:
-    # a workspace of its own, reset: only this notebook open, whatever ran before
-    page.goto(lab.url(f"lab/workspaces/{Path(name).stem}/tree/{name}", "reset"))
+def open_notebook(page, server, name: str, timeout: float = 120_000) -> None:
+    """Open ``name`` on ``server`` (JupyterLab or Notebook 7); wait for its cells and an idle kernel."""
+    if server.app == "lab":  # a workspace of its own, reset: only this notebook open, whatever ran before
+        page.goto(server.url(f"lab/workspaces/{Path(name).stem}/tree/{name}", "reset"))
+    else:
+        page.goto(server.url(f"notebooks/{name}"))
     page.wait_for_selector(".jp-NotebookPanel .jp-Cell", timeout=timeout)
     page.wait_for_function(KERNEL_IDLE, timeout=timeout)
+
+
+def front_end_own_error(server, error) -> bool:
+    """Notebook 7 (7.6) throws this from its own bundle on opening any notebook, one of ``1+1``
+    too: not the widget's."""
+    return (
+        server.app == "notebook"
+        and str(error) == "Cannot read properties of undefined (reading 'schema')"
+        and "/static/notebook/" in (error.stack or "")
+    )
+
+
+def app_name(page) -> str:
+    """The front end's name as it reports it: "JupyterLab" or "Jupyter Notebook"."""
+    return page.evaluate("() => window.jupyterapp.name")
 
 
 def run_all(page) -> None:

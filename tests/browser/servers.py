@@ -35,8 +35,9 @@ class Server:
     """A running server: ``url(path)`` gives an address with the token, ``root`` the folder it
     serves."""
 
-    def __init__(self, root: Path, port: int, token: str, home: str):
-        self.root, self.port, self.token, self.home = root, port, token, home
+    def __init__(self, app: str, root: Path, port: int, token: str):
+        self.app, self.root, self.port, self.token = app, root, port, token
+        self.home = "lab" if app == "lab" else "tree"
 
     def url(self, path: str | None = None, query: str = "") -> str:
         path = self.home if path is None else path
@@ -85,7 +86,7 @@ def jupyter_server(app: str, base: Path, log_path: Path, app_args: list[str], st
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-        server = Server(root, port, token, home="lab" if app == "lab" else "tree")
+        server = Server(app, root, port, token)
         try:
             deadline = time.monotonic() + startup
             while True:

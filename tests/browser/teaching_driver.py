@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 
-from .lab_driver import copy_with_scratch_cell, open_notebook, run_all
+from .lab_driver import copy_with_scratch_cell, front_end_own_error, open_notebook, run_all
 from .servers import ROOT
 
 #: Every code cell but the scratch one has run, and the kernel is idle.
@@ -110,28 +110,28 @@ FILLS_JS = """([p, below]) => {
 PAGE_ERRORS: list[str] = []
 
 
-def on_page(page) -> None:
-    page.on("pageerror", lambda error: PAGE_ERRORS.append(str(error)))
+def on_page(page, server) -> None:
+    page.on("pageerror", lambda error: front_end_own_error(server, error) or PAGE_ERRORS.append(str(error)))
     page.on("console", lambda m: m.type == "error" and PAGE_ERRORS.append(m.text))
 
 
-def run_notebook(page, lab, name: str, source: str) -> None:
-    copy_with_scratch_cell(ROOT / "notebooks" / source, lab.root / name)
-    open_notebook(page, lab, name)
+def run_notebook(page, server, name: str, source: str) -> None:
+    copy_with_scratch_cell(ROOT / "notebooks" / source, server.root / name)
+    open_notebook(page, server, name)
     run_all(page)
     page.wait_for_function(ALL_RAN, timeout=900_000, polling=1000)
     assert page.evaluate(ERROR_OUTPUTS) == 0, "a cell raised or printed to stderr"
 
 
 @contextmanager
-def notebook_page(browser, lab, name: str, source: str):
+def notebook_page(browser, server, name: str, source: str):
     """A page of its own (1500 x 1100) with notebook ``source`` copied to ``name`` and run whole;
     its errors go to ``PAGE_ERRORS``."""
     context = browser.new_context(viewport={"width": 1500, "height": 1100})
     page = context.new_page()
-    on_page(page)
+    on_page(page, server)
     page.set_default_timeout(60_000)
-    run_notebook(page, lab, name, source)
+    run_notebook(page, server, name, source)
     yield page
     context.close()
 

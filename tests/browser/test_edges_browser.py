@@ -34,17 +34,17 @@ STATUS = re.compile(r"in (\d+\.\d+) s \(training (\d+\.\d+) s, selecting (\d+\.\
 
 
 @pytest.fixture(scope="module")
-def page(lab, browser, artifacts):
-    write_notebook(lab.root / "edges.ipynb", [SETUP])
+def page(jupyter, browser, shots):
+    write_notebook(jupyter.root / "edges.ipynb", [SETUP])
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     page = context.new_page()
     page.on("console", lambda m: CONSOLE.append(m.text))
     page.set_default_timeout(60_000)
-    open_notebook(page, lab, "edges.ipynb")
+    open_notebook(page, jupyter, "edges.ipynb")
     run_all(page)
     page.wait_for_selector('.aw-root[data-phase="ready"] .aw-card', timeout=240_000)
     yield page
-    page.screenshot(path=str(artifacts / "edges-end.png"))
+    page.screenshot(path=str(shots / "edges-end.png"))
     context.close()
 
 
@@ -81,7 +81,7 @@ def test_the_module_loads_without_anywidget_s_deprecation_warning(page):
     assert not [m for m in CONSOLE if "Deprecation Warning" in m and "anywidget" in m], CONSOLE
 
 
-def test_the_help_pushes_the_map_down_instead_of_covering_it(page, artifacts):
+def test_the_help_pushes_the_map_down_instead_of_covering_it(page, shots):
     page.wait_for_selector('.aw-map-view[data-status="ready"] .aw-map-plot[data-points]', timeout=240_000)
     root(page).locator(".aw-help-button").click()
     # measured together: a scroll in between would move one and not the other
@@ -91,7 +91,7 @@ def test_the_help_pushes_the_map_down_instead_of_covering_it(page, artifacts):
             return [sel, {x: r.x, y: r.y, width: r.width, height: r.height}];
         }))"""
     )
-    root(page).screenshot(path=str(artifacts / "edges-help-open.png"))
+    root(page).screenshot(path=str(shots / "edges-help-open.png"))
     for part in (".aw-map-view", ".aw-cards-view"):
         assert not boxes_overlap(boxes[".aw-help"], boxes[part]), f"the help covers {part}: {boxes}"
     root(page).locator(".aw-help-button").click()
@@ -155,7 +155,7 @@ def test_slash_selects_the_last_query_so_typing_replaces_it(page):
     assert not page.evaluate("() => document.activeElement.matches('.aw-search-input')")
 
 
-def test_a_selection_is_labelled_from_the_side_panel_as_one_event_and_undone(page, artifacts):
+def test_a_selection_is_labelled_from_the_side_panel_as_one_event_and_undone(page, shots):
     free = probe(
         page,
         "sorted(set(range(len(w.loop.embeddings))) - set(w.loop.labels) - {c['id'] for c in w.batch}"
@@ -171,7 +171,7 @@ def test_a_selection_is_labelled_from_the_side_panel_as_one_event_and_undone(pag
         "() => ![...document.querySelectorAll('.aw-root .aw-selection-text')].some(li => li.textContent.endsWith('…'))"
     )
     assert panel.locator(".aw-selection-text").count() == 20
-    panel.screenshot(path=str(artifacts / "selection-panel.png"))
+    panel.screenshot(path=str(shots / "selection-panel.png"))
     panel.locator('.aw-selection-label[data-label="other"]').click()
     panel.locator(".aw-selection-note", has_text="labelled 30 texts other").wait_for()
     assert "1 in the batch on screen" in panel.locator(".aw-selection-note").inner_text()
@@ -190,7 +190,7 @@ def restart_kernel(page):
     run_all(page)
 
 
-def test_a_kernel_restart_brings_back_the_drafts_every_iteration_of_the_curves_and_a_fitting_status(page, artifacts):
+def test_a_kernel_restart_brings_back_the_drafts_every_iteration_of_the_curves_and_a_fitting_status(page, shots):
     for done in (1, 2):
         card(page, 0).locator(".aw-text").click()
         page.keyboard.press("r")
@@ -226,4 +226,4 @@ def test_a_kernel_restart_brings_back_the_drafts_every_iteration_of_the_curves_a
         assert sum(v is not None for v in curves[uid]) == sum(v is not None for v in before[uid]) == 3, uid
     text, (total, train, select) = status_parts(page)
     assert round(train * 100) + round(select * 100) <= round(total * 100), text  # as shown, in hundredths
-    root(page).screenshot(path=str(artifacts / "edges-after-restart.png"))
+    root(page).screenshot(path=str(shots / "edges-after-restart.png"))

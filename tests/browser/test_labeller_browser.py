@@ -1,5 +1,5 @@
-"""The Labeller in a real JupyterLab, in headless chromium: label with the mouse and the keyboard,
-undo, skip, submit, and check what the kernel stored by running a cell.
+"""The Labeller in a real JupyterLab and in Notebook 7, in headless chromium: label with the mouse
+and the keyboard, undo, skip, submit, and check what the kernel stored by running a cell.
 
 The tests of this module run in order on one notebook, as one labelling session would.
 """
@@ -11,7 +11,7 @@ import textwrap
 
 import pytest
 
-from .lab_driver import cell_summary, open_notebook, probe, run_all, write_notebook
+from .lab_driver import app_name, cell_summary, open_notebook, probe, run_all, write_notebook
 
 BATCH = 25
 EVIL = '<img src=x onerror="window.__xss=1">Fracture of one rib, left side<script>window.__xss=2</script>'
@@ -34,17 +34,17 @@ SECOND_VIEW = "w  # a second view of the same widget"
 
 
 @pytest.fixture(scope="module")
-def page(lab, browser, artifacts):
-    write_notebook(lab.root / "labelling.ipynb", [SETUP, SECOND_VIEW])
+def page(jupyter, browser, shots):
+    write_notebook(jupyter.root / "labelling.ipynb", [SETUP, SECOND_VIEW])
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     page = context.new_page()
     page.set_default_timeout(60_000)
-    open_notebook(page, lab, "labelling.ipynb")
+    open_notebook(page, jupyter, "labelling.ipynb")
     run_all(page)
     # the first run encodes the pool (cached afterwards): allow for it
     page.wait_for_selector('.aw-root[data-phase="ready"] .aw-card', timeout=240_000)
     yield page
-    page.screenshot(path=str(artifacts / "labeller-end.png"))
+    page.screenshot(path=str(shots / "labeller-end.png"))
     context.close()
 
 
@@ -64,7 +64,14 @@ def batch_ids(page, view=0):
     return [int(x) for x in views(page).nth(view).locator(".aw-card").evaluate_all("els => els.map(e => e.dataset.id)")]
 
 
-def test_a_batch_shows_as_cards_in_both_views(page, artifacts):
+def test_the_page_is_the_front_end_under_test(page, jupyter):
+    lab = jupyter.app == "lab"
+    assert app_name(page) == ("JupyterLab" if lab else "Jupyter Notebook")
+    assert (page.locator(".jp-LabShell").count() == 1) == lab
+    assert ("/lab/workspaces/" if lab else "/notebooks/labelling.ipynb") in page.url
+
+
+def test_a_batch_shows_as_cards_in_both_views(page, shots):
     assert views(page).count() == 2
     for v in range(2):
         assert views(page).nth(v).locator(".aw-card").count() == BATCH
@@ -77,7 +84,7 @@ def test_a_batch_shows_as_cards_in_both_views(page, artifacts):
     status = first(page).locator(".aw-status-text").inner_text()
     assert status.startswith(f"ready: {BATCH} texts in"), status
     assert first(page).locator(".aw-progress-text").inner_text() == "2 labelled of 1,000 texts"
-    first(page).screenshot(path=str(artifacts / "labeller.png"))
+    first(page).screenshot(path=str(shots / "labeller.png"))
 
 
 def test_a_document_with_html_and_script_renders_as_text(page):
@@ -160,7 +167,7 @@ def test_submit_with_open_cards_shows_the_kernel_error(page):
     page.wait_for_function("() => [...document.querySelectorAll('.aw-error')].every(e => e.hidden)")
 
 
-def test_the_rest_then_submit_stores_the_batch_and_brings_the_next(page, artifacts):
+def test_the_rest_then_submit_stores_the_batch_and_brings_the_next(page, shots):
     ids = batch_ids(page)
     first(page).locator('.aw-rest button[data-label="other"]').click()
     page.wait_for_function(
@@ -184,9 +191,7 @@ def test_the_rest_then_submit_stores_the_batch_and_brings_the_next(page, artifac
     seconds = page.evaluate("() => (window.__t.ready - window.__t.submit) / 1000")
     root = first(page)
     status = root.locator(".aw-status-text").inner_text()
-    (artifacts / "submit_to_next_batch.json").write_text(
-        json.dumps({"seconds": seconds, "status": status, "batch": BATCH})
-    )
+    (shots / "submit_to_next_batch.json").write_text(json.dumps({"seconds": seconds, "status": status, "batch": BATCH}))
     print(f"\nsubmit to next batch in the browser: {seconds:.2f} s ({status})")
     assert 0 < seconds < 30
     assert status.startswith(f"ready: {BATCH} texts in")
@@ -211,10 +216,10 @@ def test_the_rest_then_submit_stores_the_batch_and_brings_the_next(page, artifac
     assert state["counts"] == {"other": 1 + BATCH - 2, "eye": 3} and state["skipped"] == []
     assert root.locator(".aw-progress-text").inner_text() == f"{2 + BATCH} labelled of 1,000 texts"
     assert root.locator(".aw-iteration").inner_text() == "iteration 1"
-    root.screenshot(path=str(artifacts / "labeller-next-batch.png"))
+    root.screenshot(path=str(shots / "labeller-next-batch.png"))
 
 
-def test_a_past_label_is_changed_in_the_review_view(page, artifacts):
+def test_a_past_label_is_changed_in_the_review_view(page, shots):
     root = first(page)
     root.focus()  # the last test's probe ran a cell: the focus is in the notebook
     page.keyboard.press("v")
@@ -224,7 +229,7 @@ def test_a_past_label_is_changed_in_the_review_view(page, artifacts):
     newest = int(rows.first.get_attribute("data-id"))
     was = rows.first.get_attribute("data-label")
     to = "eye" if was == "other" else "other"
-    root.screenshot(path=str(artifacts / "review-view.png"))
+    root.screenshot(path=str(shots / "review-view.png"))
     rows.first.locator(f'.aw-review-to[data-to="{to}"]').click()
     page.wait_for_function(
         "t => document.querySelector('.aw-root .aw-review-said').textContent === t", arg=f"1 label changed to {to}"

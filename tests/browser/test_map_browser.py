@@ -12,7 +12,16 @@ import textwrap
 
 import pytest
 
-from .lab_driver import CURVES_JS, draw_lasso, open_notebook, probe, run_all, run_code, write_notebook
+from .lab_driver import (
+    CURVES_JS,
+    draw_lasso,
+    front_end_own_error,
+    open_notebook,
+    probe,
+    run_all,
+    run_code,
+    write_notebook,
+)
 
 SETUP = textwrap.dedent("""
     import anchoral_widget as aw
@@ -41,14 +50,15 @@ PAGE_ERRORS: list[str] = []
 
 
 @pytest.fixture(scope="module")
-def page(lab, browser, artifacts):
-    write_notebook(lab.root / "map.ipynb", [SETUP])
+def page(jupyter, browser, shots):
+    PAGE_ERRORS.clear()
+    write_notebook(jupyter.root / "map.ipynb", [SETUP])
     context = browser.new_context(viewport={"width": 1500, "height": 1100})
     page = context.new_page()
-    page.on("pageerror", lambda error: PAGE_ERRORS.append(str(error)))
+    page.on("pageerror", lambda error: front_end_own_error(jupyter, error) or PAGE_ERRORS.append(str(error)))
     page.on("console", lambda m: m.type == "error" and "selector" in m.text and PAGE_ERRORS.append(m.text))
     page.set_default_timeout(60_000)
-    open_notebook(page, lab, "map.ipynb")
+    open_notebook(page, jupyter, "map.ipynb")
     run_all(page)
     page.wait_for_selector('.aw-root[data-phase="ready"] .aw-card', timeout=240_000)
     yield page
@@ -59,7 +69,7 @@ def layers(page, view=0):
     return page.evaluate(LAYERS_JS, view)
 
 
-def test_the_map_opens_on_the_labels_and_the_batch_with_the_pool_around_them(page, artifacts):
+def test_the_map_opens_on_the_labels_and_the_batch_with_the_pool_around_them(page, shots):
     page.wait_for_selector(".aw-map-view[data-status='ready'] .aw-map-plot[data-points]", timeout=240_000)
     spread = page.evaluate("""() => {
         const map = document.querySelector('.aw-root .aw-map-view');
@@ -73,10 +83,10 @@ def test_the_map_opens_on_the_labels_and_the_batch_with_the_pool_around_them(pag
     }""")
     # on the whole pool the batch's rings sat in one dark cluster: the camera now opens closer, on them
     assert spread["zoom"] > 1.05 and spread["inside"] and max(spread["width"], spread["height"]) >= 0.3, spread
-    page.locator(MAP).screenshot(path=str(artifacts / "map-opened-on-the-batch.png"))
+    page.locator(MAP).screenshot(path=str(shots / "map-opened-on-the-batch.png"))
 
 
-def test_the_map_and_curves_update_after_a_submitted_batch(page, artifacts):
+def test_the_map_and_curves_update_after_a_submitted_batch(page, shots):
     # the first batch does not wait for the map; the map comes once UMAP has fitted
     page.wait_for_selector(
         '.aw-map-view[data-status="ready"][data-iteration="0"] .aw-map-plot[data-points]', timeout=240_000
@@ -115,12 +125,12 @@ def test_the_map_and_curves_update_after_a_submitted_batch(page, artifacts):
     assert len(curves_after["minority:labelled"]) == 2 and curves_after != curves_before
     assert curves_after["counts:0"] == [1, 26]
     page.mouse.move(5, 5)
-    page.locator(".aw-root").first.screenshot(path=str(artifacts / "map.png"))
-    page.locator(".aw-root .aw-map-plot").first.screenshot(path=str(artifacts / "map-layers.png"))
+    page.locator(".aw-root").first.screenshot(path=str(shots / "map.png"))
+    page.locator(".aw-root .aw-map-plot").first.screenshot(path=str(shots / "map-layers.png"))
     check_layers_and_legend(page)
 
     timings = probe(page, "{'seconds': w._session._map.update_seconds_, 'bytes': w._session._map.update_bytes_}")
-    (artifacts / "map-timings.json").write_text(json.dumps(timings, indent=1))
+    (shots / "map-timings.json").write_text(json.dumps(timings, indent=1))
     assert len(timings["seconds"]) >= 2 and max(timings["seconds"][1:]) < 1.0
 
 

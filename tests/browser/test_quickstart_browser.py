@@ -11,12 +11,12 @@ from .servers import ROOT
 
 
 @pytest.fixture(scope="module")
-def page(lab, browser, artifacts):
-    copy_with_scratch_cell(ROOT / "notebooks" / "01_quickstart.ipynb", lab.root / "quickstart.ipynb")
+def page(jupyter, browser, shots):
+    copy_with_scratch_cell(ROOT / "notebooks" / "01_quickstart.ipynb", jupyter.root / "quickstart.ipynb")
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     page = context.new_page()
     page.set_default_timeout(60_000)
-    open_notebook(page, lab, "quickstart.ipynb")
+    open_notebook(page, jupyter, "quickstart.ipynb")
     run_all(page)
     page.wait_for_selector('.aw-root[data-phase="cold"]', timeout=240_000)
     yield page
@@ -35,7 +35,7 @@ def seed_from_search(root, query, label):
     return hit_id
 
 
-def test_after_run_all_the_widget_is_in_view_with_the_search_first_and_the_help_across(page, artifacts):
+def test_after_run_all_the_widget_is_in_view_with_the_search_first_and_the_help_across(page, shots):
     root = page.locator(".aw-root")
     page.wait_for_timeout(2_500)  # past the widget's own check, once the notebook stopped scrolling
     box, height = root.bounding_box(), page.viewport_size["height"]
@@ -47,15 +47,15 @@ def test_after_run_all_the_widget_is_in_view_with_the_search_first_and_the_help_
     search, map_ = root.locator(".aw-search").bounding_box(), root.locator(".aw-map-view").bounding_box()
     # before the first batch the search is the first thing to do: where the cards will be, beside the map
     assert search["y"] <= map_["y"] + 1 and search["x"] + search["width"] <= map_["x"] + 1
-    root.screenshot(path=str(artifacts / "quickstart-run-all.png"))
+    root.screenshot(path=str(shots / "quickstart-run-all.png"))
     root.locator(".aw-help-button").click()
     panel = root.locator(".aw-help").bounding_box()
     assert panel["width"] >= 0.9 * (box["width"] - 24), "the help spans the widget, no blank half beside it"
-    root.screenshot(path=str(artifacts / "quickstart-help.png"))
+    root.screenshot(path=str(shots / "quickstart-help.png"))
     root.locator(".aw-help-button").click()
 
 
-def test_cold_start_search_seeds_the_loop(page, artifacts):
+def test_cold_start_search_seeds_the_loop(page, shots):
     root = page.locator(".aw-root")
     assert root.locator(".aw-search").get_attribute("open") is not None, "search is open on a cold start"
     assert 'Find examples of "other", "eye"' in root.locator(".aw-search-title").inner_text()
@@ -64,7 +64,7 @@ def test_cold_start_search_seeds_the_loop(page, artifacts):
 
     eye = seed_from_search(root, "disorders of the eye and eyelid", "eye")
     root.locator(".aw-status-text", has_text="no label yet for 'other'.").wait_for()  # not 'eye' now
-    root.screenshot(path=str(artifacts / "quickstart-cold-start.png"))
+    root.screenshot(path=str(shots / "quickstart-cold-start.png"))
     other = seed_from_search(root, "fracture of the femur", "other")
 
     page.wait_for_selector('.aw-root[data-phase="ready"] .aw-card', timeout=60_000)
@@ -74,7 +74,7 @@ def test_cold_start_search_seeds_the_loop(page, artifacts):
     state = probe(page, "{'labels': w.labels.set_index('id').label.to_dict(), 'iteration': list(w.labels.iteration)}")
     assert {int(k): v for k, v in state["labels"].items()} == {eye: "eye", other: "other"}
     assert state["iteration"] == [-1, -1], "search labels are seed labels, outside any batch"
-    root.screenshot(path=str(artifacts / "quickstart-first-batch.png"))
+    root.screenshot(path=str(shots / "quickstart-first-batch.png"))
 
 
 def test_the_quickstart_labels_the_whole_pool_prepared_in_the_background(page):
@@ -118,7 +118,7 @@ display(w2)
 """
 
 
-def test_a_slow_encode_shows_its_progress_and_leaves_the_notebook_free(page, artifacts):
+def test_a_slow_encode_shows_its_progress_and_leaves_the_notebook_free(page, shots):
     out = run_code(page, HELD_ENCODER).split()
     assert float(out[out.index("RETURNED") + 1]) < 3.0, "Labeller(...) returns at once"
     n = int(out[out.index("POOL") + 1])
@@ -130,7 +130,7 @@ def test_a_slow_encode_shows_its_progress_and_leaves_the_notebook_free(page, art
     width = widget.locator(".aw-startup-bar").evaluate("el => el.style.width")
     assert abs(float(width.rstrip("%")) - 50) < 0.5
     assert "preparing the pool" in widget.locator(".aw-empty").inner_text()
-    widget.screenshot(path=str(artifacts / "quickstart-preparing.png"))
+    widget.screenshot(path=str(shots / "quickstart-preparing.png"))
     # the kernel answers while the encode is held: the notebook is free
     assert probe(page, "w2.phase") == "preparing"
     assert probe(page, "(held.go.set(), w2.wait(60), w2.phase)[2]") == "cold"
