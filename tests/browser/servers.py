@@ -87,23 +87,31 @@ def jupyter_server(app: str, base: Path, log_path: Path, app_args: list[str], st
             stderr=subprocess.STDOUT,
         )
         server = Server(app, root, port, token)
-        try:
-            deadline = time.monotonic() + startup
-            while True:
-                try:
-                    with urllib.request.urlopen(server.url("api/status"), timeout=2) as response:
-                        if response.status == 200:
-                            break
-                except OSError:
-                    pass
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"jupyter {app} did not start; see {log_path}")
-                time.sleep(0.5)
+        with running(process, server.url("api/status"), f"jupyter {app}", log_path, startup):
             yield server
-        finally:
-            process.terminate()
+
+
+@contextmanager
+def running(process: subprocess.Popen, health_url: str, what: str, log_path: Path, startup: float):
+    """Wait until ``health_url`` answers 200 (``RuntimeError`` naming ``what`` and its log when the
+    process ends first or ``startup`` seconds pass); stop the process on exit."""
+    try:
+        deadline = time.monotonic() + startup
+        while True:
             try:
-                process.wait(20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(10)
+                with urllib.request.urlopen(health_url, timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"{what} did not start; see {log_path}")
+            time.sleep(0.5)
+        yield
+    finally:
+        process.terminate()
+        try:
+            process.wait(20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(10)
