@@ -33,6 +33,8 @@ WINDOW, SETTLE = 60.0, 20.0
 
 _TEXTS = {
     "starting": "starting…",
+    # the first session on a machine where bin/setup did not run: nothing is downloaded
+    "building": "building the encoder from the bundled MiniLM, once for this machine (then encoding)…",
     "pool": "hashing the pool…",
     "store": "opening the label store…",
     "map": "preparing the map…",

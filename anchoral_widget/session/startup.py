@@ -215,14 +215,16 @@ Report = Callable[[str, "int | None", "int | None"], None]
 def make_loop(plan: Plan, report: Report | None = None):
     """The slow part: ``(loop, encoder, map view)`` of a checked plan. Encodes the pool (when
     no embeddings or loop were given), hashes it, opens its label store and stores the seed
-    labels; ``report(stage, done, total)`` hears how far it is (stages ``encoding``, ``pool``,
-    ``store``, ``map``)."""
+    labels; ``report(stage, done, total)`` hears how far it is (stages ``building`` when the encoder's
+    model is built first, ``encoding``, ``pool``, ``store``, ``map``)."""
     report = report or (lambda stage, done, total: None)
     texts, encoder, loop = plan.texts, plan.encoder, plan.loop
     params = dict(plan.loop_params)
     if loop is None:
         embeddings = plan.embeddings
         if embeddings is None:
+            if getattr(encoder, "needs_build", False):
+                report("building", None, None)
             report("encoding", None, len(texts))
             embeddings = encode_pool(encoder, texts, lambda done, total: report("encoding", done, total))
             report("encoding", len(texts), len(texts))

@@ -77,6 +77,27 @@ def test_the_widget_returns_at_once_and_shows_the_start_up():
     w.close()
 
 
+class Unbuilt(Gate):
+    """An encoder whose model is built on its first encode, as ``fast`` is where bin/setup did not run."""
+
+    needs_build = True
+
+
+def test_an_encoder_built_on_first_use_says_so_before_it_encodes():
+    encoder = Unbuilt()
+    session = started(start_session(TEXTS, ["other", "eye"], ["eye"], encoder=encoder, **SMALL))
+    deadline = time.monotonic() + 10
+    while "building" not in stages(session) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    shown = [e["startup"] for e in session.events if "startup" in e and e["startup"]["stage"] == "building"]
+    assert shown and shown[0]["text"].startswith("building the encoder from the bundled MiniLM, once for this machine")
+    assert shown[0]["done"] is None, "a bar that moves without a count"
+    encoder.opened.set()
+    assert session.wait(30)
+    assert stages(session).index("building") < stages(session).index("encoding")
+    session.close()
+
+
 def test_seed_labels_and_a_first_batch_come_after_the_start_up():
     seeds = {0: "eye", 1: "other", 12: "eye", 2: "other"}
     session = started(start_session(TEXTS, ["other", "eye"], ["eye"], encoder=HashModel(), seed_labels=seeds, **SMALL))

@@ -145,6 +145,12 @@ class Encoder:
 
     # ---- model ------------------------------------------------------------------------------
 
+    @property
+    def needs_build(self) -> bool:
+        """Whether the first encode builds the model first (``fast``, ``onnx``, ``onnx-int8`` on a
+        machine where ``bin/setup`` did not build them): seconds to minutes, once per machine."""
+        return self._model is None and not _kinds.is_built(self.spec, models_dir())
+
     def _load_model(self) -> TorchRunner | OnnxRunner | StaticRunner:
         """The runner (``encode(list[str]) -> (n, dim)``), building the model first if needed."""
         folder = _kinds.build_model(self.spec, models_dir(), progress=self.progress)

@@ -51,6 +51,7 @@ __all__ = [
     "build_model",
     "default_cache_dir",
     "default_model_path",
+    "is_built",
     "model_identity",
     "models_dir",
     "resolve",
@@ -204,6 +205,11 @@ def model_identity(spec: EncoderSpec) -> str:
 
 
 _BUILD_INFO = "anchoral-build.json"
+
+
+def is_built(spec: EncoderSpec, models_dir: Path) -> bool:
+    """Whether ``spec``'s model is ready to load: bundled, or built under ``models_dir`` already."""
+    return not spec.derived or (models_dir / model_identity(spec) / _BUILD_INFO).is_file()
 
 
 def build_model(spec: EncoderSpec, models_dir: Path, *, progress: bool = True) -> Path:

@@ -148,6 +148,16 @@ def test_a_build_happens_once_and_an_interrupted_one_leaves_nothing(tmp_path, mo
     assert sorted(p.name for p in tmp_path.iterdir()) == [folder.name]
 
 
+def test_an_encoder_knows_whether_its_first_encode_builds_the_model(tmp_path, monkeypatch):
+    monkeypatch.setenv("ANCHORAL_CACHE", str(tmp_path))
+    monkeypatch.setattr(encoder_kinds, "_distil", _fake_distil([]))
+    assert Encoder("fast").needs_build and not encoder_kinds.is_built(encoder_kinds.resolve("fast"), models_dir())
+    assert not Encoder("minilm").needs_build  # the bundled model itself
+    encoder_kinds.build_model(encoder_kinds.resolve("fast"), models_dir(), progress=False)
+    assert not Encoder("fast").needs_build
+    assert Encoder("onnx").needs_build  # each derived model on its own
+
+
 def test_models_live_in_the_default_cache_whatever_the_encoder_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("ANCHORAL_CACHE", str(tmp_path / "env"))
     assert models_dir() == tmp_path / "env" / "models"
