@@ -61,6 +61,10 @@ _REVIEW_FILTERS = {
     "offset": field("int", "the first row of the page, newest labels first", optional=True),
 }
 
+#: What the answer to ``hello`` carries as its binary buffer: every byte value class that a text
+#: decoding or a JSON round trip would mangle (0, >127, 255).
+HELLO_BYTES = bytes([0, 1, 10, 127, 128, 200, 255, 65])
+
 #: Front end -> kernel: kind -> what it asks and its fields.
 COMMANDS: dict[str, dict] = {
     "label": {
@@ -83,6 +87,10 @@ COMMANDS: dict[str, dict] = {
         "fields": {"ids": _IDS, "label": _CLASS},
     },
     "retry": {"help": "Try again to prepare the next batch after an error.", "fields": {}},
+    "hello": {
+        "help": "A view's first message; answered by hello, with a binary buffer (both must arrive).",
+        "fields": {},
+    },
     "map_sync": {"help": "Send the whole map (a view opened late); answered by a full map_update.", "fields": {}},
     "map_text": {"help": "Send the whole texts of clicked points; answered by map_text.", "fields": {"ids": _IDS}},
     "label_selection": {
@@ -133,6 +141,12 @@ MESSAGES: dict[str, dict] = {
             ),
             "layout": field("object", "the map's plotly layout (with the declarations)", optional=True),
         },
+        "buffers": True,
+    },
+    "hello": {
+        "help": "The answer to hello: one binary buffer holding these bytes. A front end that drops custom "
+        "messages never sees it; one that drops buffers sees it without.",
+        "fields": {"bytes": field("list", "the buffer's bytes, 0-255")},
         "buffers": True,
     },
     "map_text": {

@@ -11,7 +11,16 @@ import pytest
 from anchoral_widget import protocol
 from anchoral_widget.data.toy import load_toy
 from anchoral_widget.errors import InputError
-from anchoral_widget.protocol import COMMANDS, MESSAGES, TRAITS, TYPES, check_message, check_value, read_command
+from anchoral_widget.protocol import (
+    COMMANDS,
+    HELLO_BYTES,
+    MESSAGES,
+    TRAITS,
+    TYPES,
+    check_message,
+    check_value,
+    read_command,
+)
 from anchoral_widget.session.commands import ACTIONS
 from anchoral_widget.session.startup import build_session
 
@@ -164,6 +173,7 @@ def test_binary_buffers_come_only_with_the_messages_that_declare_them(toy):
         session.handle({"kind": "label_selection", "ids": [last - 1, last], "label": "majority"})
         assert session.wait(60)
         session.handle({"kind": "review_page"})
+        session.handle({"kind": "hello"})
     finally:
         session.close()
     assert {kind for kind, _ in sent} == set(MESSAGES)
@@ -195,3 +205,18 @@ def test_nothing_below_the_widget_imports_anywidget_or_traitlets():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
     assert out.stdout.strip() == "[]"
+
+
+def test_hello_is_answered_with_its_bytes_as_one_buffer_before_the_session_starts_and_without_a_map(toy):
+    texts = [f"point {i}" for i in range(len(toy.coords))]
+    session = build_session(texts, toy.classes, toy.minority, embeddings=toy.embeddings, store=None, map=False)
+    sent = []
+    session.on_map(lambda header, buffers: sent.append((header, buffers)))
+    try:
+        session.handle({"kind": "hello"})  # the view's first message: at once, whatever the loop is doing
+        (header, buffers), *_ = sent
+        check_message(header)
+        assert header == {"kind": "hello", "bytes": list(HELLO_BYTES)} and buffers == [HELLO_BYTES]
+        assert {0, 255} <= set(HELLO_BYTES) and any(b > 127 for b in HELLO_BYTES)
+    finally:
+        session.close()

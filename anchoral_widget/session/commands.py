@@ -23,6 +23,7 @@ ACTIONS: dict[str, Callable[[Any, dict], None]] = {
     "label_selection": lambda s, f: s.label_selection(f["ids"], f["label"]),
     "skip_selection": lambda s, f: s.skip_selection(f["ids"]),
     "undo_selection": lambda s, f: s.undo_selection(),
+    "hello": lambda s, f: s.hello(),
     "review_page": lambda s, f: s.review.send_page(f),
     "review_correct": lambda s, f: s.review.from_view("review_correct", f),
     "review_resolve": lambda s, f: s.review.from_view("review_resolve", f),

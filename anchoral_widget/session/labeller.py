@@ -293,8 +293,7 @@ class LabelSession:
         self._screen.undo(iteration)
 
     def submit(self, *, iteration: int | None = None) -> None:
-        """Send the answered batch: it is stored, then the next batch is prepared in the
-        background. Every card needs an answer (a class or skip)."""
+        """Store the answered batch (every card needs a class or skip), then prepare the next one."""
         answers, cards, iteration = self._screen.take(iteration)
         self._worker.submit(self._store_batch, answers, cards, iteration, tag=WRITES)
 
@@ -303,8 +302,7 @@ class LabelSession:
         self._search.start(query)
 
     def seed(self, ids: list[int], label: str) -> None:
-        """Label texts found by search (outside any batch); stored in the background, and the
-        loop starts once every class has a label."""
+        """Label texts found by search, outside any batch; the loop starts once each class has one."""
         self._check_class(label)
         check_ready_ids(self._guarded.loop, ids)
         self._screen.reserve(ids)
@@ -329,8 +327,7 @@ class LabelSession:
         self._selection.label(ids, None)
 
     def undo_selection(self) -> None:
-        """Take back the last selection labelled or skipped; an InputError if something was stored
-        or a batch proposed since (then it is no longer the last thing done)."""
+        """Take back the last selection labelled or skipped (InputError if anything was stored since)."""
         self._selection.undo()
 
     def map_sync(self) -> None:
@@ -340,6 +337,10 @@ class LabelSession:
     def map_text(self, ids: list[int]) -> None:
         """Send the whole texts of clicked points to the :meth:`on_map` listeners."""
         self._channel.texts(ids)
+
+    def hello(self) -> None:
+        """Answer a view's first message, with a binary buffer: it checks that both arrive."""
+        self._channel.hello()
 
     def report(self, exc: BaseException, command: Any = None) -> None:
         """Show an error under the widget, in plain words (one that is not about bad input

@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Sequence
 
+from .. import protocol
 from ..errors import InputError
 from .guarded import GuardedLoop
 from .notes import CURVES, SessionNotes
@@ -92,6 +93,12 @@ class MapChannel:
         view = self._view()
         with self._sending:
             self._send((view.texts_of(ids), []))
+
+    def hello(self) -> None:
+        """Answer a view's ``hello`` with :data:`~anchoral_widget.protocol.HELLO_BYTES` as a binary
+        buffer: a front end that drops custom messages or buffers is told by what does not come."""
+        with self._sending:
+            self._send(({"kind": "hello", "bytes": list(protocol.HELLO_BYTES)}, [protocol.HELLO_BYTES]))
 
     def notify(self, header: dict) -> None:
         """Send a message without buffers (a selection stored), in order with the map's."""

@@ -60,6 +60,8 @@ export const msg = {
   /** @param {number[]} ids @param {string} label */
   seed: (ids, label) => command("seed", { ids, label }),
   retry: () => command("retry"),
+  /** a view's first message (answered as {kind: "hello"} with a binary buffer) */
+  hello: () => command("hello"),
   /** the whole map, for a view that opens late (the kernel answers with a full map_update) */
   mapSync: () => command("map_sync"),
   /** @param {number[]} ids the whole texts of clicked points (answered as {kind: "map_text"}) */

@@ -5,6 +5,7 @@
 // older form, which it warns about on every load.
 import "./widget.css";
 import { h } from "./dom.js";
+import { checkFrontEnd } from "./frontcheck.js";
 import { commandFor, keepFromJupyter } from "./keys.js";
 import { outOfView, searchFirst } from "./logic.js";
 import { cardsView } from "./views/cards.js";
@@ -111,7 +112,12 @@ function render({ model, el }) {
   syncAttributes();
 
   el.append(root);
+  const stopCheck = checkFrontEnd(model, (problem) => {
+    error.frontEnd(problem);
+    root.dataset.messages = problem ? "not-carried" : "carried"; // what the browser tests read
+  });
   return () => {
+    stopCheck();
     root.removeEventListener("keydown", onKeydown);
     root.removeEventListener(SELECT_EVENT, onSelectEvent);
     model.off("change:phase", syncAttributes);

@@ -1,5 +1,6 @@
 // @vitest-environment jsdom
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { NO_BUFFERS } from "../src/frontcheck.js";
 import widget from "../src/widget.js";
 import { FakeModel, initialState } from "./fake-model.js";
 
@@ -15,6 +16,8 @@ function mount(model) {
   document.body.append(el);
   hosts.push(el);
   cleanups.push(render({ model, el }));
+  // each view first says hello to the kernel (frontcheck.js): the tests below count what follows
+  expect(model.sent.splice(0)).toEqual([{ kind: "hello" }]);
   return el;
 }
 
@@ -232,6 +235,19 @@ describe("keyboard", () => {
 });
 
 describe("status, search and errors", () => {
+  it("says under the widget that this front end drops binary buffers, when the answer to hello comes without", () => {
+    const model = new FakeModel();
+    const el = mount(model);
+    const error = el.querySelector(".aw-error");
+    expect(error.hidden).toBe(true);
+    for (const fn of [...model.handlers.get("msg:custom")]) fn({ kind: "hello", bytes: [0, 255] }, []);
+    expect(error.hidden).toBe(false);
+    expect(el.querySelector(".aw-error-text").textContent).toBe(NO_BUFFERS);
+    expect(root(el).dataset.messages).toBe("not-carried");
+    el.querySelector(".aw-dismiss").click();
+    expect(error.hidden).toBe(true);
+  });
+
   it("shows the status line, progress against the budget and per-class counts", () => {
     const model = new FakeModel();
     const el = mount(model);

@@ -69,6 +69,10 @@ def test_the_page_is_the_front_end_under_test(page, jupyter):
     assert app_name(page) == ("JupyterLab" if lab else "Jupyter Notebook")
     assert (page.locator(".jp-LabShell").count() == 1) == lab
     assert ("/lab/workspaces/" if lab else "/notebooks/labelling.ipynb") in page.url
+    # both views' hello came back with its binary buffer whole: custom messages and buffers pass
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.aw-root')].every(r => r.dataset.messages === 'carried')"
+    )
 
 
 def test_a_batch_shows_as_cards_in_both_views(page, shots):

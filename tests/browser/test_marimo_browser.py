@@ -92,6 +92,8 @@ def test_the_widget_renders_in_marimo_and_starts_cold(page):
     assert root(page).count() == 1
     assert "cold start" in root(page).locator(".aw-status-text").inner_text()
     assert root(page).locator(".aw-search").get_attribute("open") is not None
+    # the view's hello came back with its binary buffer whole: marimo passes custom messages and buffers
+    page.wait_for_selector('.aw-root[data-messages="carried"]')
 
 
 def test_search_seeds_the_loop_and_the_first_batch_arrives(page, marimo, artifacts):

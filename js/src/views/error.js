@@ -1,6 +1,7 @@
 // Errors under the widget, in plain words, until dismissed or replaced: the kernel's (the
-// `error` trait) and the front end's own word of a message from the kernel it refused or could
-// not show (protocol.js), which stays in this view and never goes back to the kernel.
+// `error` trait), the front end's own word of a message from the kernel it refused or could
+// not show (protocol.js), and what the front end does not carry (frontcheck.js). The last two
+// stay in this view and never go back to the kernel.
 import { h } from "../dom.js";
 import { listen } from "../model.js";
 import { onMessageProblem } from "../protocol.js";
@@ -12,14 +13,17 @@ export function errorView({ model }) {
   const el = h("div", { class: "aw-error", role: "alert", hidden: true }, text, dismiss);
   /** the last problem with a message from the kernel, until the kernel's error replaces it */
   let refused = "";
+  /** what this front end does not carry, until the kernel's answer shows that it does */
+  let carried = "";
   dismiss.addEventListener("click", () => {
     refused = "";
+    carried = "";
     model.set("error", "");
     model.save_changes();
     update();
   });
   function update() {
-    const error = refused || model.get("error");
+    const error = refused || carried || model.get("error");
     text.textContent = error;
     el.hidden = !error;
   }
@@ -34,5 +38,10 @@ export function errorView({ model }) {
     }),
   ];
   update();
-  return { el, destroy: () => stops.forEach((stop) => stop()) };
+  /** @param {string} problem what the front end does not carry ("" for nothing) */
+  function frontEnd(problem) {
+    carried = problem;
+    update();
+  }
+  return { el, frontEnd, destroy: () => stops.forEach((stop) => stop()) };
 }
