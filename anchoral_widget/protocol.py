@@ -121,6 +121,20 @@ COMMANDS: dict[str, dict] = {
         "help": "Take past labels away (one event, the old answers kept); answered by review_page.",
         "fields": {"ids": _IDS, **_REVIEW_FILTERS},
     },
+    "stopping": {
+        "help": "Send the stopping panel: rare items found, the estimate of those left, each stopping rule's "
+        "verdict, and the check-sample texts not answered yet; answered by stopping.",
+        "fields": {},
+    },
+    "check_sample": {
+        "help": "Draw a check sample: about this many unlabelled texts at random (by design, not by the model), "
+        "to estimate the rare items left; answered by stopping.",
+        "fields": {"size": field("int", "how many texts to draw")},
+    },
+    "check_answer": {
+        "help": "Answer check-sample texts (stored as labels of source 'sample'); answered by stopping.",
+        "fields": {"ids": _IDS, "label": _CLASS},
+    },
 }
 
 #: Kernel -> front end: kind -> what it carries, its top-level fields, and ``buffers``: whether
@@ -166,6 +180,16 @@ MESSAGES: dict[str, dict] = {
             "model": field("bool", "whether predicted and disagree are known (a model that reads embeddings)"),
             "text": field("str", "what the last change did, in words ('' for none)"),
             "agreement": field("str", "the team's agreement and conflicts, in words ('' with one person)"),
+        },
+        "buffers": False,
+    },
+    "stopping": {
+        "help": "The stopping panel (the answer to stopping, check_sample and check_answer).",
+        "fields": {
+            "lines": field("list", "the report in words, a line each: found, the estimate left, each rule's verdict"),
+            "open": field("list", "[{id, text}]: check-sample texts to answer (at most 50 at a time)"),
+            "unanswered": field("int", "check-sample texts not answered yet, all of them"),
+            "said": field("str", "what the last command did, in words ('' for none)"),
         },
         "buffers": False,
     },

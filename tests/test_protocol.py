@@ -174,6 +174,7 @@ def test_binary_buffers_come_only_with_the_messages_that_declare_them(toy):
         assert session.wait(60)
         session.handle({"kind": "review_page"})
         session.handle({"kind": "hello"})
+        session.handle({"kind": "stopping"})
     finally:
         session.close()
     assert {kind for kind, _ in sent} == set(MESSAGES)

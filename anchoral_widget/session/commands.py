@@ -28,6 +28,9 @@ ACTIONS: dict[str, Callable[[Any, dict], None]] = {
     "review_correct": lambda s, f: s.review.from_view("review_correct", f),
     "review_resolve": lambda s, f: s.review.from_view("review_resolve", f),
     "review_remove": lambda s, f: s.review.from_view("review_remove", f),
+    "stopping": lambda s, f: s.review.send_stopping(),
+    "check_sample": lambda s, f: s.review.from_stopping("check_sample", f),
+    "check_answer": lambda s, f: s.review.from_stopping("check_answer", f),
 }
 
 

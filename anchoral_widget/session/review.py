@@ -48,6 +48,7 @@ from .screen import Screen
 SAMPLE = "sample"  # the event source of a check sample's answers
 REVIEW = "review"  # the event source of a correction
 SAMPLES = "check_samples"  # the notes' key for the samples' designs
+CHECK_CARDS = 50  # check-sample texts the stopping panel shows at a time
 
 
 class Review:
@@ -216,6 +217,34 @@ class Review:
                 f"{len(ids)} {'label' if len(ids) == 1 else 'labels'} removed: unlabelled, they may be proposed again"
             )
         self.send_page(filters, said)
+
+    def send_stopping(self, said: str = "") -> None:
+        """Send the stopping panel a ``stopping`` message: :meth:`progress_report` in words and the
+        check-sample texts not answered yet (those on the batch's cards are answered there)."""
+        report = self.progress_report()
+        with self._guarded.held() as loop:
+            loop = _ready(loop)
+            with self._lock:
+                drawn = [int(i) for s in self._samples for i in s.ids.tolist()]
+            on_screen = set() if loop.pending is None else set(loop.pending.batch_ids.tolist())
+            open_ids = [i for i in dict.fromkeys(drawn) if not loop.excluded[i] and i not in on_screen]
+            texts = loop.texts
+        cards = [{"id": i, "text": "" if texts is None else str(texts[i])} for i in open_ids[:CHECK_CARDS]]
+        lines = report["text"].split("\n")
+        self._channel.notify(
+            {"kind": "stopping", "lines": lines, "open": cards, "unanswered": len(open_ids), "said": said}
+        )
+
+    def from_stopping(self, kind: str, fields: dict[str, Any]) -> None:
+        """A check sample drawn (``check_sample``) or answered (``check_answer``) in the stopping
+        panel, then the panel again."""
+        if kind == "check_sample":
+            drawn = len(self.check_sample(fields["size"]))
+            said = f"{drawn} texts drawn at random, not by the model: answer them below"
+        else:
+            stored = self.answer_sample({int(i): fields["label"] for i in fields["ids"]})
+            said = f"{stored} check {'answer' if stored == 1 else 'answers'} stored as {fields['label']}"
+        self.send_stopping(said)
 
     def _class(self, label: str) -> object:
         if str(label) not in self._guarded.class_names:

@@ -78,6 +78,12 @@ export const msg = {
   reviewCorrect: (ids, to, filters) => command("review_correct", { ids, to, ...filters }),
   /** @param {number[]} ids @param {string} to @param {Record<string, string | number | boolean>} filters items people disagreed on get class `to`, decided */
   reviewResolve: (ids, to, filters) => command("review_resolve", { ids, to, ...filters }),
+  /** the stopping panel: the report in words and the check-sample texts to answer (answered as {kind: "stopping"}) */
+  stopping: () => command("stopping"),
+  /** @param {number} size about this many unlabelled texts drawn at random to estimate the rare items left */
+  checkSample: (size) => command("check_sample", { size }),
+  /** @param {number[]} ids @param {string} label check-sample texts answered */
+  checkAnswer: (ids, label) => command("check_answer", { ids, label }),
   /** @param {number[]} ids @param {Record<string, string | number | boolean>} filters past labels are taken away */
   reviewRemove: (ids, filters) => command("review_remove", { ids, ...filters }),
 };

@@ -1,5 +1,5 @@
 // anchoral-widget's Labeller front end (anywidget): one root element per view, made of
-// independent views (status, cards, map, curves, search, help, error) that read the same model.
+// independent views (status, cards, map, curves, search, help, review, stopping, error) that read the same model.
 // A second view of the same widget is a second call of render(); each cleans up after itself.
 // anywidget reads the module's default export ({render}); a `render` exported by name is the
 // older form, which it warns about on every load.
@@ -17,6 +17,7 @@ import { reviewView } from "./views/review.js";
 import { searchView } from "./views/search.js";
 import { selectionView } from "./views/selection.js";
 import { statusView } from "./views/status.js";
+import { stoppingView } from "./views/stopping.js";
 
 /** @param {EventTarget | null} target */
 function isTextField(target) {
@@ -44,16 +45,18 @@ function render({ model, el }) {
   const search = searchView({ model });
   const error = errorView({ model });
   const review = reviewView({ model });
-  const views = [status, help, review, cards, map, selection, curves, search, error];
+  const stopping = stoppingView({ model });
+  const views = [status, help, review, stopping, cards, map, selection, curves, search, error];
   const work = h("div", { class: "aw-work" }, cards.el); // the cards, and before them the search at a cold start
 
   const root = h(
     "div",
     // data-lm-suppress-shortcuts: JupyterLab's command registry ignores keys from inside
     { class: "aw-root", tabindex: "0", "data-lm-suppress-shortcuts": "true", "aria-label": "AnchorAL labeller" },
-    h("div", { class: "aw-header" }, status.el, review.el, help.el),
+    h("div", { class: "aw-header" }, status.el, stopping.el, review.el, help.el),
     help.panel, // in the flow, above the cards and the map: it pushes them down, covers nothing
     review.panel,
+    stopping.panel,
     h("div", { class: "aw-main" }, work, h("div", { class: "aw-side" }, map.el, selection.el, curves.el)),
     search.el,
     error.el,

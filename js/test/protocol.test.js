@@ -18,7 +18,7 @@ afterEach(() => {
 
 describe("the declaration", () => {
   it("names every command's fields with a known type", () => {
-    expect(Object.keys(PROTOCOL.commands)).toEqual(["label", "skip", "rest", "undo", "submit", "search", "seed", "retry", "hello", "map_sync", "map_text", "label_selection", "skip_selection", "undo_selection", "review_page", "review_correct", "review_resolve", "review_remove"]);
+    expect(Object.keys(PROTOCOL.commands)).toEqual(["label", "skip", "rest", "undo", "submit", "search", "seed", "retry", "hello", "map_sync", "map_text", "label_selection", "skip_selection", "undo_selection", "review_page", "review_correct", "review_resolve", "review_remove", "stopping", "check_sample", "check_answer"]);
     for (const declared of [PROTOCOL.commands, PROTOCOL.messages]) {
       for (const { fields } of Object.values(declared)) {
         for (const field of Object.values(fields)) expect(Object.keys(PROTOCOL.types)).toContain(field.type);
@@ -85,7 +85,7 @@ describe("checking a message from the kernel", () => {
   });
 
   it.each([
-    ["an unknown kind", { kind: "map_updates" }, [], 'unknown kind "map_updates"; expected one of map_update, hello, map_text, review_page, selection'],
+    ["an unknown kind", { kind: "map_updates" }, [], 'unknown kind "map_updates"; expected one of map_update, hello, map_text, review_page, stopping, selection'],
     ["no message", null, [], "unknown kind undefined"],
     ["a missing field", { kind: "map_text" }, [], 'map_text needs "texts"'],
     ["a field left undefined", { ...selectionAnswer, text: undefined }, [], 'selection needs "text"'],
@@ -105,7 +105,7 @@ describe("receiving a message from the kernel", () => {
   };
 
   it("takes handlers only for the kinds the kernel sends", () => {
-    expect(() => receive(new FakeModel(), { map_updates: () => {} })).toThrow(/the kernel sends no "map_updates" message; it sends map_update, hello, map_text, review_page, selection/);
+    expect(() => receive(new FakeModel(), { map_updates: () => {} })).toThrow(/the kernel sends no "map_updates" message; it sends map_update, hello, map_text, review_page, stopping, selection/);
   });
 
   it("hands each message, checked, to the handlers of its kind, in every view; the last to stop takes the listener away", () => {
@@ -221,6 +221,10 @@ describe("the views", () => {
     for (const fn of model.handlers.get("msg:custom")) fn({ ...reviewPage, rows: [{ ...reviewRow, conflict: true }] });
     key(root2, "2"); // review_resolve
     key(root2, "x"); // review_remove
+    el.querySelector(".aw-stopping-button").click(); // stopping
+    el.querySelector(".aw-check-draw").click(); // check_sample
+    for (const fn of model.handlers.get("msg:custom")) fn({ kind: "stopping", lines: ["2 rare items found."], open: [{ id: 40, text: "Iritis" }], unanswered: 1, said: "" });
+    el.querySelector('.aw-check-answer[data-label="eye"]').click(); // check_answer
 
     const mapModel = new FakeModel(initialState({ map_status: { status: "ready", fraction: 1, text: "" } }));
     const scatterplot = fakeScatterplot();

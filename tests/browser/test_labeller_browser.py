@@ -245,3 +245,31 @@ def test_a_past_label_is_changed_in_the_review_view(page, shots):
     page.keyboard.press("Escape")
     page.wait_for_function("() => document.querySelector('.aw-root .aw-review').hidden")
     assert probe(page, "w.answers") != {}, "the draft on the batch's card is still there"
+
+
+def test_can_i_stop_draws_a_check_sample_answered_on_marked_cards(page, shots):
+    root = first(page)
+    root.locator(".aw-stopping-button").click()
+    panel = root.locator(".aw-stopping")
+    panel.locator(".aw-stopping-line").first.wait_for()
+    assert panel.locator(".aw-stopping-line").first.inner_text().endswith("rare items found.")
+    root.locator(".aw-check-draw").click()
+    cards = panel.locator(".aw-check-card")
+    cards.first.wait_for()
+    drawn = [int(i) for i in cards.evaluate_all("els => els.map(e => e.dataset.id)")]
+    assert drawn and cards.first.locator(".aw-check-badge").inner_text().lower() == "check sample"
+    panel.screenshot(path=str(shots / "stopping-panel.png"))
+    truth = probe(page, f"[str(labels[i]) for i in {drawn}]")
+    for item, label in zip(drawn, truth):  # answered as the dataset says, card by card
+        panel.locator(f'.aw-check-card[data-id="{item}"] .aw-check-answer[data-label="{label}"]').click()
+        panel.locator(f'.aw-check-card[data-id="{item}"]').wait_for(state="detached")
+    report = probe(page, "w.review.progress_report()")
+    assert report["answered"] == len(drawn), "each answer counts in the estimate"
+    page.wait_for_function(  # the panel shows the report that counts them
+        "t => [...document.querySelector('.aw-root').querySelectorAll('.aw-stopping-line')].map(l => l.textContent).join('\\n') === t",
+        arg=report["text"],
+    )
+    stored = probe(page, f"w.labels.set_index('id').label[{drawn}].tolist()")
+    assert stored == truth, "each check answer is stored as a label"
+    root.locator(".aw-stopping-button").click()
+    assert panel.is_hidden()

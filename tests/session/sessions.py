@@ -127,3 +127,15 @@ def answer_all(session, label="other"):
     s = session.snapshot()
     session.handle({"kind": "rest", "label": label, "iteration": s["iteration"]})
     return s
+
+
+def heard_after_a_batch(attr, kind, **kw):
+    """A session of :func:`eye_pool` whose first batch is answered and submitted; the messages of
+    ``kind`` it sends are collected in the list ``session.<attr>``."""
+    session = make(eye_pool(), **kw)
+    heard = []
+    setattr(session, attr, heard)
+    session.on_map(lambda header, buffers: heard.append(header) if header.get("kind") == kind else None)
+    session.handle({"kind": "submit", "iteration": answer_all(session)["iteration"]})
+    assert session.wait(30)
+    return session

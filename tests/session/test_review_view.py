@@ -3,18 +3,14 @@ iteration and the model's disagreement; corrections and removals from it, each a
 page again with what was done."""
 
 import pytest
-from sessions import answer_all, eye_pool, make, seeds
+from sessions import eye_pool, heard_after_a_batch, seeds
 
 from anchoral_widget.errors import InputError
 
 
 @pytest.fixture
 def session():
-    s = make(eye_pool(), annotator="alice")
-    s.pages = []
-    s.on_map(lambda header, buffers: s.pages.append(header) if header.get("kind") == "review_page" else None)
-    s.handle({"kind": "submit", "iteration": answer_all(s)["iteration"]})
-    assert s.wait(30)
+    s = heard_after_a_batch("pages", "review_page", annotator="alice")
     yield s
     s.close(wait=True)
 
