@@ -58,6 +58,9 @@ _REVIEW_FILTERS = {
     "iteration": field("int", "only labels of this iteration (-1: outside any batch)", optional=True),
     "disagree": field("bool", "only labels the last model disagrees with", optional=True),
     "conflicts": field("bool", "only items people answered differently, not resolved yet", optional=True),
+    "doubted": field(
+        "bool", "only labels a cross-validated label check doubts, the least probable first", optional=True
+    ),
     "offset": field("int", "the first row of the page, newest labels first", optional=True),
 }
 
@@ -172,7 +175,11 @@ MESSAGES: dict[str, dict] = {
         "help": "A page of past labels, newest first, for the review view (the answer to review_page, "
         "review_correct and review_remove).",
         "fields": {
-            "rows": field("list", "[{id, text, label, annotator, iteration, predicted, confidence, others, conflict}]"),
+            "rows": field(
+                "list",
+                "[{id, text, label, annotator, iteration, predicted, confidence, others, conflict, doubt}] "
+                "(doubt: the label check's evidence in words, or null)",
+            ),
             "total": field("int", "labels that pass the filters"),
             "offset": field("int", "the page's first row"),
             "annotators": field("list", "everyone who labelled, for the filter"),

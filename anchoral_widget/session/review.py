@@ -70,6 +70,7 @@ class Review:
         self._samples: list[CheckSample] = []
         self._stability: Stability | None = None
         self._notes: SessionNotes | None = None
+        self._doubted: tuple[int, dict[int, str]] | None = None  # (the labels' hash, the doubts)
 
     def attach(self, loop: ActiveLoop, notes: SessionNotes | None) -> None:
         """Start on ``loop``; samples kept in ``notes`` by an earlier session come back."""
@@ -195,11 +196,30 @@ class Review:
     def send_page(self, filters: dict[str, Any], said: str = "") -> None:
         """Send the review view the page of past labels that ``filters`` ask for (a ``review_page``
         message; see :mod:`.reviewlist`)."""
+        doubts = self._doubts() if filters.get("doubted") else None
         with self._guarded.held() as loop:
             loop = _ready(loop)
             loop.sync()  # the others' latest answers, in a shared store
-            page = review_page(loop, filters, said)
+            page = review_page(loop, filters, said, doubts)
         self._channel.notify(page)
+
+    def _doubts(self) -> dict[int, str]:
+        """The labels :meth:`label_check` flags, least probable first, with its evidence in words;
+        worked out again only once the labels changed (a check fits models: seconds on thousands)."""
+        with self._guarded.held() as loop:
+            key = hash(frozenset(_ready(loop).labels.items()))  # any label added, changed or taken back
+        if self._doubted is None or self._doubted[0] != key:
+            check = self.label_check()
+            flagged = check[check.flagged]
+            evidence = "the label check suggests {}: {:.0%} for {}"
+            doubts = {
+                int(i): evidence.format(suggested, probability, label)
+                for i, suggested, probability, label in zip(
+                    flagged.id.tolist(), flagged.suggested, flagged.probability, flagged.label
+                )
+            }
+            self._doubted = (key, doubts)
+        return self._doubted[1]
 
     def from_view(self, kind: str, fields: dict[str, Any]) -> None:
         """A change asked for in the review view (``review_correct``, ``review_remove``), then its page again."""

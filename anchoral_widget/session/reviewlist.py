@@ -1,6 +1,7 @@
 """The review view's pages: every past label, newest first, filtered by class, by who gave it, by
-iteration and by whether the last model disagrees, with everyone's answers to it. The view keeps
-its filters and sends them with each command; a page is worked out afresh each time."""
+iteration, by whether the last model disagrees and by whether the label check doubts it (then
+the least probable first, with its evidence), with everyone's answers to it. The view keeps its
+filters and sends them with each command; a page is worked out afresh each time."""
 
 from __future__ import annotations
 
@@ -16,8 +17,12 @@ PAGE = 50
 TEXT_CHARS = 300
 
 
-def review_page(loop: ActiveLoop, filters: dict[str, Any], said: str = "") -> dict[str, Any]:
-    """The ``review_page`` message for ``filters`` (see ``protocol._REVIEW_FILTERS``)."""
+def review_page(
+    loop: ActiveLoop, filters: dict[str, Any], said: str = "", doubts: dict[int, str] | None = None
+) -> dict[str, Any]:
+    """The ``review_page`` message for ``filters`` (see ``protocol._REVIEW_FILTERS``); ``doubts``:
+    the labels the label check flags, least probable first, each with its evidence in words."""
+    doubts = doubts or {}
     labels = loop.labels
     ids = np.fromiter(reversed(list(labels)), dtype=np.int64, count=len(labels))  # newest first
     first_by = {i: loop.answers(i)[0][0] for i in ids.tolist()}
@@ -37,6 +42,9 @@ def review_page(loop: ActiveLoop, filters: dict[str, Any], said: str = "") -> di
     if filters.get("conflicts"):
         keep &= np.isin(ids, list(conflicts))
     shown = ids[keep]
+    if filters.get("doubted"):
+        kept = set(shown.tolist())
+        shown = np.array([i for i in doubts if i in kept], dtype=np.int64)
     offset = max(0, min(int(filters.get("offset", 0)), max(len(shown) - 1, 0)))
     texts = loop.pool.texts
     rows = []
@@ -54,6 +62,7 @@ def review_page(loop: ActiveLoop, filters: dict[str, Any], said: str = "") -> di
                 "confidence": confidence.get(item),
                 "others": [[who, label] for who, label in answers[1:]],
                 "conflict": item in conflicts,
+                "doubt": doubts.get(item),
             }
         )
     return {

@@ -3,7 +3,7 @@
 import { commandFor } from "./keys.js";
 
 /**
- * @typedef {{label: string, annotator: string, iteration: string, disagree: boolean, conflicts: boolean, offset: number}} ReviewFilters
+ * @typedef {{label: string, annotator: string, iteration: string, disagree: boolean, conflicts: boolean, doubted: boolean, offset: number}} ReviewFilters
  * @typedef {{type: "move", delta: number} | {type: "correct", index: number} | {type: "remove"} |
  *   {type: "page", delta: number} | {type: "close"}} ReviewCommand
  */
@@ -12,7 +12,7 @@ export const REVIEW_PAGE = 50;
 
 /** @returns {ReviewFilters} every label, first page */
 export function noFilters() {
-  return { label: "", annotator: "", iteration: "", disagree: false, conflicts: false, offset: 0 };
+  return { label: "", annotator: "", iteration: "", disagree: false, conflicts: false, doubted: false, offset: 0 };
 }
 
 /**
@@ -26,6 +26,7 @@ export function filterFields(filters) {
   if (filters.annotator) fields.annotator = filters.annotator;
   if (filters.iteration !== "") fields.iteration = Number(filters.iteration);
   if (filters.disagree) fields.disagree = true;
+  if (filters.doubted) fields.doubted = true;
   if (filters.conflicts) fields.conflicts = true;
   if (filters.offset > 0) fields.offset = filters.offset;
   return fields;

@@ -33,7 +33,7 @@ function widget() {
 describe("the review view's rules", () => {
   it("sends only the filters that narrow the list", () => {
     expect(filterFields(noFilters())).toEqual({});
-    expect(filterFields({ label: "eye", annotator: "bob", iteration: "-1", disagree: true, conflicts: true, offset: 50 })).toEqual({ label: "eye", annotator: "bob", iteration: -1, disagree: true, conflicts: true, offset: 50 });
+    expect(filterFields({ label: "eye", annotator: "bob", iteration: "-1", disagree: true, conflicts: true, doubted: true, offset: 50 })).toEqual({ label: "eye", annotator: "bob", iteration: -1, disagree: true, conflicts: true, doubted: true, offset: 50 });
     expect(filterFields({ ...noFilters(), iteration: "0" })).toEqual({ iteration: 0 });
   });
 
@@ -131,5 +131,20 @@ describe("conflicts in the review view", () => {
     expect([...conflictRow.querySelectorAll(".aw-review-to")].map((b) => b.textContent)).toEqual(["decide other", "decide eye"]);
     key(root, "2"); // its class already, but a decision all the same
     expect(model.sent.at(-1)).toEqual({ kind: "review_resolve", ids: [5], to: "eye", conflicts: true });
+  });
+});
+
+describe("labels a label check doubts, in the review view", () => {
+  it("lists them on request with the check's evidence, and a change of class keeps the filter", () => {
+    const { model, el, root } = widget();
+    key(root, "v");
+    el.querySelector(".aw-review-doubted").click();
+    expect(model.sent.at(-1)).toEqual({ kind: "review_page", doubted: true });
+    const evidence = "the label check suggests other: 12% for eye";
+    kernel(model, page([row(7, "eye", { doubt: evidence }), row(8, "other", { doubt: null })]));
+    expect(el.querySelector('.aw-review-row[data-id="7"] .aw-review-doubt').textContent).toBe(evidence);
+    expect(el.querySelector('.aw-review-row[data-id="8"] .aw-review-doubt')).toBeNull();
+    key(root, "1"); // the row in focus, #7, to "other"
+    expect(model.sent.at(-1)).toEqual({ kind: "review_correct", ids: [7], to: "other", doubted: true });
   });
 });

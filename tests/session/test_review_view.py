@@ -66,3 +66,33 @@ def test_a_bad_review_command_changes_nothing(session):
     with pytest.raises(InputError, match="not labelled"):
         session.handle({"kind": "review_remove", "ids": [unlabelled]})
     assert session.loop.labels == before
+
+
+def test_the_doubted_filter_lists_what_the_label_check_flags_least_probable_first_with_its_evidence(session):
+    _, y, _ = eye_pool()
+    truth = {i: "eye" if y[i] == "rare" else "other" for i in range(len(y))}
+    free = [i for i in range(len(y)) if i not in session.loop.labels and i not in session.snapshot()["answers"]]
+    batch = {card["id"] for card in session.snapshot()["batch"]}
+    rare = [i for i in free if truth[i] == "eye" and i not in batch][:12]
+    common = [i for i in free if truth[i] == "other" and i not in batch][:60]
+    planted = common[:2]  # two common texts labelled rare: wrong labels
+    session.handle({"kind": "seed", "ids": rare + planted, "label": "eye"})
+    session.handle({"kind": "seed", "ids": common[2:], "label": "other"})
+    assert session.wait(30)
+    check = session.review.label_check()
+    flagged = check[check.flagged].id.tolist()
+    session.handle({"kind": "review_page", "doubted": True})
+    page = session.pages[-1]
+    assert [r["id"] for r in page["rows"]] == flagged and page["total"] == len(flagged)
+    doubted = [i for i in planted if i in flagged]
+    assert doubted, "a planted wrong label is doubted (how many: benchmarks/label_check.py)"
+    row = next(r for r in page["rows"] if r["id"] == doubted[0])
+    assert row["doubt"].startswith("the label check suggests other: ") and row["doubt"].endswith("% for eye")
+    session.handle({"kind": "review_page"})
+    assert all(r["doubt"] is None or r["id"] in flagged for r in session.pages[-1]["rows"])
+    # a correction from the doubted list: the check runs again on the new labels
+    session.handle({"kind": "review_correct", "ids": [doubted[0]], "to": "other", "doubted": True})
+    rows = {r["id"]: r for r in session.pages[-1]["rows"]}
+    assert doubted[0] not in rows or rows[doubted[0]]["doubt"].endswith("% for other")
+    check = session.review.label_check()
+    assert list(rows) == check[check.flagged].id.tolist(), "worked out again on the corrected labels"

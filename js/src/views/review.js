@@ -1,7 +1,7 @@
 // The review view: every past label, newest first, filtered by class, by who gave it, by
 // iteration and by whether the last model disagrees; any of them given another class or taken
 // away, by button or by key (j/k move, 1-9 give a class, x removes, [ ] turn the page, v or Esc
-// close). Items people answered differently (a team's overlap) are marked, can be listed alone,
+// close), or those a label check doubts, with its evidence. Items people answered differently (a team's overlap) are marked, can be listed alone,
 // and get a decision instead of a change: a resolve, logged even when the class stays. Each change is one event in the kernel's log (the old answer kept); the kernel answers
 // every command with the page again (a review_page message), so what is shown is what is stored.
 import { h, replace } from "../dom.js";
@@ -24,6 +24,8 @@ export function reviewView({ model }) {
   const disagreeLabel = h("label", { class: "aw-review-disagree-label" }, disagree, " the model disagrees");
   const conflicts = h("input", { type: "checkbox", class: "aw-review-conflicts" });
   const conflictsLabel = h("label", {}, conflicts, " people disagree");
+  const doubted = h("input", { type: "checkbox", class: "aw-review-doubted" });
+  const doubtedLabel = h("label", { title: "models fitted without each label prefer another class (least probable first; seconds on thousands of labels)" }, doubted, " a label check doubts it");
   const agreement = h("p", { class: "aw-review-agreement" });
   const headline = h("strong", { class: "aw-review-headline" });
   const said = h("span", { class: "aw-review-said", role: "status" });
@@ -33,7 +35,7 @@ export function reviewView({ model }) {
   const panel = h(
     "div",
     { class: "aw-review", role: "region", "aria-label": "review past labels", hidden: true },
-    h("div", { class: "aw-review-filters" }, labelFilter, annotatorFilter, iterationFilter, disagreeLabel, conflictsLabel),
+    h("div", { class: "aw-review-filters" }, labelFilter, annotatorFilter, iterationFilter, disagreeLabel, conflictsLabel, doubtedLabel),
     agreement,
     h("div", { class: "aw-review-head" }, headline, said),
     rows,
@@ -62,6 +64,10 @@ export function reviewView({ model }) {
   });
   conflicts.addEventListener("change", () => {
     filters = { ...filters, conflicts: conflicts.checked, offset: 0 };
+    ask();
+  });
+  doubted.addEventListener("change", () => {
+    filters = { ...filters, doubted: doubted.checked, offset: 0 };
     ask();
   });
   previous.addEventListener("click", () => turn(-1));
@@ -127,6 +133,7 @@ export function reviewView({ model }) {
         others ? h("span", { class: "aw-review-others" }, `also: ${others}`) : "",
         row.conflict ? h("span", { class: "aw-review-conflict" }, "people disagree: decide") : ""),
       h("div", { class: "aw-review-text" }, row.text),
+      row.doubt ? h("div", { class: "aw-review-doubt" }, row.doubt) : "",
       h("div", { class: "aw-review-actions" },
         ...classes.filter((c) => row.conflict || c !== row.label).map((c) =>
           h("button", { type: "button", class: "aw-review-to", dataset: { to: c }, onclick: () => correct(row, c) }, row.conflict ? `decide ${c}` : `→ ${c}`)),
