@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -47,8 +48,6 @@ def venv(tmp_path_factory):
 
 
 def test_the_wheel_holds_the_front_end_and_no_repository_files(venv):
-    import zipfile
-
     _, wheel = venv
     names = zipfile.ZipFile(wheel).namelist()
     assert "anchoral_widget/static/widget.js" in names and "anchoral_widget/static/widget.css" in names
