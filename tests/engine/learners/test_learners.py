@@ -279,3 +279,54 @@ def test_transformer_fine_tunes_and_predicts_on_the_gpu(tiny_model):
     assert np.isfinite(probs).all() and model.train_minority_f1 > 0.9
     warm = tiny(tiny_model, device=None, warm_start=True).fit(TEXTS, Y, n_classes=2, init=model)
     assert warm.warm and next(warm.model.parameters()).is_cuda
+
+
+def _blas_threads() -> set[int]:
+    from threadpoolctl import threadpool_info
+
+    return {lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"}
+
+
+@pytest.mark.parametrize("where", ["the caller's thread", "a thread of its own"])
+def test_the_default_learner_fits_on_one_blas_thread(monkeypatch, where):
+    """Two OpenBLAS builds (numpy's, scipy's) contend over the solver's small products: the fit
+    runs with one BLAS thread, and the setting is given back after it, in any thread (the
+    session's trainer fits in a thread of its own)."""
+    import threading
+
+    from sklearn.linear_model import LogisticRegression
+    from threadpoolctl import threadpool_limits
+
+    seen, after = [], []
+    fit = LogisticRegression.fit
+
+    def watched(self, X, y, sample_weight=None):
+        seen.append(_blas_threads())
+        return fit(self, X, y, sample_weight)
+
+    monkeypatch.setattr(LogisticRegression, "fit", watched)
+    X, y, _ = clustered_pool(n=300)
+
+    def run():
+        with threadpool_limits(limits=2, user_api="blas"):
+            EmbeddingClassifier().fit(X, (y == "rare").astype(int), n_classes=2)
+            after.append(_blas_threads())
+
+    if where == "a thread of its own":
+        worker = threading.Thread(target=run)
+        worker.start()
+        worker.join(30)
+    else:
+        run()
+    assert seen == [{1}] and after == [{2}]
+
+
+def test_the_fit_is_the_same_whatever_the_blas_threads():
+    from threadpoolctl import threadpool_limits
+
+    X, y, _ = clustered_pool(n=400)
+    labels = (y == "rare").astype(int)
+    with threadpool_limits(limits=2, user_api="blas"):
+        model = EmbeddingClassifier().fit(X, labels, n_classes=2)
+    again = EmbeddingClassifier().fit(X, labels, n_classes=2)
+    assert np.allclose(model.predict_proba(X), again.predict_proba(X), atol=1e-6)
