@@ -17,6 +17,7 @@ FT-BERTKM). ``inputs`` says what X is: ``"embeddings"`` (rows of the pool's embe
 
 from __future__ import annotations
 
+import functools
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -98,6 +99,20 @@ def check_training_set(X: Any, y: Any, n_classes: int) -> np.ndarray:
     return labels
 
 
+@functools.cache
+def blas_controller() -> Any:
+    """The BLAS libraries loaded (found once: a scan of the process's libraries costs 2 ms).
+
+    numpy and scipy each bring an OpenBLAS, and their threads contend over a solver's small
+    products: on 2 cores a fit on 5,000 labels took 0.15 s with two BLAS threads and 0.018 s with
+    one (the same 16 steps), so fits run with one. threadpoolctl lets one thread at a time set the
+    limit; a fit that overlaps another's runs with the threads as they are."""
+    import sklearn.linear_model  # noqa: F401  (loads scipy's OpenBLAS beside numpy's)
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
+
+
 class EmbeddingClassifier:
     """Logistic regression on frozen embeddings, class-weighted ("balanced") so that a 1%
     minority is not ignored. h(x) is the embedding itself."""
@@ -110,18 +125,13 @@ class EmbeddingClassifier:
 
     def fit(self, X: np.ndarray, y: np.ndarray, n_classes: int, seed: int = 0) -> Any:
         from sklearn.linear_model import LogisticRegression
-        from threadpoolctl import threadpool_limits
 
         y = check_training_set(X, y, n_classes)
         present = np.unique(y)
         if len(present) == 1:
             return _ConstantModel(int(present[0]), n_classes, lambda X: np.asarray(X, dtype=np.float32))
         clf = LogisticRegression(C=self.C, max_iter=self.max_iter, class_weight="balanced", random_state=seed)
-        # numpy and scipy each bring an OpenBLAS, and their threads contend over the solver's
-        # small products: on 2 cores a fit on 5,000 labels took 0.15 s with two BLAS threads
-        # and 0.018 s with one (the same 16 steps). threadpoolctl lets one thread at a time set
-        # the limit; a fit that overlaps another's runs with the threads as they are.
-        with threadpool_limits(limits=1, user_api="blas"):
+        with blas_controller().limit(limits=1, user_api="blas"):
             clf.fit(X, y)
         return _FittedEmbeddingClassifier(clf, n_classes)
 

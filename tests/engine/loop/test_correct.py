@@ -77,6 +77,7 @@ def test_any_sequence_of_labels_corrections_removals_and_undos_matches_a_plain_r
                 else:
                     truth[item] = before
         assert loop.labels == truth
+        assert loop.unlabelled_count == int((~loop.excluded).sum()) == len(X) - len(truth)
 
 
 def test_corrections_are_stored_with_the_answers_they_replaced_and_replayed(store_at):

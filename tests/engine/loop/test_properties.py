@@ -30,6 +30,7 @@ def check_partition(loop):
     unlabelled = set(np.flatnonzero(~loop.excluded).tolist())
     assert not labelled & skipped and not labelled & unlabelled and not skipped & unlabelled
     assert labelled | skipped | unlabelled == set(range(len(X)))
+    assert loop.unlabelled_count == len(unlabelled)
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
