@@ -124,6 +124,13 @@ class MapChannel:
         if estimate is not None:  # seconds of cross-validation: never in the way of a submit
             self._estimates.submit(self._estimate, estimate)
 
+    def note_rare_estimate(self, iteration: int, estimate: dict) -> None:
+        """The rare items left as estimated now, for the curves (and the notes). Call holding the
+        loop; the curves are sent with the next update."""
+        if self.view is not None:
+            self.view.note_rare_estimate(iteration, estimate)
+            self._keep()
+
     def _estimate(self, estimate: Callable[[], None]) -> None:
         estimate()
         with self._guarded.held():

@@ -82,10 +82,22 @@ class Review:
             self._stability = None if reads_text else Stability.for_pool(len(loop.embeddings), seed=loop.seed)
 
     def observe(self, loop: ActiveLoop) -> None:
-        """After a proposal (on the worker, holding the loop): its model's predictions."""
+        """After a proposal (on the worker, holding the loop): its model's predictions, and the
+        estimate of the rare items left for the curves."""
         with self._lock:
             if self._stability is not None and loop.model_ is not None:
                 self._stability.observe(loop)
+        self._note_estimate(loop)
+
+    def _note_estimate(self, loop: ActiveLoop) -> None:
+        """The estimate from the check samples answered so far, at the batch on screen (holding the loop)."""
+        with self._lock:
+            samples = list(self._samples)
+        if samples:
+            estimate = estimate_left(loop, samples)
+            if estimate.left == estimate.left:
+                noted = {"found": estimate.found, "left": estimate.left, "low": estimate.low, "high": estimate.high}
+                self._channel.note_rare_estimate(len(loop.history), noted)
 
     # ---- from the kernel --------------------------------------------------------------
 
@@ -156,6 +168,7 @@ class Review:
             if on_screen:
                 raise InputError(f"text {on_screen[0]} is a card of the batch on screen: answer it there")
             self._guarded.store(labelled, source=SAMPLE)
+            self._note_estimate(loop)
         self._screen.publish("progress", "minority")
         self._channel.update()
         if self._screen.phase == "cold":

@@ -1,7 +1,8 @@
 """The live curves, as pure functions: per iteration, the minority share of the labelled set
 and of the subpool (paper figs 3-4), minority and majority F1 (marked as an estimate when
 cross-validated), the waiting time split into training, subpool and strategy, and the labels
-per class.
+per class with, once check samples are answered, the estimate of the rare items in the pool
+(found plus those left, with its 95% interval).
 
 :func:`curve_data` reads a loop's history into arrays, :func:`curves_figure` draws them and
 :func:`curves_payload` sends them to a front end. Every trace has a ``uid``
@@ -55,6 +56,9 @@ class Curves:
     #: the minority share of the whole pool, when known (a simulation's oracle knows it): what a
     #: subpool's share is compared with
     pool_share: float | None = None
+    #: per iteration, the rare items in the pool estimated from the check samples (found plus
+    #: those left): estimate, low and high end of its 95% interval (NaN before any estimate)
+    rare_in_pool: np.ndarray | None = None
 
 
 def curve_data(
@@ -71,15 +75,19 @@ def curve_data(
     oracle's), else ``extra["minority_in_subpool_predicted"]``; F1 from ``test``, else
     ``extra["f1_estimate"]`` (see :mod:`estimates`); label counts per class after the iteration
     are ``initial_counts`` plus the batches' labels so far. ``pool_share``: the minority share
-    of the whole pool, drawn as a line under the subpool's.
+    of the whole pool, drawn as a line under the subpool's. The rare items in the pool, from
+    ``extra["rare_estimate"]`` (``found``, ``left``, ``low``, ``high``; see :mod:`stopping`).
     """
     classes = list(classes)
     running = {c: int((initial_counts or {}).get(c, 0)) for c in classes}
     rows: dict[str, list[Any]] = {k: [] for k in ("it", "lab", "ml", "ms", "se", "mi", "ma", "fe")}
     seconds: dict[str, list[float]] = {k: [] for k in SECONDS_COLOURS}
     counts: dict[Any, list[int]] = {c: [] for c in classes}
+    rare: list[list[float]] = []
     for r in history:
         extra = _get(r, "extra") or {}
+        left = extra.get("rare_estimate") or {}
+        rare.append([_nan(left.get("found", 0)) + _nan(left.get(k)) for k in ("left", "low", "high")])
         sub = _get(r, "minority_in_subpool")
         predicted = sub is None and extra.get("minority_in_subpool_predicted") is not None
         f1, estimated = _get(r, "test"), False
@@ -115,6 +123,7 @@ def curve_data(
         seconds={k: np.asarray(v) for k, v in seconds.items()},
         counts={c: np.asarray(v, dtype=np.int64) for c, v in counts.items()},
         pool_share=None if pool_share is None else float(pool_share),
+        rare_in_pool=np.asarray(rare, dtype=np.float64).reshape(-1, 3),
     )
 
 
@@ -233,7 +242,26 @@ def curves_traces(curves: Curves) -> list[tuple[dict, int, int]]:
                 2,
             )
         )
+    out.extend((trace, 2, 2) for trace in _rare_traces(curves))
     return out
+
+
+RARE_COLOUR = "#d62728"
+
+
+def _rare_traces(curves: Curves) -> list[dict]:
+    """The rare items in the pool as estimated, beside the labels per class: a dashed line and
+    its 95% interval as a band (the low end first, for plotly's fill to the trace before)."""
+    x = curves.iteration
+    rare = curves.rare_in_pool if curves.rare_in_pool is not None else np.full((len(x), 3), np.nan)
+    band = {"type": "scatter", "x": x, "mode": "lines", "line": {"color": RARE_COLOUR, "width": 0}, "hoverinfo": "skip"}
+    low = {**band, "uid": "rare:low", "name": "rare: 95% low", "y": rare[:, 1], "showlegend": False}
+    high = {**band, "uid": "rare:high", "name": "rare items: 95% interval", "y": rare[:, 2], "fill": "tonexty"}
+    high["fillcolor"] = "rgba(214,39,40,0.12)"
+    line = {"color": RARE_COLOUR, "dash": "dash"}
+    estimate = {"type": "scatter", "uid": "rare:estimate", "name": "rare items in the pool (estimate)", "x": x}
+    estimate.update(y=rare[:, 0], mode="lines+markers", line=line, marker={"symbol": "circle-open"})
+    return [low, high, estimate]
 
 
 #: What each panel's legend calls a trace: the panel's title says the rest.
@@ -287,7 +315,8 @@ def curves_figure(curves: Curves, *, title: str | None = None, height: int = 600
     for trace, row, col in traces:
         # A series with no point (e.g. test F1 when only estimates exist) stays, for a stable
         # set of uids, but out of the legend.
-        trace["showlegend"] = bool(np.isfinite(np.asarray(trace["y"], dtype=float)).any())
+        finite = bool(np.isfinite(np.asarray(trace["y"], dtype=float)).any())
+        trace["showlegend"] = trace.get("showlegend", True) and finite
         trace["legend"] = panels[(row, col)]
         for long, short in _SHORT_NAMES:
             trace["name"] = trace["name"].replace(long, short)

@@ -85,6 +85,7 @@ class MapView:
         self._previous: MapState | None = None  # the MapState last sent
         self._estimates: dict[tuple[int, int], dict] = {}  # (iteration, labelled count) -> CV F1
         self._subpool_share: dict[int, float] = {}
+        self._rare: dict[int, dict] = {}  # iteration -> the rare items left, estimated (see note_rare_estimate)
         self._watcher = FitWatcher(self)
         #: seconds each :meth:`update` took (building the state and the payload)
         self.update_seconds_: list[float] = []
@@ -229,11 +230,12 @@ class MapView:
             out["y"] = [None if not np.isfinite(v) else round(float(v), 4) for v in np.asarray(trace["y"], float)]
             traces.append(out)
         estimate = bool(data.f1_estimated.any())
+        counts_title = "Labels per class" + ("; rare items (estimate)" if self._rare else "")
         # the estimate is said in the title and by dashed lines named "(CV estimate)"
         f1_title = "F1 on the test set" if loop.test is not None else "F1: estimate, cross-validated"
         return {
             "traces": traces,
-            "titles": ["Minority share", f1_title, "Waiting time per iteration (s)", "Labels per class"],
+            "titles": ["Minority share", f1_title, "Waiting time per iteration (s)", counts_title],
             "estimate": estimate or loop.test is None,
             "test": loop.test is not None,
         }
@@ -244,6 +246,8 @@ class MapView:
             extra["minority_in_subpool_predicted"] = self._subpool_share[iteration]
         if not test and (iteration, labelled_count) in self._estimates:
             extra["f1_estimate"] = self._estimates[(iteration, labelled_count)]
+        if iteration in self._rare:
+            extra["rare_estimate"] = self._rare[iteration]
         return {
             "iteration": iteration,
             "labelled_count": labelled_count,
@@ -254,18 +258,26 @@ class MapView:
             "extra": extra,
         }
 
+    def note_rare_estimate(self, iteration: int, estimate: dict) -> None:
+        """The rare items left as estimated from the check samples while ``iteration``'s batch was
+        the last (``found``, ``left``, ``low``, ``high``), drawn beside the labels per class. Call
+        holding the loop."""
+        self._rare[int(iteration)] = {k: float(estimate[k]) for k in ("found", "left", "low", "high")}
+
     # ---- what the curves computed, kept beside the label store (see session/notes.py) --------
 
     def curve_notes(self) -> dict:
-        """The subpool's predicted minority share and the F1 estimates, per iteration, as JSON:
-        what the loop's history does not hold. Call holding the loop."""
+        """The subpool's predicted minority share, the F1 estimates and the rare items' estimates,
+        per iteration, as JSON: what the loop's history does not hold. Call holding the loop."""
         shares = {str(k): v for k, v in self._subpool_share.items()}
-        return {"subpool_share": shares, "estimates": [[i, n, e] for (i, n), e in self._estimates.items()]}
+        estimates = [[i, n, e] for (i, n), e in self._estimates.items()]
+        return {"subpool_share": shares, "estimates": estimates, "rare": {str(k): v for k, v in self._rare.items()}}
 
     def restore_curve_notes(self, notes: dict) -> None:
         """Take back :meth:`curve_notes` of an earlier session (a restarted kernel)."""
         self._subpool_share.update({int(k): float(v) for k, v in notes.get("subpool_share", {}).items()})
         self._estimates.update({(int(i), int(n)): e for i, n, e in notes.get("estimates", [])})
+        self._rare.update({int(k): v for k, v in notes.get("rare", {}).items()})
 
 
 class FitWatcher:

@@ -152,7 +152,7 @@ export function curvesFigure(curves) {
     ...trace,
     xaxis: panel === 0 ? "x" : `x${panel + 1}`,
     yaxis: panel === 0 ? "y" : `y${panel + 1}`,
-    showlegend: (trace.y ?? []).some((v) => v !== null),
+    showlegend: trace.showlegend !== false && (trace.y ?? []).some((v) => v !== null),
   }));
   /** @type {Record<string, any>} */
   const layout = {

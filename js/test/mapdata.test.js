@@ -111,4 +111,16 @@ describe("curvesFigure", () => {
     expect(layout.annotations[1].text).toBe("F1 (estimate: &lt;cv&gt;)");
     expect(layout.yaxis.range).toEqual([0, 1.02]);
   });
+
+  it("keeps a trace the kernel left out of the legend out of it (the low end of a band)", () => {
+    const { data } = curvesFigure({
+      traces: [
+        { uid: "rare:low", panel: 3, x: [0, 1], y: [5, 6], showlegend: false },
+        { uid: "rare:high", panel: 3, x: [0, 1], y: [9, 10], fill: "tonexty" },
+      ],
+      titles: ["a", "b", "c", "d"],
+    });
+    expect(data.map((t) => t.showlegend)).toEqual([false, true]);
+    expect(data[1].fill).toBe("tonexty");
+  });
 });

@@ -11,7 +11,7 @@ import textwrap
 
 import pytest
 
-from .lab_driver import app_name, cell_summary, open_notebook, probe, run_all, write_notebook
+from .lab_driver import CURVES_JS, app_name, cell_summary, open_notebook, probe, run_all, write_notebook
 
 BATCH = 25
 EVIL = '<img src=x onerror="window.__xss=1">Fracture of one rib, left side<script>window.__xss=2</script>'
@@ -271,5 +271,18 @@ def test_can_i_stop_draws_a_check_sample_answered_on_marked_cards(page, shots):
     )
     stored = probe(page, f"w.labels.set_index('id').label[{drawn}].tolist()")
     assert stored == truth, "each check answer is stored as a label"
+    # a sample answered in the notebook as well gives the estimate: the curves draw it beside the labels
+    probe(
+        page,
+        "w.review.answer_sample({int(i): str(labels[i]) for i in w.review.check_sample(60)['id']"
+        " if int(i) not in w.loop.pending.batch_ids})",
+    )
+    report = probe(page, "w.review.progress_report()")
+    assert report["needed"] == 0
+    page.wait_for_function(
+        f"() => {{ const y = ({CURVES_JS})()['rare:estimate'] ?? []; "
+        f"return y.length > 0 && Math.abs(y[y.length - 1] - {report['found'] + report['left']}) < 0.01; }}"
+    )
+    root.locator(".aw-curves-plot").screenshot(path=str(shots / "curves-rare-estimate.png"))
     root.locator(".aw-stopping-button").click()
     assert panel.is_hidden()

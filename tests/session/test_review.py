@@ -130,3 +130,36 @@ def test_sample_answers_that_give_a_cold_start_its_missing_class_start_the_loop(
     s = session.snapshot()
     assert s["phase"] == "ready" and len(s["batch"]) > 0
     session.close()
+
+
+def rare_curve(session):
+    traces = {t["uid"]: t for t in session.snapshot()["curves"]["traces"]}
+    return traces["rare:estimate"]["y"], traces["rare:low"]["y"], traces["rare:high"]["y"]
+
+
+def test_the_estimate_is_drawn_beside_the_labels_once_answered_after_each_batch_and_after_a_restart(tmp_path):
+    X, y, _ = data = pool()
+    store, coords = tmp_path / "labels.db", np.ascontiguousarray(X[:, :2], dtype=np.float32)
+    session = make(data, store=store, map=coords)
+    assert all(v is None for v in rare_curve(session)[0]), "no estimate before a check sample"
+    sample = session.review.check_sample(60)
+    session.review.answer_sample(names(y, [i for i in sample["id"] if i not in batch_ids(session)]))
+
+    estimate, low, high = rare_curve(session)
+    report = session.review.progress_report()
+    total = report["found"] + report["left"]
+    assert estimate[-1] == pytest.approx(total, abs=1e-3), "at the batch on screen: found plus left"
+    assert low[-1] <= estimate[-1] <= high[-1]
+    assert all(v is None for v in estimate[:-1])
+    assert session.snapshot()["curves"]["titles"][3] == "Labels per class; rare items (estimate)"
+
+    answer_all(session, "other")
+    session.handle({"kind": "submit", "iteration": session.snapshot()["iteration"]})
+    assert session.wait(30)
+    before = rare_curve(session)
+    assert sum(v is not None for v in before[0]) == 2, "the next batch has its own point"
+    session.close()
+
+    again = make(data, store=store, seed_labels={}, map=coords)
+    assert rare_curve(again) == before, "every point comes back after a restart"
+    again.close()

@@ -127,3 +127,30 @@ def test_each_panel_has_its_own_legend_and_the_share_axis_fits_its_lines():
     assert all(":" not in t.uid for t in fig.data) and traces["minority:labelled"].uid == "minority-labelled"
     # without the pool's share (a labelling session's curves), no such line
     assert "minority:pool" not in by_uid(curves_figure(curve_data(history, CLASSES, ["rare"])))
+
+
+def test_the_rare_items_in_the_pool_are_drawn_beside_the_labels_once_estimated():
+    """Found plus left, with its interval as a band, from the iteration of the first estimate on;
+    before it the series are empty (and out of the legend), and the band's low end never shows."""
+    history = [record(i, ["rare", "common"]) for i in range(3)]
+    history[1].extra["rare_estimate"] = {"found": 4, "left": 10.0, "low": 6.0, "high": 20.0}
+    history[2].extra["rare_estimate"] = {"found": 5, "left": 8.0, "low": 5.0, "high": 15.0}
+    c = curve_data(history, CLASSES, ["rare"])
+    assert np.isnan(c.rare_in_pool[0]).all()
+    assert c.rare_in_pool[1:].tolist() == [[14, 10, 24], [13, 10, 20]]
+    traces = by_uid(curves_figure(c))
+    estimate, low, high = traces["rare:estimate"], traces["rare:low"], traces["rare:high"]
+    assert estimate.xaxis == traces["counts:1"].xaxis and estimate.yaxis == traces["counts:1"].yaxis
+    assert list(estimate.y[1:]) == [14, 13] and estimate.line.dash == "dash"
+    assert high.fill == "tonexty" and list(fig_order(c)).index("rare:low") + 1 == list(fig_order(c)).index("rare:high")
+    assert low.showlegend is False and high.showlegend is True and estimate.showlegend is True
+    payload = curves_payload(c)
+    json.dumps(payload, allow_nan=False)
+    assert payload["series"]["rare:estimate"] == [None, 14.0, 13.0]
+    # no estimate at all: the series stay (stable uids), out of the legend
+    none = by_uid(curves_figure(curve_data(history[:1], CLASSES, ["rare"])))
+    assert none["rare:estimate"].showlegend is False and none["rare:high"].showlegend is False
+
+
+def fig_order(c):
+    return [t.meta["series"] for t in curves_figure(c).data]
