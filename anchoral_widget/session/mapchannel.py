@@ -125,11 +125,11 @@ class MapChannel:
             self._estimates.submit(self._estimate, estimate)
 
     def note_rare_estimate(self, iteration: int, estimate: dict) -> None:
-        """The rare items left as estimated now, for the curves (and the notes). Call holding the
-        loop; the curves are sent with the next update."""
+        """The rare items left as estimated now, for the curves. Call holding the loop; the curves
+        are sent, and the notes kept, with the next batch's update (not in the wait before it
+        shows); the point of the batch on screen is worked out again from the samples on a restart."""
         if self.view is not None:
             self.view.note_rare_estimate(iteration, estimate)
-            self._keep()
 
     def _estimate(self, estimate: Callable[[], None]) -> None:
         estimate()

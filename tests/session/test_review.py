@@ -163,3 +163,19 @@ def test_the_estimate_is_drawn_beside_the_labels_once_answered_after_each_batch_
     again = make(data, store=store, seed_labels={}, map=coords)
     assert rare_curve(again) == before, "every point comes back after a restart"
     again.close()
+
+
+def test_an_estimate_from_answers_alone_is_drawn_again_after_a_restart(tmp_path):
+    X, y, _ = data = pool()
+    store, coords = tmp_path / "labels.db", np.ascontiguousarray(X[:, :2], dtype=np.float32)
+    session = make(data, store=store, map=coords)
+    assert session.wait(30)  # the batch's F1 estimate done: it keeps no note after the answers
+    sample = session.review.check_sample(60)
+    session.review.answer_sample(names(y, [i for i in sample["id"] if i not in batch_ids(session)]))
+    before = rare_curve(session)
+    assert before[0][-1] is not None
+    session.close()
+
+    again = make(data, store=store, seed_labels={}, map=coords)
+    assert rare_curve(again) == before, "worked out again from the samples kept, before any next batch"
+    again.close()
