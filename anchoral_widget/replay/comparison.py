@@ -13,8 +13,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..engine.learners.learner import BoundModel, take
+from ..engine.learners.learner import BoundModel, fit_learner, take
 from ..engine.loop.active import ActiveLoop
+from ..engine.loop.labelled import unlabelled_sample
+from ..engine.loop.proposing import unlabelled_rows
 from ..engine.method.strategies import Uncertainty, entropy
 from ..errors import InputError
 from ..views.curves import curve_data
@@ -210,7 +212,12 @@ class Comparison:
             ids = run.labelled_before(t)
             features = loop.pool.features(loop.learner)
             y = loop.class_indices(self.labels[ids])
-            model = loop.learner.fit(take(features, ids), y, len(loop.classes), loop.seed)
+            minority = sorted(loop.minority_indices)
+            excluded = np.zeros(len(loop.pool), dtype=bool)
+            excluded[ids] = True  # a simulated run skips nothing
+            draw = lambda size: unlabelled_sample(size, loop.seed, len(ids), excluded, loop.pool.missing)
+            X, sample = take(features, ids), unlabelled_rows(loop, features, draw)
+            model = fit_learner(loop.learner, X, y, len(loop.classes), loop.seed, minority=minority, **sample)
             self._models[(name, t)] = BoundModel(model, features)
         return self._models[(name, t)]
 

@@ -31,12 +31,13 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
 from ..engine.learners.learner import EmbeddingClassifier, FitCancelled, Remembering, Trained, fit_learner, take
+from ..engine.loop.proposing import unlabelled_rows
 from ..engine.pool import learner_reads_texts
 from ..errors import InputError
 
@@ -99,6 +100,7 @@ class FitRequest:
     seed: int
     minority: list[int]
     key: str  # the labelled set's identity: the same ids with the same classes, the same key
+    unlabelled: dict[str, Any] = field(default_factory=dict)  # the fit's keywords for a sample of the pool
 
     @property
     def labelled(self) -> int:
@@ -109,8 +111,9 @@ class FitRequest:
         """The loop's labelled set now (call holding the loop)."""
         ids, y = loop.labelled_in_id_order()  # the order labels came in never steers the model
         key = hashlib.sha1(ids.tobytes() + y.tobytes()).hexdigest()
-        X = take(loop.pool.features(loop.learner), ids)
-        return cls(X, y, len(loop.classes), loop.seed, sorted(loop.minority_indices), key)
+        features = loop.pool.features(loop.learner)
+        X, unlabelled = take(features, ids), unlabelled_rows(loop, features)
+        return cls(X, y, len(loop.classes), loop.seed, sorted(loop.minority_indices), key, unlabelled)
 
 
 class Trainer:
@@ -346,6 +349,7 @@ class Trainer:
                 request.n_classes,
                 request.seed,
                 minority=request.minority,
+                **request.unlabelled,
                 init=self._init,
                 checkpoint=self.checkpoint,
             )

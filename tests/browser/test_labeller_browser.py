@@ -26,6 +26,7 @@ SETUP = textwrap.dedent(f"""
     first_eye = labels.index("eye")
     evil = labels.index("other")
     texts[evil] = {EVIL!r}  # a document holding HTML and a script: it must show as text
+    texts[first_eye] = '<img src=x onerror="window.__xss=3">' + texts[first_eye]  # the rare anchor too
     w = aw.Labeller(texts, classes=["other", "eye"], minority=["eye"],
                     seed_labels={{first_eye: "eye", evil: "other"}})
     w
@@ -100,7 +101,7 @@ def test_a_document_with_html_and_script_renders_as_text(page):
     hit.wait_for()
     assert hit.inner_text() == EVIL
     assert root.locator(".aw-hit").first.inner_text().find("labelled other") >= 0
-    # the seeded document is also an anchor: the cards near it quote it, as text
+    # the seeded documents are anchors: the cards near them quote them, as text
     assert root.locator(".aw-anchor-text", has_text="<img src=x").count() >= 1
     assert page.locator(".jp-NotebookPanel img[src='x']").count() == 0
     assert page.locator(".aw-root script").count() == 0

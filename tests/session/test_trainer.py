@@ -231,3 +231,21 @@ def test_scoring_ahead_takes_the_last_subpool_then_the_test_set_then_earlier_sub
     assert model.computed == 5, "each once"
     assert checks, "between chunks, so that a proposal or a close can step in"
     score_ahead(EmbeddingClassifier(), loop, [np.array([1])], lambda: None)  # nothing to remember: nothing done
+
+
+def test_the_session_fits_against_the_same_sample_of_the_pool_as_the_loop():
+    from anchoral_widget.engine.loop.active import ActiveLoop
+
+    X, y, _ = clustered_pool(n=1500)
+    loop = ActiveLoop(X, ["other", "rare"], ["rare"], subpool_size=200, index="exact", seed=2)
+    ids = np.r_[np.flatnonzero(y == "rare")[:12], np.flatnonzero(y == "other")[:80]]
+    loop.label(ids, y[ids])
+    request = FitRequest.of(loop)
+    rows = request.unlabelled["unlabelled"]
+    assert np.array_equal(rows, X[loop.unlabelled_sample(2000)]) and len(rows) > 500
+    trainer = trainer_for(loop.learner)
+    in_session = trainer.wait_for(request).model
+    in_loop = loop.train()
+    assert hasattr(in_session, "predict"), "fitted against the pool's sample"
+    assert np.array_equal(in_session.predict_proba(X), in_loop.predict_proba(X))
+    trainer.close()

@@ -4,8 +4,9 @@ A learner's ``fit(X, y, n_classes, seed)`` returns a fresh fitted model (re-init
 iteration, as in the paper) with ``predict_proba(X) -> (n, n_classes)`` and
 ``represent(X) -> (n, d)``, the representation h(x) that feeds the last layer (BADGE,
 FT-BERTKM). ``inputs`` says what X is: ``"embeddings"`` (rows of the pool's embeddings) or
-``"texts"`` (a list of strings). A fit may also take the keywords ``minority``, ``init`` and
-``checkpoint``; :func:`fit_learner` passes those it takes.
+``"texts"`` (a list of strings). A fit may also take the keywords ``minority``, ``init``,
+``checkpoint`` and ``unlabelled``; :func:`fit_learner` passes those it takes. A fitted model may
+have ``predict(X)``, the classes it decides when they are not simply the most probable ones.
 
 - :class:`EmbeddingClassifier` (default): class-weighted logistic regression on the frozen
   sentence embeddings; trains in milliseconds on thousands of labels.
@@ -54,6 +55,10 @@ class BoundModel:
 
     def represent(self, ids: Any) -> np.ndarray:
         return self._map(self.model.represent, ids)
+
+    def predicted(self, ids: Any) -> np.ndarray:
+        """The class the model decides for each item (see :func:`predicted`)."""
+        return self._map(lambda X: predicted(self.model, X), ids).astype(np.int64)
 
     def proba_and_represent(self, ids: Any) -> tuple[np.ndarray, np.ndarray]:
         """Both at once: one forward pass for a model that can (a transformer), two otherwise."""
@@ -115,25 +120,89 @@ def blas_controller() -> Any:
 
 class EmbeddingClassifier:
     """Logistic regression on frozen embeddings, class-weighted ("balanced") so that a 1%
-    minority is not ignored. h(x) is the embedding itself."""
+    minority is not ignored. h(x) is the embedding itself.
+
+    ``unlabelled_sample`` > 0 (the default) asks the loop for that many unlabelled items drawn
+    at random (``unlabelled=`` their rows): AnchorAL's labels crowd around the anchors, so a
+    model fitted on them alone calls much of the pool rare. A second model is fitted with the
+    sample as the majority (it holds the rare class at its prevalence: a few wrong labels),
+    weighing ``unlabelled_weight`` of the labelled set once ``unlabelled_ramp`` rare labels are
+    in (less before, see :meth:`unlabelled_share`). Its probabilities score the pool for the
+    strategy; the two models' mean makes the decisions (:func:`predicted`). On MiniLM's vectors,
+    500 labels after the paper's initial set, icd10-eye at 1%: 190 rare items found where the
+    balanced model found 96 and randsub 76, and minority-F1 AUC level with randsub's instead of
+    2.1 below it (``benchmarks/subpool_breadth.py``). ``unlabelled_sample=0`` is the balanced
+    model alone, as the paper's method.
+    """
 
     inputs = "embeddings"
 
-    def __init__(self, C: float = 1.0, max_iter: int = 1000) -> None:
+    def __init__(
+        self,
+        C: float = 1.0,
+        max_iter: int = 1000,
+        unlabelled_sample: int = 2000,
+        unlabelled_weight: float = 1.0,
+        unlabelled_ramp: int = 40,
+    ) -> None:
+        named = (("unlabelled_sample", unlabelled_sample), ("unlabelled_weight", unlabelled_weight))
+        for name, value in (*named, ("unlabelled_ramp", unlabelled_ramp)):
+            if value < 0:
+                raise InputError(f"{name} must be >= 0, got {value}")
         self.C = C
         self.max_iter = max_iter
+        self.unlabelled_sample = int(unlabelled_sample)
+        self.unlabelled_weight = float(unlabelled_weight)
+        self.unlabelled_ramp = int(unlabelled_ramp)
 
-    def fit(self, X: np.ndarray, y: np.ndarray, n_classes: int, seed: int = 0) -> Any:
-        from sklearn.linear_model import LogisticRegression
-
+    def fit(
+        self,
+        X: np.ndarray,
+        y: np.ndarray,
+        n_classes: int,
+        seed: int = 0,
+        minority: list[int] | None = None,
+        unlabelled: np.ndarray | None = None,
+    ) -> Any:
         y = check_training_set(X, y, n_classes)
         present = np.unique(y)
         if len(present) == 1:
             return _ConstantModel(int(present[0]), n_classes, lambda X: np.asarray(X, dtype=np.float32))
-        clf = LogisticRegression(C=self.C, max_iter=self.max_iter, class_weight="balanced", random_state=seed)
+        balanced = self._fit(X, y, seed, class_weight="balanced")
+        share = self.unlabelled_share(y, minority)
+        majority = np.setdiff1d(present, minority if minority is not None else [])
+        if not share or unlabelled is None or not len(unlabelled) or not len(majority):
+            return _FittedEmbeddingClassifier(balanced, n_classes)
+        # each unlabelled row stands for the majority class the balanced model finds likelier
+        proba = balanced.predict_proba(unlabelled)[:, np.searchsorted(balanced.classes_, majority)]
+        guessed = majority[proba.argmax(axis=1)]
+        counts = np.bincount(y, minlength=n_classes)
+        weights = len(y) / (len(present) * counts[y])
+        unlabelled_weights = np.full(len(unlabelled), share * weights.sum() / len(unlabelled))
+        against_pool = self._fit(
+            np.concatenate([X, unlabelled]), np.r_[y, guessed], seed, sample_weight=np.r_[weights, unlabelled_weights]
+        )
+        return _FittedAgainstPool(against_pool, balanced, n_classes)
+
+    def unlabelled_share(self, y: np.ndarray, minority: list[int] | None) -> float:
+        """The sample's weight against the labelled set's. It stands against the rare class: a
+        handful of rare labels would be buried, and a class the vectors barely separate (sentiment
+        at 0.1%) then never called, so it grows with the rare labels to its full weight at
+        ``unlabelled_ramp`` of them."""
+        if not self.unlabelled_sample or minority is None:
+            return 0.0
+        rare = int(np.isin(y, minority).sum())
+        return self.unlabelled_weight * (min(1.0, rare / self.unlabelled_ramp) if self.unlabelled_ramp else 1.0)
+
+    def _fit(self, X: np.ndarray, y: np.ndarray, seed: int, **weights: Any) -> Any:
+        from sklearn.linear_model import LogisticRegression
+
+        clf = LogisticRegression(
+            C=self.C, max_iter=self.max_iter, class_weight=weights.pop("class_weight", None), random_state=seed
+        )
         with blas_controller().limit(limits=1, user_api="blas"):
-            clf.fit(X, y)
-        return _FittedEmbeddingClassifier(clf, n_classes)
+            clf.fit(X, y, **weights)
+        return clf
 
 
 class _FittedEmbeddingClassifier:
@@ -146,6 +215,26 @@ class _FittedEmbeddingClassifier:
 
     def represent(self, X: Any) -> np.ndarray:
         return np.asarray(X, dtype=np.float32)
+
+
+class _FittedAgainstPool(_FittedEmbeddingClassifier):
+    """Scores from the model fitted against the pool's sample; decisions from its mean with the
+    balanced model's (the first alone under-calls a rare class it cannot separate well, the
+    second over-calls one that AnchorAL's labels crowd around)."""
+
+    def __init__(self, clf: Any, balanced: Any, n_classes: int) -> None:
+        super().__init__(clf, n_classes)
+        self.balanced = _FittedEmbeddingClassifier(balanced, n_classes)
+
+    def predict(self, X: Any) -> np.ndarray:
+        return np.asarray((self.predict_proba(X) + self.balanced.predict_proba(X)).argmax(axis=1))
+
+
+def predicted(model: Any, X: Any) -> np.ndarray:
+    """The class ``model`` decides for each row: its ``predict`` where it has one, else the most
+    probable class."""
+    predict = getattr(model, "predict", None)
+    return np.asarray(predict(X) if predict is not None else model.predict_proba(X).argmax(axis=1))
 
 
 def fit_learner(learner: Any, X: Any, y: np.ndarray, n_classes: int, seed: int = 0, **optional: Any) -> Any:

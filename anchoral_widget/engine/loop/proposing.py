@@ -133,9 +133,23 @@ def train(loop: ActiveLoop) -> Any:
     ids, classes = loop.labelled_in_id_order()
     if not len(ids):  # nothing labelled, or every label's vector is still to come (a pool arriving in parts)
         return None
-    X = take(loop.pool.features(loop.learner), ids)
+    features = loop.pool.features(loop.learner)
     n_classes, minority = len(loop.classes), sorted(loop.minority_indices)
-    return fit_learner(loop.learner, X, classes, n_classes, loop.seed, minority=minority)
+    X = take(features, ids)
+    return fit_learner(
+        loop.learner, X, classes, n_classes, loop.seed, minority=minority, **unlabelled_rows(loop, features)
+    )
+
+
+def unlabelled_rows(loop: ActiveLoop, features: Any, draw: Callable[[int], np.ndarray] | None = None) -> dict[str, Any]:
+    """``{"unlabelled": rows}`` of a random sample of unlabelled items for a learner that asks
+    for one (``unlabelled_sample``; see :class:`~..learners.learner.EmbeddingClassifier`), else
+    nothing: the keywords to add to its fit. ``draw(size)`` gives the ids (the loop's sample now
+    by default)."""
+    size = getattr(loop.learner, "unlabelled_sample", 0)
+    if not size:
+        return {}
+    return {"unlabelled": take(features, (draw or loop.unlabelled_sample)(size))}
 
 
 def evaluate_model(loop: ActiveLoop, model: Any) -> dict[str, Any] | None:
@@ -144,5 +158,5 @@ def evaluate_model(loop: ActiveLoop, model: Any) -> dict[str, Any] | None:
     if loop.test is None or model is None:
         return None
     X, y = loop.test
-    predicted = BoundModel(model, X).proba(np.arange(len(y))).argmax(axis=1)
+    predicted = BoundModel(model, X).predicted(np.arange(len(y)))
     return evaluate(y, predicted, sorted(loop.minority_indices), loop.classes)

@@ -29,6 +29,7 @@ class LoopState:
     _pending: Proposal | None
     history: list[IterationRecord]
     annotator: str
+    seed: int
 
     def class_indices(self, names: Iterable[Any], *, what: str = "label") -> np.ndarray:
         """The class index of each class name; an InputError names one that is not a class."""
@@ -73,6 +74,11 @@ class LoopState:
         view = self._labelled.excluded.view()
         view.flags.writeable = False
         return view
+
+    def unlabelled_sample(self, size: int) -> np.ndarray:
+        """About ``size`` unlabelled items with a vector, at random; the same for the same
+        labelled set (see :meth:`.labelled.LabelledSet.unlabelled_sample`)."""
+        return self._labelled.unlabelled_sample(size, self.seed, self.pool.missing)
 
     @property
     def events(self) -> tuple[Event, ...]:

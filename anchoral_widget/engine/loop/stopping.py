@@ -197,7 +197,7 @@ class Stability:
         model = loop.model_ if model is None else model
         if model is None:
             return
-        predicted = BoundModel(model, loop.pool.features(loop.learner)).proba(self.items).argmax(axis=1)
+        predicted = BoundModel(model, loop.pool.features(loop.learner)).predicted(self.items)
         if self.predictions:
             self.kappas.append(cohen_kappa(self.predictions[-1], predicted))
         self.predictions.append(predicted)
