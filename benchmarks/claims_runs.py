@@ -89,9 +89,9 @@ def variant(data, X: np.ndarray, X_test: np.ndarray, rarity: float) -> Variant:
     )
 
 
-def start_loop(v: Variant, index, config: str, seed: int):
+def start_loop(v: Variant, index, config: str, seed: int, learner="logreg"):
     """``(loop, initial ids)``: a loop of ``config`` over the variant, with the paper's initial
-    set (100 items, 5 per minority class) labelled."""
+    set (100 items, 5 per minority class) labelled; the default session's learner unless given."""
     from anchoral_widget.engine.loop.active import ActiveLoop
     from anchoral_widget.replay.simulation import initial_sample
 
@@ -106,6 +106,7 @@ def start_loop(v: Variant, index, config: str, seed: int):
         index=index,
         test=(v.X_test, v.test_labels),
         seed=seed,
+        learner=learner,
     )
     initial = initial_sample(v.labels, v.minority, size=100, per_minority_class=5, seed=seed)
     loop.label(initial, v.labels[initial])
@@ -113,9 +114,11 @@ def start_loop(v: Variant, index, config: str, seed: int):
 
 
 def run_one(v: Variant, index, config: str, seed: int, budget: int) -> dict:
+    from anchoral_widget.engine.learners.learner import EmbeddingClassifier
     from anchoral_widget.replay.simulation import summarise
 
-    loop, initial = start_loop(v, index, config, seed)
+    # the paper's claims, with the paper's method: the balanced model alone
+    loop, initial = start_loop(v, index, config, seed, EmbeddingClassifier(unlabelled_sample=0))
     t0 = time.perf_counter()
     loop.simulate(v.labels, budget)
     wall = time.perf_counter() - t0

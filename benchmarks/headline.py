@@ -187,18 +187,20 @@ def index_fidelity() -> list[str]:
 
 
 def subpool_breadth() -> list[str]:
-    """AnchorAL (the paper's settings, and the wider subpool measured beside it) against randsub:
-    at least as many rare items, and no significant loss of minority-F1 AUC."""
+    """AnchorAL (the paper's method, and the default session's: its learner fitted against a sample
+    of the pool) against randsub with the paper's learner and with the same learner: at least as
+    many rare items, and no significant loss of minority-F1 AUC."""
     results = _json("subpool_breadth")
     out = []
+    pairs = [("anchoral", "randsub"), ("anchoral+s2000", "randsub"), ("anchoral+s2000", "randsub+s2000")]
     for name, runs in (results or {}).get("results", {}).items():
-        for config in ("anchoral", "anchoral+k250+m5000"):
-            found, auc = paired(runs, "found", config, "randsub"), paired(runs, "auc", config, "randsub")
+        for config, rival in pairs:
+            found, auc = paired(runs, "found", config, rival), paired(runs, "auc", config, rival)
             if found is None or auc is None:
                 continue
             out.append(
                 line(
-                    f"Rare items found and minority-F1 AUC against randsub, `{config}`, {name}",
+                    f"Rare items found and minority-F1 AUC against `{rival}`, `{config}`, {name}",
                     f"found {found['diff']:+.1f} of {found['b']:.1f} (p={found['t_p']:.2g}), AUC {auc['diff']:+.2f} "
                     f"of {auc['b']:.2f} (p={auc['t_p']:.2g}), {found['n']} seeds",
                     "at least as many found, " + NO_LOSS + " of AUC",

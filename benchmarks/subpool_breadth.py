@@ -10,7 +10,11 @@ takes any of:
 - ``anchoral``: the paper's (A=10, K=50, M=1,000); ``randsub`` (M=10,000);
 - ``anchoral+kK+mM(+aA)``: wider neighbourhoods and subpools, e.g. ``anchoral+k250+m5000``;
 - ``anchoral+uN``: the subpool plus a uniform sample of N unlabelled items outside it, the
-  strategy choosing over both.
+  strategy choosing over both;
+- ``+sN``: the learner fitted against a random sample of N unlabelled items as well
+  (``EmbeddingClassifier(unlabelled_sample=N)``; ``anchoral+s2000`` is the default session's
+  method), ``+wW`` its full weight (default 1) and ``+rR`` the rare labels at which it has it
+  (default 40; 0: from the start). Without it, the balanced model alone, as the paper's method.
 
 The bundled pools at 1% (as shipped) and their 0.1% variants (``--rarities``, as in
 ``claims.py``), the paper's initial set (100 items, 5 minority), entropy, ``--budget`` labels;
@@ -34,7 +38,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import markdown_table, write_results
 from paired_seeds import mean_sd, paired
 
-CONFIGS = "anchoral,randsub,anchoral+k250+m5000,anchoral+u10000"
+CONFIGS = (
+    "anchoral,randsub,anchoral+s2000,randsub+s2000,anchoral+s2000+r0,anchoral+s2000+w0.5,"
+    "anchoral+k250+m5000,anchoral+u10000"
+)
 
 
 class WithOutside:
@@ -62,10 +69,14 @@ class WithOutside:
 
 
 def run(v, config: str, seed: int, budget: int) -> dict:
+    from anchoral_widget.engine.learners.learner import EmbeddingClassifier
     from anchoral_widget.engine.loop.active import ActiveLoop
     from anchoral_widget.replay.simulation import initial_sample, summarise
 
     name, *parts = config.split("+")
+    sample = next((int(p[1:]) for p in parts if p[0] == "s"), 0)
+    weight = next((float(p[1:]) for p in parts if p[0] == "w"), 1.0)
+    ramp = next((int(p[1:]) for p in parts if p[0] == "r"), 40)
     settings = {"m": "subpool_size", "k": "neighbours", "a": "anchors_per_class"}
     extra = {settings[p[0]]: int(p[1:]) for p in parts if p[0] in settings}
     loop = ActiveLoop(
@@ -76,6 +87,7 @@ def run(v, config: str, seed: int, budget: int) -> dict:
         index="exact",
         test=(v.X_test, v.test_labels),
         seed=seed,
+        learner=EmbeddingClassifier(unlabelled_sample=sample, unlabelled_weight=weight, unlabelled_ramp=ramp),
         **extra,
     )
     for p in parts:
@@ -102,7 +114,8 @@ def render(results: dict, args) -> str:
     lines = [
         "## Subpool breadth: wider neighbourhoods, or items from outside them",
         "",
-        f"MiniLM's vectors, the default learner, entropy, b=25, the paper's initial set, {args.budget} labels, "
+        "MiniLM's vectors, the class-weighted logistic regression (`+sN`: fitted against N unlabelled "
+        f"items as well; `anchoral+s2000` is the default session's method), entropy, b=25, the paper's initial set, {args.budget} labels, "
         f"seeds {args.seeds} (paired: the same initial set per seed). `found`: rare items among the labels "
         "acquired; AUC: minority F1 over iterations (trapezoid, final model included). Each row against "
         "anchoral (the paper's M=1,000, K=50) and against randsub: mean difference and paired t-test p.",
