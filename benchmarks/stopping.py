@@ -1,13 +1,14 @@
 """Knowing when to stop: the estimate of rare items left, and each stopping rule, against the truth.
 
-A session as the widget runs it (the paper's AnchorAL, its initial set, MiniLM's vectors, the
-oracle's labels), with a check sample of about ``--sample`` cards drawn and answered at each
-checkpoint (:func:`~anchoral_widget.engine.loop.stopping.draw_check_sample`: Poisson sampling
-leaning on the model's rare probability, a fifth uniform). At each checkpoint: the estimate of the
-rare items left from every sample so far against the true count (relative error, within 20%?,
-does the 95% interval hold the truth?), beside the model's own estimate (its rare probabilities
-summed over the unlabelled items); the estimated recall against the true recall; and each rule's
-verdict (a rule that says "stop" while the true recall is under 95% is wrong).
+A session as the widget runs it (AnchorAL with the default learner, the paper's initial set,
+MiniLM's vectors, the oracle's labels), with a check sample of about ``--sample`` cards drawn and
+answered at each checkpoint (:func:`~anchoral_widget.engine.loop.stopping.draw_check_sample`:
+Poisson sampling leaning on the model's rare probability, a fifth uniform). At each checkpoint:
+the estimate of the rare items left from every sample so far against the true count (relative
+error, within 20%?, does the 95% interval hold the truth?), beside the model's own estimate (its
+rare probabilities summed over the unlabelled items); the estimated recall against the true
+recall; and each rule's verdict (a rule that says "stop" while the true recall is under 95% is
+wrong).
 
     .venv/bin/python benchmarks/stopping.py                      # both pools at 1% and 0.1%, 10 seeds
     .venv/bin/python benchmarks/stopping.py --datasets icd10-eye --rarities 0.01 --seeds 0 --no-write
@@ -88,7 +89,7 @@ def render(results: dict, args) -> str:
     lines = [
         "## Stopping: the rare items left, and the rules, against the truth",
         "",
-        f"The paper's AnchorAL on MiniLM's vectors; at each checkpoint (batch labels) a check sample of about "
+        f"AnchorAL with the default learner (fitted against a sample of the pool) on MiniLM's vectors; at each checkpoint (batch labels) a check sample of about "
         f"{args.sample} cards is drawn and answered, and every sample so far makes the estimate. `within 20%`: "
         f"share of seeds whose estimate of the rare items left is within 20% of the truth; `covered`: share whose "
         f"95% interval holds it; `model`: the model's probabilities summed, for comparison. Seeds {args.seeds}.",

@@ -72,10 +72,16 @@ class CheckSample:
 
 
 def rare_probability(loop: ActiveLoop, ids: np.ndarray, model: Any = None) -> np.ndarray:
-    """The model's probability of the minority classes for ``ids`` (uniform without a model)."""
+    """The model's probability of the minority classes for ``ids`` (uniform without a model).
+
+    A model fitted against the pool's sample (the default learner's) answers with its balanced
+    model: its own probabilities gather on the rare items it knows, and a check sample leaning
+    there misses the others while its interval claims certainty (icd10-eye at 0.1%, 500 labels:
+    the interval held the truth in 3 seeds of 10, against 9 leaning on the balanced model)."""
     model = loop.model_ if model is None else model
     if model is None:
         return np.full(len(ids), 1.0 / len(loop.classes))
+    model = getattr(model, "balanced", model)
     bound = BoundModel(model, loop.pool.features(loop.learner))
     return np.asarray(bound.proba(ids)[:, sorted(loop.minority_indices)].sum(axis=1))
 

@@ -150,3 +150,17 @@ def test_batches_that_find_rare_items_faster_than_random_picks_are_told_apart_fr
     blind.label(sample.ids, y[sample.ids], source="sample")
     warning = batch_advantage(blind, estimate_left(blind, [sample]))
     assert warning.holds is False and "not helping" in warning.says and warning.value == 0
+
+
+def test_a_sample_leans_on_the_balanced_model_of_one_fitted_against_the_pool():
+    # the model fitted against the pool gathers its probabilities on the rare items it knows; a
+    # sample leaning there would miss the others while its interval claimed certainty
+    from anchoral_widget.engine.loop.stopping import rare_probability
+
+    loop, y = started_loop(seed=4, budget=200)
+    model = loop.model_
+    assert hasattr(model, "balanced"), "the default learner's model"
+    free = np.flatnonzero(~loop.excluded)
+    leaned = rare_probability(loop, free)
+    assert np.array_equal(leaned, model.balanced.predict_proba(loop.embeddings[free])[:, 1])
+    assert not np.allclose(leaned, model.predict_proba(loop.embeddings[free])[:, 1])
