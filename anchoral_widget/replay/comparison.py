@@ -215,7 +215,7 @@ class Comparison:
             minority = sorted(loop.minority_indices)
             excluded = np.zeros(len(loop.pool), dtype=bool)
             excluded[ids] = True  # a simulated run skips nothing
-            draw = lambda size: unlabelled_sample(size, loop.seed, len(ids), excluded, loop.pool.missing)
+            draw = lambda size: unlabelled_sample(size, loop.seed, excluded, loop.pool.missing)
             X, sample = take(features, ids), unlabelled_rows(loop, features, draw)
             model = fit_learner(loop.learner, X, y, len(loop.classes), loop.seed, minority=minority, **sample)
             self._models[(name, t)] = BoundModel(model, features)

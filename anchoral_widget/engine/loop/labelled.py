@@ -201,23 +201,22 @@ class LabelledSet:
     def unlabelled_sample(self, size: int, seed: int, missing: np.ndarray | None) -> np.ndarray:
         """About ``size`` unlabelled, unskipped items with a vector, at random (see
         :func:`unlabelled_sample`)."""
-        return unlabelled_sample(size, seed, len(self.classes), self.excluded, missing)
+        return unlabelled_sample(size, seed, self.excluded, missing)
 
 
-def unlabelled_sample(
-    size: int, seed: int, labelled: int, excluded: np.ndarray, missing: np.ndarray | None
-) -> np.ndarray:
+def unlabelled_sample(size: int, seed: int, excluded: np.ndarray, missing: np.ndarray | None) -> np.ndarray:
     """About ``size`` items neither ``excluded`` nor ``missing``, drawn at random (sorted ids).
 
-    Seeded by the loop's seed and the ``labelled`` count, so the same labelled set draws the same
-    sample whatever order its labels came in. Drawn with replacement and thinned: no sweep of the
-    pool's mask (4 ms at 10M), and labels are a small share of any pool."""
+    The same candidates for every fit of a loop (seeded by its seed alone), less those labelled
+    or skipped since, so the same labelled set gets the same sample whatever order its labels came
+    in, and the rows read stay in memory between fits (a fresh draw at each fit read 2,000
+    scattered rows of a memory-mapped 10M pool: 14 ms more per fit). Drawn with replacement and
+    thinned: no sweep of the pool's mask."""
     n = len(excluded)
     if size <= 0 or n == 0:
         return np.empty(0, dtype=np.int64)
-    rng = np.random.default_rng([seed, labelled, 5011])
-    ids = np.unique(rng.integers(n, size=min(size, n)))
-    keep = ~excluded[ids]
+    candidates = np.random.default_rng([seed, 5011]).integers(n, size=min(n, size + size // 4))
+    keep = ~excluded[candidates]
     if missing is not None:
-        keep &= ~missing[ids]
-    return np.asarray(ids[keep], dtype=np.int64)
+        keep &= ~missing[candidates]
+    return np.unique(candidates[keep][:size]).astype(np.int64)

@@ -112,9 +112,11 @@ def test_the_loop_fits_against_unlabelled_items_it_draws_the_same_for_the_same_l
     assert 400 < len(sample) <= 500 and np.array_equal(sample, np.unique(sample))
     assert not np.isin(sample, np.r_[ids, skipped]).any(), "labelled and skipped items are not in it"
     assert np.array_equal(rows, X[sample])
-    # Another labelled set, another sample.
-    loop.label([int(np.flatnonzero(y == "other")[80])], ["other"])
-    assert not np.array_equal(loop.unlabelled_sample(500), sample)
+    # An item of the sample labelled: it leaves the sample, the rest stays (its rows are read again).
+    item = int(sample[3])
+    loop.label([item], [y[item]])
+    again = loop.unlabelled_sample(500)
+    assert item not in again and set(sample) - set(again) == {item}
 
 
 def test_the_papers_learner_is_given_no_sample(pool):

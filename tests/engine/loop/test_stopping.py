@@ -157,7 +157,7 @@ def test_a_sample_leans_on_the_balanced_model_of_one_fitted_against_the_pool():
     # sample leaning there would miss the others while its interval claimed certainty
     from anchoral_widget.engine.loop.stopping import rare_probability
 
-    loop, y = started_loop(seed=4, budget=200)
+    loop, _ = started_loop(seed=4, budget=200)
     model = loop.model_
     assert hasattr(model, "balanced"), "the default learner's model"
     free = np.flatnonzero(~loop.excluded)
