@@ -145,8 +145,8 @@ class EmbeddingClassifier:
         unlabelled_weight: float = 1.0,
         unlabelled_ramp: int = 40,
     ) -> None:
-        named = (("unlabelled_sample", unlabelled_sample), ("unlabelled_weight", unlabelled_weight))
-        for name, value in (*named, ("unlabelled_ramp", unlabelled_ramp)):
+        settings = {"unlabelled_sample": unlabelled_sample, "unlabelled_weight": unlabelled_weight}
+        for name, value in {**settings, "unlabelled_ramp": unlabelled_ramp}.items():
             if value < 0:
                 raise InputError(f"{name} must be >= 0, got {value}")
         self.C = C
