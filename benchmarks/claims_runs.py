@@ -89,9 +89,10 @@ def variant(data, X: np.ndarray, X_test: np.ndarray, rarity: float) -> Variant:
     )
 
 
-def start_loop(v: Variant, index, config: str, seed: int, learner="logreg"):
+def start_loop(v: Variant, index, config: str, seed: int, learner="logreg", outside_sample=None):
     """``(loop, initial ids)``: a loop of ``config`` over the variant, with the paper's initial
-    set (100 items, 5 per minority class) labelled; the default session's learner unless given."""
+    set (100 items, 5 per minority class) labelled; the default session's learner and subpool
+    unless given."""
     from anchoral_widget.engine.loop.active import ActiveLoop
     from anchoral_widget.replay.simulation import initial_sample
 
@@ -107,6 +108,7 @@ def start_loop(v: Variant, index, config: str, seed: int, learner="logreg"):
         test=(v.X_test, v.test_labels),
         seed=seed,
         learner=learner,
+        outside_sample=outside_sample,
     )
     initial = initial_sample(v.labels, v.minority, size=100, per_minority_class=5, seed=seed)
     loop.label(initial, v.labels[initial])
@@ -117,8 +119,9 @@ def run_one(v: Variant, index, config: str, seed: int, budget: int) -> dict:
     from anchoral_widget.engine.learners.learner import EmbeddingClassifier
     from anchoral_widget.replay.simulation import summarise
 
-    # the paper's claims, with the paper's method: the balanced model alone
-    loop, initial = start_loop(v, index, config, seed, EmbeddingClassifier(unlabelled_sample=0))
+    # the paper's claims, with the paper's method: the balanced model alone, the anchors' subpool alone
+    paper = 0 if CONFIGS[config][0] == "anchoral" else None
+    loop, initial = start_loop(v, index, config, seed, EmbeddingClassifier(unlabelled_sample=0), paper)
     t0 = time.perf_counter()
     loop.simulate(v.labels, budget)
     wall = time.perf_counter() - t0

@@ -73,7 +73,8 @@ def exact_subpool(loop, exact) -> np.ndarray:
     from anchoral_widget.engine.method.filters import AnchorAL
 
     cfg = loop.config
-    fresh = AnchorAL(cfg["anchors_per_class"], cfg["neighbours"], cfg["subpool_size"], reuse_lists=False)
+    size, outside = cfg["subpool_size"], cfg["outside_sample"]  # the same draw from beyond the anchors
+    fresh = AnchorAL(cfg["anchors_per_class"], cfg["neighbours"], size, outside=outside, reuse_lists=False)
     state = pool_state(loop, None)
     state.index = exact
     return fresh(state).ids

@@ -9,12 +9,13 @@ takes any of:
 
 - ``anchoral``: the paper's (A=10, K=50, M=1,000); ``randsub`` (M=10,000);
 - ``anchoral+kK+mM(+aA)``: wider neighbourhoods and subpools, e.g. ``anchoral+k250+m5000``;
-- ``anchoral+uN``: the subpool plus a uniform sample of N unlabelled items outside it, the
-  strategy choosing over both;
+- ``anchoral+uN``: the subpool plus a uniform sample of about N unlabelled items outside it, the
+  strategy choosing over both (``ActiveLoop(outside_sample=N)``; without it, 0: the paper's);
 - ``+sN``: the learner fitted against a random sample of N unlabelled items as well
-  (``EmbeddingClassifier(unlabelled_sample=N)``; ``anchoral+s2000`` is the default session's
-  method), ``+wW`` its full weight (default 1) and ``+rR`` the rare labels at which it has it
-  (default 40; 0: from the start). Without it, the balanced model alone, as the paper's method.
+  (``EmbeddingClassifier(unlabelled_sample=N)``; ``anchoral+s2000+u5000`` is the default
+  session's method), ``+wW`` its full weight (default 1), ``+rR`` the rare labels at which it
+  has it (default 40; 0: from the start) and ``+fF`` those before which it has none (default 10;
+  ``+r0+f0``: full weight from the start). Without it, the balanced model alone, as the paper's.
 
 The bundled pools at 1% (as shipped) and their 0.1% variants (``--rarities``, as in
 ``claims.py``), the paper's initial set (100 items, 5 minority), entropy, ``--budget`` labels;
@@ -32,40 +33,15 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import markdown_table, write_results
 from paired_seeds import mean_sd, paired
 
 CONFIGS = (
-    "anchoral,randsub,anchoral+s2000,randsub+s2000,anchoral+s2000+r0,anchoral+s2000+w0.5,"
-    "anchoral+k250+m5000,anchoral+u10000"
+    "anchoral,randsub,anchoral+s2000,anchoral+s2000+f0,randsub+s2000,anchoral+s2000+u5000,"
+    "anchoral+s2000+u5000+f0,anchoral+s2000+u2000,anchoral+s2000+u10000,anchoral+s2000+r0+f0,"
+    "anchoral+s2000+w0.5+f0,anchoral+k250+m5000"
 )
-
-
-class WithOutside:
-    """A filter's subpool plus a uniform sample of ``extra`` unlabelled items outside it."""
-
-    def __init__(self, inner, extra: int):
-        self.inner, self.extra, self.name = inner, extra, inner.name
-
-    def __getattr__(self, name):
-        return getattr(self.inner, name)
-
-    def __call__(self, state):
-        from anchoral_widget.engine.method.filters import Subpool
-
-        sub = self.inner(state)
-        if sub.scores is None:  # nothing labelled yet: a random subpool already
-            return sub
-        free = np.flatnonzero(~state.excluded)
-        free = free[~np.isin(free, sub.ids)]
-        rng = np.random.default_rng(state.rng.integers(2**31))
-        outside = np.sort(rng.choice(free, size=min(self.extra, len(free)), replace=False))
-        retrieved = None if sub.retrieved_by is None else np.r_[sub.retrieved_by, np.full(len(outside), -1)]
-        scores = np.r_[sub.scores, np.zeros(len(outside), np.float32)]
-        return Subpool(np.r_[sub.ids, outside], scores, sub.anchor_ids, sub.anchor_classes, retrieved)
 
 
 def run(v, config: str, seed: int, budget: int) -> dict:
@@ -77,8 +53,11 @@ def run(v, config: str, seed: int, budget: int) -> dict:
     sample = next((int(p[1:]) for p in parts if p[0] == "s"), 0)
     weight = next((float(p[1:]) for p in parts if p[0] == "w"), 1.0)
     ramp = next((int(p[1:]) for p in parts if p[0] == "r"), 40)
+    start = next((int(p[1:]) for p in parts if p[0] == "f"), 10)
     settings = {"m": "subpool_size", "k": "neighbours", "a": "anchors_per_class"}
     extra = {settings[p[0]]: int(p[1:]) for p in parts if p[0] in settings}
+    if name == "anchoral":  # the paper's filter unless `+uN` says otherwise
+        extra["outside_sample"] = next((int(p[1:]) for p in parts if p[0] == "u"), 0)
     loop = ActiveLoop(
         v.X,
         classes=v.classes,
@@ -87,12 +66,11 @@ def run(v, config: str, seed: int, budget: int) -> dict:
         index="exact",
         test=(v.X_test, v.test_labels),
         seed=seed,
-        learner=EmbeddingClassifier(unlabelled_sample=sample, unlabelled_weight=weight, unlabelled_ramp=ramp),
+        learner=EmbeddingClassifier(
+            unlabelled_sample=sample, unlabelled_weight=weight, unlabelled_ramp=ramp, unlabelled_from=start
+        ),
         **extra,
     )
-    for p in parts:
-        if p[0] == "u":
-            loop.pool_filter = WithOutside(loop.pool_filter, int(p[1:]))
     initial = initial_sample(v.labels, v.minority, size=100, per_minority_class=5, seed=seed)
     loop.label(initial, v.labels[initial])
     loop.simulate(v.labels, budget)
@@ -115,7 +93,8 @@ def render(results: dict, args) -> str:
         "## Subpool breadth: wider neighbourhoods, or items from outside them",
         "",
         "MiniLM's vectors, the class-weighted logistic regression (`+sN`: fitted against N unlabelled "
-        f"items as well; `anchoral+s2000` is the default session's method), entropy, b=25, the paper's initial set, {args.budget} labels, "
+        f"items as well; `+uN`: about N items from outside the anchors' neighbourhoods in each subpool; "
+        "`anchoral+s2000+u5000` is the default session's method), entropy, b=25, the paper's initial set, {args.budget} labels, "
         f"seeds {args.seeds} (paired: the same initial set per seed). `found`: rare items among the labels "
         "acquired; AUC: minority F1 over iterations (trapezoid, final model included). Each row against "
         "anchoral (the paper's M=1,000, K=50) and against randsub: mean difference and paired t-test p.",

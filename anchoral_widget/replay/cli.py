@@ -37,6 +37,12 @@ def _parser() -> argparse.ArgumentParser:
     sim.add_argument("--anchor-strategy", default="kmeans++", choices=("kmeans++", "random", "entropy"))
     sim.add_argument("--neighbours", type=int, default=50)
     sim.add_argument("--subpool-size", type=int, default=None, help="M (default 1000; 10000 for randsub)")
+    sim.add_argument(
+        "--outside-sample",
+        type=int,
+        default=None,
+        help="anchoral: items from beyond the anchors' neighbourhoods in each subpool (default 5000; 0: the paper's)",
+    )
     sim.add_argument("--batch-size", type=int, default=25)
     sim.add_argument("--budget", type=int, default=500)
     sim.add_argument("--initial-size", type=int, default=100)
@@ -127,6 +133,7 @@ def simulate(args) -> int:
         anchors_per_class=args.anchors_per_class,
         neighbours=args.neighbours,
         subpool_size=args.subpool_size,
+        outside_sample=args.outside_sample,
         anchor_strategy=args.anchor_strategy,
         index=args.index,
         cache_dir=_cache_dir(),
@@ -164,7 +171,7 @@ def _print_table(result: dict) -> None:
     print(
         f"pool {cfg['pool_size']}  filter {cfg['pool_filter']}  strategy {cfg['strategy']}  "
         f"minority {cfg['minority']}  b={cfg['batch_size']} A={cfg['anchors_per_class']} "
-        f"K={cfg['neighbours']} M={cfg['subpool_size']} seed={cfg['seed']}"
+        f"K={cfg['neighbours']} M={cfg['subpool_size']} outside={cfg['outside_sample']} seed={cfg['seed']}"
     )
     print(f"{'iter':>4} {'labelled':>8} {'min.lab':>7} {'min.sub':>7} {'minF1':>6} {'majF1':>6} {'secs':>7}")
     for it in result["iterations"]:

@@ -50,6 +50,7 @@ def compare(
     coords: np.ndarray | None = None,
     groups: Sequence[int] | None = None,
     subpool_size: int | dict | None = 1000,
+    outside_sample: int | None = 0,
     estimate_f1: bool = True,
     projection: Projection | None = None,
     progress: bool = False,
@@ -75,6 +76,9 @@ def compare(
         groups with no initial label ("hidden") that each run has found.
     subpool_size : M for every filter (default 1,000 for all, so that only how the subpool is
         chosen differs), a dict filter -> M, or None for the loop's defaults.
+    outside_sample : items AnchorAL draws from beyond its anchors' neighbourhoods into each
+        subpool (default 0, the paper's filter: every filter chooses among M items; None: the
+        session's default).
     **loop_kwargs : passed to every :class:`ActiveLoop` (strategy, batch_size, learner, ...).
     """
     labels = np.asarray(labels, dtype=object)
@@ -103,8 +107,9 @@ def compare(
         size = subpool_size.get(name) if isinstance(subpool_size, dict) else subpool_size
         if size is not None:
             size = min(size, len(labels) - len(initial_ids))
+        outside = {"outside_sample": outside_sample} if name == "anchoral" else {}
         loop = ActiveLoop(
-            pool, classes, minority, pool_filter=name, subpool_size=size, seed=seed, test=test, **loop_kwargs
+            pool, classes, minority, pool_filter=name, subpool_size=size, seed=seed, test=test, **outside, **loop_kwargs
         )
         loop.label(initial_ids, labels[initial_ids])
         loop.simulate(labels, budget, progress=progress)

@@ -1,6 +1,6 @@
 """What a card shows of a batch item: its text, the model's guess and which model made it
 (how many labels it was trained on), the AnchorAL score, and the anchor that retrieved it
-("why am I seeing this")."""
+("why am I seeing this"), or that it was drawn from outside the anchors' neighbourhoods."""
 
 from __future__ import annotations
 
@@ -28,13 +28,16 @@ def batch_cards(proposal, loop, class_names: Sequence[str]) -> list[dict]:
     retriever = {}
     if proposal.batch_retrieved_by is not None:
         retriever = dict(zip(proposal.batch_ids.tolist(), proposal.batch_retrieved_by.tolist()))
+    second = set(np.asarray(proposal.second_ids).tolist())
     anchor_class = dict(zip(np.asarray(proposal.anchor_ids).tolist(), np.asarray(proposal.anchor_classes).tolist()))
     cards = []
     for row, item in enumerate(ids.tolist()):
         p = proba[row]
         top = int(np.argmax(p))
         anchor = None
-        if retriever.get(item, -1) >= 0:  # -1: shown for a second answer, retrieved by no anchor
+        # -1 in an anchored batch: drawn from outside the anchors' neighbourhoods, or a second answer
+        outside = retriever.get(item, 0) == -1 and item not in second
+        if retriever.get(item, -1) >= 0:
             a = int(retriever[item])
             anchor = {
                 "id": a,
@@ -49,8 +52,9 @@ def batch_cards(proposal, loop, class_names: Sequence[str]) -> list[dict]:
                 "predicted": class_names[top],
                 "confidence": round(float(p[top]), 4),
                 "proba": [round(float(x), 4) for x in p],
-                "score": None if item not in scores else round(float(scores[item]), 4),
+                "score": None if item not in scores or outside else round(float(scores[item]), 4),
                 "anchor": anchor,
+                "outside": outside,
                 "model_labelled": proposal.model_labelled,  # None: no model yet, drawn at random
                 "model_stand_in": proposal.model_stand_in,  # the embedding model, until the first fit
             }

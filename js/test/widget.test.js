@@ -56,6 +56,16 @@ describe("cards", () => {
     expect(all[1].querySelector(".aw-why")).toBeNull();
   });
 
+  it("says when a card was drawn from beyond the anchors' neighbourhoods", () => {
+    const model = new FakeModel();
+    model.set("batch", model.get("batch").map((c, i) => (i === 1 ? { ...c, score: null, outside: true } : c)));
+    const all = cards(mount(model));
+    expect(all[1].querySelector(".aw-why").textContent).toContain("beyond the anchors' neighbourhoods");
+    expect(all[1].querySelector(".aw-score")).toBeNull();
+    expect(all[0].querySelector(".aw-why").textContent).toContain("Glaucoma");
+    expect(all[2].querySelector(".aw-why")).toBeNull();
+  });
+
   it("says which model proposed each card: its labelled count, or none yet", () => {
     const all = cards(mount(new FakeModel()));
     expect(all[0].querySelector(".aw-model").textContent).toBe("trained on 350 labels");

@@ -61,6 +61,7 @@ def test_simulate_writes_the_documented_trace(tmp_path, capsys):
     t = json.loads((tmp_path / "trace.json").read_text())
     assert set(t) == {"config", "initial_ids", "iterations", "summary"}
     assert t["config"]["pool_filter"] == "anchoral" and t["config"]["subpool_size"] == 200
+    assert t["config"]["outside_sample"] == 5000, "the session's subpool unless --outside-sample says otherwise"
     assert len(t["initial_ids"]) == 50 and sum(y[i] == "rare" for i in t["initial_ids"]) == 3
     assert [it["iteration"] for it in t["iterations"]] == [0, 1, 2, 3]
     it = t["iterations"][0]

@@ -29,6 +29,7 @@ def test_every_filter_runs_from_the_same_start(comparison, toy):
         assert initial <= labelled and len(labelled) == 30 + 50
         assert len(run.loop.history) == 5
         assert run.loop.config["subpool_size"] == 100
+        assert run.loop.config["outside_sample"] == 0, "every filter chooses among M items"
 
 
 def test_same_seed_same_runs_other_seed_other_runs(comparison, toy):

@@ -43,7 +43,7 @@ def _run(X, y, pool_filter, budget=100, **kw):
 
 def test_simulate_spends_exactly_the_budget_and_traces_it():
     X, y, _ = clustered_pool(n=2500)
-    loop, init = _run(X, y, "anchoral", budget=90, subpool_size=300)
+    loop, init = _run(X, y, "anchoral", budget=90, subpool_size=300, outside_sample=0)
     assert len(loop.labels) == 60 + 90 and loop.iteration == 5  # 4 batches of 20, then 10
     t = trace(loop, init, loop.evaluate(loop.train()))
     assert t["initial_ids"] == init.tolist()
@@ -78,7 +78,8 @@ def test_anchoral_finds_more_minority_than_randsub_on_clustered_data():
     for sample in (0, 2000):
         for name in ("anchoral", "randsub"):
             learner = EmbeddingClassifier(unlabelled_sample=sample)
-            loop, init = _run(X, y, name, budget=200, subpool_size=500, learner=learner)
+            paper = {"outside_sample": 0} if name == "anchoral" else {}  # the anchors' subpool alone
+            loop, init = _run(X, y, name, budget=200, subpool_size=500, learner=learner, **paper)
             share[name, sample] = np.mean([r.minority_in_subpool for r in loop.history])
             found[name, sample] = sum(1 for i, lab in loop.labels.items() if lab == "rare" and i not in set(init))
     assert share["anchoral", 0] > 2 * share["randsub", 0]

@@ -17,7 +17,7 @@ def data():
 
 
 def test_first_batch_has_cards_with_guess_score_and_nearest_anchor(data):
-    session = make(data)
+    session = make(data, outside_sample=0)  # every card retrieved by an anchor
     s = session.snapshot()
     assert s["phase"] == "ready" and s["status"].startswith("ready: 5 texts in")
     assert len(s["batch"]) == B and s["iteration"] == 0
@@ -32,6 +32,7 @@ def test_first_batch_has_cards_with_guess_score_and_nearest_anchor(data):
     pending = session.loop.pending
     retrieved_by = dict(zip(pending.batch_ids.tolist(), pending.batch_retrieved_by.tolist()))
     assert all(card["anchor"]["id"] == retrieved_by[card["id"]] for card in s["batch"]), "the anchor that retrieved it"
+    assert not any(card["outside"] for card in s["batch"])
     assert set(s["seconds"]) == {"train", "select", "total"}
     assert s["progress"] == {
         "labelled": 2,
@@ -43,6 +44,17 @@ def test_first_batch_has_cards_with_guess_score_and_nearest_anchor(data):
         "iteration": 0,
         "store": None,
     }
+
+
+def test_a_card_from_beyond_the_anchors_says_so_and_has_no_score(data):
+    session = make(data, outside_sample=200)
+    pending = session.loop.pending
+    by = dict(zip(pending.batch_ids.tolist(), pending.batch_retrieved_by.tolist()))
+    cards = session.snapshot()["batch"]
+    assert any(by[c["id"]] == -1 for c in cards), "some of the batch comes from beyond the anchors"
+    for card in cards:
+        outside = by[card["id"]] == -1
+        assert card["outside"] is outside and (card["anchor"] is None) is outside and (card["score"] is None) is outside
 
 
 def test_status_goes_training_selecting_ready(data):

@@ -10,7 +10,8 @@ from anchoral_widget.errors import InputError
 
 @pytest.fixture
 def session():
-    s = heard_after_a_batch("pages", "review_page", annotator="alice")
+    # the paper's subpool: the planted-label test below plants into the labels its batch makes
+    s = heard_after_a_batch("pages", "review_page", annotator="alice", outside_sample=0)
     yield s
     s.close(wait=True)
 

@@ -132,7 +132,9 @@ def test_map_of_a_loop_shows_its_proposal():
     assert np.allclose(s.subpool.values, proposal.subpool_scores)
     assert s.anchors.ids.tolist() == proposal.anchor_ids.tolist()
     assert sorted(s.labelled.ids.tolist()) == sorted(seed_ids.tolist())
-    assert set(s.batch.values.tolist()) <= set(proposal.anchor_ids.tolist())
+    # each batch item's anchor, or -1: drawn from beyond the anchors' neighbourhoods
+    assert s.batch.values.tolist() == proposal.batch_retrieved_by.tolist()
+    assert set(s.batch.values.tolist()) <= set(proposal.anchor_ids.tolist()) | {-1}
     loop.label(proposal.batch_ids, y[proposal.batch_ids])
     after = map_state_from_loop(loop, projection)  # nothing pending: only the labelled layer
     assert len(after.subpool) == len(after.batch) == len(after.anchors) == 0

@@ -27,7 +27,7 @@ from .labels_io import export_labels, import_labels, labels_frame
 from .oracle import run_oracle
 from .proposing import evaluate_model, propose_batch, train
 from .records import Event, IterationRecord, Proposal, kept_subpool
-from .settings import loop_settings, method_parts
+from .settings import checked_overlap, loop_settings, method_parts
 from .state import LoopState
 
 if TYPE_CHECKING:
@@ -61,8 +61,9 @@ class ActiveLoop(LoopState):
     learner : "logreg", "transformer" or a learner object (see ``learners``)
     batch_size, anchors_per_class, neighbours : int
         b, A and K of the paper.
-    subpool_size : int, optional
-        M. Defaults to 1,000, or 10,000 for ``randsub`` (the paper's settings).
+    subpool_size, outside_sample : int, optional
+        M (default 1,000; 10,000 for ``randsub``: the paper's) and, with ``anchoral``, the items
+        drawn from outside the anchors' neighbourhoods into each subpool (default 5,000; 0: the paper's).
     anchor_strategy, minority_anchor_strategy : {"kmeans++", "random", "entropy"}
         How anchors are chosen; the second, if given, applies to minority classes only.
     index : "auto", "hnsw", "exact" or a built index
@@ -99,6 +100,7 @@ class ActiveLoop(LoopState):
         anchors_per_class: int = 10,
         neighbours: int = 50,
         subpool_size: int | None = None,
+        outside_sample: int | None = None,
         anchor_strategy: str = "kmeans++",
         minority_anchor_strategy: str | None = None,
         index: str | object = "auto",
@@ -127,15 +129,14 @@ class ActiveLoop(LoopState):
             anchor_strategy=anchor_strategy,
             minority_anchor_strategy=minority_anchor_strategy or anchor_strategy,
             seed=seed,
+            outside_sample=outside_sample,
         )
         self.pool_filter, self.strategy, self.learner = method_parts(self.config, learner)
         if self.pool.texts is None and learner_reads_texts(self.learner):
             raise InputError("this learner reads text: pass texts=")
         self.seed = int(seed)
         self.annotator = getpass.getuser() if annotator is None else str(annotator)
-        if not 0.0 <= overlap < 1.0:
-            raise InputError(f"overlap is a share of each batch, from 0 up to (not including) 1: got {overlap}")
-        self.overlap = float(overlap)
+        self.overlap = checked_overlap(overlap)
         self.test = None if test is None else (test[0], self.class_indices(test[1], what="test label"))
 
         self._labelled = LabelledSet(len(self.embeddings))
@@ -215,9 +216,8 @@ class ActiveLoop(LoopState):
         self._labelled.apply(event)
         if self._pending is not None and len(self.unanswered()) == 0:
             event.completed = self._pending
-            kept = self._pending
-            if kept.iteration not in self._replayed_iterations:
-                kept = kept_subpool(kept, **self._subpool_kept)
+            replayed = self._pending.iteration in self._replayed_iterations
+            kept = self._pending if replayed else kept_subpool(self._pending, **self._subpool_kept)
             self.history.append(IterationRecord.of(kept, self._labelled.classes, self._labelled.skipped, self.classes))
             self._pending = None
 

@@ -172,8 +172,9 @@ def kept_subpool(proposal: Proposal, pool_filter: str, subpool_size: int) -> Pro
     """The proposal as the history and the store keep it: the full pool as a subpool is not
     worth a copy per iteration, and a subpool that grows with the labelled set (SEALS: K
     neighbours of every label) is kept as its ``subpool_size`` best-scored items and the
-    batch, or the history would grow with the square of the labels. The strategy saw all
-    of it."""
+    batch, or the history would grow with the square of the labels; AnchorAL's items from
+    outside the anchors' neighbourhoods (listed after them) are kept where the batch took
+    them. The strategy saw all of it."""
     if pool_filter == "none":
         return replace(proposal, subpool_ids=proposal.subpool_ids[:0], subpool_scores=None)
     keep = subpool_size

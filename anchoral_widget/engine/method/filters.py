@@ -1,7 +1,8 @@
 """Pool filters: what chooses the subpool the AL strategy runs on.
 
-``anchoral`` (anchors query the index), ``randsub`` (a fresh uniform sample), ``seals`` (the
-neighbours of every labelled item, growing) and ``none`` (the whole unlabelled pool).
+``anchoral`` (anchors query the index, and optionally a uniform sample from outside their
+neighbourhoods), ``randsub`` (a fresh uniform sample), ``seals`` (the neighbours of every labelled
+item, growing) and ``none`` (the whole unlabelled pool).
 Each returns a :class:`Subpool`: ids, their scores where the filter has one, and the anchors.
 """
 
@@ -74,6 +75,16 @@ def _random_sample(state: PoolState, size: int) -> np.ndarray:
     return np.sort(state.rng.choice(pool, size=size, replace=False))
 
 
+def outside_draw(state: PoolState, size: int, taken: np.ndarray) -> np.ndarray:
+    """About ``size`` unlabelled items not in ``taken``, at random (sorted ids): drawn with
+    replacement and thinned, so a 10M pool's mask is read at the draws only, not swept."""
+    n = len(state.excluded)
+    candidates = state.rng.integers(n, size=min(n, size + size // 4))
+    candidates = candidates[~state.excluded[candidates] & ~np.isin(candidates, taken)]
+    _, first = np.unique(candidates, return_index=True)
+    return np.sort(candidates[np.sort(first)[:size]]).astype(np.int64)
+
+
 def mean_similarity_scores(ids: np.ndarray, sims: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Collapse retrieved ``(ids, sims)``: each id gets the mean similarity of its retrievals."""
     ids, sims = np.ravel(ids), np.ravel(sims)
@@ -105,6 +116,11 @@ class AnchorAL:
     """AnchorAL's filter (Algorithm 1, lines 3-9): anchors per class, K neighbours each,
     mean similarity, the M best.
 
+    ``outside`` adds about that many unlabelled items drawn at random from the rest of the pool
+    (score 0, retrieved by no anchor) for the strategy to weigh against the neighbourhoods: the
+    labels then reach rare items no anchor is near yet, and the model sees the pool beyond its
+    anchors (``benchmarks/subpool_breadth.py``). 0 is the paper's filter.
+
     The anchors are labelled items, so each one's neighbours are read from a list kept between
     iterations (:class:`~..search.neighbour_lists.NeighbourLists`): the same neighbours as a
     fresh search, without a sweep of the pool for an anchor seen before. :meth:`prefetch` fetches
@@ -122,9 +138,11 @@ class AnchorAL:
         minority_anchor_strategy: str = "kmeans++",
         majority_anchor_strategy: str = "kmeans++",
         *,
+        outside: int = 0,
         reuse_lists: bool = True,
     ):
         self.anchors_per_class = anchors_per_class
+        self.outside = outside
         self.neighbours = neighbours
         self.subpool_size = subpool_size
         self.minority_anchor_strategy = minority_anchor_strategy
@@ -153,7 +171,12 @@ class AnchorAL:
         if len(unique) == 0:
             raise EmptyPoolError("every item of the pool is labelled or skipped")
         ids, scores = top_by_score(unique, scores, self.subpool_size)
-        return Subpool(ids, scores, anchor_ids, anchor_classes, best_retriever(retrieved, sims, anchor_ids, ids))
+        retrievers = best_retriever(retrieved, sims, anchor_ids, ids)
+        if self.outside > 0:
+            extra = outside_draw(state, self.outside, ids)
+            ids, scores = np.r_[ids, extra], np.r_[scores, np.zeros(len(extra), np.float32)]
+            retrievers = np.r_[retrievers, np.full(len(extra), -1, dtype=np.int64)]
+        return Subpool(ids, scores, anchor_ids, anchor_classes, retrievers)
 
     def prefetch(self, state: PoolState, items: np.ndarray) -> None:
         """Fetch ahead the lists the next subpools need once ``items`` (the batch on screen) are
@@ -236,10 +259,12 @@ def make_filter(
     subpool_size: int = 1000,
     minority_anchor_strategy: str = "kmeans++",
     majority_anchor_strategy: str = "kmeans++",
+    outside: int = 0,
 ) -> AnchorAL | RandSub | Seals | NoFilter:
     """A pool filter by name, configured with the loop's parameters."""
     if name == "anchoral":
-        return AnchorAL(anchors_per_class, neighbours, subpool_size, minority_anchor_strategy, majority_anchor_strategy)
+        strategies = (minority_anchor_strategy, majority_anchor_strategy)
+        return AnchorAL(anchors_per_class, neighbours, subpool_size, *strategies, outside=outside)
     if name == "randsub":
         return RandSub(subpool_size)
     if name == "seals":

@@ -113,7 +113,9 @@ export function cardsView({ model, onHover = () => {} }) {
           h("span", { class: "aw-why-head" }, `why am I seeing this? close (${card.anchor.similarity.toFixed(2)}) to anchor #${card.anchor.id}, labelled ${card.anchor.label}: `),
           h("q", { class: "aw-anchor-text" }, card.anchor.text),
         )
-      : null;
+      : card.outside
+        ? h("div", { class: "aw-why" }, h("span", { class: "aw-why-head" }, "why am I seeing this? drawn at random from beyond the anchors' neighbourhoods: no anchor retrieved it"))
+        : null;
     const cardEl = h(
       "li",
       { class: "aw-card", dataset: { id: String(card.id), index: String(index) } },

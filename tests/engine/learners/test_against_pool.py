@@ -79,7 +79,7 @@ def test_several_majority_classes_each_keep_their_items():
 
 
 def test_settings_are_checked():
-    for name in ("unlabelled_sample", "unlabelled_weight", "unlabelled_ramp"):
+    for name in ("unlabelled_sample", "unlabelled_weight", "unlabelled_ramp", "unlabelled_from"):
         with pytest.raises(InputError, match=f"^{name} must be >= 0, got -1$"):
             EmbeddingClassifier(**{name: -1})
 
@@ -166,8 +166,11 @@ def test_the_sample_weighs_in_as_the_rare_labels_grow():
     learner = EmbeddingClassifier(unlabelled_weight=0.8, unlabelled_ramp=40)
     y = lambda rare: np.r_[np.ones(rare, dtype=int), np.zeros(100, dtype=int)]
     assert [learner.unlabelled_share(y(n), [1]) for n in (0, 10, 40, 90)] == pytest.approx([0, 0.2, 0.8, 0.8])
-    assert EmbeddingClassifier(unlabelled_ramp=0).unlabelled_share(y(2), [1]) == 1.0
+    assert EmbeddingClassifier(unlabelled_ramp=0, unlabelled_from=0).unlabelled_share(y(2), [1]) == 1.0
     assert learner.unlabelled_share(y(50), None) == 0.0, "no rare class named: nothing to stand against"
+    # none at all before 10 rare labels (by default), then the ramp's
+    assert [EmbeddingClassifier().unlabelled_share(y(n), [1]) for n in (5, 9, 10, 20)] == [0, 0, 0.25, 0.5]
+    assert EmbeddingClassifier(unlabelled_from=0).unlabelled_share(y(5), [1]) == 0.125
     # Five rare labels against the pool's sample: the ramp keeps the rare class called.
     X, labels, cluster = clustered_pool(n=3000, noise=0.6)
     ids, classes = crowded_labels(X, labels, cluster)
@@ -175,7 +178,7 @@ def test_the_sample_weighs_in_as_the_rare_labels_grow():
     sample = np.setdiff1d(np.arange(0, len(X), 3), ids)
     called = {
         ramp: (
-            EmbeddingClassifier(unlabelled_ramp=ramp)
+            EmbeddingClassifier(unlabelled_ramp=ramp, unlabelled_from=0)
             .fit(X[few], (labels[few] == "rare").astype(int), 2, 0, [1], X[sample])
             .predict_proba(X)[:, 1]
             > 0.5

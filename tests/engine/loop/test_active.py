@@ -22,7 +22,7 @@ def seeded(X, y, **kw):
 
 def test_propose_returns_a_batch_from_the_subpool_with_timings(pool):
     X, y, _ = pool
-    loop = seeded(X, y)
+    loop = seeded(X, y, outside_sample=0)  # the paper's subpool
     p = loop.propose()
     assert len(p.batch_ids) == 10 and set(p.batch_ids) <= set(p.subpool_ids)
     assert len(p.subpool_ids) == 200 and len(p.anchor_ids) == 13  # 3 minority + 10 majority
@@ -207,12 +207,32 @@ def test_every_filter_with_every_kind_of_strategy(pool, pool_filter, strategy):
 
 def test_the_batch_knows_its_retrieving_anchors_and_keeps_them_through_the_store(pool, tmp_path):
     X, y, _ = pool
-    loop = seeded(X, y, store=tmp_path / "s.db")
+    loop = seeded(X, y, store=tmp_path / "s.db", outside_sample=0)
     p = loop.propose()
     assert len(p.batch_retrieved_by) == len(p.batch_ids) and set(p.batch_retrieved_by) <= set(p.anchor_ids)
     loop.store.close()
-    assert np.array_equal(make_loop(X, store=tmp_path / "s.db").pending.batch_retrieved_by, p.batch_retrieved_by)
+    reopened = make_loop(X, store=tmp_path / "s.db", outside_sample=0)
+    assert np.array_equal(reopened.pending.batch_retrieved_by, p.batch_retrieved_by)
     assert seeded(X, y, pool_filter="randsub").propose().batch_retrieved_by is None
+
+
+def test_the_default_subpool_reaches_beyond_the_anchors_and_the_store_keeps_what_the_batch_took(pool, tmp_path):
+    X, y, _ = pool
+    loop = seeded(X, y, outside_sample=300, store=tmp_path / "s.db")
+    assert (
+        seeded(X, y).config["outside_sample"] == 5000
+        and seeded(X, y, pool_filter="randsub").config["outside_sample"] == 0
+    )
+    p = loop.propose()
+    outside = p.subpool_ids[200:]
+    assert len(p.subpool_ids) > 400 and not np.isin(outside, list(loop.labels)).any()
+    by = dict(zip(p.batch_ids.tolist(), p.batch_retrieved_by.tolist()))
+    assert all((by[i] == -1) == bool(np.isin(i, outside)) for i in p.batch_ids.tolist())
+    loop.label(p.batch_ids, y[p.batch_ids])
+    kept = loop.history[-1]
+    assert set(kept.subpool_ids) == set(p.subpool_ids[:200]) | set(p.batch_ids.tolist()), (
+        "the anchors' subpool and the batch"
+    )
 
 
 def test_propose_with_a_model_fitted_elsewhere_scores_with_it_and_records_its_labels(pool, tmp_path):

@@ -60,6 +60,8 @@ CASES = [
     ("budget beyond the pool (simulate)", lambda: loop().simulate(Y, 301), "larger than the 300 unlabelled"),
     ("duplicate classes", lambda: loop(classes=["a", "b", "a"], minority=None), "duplicate classes: ['a']"),
     ("minority not a class", lambda: loop(minority=["eye"]), "minority class 'eye' is not among"),
+    ("outside items for randsub", lambda: loop(pool_filter="randsub", outside_sample=10), "'randsub' filter has none"),
+    ("negative outside items", lambda: loop(outside_sample=-1), "0 or more: got -1"),
 ]
 
 

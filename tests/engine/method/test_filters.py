@@ -164,3 +164,38 @@ def test_seals_gives_each_labelled_item_its_k_nearest_unlabelled_neighbours():
     sims[:, labelled] = -np.inf
     expected = np.unique(np.argsort(-sims, axis=1, kind="stable")[:, :10])
     assert set(sub.ids.tolist()) == set(expected.tolist())
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_outside_items_join_the_anchors_subpool_unchanged(seed):
+    X, y, _ = clustered_pool(n=3000, seed=seed)
+    rng = np.random.default_rng(seed)
+    labelled = np.r_[np.flatnonzero(y == "rare")[:4], rng.choice(np.flatnonzero(y == "other"), 60, replace=False)]
+    s = state(X, y, labelled, seed=seed)
+    s.excluded[rng.choice(len(X), 300, replace=False)] = True  # skipped or not yet encoded
+    fresh = lambda: PoolState(**{**s.__dict__, "rng": np.random.default_rng(seed)})
+    paper = AnchorAL(anchors_per_class=5, neighbours=20, subpool_size=100)(fresh())
+    sub = AnchorAL(anchors_per_class=5, neighbours=20, subpool_size=100, outside=400)(fresh())
+    inside = np.isin(sub.ids, paper.ids)
+    # the anchors and their subpool are the paper's; the rest are about 400 items from elsewhere
+    assert np.array_equal(sub.anchor_ids, paper.anchor_ids)
+    assert sub.ids[inside].tolist() == paper.ids.tolist() and np.allclose(sub.scores[inside], paper.scores)
+    extra = sub.ids[~inside]
+    assert 300 <= len(extra) <= 400 and len(np.unique(sub.ids)) == len(sub.ids)
+    assert not s.excluded[extra].any() and not np.isin(extra, labelled).any()
+    assert (sub.retrieved_by[~inside] == -1).all() and (sub.scores[~inside] == 0).all()
+    assert (sub.retrieved_by[inside] >= 0).all()
+
+
+def test_outside_items_are_a_uniform_draw():
+    X, y, _ = clustered_pool(n=2000)
+    labelled = np.r_[np.flatnonzero(y == "rare")[:4], np.flatnonzero(y == "other")[:40]]
+    f = AnchorAL(anchors_per_class=5, neighbours=20, subpool_size=100, outside=200)
+    hits = np.zeros(len(X))
+    for seed in range(200):
+        sub = f(state(X, y, labelled, seed=seed))
+        hits[sub.ids[sub.retrieved_by == -1]] += 1
+    free = hits[~np.isin(np.arange(len(X)), labelled)]
+    # no corner of the pool is favoured: each free item drawn about 200 * 200 / 1,956 = 20 times
+    assert free.mean() == pytest.approx(200 * 200 / len(free), rel=0.15)
+    assert free.std() < 2 * np.sqrt(free.mean())
