@@ -20,7 +20,9 @@ def icd10():
 
 def run(icd10, pool_filter, subpool_size, learner=None):
     data, X, y = icd10
-    # the paper's claims, with the paper's method: the balanced model alone unless given
+    # the paper's claims, with the paper's method (the balanced model alone, the anchors' subpool
+    # alone) unless a learner is given: then the default session's
+    paper = {"outside_sample": 0} if learner is None and pool_filter == "anchoral" else {}
     learner = EmbeddingClassifier(unlabelled_sample=0) if learner is None else learner
     loop = ActiveLoop(
         X,
@@ -30,6 +32,7 @@ def run(icd10, pool_filter, subpool_size, learner=None):
         subpool_size=subpool_size,
         seed=0,
         learner=learner,
+        **paper,
     )
     initial = initial_sample(y, data.minority, 100, 5, seed=0)
     loop.label(initial, y[initial])
