@@ -17,9 +17,9 @@ from anchoral_widget.engine.loop.stopping import (
 )
 
 
-def started_loop(n=4000, budget=100, seed=0):
+def started_loop(n=4000, budget=100, seed=0, **kw):
     X, y, _ = clustered_pool(n=n, d=32, rare_clusters=(0, 1), seed=seed)
-    loop = ActiveLoop(X, classes=["other", "rare"], minority=["rare"], index="exact", seed=seed)
+    loop = ActiveLoop(X, classes=["other", "rare"], minority=["rare"], index="exact", seed=seed, **kw)
     rng = np.random.default_rng(seed)
     seeds = np.r_[
         rng.choice(np.flatnonzero(y == "rare"), 3, replace=False),
@@ -155,9 +155,11 @@ def test_batches_that_find_rare_items_faster_than_random_picks_are_told_apart_fr
 def test_a_sample_leans_on_the_balanced_model_of_one_fitted_against_the_pool():
     # the model fitted against the pool gathers its probabilities on the rare items it knows; a
     # sample leaning there would miss the others while its interval claimed certainty
+    from anchoral_widget.engine.learners.learner import EmbeddingClassifier
     from anchoral_widget.engine.loop.stopping import rare_probability
 
-    loop, _ = started_loop(seed=4, budget=200)
+    # fitted against the pool from the first rare label: a model with both parts to tell apart
+    loop, _ = started_loop(seed=4, budget=200, learner=EmbeddingClassifier(unlabelled_from=0))
     model = loop.model_
     assert hasattr(model, "balanced"), "the default learner's model"
     free = np.flatnonzero(~loop.excluded)
