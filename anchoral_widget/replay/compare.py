@@ -107,9 +107,17 @@ def compare(
         size = subpool_size.get(name) if isinstance(subpool_size, dict) else subpool_size
         if size is not None:
             size = min(size, len(labels) - len(initial_ids))
-        outside = {"outside_sample": outside_sample} if name == "anchoral" else {}
+        outside = outside_sample if name == "anchoral" else None  # the others have no subpool to add to
         loop = ActiveLoop(
-            pool, classes, minority, pool_filter=name, subpool_size=size, seed=seed, test=test, **outside, **loop_kwargs
+            pool,
+            classes,
+            minority,
+            pool_filter=name,
+            subpool_size=size,
+            outside_sample=outside,
+            seed=seed,
+            test=test,
+            **loop_kwargs,
         )
         loop.label(initial_ids, labels[initial_ids])
         loop.simulate(labels, budget, progress=progress)
