@@ -29,7 +29,8 @@ SETUP = textwrap.dedent("""
 
     data = load_dataset("icd10-eye", seed=0, max_size=1000)
     labels = list(data.labels)
-    w = aw.Labeller(list(data.texts), classes=["other", "eye"], minority=["eye"], store=None,
+    # the anchors' subpool alone: every card has the anchor that retrieved it, which hovering rings
+    w = aw.Labeller(list(data.texts), classes=["other", "eye"], minority=["eye"], store=None, outside_sample=0,
                     seed_labels={labels.index("eye"): "eye", labels.index("other"): "other"})
     w
 """)
