@@ -35,10 +35,10 @@ def batch_cards(proposal, loop, class_names: Sequence[str]) -> list[dict]:
         p = proba[row]
         top = int(np.argmax(p))
         anchor = None
-        # -1 in an anchored batch: drawn from outside the anchors' neighbourhoods, or a second answer
-        outside = retriever.get(item, 0) == -1 and item not in second
-        if retriever.get(item, -1) >= 0:
-            a = int(retriever[item])
+        by = retriever.get(item)  # -1: drawn from beyond the anchors' neighbourhoods, or a second answer
+        outside = by == -1 and item not in second
+        if by is not None and by >= 0:
+            a = int(by)
             anchor = {
                 "id": a,
                 "text": clip(str(texts[a]), ANCHOR_TEXT_CHARS),
