@@ -1,9 +1,9 @@
 """The rough edges a user hit on the quickstart, in a real JupyterLab: the module loads without
-anywidget's deprecation warning, the help pushes the map down rather than covering it, plotly's
-toolbar leaves the F1 panel's title clear, focus after an undo, '/' replaces the last query,
-labelling a selection from the side panel as one undoable event, and a kernel restart that
-brings back the drafts on screen, every iteration of the curves and a status line whose parts fit
-its total.
+anywidget's deprecation warning, a card from beyond the anchors' neighbourhoods says so, the help
+pushes the map down rather than covering it, plotly's toolbar leaves the F1 panel's title clear,
+focus after an undo, '/' replaces the last query, labelling a selection from the side panel as one
+undoable event, and a kernel restart that brings back the drafts on screen, every iteration of the
+curves and a status line whose parts fit its total.
 
 The tests of this module run in order on one notebook, as one labelling session would.
 """
@@ -79,6 +79,19 @@ def status_parts(page):
 def test_the_module_loads_without_anywidget_s_deprecation_warning(page):
     assert root(page).locator(".aw-card").count() > 0
     assert not [m for m in CONSOLE if "Deprecation Warning" in m and "anywidget" in m], CONSOLE
+
+
+def test_a_card_from_beyond_the_anchors_says_so_and_one_an_anchor_retrieved_quotes_it(page):
+    # the default session: on a pool of 1,000 the draw from beyond the anchors' neighbourhoods
+    # takes in most of it, so a batch holds cards of both kinds
+    kernel = probe(page, "[(c['id'], c['outside'], c['anchor'] is not None) for c in w.batch]")
+    assert any(outside for _, outside, _ in kernel) and any(anchored for _, _, anchored in kernel), kernel
+    for item, outside, anchored in kernel:
+        c = root(page).locator(f'.aw-card[data-id="{item}"]')
+        beyond = "beyond the anchors' neighbourhoods" in c.locator(".aw-why").inner_text()
+        assert beyond == outside, item
+        assert c.locator(".aw-score").count() == (0 if outside else 1), item
+        assert c.locator(".aw-anchor-text").count() == (1 if anchored else 0), item
 
 
 def test_the_help_pushes_the_map_down_instead_of_covering_it(page, shots):

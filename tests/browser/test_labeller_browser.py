@@ -27,7 +27,8 @@ SETUP = textwrap.dedent(f"""
     evil = labels.index("other")
     texts[evil] = {EVIL!r}  # a document holding HTML and a script: it must show as text
     texts[first_eye] = '<img src=x onerror="window.__xss=3">' + texts[first_eye]  # the rare anchor too
-    w = aw.Labeller(texts, classes=["other", "eye"], minority=["eye"],
+    # the anchors' subpool alone (the paper's): every card quotes the anchor that retrieved it
+    w = aw.Labeller(texts, classes=["other", "eye"], minority=["eye"], outside_sample=0,
                     seed_labels={{first_eye: "eye", evil: "other"}})
     w
 """)
@@ -84,12 +85,8 @@ def test_a_batch_shows_as_cards_in_both_views(page, shots):
     c = card(page, 0)
     assert c.locator("button.aw-class").count() == 2
     assert c.locator(".aw-guess").inner_text().startswith("model: ")
-    why = c.locator(".aw-why").inner_text()
-    assert "why am I seeing this?" in why
-    if "beyond the anchors' neighbourhoods" in why:  # drawn from beyond them: no AnchorAL score
-        assert c.locator(".aw-score").count() == 0
-    else:
-        assert c.locator(".aw-score").inner_text().startswith("score ")
+    assert "why am I seeing this?" in c.locator(".aw-why").inner_text()
+    assert c.locator(".aw-score").inner_text().startswith("score ")
     status = first(page).locator(".aw-status-text").inner_text()
     assert status.startswith(f"ready: {BATCH} texts in"), status
     assert first(page).locator(".aw-progress-text").inner_text() == "2 labelled of 1,000 texts"
