@@ -87,3 +87,36 @@ def test_the_neighbour_vote_is_the_share_of_each_class_among_the_nearest_labels(
     X = np.array([[0.0], [0.1], [0.2], [5.0], [5.1]], dtype=np.float32)
     model = NeighbourVote(k=3).fit(X, np.array([0, 0, 1, 1, 1]), n_classes=3)
     assert model.predict_proba(np.array([[0.05], [5.05]])).tolist() == [[2 / 3, 1 / 3, 0], [0, 1, 0]]
+
+
+def band(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Points on the sphere, class 1 within a band around its equator: no plane separates it."""
+    rows = np.random.default_rng(seed).normal(size=(n, 3))
+    rows /= np.linalg.norm(rows, axis=1, keepdims=True)
+    return rows.astype(np.float32), (np.abs(rows[:, 2]) < 0.35).astype(np.int64)
+
+
+def test_the_kernel_checker_fits_a_boundary_no_plane_can():
+    from anchoral_widget.engine.learners.estimates import out_of_fold_proba
+    from anchoral_widget.engine.learners.label_check import KernelClassifier
+    from anchoral_widget.engine.learners.learner import EmbeddingClassifier
+
+    X, y = band(600, seed=2)
+    accuracy = {}
+    for name, learner in {"kernel": KernelClassifier(), "linear": EmbeddingClassifier(C=10)}.items():
+        proba, _, _ = out_of_fold_proba(X, y, 2, learner=learner, seed=0)
+        accuracy[name] = (proba.argmax(axis=1) == y).mean()
+    assert accuracy["kernel"] >= 0.9 and accuracy["linear"] <= 0.7, accuracy
+
+
+def test_the_kernel_checker_gives_probabilities_of_every_class_whatever_the_rows_length():
+    from anchoral_widget.engine.learners.label_check import KernelClassifier
+
+    X, y = band(200, seed=3)
+    model = KernelClassifier().fit(X, y, n_classes=3)
+    proba = model.predict_proba(X)
+    assert proba.shape == (200, 3) and np.allclose(proba.sum(axis=1), 1) and not proba[:, 2].any()
+    # a cosine geometry: rows scaled by any length get the same probabilities
+    assert np.allclose(KernelClassifier().fit(X * 7, y, n_classes=3).predict_proba(X / 3), proba, atol=0.05)
+    only = KernelClassifier().fit(X[:5], np.full(5, 2), n_classes=3).predict_proba(X[:4])
+    assert only.tolist() == [[0, 0, 1]] * 4
