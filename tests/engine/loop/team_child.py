@@ -17,7 +17,13 @@ from anchoral_widget.errors import StoreUnavailableError
 url, name, round_ = sys.argv[1], sys.argv[2], int(sys.argv[3])
 X, y, _ = clustered_pool(n=3000, d=32)
 params = dict(classes=["other", "rare"], minority=["rare"], batch_size=10, subpool_size=300, index="exact")
-loop = ActiveLoop(X, store=url, annotator=name, **params)
+while True:
+    try:
+        loop = ActiveLoop(X, store=url, annotator=name, **params)
+        break
+    except StoreUnavailableError as err:  # a kernel started while the server restarts: try again
+        print("DOWN", err, file=sys.stderr, flush=True)
+        time.sleep(0.5)
 print("READY", flush=True)
 rng = np.random.default_rng(round_)
 while True:

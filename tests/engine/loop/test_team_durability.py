@@ -70,7 +70,12 @@ def test_kills_of_every_kernel_and_of_the_server_lose_and_double_nothing(postgre
             postgres.restart()  # immediate: no checkpoint, like a crash
             server_restarts += 1
             continue
-        name = str(rng.choice(PEOPLE))
+        # a kernel is killed once it has stored a label since its start: on a busy machine one
+        # killed while still importing would never label, and nothing would be tested of it
+        started = [name for name in PEOPLE if members[name].acked]
+        if not started:
+            continue
+        name = str(rng.choice(started))
         members[name].kill()
         acked.update(members[name].acked)
         kills += 1
@@ -91,7 +96,7 @@ def test_kills_of_every_kernel_and_of_the_server_lose_and_double_nothing(postgre
     assert len(labelled) == len(set(labelled)), "an item labelled twice"
     assert acked <= set(labelled), f"acknowledged but lost: {sorted(acked - set(labelled))[:10]}"
     by = {r.annotator for r in rows if r.kind == "label"}
-    assert set(PEOPLE) <= by, "every member labelled"
+    assert set(PEOPLE) <= by, f"every member labelled: {kills} kills, {server_restarts} restarts, {rounds}"
     resumed = ActiveLoop(X, store=url, annotator="lead", **PARAMS)
     assert set(resumed.labels) == set(labelled) and all(resumed.labels[i] == y[i] for i in labelled)
     print(f"{kills} kills, {server_restarts} server restarts, {len(acked)} acknowledged labels")
