@@ -267,7 +267,8 @@ def near_labels() -> list[str]:
                 continue
             p = paired(r["plans"], "minority_found", plan, "onnx")
             where = RATES.get(rate["factor"], f"{rate['factor']:g} times this machine's rate")
-            parts.append(f"{p['a'] / p['b'] - 1:+.0%} at {where} (p={p['t_p']:.2g})")
+            change = f"{p['a'] / p['b'] - 1:+.0%}" if p["b"] else f"{p['a'] - p['b']:+.1f}"
+            parts.append(f"{change} at {where} (p={p['t_p']:.2g})")
             kept.append(not significant_loss(p))
         out.append(
             line(

@@ -90,6 +90,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--datasets", default="icd10-eye,tweets-sentiment")
     parser.add_argument("--seeds", default="0,1,2,3,4")
+    parser.add_argument("--rarities", default="0.01,0.001", help="the minority's share of each pool (as in claims)")
     parser.add_argument("--budget", type=int, default=1000)
     parser.add_argument("--seconds-per-batch", type=float, default=30.0)
     parser.add_argument("--rate-factors", default="1,0.5,0.25", help="the measured one-thread rate times these")
@@ -128,17 +129,21 @@ def main(argv=None) -> int:
     print(f"onnx, one thread: {rate_one:.0f} texts/s", flush=True)
 
     results: dict = {}
-    for dname, data in datas.items():
+    pools = []
+    for data in datas.values():
         Xs, Xt = {}, {}
         for name in ("fast", "onnx"):
             enc = Encoder(name, progress=False, threads=1)
             Xs[name], Xt[name] = np.asarray(enc.encode(data.texts)), np.asarray(enc.encode(data.test_texts))
-        v = {name: variant(data, Xs[name], Xt[name], 0.01) for name in Xs}
+        for rarity in [float(r) for r in args.rarities.split(",")]:
+            pools.append(({name: variant(data, Xs[name], Xt[name], rarity) for name in Xs}, Xt))
+    for v, Xt in pools:
+        dname, n = v["fast"].name, len(v["fast"].labels)
         plans: dict[str, list] = {}
         for alone in ("fast", "onnx"):
             plans[alone] = []
             for seed in seeds:
-                path = runs_dir / f"{dname}-full-{alone}-s{seed}-b{args.budget}.json"
+                path = runs_dir / f"{dname.replace(' ', '')}-full-{alone}-s{seed}-b{args.budget}.json"
                 if path.exists():
                     result = json.loads(path.read_text())
                 else:
@@ -160,21 +165,21 @@ def main(argv=None) -> int:
                     flush=True,
                 )
             per_rate[plan] = {"factor": factor, "per_batch": per_batch}
-            k = batches_during(len(data.texts), rate_one * factor, args.seconds_per_batch)
+            k = batches_during(n, rate_one * factor, args.seconds_per_batch)
             before = f"whole pool first, {per_batch:,} texts per batch"
             plans[before] = []
             for seed in seeds:  # the move only once the whole pool is encoded, at the same rate
                 result = run(v["fast"], seed, args.budget, (k, v["onnx"].X, Xt["onnx"]))
                 plans[before].append({**result, "whole_at": k})
             per_rate[before] = {"factor": factor, "per_batch": per_batch}
-        results[dname] = {"pool": len(data.texts), "plans": plans, "rates": per_rate}
+        results[dname] = {"pool": n, "plans": plans, "rates": per_rate}
 
     text = report(args, rate_one, results, load1, neighbours)
     print(text)
     if not args.no_write:
         saved = {"rate_one": rate_one, "results": results, "load": load1, "neighbours": neighbours}
         saved.update(stamp=now(), command=command_line())
-        saved["args"] = {k: getattr(args, k) for k in ("seeds", "budget", "seconds_per_batch")}
+        saved["args"] = {k: getattr(args, k) for k in ("seeds", "budget", "seconds_per_batch", "rarities")}
         (RESULTS / f"{args.section}.json").write_text(json.dumps(saved, indent=1))
         write_section(args.section, text, stamp=saved["stamp"], command=saved["command"])
     return 0
@@ -193,7 +198,8 @@ def report(args, rate_one: float, results: dict, load1: float, neighbours: int) 
         "so the upgrade encodes that rate times 30 s per batch, or half or a quarter of it (a slower or busier "
         "machine); the upgrade hears of a batch's labels at its submit, so their neighbourhoods serve the batch "
         "after next; the first batch is proposed on `fast`. `whole pool first`: the move only once the whole pool is "
-        "encoded, at the same rate (as before this change). Whole pools, budget "
+        "encoded, at the same rate (as before this change). Whole pools, the rare class at "
+        f"{getattr(args, 'rarities', '0.01')} of each (subsampled as in `claims`), budget "
         f"{args.budget} labels, seeds {args.seeds}; paired against MiniLM (`onnx`) from the start.",
         "",
     ]
@@ -248,7 +254,8 @@ def report(args, rate_one: float, results: dict, load1: float, neighbours: int) 
 
 def _versus(p: dict) -> str:
     verdict = "**a loss**" if significant_loss(p) else "no significant loss"
-    return f"{p['a']:.1f} against MiniLM's {p['b']:.1f} ({p['a'] / p['b'] - 1:+.0%}, p={p['t_p']:.2g}: {verdict})"
+    change = f"{p['a'] / p['b'] - 1:+.0%}" if p["b"] else f"{p['a'] - p['b']:+.1f}"
+    return f"{p['a']:.1f} against MiniLM's {p['b']:.1f} ({change}, p={p['t_p']:.2g}: {verdict})"
 
 
 if __name__ == "__main__":
