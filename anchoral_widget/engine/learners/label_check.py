@@ -9,8 +9,8 @@ the classes meet, and there a straight boundary doubts many right labels: agains
 logistic regression beside the same vote, the kernel raised the average precision of planted
 wrong labels on AnchorAL's labelled sets of icd10-eye from 0.59 to 0.69 (1%) and from 0.69 to
 0.75 (0.1%), lost nothing on tweets or on random sets (10 seeds, `benchmarks/label_check.py`
-compares both), and costs linear time in the labels. The review order is by quality, the out-of-fold
-probability of the label given (self-confidence), least first. Each class gets a threshold, the
+compares both), and costs linear time in the labels. The review order is by quality, the
+out-of-fold probability of the label given (self-confidence), least first. Each class gets a threshold, the
 mean probability its own items give it; an item is *flagged* when the models prefer another
 class and its label's probability is under its class's threshold (cleanlab's "both" filter).
 Confident learning's own flag (the most probable class among those at or above their
@@ -25,8 +25,9 @@ from typing import Any
 
 import numpy as np
 
+from ..search.exact import unit_rows
 from .estimates import DEFAULT_FOLDS, out_of_fold_proba
-from .learner import EmbeddingClassifier, blas_controller
+from .learner import EmbeddingClassifier, blas_controller, over_all_classes
 
 CHECK_C = 10.0  # the linear check's: less regularised than the loop's learner, its probabilities separate more
 VOTERS = 5
@@ -47,34 +48,29 @@ class KernelClassifier:
         from sklearn.kernel_approximation import Nystroem
         from sklearn.linear_model import LogisticRegression
 
-        rows = unit_rows(X)
         labels = np.asarray(y, dtype=np.int64)
+        present = np.unique(labels)
+        if len(present) == 1:
+            return _FittedKernel(None, None, present, n_classes)
+        rows = unit_rows(X)
         kernel = Nystroem(gamma=self.gamma, n_components=min(self.features, len(rows)), random_state=seed)
+        clf = LogisticRegression(C=self.C, class_weight="balanced", max_iter=2000, random_state=seed)
         with blas_controller().limit(limits=1, user_api="blas"):
-            features = kernel.fit_transform(rows)
-            if len(np.unique(labels)) == 1:
-                return _FittedKernel(kernel, None, int(labels[0]), n_classes)
-            clf = LogisticRegression(C=self.C, class_weight="balanced", max_iter=2000, random_state=seed)
-            clf.fit(features, labels)
-        return _FittedKernel(kernel, clf, -1, n_classes)
+            clf.fit(kernel.fit_transform(rows), labels)
+        return _FittedKernel(kernel, clf, clf.classes_, n_classes)
 
 
 class _FittedKernel:
-    def __init__(self, kernel: Any, clf: Any, only: int, n_classes: int) -> None:
-        self.kernel, self.clf, self.only, self.n_classes = kernel, clf, only, n_classes
+    """The kernel's probabilities over every class; one class seen in training: that one, surely."""
+
+    def __init__(self, kernel: Any, clf: Any, present: np.ndarray, n_classes: int) -> None:
+        self.kernel, self.clf, self.present, self.n_classes = kernel, clf, present, n_classes
 
     def predict_proba(self, X: Any) -> np.ndarray:
-        proba = np.zeros((len(X), self.n_classes))
         if self.clf is None:
-            proba[:, self.only] = 1.0
-            return proba
-        proba[:, self.clf.classes_] = self.clf.predict_proba(self.kernel.transform(unit_rows(X)))
-        return proba
-
-
-def unit_rows(X: Any) -> np.ndarray:
-    rows = np.asarray(X, dtype=np.float32)
-    return np.asarray(rows / np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), 1e-12))
+            return over_all_classes(np.ones((len(X), 1)), self.present, self.n_classes)
+        proba = self.clf.predict_proba(self.kernel.transform(unit_rows(X)))
+        return over_all_classes(proba, self.present, self.n_classes)
 
 
 class NeighbourVote:

@@ -70,7 +70,7 @@ class BoundModel:
         return np.concatenate([p for p, _ in parts]), np.concatenate([h for _, h in parts])
 
 
-def _expand(probs: np.ndarray, present: np.ndarray, n_classes: int) -> np.ndarray:
+def over_all_classes(probs: np.ndarray, present: np.ndarray, n_classes: int) -> np.ndarray:
     """Probabilities over the classes seen in training -> over all classes (0 for unseen)."""
     full = np.zeros((len(probs), n_classes), dtype=np.float64)
     full[:, present] = probs
@@ -222,7 +222,7 @@ class _FittedEmbeddingClassifier:
         self.n_classes = n_classes
 
     def predict_proba(self, X: Any) -> np.ndarray:
-        return _expand(self.clf.predict_proba(X), self.clf.classes_, self.n_classes)
+        return over_all_classes(self.clf.predict_proba(X), self.clf.classes_, self.n_classes)
 
     def represent(self, X: Any) -> np.ndarray:
         return np.asarray(X, dtype=np.float32)
