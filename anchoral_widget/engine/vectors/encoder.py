@@ -261,15 +261,17 @@ class Encoder:
         *,
         mmap: bool = False,
         on_progress: Callable[[int, int], object] | None = None,
+        on_chunk: Callable[[int, np.ndarray], object] | None = None,
         cache: bool = True,
     ) -> np.ndarray:
         """Embeddings of ``texts``: shape (n, dim), float32, every row of unit l2 norm.
 
         With ``mmap=True`` a cached result comes back as a read-only memory map, which keeps a
         large pool out of memory. ``on_progress(done, total)`` is called as texts are encoded,
-        first with those found in the cache. ``cache=False``: neither read nor write the cache
-        (a few texts picked from a pool, whose own cache entry is being written meanwhile).
-        """
+        first with those found in the cache. ``on_chunk(first_row, vectors)`` hears each cache
+        chunk once written or found by a resumed encode (not a result found whole), so rows are
+        used before the whole pool is done. ``cache=False``: neither read nor write the cache (a
+        few texts picked from a pool, whose own cache entry is being written meanwhile)."""
         texts = check_texts(texts)
         if cache:  # a few texts picked from a pool were heard of with the pool
             warn_odd_pools(texts, self.name)
@@ -302,6 +304,8 @@ class Encoder:
         with self._bar(len(texts), initial, on_progress) as bar:
             for i, (s, e) in enumerate(spans):
                 if done[i]:
+                    if on_chunk is not None and (found := self._chunk(parts, i, e - s, mmap=False)) is not None:
+                        on_chunk(s, found)  # (None: changed since it was checked; consolidating says so)
                     continue
                 vecs = self._encode_chunk(texts[s:e], bar)
 
@@ -310,6 +314,8 @@ class Encoder:
 
                 atomic_write(parts / f"{i:06d}.npy", save)
                 write_json(parts / f"{i:06d}.json", {"rows": e - s, "dim": vecs.shape[1], "crc32": crc32_of(vecs)})
+                if on_chunk is not None:
+                    on_chunk(s, vecs)
 
         self._consolidate(parts, spans, final, meta, texts_fp)
         shutil.rmtree(parts, ignore_errors=True)
@@ -318,12 +324,13 @@ class Encoder:
             raise OSError(f"the embeddings just written to {final} do not read back intact")
         return result
 
+    def _chunk(self, parts: Path, i: int, rows: int, mmap: bool = True) -> np.ndarray | None:
+        return load_checked(parts / f"{i:06d}.npy", parts / f"{i:06d}.json", rows, self._dim, mmap)
+
     def _valid_chunk(self, parts: Path, i: int, rows: int) -> bool:
-        arr = load_checked(parts / f"{i:06d}.npy", parts / f"{i:06d}.json", rows, self._dim, True)
-        if arr is None:
-            return False
-        self._dim = arr.shape[1]
-        return True
+        if (arr := self._chunk(parts, i, rows)) is not None:
+            self._dim = arr.shape[1]
+        return arr is not None
 
     def _consolidate(self, parts: Path, spans: list[tuple[int, int]], final: Path, meta: Path, texts_fp: str) -> None:
         chunks = [(parts / f"{i:06d}.npy", parts / f"{i:06d}.json", s, e) for i, (s, e) in enumerate(spans)]

@@ -142,6 +142,33 @@ def test_interrupted_encode_resumes_at_the_missing_chunks(tmp_path, monkeypatch,
     np.testing.assert_allclose(out, reference, atol=1e-5)
 
 
+def test_each_chunk_is_handed_over_once_as_it_is_done_and_a_resumed_encode_hands_the_cached_ones(
+    tmp_path, monkeypatch, reference
+):
+    heard = []
+    calls = _spy(monkeypatch, fail_on_call=3)
+    with pytest.raises(Interrupted):
+        _encoder(tmp_path).encode(TEXTS, on_chunk=lambda first, rows: heard.append((first, np.array(rows))))
+    assert [first for first, _ in heard] == [0, CHUNK]  # the two chunks written before the stop
+    monkeypatch.undo()
+    calls = _spy(monkeypatch)
+
+    def on_chunk(first, rows):
+        heard.append((first, np.array(rows)))
+        heard_before_encoding.append(len(calls))
+
+    heard.clear()
+    heard_before_encoding = []
+    out = _encoder(tmp_path).encode(TEXTS, on_chunk=on_chunk)
+    assert [first for first, _ in heard] == [0, 4, 8, 12, 16]  # every row once, in row order
+    assert heard_before_encoding == [0, 0, 1, 2, 3]  # the cached ones before anything is encoded
+    np.testing.assert_allclose(np.concatenate([rows for _, rows in heard]), out)
+    np.testing.assert_allclose(out, reference, atol=1e-5)
+    heard.clear()
+    _encoder(tmp_path).encode(TEXTS, on_chunk=on_chunk)
+    assert heard == []  # found whole in the cache: the caller has it all at once
+
+
 def test_damaged_chunks_are_encoded_again(tmp_path, monkeypatch, reference):
     _spy(monkeypatch, fail_on_call=5)
     with pytest.raises(Interrupted):
