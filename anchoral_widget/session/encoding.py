@@ -26,17 +26,31 @@ def session_encoder(spec):
     return make_encoder(spec)
 
 
-def encode_pool(encoder, texts: Sequence[str], on_progress: Callable[[int, int], None]) -> np.ndarray:
+def encode_pool(
+    encoder,
+    texts: Sequence[str],
+    on_progress: Callable[[int, int], None],
+    on_chunk: Callable[[int, np.ndarray], object] | None = None,
+) -> np.ndarray:
     """The pool's embeddings. An encoder that can say how far it is (``on_progress=``) is told
-    to, and one that can leave its cached result on disk (``mmap=``) does, so a large pool is
-    not held in memory twice (both as the bundled encoders do); any other is called as
+    to, one that can leave its cached result on disk (``mmap=``) does, so a large pool is not
+    held in memory twice, and one that hands over each chunk as it is done (``on_chunk=``) hands
+    them to ``on_chunk`` (all three as the bundled encoders do); any other is called as
     ``encode(texts)``."""
     try:
         accepts = set(inspect.signature(encoder.encode).parameters)
     except (TypeError, ValueError):
         accepts = set()
-    options = {"on_progress": on_progress, "mmap": True}
+    options = {"on_progress": on_progress, "mmap": True, "on_chunk": on_chunk}
+    options = {k: v for k, v in options.items() if v is not None}
     return encoder.encode(texts, **{k: v for k, v in options.items() if k in accepts})
+
+
+def usable_cores() -> int:
+    """The cores this process may use."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 def default_encoder(dim: int):

@@ -6,10 +6,11 @@ it encodes each labelled item and its :data:`NEIGHBOURS` nearest items *in the f
 embeddings* first (new labels go to the front, minority labels before the others), and the
 loop moves to the new embeddings as soon as the labels and the minority labels' neighbourhoods
 are in, searching only the items encoded so far (:meth:`~..engine.pool.Pool.swap` with
-``missing=``). Replayed on the whole icd10-eye and tweets pools (10 seeds), the loop then finds
-as many rare items as MiniLM from the start at this machine's rate (-1% and +3%, not
-significant), where waiting for the whole pool found 16% fewer on icd10-eye; at a half or a
-quarter of the rate, 5-6% fewer on icd10-eye (benchmarks/RESULTS.md, ``near_labels``).
+``missing=``); the rest of the pool follows chunk by chunk. Replayed on the whole icd10-eye and
+tweets pools at 1% and 0.1% (10 seeds), the loop then finds at least as many rare items as MiniLM
+from the start at this machine's one-core rate, where waiting for the whole pool found up to 19%
+fewer; at a half or a quarter of the rate, 3% and 8% fewer on icd10-eye at 0.1%, no loss elsewhere
+(benchmarks/RESULTS.md, ``near_labels``).
 """
 
 from __future__ import annotations

@@ -20,7 +20,6 @@
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -32,7 +31,7 @@ from ..engine.loop.active import ActiveLoop
 from ..engine.pool import Pool, PoolSwapped
 from ..errors import AnchorALError, InputError
 from .access import SessionAccess
-from .encoding import default_encoder, encode_pool
+from .encoding import default_encoder, encode_pool, usable_cores
 from .guarded import give_texts
 from .labeller import LabelSession
 from .plan import Plan, checked_texts, plan_session
@@ -147,7 +146,7 @@ class Startup:
 
     def __init__(self, plan: Plan, *, index_threads: int | None = None):
         self.plan = plan
-        self.index_threads = index_threads or _cores()
+        self.index_threads = index_threads or usable_cores()
         self._progress: Progress | None = None
 
     def run(self, show: Callable[[dict], None]):
@@ -300,10 +299,3 @@ def _default_store(loop_params: dict, pool: Pool, minority: Sequence[object]) ->
             del loop_params["store"]
         return
     loop_params["store"] = default_store(Path.cwd(), pool.fingerprint, len(pool.embeddings), minority)
-
-
-def _cores() -> int:
-    """The cores this process may use."""
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count() or 1

@@ -9,8 +9,9 @@ section); once MiniLM's are ready the session moves to them:
 - **the labels' neighbourhoods first**: while it encodes the pool, the upgrade encodes each
   labelled item and the items nearest to it first (:mod:`.neighbourhoods`), and the loop moves to
   the new embeddings as soon as the labels and the minority labels' neighbourhoods are in,
-  searching only what is encoded so far; more arrive between batches. Search stays on the first
-  embeddings, which cover the whole pool, until the whole pool is encoded.
+  searching only what is encoded so far; more arrive between batches: new labels'
+  neighbourhoods, and each chunk of the whole pool's pass as it is written. Search stays on the
+  first embeddings, which cover the whole pool, until the whole pool is encoded.
 - **between two batches**: the switch is a job on the session's worker, which runs one job at a
   time (storing a batch, proposing the next, a search), holding the loop's lock. The batch on
   screen and its drafts are the screen's and stay; the next proposal trains, anchors and
@@ -25,8 +26,8 @@ section); once MiniLM's are ready the session moves to them:
   embeddings, with a warning in the error line and in the status line.
 
 The status line ends with which embeddings serve the batch (``fast embeddings; MiniLM 21%
-encoded``, ``MiniLM embeddings on 3,400 texts near the labels; the whole pool 21% encoded``, then
-``MiniLM embeddings``); the ``startup`` field shows the upgrade's progress as
+encoded``, ``MiniLM embeddings on 3,400 texts, the labels' neighbourhoods first; the whole pool
+21% encoded``, then ``MiniLM embeddings``); the ``startup`` field shows the upgrade's progress as
 its stage ``upgrade``, and names the embeddings in its ``embeddings`` field.
 """
 
@@ -96,6 +97,7 @@ class Upgrade:
         self._exiting = threading.Event()  # the interpreter exits: stop between two passes
         self._near_failed = False  # handing the neighbourhoods to the loop failed: the whole pool only
         self._every_class = False  # every class has a label (the loop can propose)
+        self._served = 0  # rows the loop serves on the upgraded embeddings, once moved
 
     def cached(self, texts: Sequence[str]) -> Any:
         """The upgraded embeddings of the pool's ``texts`` when the encoder's cache holds them
@@ -173,7 +175,8 @@ class Upgrade:
             return session.closed or self._exiting.is_set()
 
         near = lambda: self._near_labels(session, pool, busy, closed)
-        return self.encode(pool.texts, told, busy=busy, closed=closed, between=near)
+        chunk = lambda first, rows: self._pool_chunk(session, first, rows)
+        return self.encode(pool.texts, told, busy=busy, closed=closed, between=near, on_chunk=chunk)
 
     def encode(
         self,
@@ -183,11 +186,13 @@ class Upgrade:
         busy: Callable[[], bool] = lambda: False,
         closed: Callable[[], bool] = lambda: False,
         between: Callable[[], object] = lambda: None,
+        on_chunk: Callable[[int, np.ndarray], object] | None = None,
     ) -> Any:
         """The upgraded embeddings of the pool's ``texts`` (through the encoder's cache:
         resumable), yielding to the session between two batches of texts: while ``busy()`` (a
         batch being proposed) it waits; once ``closed()`` it stops (raising
-        :class:`UpgradeStopped`); then ``between()``."""
+        :class:`UpgradeStopped`); then ``between()``. ``on_chunk(first_row, rows)`` hears each
+        cache chunk as it is done (:func:`.encoding.encode_pool`)."""
 
         def wait() -> None:
             while busy() and not closed():
@@ -201,7 +206,7 @@ class Upgrade:
             wait()
             on_progress(done, total)
 
-        return encode_pool(self.encoder, texts, told)
+        return encode_pool(self.encoder, texts, told, on_chunk)
 
     # ---- the labels' neighbourhoods first -----------------------------------------------------
 
@@ -230,6 +235,16 @@ class Upgrade:
                 ids, rows = [], []
                 self._look(session)
         self._hand_over(session, ids, rows)
+
+    def _pool_chunk(self, session: SessionAccess, first: int, rows: np.ndarray) -> None:
+        """A chunk of the whole pool's pass joins the neighbourhoods in the loop (held until the
+        move): at 0.1% the neighbourhoods are mostly the majority's, and the loop finds more
+        rare items with the rest of the pool coming in as it is encoded (benchmarks/near_labels.py)."""
+        if self.neighbours and encodes_uncached(self.encoder):  # else the loop moves once, whole
+            ids = list(range(first, first + len(rows)))
+            if self.near is not None:  # not encoded again as a neighbour
+                self.near.done(ids)
+            self._hand_over(session, ids, [rows])
 
     def _look(self, session: SessionAccess) -> bool:
         """Queue the labels not seen yet (:class:`~.neighbourhoods.Neighbourhoods`); False while
@@ -294,6 +309,7 @@ class Upgrade:
                     pool.fill(ids, vectors)
                     if pool.missing is None:  # the neighbourhoods covered the pool: its index, behind
                         session.run(self._on_switched)
+                self._served = len(pool) - (0 if pool.missing is None else int(pool.missing.sum()))
         except Exception as exc:  # the loop stays as it was; the whole pool's switch may still come
             log.exception("moving to the labels' neighbourhoods failed")
             self._near_failed = True
@@ -357,8 +373,8 @@ class Upgrade:
     def _status(self, done: int | None, total: int | None) -> str:
         if done is not None and total is not None:
             self._share = done / max(total, 1)
-        if self._first is not None and self.near is not None:  # the loop moved
-            near = f"{self.name} embeddings on {self.near.encoded:,} texts near the labels"
+        if self._first is not None:  # the loop moved
+            near = f"{self.name} embeddings on {self._served:,} texts, the labels' neighbourhoods first"
             return f"{near}; the whole pool {self._share:.0%} encoded"
         return f"{self.first} embeddings; {self.name} {self._share:.0%} encoded"
 

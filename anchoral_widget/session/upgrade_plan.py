@@ -10,12 +10,16 @@ import os
 from typing import Any
 
 from ..errors import InputError
+from .encoding import usable_cores
 
 #: What a session that encodes its pool upgrades to unless told otherwise: MiniLM's own vectors.
 DEFAULT_UPGRADE = "onnx"
 
 #: Texts per forward pass of the upgrade: the most encoding a proposal that starts meanwhile overlaps.
 UPGRADE_BATCH = 16
+#: Texts per cache chunk of the upgrade: each reaches the loop once written, so about a batch's
+#: worth at a person's pace on one core (the encoder's own default, 4,096, is minutes of it).
+UPGRADE_CHUNK = 1024
 
 _FAMILY = {"fast": "fast", "minilm": "MiniLM", "onnx": "MiniLM", "onnx-int8": "MiniLM int8"}
 
@@ -45,8 +49,11 @@ def plan_upgrade(spec: Any, encoder: Any, *, encodes_pool: bool) -> Any:
     elif not encodes_pool:
         raise InputError("upgrade= re-encodes the pool the session encodes: not with embeddings= or loop=")
     if isinstance(spec, (str, os.PathLike)):
-        # one core, short passes: the person's batches come first
-        upgrade = make_encoder(spec, progress=False, threads=1, batch_size=UPGRADE_BATCH)
+        # every core but the loop's, at low priority, in short passes: the person's batches come first
+        threads = max(1, usable_cores() - 1)
+        upgrade = make_encoder(
+            spec, progress=False, threads=threads, batch_size=UPGRADE_BATCH, chunk_size=UPGRADE_CHUNK
+        )
     else:
         upgrade = make_encoder(spec)
     same = getattr(upgrade, "model_id", None)

@@ -11,10 +11,11 @@ from encode_child import HashModel
 from upgrades import SEEDS, SMALL, TEXTS, WIDE, N, Wider, answer_all, encoders, upgrade_of, wait_until
 
 from anchoral_widget.errors import InputError
+from anchoral_widget.session import upgrade_plan
 from anchoral_widget.session.progress import Progress
 from anchoral_widget.session.startup import start_session
 from anchoral_widget.session.upgrade import Upgrade, UpgradeStopped
-from anchoral_widget.session.upgrade_plan import embeddings_name, plan_upgrade
+from anchoral_widget.session.upgrade_plan import UPGRADE_CHUNK, embeddings_name, plan_upgrade
 
 
 @pytest.mark.parametrize(
@@ -136,7 +137,7 @@ def test_an_upgrade_that_fails_half_way_leaves_the_session_on_its_embeddings_and
     again.close(wait=True)
 
 
-def test_no_upgrade_when_turned_off_or_for_an_encoder_of_ones_own(tmp_path):
+def test_no_upgrade_when_turned_off_or_for_an_encoder_of_ones_own(tmp_path, monkeypatch):
     first, _ = encoders(tmp_path, Wider())
     session = start_session(TEXTS, ["other", "eye"], ["eye"], encoder=first, upgrade=None, store=None, **SMALL)
     session.start()
@@ -149,7 +150,11 @@ def test_no_upgrade_when_turned_off_or_for_an_encoder_of_ones_own(tmp_path):
     from anchoral_widget.session.encoding import session_encoder
 
     upgrade = plan_upgrade("auto", session_encoder("fast"), encodes_pool=True)
-    assert upgrade.spec.name == "onnx" and upgrade.threads == 1 and embeddings_name(upgrade) == "MiniLM"
+    assert upgrade.spec.name == "onnx" and embeddings_name(upgrade) == "MiniLM"
+    assert upgrade.chunk_size == UPGRADE_CHUNK  # about a batch's worth reaches the loop at a time
+    for cores, threads in ((1, 1), (2, 1), (16, 15)):  # every core but the loop's
+        monkeypatch.setattr(upgrade_plan, "usable_cores", lambda cores=cores: cores)
+        assert plan_upgrade("auto", session_encoder("fast"), encodes_pool=True).threads == threads
     assert plan_upgrade("auto", session_encoder("fast"), encodes_pool=False) is None
     assert plan_upgrade("onnx", session_encoder("onnx"), encodes_pool=True) is None, "the same vectors"
     with pytest.raises(InputError, match="upgrade= re-encodes the pool"):

@@ -49,14 +49,14 @@ def test_the_loop_moves_to_the_labels_neighbourhoods_before_the_whole_pool_is_en
     try:
         # the whole pool's encode waits at its last chunk (8 of 120 texts)
         wait_until(lambda: upgrade.early and session.snapshot()["status"].endswith("pool 93% encoded"))
-        assert session.wait(30)
+        # each chunk of the whole pool's pass joins the neighbourhoods as it is written: all but the last
+        wait_until(lambda: session.wait(30) and not session.loop.pool.missing[:112].any())
         missing = session.loop.pool.missing
         assert missing is not None and not upgrade.done
-        assert not missing[list(SEEDS)].any(), "every label's item is encoded before the loop moves"
         s = session.snapshot()
-        encoded = int((~missing).sum())
+        served = int((~missing).sum())
         assert s["status"].endswith(
-            f"· better embeddings on {encoded:,} texts near the labels; the whole pool 93% encoded"
+            f"· better embeddings on {served:,} texts, the labels' neighbourhoods first; the whole pool 93% encoded"
         )
         assert s["startup"]["stage"] == "upgrade" and s["startup"]["embeddings"] == "better"
         answer_all(session)  # proposed before the move

@@ -70,6 +70,8 @@ class OnnxRunner:
         if threads is not None:  # a background encode keeps to its share of the cores
             options.intra_op_num_threads = threads
             options.inter_op_num_threads = 1
+            # idle workers sleep instead of spinning: the cores they leave are the loop's
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self.session = ort.InferenceSession(str(folder / "model.onnx"), options, providers=providers)
         self.device = "cuda" if self.session.get_providers()[0] == "CUDAExecutionProvider" else "cpu"
         self.dim = int(config["dim"])
