@@ -8,7 +8,8 @@ each labelled item, then its ``NEIGHBOURS`` nearest items in `fast`, minority la
 :func:`~anchoral_widget.engine.pool.switch_loop` with ``missing=`` then ``Pool.fill`` (the loop
 searches and trains only on what is encoded). Time is counted in batches: while a person labels
 a batch (``--seconds-per-batch``) the upgrade encodes ``rate x seconds`` texts, the labels'
-neighbourhoods first and the whole pool (in its order, for the cache) with what is left. The
+neighbourhoods first and the whole pool (in its order, for the cache) with what is left, each
+chunk of it (``UPGRADE_CHUNK`` texts) reaching the loop once written, as in the session. The
 upgrade hears of a batch's labels at its submit, so their neighbourhoods serve the batch after
 next; the first batch is proposed on `fast` before anything is encoded. The rate is `onnx` on one thread,
 measured in this run, and half of it (a slower machine, or a busier one).
@@ -46,11 +47,12 @@ def replay(v, v_new, X_test_new, seed: int, budget: int, per_batch: int, neighbo
     from anchoral_widget.engine.loop.switch import switch_loop
     from anchoral_widget.engine.search.exact import ExactIndex
     from anchoral_widget.session.neighbourhoods import Neighbourhoods
+    from anchoral_widget.session.upgrade_plan import UPGRADE_CHUNK
 
     loop, initial = start_loop(v, "exact", "anchoral", seed)
     near = Neighbourhoods(v.X, ExactIndex(v.X), neighbours)
     n, b = len(v.labels), loop.config["batch_size"]
-    whole, handed, moved, whole_at = 0, [], None, None
+    whole, handed, moved, whole_at, whole_handed = 0, [], None, None, 0
     for batch in range(budget // b):
         if whole >= n and whole_at is None:  # the whole pool is encoded: the session's last switch
             switch_loop(loop, v_new.X, X_test_new)
@@ -77,6 +79,12 @@ def replay(v, v_new, X_test_new, seed: int, budget: int, per_batch: int, neighbo
                 handed += ids
                 budget_left -= len(ids)
             whole += budget_left
+            # each chunk of the whole pool's pass reaches the loop once written, as in the session
+            written = n if whole >= n else whole // UPGRADE_CHUNK * UPGRADE_CHUNK
+            if written > whole_handed:
+                handed += range(whole_handed, written)
+                near.done(list(range(whole_handed, written)))
+                whole_handed = written
         loop.simulate(v.labels, b)  # proposed on what was handed over before it, then labelled
     return {
         **found(loop, initial, v, seed),
@@ -186,13 +194,16 @@ def main(argv=None) -> int:
 
 
 def report(args, rate_one: float, results: dict, load1: float, neighbours: int) -> str:
+    from anchoral_widget.session.upgrade_plan import UPGRADE_CHUNK
+
     lines = [
         "## The encoder upgrade, the labels' neighbourhoods first",
         "",
         f"A session starts on `fast`; its upgrade encodes each labelled item and its {neighbours} nearest items (in "
         "`fast`) with MiniLM first, minority labels first, and the loop moves to MiniLM's vectors once the labels "
         "and the minority labels' neighbourhoods are in, searching and training only on what is encoded; more "
-        "arrive between batches, and the whole pool follows. Replayed batch by batch with the session's own "
+        f"arrive between batches: new labels' neighbourhoods, and each {UPGRADE_CHUNK:,}-text chunk of the whole "
+        "pool's pass (in the pool's order, with what encoding is left) once written. Replayed batch by batch with the session's own "
         f"parts (`Neighbourhoods`, `switch_loop(missing=)`, `Pool.fill`). `onnx` on one thread: {rate_one:.0f} "
         f"texts/s in this run (load average {load1:.1f}); a person labels a batch in {args.seconds_per_batch:.0f} s, "
         "so the upgrade encodes that rate times 30 s per batch, or half or a quarter of it (a slower or busier "
