@@ -48,7 +48,7 @@ from ..engine.pool import Pool, learner_reads_texts
 from ..errors import AnchorALError
 from .access import SessionAccess
 from .encoding import encode_pool
-from .neighbourhoods import NEIGHBOURS, Neighbourhoods
+from .neighbourhoods import NEIGHBOURS, RARE_NEIGHBOURS, Neighbourhoods
 from .upgrade_plan import UPGRADE_BATCH, embeddings_name, encodes_uncached
 
 log = logging.getLogger(__name__)
@@ -78,6 +78,7 @@ class Upgrade:
     #: Items encoded first around each label (:data:`~.neighbourhoods.NEIGHBOURS`); 0: none, the
     #: loop moves once the whole pool is encoded.
     neighbours = NEIGHBOURS
+    rare_neighbours = RARE_NEIGHBOURS  #: around a minority label, in all
 
     def __init__(self, encoder: Any, *, test_texts: list[str] | None = None, first: str = "fast"):
         self.encoder, self.test_texts = encoder, test_texts
@@ -256,7 +257,7 @@ class Upgrade:
             if self.near is None:
                 if not self.neighbours or not encodes_uncached(self.encoder):
                     return False
-                self.near = Neighbourhoods(loop.pool.embeddings, loop.pool.index, self.neighbours)
+                self.near = Neighbourhoods(loop.pool.embeddings, loop.pool.index, self.neighbours, self.rare_neighbours)
             labels, minority = loop.labels, loop.minority
             self._every_class = set(loop.classes) <= set(labels.values())
         self.near.add(labels, minority)

@@ -38,6 +38,7 @@ class SlowLastChunk(Wider):
 
 def test_the_loop_moves_to_the_labels_neighbourhoods_before_the_whole_pool_is_encoded(tmp_path, monkeypatch):
     monkeypatch.setattr(Upgrade, "neighbours", 5)
+    monkeypatch.setattr(Upgrade, "rare_neighbours", 10)
     gate = threading.Event()
     first, better = encoders(tmp_path, SlowLastChunk(gate))
     session = start_session(
@@ -83,13 +84,17 @@ def test_the_neighbourhoods_come_labels_first_then_minority_neighbours_then_the_
 
     X, _, _ = clustered_pool(n=300, d=8, seed=3)
     index = ExactIndex(X)
-    near = Neighbourhoods(X, index, neighbours=4)
+    near = Neighbourhoods(X, index, neighbours=4, rare_neighbours=10)
     assert near.add({10: "other", 20: "eye"}, ["eye"]) == 2 and near.urgent
     around = {i: set(index.query(X[[i]], 4)[0][0].tolist()) for i in (10, 20, 30)}
+    wider = set(index.query(X[[20]], 10)[0][0].tolist())
     order = near.take(1000)
     assert order[:2] == [20, 10], "the labelled items, minority first"
     assert set(order[2:5]) == around[20] - {20, 10}, "then the minority label's neighbours"
-    assert set(order[5:]) == around[10] - around[20] - {10, 20}
+    assert not near.urgent, "what the loop needs before it moves is in"
+    ring = len(wider - around[20] - {10})
+    assert set(order[5 : 5 + ring]) == wider - around[20] - {10}, "then its wider neighbourhood"
+    assert set(order[5 + ring :]) == around[10] - wider - {10}, "then the majority label's"
     near.done(order[:3])
     assert near.add({10: "other", 20: "eye"}, ["eye"]) == 0, "a label is looked around once"
     near.add({10: "other", 20: "eye", 30: "other"}, ["eye"])
@@ -140,6 +145,7 @@ def test_a_pool_arriving_in_parts_refuses_what_it_cannot_fill_in_place():
 
 def test_an_upgrade_that_fails_after_the_move_puts_the_loop_back_on_its_first_embeddings(tmp_path, monkeypatch):
     monkeypatch.setattr(Upgrade, "neighbours", 5)
+    monkeypatch.setattr(Upgrade, "rare_neighbours", 10)
     gate = threading.Event()
     first, better = encoders(tmp_path, SlowLastChunk(gate, fail=True))
     session = start_session(
@@ -184,6 +190,7 @@ def test_a_process_that_exits_while_the_upgrade_encodes_exits_cleanly(tmp_path):
 
 def test_the_loop_moves_only_once_every_class_has_a_label_and_the_rare_neighbourhoods_are_in(tmp_path, monkeypatch):
     monkeypatch.setattr(Upgrade, "neighbours", 5)
+    monkeypatch.setattr(Upgrade, "rare_neighbours", 10)
     gate = threading.Event()
     # 0.3 s a pass: the whole pool's encode is still under way (and looks for labels) when the rare
     # label comes, and waits at its last chunk until the test is done
