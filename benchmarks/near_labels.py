@@ -4,7 +4,8 @@ the start, and moving only once the whole pool is encoded (`benchmarks/upgrade.p
 
 The session's upgrade, replayed batch by batch on each dataset's whole pool with the session's
 own parts: :class:`~anchoral_widget.session.neighbourhoods.Neighbourhoods` (what is encoded first:
-each labelled item, then its ``NEIGHBOURS`` nearest items in `fast`, minority labels first) and
+each labelled item, then its ``NEIGHBOURS`` nearest items in `fast`, minority labels first, a
+minority label's wider ``RARE_NEIGHBOURS`` before the majority labels' neighbourhoods) and
 :func:`~anchoral_widget.engine.pool.switch_loop` with ``missing=`` then ``Pool.fill`` (the loop
 searches and trains only on what is encoded). Time is counted in batches: while a person labels
 a batch (``--seconds-per-batch``) the upgrade encodes ``rate x seconds`` texts, the labels'
@@ -12,7 +13,7 @@ neighbourhoods first and the whole pool (in its order, for the cache) with what 
 chunk of it (``UPGRADE_CHUNK`` texts) reaching the loop once written, as in the session. The
 upgrade hears of a batch's labels at its submit, so their neighbourhoods serve the batch after
 next; the first batch is proposed on `fast` before anything is encoded. The rate is `onnx` on one thread,
-measured in this run, and half of it (a slower machine, or a busier one).
+measured in this run, and a half and a quarter of it (a slower machine, or a busier one).
 
 The loop as in ``benchmarks/upgrade.py``'s whole pools: the paper's initial set, b=25, A=10,
 K=50, M=1,000, exact search, default learner, budget 1000 labels, test set encoded by the
@@ -42,7 +43,7 @@ from upgrade_models import rate
 from upgrade_replay import batches_during, found, run
 
 
-def replay(v, v_new, X_test_new, seed: int, budget: int, per_batch: int, neighbours: int) -> dict:
+def replay(v, v_new, X_test_new, seed: int, budget: int, per_batch: int, neighbours: int, rare: int) -> dict:
     """One session's upgrade, replayed: ``v`` on `fast`, ``v_new`` the same pool on `onnx`."""
     from anchoral_widget.engine.loop.switch import switch_loop
     from anchoral_widget.engine.search.exact import ExactIndex
@@ -50,7 +51,7 @@ def replay(v, v_new, X_test_new, seed: int, budget: int, per_batch: int, neighbo
     from anchoral_widget.session.upgrade_plan import UPGRADE_CHUNK
 
     loop, initial = start_loop(v, "exact", "anchoral", seed)
-    near = Neighbourhoods(v.X, ExactIndex(v.X), neighbours)
+    near = Neighbourhoods(v.X, ExactIndex(v.X), neighbours, rare)
     n, b = len(v.labels), loop.config["batch_size"]
     whole, handed, moved, whole_at, whole_handed = 0, [], None, None, 0
     for batch in range(budget // b):
@@ -103,6 +104,7 @@ def main(argv=None) -> int:
     parser.add_argument("--seconds-per-batch", type=float, default=30.0)
     parser.add_argument("--rate-factors", default="1,0.5,0.25", help="the measured one-thread rate times these")
     parser.add_argument("--neighbours", type=int, help="items encoded first around each label (default: the session's)")
+    parser.add_argument("--rare-neighbours", type=int, help="around a minority label, in all (default: the session's)")
     parser.add_argument("--speed-n", type=int, default=500)
     parser.add_argument("--section", default="near_labels")
     parser.add_argument("--no-write", action="store_true")
@@ -111,16 +113,18 @@ def main(argv=None) -> int:
     if args.from_json:
         saved = json.loads((RESULTS / f"{args.section}.json").read_text())
         args = argparse.Namespace(**{**vars(args), **saved["args"]})
-        text = report(args, saved["rate_one"], saved["results"], saved["load"], saved["neighbours"])
+        rare = saved.get("rare_neighbours", saved["neighbours"])
+        text = report(args, saved["rate_one"], saved["results"], saved["load"], (saved["neighbours"], rare))
         print(text)
         write_section(args.section, text, stamp=saved["stamp"], command=saved["command"])
         return 0
 
     from anchoral_widget.data.datasets import load_dataset
     from anchoral_widget.engine.vectors.encoder import Encoder
-    from anchoral_widget.session.neighbourhoods import NEIGHBOURS
+    from anchoral_widget.session.neighbourhoods import NEIGHBOURS, RARE_NEIGHBOURS
 
     neighbours = args.neighbours or NEIGHBOURS
+    rare = args.rare_neighbours or RARE_NEIGHBOURS
     seeds = [int(s) for s in args.seeds.split(",")]
     factors = [float(f) for f in args.rate_factors.split(",")]
     runs_dir = cache_root() / "upgrade-runs"
@@ -165,7 +169,7 @@ def main(argv=None) -> int:
             plans[plan] = []
             for seed in seeds:
                 t0 = time.perf_counter()
-                result = replay(v["fast"], v["onnx"], Xt["onnx"], seed, args.budget, per_batch, neighbours)
+                result = replay(v["fast"], v["onnx"], Xt["onnx"], seed, args.budget, per_batch, neighbours, rare)
                 plans[plan].append(result)
                 print(
                     f"{dname} {plan} seed {seed}: found {result['minority_found']} (moved at batch "
@@ -182,10 +186,11 @@ def main(argv=None) -> int:
             per_rate[before] = {"factor": factor, "per_batch": per_batch}
         results[dname] = {"pool": n, "plans": plans, "rates": per_rate}
 
-    text = report(args, rate_one, results, load1, neighbours)
+    text = report(args, rate_one, results, load1, (neighbours, rare))
     print(text)
     if not args.no_write:
         saved = {"rate_one": rate_one, "results": results, "load": load1, "neighbours": neighbours}
+        saved["rare_neighbours"] = rare
         saved.update(stamp=now(), command=command_line())
         saved["args"] = {k: getattr(args, k) for k in ("seeds", "budget", "seconds_per_batch", "rarities")}
         (RESULTS / f"{args.section}.json").write_text(json.dumps(saved, indent=1))
@@ -193,15 +198,16 @@ def main(argv=None) -> int:
     return 0
 
 
-def report(args, rate_one: float, results: dict, load1: float, neighbours: int) -> str:
+def report(args, rate_one: float, results: dict, load1: float, around: tuple[int, int]) -> str:
     from anchoral_widget.session.upgrade_plan import UPGRADE_CHUNK
 
     lines = [
         "## The encoder upgrade, the labels' neighbourhoods first",
         "",
-        f"A session starts on `fast`; its upgrade encodes each labelled item and its {neighbours} nearest items (in "
-        "`fast`) with MiniLM first, minority labels first, and the loop moves to MiniLM's vectors once the labels "
-        "and the minority labels' neighbourhoods are in, searching and training only on what is encoded; more "
+        "A session starts on `fast`; its upgrade encodes with MiniLM first the labelled items, then the "
+        f"{around[0]} nearest items (in `fast`) of each minority label, then the rest of its {around[1]} nearest, then "
+        f"the {around[0]} nearest of the other labels; the loop moves to MiniLM's vectors once the labels "
+        "and the minority labels' first neighbourhoods are in, searching and training only on what is encoded; more "
         f"arrive between batches: new labels' neighbourhoods, and each {UPGRADE_CHUNK:,}-text chunk of the whole "
         "pool's pass (in the pool's order, with what encoding is left) once written. Replayed batch by batch with the session's own "
         f"parts (`Neighbourhoods`, `switch_loop(missing=)`, `Pool.fill`). `onnx` on one thread: {rate_one:.0f} "
