@@ -28,7 +28,7 @@ from transformer_session import ratios
 
 NO_LOSS = "no significant loss"
 # near_labels replays the upgrade at the encoding rate measured in its run, and at fractions of it.
-RATES = {1.0: "this machine's rate", 0.5: "half of it", 0.25: "a quarter of it"}
+RATES = {1.0: "this machine's rate", 0.5: "half of it", 0.333: "a third of it (10 s a batch)", 0.25: "a quarter of it"}
 
 
 def headline() -> list[str]:
@@ -279,7 +279,24 @@ def near_labels() -> list[str]:
                 "near_labels",
             )
         )
+        if "randsub" in r["plans"]:
+            out.append(_against_randsub(name, r))
     return out
+
+
+def _against_randsub(name: str, r: dict) -> str:
+    """The session with its upgrade against random subsampling on MiniLM: found and AUC, every rate."""
+    parts, kept = [], []
+    for plan, rate in r["rates"].items():
+        if plan.startswith("near the labels"):
+            f, a = (paired(r["plans"], key, plan, "randsub") for key in ("minority_found", "auc"))
+            where = RATES.get(rate["factor"], f"{rate['factor']:g} times this machine's rate")
+            parts.append(
+                f"{f['diff']:+.1f} found (p={f['t_p']:.2g}), AUC {a['diff']:+.2f} (p={a['t_p']:.2g}) at {where}"
+            )
+            kept += [not significant_loss(f), not significant_loss(a)]
+    what = f"Encoder upgrade against randsub on MiniLM, {name}"
+    return line(what, "; ".join(parts), NO_LOSS + " in found or AUC at every rate", all(kept), "near_labels")
 
 
 def claims() -> list[str]:

@@ -95,6 +95,17 @@ def replay(v, v_new, X_test_new, seed: int, budget: int, per_batch: int, neighbo
     }
 
 
+ALONE = ("fast", "onnx", "randsub")  # runs on one set of embeddings, without the upgrade
+
+
+def randsub(v, seed: int, budget: int) -> dict:
+    """Random subsampling (M=10,000) on MiniLM's vectors with the default learner: the simpler
+    choice the session must beat."""
+    loop, initial = start_loop(v, "exact", "randsub", seed)
+    loop.simulate(v.labels, budget)
+    return found(loop, initial, v, seed)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--datasets", default="icd10-eye,tweets-sentiment")
@@ -102,7 +113,11 @@ def main(argv=None) -> int:
     parser.add_argument("--rarities", default="0.01,0.001", help="the minority's share of each pool (as in claims)")
     parser.add_argument("--budget", type=int, default=1000)
     parser.add_argument("--seconds-per-batch", type=float, default=30.0)
-    parser.add_argument("--rate-factors", default="1,0.5,0.25", help="the measured one-thread rate times these")
+    parser.add_argument(
+        "--rate-factors",
+        default="1,0.333,0.25",
+        help="the measured one-thread rate times these (at 30 s a batch: 1/3 is a person's 10 s a batch)",
+    )
     parser.add_argument("--neighbours", type=int, help="items encoded first around each label (default: the session's)")
     parser.add_argument("--rare-neighbours", type=int, help="around a minority label, in all (default: the session's)")
     parser.add_argument("--speed-n", type=int, default=500)
@@ -152,14 +167,18 @@ def main(argv=None) -> int:
     for v, Xt in pools:
         dname, n = v["fast"].name, len(v["fast"].labels)
         plans: dict[str, list] = {}
-        for alone in ("fast", "onnx"):
+        for alone in ALONE:
             plans[alone] = []
             for seed in seeds:
                 path = runs_dir / f"{dname.replace(' ', '')}-full-{alone}-s{seed}-b{args.budget}.json"
                 if path.exists():
                     result = json.loads(path.read_text())
                 else:
-                    result = run(v[alone], seed, args.budget)
+                    result = (
+                        randsub(v["onnx"], seed, args.budget)
+                        if alone == "randsub"
+                        else run(v[alone], seed, args.budget)
+                    )
                     path.write_text(json.dumps(result))
                 plans[alone].append(result)
         per_rate = {}
@@ -192,7 +211,9 @@ def main(argv=None) -> int:
         saved = {"rate_one": rate_one, "results": results, "load": load1, "neighbours": neighbours}
         saved["rare_neighbours"] = rare
         saved.update(stamp=now(), command=command_line())
-        saved["args"] = {k: getattr(args, k) for k in ("seeds", "budget", "seconds_per_batch", "rarities")}
+        saved["args"] = {
+            k: getattr(args, k) for k in ("seeds", "budget", "seconds_per_batch", "rarities", "rate_factors")
+        }
         (RESULTS / f"{args.section}.json").write_text(json.dumps(saved, indent=1))
         write_section(args.section, text, stamp=saved["stamp"], command=saved["command"])
     return 0
@@ -212,12 +233,14 @@ def report(args, rate_one: float, results: dict, load1: float, around: tuple[int
         "pool's pass (in the pool's order, with what encoding is left) once written. Replayed batch by batch with the session's own "
         f"parts (`Neighbourhoods`, `switch_loop(missing=)`, `Pool.fill`). `onnx` on one thread: {rate_one:.0f} "
         f"texts/s in this run (load average {load1:.1f}); a person labels a batch in {args.seconds_per_batch:.0f} s, "
-        "so the upgrade encodes that rate times 30 s per batch, or half or a quarter of it (a slower or busier "
+        f"so the upgrade encodes that rate times {args.seconds_per_batch:.0f} s per batch, or that times "
+        f"{getattr(args, 'rate_factors', '1,0.5,0.25')} (a third: a person's 10 s a batch; less: a slower or busier "
         "machine); the upgrade hears of a batch's labels at its submit, so their neighbourhoods serve the batch "
         "after next; the first batch is proposed on `fast`. `whole pool first`: the move only once the whole pool is "
         "encoded, at the same rate (as before this change). Whole pools, the rare class at "
         f"{getattr(args, 'rarities', '0.01')} of each (subsampled as in `claims`), budget "
-        f"{args.budget} labels, seeds {args.seeds}; paired against MiniLM (`onnx`) from the start.",
+        f"{args.budget} labels, seeds {args.seeds}; paired against MiniLM (`onnx`) from the start, and against random "
+        "subsampling (`randsub`, M=10,000) on MiniLM's vectors with the same learner.",
         "",
     ]
     headers = [
@@ -250,7 +273,7 @@ def report(args, rate_one: float, results: dict, load1: float, around: tuple[int
                     "-" if p is None else f"{p['diff']:+.2f} [{p['ci'][0]:+.2f}, {p['ci'][1]:+.2f}] p={p['t_p']:.2g}",
                     "-" if q is None else f"{q['diff']:+.2f} [{q['ci'][0]:+.2f}, {q['ci'][1]:+.2f}] p={q['t_p']:.2g}",
                     ",".join(map(str, moved)) or "-",
-                    ",".join(map(str, whole)) or ("-" if plan in ("fast", "onnx") else f"after {args.budget // 25}"),
+                    ",".join(map(str, whole)) or ("-" if plan in ALONE else f"after {args.budget // 25}"),
                 ]
             )
         for plan in r["rates"]:
@@ -265,8 +288,16 @@ def report(args, rate_one: float, results: dict, load1: float, around: tuple[int
                 f"- {dname} at {plan.split(', ')[1]} (the whole pool takes {whole_k[plan]} batches): minority found "
                 f"{_versus(p)} near the labels; {_versus(q)} waiting for the whole pool."
             )
+            if "randsub" in r["plans"]:
+                f, a = (paired(r["plans"], key, plan, "randsub") for key in ("minority_found", "auc"))
+                verdicts.append(f"  Against randsub on MiniLM: minority found {_than(f)}; minority-F1 AUC {_than(a)}.")
     lines += [markdown_table(headers, rows), "", "### No loss?", "", *verdicts]
     return "\n".join(lines)
+
+
+def _than(p: dict) -> str:
+    verdict = "**a loss**" if significant_loss(p) else "no significant loss"
+    return f"{p['a']:.2f} against {p['b']:.2f} ({p['diff']:+.2f}, p={p['t_p']:.2g}: {verdict})"
 
 
 def _versus(p: dict) -> str:
