@@ -8,9 +8,9 @@ loop moves to the new embeddings as soon as the labels and the minority labels' 
 are in, searching only the items encoded so far (:meth:`~..engine.pool.Pool.swap` with
 ``missing=``); the rest of the pool follows chunk by chunk. Replayed on the whole icd10-eye and
 tweets pools at 1% and 0.1% (10 seeds), the loop then finds as many rare items as MiniLM from the
-start at this machine's one-core rate and at a half of it, where waiting for the whole pool found
-up to 22% fewer; at a quarter, 2% fewer on icd10-eye at 0.1% (0.8 items), no loss elsewhere
-(benchmarks/RESULTS.md, ``near_labels``).
+start at a person's 30 s and 10 s a batch on this machine's one core, where waiting for the whole
+pool found up to 22% fewer; at 7.5 s, icd10-eye at 0.1% is at the edge (2-3% fewer, p=0.022 and
+0.066 in two runs) (benchmarks/RESULTS.md, ``near_labels``).
 """
 
 from __future__ import annotations
