@@ -42,8 +42,7 @@ def encode_pool(
     except (TypeError, ValueError):
         accepts = set()
     options = {"on_progress": on_progress, "mmap": True, "on_chunk": on_chunk}
-    options = {k: v for k, v in options.items() if v is not None}
-    return encoder.encode(texts, **{k: v for k, v in options.items() if k in accepts})
+    return encoder.encode(texts, **{k: v for k, v in options.items() if k in accepts and v is not None})
 
 
 def usable_cores() -> int:

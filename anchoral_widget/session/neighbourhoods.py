@@ -116,7 +116,3 @@ class Neighbourhoods:
     def pending(self) -> bool:
         """Whether anything queued is still to encode."""
         return self._left(self._urgent) or self._left(self._rest)
-
-    @property
-    def encoded(self) -> int:
-        return int((~self.missing).sum())
