@@ -20,6 +20,8 @@ from anchoral_widget.engine.loop.store_backends import open_backend
 HERE = Path(__file__).parent
 PEOPLE = ("alice", "bob", "carol")
 SECONDS = 30.0
+KILLS = 8
+LONGEST = 120.0  # a busy machine starts kernels slowly: labelling goes on until KILLS were made
 PARAMS = dict(classes=["other", "rare"], minority=["rare"], batch_size=10, subpool_size=300, index="exact")
 
 
@@ -63,8 +65,8 @@ def test_kills_of_every_kernel_and_of_the_server_lose_and_double_nothing(postgre
     rounds = dict.fromkeys(PEOPLE, 0)
     members = {name: Member(url, name, 0) for name in PEOPLE}
     kills = server_restarts = 0
-    deadline = time.monotonic() + SECONDS
-    while time.monotonic() < deadline:
+    start = time.monotonic()
+    while (elapsed := time.monotonic() - start) < SECONDS or (kills < KILLS and elapsed < LONGEST):
         time.sleep(float(rng.uniform(0.5, 2.0)))
         if rng.random() < 0.15:
             postgres.restart()  # immediate: no checkpoint, like a crash
@@ -100,4 +102,4 @@ def test_kills_of_every_kernel_and_of_the_server_lose_and_double_nothing(postgre
     resumed = ActiveLoop(X, store=url, annotator="lead", **PARAMS)
     assert set(resumed.labels) == set(labelled) and all(resumed.labels[i] == y[i] for i in labelled)
     print(f"{kills} kills, {server_restarts} server restarts, {len(acked)} acknowledged labels")
-    assert kills >= 8 and server_restarts >= 1 and len(acked) > 100
+    assert kills >= KILLS and server_restarts >= 1 and len(acked) > 100
