@@ -79,6 +79,9 @@ class Upgrade:
     #: loop moves once the whole pool is encoded.
     neighbours = NEIGHBOURS
     rare_neighbours = RARE_NEIGHBOURS  #: around a minority label, in all
+    #: Rows of the whole pool's pass held for the move while the loop cannot move yet (~100 MB of
+    #: MiniLM's); beyond, chunks wait for the whole pool's switch (read from the encoder's cache).
+    held_rows = 65_536
 
     def __init__(self, encoder: Any, *, test_texts: list[str] | None = None, first: str = "fast"):
         self.encoder, self.test_texts = encoder, test_texts
@@ -242,6 +245,8 @@ class Upgrade:
         move): at 0.1% the neighbourhoods are mostly the majority's, and the loop finds more
         rare items with the rest of the pool coming in as it is encoded (benchmarks/near_labels.py)."""
         if self.neighbours and encodes_uncached(self.encoder):  # else the loop moves once, whole
+            if not self._ready() and len(self._held[0]) + len(rows) > self.held_rows:
+                return  # left to the whole pool's switch, and to the labels' neighbourhoods
             ids = list(range(first, first + len(rows)))
             if self.near is not None:  # not encoded again as a neighbour
                 self.near.done(ids)

@@ -2,6 +2,7 @@
 whole pool is encoded, once every class has a label, on a pool whose embeddings arrive in parts;
 a failure after the move puts the loop back on its first embeddings."""
 
+import re
 import threading
 import time
 
@@ -188,19 +189,24 @@ def test_a_process_that_exits_while_the_upgrade_encodes_exits_cleanly(tmp_path):
         assert done.returncode == 0 and "terminate called" not in done.stderr, done.stderr[-2000:]
 
 
-def test_the_loop_moves_only_once_every_class_has_a_label_and_the_rare_neighbourhoods_are_in(tmp_path, monkeypatch):
+def cold_session(tmp_path, monkeypatch, gate):
+    """A session with no rare label yet whose upgrade runs (0.3 s a pass: the whole pool's encode
+    is still under way, and looks for labels, when the rare label comes) and waits at its last
+    chunk until ``gate`` opens."""
     monkeypatch.setattr(Upgrade, "neighbours", 5)
     monkeypatch.setattr(Upgrade, "rare_neighbours", 10)
-    gate = threading.Event()
-    # 0.3 s a pass: the whole pool's encode is still under way (and looks for labels) when the rare
-    # label comes, and waits at its last chunk until the test is done
     first, better = encoders(tmp_path, SlowLastChunk(gate, delay=0.3))
     session = start_session(
         TEXTS, ["other", "eye"], ["eye"], encoder=first, upgrade=better, seed_labels={1: "other", 2: "other"},
         store=tmp_path / "l.db", **SMALL,
     )  # fmt: skip
     session.start()
-    upgrade = upgrade_of(session)
+    return session, upgrade_of(session)
+
+
+def test_the_loop_moves_only_once_every_class_has_a_label_and_the_rare_neighbourhoods_are_in(tmp_path, monkeypatch):
+    gate = threading.Event()
+    session, upgrade = cold_session(tmp_path, monkeypatch, gate)
     try:
         assert session.wait(30)
         wait_until(lambda: upgrade.near is not None and not upgrade.near.pending)  # the labels' rows are in
@@ -215,4 +221,28 @@ def test_the_loop_moves_only_once_every_class_has_a_label_and_the_rare_neighbour
     finally:
         gate.set()
     wait_until(lambda: upgrade.done)
+    session.close(wait=True)
+
+
+def test_chunks_of_the_whole_pool_held_before_the_move_stop_at_their_cap(tmp_path, monkeypatch):
+    monkeypatch.setattr(Upgrade, "held_rows", 16)  # two chunks of 8
+    gate = threading.Event()
+    session, upgrade = cold_session(tmp_path, monkeypatch, gate)
+    try:
+        share = lambda: int((re.search(r"(\d+)% encoded$", session.snapshot()["status"]) or [0, 0])[1])
+        wait_until(lambda: share() >= 60)  # chunks written while the loop cannot move (no 'eye' yet)
+        written = share() * len(TEXTS) // 100
+        assert not upgrade.early
+        session.seed([0], "eye")
+        wait_until(lambda: upgrade.early)
+        assert session.wait(30)
+        missing = session.loop.pool.missing
+        assert missing is not None and not missing[[0, 1, 2]].any()
+        near_labels = 3 + 2 * 5 + 10  # at most: the labels, the majority's and the minority's neighbourhoods
+        assert missing[16:written].sum() >= written - 16 - near_labels, "only the first 16 rows were held"
+    finally:
+        gate.set()
+    wait_until(lambda: upgrade.done)
+    assert session.wait(30) and session.loop.pool.missing is None  # the rest came with the whole pool
+    assert session.labels.set_index("id").label.to_dict() == {0: "eye", 1: "other", 2: "other"}
     session.close(wait=True)
