@@ -215,7 +215,11 @@ def unlabelled_sample(size: int, seed: int, excluded: np.ndarray, missing: np.nd
     n = len(excluded)
     if size <= 0 or n == 0:
         return np.empty(0, dtype=np.int64)
-    candidates = np.random.default_rng([seed, 5011]).integers(n, size=min(n, size + size // 4))
+    draws = size + size // 4
+    if missing is not None:  # a pool arriving in parts: as many draws again as its rows still to come
+        present = n - int(missing.sum())
+        draws = draws * n // max(present, 1)
+    candidates = np.random.default_rng([seed, 5011]).integers(n, size=min(n, draws))
     keep = ~excluded[candidates]
     if missing is not None:
         keep &= ~missing[candidates]

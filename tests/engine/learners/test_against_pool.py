@@ -129,14 +129,17 @@ def test_the_papers_learner_is_given_no_sample(pool):
     assert spy.samples == [None]
 
 
-def test_items_still_to_be_encoded_are_not_drawn(pool):
+@pytest.mark.parametrize("encoded", [1, 2, 10])
+def test_items_still_to_be_encoded_are_not_drawn_and_the_sample_keeps_its_size(pool, encoded):
     X, _, _ = pool
-    missing = np.zeros(len(X), dtype=bool)
-    missing[::2] = True
+    missing = np.ones(len(X), dtype=bool)
+    missing[::encoded] = False  # one row in `encoded` has its vector
     loop = ActiveLoop(X.copy(), ["other", "rare"], ["rare"], subpool_size=200, index="exact")
-    loop.pool.swap(X.copy(), missing=missing)
-    sample = loop.unlabelled_sample(1000)
-    assert len(sample) and not missing[sample].any()
+    loop.pool.swap(X.copy(), missing=None if encoded == 1 else missing)
+    sample = loop.unlabelled_sample(50)
+    assert not missing[sample].any()
+    # the learner is fitted against as many rows while the pool arrives as once it is whole
+    assert 45 <= len(sample) <= 50
 
 
 def test_the_held_out_f1_is_of_the_decisions(pool):
