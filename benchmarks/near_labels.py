@@ -121,6 +121,12 @@ def main(argv=None) -> int:
     parser.add_argument("--neighbours", type=int, help="items encoded first around each label (default: the session's)")
     parser.add_argument("--rare-neighbours", type=int, help="around a minority label, in all (default: the session's)")
     parser.add_argument("--speed-n", type=int, default=500)
+    parser.add_argument(
+        "--rate", type=float, help="take this one-thread rate (texts/s) instead of measuring it: to extend a run"
+    )
+    parser.add_argument(
+        "--no-whole-first", action="store_true", help="leave out the move once the whole pool is encoded"
+    )
     parser.add_argument("--section", default="near_labels")
     parser.add_argument("--no-write", action="store_true")
     parser.add_argument("--from-json", action="store_true", help="write the section again from the last run's JSON")
@@ -147,12 +153,7 @@ def main(argv=None) -> int:
     load1 = os.getloadavg()[0]
     names = [n for n in args.datasets.split(",") if n]
     datas = {n: load_dataset(n, seed=0) for n in names}
-    rng = np.random.default_rng(0)
-    sample = []
-    for data in datas.values():
-        texts = list(data.texts)
-        sample += [texts[i] for i in np.sort(rng.choice(len(texts), size=min(args.speed_n, len(texts)), replace=False))]
-    rate_one = rate("onnx", sample, 1)
+    rate_one = args.rate or measured_rate(datas.values(), args.speed_n)
     print(f"onnx, one thread: {rate_one:.0f} texts/s", flush=True)
 
     results: dict = {}
@@ -196,6 +197,8 @@ def main(argv=None) -> int:
                     flush=True,
                 )
             per_rate[plan] = {"factor": factor, "per_batch": per_batch}
+            if args.no_whole_first:
+                continue
             k = batches_during(n, rate_one * factor, args.seconds_per_batch)
             before = f"whole pool first, {per_batch:,} texts per batch"
             plans[before] = []
@@ -212,16 +215,29 @@ def main(argv=None) -> int:
         saved["rare_neighbours"] = rare
         saved.update(stamp=now(), command=command_line())
         saved["args"] = {
-            k: getattr(args, k) for k in ("seeds", "budget", "seconds_per_batch", "rarities", "rate_factors")
+            k: getattr(args, k)
+            for k in ("seeds", "budget", "seconds_per_batch", "rarities", "rate_factors", "rate", "no_whole_first")
         }
         (RESULTS / f"{args.section}.json").write_text(json.dumps(saved, indent=1))
         write_section(args.section, text, stamp=saved["stamp"], command=saved["command"])
     return 0
 
 
+def measured_rate(datas, size: int) -> float:
+    """`onnx` on one thread over a seeded sample of every dataset's texts (texts/s)."""
+    rng = np.random.default_rng(0)
+    sample = []
+    for data in datas:
+        texts = list(data.texts)
+        sample += [texts[i] for i in np.sort(rng.choice(len(texts), size=min(size, len(texts)), replace=False))]
+    return rate("onnx", sample, 1)
+
+
 def report(args, rate_one: float, results: dict, load1: float, around: tuple[int, int]) -> str:
     from anchoral_widget.session.upgrade_plan import UPGRADE_CHUNK
 
+    measured = "as measured in an earlier run (`--rate`)" if getattr(args, "rate", None) else "in this run"
+    whole_first = "`whole pool first`: the move only once the whole pool is encoded, at the same rate (as before). "
     lines = [
         "## The encoder upgrade, the labels' neighbourhoods first",
         "",
@@ -232,12 +248,12 @@ def report(args, rate_one: float, results: dict, load1: float, around: tuple[int
         f"arrive between batches: new labels' neighbourhoods, and each {UPGRADE_CHUNK:,}-text chunk of the whole "
         "pool's pass (in the pool's order, with what encoding is left) once written. Replayed batch by batch with the session's own "
         f"parts (`Neighbourhoods`, `switch_loop(missing=)`, `Pool.fill`). `onnx` on one thread: {rate_one:.0f} "
-        f"texts/s in this run (load average {load1:.1f}); a person labels a batch in {args.seconds_per_batch:.0f} s, "
+        f"texts/s {measured} (load average {load1:.1f}); a person labels a batch in {args.seconds_per_batch:.0f} s, "
         f"so the upgrade encodes that rate times {args.seconds_per_batch:.0f} s per batch, or that times "
         f"{getattr(args, 'rate_factors', '1,0.5,0.25')} (a third: a person's 10 s a batch; less: a slower or busier "
         "machine); the upgrade hears of a batch's labels at its submit, so their neighbourhoods serve the batch "
-        "after next; the first batch is proposed on `fast`. `whole pool first`: the move only once the whole pool is "
-        "encoded, at the same rate (as before this change). Whole pools, the rare class at "
+        "after next; the first batch is proposed on `fast`. "
+        f"{'' if getattr(args, 'no_whole_first', False) else whole_first}Whole pools, the rare class at "
         f"{getattr(args, 'rarities', '0.01')} of each (subsampled as in `claims`), budget "
         f"{args.budget} labels, seeds {args.seeds}; paired against MiniLM (`onnx`) from the start, and against random "
         "subsampling (`randsub`, M=10,000) on MiniLM's vectors with the same learner.",
@@ -280,13 +296,15 @@ def report(args, rate_one: float, results: dict, load1: float, around: tuple[int
             if not plan.startswith("near"):
                 continue
             before = plan.replace("near the labels", "whole pool first")
-            p, q = (
-                paired(r["plans"], "minority_found", plan, "onnx"),
-                paired(r["plans"], "minority_found", before, "onnx"),
-            )
+            p = paired(r["plans"], "minority_found", plan, "onnx")
+            waiting = ""
+            if before in r["plans"]:
+                waiting = (
+                    f"; {_versus(paired(r['plans'], 'minority_found', before, 'onnx'))} waiting for the whole pool"
+                )
             verdicts.append(
                 f"- {dname} at {plan.split(', ')[1]} (the whole pool takes {whole_k[plan]} batches): minority found "
-                f"{_versus(p)} near the labels; {_versus(q)} waiting for the whole pool."
+                f"{_versus(p)} near the labels{waiting}."
             )
             if "randsub" in r["plans"]:
                 f, a = (paired(r["plans"], key, plan, "randsub") for key in ("minority_found", "auc"))

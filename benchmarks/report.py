@@ -27,6 +27,8 @@ NOTES = {
     "every filter here queried an HNSW index built with ef_construction=200, the former default.",
     "late_wait": "Measured before the anchors' neighbour lists were kept between iterations and fetched while "
     "the person reads: every subpool searched the whole pool in the wait. `flatness` measures the default now.",
+    "near_labels": "Measured before the learner's sample of unlabelled items kept its size while the pool arrives "
+    "(it fitted against as many of its 2,000 rows as were encoded); `near_labels_30` measures the session now.",
     "claims_20k": "Superseded by `claims` (full pools, 5 seeds, paired tests): an earlier run on pools capped "
     "at 20k, 3 seeds, with the former default index (HNSW, ef_construction=200) and before the loop trained "
     "in id order. Its AUC has the same definition (41 points, final model included).",
@@ -49,6 +51,10 @@ SECTIONS = [
     ("encoders", "benchmarks/encoders.py"),
     ("upgrade", "benchmarks/upgrade.py"),
     ("near_labels", "benchmarks/near_labels.py"),
+    (
+        "near_labels_30",
+        "benchmarks/near_labels.py --seeds 0,...,29 --rate 61 --no-whole-first --section near_labels_30",
+    ),
     ("claims_20k", "benchmarks/claims.py --max-size 20000 --section claims_20k"),
     ("map_update", "benchmarks/map_update.py"),
     ("map_render", "benchmarks/map_render.py"),
