@@ -53,7 +53,7 @@ SECTIONS = [
     ("near_labels", "benchmarks/near_labels.py"),
     (
         "near_labels_30",
-        "benchmarks/near_labels.py --seeds 0,...,29 --rate 61 --no-whole-first --section near_labels_30",
+        "benchmarks/near_labels.py --seeds $(seq -s, 0 29) --rate 61 --no-whole-first --section near_labels_30",
     ),
     ("claims_20k", "benchmarks/claims.py --max-size 20000 --section claims_20k"),
     ("map_update", "benchmarks/map_update.py"),

@@ -9,8 +9,8 @@ are in, searching only the items encoded so far (:meth:`~..engine.pool.Pool.swap
 ``missing=``); the rest of the pool follows chunk by chunk. Replayed on the whole icd10-eye and
 tweets pools at 1% and 0.1% (10 seeds), the loop then finds as many rare items as MiniLM from the
 start at a person's 30 s and 10 s a batch on this machine's one core, where waiting for the whole
-pool found up to 22% fewer; at 7.5 s, icd10-eye at 0.1% is at the edge (2-3% fewer, p=0.022 and
-0.066 in two runs) (benchmarks/RESULTS.md, ``near_labels``).
+pool found up to 22% fewer; over 30 seeds, 1% fewer on icd10-eye at 0.1% and 6% fewer on tweets
+at 1% at 30 s a batch (benchmarks/RESULTS.md, ``near_labels_30``).
 """
 
 from __future__ import annotations

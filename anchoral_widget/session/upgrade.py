@@ -79,8 +79,8 @@ class Upgrade:
     #: loop moves once the whole pool is encoded.
     neighbours = NEIGHBOURS
     rare_neighbours = RARE_NEIGHBOURS  #: around a minority label, in all
-    #: Rows of the whole pool's pass held for the move while the loop cannot move yet (~100 MB of
-    #: MiniLM's); beyond, chunks wait for the whole pool's switch (read from the encoder's cache).
+    #: Rows held for the move while the loop cannot move yet (~100 MB of MiniLM's): chunks of the
+    #: whole pool's pass beyond it wait for the whole pool's switch (read from the encoder's cache).
     held_rows = 65_536
 
     def __init__(self, encoder: Any, *, test_texts: list[str] | None = None, first: str = "fast"):
