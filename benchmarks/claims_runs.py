@@ -39,6 +39,7 @@ class Variant:
     classes: list
     minority: list
     share: float
+    texts: list | None = None  # the pool's texts, row for row
 
 
 def load(name: str, max_size: int | None):
@@ -86,6 +87,7 @@ def variant(data, X: np.ndarray, X_test: np.ndarray, rarity: float) -> Variant:
         classes=list(data.classes),
         minority=list(data.minority),
         share=share,
+        texts=[data.texts[i] for i in keep.tolist()],
     )
 
 

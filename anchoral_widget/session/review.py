@@ -109,12 +109,13 @@ class Review:
             ids, given = loop.labelled_in_id_order()  # less items whose vectors are still to come
             X = np.array(loop.embeddings[ids], dtype=np.float32)
             texts, names = loop.texts, list(loop.classes)
-        check = check_labels(X, given, len(names), seed=seed)
+            said = None if texts is None else [texts[i] for i in ids.tolist()]
+        check = check_labels(X, given, len(names), texts=said, seed=seed)
         order = check.order
         return pd.DataFrame(
             {
                 "id": ids[order],
-                "text": [None if texts is None else texts[i] for i in ids[order].tolist()],
+                "text": [None] * len(order) if said is None else [said[i] for i in order.tolist()],
                 "label": [names[c] for c in given[order]],
                 "suggested": [names[c] for c in check.suggested[order]],
                 "probability": check.quality[order],

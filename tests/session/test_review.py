@@ -55,6 +55,25 @@ def test_the_label_check_puts_wrong_labels_first_and_changes_no_label():
     session.close()
 
 
+def test_the_label_check_reads_the_texts_where_the_vectors_say_nothing():
+    rng = np.random.default_rng(5)
+    y = np.where(rng.random(600) < 0.2, "rare", "other")
+    filler = [f"w{i}" for i in range(40)]
+    own = {"rare": ["retina", "cornea", "iris"], "other": ["invoice", "lunch", "printer"]}
+    texts = [" ".join([*rng.choice(filler, 3), rng.choice(own[label])]) for label in y]
+    X = rng.normal(size=(600, 16)).astype(np.float32)  # no class in the vectors
+    rare, other = np.flatnonzero(y == "rare"), np.flatnonzero(y == "other")
+    wrong = other[:4]
+    seed_labels = {int(i): "eye" for i in [*rare, *wrong]} | {int(i): "other" for i in other[4:300]}
+    session = make((X, y, texts), seed_labels=seed_labels)
+
+    check = session.review.label_check()
+
+    assert set(wrong.tolist()) <= set(check["id"].head(8).tolist())
+    assert check.set_index("id").loc[wrong, "flagged"].all()
+    session.close()
+
+
 def test_a_check_sample_is_answered_beside_the_batch_and_estimates_what_is_left():
     _, y, texts = data = pool()
     session = make(data)

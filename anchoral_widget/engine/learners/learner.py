@@ -30,8 +30,8 @@ from ...errors import AnchorALError, InputError
 
 
 def take(features: Any, ids: Any) -> Any:
-    """Rows ``ids`` of an embeddings array or a list of texts."""
-    if isinstance(features, np.ndarray):
+    """Rows ``ids`` of an embeddings array, a sparse matrix or a list of texts."""
+    if isinstance(features, np.ndarray) or hasattr(features, "tocsr"):
         return features[ids]
     return [features[int(i)] for i in ids]
 

@@ -120,3 +120,45 @@ def test_the_kernel_checker_gives_probabilities_of_every_class_whatever_the_rows
     assert np.allclose(KernelClassifier().fit(X * 7, y, n_classes=3).predict_proba(X / 3), proba, atol=0.05)
     only = KernelClassifier().fit(X[:5], np.full(5, 2), n_classes=3).predict_proba(X[:4])
     assert only.tolist() == [[0, 0, 1]] * 4
+
+
+def worded(seed: int, n: int = 600, share: float = 0.02):
+    """Vectors that know nothing of the class, texts that say it: each text is filler words and one
+    word of its class's own; ``share`` of the labels flipped."""
+    rng = np.random.default_rng(seed)
+    truth = (rng.random(n) < 0.15).astype(np.int64)
+    filler = [f"w{i}" for i in range(60)]
+    own = {
+        0: ["invoice", "meeting", "lunch", "parking", "printer"],
+        1: ["retina", "cornea", "glaucoma", "iris", "lens"],
+    }
+    texts = [" ".join([*rng.choice(filler, 4), rng.choice(own[int(c)])]) for c in truth]
+    X = rng.normal(size=(n, 32)).astype(np.float32)
+    wrong = rng.choice(n, size=int(share * n), replace=False)
+    given = truth.copy()
+    given[wrong] = 1 - given[wrong]
+    return X, given, texts, np.isin(np.arange(n), wrong)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_the_texts_words_find_wrong_labels_the_vectors_cannot(seed):
+    X, given, texts, wrong = worded(seed)
+
+    def precision(check):
+        rank = np.empty(len(given))
+        rank[check.order] = np.arange(len(given))[::-1]
+        return average_precision_score(wrong, rank)
+
+    with_words = check_labels(X, given, 2, texts=texts, seed=seed)
+    assert precision(with_words) >= 0.8
+    assert precision(check_labels(X, given, 2, seed=seed)) <= 0.3  # the vectors alone: noise
+    assert with_words.flagged[wrong].mean() >= 0.6
+
+
+def test_texts_without_a_word_leave_the_check_to_the_vectors_and_a_count_mismatch_is_refused():
+    X, given, _ = planted(2)
+    alone = check_labels(X, given, 2, seed=1)
+    blank = check_labels(X, given, 2, texts=[None, *[""] * (len(given) - 1)], seed=1)
+    assert np.array_equal(alone.order, blank.order) and np.allclose(alone.quality, blank.quality)
+    with pytest.raises(ValueError, match="one per label: 3 texts for 600 labels"):
+        check_labels(X, given, 2, texts=["a", "b", "c"])
