@@ -9,6 +9,17 @@ lightly, and an item the model dismisses can still be drawn (a uniform share). E
 estimates the rare items unlabelled when it was drawn; the rare items labelled since are taken
 off, and the samples are pooled by their variances.
 
+A sample that kept the model's probabilities (of the items drawn, and how the unlabelled items
+spread over them) and holds ``ASSISTED_FROM`` rare answers is read with the model's help
+(model-assisted, a generalised regression estimator): a logistic calibration of those
+probabilities is fitted to the answers, weighted by the inverse chances, and summed over every
+item the sample was drawn from; its intercept makes the weighted residuals of the answers sum to
+zero, so the design still holds the sum unbiased, and its variance is the residuals'. The model
+the sample was drawn with is kept, not the current one, which has learned the sample's answers.
+On icd10-eye at 1% (`benchmarks/stopping.py`, 500 labels, 10 seeds) the estimate came within 20%
+of the truth in 7 seeds instead of 5, the intervals still holding it in all 10; the other bundled
+pools' samples hold fewer rare answers and read as before.
+
 The rules (each computed from the loop's own records, live):
 
 - ``since_last_rare``: labels answered since the last rare one (ASReview's heuristic);
@@ -30,6 +41,9 @@ from ..learners.learner import BoundModel
 from ..learners.metrics import cohen_kappa
 from .active import ActiveLoop
 
+LEAN_EDGES = np.linspace(-15.0, 15.0, 301)  # bins of 0.1 on the logit scale: the unlabelled items' spread
+CALIBRATION_C = 100.0
+ASSISTED_FROM = 10  # rare answers in a sample before the model's help: a calibration needs as many
 UNIFORM_SHARE = 0.2  # of each sample drawn uniformly: what the model dismisses can still be found
 # the lean follows the rare probability squared: the class-weighted learner's probabilities are
 # flat, and squaring them cut the estimate's spread by a quarter on icd10-eye (100 cards, 250 labels)
@@ -52,22 +66,33 @@ class CheckSample:
     chances: np.ndarray
     unlabelled: int
     labels_before: int
+    # the model's rare probability when drawn, on the logit scale: of each item drawn, and how
+    # many unlabelled items fell in each bin of LEAN_EDGES (None: a sample kept before these)
+    leans: np.ndarray | None = None
+    spread: np.ndarray | None = None
 
     def payload(self) -> dict[str, Any]:
+        kept = {}
+        if self.leans is not None and self.spread is not None:
+            kept = {"leans": self.leans.tolist(), "spread": self.spread.tolist()}
         return {
             "ids": self.ids.tolist(),
             "chances": self.chances.tolist(),
             "unlabelled": self.unlabelled,
             "labels_before": self.labels_before,
+            **kept,
         }
 
     @classmethod
     def from_payload(cls, payload: dict[str, Any]) -> CheckSample:
+        leans, spread = payload.get("leans"), payload.get("spread")
         return cls(
             np.asarray(payload["ids"], dtype=np.int64),
             np.asarray(payload["chances"], dtype=np.float64),
             int(payload["unlabelled"]),
             int(payload["labels_before"]),
+            None if leans is None else np.asarray(leans, dtype=np.float64),
+            None if spread is None else np.asarray(spread, dtype=np.int64),
         )
 
 
@@ -96,12 +121,20 @@ def draw_check_sample(
     free = np.flatnonzero(~loop.excluded)
     if len(free) == 0:
         raise ValueError("nothing is left unlabelled to sample")
-    p = rare_probability(loop, free, model) ** LEAN_POWER
+    rare = rare_probability(loop, free, model)
+    p = rare**LEAN_POWER
     lean = p / p.sum() if p.sum() > 0 else np.full(len(free), 1.0 / len(free))
     chances = np.minimum(1.0, size * (uniform_share / len(free) + (1 - uniform_share) * lean))
     rng = np.random.default_rng([loop.seed, loop.labelled_count, 7301, seed])
     drawn = rng.random(len(free)) < chances
-    return CheckSample(free[drawn], chances[drawn], len(free), loop.labelled_count)
+    leans = logit(rare)
+    spread, _ = np.histogram(np.clip(leans, LEAN_EDGES[0], LEAN_EDGES[-1]), bins=LEAN_EDGES)
+    return CheckSample(free[drawn], chances[drawn], len(free), loop.labelled_count, leans[drawn], spread)
+
+
+def logit(p: np.ndarray) -> np.ndarray:
+    p = np.clip(np.asarray(p, dtype=np.float64), 1e-6, 1 - 1e-6)
+    return np.asarray(np.log(p / (1 - p)))
 
 
 @dataclass
@@ -153,6 +186,13 @@ def estimate_left(loop: ActiveLoop, samples: list[CheckSample]) -> Estimate:
         w = 1.0 / sample.chances[known]
         share = float((w * y).sum() / w.sum())
         low, high = wilson(share, effective_size(share, w, sample.chances[known], y))
+        if sample.leans is not None and sample.spread is not None and ASSISTED_FROM <= y.sum() < len(y):
+            share, size = model_assisted(sample.leans[known], y, sample.chances[known], sample.spread)
+            # the residuals' variance leaves out the calibration's own error: the interval is at
+            # least as wide as the weights' alone, and a count is uncertain by an item either way
+            assisted = wilson(share, size)
+            low = min(low, assisted[0] - 1 / sample.unlabelled)
+            high = max(high, assisted[1] + 1 / sample.unlabelled)
         found_since = int(rare[sample.labels_before :].sum())
         parts.append([max(0.0, bound * sample.unlabelled - found_since) for bound in (share, low, high)])
         answered += int(known.sum())
@@ -166,6 +206,27 @@ def estimate_left(loop: ActiveLoop, samples: list[CheckSample]) -> Estimate:
     weights = (1 / spread) / (1 / spread).sum()
     left, low, high = (float(x) for x in weights @ table)
     return Estimate(left, low, high, found, answered, len(parts))
+
+
+def model_assisted(leans: np.ndarray, y: np.ndarray, chances: np.ndarray, spread: np.ndarray) -> tuple[float, float]:
+    """The share of rare items among those a sample was drawn from, and its effective size: a
+    logistic calibration of the drawn items' ``leans`` (logits) fitted to their answers ``y``
+    (weights: inverse ``chances``), summed over the bins of the unlabelled items' ``spread``;
+    the variance from the residuals under Poisson sampling."""
+    from sklearn.linear_model import LogisticRegression
+
+    w = 1.0 / chances
+    calibration = LogisticRegression(C=CALIBRATION_C, max_iter=1000)
+    calibration.fit(leans[:, None], y, sample_weight=w)
+    centres = (LEAN_EDGES[:-1] + LEAN_EDGES[1:]) / 2
+    n = float(spread.sum())
+    share = float(spread @ calibration.predict_proba(centres[:, None])[:, 1]) / n
+    residuals = y - calibration.predict_proba(leans[:, None])[:, 1]
+    variance = float(((1 - chances) * (w * residuals) ** 2).sum()) / n**2
+    share = min(1.0, max(0.0, share))
+    if not 0 < share < 1 or variance <= 0:
+        return share, float(len(y))
+    return share, share * (1 - share) / variance
 
 
 def effective_size(share: float, w: np.ndarray, chances: np.ndarray, y: np.ndarray) -> float:

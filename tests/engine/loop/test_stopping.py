@@ -166,3 +166,36 @@ def test_a_sample_leans_on_the_balanced_model_of_one_fitted_against_the_pool():
     leaned = rare_probability(loop, free)
     assert np.array_equal(leaned, model.balanced.predict_proba(loop.embeddings[free])[:, 1])
     assert not np.allclose(leaned, model.predict_proba(loop.embeddings[free])[:, 1])
+
+
+def test_a_sample_read_with_the_models_help_is_tighter_than_by_its_weights_alone_and_still_covers_the_truth():
+    loop, y = started_loop(seed=4)
+    truth = rare_left(loop, y)
+    errors: dict[str, list[float]] = {"assisted": [], "weights": []}
+    covered = []
+    for seed in range(30):
+        sample = draw_check_sample(loop, 60, seed=seed)
+        assert sample.leans is not None and sample.spread is not None and sample.spread.sum() == sample.unlabelled
+        bare = CheckSample(sample.ids, sample.chances, sample.unlabelled, sample.labels_before)
+        loop.label(sample.ids, y[sample.ids], source="sample")
+        left_now = rare_left(loop, y)
+        assisted, weights = estimate_left(loop, [sample]), estimate_left(loop, [bare])
+        errors["assisted"].append(assisted.left - left_now)
+        errors["weights"].append(weights.left - left_now)
+        covered.append(assisted.low <= left_now <= assisted.high)
+        loop.undo()
+    assert abs(np.mean(errors["assisted"])) <= 0.05 * truth
+    assert np.std(errors["assisted"]) < 0.5 * np.std(errors["weights"])
+    assert np.mean(covered) >= 0.8
+
+
+def test_a_sample_kept_without_the_models_probabilities_is_read_by_its_weights():
+    loop, y = started_loop(seed=5)
+    sample = draw_check_sample(loop, 80, seed=0)
+    loop.label(sample.ids, y[sample.ids], source="sample")
+    old = {k: v for k, v in sample.payload().items() if k not in ("leans", "spread")}
+    kept = CheckSample.from_payload(old)
+    assert kept.leans is None and kept.payload() == old
+    bare = CheckSample(sample.ids, sample.chances, sample.unlabelled, sample.labels_before)
+    assert estimate_left(loop, [kept]) == estimate_left(loop, [bare])
+    assert estimate_left(loop, [sample]).left != estimate_left(loop, [kept]).left
