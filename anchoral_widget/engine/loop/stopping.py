@@ -43,7 +43,7 @@ from .active import ActiveLoop
 
 LEAN_EDGES = np.linspace(-15.0, 15.0, 301)  # bins of 0.1 on the logit scale: the unlabelled items' spread
 CALIBRATION_C = 100.0
-ASSISTED_FROM = 10  # rare answers in a sample before the model's help: a calibration needs as many
+ASSISTED_FROM = 10  # rare answers a sample needs for the model's help: fewer cannot fit a calibration
 UNIFORM_SHARE = 0.2  # of each sample drawn uniformly: what the model dismisses can still be found
 # the lean follows the rare probability squared: the class-weighted learner's probabilities are
 # flat, and squaring them cut the estimate's spread by a quarter on icd10-eye (100 cards, 250 labels)
