@@ -5,13 +5,12 @@ default session's AnchorAL, the oracle's true labels, MiniLM's vectors and the t
 ``--share`` of its labels flipped to another class at random (seeded). The check
 (:func:`~anchoral_widget.engine.learners.label_check.check_labels`: confident learning on 5-fold
 out-of-fold probabilities of the default checker, a kernel logistic regression beside a vote of
-the nearest labels, and of a logistic regression on the texts' words) ranks every label; the
-planted ones should come first. Measured: average precision of that ranking, precision and
-recall of the flagged set, the check's time; and, on the same planted labels, the average
-precision of the check on the vectors alone (without the words' model) and of the checker before
-the kernel (a plain logistic regression beside the vote, vectors alone), paired by seed. The
-bundled pools' own labels
-are not spotless (sentiment least of all): a true label the check doubts counts against it here.
+the nearest labels, and of two logistic regressions on the texts' tf-idf, words and characters)
+ranks every label; the planted ones should come first. Measured: average precision of that
+ranking, precision and recall of the flagged set, the check's time; and, on the same planted
+labels, the average precision of the check on the vectors alone (without the texts' models)
+and of the checker before the kernel (a plain logistic regression beside the vote, vectors
+alone), paired by seed. The bundled pools' own labels are not spotless (sentiment least of all): a true label the check doubts counts against it here.
 
 Also on a uniform random labelled set of the same size, where the rare class is as rare as in
 the pool.
@@ -93,11 +92,11 @@ def render(results: dict, args) -> str:
         "",
         f"{args.share:.0%} of a labelled set's labels flipped (seeded), then ranked by the check (confident "
         f"learning, 5-fold out-of-fold probabilities of the default checker: on MiniLM's vectors a logistic "
-        f"regression on RBF kernel features beside a vote of the 5 nearest labels, and a logistic regression on the "
-        f"texts' words and word pairs, tf-idf). `anchoral`: the set a session labels (the paper's initial set, then "
+        f"regression on RBF kernel features beside a vote of the 5 nearest labels, and two logistic regressions on "
+        f"the texts' tf-idf, of the words and word pairs and of the characters within words). `anchoral`: the set a session labels (the paper's initial set, then "
         f"{args.budget} labels by the default session's AnchorAL); `random`: a uniform sample of the same size. AP: "
-        f"average precision of the ranking (target >= {TARGET_AP}); `AP, vectors`: the check without the words' "
-        f"model, and the difference paired by seed; `AP, linear`: the checker before the kernel (a plain logistic "
+        f"average precision of the ranking (target >= {TARGET_AP}); `AP, vectors`: the check without the texts' "
+        f"models, and the difference paired by seed; `AP, linear`: the checker before the kernel (a plain logistic "
         f"regression beside the vote, vectors alone); precision and recall of the flagged items; seeds {args.seeds}.",
         "",
     ]

@@ -52,33 +52,12 @@ class KernelClassifier:
     def __init__(self, C: float = KERNEL_C, gamma: float = KERNEL_GAMMA, features: int = KERNEL_FEATURES) -> None:
         self.C, self.gamma, self.features = C, gamma, features
 
-    def fit(self, X: Any, y: np.ndarray, n_classes: int, seed: int = 0) -> _FittedKernel:
+    def fit(self, X: Any, y: np.ndarray, n_classes: int, seed: int = 0) -> _FittedLogistic:
         from sklearn.kernel_approximation import Nystroem
-        from sklearn.linear_model import LogisticRegression
 
-        labels = np.asarray(y, dtype=np.int64)
-        present = np.unique(labels)
-        if len(present) == 1:
-            return _FittedKernel(None, None, present, n_classes)
         rows = unit_rows(X)
         kernel = Nystroem(gamma=self.gamma, n_components=min(self.features, len(rows)), random_state=seed)
-        clf = LogisticRegression(C=self.C, class_weight="balanced", max_iter=2000, random_state=seed)
-        with blas_controller().limit(limits=1, user_api="blas"):
-            clf.fit(kernel.fit_transform(rows), labels)
-        return _FittedKernel(kernel, clf, clf.classes_, n_classes)
-
-
-class _FittedKernel:
-    """The kernel's probabilities over every class; one class seen in training: that one, surely."""
-
-    def __init__(self, kernel: Any, clf: Any, present: np.ndarray, n_classes: int) -> None:
-        self.kernel, self.clf, self.present, self.n_classes = kernel, clf, present, n_classes
-
-    def predict_proba(self, X: Any) -> np.ndarray:
-        if self.clf is None:
-            return over_all_classes(np.ones((len(X), 1)), self.present, self.n_classes)
-        proba = self.clf.predict_proba(self.kernel.transform(unit_rows(X)))
-        return over_all_classes(proba, self.present, self.n_classes)
+        return _fit_balanced(kernel.fit_transform(rows), y, n_classes, self.C, seed, kernel)
 
 
 class TextsClassifier:
@@ -88,27 +67,37 @@ class TextsClassifier:
     def __init__(self, C: float = TEXTS_C) -> None:
         self.C = C
 
-    def fit(self, X: Any, y: np.ndarray, n_classes: int, seed: int = 0) -> _FittedTexts:
-        from sklearn.linear_model import LogisticRegression
-
-        labels = np.asarray(y, dtype=np.int64)
-        present = np.unique(labels)
-        if len(present) == 1:
-            return _FittedTexts(None, present, n_classes)
-        clf = LogisticRegression(C=self.C, class_weight="balanced", max_iter=2000, random_state=seed)
-        with blas_controller().limit(limits=1, user_api="blas"):
-            clf.fit(X, labels)
-        return _FittedTexts(clf, clf.classes_, n_classes)
+    def fit(self, X: Any, y: np.ndarray, n_classes: int, seed: int = 0) -> _FittedLogistic:
+        return _fit_balanced(X, y, n_classes, self.C, seed)
 
 
-class _FittedTexts:
-    def __init__(self, clf: Any, present: np.ndarray, n_classes: int) -> None:
-        self.clf, self.present, self.n_classes = clf, present, n_classes
+def _fit_balanced(
+    features: Any, y: np.ndarray, n_classes: int, C: float, seed: int, kernel: Any = None
+) -> _FittedLogistic:
+    from sklearn.linear_model import LogisticRegression
+
+    labels = np.asarray(y, dtype=np.int64)
+    present = np.unique(labels)
+    if len(present) == 1:
+        return _FittedLogistic(None, present, n_classes, kernel)
+    clf = LogisticRegression(C=C, class_weight="balanced", max_iter=2000, random_state=seed)
+    with blas_controller().limit(limits=1, user_api="blas"):
+        clf.fit(features, labels)
+    return _FittedLogistic(clf, clf.classes_, n_classes, kernel)
+
+
+class _FittedLogistic:
+    """A logistic regression's probabilities over every class, on the rows themselves or on
+    ``kernel``'s features of their unit-length rows; one class seen in training: that one, surely."""
+
+    def __init__(self, clf: Any, present: np.ndarray, n_classes: int, kernel: Any = None) -> None:
+        self.clf, self.present, self.n_classes, self.kernel = clf, present, n_classes, kernel
 
     def predict_proba(self, X: Any) -> np.ndarray:
         if self.clf is None:
             return over_all_classes(np.ones((X.shape[0], 1)), self.present, self.n_classes)
-        return over_all_classes(self.clf.predict_proba(X), self.present, self.n_classes)
+        features = X if self.kernel is None else self.kernel.transform(unit_rows(X))
+        return over_all_classes(self.clf.predict_proba(features), self.present, self.n_classes)
 
 
 def text_views(texts: Sequence[str | None]) -> list[Any]:

@@ -133,8 +133,9 @@ def draw_check_sample(
 
 
 def logit(p: np.ndarray) -> np.ndarray:
-    p = np.clip(np.asarray(p, dtype=np.float64), 1e-6, 1 - 1e-6)
-    return np.asarray(np.log(p / (1 - p)))
+    from scipy.special import logit as log_odds  # type: ignore[import-untyped]
+
+    return np.asarray(log_odds(np.clip(np.asarray(p, dtype=np.float64), 1e-6, 1 - 1e-6)))
 
 
 @dataclass
