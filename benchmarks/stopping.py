@@ -8,7 +8,8 @@ the estimate of the rare items left from every sample so far against the true co
 error, within 20%?, does the 95% interval hold the truth?), beside the model's own estimate (its
 rare probabilities summed over the unlabelled items); the estimated recall against the true
 recall; and each rule's verdict (a rule that says "stop" while the true recall is under 95% is
-wrong).
+wrong). Then, at the last checkpoint, as many more check cards as the estimate asks for
+(``Estimate.answers_for``), up to ``--follow`` in all: where following the panel's advice leads.
 
     .venv/bin/python benchmarks/stopping.py                      # both pools at 1% and 0.1%, 10 seeds
     .venv/bin/python benchmarks/stopping.py --datasets icd10-eye --rarities 0.01 --seeds 0 --no-write
@@ -31,7 +32,35 @@ WITHIN = 0.2
 TRUE_RECALL_TO_STOP = 0.95
 
 
-def run(v, seed: int, checkpoints: list[int], sample_size: int) -> list[dict]:
+def follow(loop, v, samples: list, estimate, seed: int, cap: int, rounds: int = 4) -> dict:
+    """Draw as many more check cards as the estimate asks for (``Estimate.answers_for``), up to
+    ``cap`` in all and ``rounds`` times, answering each: where the advice leads."""
+    from anchoral_widget.engine.loop.stopping import draw_check_sample, estimate_left
+
+    asked, added = estimate.answers_for(), 0
+    for r in range(rounds):
+        more = min(estimate.answers_for() or 0, cap - added)
+        if more <= 0:
+            break
+        sample = draw_check_sample(loop, more, seed=seed + 1000 * (r + 1))
+        loop.label(sample.ids, v.labels[sample.ids], source="sample")
+        samples.append(sample)
+        added += len(sample.ids)
+        estimate = estimate_left(loop, samples)
+    free = np.flatnonzero(~loop.excluded)
+    truth = int(np.isin(v.labels[free], v.minority).sum())
+    return {
+        "asked": asked,
+        "added": added,
+        "still_asks": estimate.answers_for(),
+        "truth_left": truth,
+        "left": estimate.left,
+        "low": estimate.low,
+        "high": estimate.high,
+    }
+
+
+def run(v, seed: int, checkpoints: list[int], sample_size: int, cap: int = 0) -> list[dict]:
     from anchoral_widget.engine.loop.stopping import (
         Stability,
         draw_check_sample,
@@ -78,6 +107,8 @@ def run(v, seed: int, checkpoints: list[int], sample_size: int) -> list[dict]:
                 "seconds": seconds,
             }
         )
+    if cap:  # the last checkpoint's estimate, with the check cards it asks for
+        out[-1]["followed"] = follow(loop, v, samples, estimate, seed, cap)
     return out
 
 
@@ -123,6 +154,36 @@ def render(results: dict, args) -> str:
     headers = ["pool", "labels", "sample cards", "rare left", "estimate", "median error", "within 20%", "covered"]
     headers += ["model's error", "recall: true / estimated", "wrong 'stop' verdicts"]
     lines += [markdown_table(headers, rows), ""]
+    followed = {name: [e["followed"] for e in runs if "followed" in e] for name, runs in results.items()}
+    if any(followed.values()):
+        lines += [
+            f"Following the advice: at {args.checkpoints[-1]} labels the panel says how many more check-sample "
+            f"answers would narrow the interval to within 20% of the estimate either way; here that many are drawn "
+            f"and answered, up to {args.follow:,} more in all and 4 times (the panel asks again after each). "
+            "`asked`: the first advice (median, and the range); `drawn`: the cards drawn following it (mean); "
+            "`still asked`: seeds where the panel still asks for more at the end.",
+            "",
+        ]
+        rows = []
+        for name, fs in followed.items():
+            if not fs:
+                continue
+            asked = [f["asked"] for f in fs if f["asked"] is not None]
+            rows.append(
+                [
+                    name,
+                    f"{np.median(asked):,.0f} ({min(asked):,}-{max(asked):,})" if asked else "-",
+                    f"{np.mean([f['added'] for f in fs]):,.0f}",
+                    f"{np.mean([f['truth_left'] for f in fs]):.1f}",
+                    f"{np.mean([f['left'] for f in fs]):.1f}",
+                    f"{np.median([relative(f, 'left') for f in fs]):.0%}",
+                    f"{sum(relative(f, 'left') <= WITHIN for f in fs)} of {len(fs)}",
+                    f"{sum(f['low'] <= f['truth_left'] <= f['high'] for f in fs)} of {len(fs)}",
+                    f"{sum(bool(f['still_asks']) for f in fs)} of {len(fs)}",
+                ]
+            )
+        headers = ["pool", "asked", "drawn", "rare left", "estimate", "median error", "within 20%", "covered"]
+        lines += [markdown_table([*headers, "still asked"], rows), ""]
     return "\n".join(lines)
 
 
@@ -133,6 +194,9 @@ def main(argv=None) -> int:
     parser.add_argument("--seeds", default="0,1,2,3,4,5,6,7,8,9")
     parser.add_argument("--checkpoints", default="250,500")
     parser.add_argument("--sample", type=int, default=100)
+    parser.add_argument(
+        "--follow", type=int, default=2000, help="most check cards drawn following the advice (0: none)"
+    )
     parser.add_argument("--section", default="stopping")
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args(argv)
@@ -143,7 +207,7 @@ def main(argv=None) -> int:
         for rarity in [float(r) for r in args.rarities.split(",")]:
             v = claims_runs.variant(data, X, X_test, rarity)
             for seed in [int(s) for s in args.seeds.split(",")]:
-                for e in run(v, seed, args.checkpoints, args.sample):
+                for e in run(v, seed, args.checkpoints, args.sample, args.follow):
                     results.setdefault(v.name, []).append(e)
                     print(
                         f"[{v.name} seed {seed} at {e['checkpoint']}] left {e['truth_left']}, "

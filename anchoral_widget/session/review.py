@@ -30,6 +30,7 @@ from ..engine.learners.label_check import check_labels
 from ..engine.loop.active import ActiveLoop
 from ..engine.loop.agreement import Agreement
 from ..engine.loop.stopping import (
+    PRECISION,
     CheckSample,
     Stability,
     batch_advantage,
@@ -306,6 +307,14 @@ class Review:
                 f"About {estimate.left:,.0f} left unlabelled (95% interval {estimate.low:,.0f}-{estimate.high:,.0f}), "
                 f"from {estimate.answered} check-sample answers."
             )
+            more = estimate.answers_for()
+            # measured against the interval's middle where the estimate sits below it: a floor
+            about = "About" if estimate.left >= (estimate.low + estimate.high) / 2 else "At least"
+            lines.append(
+                f"{about} {more:,} more check-sample answers would narrow it to within {PRECISION:.0%} either way."
+                if more
+                else f"The interval is within {PRECISION:.0%} of the estimate either way."
+            )
         for r in verdicts:
             verdict = "holds" if r.holds else "not yet" if r.holds is False else "cannot tell yet"
             lines.append(f"{r.name.replace('_', ' ')}: {verdict} ({r.says})")
@@ -317,6 +326,7 @@ class Review:
             "recall": estimate.recall,
             "answered": estimate.answered,
             "needed": estimate.needed,
+            "answers_for_precision": estimate.answers_for(),
             "rules": {r.name: {"holds": r.holds, "value": r.value, "says": r.says} for r in verdicts},
             "text": "\n".join(lines),
         }

@@ -93,6 +93,11 @@ def test_a_check_sample_is_answered_beside_the_batch_and_estimates_what_is_left(
     truth_left = int(((y == "rare") & ~session.loop.excluded).sum())
     assert report["answered"] == len(answers) and report["low"] <= truth_left <= report["high"]
     assert "rare items found" in report["text"] and "since last rare" in report["text"]
+    # the panel says how many more answers a 20% interval needs, in words and as a number
+    more = report["answers_for_precision"]
+    assert more >= 0 and ("within 20% either way" in report["text"] or "within 20% of the estimate" in report["text"])
+    if more:
+        assert f" {more:,} more check-sample answers would narrow it" in report["text"]
     assert set(report["rules"]) == {"since_last_rare", "stability", "estimated_recall", "batches_beat_random"}
     session.close()
 

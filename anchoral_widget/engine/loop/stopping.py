@@ -7,7 +7,9 @@ item is drawn with a chance that mixes a uniform part and a part that grows with
 probability of the rare class, so the few items that can be rare are drawn often and weighed
 lightly, and an item the model dismisses can still be drawn (a uniform share). Each sample
 estimates the rare items unlabelled when it was drawn; the rare items labelled since are taken
-off, and the samples are pooled by their variances.
+off, and the samples are pooled (:func:`pooling_weights`), their intervals' distances added as
+variances, so that the interval narrows as answers come in. :meth:`Estimate.answers_for` says
+how many more answers would narrow it to ``PRECISION`` of the estimate either way.
 
 A sample that kept the model's probabilities (of the items drawn, and how the unlabelled items
 spread over them) and holds ``ASSISTED_FROM`` rare answers is read with the model's help
@@ -16,9 +18,7 @@ probabilities is fitted to the answers, weighted by the inverse chances, and sum
 item the sample was drawn from; its intercept makes the weighted residuals of the answers sum to
 zero, so the design still holds the sum unbiased, and its variance is the residuals'. The model
 the sample was drawn with is kept, not the current one, which has learned the sample's answers.
-On icd10-eye at 1% (`benchmarks/stopping.py`, 500 labels, 10 seeds) the estimate came within 20%
-of the truth in 7 seeds instead of 5, the intervals still holding it in all 10; the other bundled
-pools' samples hold fewer rare answers and read as before.
+What each choice gained is measured in ``docs/stopping-and-checks.md``.
 
 The rules (each computed from the loop's own records, live):
 
@@ -44,6 +44,7 @@ from .active import ActiveLoop
 LEAN_EDGES = np.linspace(-15.0, 15.0, 301)  # bins of 0.1 on the logit scale: the unlabelled items' spread
 CALIBRATION_C = 100.0
 ASSISTED_FROM = 10  # rare answers a sample needs for the model's help: fewer cannot fit a calibration
+ASSISTED_ANSWERS = 50  # answers in all it needs: a calibration on 20 cards claimed a precision it lacked
 UNIFORM_SHARE = 0.2  # of each sample drawn uniformly: what the model dismisses can still be found
 # the lean follows the rare probability squared: the class-weighted learner's probabilities are
 # flat, and squaring them cut the estimate's spread by a quarter on icd10-eye (100 cards, 250 labels)
@@ -55,6 +56,7 @@ STABILITY_SET = 1000
 PATIENCE = 200  # labels without a rare one before that rule holds
 RECALL_TARGET = 0.95
 MIN_ANSWERED = 20  # sample answers below which no estimate is given
+PRECISION = 0.2  # an interval within 20% of the estimate either way is one to stop on
 
 
 @dataclass(frozen=True)
@@ -159,6 +161,18 @@ class Estimate:
     def recall_low(self) -> float:
         return self.found / (self.found + self.high) if self.found + self.high > 0 else float("nan")
 
+    def answers_for(self, within: float = PRECISION) -> int | None:
+        """About how many more check-sample answers would bring the 95% interval within ``within``
+        of the estimate either way, were it to narrow as one over their square root; None without
+        an estimate. Below the interval's middle (few rare answers) it is measured against that: a floor."""
+        if self.left != self.left or self.answered == 0:
+            return None
+        half = (self.high - self.low) / 2
+        scale = max(self.left, (self.low + self.high) / 2)
+        if half <= within * scale:
+            return 0
+        return int(np.ceil(self.answered * (half / (within * scale)) ** 2)) - self.answered
+
 
 def _labelled_in_order(loop: ActiveLoop) -> tuple[np.ndarray, np.ndarray]:
     """The labelled ids in labelling order, and whether each is of a rare class."""
@@ -171,8 +185,9 @@ def estimate_left(loop: ActiveLoop, samples: list[CheckSample]) -> Estimate:
 
     Each sample's share of rare items is Hajek's; its interval is Wilson's on the sample's
     effective size, so that a sample with no rare item in it still bounds the share from above (a
-    normal interval would shrink to nothing there). The samples are pooled with weights
-    from their intervals' widths; the pooled bounds are the weighted bounds.
+    normal interval would shrink to nothing there). The samples are pooled with
+    :func:`pooling_weights`; each side of the pooled interval adds the samples' distances from
+    their estimates to their bounds as variances, weighted likewise.
     """
     ids, rare = _labelled_in_order(loop)
     found = int(rare.sum())
@@ -187,26 +202,49 @@ def estimate_left(loop: ActiveLoop, samples: list[CheckSample]) -> Estimate:
         w = 1.0 / sample.chances[known]
         share = float((w * y).sum() / w.sum())
         low, high = wilson(share, effective_size(share, w, sample.chances[known], y))
-        if sample.leans is not None and sample.spread is not None and ASSISTED_FROM <= y.sum() < len(y):
-            share, size = model_assisted(sample.leans[known], y, sample.chances[known], sample.spread)
+        assisted_variance = float("nan")
+        leans, spread = sample.leans, sample.spread
+        if leans is not None and spread is not None and ASSISTED_ANSWERS <= len(y) > y.sum() >= ASSISTED_FROM:
+            share, size = model_assisted(leans[known], y, sample.chances[known], spread)
+            assisted_variance = share * (1 - share) / size
             # the residuals' variance leaves out the calibration's own error: the interval is at
             # least as wide as the weights' alone, and a count is uncertain by an item either way
             assisted = wilson(share, size)
             low = min(low, assisted[0] - 1 / sample.unlabelled)
             high = max(high, assisted[1] + 1 / sample.unlabelled)
         found_since = int(rare[sample.labels_before :].sum())
-        parts.append([max(0.0, bound * sample.unlabelled - found_since) for bound in (share, low, high)])
+        bounds = [max(0.0, bound * sample.unlabelled - found_since) for bound in (share, low, high)]
+        kish = w.sum() ** 2 / (w**2).sum()
+        parts.append([*bounds, kish, sample.unlabelled, found_since, assisted_variance])
         answered += int(known.sum())
     if answered < MIN_ANSWERED:
-        needed = MIN_ANSWERED - answered
+        needed, nan = MIN_ANSWERED - answered, float("nan")
         note = f"{needed} more check-sample answers are needed for an estimate"
-        nan = float("nan")
         return Estimate(nan, nan, nan, found, answered, len(parts), needed=needed, note=note)
     table = np.asarray(parts)
-    spread = np.maximum((table[:, 2] - table[:, 1]) / (2 * Z_95), 1e-9) ** 2
-    weights = (1 / spread) / (1 / spread).sum()
-    left, low, high = (float(x) for x in weights @ table)
-    return Estimate(left, low, high, found, answered, len(parts))
+    weights = pooling_weights(table)
+    left = float(weights @ table[:, 0])
+    below = float(np.sqrt((weights**2) @ (table[:, 0] - table[:, 1]) ** 2))
+    above = float(np.sqrt((weights**2) @ (table[:, 2] - table[:, 0]) ** 2))
+    return Estimate(left, max(0.0, left - below), left + above, found, answered, len(parts))
+
+
+def pooling_weights(table: np.ndarray) -> np.ndarray:
+    """Each sample's weight: the inverse of the variance its count would have were the pooled
+    estimate true (``share (1 - share) / Kish size``, or a model-assisted sample's residuals'), not
+    its own: that is least where it saw no rare item, and pulled ten 20-card samples' estimate to
+    half the truth. ``table``'s columns: left, low, high, Kish size, unlabelled, found since, the
+    assisted variance (NaN: none)."""
+    kish, unlabelled, found_since, assisted = table[:, 3], table[:, 4], table[:, 5], table[:, 6]
+    weights = kish / kish.sum()
+    for _ in range(2):  # from the estimate the sizes give, then from the one the variances give
+        left = float(weights @ table[:, 0])
+        share = np.clip((left + found_since) / unlabelled, 0.5 / unlabelled, 1.0)
+        variance = np.where(np.isnan(assisted), share * (1 - share) / kish, assisted) * unlabelled**2
+        if not (variance > 0).all():
+            break
+        weights = (1 / variance) / (1 / variance).sum()
+    return np.asarray(weights)
 
 
 def model_assisted(leans: np.ndarray, y: np.ndarray, chances: np.ndarray, spread: np.ndarray) -> tuple[float, float]:

@@ -7,6 +7,7 @@ from anchoral_widget.engine.loop.active import ActiveLoop
 from anchoral_widget.engine.loop.stopping import (
     MIN_ANSWERED,
     CheckSample,
+    Estimate,
     Stability,
     batch_advantage,
     draw_check_sample,
@@ -64,6 +65,66 @@ def test_rare_items_labelled_after_the_sample_are_taken_off():
     after = estimate_left(loop, [sample])
     assert after.found == before.found + 5
     assert after.left == pytest.approx(max(0.0, before.left - 5))
+
+
+def noisy_loop(seed):
+    """A larger pool whose rare class the model learns only roughly: check samples find a few."""
+    X, y, _ = clustered_pool(n=20000, d=32, rare_clusters=(0, 1), seed=seed, noise=0.9)
+    loop = ActiveLoop(X, classes=["other", "rare"], minority=["rare"], index="exact", seed=seed)
+    rng = np.random.default_rng(seed)
+    seeds = np.r_[
+        rng.choice(np.flatnonzero(y == "rare"), 3, replace=False),
+        rng.choice(np.flatnonzero(y == "other"), 17, replace=False),
+    ]
+    loop.label(seeds, y[seeds])
+    loop.simulate(y, 100)
+    loop.propose()
+    return loop, y
+
+
+def test_many_small_samples_estimate_as_one_large_sample_does():
+    """The panel draws 20 cards a press: pooled, small samples with no rare answer must not
+    outweigh those with one (they have the narrower intervals), and the interval narrows."""
+    ratios, widths = [], []
+    for seed in range(4):
+        loop, y = noisy_loop(seed)
+        small = [draw_check_sample(loop, 20, seed=s) for s in range(1, 11)]
+        large = draw_check_sample(loop, 200, seed=99)
+        ids = np.unique(np.concatenate([large.ids, *(s.ids for s in small)]))
+        loop.label(ids, y[ids], source="sample")
+        pooled, alone = estimate_left(loop, small), estimate_left(loop, [large])
+        truth = rare_left(loop, y)
+        assert pooled.low <= truth <= pooled.high
+        ratios.append(pooled.left / truth)
+        widths.append((pooled.high - pooled.low) / (alone.high - alone.low))
+    assert 0.8 <= np.mean(ratios) <= 1.25
+    assert np.median(widths) <= 1.5
+
+
+def test_the_answers_asked_for_narrow_the_interval():
+    for seed in range(3):
+        loop, y = noisy_loop(seed)
+        first = draw_check_sample(loop, 200, seed=0)
+        loop.label(first.ids, y[first.ids], source="sample")
+        before = estimate_left(loop, [first])
+        more = before.answers_for()
+        assert more, "200 cards cannot pin the rare items left to 20% here"
+        extra = draw_check_sample(loop, more, seed=1)
+        loop.label(extra.ids, y[extra.ids], source="sample")
+        after = estimate_left(loop, [first, extra])
+        assert (after.high - after.low) / after.left < (before.high - before.low) / before.left
+        assert after.low <= rare_left(loop, y) <= after.high
+
+
+def test_the_answers_asked_for_scale_with_the_interval():
+    def asked(left, low, high, answered=100):
+        return Estimate(left, low, high, found=10, answered=answered, samples=1).answers_for()
+
+    assert asked(100, 60, 140) == 300  # twice too wide: four times the answers
+    assert asked(100, 85, 115) == 0
+    assert asked(0, 0, 50) == 2400  # no rare answer yet: measured against the interval's middle
+    assert asked(float("nan"), float("nan"), float("nan")) is None
+    assert asked(0, 0, 0) == 0  # nothing can be left
 
 
 def test_skipped_draws_are_left_out_and_too_few_answers_give_no_estimate():
