@@ -31,7 +31,9 @@ from ..engine.loop.active import ActiveLoop
 from ..engine.loop.agreement import Agreement
 from ..engine.loop.stopping import (
     PRECISION,
+    RECALL_TARGET,
     CheckSample,
+    Rule,
     Stability,
     batch_advantage,
     draw_check_sample,
@@ -315,6 +317,7 @@ class Review:
                 if more
                 else f"The interval is within {PRECISION:.0%} of the estimate either way."
             )
+        lines.insert(1, stop_verdict(verdicts))
         for r in verdicts:
             verdict = "holds" if r.holds else "not yet" if r.holds is False else "cannot tell yet"
             lines.append(f"{r.name.replace('_', ' ')}: {verdict} ({r.says})")
@@ -330,6 +333,27 @@ class Review:
             "rules": {r.name: {"holds": r.holds, "value": r.value, "says": r.says} for r in verdicts},
             "text": "\n".join(lines),
         }
+
+
+_BLIND_RULES = {"since_last_rare": "the labels since the last rare one", "stability": "the models' stability"}
+
+
+def stop_verdict(verdicts: list[Rule]) -> str:
+    """Can I stop? In one line, from the estimated recall alone: the only rule that counts the rare
+    items the model has never seen. The rules that hold without it are named as not enough (on
+    icd10-eye at 0.1% the models' stability said "stop" in all 10 runs, at a true recall of 0.75)."""
+    recall = next((r for r in verdicts if r.name == "estimated_recall"), None)
+    if recall is not None and recall.holds:
+        return f"Can I stop? Yes: the estimated recall is at least {RECALL_TARGET:.0%}."
+    if recall is None or recall.holds is None:
+        words = "Can I stop? Cannot tell yet: answer check cards for an estimate of the rare items left"
+    else:
+        words = f"Can I stop? Not yet: the estimated recall may be under {RECALL_TARGET:.0%}"
+    blind = [_BLIND_RULES[r.name] for r in verdicts if r.holds and r.name in _BLIND_RULES]
+    if blind:
+        verb = "says" if len(blind) == 1 else "say"
+        words += f" ({' and '.join(blind)} {verb} stop, but cannot see the rare items the model has missed)"
+    return words + "."
 
 
 def _ready(loop: ActiveLoop | None) -> ActiveLoop:

@@ -6,8 +6,9 @@ import pytest
 from conftest import clustered_pool
 from sessions import answer_all, batch_ids, make
 
+from anchoral_widget.engine.loop.stopping import Rule
 from anchoral_widget.errors import InputError
-from anchoral_widget.session.review import SAMPLE
+from anchoral_widget.session.review import SAMPLE, stop_verdict
 
 
 def pool():
@@ -93,6 +94,7 @@ def test_a_check_sample_is_answered_beside_the_batch_and_estimates_what_is_left(
     truth_left = int(((y == "rare") & ~session.loop.excluded).sum())
     assert report["answered"] == len(answers) and report["low"] <= truth_left <= report["high"]
     assert "rare items found" in report["text"] and "since last rare" in report["text"]
+    assert report["text"].split("\n")[1].startswith("Can I stop? ")
     # the panel says how many more answers a 20% interval needs, in words and as a number
     more = report["answers_for_precision"]
     assert more >= 0 and ("within 20% either way" in report["text"] or "within 20% of the estimate" in report["text"])
@@ -203,3 +205,19 @@ def test_an_estimate_from_answers_alone_is_drawn_again_after_a_restart(tmp_path)
     again = make(data, store=store, seed_labels={}, map=coords)
     assert rare_curve(again) == before, "worked out again from the samples kept, before any next batch"
     again.close()
+
+
+@pytest.mark.parametrize("recall", [True, False, None])
+@pytest.mark.parametrize("blind", [(), ("stability",), ("since_last_rare", "stability")])
+def test_the_verdict_rests_on_the_estimated_recall_alone(recall, blind):
+    verdicts = [Rule(name, name in blind, 0.0, "") for name in ("since_last_rare", "stability")]
+    verdicts += [Rule("estimated_recall", recall, 0.5, ""), Rule("batches_beat_random", True, 0.1, "")]
+    said = stop_verdict(verdicts)
+    if recall:
+        assert said.startswith("Can I stop? Yes")
+        return
+    assert said.startswith("Can I stop? Not yet" if recall is False else "Can I stop? Cannot tell yet")
+    # a rule blind to the rare items the model missed is named as not enough, never as a reason
+    assert ("cannot see the rare items the model has missed" in said) == bool(blind)
+    assert ("the models' stability" in said) == ("stability" in blind)
+    assert ("since the last rare one" in said) == ("since_last_rare" in blind)
