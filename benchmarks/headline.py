@@ -214,8 +214,16 @@ def subpool_breadth() -> list[str]:
 
 
 def stopping() -> list[str]:
-    """The estimate of the rare items left, at the last checkpoint: within 20% of the truth in every seed."""
-    results = _json("stopping")
+    """The estimate of the rare items left, at the last checkpoint: within 20% of the truth in every
+    seed; check samples of about 100 cards, and drawn 20 at a time as the panel draws them."""
+    out = []
+    for section, how in (("stopping", ""), ("stopping_panel", ", drawn 20 a press as the panel draws them")):
+        out += _stopping(section, how)
+    return out
+
+
+def _stopping(section: str, how: str) -> list[str]:
+    results = _json(section)
     out = []
     for name, runs in (results or {}).get("results", {}).items():
         last = max(e["checkpoint"] for e in runs)
@@ -228,12 +236,12 @@ def stopping() -> list[str]:
         cards = sum(e["sample_labels"] for e in at) / len(at)
         out.append(
             line(
-                f"Rare items left, estimated from {cards:.0f} check cards after {last} batch labels, {name}",
+                f"Rare items left, estimated from {cards:.0f} check cards{how} after {last} batch labels, {name}",
                 f"within 20% of the truth in {within} of {len(at)} seeds (median error {np.median(errors):.0%}); "
                 f"95% interval holds it in {covered} of {len(at)}",
                 "within 20% in every seed",
                 within == len(at),
-                "stopping",
+                section,
             )
         )
     return out

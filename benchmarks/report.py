@@ -42,6 +42,7 @@ SECTIONS = [
     ("claims", "benchmarks/claims.py"),
     ("subpool_breadth", "benchmarks/subpool_breadth.py"),
     ("stopping", "benchmarks/stopping.py"),
+    ("stopping_panel", "benchmarks/stopping.py --draw 20 --follow 0 --section stopping_panel"),
     ("label_check", "benchmarks/label_check.py"),
     ("team_store", "benchmarks/team_store.py"),
     ("transformer_regime", "benchmarks/transformer_regime.py"),

@@ -60,7 +60,7 @@ def follow(loop, v, samples: list, estimate, seed: int, cap: int, rounds: int = 
     }
 
 
-def run(v, seed: int, checkpoints: list[int], sample_size: int, cap: int = 0) -> list[dict]:
+def run(v, seed: int, checkpoints: list[int], sample_size: int, cap: int = 0, draw: int = 0) -> list[dict]:
     from anchoral_widget.engine.loop.stopping import (
         Stability,
         draw_check_sample,
@@ -79,9 +79,10 @@ def run(v, seed: int, checkpoints: list[int], sample_size: int, cap: int = 0) ->
             batch_labels += 25
             stability.observe(loop)
         t0 = time.perf_counter()
-        sample = draw_check_sample(loop, sample_size, seed=seed)
-        loop.label(sample.ids, v.labels[sample.ids], source="sample")
-        samples.append(sample)
+        for press in range(max(1, sample_size // (draw or sample_size))):  # as the panel draws: a press at a time
+            sample = draw_check_sample(loop, draw or sample_size, seed=seed + 7919 * press)
+            loop.label(sample.ids, v.labels[sample.ids], source="sample")
+            samples.append(sample)
         estimate = estimate_left(loop, samples)
         seconds = time.perf_counter() - t0
         free = np.flatnonzero(~loop.excluded)
@@ -121,7 +122,9 @@ def render(results: dict, args) -> str:
         "## Stopping: the rare items left, and the rules, against the truth",
         "",
         f"AnchorAL with the default learner (fitted against a sample of the pool) on MiniLM's vectors; at each checkpoint (batch labels) a check sample of about "
-        f"{args.sample} cards is drawn and answered, and every sample so far makes the estimate. `within 20%`: "
+        f"{args.sample} cards is drawn and answered"
+        + (f", {args.draw} at a time (as the panel draws them, each answered before the next)" if args.draw else "")
+        + ", and every sample so far makes the estimate. `within 20%`: "
         f"share of seeds whose estimate of the rare items left is within 20% of the truth; `covered`: share whose "
         f"95% interval holds it; `model`: the model's probabilities summed, for comparison. Seeds {args.seeds}.",
         "",
@@ -195,6 +198,9 @@ def main(argv=None) -> int:
     parser.add_argument("--checkpoints", default="250,500")
     parser.add_argument("--sample", type=int, default=100)
     parser.add_argument(
+        "--draw", type=int, default=0, help="draw each checkpoint's sample this many cards at a time (the panel's 20)"
+    )
+    parser.add_argument(
         "--follow", type=int, default=2000, help="most check cards drawn following the advice (0: none)"
     )
     parser.add_argument("--section", default="stopping")
@@ -207,7 +213,7 @@ def main(argv=None) -> int:
         for rarity in [float(r) for r in args.rarities.split(",")]:
             v = claims_runs.variant(data, X, X_test, rarity)
             for seed in [int(s) for s in args.seeds.split(",")]:
-                for e in run(v, seed, args.checkpoints, args.sample, args.follow):
+                for e in run(v, seed, args.checkpoints, args.sample, args.follow, args.draw):
                     results.setdefault(v.name, []).append(e)
                     print(
                         f"[{v.name} seed {seed} at {e['checkpoint']}] left {e['truth_left']}, "
