@@ -217,7 +217,7 @@ def stopping() -> list[str]:
     """The estimate of the rare items left, at the last checkpoint: within 20% of the truth in every
     seed; check samples of about 100 cards, and drawn 20 at a time as the panel draws them."""
     out = []
-    for section, how in (("stopping", ""), ("stopping_panel", ", drawn 20 a press as the panel draws them")):
+    for section, how in (("stopping", ""), ("stopping_panel", " (drawn 20 a press, as the panel draws them)")):
         out += _stopping(section, how)
     return out
 
