@@ -2,7 +2,7 @@
 
 A session as the widget runs it (AnchorAL with the default learner, the paper's initial set,
 MiniLM's vectors, the oracle's labels), with a check sample of about ``--sample`` cards drawn and
-answered at each checkpoint (:func:`~anchoral_widget.engine.loop.stopping.draw_check_sample`:
+answered at each checkpoint (:func:`~anchoral_widget.engine.loop.check_samples.draw_check_sample`:
 Poisson sampling leaning on the model's rare probability, a fifth uniform). At each checkpoint:
 the estimate of the rare items left from every sample so far against the true count (relative
 error, within 20%?, does the 95% interval hold the truth?), beside the model's own estimate (its
@@ -35,7 +35,8 @@ TRUE_RECALL_TO_STOP = 0.95
 def follow(loop, v, samples: list, estimate, seed: int, cap: int, rounds: int = 4) -> dict:
     """Draw as many more check cards as the estimate asks for (``Estimate.answers_for``), up to
     ``cap`` in all and ``rounds`` times, answering each: where the advice leads."""
-    from anchoral_widget.engine.loop.stopping import draw_check_sample, estimate_left
+    from anchoral_widget.engine.loop.check_samples import draw_check_sample
+    from anchoral_widget.engine.loop.stopping import estimate_left
 
     asked, added = estimate.answers_for(), 0
     for r in range(rounds):
@@ -61,13 +62,8 @@ def follow(loop, v, samples: list, estimate, seed: int, cap: int, rounds: int = 
 
 
 def run(v, seed: int, checkpoints: list[int], sample_size: int, cap: int = 0, draw: int = 0) -> list[dict]:
-    from anchoral_widget.engine.loop.stopping import (
-        Stability,
-        draw_check_sample,
-        estimate_left,
-        rare_probability,
-        rules,
-    )
+    from anchoral_widget.engine.loop.check_samples import draw_check_sample, rare_probability
+    from anchoral_widget.engine.loop.stopping import Stability, estimate_left, rules
 
     loop, _ = claims_runs.start_loop(v, "exact", "anchoral", seed)
     rare = np.isin(v.labels, v.minority)

@@ -29,14 +29,13 @@ import pandas as pd
 from ..engine.learners.label_check import check_labels
 from ..engine.loop.active import ActiveLoop
 from ..engine.loop.agreement import Agreement
+from ..engine.loop.check_samples import CheckSample, draw_check_sample
 from ..engine.loop.stopping import (
     PRECISION,
     RECALL_TARGET,
-    CheckSample,
     Rule,
     Stability,
     batch_advantage,
-    draw_check_sample,
     estimate_left,
     rules,
 )

@@ -4,13 +4,12 @@ from conftest import clustered_pool
 
 from anchoral_widget.engine.learners.metrics import cohen_kappa
 from anchoral_widget.engine.loop.active import ActiveLoop
+from anchoral_widget.engine.loop.check_samples import CheckSample, draw_check_sample
 from anchoral_widget.engine.loop.stopping import (
     MIN_ANSWERED,
-    CheckSample,
     Estimate,
     Stability,
     batch_advantage,
-    draw_check_sample,
     estimate_left,
     rules,
     since_last_rare,
@@ -217,7 +216,7 @@ def test_a_sample_leans_on_the_balanced_model_of_one_fitted_against_the_pool():
     # the model fitted against the pool gathers its probabilities on the rare items it knows; a
     # sample leaning there would miss the others while its interval claimed certainty
     from anchoral_widget.engine.learners.learner import EmbeddingClassifier
-    from anchoral_widget.engine.loop.stopping import rare_probability
+    from anchoral_widget.engine.loop.check_samples import rare_probability
 
     # fitted against the pool from the first rare label: a model with both parts to tell apart
     loop, _ = started_loop(seed=4, budget=200, learner=EmbeddingClassifier(unlabelled_from=0))
