@@ -32,10 +32,22 @@ WITHIN = 0.2
 TRUE_RECALL_TO_STOP = 0.95
 
 
+def draw_more(loop, v, samples: list, size: int, seed: int) -> int:
+    """About ``size`` more check cards, answered, as the session draws them: the last sample drawn
+    again while only its answers came since, else a new one. Returns how many were drawn."""
+    from anchoral_widget.engine.loop.check_samples import draw_check_sample, extend_check_sample
+
+    grown = extend_check_sample(loop, samples[-1], size, seed=seed) if samples else None
+    sample = grown or draw_check_sample(loop, size, seed=seed)
+    new = sample.ids if grown is None else sample.ids[len(samples[-1].ids) :]
+    loop.label(new, v.labels[new], source="sample")
+    samples[len(samples) - (grown is not None) :] = [sample]
+    return len(new)
+
+
 def follow(loop, v, samples: list, estimate, seed: int, cap: int, rounds: int = 4) -> dict:
     """Draw as many more check cards as the estimate asks for (``Estimate.answers_for``), up to
     ``cap`` in all and ``rounds`` times, answering each: where the advice leads."""
-    from anchoral_widget.engine.loop.check_samples import draw_check_sample
     from anchoral_widget.engine.loop.stopping import estimate_left
 
     asked, added = estimate.answers_for(), 0
@@ -43,10 +55,7 @@ def follow(loop, v, samples: list, estimate, seed: int, cap: int, rounds: int = 
         more = min(estimate.answers_for() or 0, cap - added)
         if more <= 0:
             break
-        sample = draw_check_sample(loop, more, seed=seed + 1000 * (r + 1))
-        loop.label(sample.ids, v.labels[sample.ids], source="sample")
-        samples.append(sample)
-        added += len(sample.ids)
+        added += draw_more(loop, v, samples, more, seed + 1000 * (r + 1))
         estimate = estimate_left(loop, samples)
     free = np.flatnonzero(~loop.excluded)
     truth = int(np.isin(v.labels[free], v.minority).sum())
@@ -62,7 +71,7 @@ def follow(loop, v, samples: list, estimate, seed: int, cap: int, rounds: int = 
 
 
 def run(v, seed: int, checkpoints: list[int], sample_size: int, cap: int = 0, draw: int = 0) -> list[dict]:
-    from anchoral_widget.engine.loop.check_samples import draw_check_sample, rare_probability
+    from anchoral_widget.engine.loop.check_samples import rare_probability
     from anchoral_widget.engine.loop.stopping import Stability, estimate_left, rules
 
     loop, _ = claims_runs.start_loop(v, "exact", "anchoral", seed)
@@ -76,9 +85,7 @@ def run(v, seed: int, checkpoints: list[int], sample_size: int, cap: int = 0, dr
             stability.observe(loop)
         t0 = time.perf_counter()
         for press in range(max(1, sample_size // (draw or sample_size))):  # as the panel draws: a press at a time
-            sample = draw_check_sample(loop, draw or sample_size, seed=seed + 7919 * press)
-            loop.label(sample.ids, v.labels[sample.ids], source="sample")
-            samples.append(sample)
+            draw_more(loop, v, samples, draw or sample_size, seed + 7919 * press)
         estimate = estimate_left(loop, samples)
         seconds = time.perf_counter() - t0
         free = np.flatnonzero(~loop.excluded)

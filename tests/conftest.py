@@ -126,3 +126,23 @@ def store_at(request, tmp_path):
         return made[name]
 
     return at
+
+
+def rare_class_loop(n=4000, budget=100, seed=0, noise=0.25, **kw):
+    """A loop on a clustered pool with a rare class (two small clusters), 3 rare and 17 other
+    labels, ``budget`` labels by its own proposals, and a model from one more proposal: what a
+    check sample is drawn with. Returns ``(loop, y)``."""
+    from anchoral_widget.engine.loop.active import ActiveLoop
+
+    X, y, _ = clustered_pool(n=n, d=32, rare_clusters=(0, 1), seed=seed, noise=noise)
+    loop = ActiveLoop(X, classes=["other", "rare"], minority=["rare"], index="exact", seed=seed, **kw)
+    rng = np.random.default_rng(seed)
+    seeds = np.r_[
+        rng.choice(np.flatnonzero(y == "rare"), 3, replace=False),
+        rng.choice(np.flatnonzero(y == "other"), 17, replace=False),
+    ]
+    loop.label(seeds, y[seeds])
+    if budget:
+        loop.simulate(y, budget)
+    loop.propose()
+    return loop, y

@@ -29,7 +29,7 @@ import pandas as pd
 from ..engine.learners.label_check import check_labels
 from ..engine.loop.active import ActiveLoop
 from ..engine.loop.agreement import Agreement
-from ..engine.loop.check_samples import CheckSample, draw_check_sample
+from ..engine.loop.check_samples import CheckSample, draw_check_sample, extend_check_sample
 from ..engine.loop.stopping import (
     PRECISION,
     RECALL_TARGET,
@@ -127,21 +127,30 @@ class Review:
 
     def check_sample(self, size: int = 100) -> pd.DataFrame:
         """Draw about ``size`` unlabelled texts to estimate the rare items left: id, text, chance
-        (of being drawn). Answer them with :meth:`answer_sample`; the batch on screen stays."""
+        (of being drawn). Answer them with :meth:`answer_sample`; the batch on screen stays. While
+        nothing but the last sample's answers came since it was drawn, it is drawn again for
+        ``size`` more (one larger sample: the model's help and a steadier estimate)."""
         with self._guarded.held() as loop:
             loop = _ready(loop)
-            sample = draw_check_sample(loop, int(size), seed=len(self._samples))
+            with self._lock:
+                last, seed = (self._samples[-1] if self._samples else None), len(self._samples)
+            grown = None if last is None else extend_check_sample(loop, last, int(size), seed=seed)
+            sample = draw_check_sample(loop, int(size), seed=seed) if grown is None else grown
             texts = loop.texts
         with self._lock:
-            self._samples.append(sample)
+            if grown is None:
+                self._samples.append(sample)
+            else:
+                self._samples[-1] = sample
             kept = [s.payload() for s in self._samples]
         if self._notes is not None:
             self._notes.put(SAMPLES, kept)
+        new = slice(0 if grown is None or last is None else len(last.ids), None)
         return pd.DataFrame(
             {
-                "id": sample.ids,
-                "text": [None if texts is None else texts[i] for i in sample.ids.tolist()],
-                "chance": sample.chances,
+                "id": sample.ids[new],
+                "text": [None if texts is None else texts[i] for i in sample.ids[new].tolist()],
+                "chance": sample.chances[new],
             }
         )
 

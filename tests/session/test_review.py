@@ -221,3 +221,24 @@ def test_the_verdict_rests_on_the_estimated_recall_alone(recall, blind):
     assert ("cannot see the rare items the model has missed" in said) == bool(blind)
     assert ("the models' stability" in said) == ("stability" in blind)
     assert ("since the last rare one" in said) == ("since_last_rare" in blind)
+
+
+def test_presses_between_batches_draw_one_sample_again_and_a_batch_starts_another():
+    _, y, _ = data = pool()
+    session = make(data)
+    on_screen = batch_ids(session)
+    first = session.review.check_sample(20)
+    session.review.answer_sample(names(y, [i for i in first["id"] if i not in on_screen]))
+    second = session.review.check_sample(20)  # only the first's answers since: drawn again
+    assert len(second) and not set(second["id"]) & set(first["id"])
+    kept = session.review._samples
+    assert len(kept) == 1 and kept[0].size == 40
+    assert set(kept[0].ids.tolist()) == set(first["id"]) | set(second["id"])
+    session.review.answer_sample(names(y, [i for i in second["id"] if i not in on_screen]))
+    answer_all(session, "other")
+    session.handle({"kind": "submit", "iteration": session.snapshot()["iteration"]})
+    assert session.wait(30)
+    session.review.check_sample(20)  # a batch and a new model since: a sample of its own
+    assert len(session.review._samples) == 2
+    assert session.review.progress_report()["answered"] >= len(first) + len(second) - len(on_screen)
+    session.close()

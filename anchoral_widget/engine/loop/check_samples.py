@@ -6,6 +6,11 @@ mixes a uniform part and a part that grows with the model's probability of the r
 few items that can be rare are drawn often and weighed lightly, and an item the model dismisses
 can still be drawn (a uniform share). A sample keeps the model's probabilities when it was drawn:
 of each item drawn, and how the unlabelled items spread over them.
+
+A sample can be drawn again for more items (:func:`extend_check_sample`) while nothing but its own
+answers has changed: each item not drawn yet is drawn with the chance that makes the two draws one
+Poisson sample of the larger size. The panel draws 20 cards a press; read as one sample per press,
+ten presses are ten tiny samples, too small for the model's help and for a steady ratio.
 """
 
 from __future__ import annotations
@@ -38,11 +43,12 @@ class CheckSample:
     # many unlabelled items fell in each bin of LEAN_EDGES (None: a sample kept before these)
     leans: np.ndarray | None = None
     spread: np.ndarray | None = None
+    size: int = 0  # the size it was drawn for (0: a sample kept before these, not drawn again)
 
     def payload(self) -> dict[str, Any]:
-        kept = {}
+        kept: dict[str, Any] = {"size": self.size} if self.size else {}
         if self.leans is not None and self.spread is not None:
-            kept = {"leans": self.leans.tolist(), "spread": self.spread.tolist()}
+            kept |= {"leans": self.leans.tolist(), "spread": self.spread.tolist()}
         return {
             "ids": self.ids.tolist(),
             "chances": self.chances.tolist(),
@@ -61,6 +67,7 @@ class CheckSample:
             int(payload["labels_before"]),
             None if leans is None else np.asarray(leans, dtype=np.float64),
             None if spread is None else np.asarray(spread, dtype=np.int64),
+            int(payload.get("size", 0)),
         )
 
 
@@ -90,14 +97,61 @@ def draw_check_sample(
     if len(free) == 0:
         raise ValueError("nothing is left unlabelled to sample")
     rare = rare_probability(loop, free, model)
-    p = rare**LEAN_POWER
-    lean = p / p.sum() if p.sum() > 0 else np.full(len(free), 1.0 / len(free))
-    chances = np.minimum(1.0, size * (uniform_share / len(free) + (1 - uniform_share) * lean))
+    chances = _chances(rare, size, uniform_share)
     rng = np.random.default_rng([loop.seed, loop.labelled_count, 7301, seed])
     drawn = rng.random(len(free)) < chances
     leans = logit(rare)
+    spread = _spread(leans)
+    return CheckSample(free[drawn], chances[drawn], len(free), loop.labelled_count, leans[drawn], spread, size)
+
+
+def extend_check_sample(
+    loop: ActiveLoop,
+    sample: CheckSample,
+    more: int,
+    *,
+    model: Any = None,
+    seed: int = 0,
+    uniform_share: float = UNIFORM_SHARE,
+) -> CheckSample | None:
+    """``sample`` drawn again for about ``more`` items beyond it: one Poisson sample of ``size +
+    more`` from the items it was drawn from, each not drawn yet drawn with the chance that makes
+    its chance over both draws the larger sample's. None where that cannot hold: the items have
+    changed but for the sample's own answers (a batch answered, an undo), or the model has (its
+    probabilities on the sample's items differ), or the sample was kept without its design."""
+    if more < 1:
+        raise ValueError(f"a check sample needs at least one item more, got {more}")
+    if not sample.size or sample.leans is None or sample.spread is None:
+        return None
+    free = np.flatnonzero(~loop.excluded)
+    frame = np.union1d(free, sample.ids)
+    if len(frame) != sample.unlabelled or not np.isin(loop.labelled_ids[sample.labels_before :], sample.ids).all():
+        return None
+    rare = rare_probability(loop, frame, model)
+    leans = logit(rare)
+    at = np.searchsorted(frame, sample.ids)
+    if not np.allclose(leans[at], sample.leans, atol=1e-6) or not np.array_equal(_spread(leans), sample.spread):
+        return None
+    before, after = _chances(rare, sample.size, uniform_share), _chances(rare, sample.size + more, uniform_share)
+    step = np.where(before < 1, (after - before) / np.maximum(1 - before, 1e-12), 0.0)
+    rng = np.random.default_rng([loop.seed, sample.labels_before, 7303, seed, sample.size])
+    drawn = (rng.random(len(frame)) < step) & ~np.isin(frame, sample.ids)
+    ids = np.concatenate([sample.ids, frame[drawn]])
+    where = np.concatenate([at, np.flatnonzero(drawn)])
+    return CheckSample(
+        ids, after[where], sample.unlabelled, sample.labels_before, leans[where], sample.spread, sample.size + more
+    )
+
+
+def _chances(rare: np.ndarray, size: int, uniform_share: float) -> np.ndarray:
+    p = rare**LEAN_POWER
+    lean = p / p.sum() if p.sum() > 0 else np.full(len(rare), 1.0 / len(rare))
+    return np.asarray(np.minimum(1.0, size * (uniform_share / len(rare) + (1 - uniform_share) * lean)))
+
+
+def _spread(leans: np.ndarray) -> np.ndarray:
     spread, _ = np.histogram(np.clip(leans, LEAN_EDGES[0], LEAN_EDGES[-1]), bins=LEAN_EDGES)
-    return CheckSample(free[drawn], chances[drawn], len(free), loop.labelled_count, leans[drawn], spread)
+    return np.asarray(spread)
 
 
 def logit(p: np.ndarray) -> np.ndarray:

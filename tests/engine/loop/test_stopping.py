@@ -1,6 +1,6 @@
 import numpy as np
 import pytest
-from conftest import clustered_pool
+from conftest import clustered_pool, rare_class_loop
 
 from anchoral_widget.engine.learners.metrics import cohen_kappa
 from anchoral_widget.engine.loop.active import ActiveLoop
@@ -16,20 +16,7 @@ from anchoral_widget.engine.loop.stopping import (
     wilson,
 )
 
-
-def started_loop(n=4000, budget=100, seed=0, **kw):
-    X, y, _ = clustered_pool(n=n, d=32, rare_clusters=(0, 1), seed=seed)
-    loop = ActiveLoop(X, classes=["other", "rare"], minority=["rare"], index="exact", seed=seed, **kw)
-    rng = np.random.default_rng(seed)
-    seeds = np.r_[
-        rng.choice(np.flatnonzero(y == "rare"), 3, replace=False),
-        rng.choice(np.flatnonzero(y == "other"), 17, replace=False),
-    ]
-    loop.label(seeds, y[seeds])
-    if budget:
-        loop.simulate(y, budget)
-    loop.propose()  # the model that draws the samples
-    return loop, y
+started_loop = rare_class_loop
 
 
 def rare_left(loop, y):
@@ -68,17 +55,7 @@ def test_rare_items_labelled_after_the_sample_are_taken_off():
 
 def noisy_loop(seed):
     """A larger pool whose rare class the model learns only roughly: check samples find a few."""
-    X, y, _ = clustered_pool(n=20000, d=32, rare_clusters=(0, 1), seed=seed, noise=0.9)
-    loop = ActiveLoop(X, classes=["other", "rare"], minority=["rare"], index="exact", seed=seed)
-    rng = np.random.default_rng(seed)
-    seeds = np.r_[
-        rng.choice(np.flatnonzero(y == "rare"), 3, replace=False),
-        rng.choice(np.flatnonzero(y == "other"), 17, replace=False),
-    ]
-    loop.label(seeds, y[seeds])
-    loop.simulate(y, 100)
-    loop.propose()
-    return loop, y
+    return rare_class_loop(n=20000, seed=seed, noise=0.9)
 
 
 def test_many_small_samples_estimate_as_one_large_sample_does():
