@@ -41,7 +41,10 @@ def draw_more(loop, v, samples: list, size: int, seed: int) -> int:
     sample = grown or draw_check_sample(loop, size, seed=seed)
     new = sample.ids if grown is None else sample.ids[len(samples[-1].ids) :]
     loop.label(new, v.labels[new], source="sample")
-    samples[len(samples) - (grown is not None) :] = [sample]
+    if grown is None:
+        samples.append(sample)
+    else:
+        samples[-1] = sample
     return len(new)
 
 

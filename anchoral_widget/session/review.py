@@ -311,13 +311,12 @@ class Review:
             with self._lock:
                 estimate = estimate_left(loop, list(self._samples))
                 verdicts = [*rules(loop, estimate, self._stability), batch_advantage(loop, estimate)]
-        lines = [f"{estimate.found:,} rare items found."]
+        lines, more = [f"{estimate.found:,} rare items found."], estimate.answers_for()
         if estimate.left == estimate.left:
             lines.append(
                 f"About {estimate.left:,.0f} left unlabelled (95% interval {estimate.low:,.0f}-{estimate.high:,.0f}), "
                 f"from {estimate.answered} check-sample answers."
             )
-            more = estimate.answers_for()
             # measured against the interval's middle where the estimate sits below it: a floor
             about = "About" if estimate.left >= (estimate.low + estimate.high) / 2 else "At least"
             lines.append(
@@ -337,7 +336,7 @@ class Review:
             "recall": estimate.recall,
             "answered": estimate.answered,
             "needed": estimate.needed,
-            "answers_for_precision": estimate.answers_for(),
+            "answers_for_precision": more,
             "rules": {r.name: {"holds": r.holds, "value": r.value, "says": r.says} for r in verdicts},
             "text": "\n".join(lines),
         }

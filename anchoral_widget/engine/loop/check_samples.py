@@ -135,7 +135,8 @@ def extend_check_sample(
     before, after = _chances(rare, sample.size, uniform_share), _chances(rare, sample.size + more, uniform_share)
     step = np.where(before < 1, (after - before) / np.maximum(1 - before, 1e-12), 0.0)
     rng = np.random.default_rng([loop.seed, sample.labels_before, 7303, seed, sample.size])
-    drawn = (rng.random(len(frame)) < step) & ~np.isin(frame, sample.ids)
+    drawn = rng.random(len(frame)) < step
+    drawn[at] = False  # drawn already
     ids = np.concatenate([sample.ids, frame[drawn]])
     where = np.concatenate([at, np.flatnonzero(drawn)])
     return CheckSample(
