@@ -60,6 +60,7 @@ def check(v, ids: np.ndarray, share: float, seed: int) -> dict:
     result = check_labels(v.X[ids], given, len(names), texts=[v.texts[i] for i in ids.tolist()], seed=seed)
     seconds = time.perf_counter() - t0
     flagged = result.flagged
+    rare = [names.index(c) for c in v.minority]
     vectors = check_labels(v.X[ids], given, len(names), seed=seed)
     linear = check_labels(v.X[ids], given, len(names), seed=seed, learner=linear_checker())
     return {
@@ -70,6 +71,8 @@ def check(v, ids: np.ndarray, share: float, seed: int) -> dict:
         "ap": float(average_precision_score(planted, ranks(result.order))),
         "vectors_ap": float(average_precision_score(planted, ranks(vectors.order))),
         "linear_ap": float(average_precision_score(planted, ranks(linear.order))),
+        "rare_separation": float(np.nanmean(result.separation[rare])),
+        "weak": [names[c] for c in result.weak_classes()],
         "flagged": int(flagged.sum()),
         "precision": float(planted[flagged].mean()) if flagged.any() else float("nan"),
         "recall": float(flagged[planted].mean()),
@@ -97,7 +100,11 @@ def render(results: dict, args) -> str:
         f"{args.budget} labels by the default session's AnchorAL); `random`: a uniform sample of the same size. AP: "
         f"average precision of the ranking (target >= {TARGET_AP}); `AP, vectors`: the check without the texts' "
         f"models, and the difference paired by seed; `AP, linear`: the checker before the kernel (a plain logistic "
-        f"regression beside the vote, vectors alone); precision and recall of the flagged items; seeds {args.seeds}.",
+        f"regression beside the vote, vectors alone); precision and recall of the flagged items; `rare class told "
+        f"apart`: the ROC AUC of the rare class's out-of-fold probability between the items labelled rare and the "
+        f"rest, on the labels given (the check's `separation`; low where the models cannot see the class, and also "
+        f"where many of its labels are wrong: a uniform sample's few rare labels are mostly planted ones); seeds "
+        f"{args.seeds}.",
         "",
     ]
     rows = []
@@ -121,11 +128,13 @@ def render(results: dict, args) -> str:
                     mean_sd([r["precision"] for r in runs if r["precision"] == r["precision"]]),
                     mean_sd([r["recall"] for r in runs]),
                     f"{np.median([r['seconds'] for r in runs]):.2f}",
+                    mean_sd([r["rare_separation"] for r in runs]),
+                    f"{sum(bool(r['weak']) for r in runs)} of {len(runs)}",
                     "met" if np.mean(ap) >= TARGET_AP else "NOT met",
                 ]
             )
     headers = ["pool", "labelled set", "rare in set", "AP", "worst AP", "AP, vectors", "AP - vectors", "AP, linear"]
-    headers += ["flagged", "precision", "recall", "check s"]
+    headers += ["flagged", "precision", "recall", "check s", "rare class told apart", "runs told apart < 0.75"]
     lines += [markdown_table([*headers, f"AP >= {TARGET_AP}"], rows), ""]
     return "\n".join(lines)
 

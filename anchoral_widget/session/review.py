@@ -44,7 +44,7 @@ from ..errors import InputError
 from .guarded import GuardedLoop
 from .mapchannel import MapChannel
 from .notes import SessionNotes
-from .reviewlist import review_page
+from .reviewlist import review_page, weak_note
 from .screen import Screen
 
 SAMPLE = "sample"  # the event source of a check sample's answers
@@ -72,7 +72,7 @@ class Review:
         self._samples: list[CheckSample] = []
         self._stability: Stability | None = None
         self._notes: SessionNotes | None = None
-        self._doubted: tuple[int, dict[int, str]] | None = None  # (the labels' hash, the doubts)
+        self._doubted: tuple[int, dict[int, str], str] | None = None  # (the labels' hash, the doubts, a caveat)
 
     def attach(self, loop: ActiveLoop, notes: SessionNotes | None) -> None:
         """Start on ``loop``; samples kept in ``notes`` by an earlier session come back."""
@@ -105,7 +105,9 @@ class Review:
 
     def label_check(self, seed: int = 0) -> pd.DataFrame:
         """Every label (whose vector is in), the least probable first: id, text, label, suggested,
-        probability (out of fold, of the label given), flagged (the models prefer another class)."""
+        probability (out of fold, of the label given), flagged (the models prefer another class).
+        ``attrs``: "separation", per class the ROC AUC with which the models tell its labels from the
+        rest; "weak", the classes under :data:`~..engine.learners.label_check.WEAK_SEPARATION`."""
         with self._guarded.held() as loop:
             loop = _ready(loop)
             ids, given = loop.labelled_in_id_order()  # less items whose vectors are still to come
@@ -114,7 +116,7 @@ class Review:
             said = None if texts is None else [texts[i] for i in ids.tolist()]
         check = check_labels(X, given, len(names), texts=said, seed=seed)
         order = check.order
-        return pd.DataFrame(
+        frame = pd.DataFrame(
             {
                 "id": ids[order],
                 "text": [None] * len(order) if said is None else [said[i] for i in order.tolist()],
@@ -124,6 +126,9 @@ class Review:
                 "flagged": check.flagged[order],
             }
         )
+        frame.attrs["separation"] = {names[c]: float(auc) for c, auc in enumerate(check.separation.tolist())}
+        frame.attrs["weak"] = [names[c] for c in check.weak_classes()]
+        return frame
 
     def check_sample(self, size: int = 100) -> pd.DataFrame:
         """Draw about ``size`` unlabelled texts to estimate the rare items left: id, text, chance
@@ -222,6 +227,8 @@ class Review:
         """Send the review view the page of past labels that ``filters`` ask for (a ``review_page``
         message; see :mod:`.reviewlist`)."""
         doubts = self._doubts() if filters.get("doubted") else None
+        if doubts is not None and self._doubted is not None and self._doubted[2]:
+            said = f"{said} {self._doubted[2]}".strip()
         with self._guarded.held() as loop:
             loop = _ready(loop)
             loop.sync()  # the others' latest answers, in a shared store
@@ -243,7 +250,7 @@ class Review:
                     flagged.id.tolist(), flagged.suggested, flagged.probability, flagged.label
                 )
             }
-            self._doubted = (key, doubts)
+            self._doubted = (key, doubts, weak_note(check.attrs["separation"], check.attrs["weak"]))
         return self._doubted[1]
 
     def from_view(self, kind: str, fields: dict[str, Any]) -> None:

@@ -78,6 +78,22 @@ def review_page(
     }
 
 
+def weak_note(separation: dict[str, float], weak: list[str]) -> str:
+    """What the review view says of classes whose labels the label check's models barely tell from
+    the rest. From the labels alone two causes look the same: the models cannot see the class
+    (sentiment on MiniLM's vectors), or many of its labels are wrong (then the doubts are right)."""
+    if not weak:
+        return ""
+    if len(separation) == 2:  # two classes: one boundary, the same AUC for both
+        said = " from ".join(weak) + f" (AUC {separation[weak[0]]:.2f})"
+    else:
+        said = ", ".join(f"{name} (AUC {separation[name]:.2f})" for name in weak) + " from the rest"
+    return (
+        f"The check barely tells {said}: either its models cannot see what sets these labels apart, "
+        "and its doubts are guesses, or many of these labels are wrong. Look at a few doubts to tell which."
+    )
+
+
 def _predictions(loop: ActiveLoop, ids: np.ndarray) -> tuple[dict[int, Any], dict[int, float]]:
     """The last model's class and confidence for each of ``ids``; none when there is no model or
     it reads text (scoring every labelled text again is a fine-tuned transformer's whole pass)."""

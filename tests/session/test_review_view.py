@@ -2,6 +2,7 @@
 iteration and the model's disagreement; corrections and removals from it, each answered by the
 page again with what was done."""
 
+import numpy as np
 import pytest
 from sessions import eye_pool, heard_after_a_batch, seeds
 
@@ -89,6 +90,7 @@ def test_the_doubted_filter_lists_what_the_label_check_flags_least_probable_firs
     assert doubted, "a planted wrong label is doubted (how many: benchmarks/label_check.py)"
     row = next(r for r in page["rows"] if r["id"] == doubted[0])
     assert row["doubt"].startswith("the label check suggests other: ") and row["doubt"].endswith("% for eye")
+    assert check.attrs["weak"] == [] and "barely" not in page["text"]  # the check sees both classes here
     session.handle({"kind": "review_page"})
     assert all(r["doubt"] is None or r["id"] in flagged for r in session.pages[-1]["rows"])
     # a correction from the doubted list: the check runs again on the new labels
@@ -97,3 +99,23 @@ def test_the_doubted_filter_lists_what_the_label_check_flags_least_probable_firs
     assert doubted[0] not in rows or rows[doubted[0]]["doubt"].endswith("% for other")
     check = session.review.label_check()
     assert list(rows) == check[check.flagged].id.tolist(), "worked out again on the corrected labels"
+
+
+def test_the_doubted_list_says_when_the_check_cannot_see_a_class(session):
+    _, y, _ = eye_pool()
+    free = [i for i in range(len(y)) if i not in session.loop.labels and i not in session.snapshot()["answers"]]
+    batch = {card["id"] for card in session.snapshot()["batch"]}
+    free = [i for i in free if i not in batch]
+    # labels drawn at random, whatever the texts say: no model can tell the classes apart
+    chosen = np.random.default_rng(5).choice(free, size=150, replace=False).tolist()
+    session.handle({"kind": "seed", "ids": chosen[:50], "label": "eye"})
+    session.handle({"kind": "seed", "ids": chosen[50:], "label": "other"})
+    assert session.wait(30)
+    check = session.review.label_check()
+    assert set(check.attrs["weak"]) == {"eye", "other"} and check.attrs["separation"]["eye"] < 0.75
+    session.handle({"kind": "review_page", "doubted": True})
+    page = session.pages[-1]
+    assert "The check barely tells other from eye (AUC 0." in page["text"] and "Look at a few doubts" in page["text"]
+    assert page["rows"] and all(r["doubt"].startswith("the label check suggests ") for r in page["rows"])
+    session.handle({"kind": "review_page"})  # the caveat is the doubted list's
+    assert "barely" not in session.pages[-1]["text"]

@@ -20,14 +20,17 @@ out-of-fold probability of the label given (self-confidence), least first. Each 
 mean probability its own items give it; an item is *flagged* when the models prefer another
 class and its label's probability is under its class's threshold (cleanlab's "both" filter).
 Confident learning's own flag (the most probable class among those at or above their
-thresholds) flagged 6-14 labels for each planted one on sets with a rare class.
+thresholds) flagged 6-14 labels for each planted one on sets with a rare class. Each class's
+*separation* (ROC AUC of its out-of-fold probability between its labels and the rest) says how
+far the doubts can be trusted: low where the models cannot see the class, or where many of its
+labels are wrong.
 """
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -42,6 +45,7 @@ KERNEL_C = 100.0
 KERNEL_GAMMA = 1.0  # on unit-length rows: exp(-2 (1 - cosine))
 KERNEL_FEATURES = 400
 TEXTS_C = 10.0
+WEAK_SEPARATION = 0.75  # see LabelCheck.separation and benchmarks/label_check.py
 
 
 class KernelClassifier:
@@ -185,6 +189,14 @@ class LabelCheck:
     thresholds: np.ndarray
     folds: int
     unchecked: np.ndarray  # items of classes with too few labels to hold out: never flagged
+    # per class, how well the out-of-fold probabilities tell its labels from the rest (ROC AUC,
+    # NaN where a side is empty): near 0.5 the models cannot see the class, and their doubts
+    # about its labels are guesses (sentiment on MiniLM's vectors: about 0.6)
+    separation: np.ndarray = field(default_factory=lambda: np.empty(0))
+
+    def weak_classes(self, below: float = WEAK_SEPARATION) -> list[int]:
+        """The classes whose labels the models tell from the rest with a ROC AUC under ``below``."""
+        return [c for c, auc in enumerate(self.separation.tolist()) if auc == auc and auc < below]
 
     @property
     def flagged_order(self) -> np.ndarray:
@@ -231,4 +243,18 @@ def check_labels(
     below[rows] = quality[rows] < thresholds[labels[rows]]
     flagged = (suggested != labels) & below
     order = np.lexsort((np.arange(len(labels)), quality))  # ties by position: a stable order
-    return LabelCheck(order, quality, suggested, flagged, thresholds, k, np.flatnonzero(~checked))
+    separation = class_separation(proba[rows], labels[rows], n_classes)
+    return LabelCheck(order, quality, suggested, flagged, thresholds, k, np.flatnonzero(~checked), separation)
+
+
+def class_separation(proba: np.ndarray, labels: np.ndarray, n_classes: int) -> np.ndarray:
+    """Per class, the ROC AUC of its probability between the items labelled with it and the rest
+    (the labels given, most of them right); NaN where either side is empty."""
+    from sklearn.metrics import roc_auc_score
+
+    out = np.full(n_classes, np.nan)
+    for c in range(n_classes):
+        own = labels == c
+        if own.any() and not own.all():
+            out[c] = roc_auc_score(own, proba[:, c])
+    return out

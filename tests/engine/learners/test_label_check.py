@@ -64,6 +64,18 @@ def test_same_seed_same_check_and_the_learner_never_sees_the_item_it_scores():
     assert not seen_by_every_model  # each item was held out of one fold
 
 
+@pytest.mark.parametrize("seed", range(3))
+def test_separation_says_whether_the_models_can_see_a_class(seed):
+    X, given, _ = planted(seed)
+    seen = check_labels(X, given, 2, seed=seed)
+    assert (seen.separation >= 0.85).all() and seen.weak_classes() == []  # its 2% wrong labels count against it
+    # the same vectors with labels that have nothing to do with them: nothing to see
+    shuffled = np.random.default_rng(seed).permutation(given)
+    blind = check_labels(X, shuffled, 2, seed=seed)
+    assert (np.abs(blind.separation - 0.5) <= 0.15).all() and blind.weak_classes() == [0, 1]
+    assert blind.weak_classes(below=0.2) == []
+
+
 def test_a_class_with_one_label_is_left_unchecked_and_never_flagged():
     X, given, _ = planted(1)
     labels = given.copy()
@@ -77,6 +89,7 @@ def test_too_few_labels_flag_nothing_and_bad_labels_are_refused():
     X, _, _ = clustered_pool(n=50)
     one_class = check_labels(X[:10], np.zeros(10, dtype=int), 2)
     assert one_class.folds == 0 and not one_class.flagged.any() and len(one_class.unchecked) == 10
+    assert np.isnan(one_class.separation).all() and one_class.weak_classes() == []  # nothing held out: no verdict
     with pytest.raises(ValueError, match="class indices"):
         check_labels(X[:3], [0, 1, 2], 2)
 
