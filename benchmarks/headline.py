@@ -234,11 +234,20 @@ def _stopping(section: str, how: str) -> list[str]:
         within = sum(err <= 0.2 for err in errors)
         covered = sum(e["low"] <= e["truth_left"] <= e["high"] for e in at)
         cards = sum(e["sample_labels"] for e in at) / len(at)
+        needed = ""
+        if "lean_cards" in at[0]:  # what the panel's design could do with the model at best (stopping.cards_for)
+            lean = np.median([np.inf if e["lean_cards"] is None else e["lean_cards"] for e in at])
+            uniform = np.median([np.inf if e["uniform_cards"] is None else e["uniform_cards"] for e in at])
+            needed = (
+                f"; a Horvitz-Thompson interval within 20% would need "
+                f"{'more than the pool' if lean == np.inf else f'{lean:,.0f} cards'} drawn as the panel draws "
+                f"({uniform:,.0f} uniform)"
+            )
         out.append(
             line(
                 f"Rare items left, estimated from {cards:.0f} check cards{how} after {last} batch labels, {name}",
                 f"within 20% of the truth in {within} of {len(at)} seeds (median error {np.median(errors):.0%}); "
-                f"95% interval holds it in {covered} of {len(at)}",
+                f"95% interval holds it in {covered} of {len(at)}{needed}",
                 "within 20% in every seed",
                 within == len(at),
                 section,

@@ -73,6 +73,29 @@ def follow(loop, v, samples: list, estimate, seed: int, cap: int, rounds: int = 
     }
 
 
+def cards_for(rare_p: np.ndarray, is_rare: np.ndarray, uniform_share: float) -> int | None:
+    """The fewest cards for which a sample drawn with the panel's chances (``uniform_share`` 1:
+    uniformly) gives a Horvitz-Thompson estimate of the rare items left whose 95% interval is within
+    20% of the truth: its variance, the sum over the rare items of (1 - pi) / pi, read from the true
+    labels. What the design can do at best with this model; None: not even the whole pool."""
+    from anchoral_widget.engine.loop.check_samples import draw_chances
+    from anchoral_widget.engine.loop.stopping import Z_95
+
+    total = int(is_rare.sum())
+
+    def narrow(n: int) -> bool:
+        pi = draw_chances(rare_p, n, uniform_share)[is_rare]
+        return bool(Z_95 * np.sqrt(((1 - pi) / pi).sum()) <= WITHIN * total)
+
+    low, high = 1, len(rare_p)
+    if not total or not narrow(high):
+        return None
+    while low < high:
+        mid = (low + high) // 2
+        low, high = (low, mid) if narrow(mid) else (mid + 1, high)
+    return low
+
+
 def run(v, seed: int, checkpoints: list[int], sample_size: int, cap: int = 0, draw: int = 0) -> list[dict]:
     from anchoral_widget.engine.loop.check_samples import rare_probability
     from anchoral_widget.engine.loop.stopping import Stability, estimate_left, rules
@@ -86,6 +109,12 @@ def run(v, seed: int, checkpoints: list[int], sample_size: int, cap: int = 0, dr
             loop.simulate(v.labels, min(25, checkpoint - batch_labels))
             batch_labels += 25
             stability.observe(loop)
+        free = np.flatnonzero(~loop.excluded)
+        leaning = rare_probability(loop, free)  # the model the first card of this checkpoint leans on
+        design = {
+            "lean_cards": cards_for(leaning, rare[free], 0.2),
+            "uniform_cards": cards_for(leaning, rare[free], 1.0),
+        }
         t0 = time.perf_counter()
         for press in range(max(1, sample_size // (draw or sample_size))):  # as the panel draws: a press at a time
             draw_more(loop, v, samples, draw or sample_size, seed + 7919 * press)
@@ -111,12 +140,22 @@ def run(v, seed: int, checkpoints: list[int], sample_size: int, cap: int = 0, dr
                 "recall": estimate.recall,
                 "rules": verdicts,
                 "kappa": stability.average(),
+                **design,
                 "seconds": seconds,
             }
         )
     if cap:  # the last checkpoint's estimate, with the check cards it asks for
         out[-1]["followed"] = follow(loop, v, samples, estimate, seed, cap)
     return out
+
+
+def cards(at: list[dict], key: str) -> str:
+    """The median over seeds of the cards a design needs (a seed that never gets there counts as more than any)."""
+    if key not in at[0]:
+        return "-"
+    needed = sorted(e[key] if e[key] is not None else np.inf for e in at)
+    middle = float(np.median(needed))
+    return "more than the pool" if middle == np.inf else f"{middle:,.0f}"
 
 
 def relative(e: dict, key: str) -> float:
@@ -132,7 +171,10 @@ def render(results: dict, args) -> str:
         + (f", {args.draw} at a time (as the panel draws them, each answered before the next)" if args.draw else "")
         + ", and every sample so far makes the estimate. `within 20%`: "
         f"share of seeds whose estimate of the rare items left is within 20% of the truth; `covered`: share whose "
-        f"95% interval holds it; `model`: the model's probabilities summed, for comparison. Seeds {args.seeds}.",
+        f"95% interval holds it; `model`: the model's probabilities summed, for comparison. `cards for 20%`: the fewest cards (median "
+        f"over seeds) for which a sample drawn as the panel draws (leaning on the model, a fifth uniform) or uniformly would give a "
+        f"Horvitz-Thompson estimate whose 95% interval is within 20% of the truth, its variance read from the true "
+        f"labels: what the design can do with this model, before any card is drawn. Seeds {args.seeds}.",
         "",
     ]
     rows = []
@@ -158,10 +200,11 @@ def render(results: dict, args) -> str:
                     f"{np.median([relative(e, 'model_left') for e in at]):.0%}",
                     f"{np.mean([e['true_recall'] for e in at]):.2f} / {np.mean([e['recall'] for e in at]):.2f}",
                     ", ".join(f"{k} {v}" for k, v in wrong_stops.items()),
+                    f"{cards(at, 'lean_cards')} / {cards(at, 'uniform_cards')}",
                 ]
             )
     headers = ["pool", "labels", "sample cards", "rare left", "estimate", "median error", "within 20%", "covered"]
-    headers += ["model's error", "recall: true / estimated", "wrong 'stop' verdicts"]
+    headers += ["model's error", "recall: true / estimated", "wrong 'stop' verdicts", "cards for 20%: lean / uniform"]
     lines += [markdown_table(headers, rows), ""]
     followed = {name: [e["followed"] for e in runs if "followed" in e] for name, runs in results.items()}
     if any(followed.values()):

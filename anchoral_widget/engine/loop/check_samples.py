@@ -97,7 +97,7 @@ def draw_check_sample(
     if len(free) == 0:
         raise ValueError("nothing is left unlabelled to sample")
     rare = rare_probability(loop, free, model)
-    chances = _chances(rare, size, uniform_share)
+    chances = draw_chances(rare, size, uniform_share)
     rng = np.random.default_rng([loop.seed, loop.labelled_count, 7301, seed])
     drawn = rng.random(len(free)) < chances
     leans = logit(rare)
@@ -132,7 +132,10 @@ def extend_check_sample(
     at = np.searchsorted(frame, sample.ids)
     if not np.allclose(leans[at], sample.leans, atol=1e-6) or not np.array_equal(_spread(leans), sample.spread):
         return None
-    before, after = _chances(rare, sample.size, uniform_share), _chances(rare, sample.size + more, uniform_share)
+    before, after = (
+        draw_chances(rare, sample.size, uniform_share),
+        draw_chances(rare, sample.size + more, uniform_share),
+    )
     step = np.where(before < 1, (after - before) / np.maximum(1 - before, 1e-12), 0.0)
     rng = np.random.default_rng([loop.seed, sample.labels_before, 7303, seed, sample.size])
     drawn = rng.random(len(frame)) < step
@@ -144,7 +147,9 @@ def extend_check_sample(
     )
 
 
-def _chances(rare: np.ndarray, size: int, uniform_share: float) -> np.ndarray:
+def draw_chances(rare: np.ndarray, size: int, uniform_share: float = UNIFORM_SHARE) -> np.ndarray:
+    """Each item's chance of being drawn into a sample of about ``size``, from the model's rare
+    probabilities ``rare``: ``uniform_share`` of the size spread evenly, the rest leaning."""
     p = rare**LEAN_POWER
     lean = p / p.sum() if p.sum() > 0 else np.full(len(rare), 1.0 / len(rare))
     return np.asarray(np.minimum(1.0, size * (uniform_share / len(rare) + (1 - uniform_share) * lean)))
