@@ -1,13 +1,15 @@
 """The encoders of a session: one made from what a user passes for ``encoder=`` (or the
-default), the pool encoded with whatever progress and caching an encoder offers, and the named
-encoder that matches precomputed embeddings. Read by the checks made at once (:mod:`.plan`), the
-start-up (:mod:`.startup`) and the encoder upgrade (:mod:`.upgrade`).
+default), the pool encoded with whatever progress and caching an encoder offers, the named
+encoder that matches precomputed embeddings, and how a background encoding thread yields the
+cores. Read by the checks made at once (:mod:`.plan`), the start-up (:mod:`.startup`) and the
+encoder upgrade (:mod:`.upgrade`).
 """
 
 from __future__ import annotations
 
 import inspect
 import os
+import threading
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -65,3 +67,13 @@ def default_encoder(dim: int):
         return session_encoder(name)
     except InputError:
         return None  # the bundled model is not installed: no search, the rest works
+
+
+def lower_priority() -> None:
+    """This thread yields the cores to the rest of the kernel (Linux: a thread has its own nice
+    value); elsewhere it runs at the process's priority."""
+    try:
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + 10))
+    except (AttributeError, OSError):
+        pass

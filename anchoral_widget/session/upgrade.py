@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import atexit
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -47,7 +46,7 @@ from ..engine.loop.switch import switch_loop
 from ..engine.pool import Pool, learner_reads_texts
 from ..errors import AnchorALError
 from .access import SessionAccess
-from .encoding import encode_pool
+from .encoding import encode_pool, lower_priority
 from .neighbourhoods import NEIGHBOURS, RARE_NEIGHBOURS, Neighbourhoods
 from .upgrade_plan import UPGRADE_BATCH, embeddings_name, encodes_uncached
 
@@ -387,13 +386,3 @@ class Upgrade:
 
 class UpgradeStopped(Exception):
     """The session closed: the upgrade stops (what it encoded is cached)."""
-
-
-def lower_priority() -> None:
-    """This thread yields the cores to the rest of the kernel (Linux: a thread has its own nice
-    value); elsewhere it runs at the process's priority."""
-    try:
-        tid = threading.get_native_id()
-        os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + 10))
-    except (AttributeError, OSError):
-        pass
