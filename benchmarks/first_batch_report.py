@@ -13,7 +13,7 @@ ITERATION_TARGET = 0.5  # seconds per iteration at 1M with exact search
 
 def render(results: list[dict], args) -> str:
     mib = 2**20
-    stage_names = ["import", "encoder load", "encode", "pool", "index", "first proposal"]
+    stage_names = ["import", "encoder load", "encode", "pool", "index", "held for the move", "first proposal"]
     rows, quality_rows, verdicts = [], [], []
     for r in sorted(results, key=lambda r: (r["n"], r["encoder"])):
         s = r["seconds"]
@@ -22,7 +22,7 @@ def render(results: list[dict], args) -> str:
                 size_label(r["n"]),
                 r["encoder"],
                 s["Labeller() returns"],
-                *[s.get(k) for k in stage_names],
+                *[s.get(k, "-") for k in stage_names],
                 r["first_batch_seconds"],
                 s["import"] + s["encoder load"] + r["first_batch_seconds"],
                 r.get("cpu_seconds"),
@@ -110,7 +110,9 @@ def render(results: list[dict], args) -> str:
         + " Each size in a fresh process; the embeddings cache emptied first (a cold encode). "
         "`call -> first batch`: from the call to the first batch on screen; `fresh kernel`: plus the import and "
         "the encoder load. `index`: the index the first proposal waited for (exact search: nothing to build, the "
-        "embeddings used as they are); `first proposal` is the rest of it. "
+        "embeddings used as they are); `held for the move`: the first batch held until the encoder upgrade has "
+        "moved the loop to MiniLM's vectors of the seed labels' neighbourhoods (`Upgrade.head_start`, at most 20 s; "
+        "`-`: measured before it); `first proposal` is the rest of it. "
         "`CPU`: the CPU seconds the process had used at the first batch (every thread, the import "
         "included), which other jobs on the machine do not inflate; `load`: the machine's 1-minute load average "
         "then (it is shared: wall times grow with the load). "

@@ -34,7 +34,9 @@ RATES = {1.0: "this machine's rate", 0.5: "half of it", 0.333: "a third of it (1
 def headline() -> list[str]:
     """The lines of the head, grouped; empty when no result is stored."""
     speed = first_batch() + flatness() + scale_out() + map_update() + encoding()
-    finding = index_fidelity() + near_labels(first=10) + near_labels() + claims() + subpool_breadth() + transformer()
+    held = near_labels(section="near_labels_head", plans="first batch after the move", what=", first batch held")
+    finding = index_fidelity() + held + near_labels(first=10) + near_labels() + claims() + subpool_breadth()
+    finding += transformer()
     job = stopping() + label_check()
     groups = [
         ("How long it takes", speed),
@@ -54,9 +56,8 @@ def first_batch() -> list[str]:
     for r in sorted(results.get("results", []) if results else [], key=lambda r: r["n"]):
         if r["encoder"] != "fast":
             continue
-        s = r["seconds"]
         if r["n"] in TARGETS:
-            whole = s["import"] + s["encoder load"] + r["first_batch_seconds"]
+            whole = r["seconds"]["import"] + r["seconds"]["encoder load"] + r["first_batch_seconds"]
             out.append(
                 line(
                     f"Raw texts to the first batch, {r['n']:,} texts (`fast`)",
@@ -68,9 +69,11 @@ def first_batch() -> list[str]:
             )
         if r["n"] == 1_000_000:
             worst = max(r["iteration_seconds"])
+            on_fast = set(r.get("iteration_embeddings") or ["fast"]) == {"fast"}  # else held for the move
+            what = "`fast`, 256-d" if on_fast else "MiniLM near the labels, 384-d"
             out.append(
                 line(
-                    "Wait per iteration at 1M, exact search (`fast`, 256-d)",
+                    f"Wait per iteration at 1M, exact search ({what})",
                     f"{worst:.3f} s, the worst of {len(r['iteration_seconds'])} (median {r['iteration_median']:.3f} s, "
                     f"load average {r.get('load_average')})",
                     f"<= {ITERATION_TARGET} s",
@@ -236,13 +239,10 @@ def _stopping(section: str, how: str) -> list[str]:
         cards = sum(e["sample_labels"] for e in at) / len(at)
         needed = ""
         if "lean_cards" in at[0]:  # what the panel's design could do with the model at best (stopping.cards_for)
-            lean = np.median([np.inf if e["lean_cards"] is None else e["lean_cards"] for e in at])
-            uniform = np.median([np.inf if e["uniform_cards"] is None else e["uniform_cards"] for e in at])
-            needed = (
-                f"; a Horvitz-Thompson interval within 20% would need "
-                f"{'more than the pool' if lean == np.inf else f'{lean:,.0f} cards'} drawn as the panel draws "
-                f"({uniform:,.0f} uniform)"
-            )
+            lean, uniform = (np.median([e[k] or np.inf for e in at]) for k in ("lean_cards", "uniform_cards"))
+            drawn = "more than the pool" if lean == np.inf else f"{lean:,.0f} cards"
+            needed = f"; a Horvitz-Thompson interval within 20% would need {drawn} drawn as the panel draws "
+            needed += f"({uniform:,.0f} uniform)"
         out.append(
             line(
                 f"Rare items left, estimated from {cards:.0f} check cards{how} after {last} batch labels, {name}",
@@ -274,10 +274,11 @@ def label_check() -> list[str]:
     return out
 
 
-def near_labels(first: int | None = None) -> list[str]:
-    """The session with its upgrade against MiniLM from the start and against randsub, over every
-    seed of the run or its ``first`` seeds (the issue's protocol: 10)."""
-    section = "near_labels_30"
+def near_labels(
+    first: int | None = None, section: str = "near_labels_30", plans: str = "near the labels", what: str = ""
+) -> list[str]:
+    """The session with its upgrade (the ``plans`` of ``section``) against MiniLM from the start and
+    against randsub, over every seed of the run or its ``first`` seeds (the issue's protocol: 10)."""
     results = _json(section)
     if results and first is not None:
         results = {"results": {name: _first_seeds(r, first) for name, r in results["results"].items()}}
@@ -287,7 +288,7 @@ def near_labels(first: int | None = None) -> list[str]:
     for name, r in (results or {}).get("results", {}).items():
         parts, kept = [], []
         for plan, rate in r["rates"].items():
-            if not plan.startswith("near the labels"):
+            if not plan.startswith(plans):
                 continue
             p = paired(r["plans"], "minority_found", plan, "onnx")
             where = RATES.get(rate["factor"], f"{rate['factor']:g} times this machine's rate")
@@ -296,7 +297,7 @@ def near_labels(first: int | None = None) -> list[str]:
             kept.append(not significant_loss(p))
         out.append(
             line(
-                f"Encoder upgrade, rare items found against MiniLM from the start, {name}{more}",
+                f"Encoder upgrade{what}, rare items found against MiniLM from the start, {name}{more}",
                 ", ".join(parts),
                 NO_LOSS + " at every rate",
                 all(kept),
@@ -304,7 +305,7 @@ def near_labels(first: int | None = None) -> list[str]:
             )
         )
         if "randsub" in r["plans"]:
-            out.append(_against_randsub(name + more, r, section))
+            out.append(_against_randsub(name + more, r, section, plans, what))
     return out
 
 
@@ -312,19 +313,24 @@ def _first_seeds(r: dict, first: int) -> dict:
     return {**r, "plans": {plan: [x for x in runs if x["seed"] < first] for plan, runs in r["plans"].items()}}
 
 
-def _against_randsub(name: str, r: dict, section: str) -> str:
+def _against_randsub(name: str, r: dict, section: str, plans: str, what: str) -> str:
     """The session with its upgrade against random subsampling on MiniLM: found and AUC, every rate."""
     parts, kept = [], []
     for plan, rate in r["rates"].items():
-        if plan.startswith("near the labels"):
+        if plan.startswith(plans):
             f, a = (paired(r["plans"], key, plan, "randsub") for key in ("minority_found", "auc"))
             where = RATES.get(rate["factor"], f"{rate['factor']:g} times this machine's rate")
             parts.append(
                 f"{f['diff']:+.1f} found (p={f['t_p']:.2g}), AUC {a['diff']:+.2f} (p={a['t_p']:.2g}) at {where}"
             )
             kept += [not significant_loss(f), not significant_loss(a)]
-    what = f"Encoder upgrade against randsub on MiniLM, {name}"
-    return line(what, "; ".join(parts), NO_LOSS + " in found or AUC at every rate", all(kept), section)
+    return line(
+        f"Encoder upgrade{what} against randsub on MiniLM, {name}",
+        "; ".join(parts),
+        NO_LOSS + " in found or AUC at every rate",
+        all(kept),
+        section,
+    )
 
 
 def claims() -> list[str]:

@@ -43,8 +43,13 @@ from upgrade_models import rate
 from upgrade_replay import batches_during, found, run
 
 
-def replay(v, v_new, X_test_new, seed: int, budget: int, per_batch: int, neighbours: int, rare: int) -> dict:
-    """One session's upgrade, replayed: ``v`` on `fast`, ``v_new`` the same pool on `onnx`."""
+def replay(
+    v, v_new, X_test_new, seed: int, budget: int, per_batch: int, neighbours: int, rare: int, head_start: int = 0
+) -> dict:
+    """One session's upgrade, replayed: ``v`` on `fast`, ``v_new`` the same pool on `onnx`.
+    ``head_start``: the first batch waits for the move, the labels and the minority labels' first
+    neighbourhoods encoded before it (at most that many texts), as a session that starts with a
+    label of every class does (``Upgrade.head_start``)."""
     from anchoral_widget.engine.loop.switch import switch_loop
     from anchoral_widget.engine.search.exact import ExactIndex
     from anchoral_widget.session.neighbourhoods import Neighbourhoods
@@ -54,6 +59,13 @@ def replay(v, v_new, X_test_new, seed: int, budget: int, per_batch: int, neighbo
     near = Neighbourhoods(v.X, ExactIndex(v.X), neighbours, rare)
     n, b = len(v.labels), loop.config["batch_size"]
     whole, handed, moved, whole_at, whole_handed = 0, [], None, None, 0
+    if head_start:
+        near.add({int(i): c for i, c in loop.labels.items()}, v.minority)
+        while near.urgent and len(handed) < head_start:
+            ids = near.take(min(16, head_start - len(handed)))
+            near.done(ids)
+            handed += ids
+    head = len(handed)
     for batch in range(budget // b):
         if whole >= n and whole_at is None:  # the whole pool is encoded: the session's last switch
             switch_loop(loop, v_new.X, X_test_new)
@@ -90,6 +102,7 @@ def replay(v, v_new, X_test_new, seed: int, budget: int, per_batch: int, neighbo
     return {
         **found(loop, initial, v, seed),
         "moved_at": moved,
+        "head": head,
         "whole_at": whole_at,
         "encoded_near": int(n - (loop.pool.missing.sum() if loop.pool.missing is not None else 0)),
     }
@@ -126,6 +139,12 @@ def main(argv=None) -> int:
     )
     parser.add_argument(
         "--no-whole-first", action="store_true", help="leave out the move once the whole pool is encoded"
+    )
+    parser.add_argument(
+        "--head-start",
+        type=int,
+        default=0,
+        help="also replay each rate with the first batch held for the move (at most this many texts first)",
     )
     parser.add_argument("--section", default="near_labels")
     parser.add_argument("--no-write", action="store_true")
@@ -197,6 +216,15 @@ def main(argv=None) -> int:
                     flush=True,
                 )
             per_rate[plan] = {"factor": factor, "per_batch": per_batch}
+            if args.head_start:
+                held = f"first batch after the move, {per_batch:,} texts per batch"
+                plans[held] = [
+                    replay(
+                        v["fast"], v["onnx"], Xt["onnx"], s, args.budget, per_batch, neighbours, rare, args.head_start
+                    )
+                    for s in seeds
+                ]
+                per_rate[held] = {"factor": factor, "per_batch": per_batch}
             if args.no_whole_first:
                 continue
             k = batches_during(n, rate_one * factor, args.seconds_per_batch)
@@ -216,7 +244,16 @@ def main(argv=None) -> int:
         saved.update(stamp=now(), command=command_line())
         saved["args"] = {
             k: getattr(args, k)
-            for k in ("seeds", "budget", "seconds_per_batch", "rarities", "rate_factors", "rate", "no_whole_first")
+            for k in (
+                "seeds",
+                "budget",
+                "seconds_per_batch",
+                "rarities",
+                "rate_factors",
+                "rate",
+                "no_whole_first",
+                "head_start",
+            )
         }
         (RESULTS / f"{args.section}.json").write_text(json.dumps(saved, indent=1))
         write_section(args.section, text, stamp=saved["stamp"], command=saved["command"])
@@ -238,6 +275,13 @@ def report(args, rate_one: float, results: dict, load1: float, around: tuple[int
 
     measured = "as measured in an earlier run (`--rate`)" if getattr(args, "rate", None) else "in this run"
     whole_first = "`whole pool first`: the move only once the whole pool is encoded, at the same rate (as before). "
+    held_first = (
+        "`first batch after the move`: the first batch held until the labels and the minority labels' first "
+        f"neighbourhoods are encoded (at most {args.head_start:,} texts), as a session that starts with a label of "
+        "every class does (`Upgrade.head_start`). "
+        if getattr(args, "head_start", 0)
+        else ""
+    )
     lines = [
         "## The encoder upgrade, the labels' neighbourhoods first",
         "",
@@ -253,7 +297,7 @@ def report(args, rate_one: float, results: dict, load1: float, around: tuple[int
         f"{getattr(args, 'rate_factors', '1,0.5,0.25')} (a third: a person's 10 s a batch; less: a slower or busier "
         "machine); the upgrade hears of a batch's labels at its submit, so their neighbourhoods serve the batch "
         "after next; the first batch is proposed on `fast`. "
-        f"{'' if getattr(args, 'no_whole_first', False) else whole_first}Whole pools, the rare class at "
+        f"{'' if getattr(args, 'no_whole_first', False) else whole_first}{held_first}Whole pools, the rare class at "
         f"{getattr(args, 'rarities', '0.01')} of each (subsampled as in `claims`), budget "
         f"{args.budget} labels, seeds {args.seeds}; paired against MiniLM (`onnx`) from the start, and against random "
         "subsampling (`randsub`, M=10,000) on MiniLM's vectors with the same learner.",
@@ -309,6 +353,22 @@ def report(args, rate_one: float, results: dict, load1: float, around: tuple[int
             if "randsub" in r["plans"]:
                 f, a = (paired(r["plans"], key, plan, "randsub") for key in ("minority_found", "auc"))
                 verdicts.append(f"  Against randsub on MiniLM: minority found {_than(f)}; minority-F1 AUC {_than(a)}.")
+            held = plan.replace("near the labels", "first batch after the move")
+            if held in r["plans"]:
+                f, a = (paired(r["plans"], key, held, plan) for key in ("minority_found", "auc"))
+                texts = np.mean([x["head"] for x in r["plans"][held]])
+                verdicts.append(
+                    f"  The first batch held for the move ({texts:.0f} texts encoded first, "
+                    f"{texts / rate_one:.1f} s on one thread): minority found {f['a']:.1f} against {f['b']:.1f} "
+                    f"({f['diff']:+.1f}, p={f['t_p']:.2g}); minority-F1 AUC {a['a']:.2f} against {a['b']:.2f} "
+                    f"({a['diff']:+.2f}, p={a['t_p']:.2g})."
+                )
+                for base in ("onnx", "randsub"):
+                    if base in r["plans"]:
+                        f, a = (paired(r["plans"], key, held, base) for key in ("minority_found", "auc"))
+                        verdicts.append(
+                            f"  Held, against {base}: minority found {_than(f)}; minority-F1 AUC {_than(a)}."
+                        )
     lines += [markdown_table(headers, rows), "", "### No loss?", "", *verdicts]
     return "\n".join(lines)
 

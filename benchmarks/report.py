@@ -29,6 +29,8 @@ NOTES = {
     "the person reads: every subpool searched the whole pool in the wait. `flatness` measures the default now.",
     "near_labels": "Measured before the learner's sample of unlabelled items kept its size while the pool arrives "
     "(it fitted against as many of its 2,000 rows as were encoded); `near_labels_30` measures the session now.",
+    "near_labels_30": "Measured before a session that starts with a label of every class held its first batch "
+    "for the move to MiniLM near the labels (`Upgrade.head_start`): `near_labels_head` measures that, beside this.",
     "claims_20k": "Superseded by `claims` (full pools, 5 seeds, paired tests): an earlier run on pools capped "
     "at 20k, 3 seeds, with the former default index (HNSW, ef_construction=200) and before the loop trained "
     "in id order. Its AUC has the same definition (41 points, final model included).",
@@ -55,6 +57,11 @@ SECTIONS = [
     (
         "near_labels_30",
         "benchmarks/near_labels.py --seeds $(seq -s, 0 29) --rate 61 --no-whole-first --section near_labels_30",
+    ),
+    (
+        "near_labels_head",
+        "benchmarks/near_labels.py --seeds 0,1,2,3,4,5,6,7,8,9 --rate 61 --rate-factors 1,0.333 --head-start 5000 "
+        "--no-whole-first --section near_labels_head",
     ),
     ("claims_20k", "benchmarks/claims.py --max-size 20000 --section claims_20k"),
     ("map_update", "benchmarks/map_update.py"),

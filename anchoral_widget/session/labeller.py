@@ -360,10 +360,9 @@ class LabelSession:
         loop, encoder, view = self._startup.run(self._screen.set_startup)
         self._attach(loop, encoder, view)
         if not self._worker.closed:  # closed meanwhile: nothing more to start
-            self.start()
             assert self._trainer is not None  # made with the loop
             access = SessionAccess(self._guarded, self._screen, self._worker, self._search, self._trainer, self.report)
-            self._startup.background(access)
+            self._startup.background(access, first_batch=self.start)
 
     def _store_batch(self, answers: dict, cards: list, iteration: int) -> None:
         labelled = {i: self._guarded.class_of(a) for i, a in answers.items() if a is not None}

@@ -65,10 +65,19 @@ class Progress:
         self._seconds: dict[str, float] = {}
         self.embeddings: str | None = None  # which embeddings serve the batches, once an upgrade is on
         self.upgrading: str | None = None  # the encoder an upgrade encodes the pool with
+        self.holding = False  # the first batch waits for the upgrade's move (.startup.holds_first_batch)
 
     def serving(self, embeddings: str) -> None:
         """Which embeddings serve the batches from now on: shown at once, in whatever stage."""
         self.embeddings = embeddings
+        self._again()
+
+    def hold(self, holding: bool) -> None:
+        """Whether the first batch waits for the upgrade's move: shown at once, in whatever stage."""
+        self.holding = holding
+        self._again()
+
+    def _again(self) -> None:
         if self.stage is not None:
             self._shown = float("-inf")  # not held back as a repeat
             self(self.stage, self._done, self._total)
@@ -141,6 +150,8 @@ class Progress:
         return " · ".join(parts)
 
     def _upgrade_text(self, done, total, rate, left) -> str:
+        if self.holding:
+            return f"{self.upgrading} encodes the labels' neighbourhoods first: the first batch comes from them"
         behind = (
             f"{self.embeddings} embeddings; {self.upgrading}'s vectors behind you, labelling is not waiting on them"
         )

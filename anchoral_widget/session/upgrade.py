@@ -81,6 +81,9 @@ class Upgrade:
     #: Rows held for the move while the loop cannot move yet (~100 MB of MiniLM's): chunks of the
     #: whole pool's pass beyond it wait for the whole pool's switch (read from the encoder's cache).
     held_rows = 65_536
+    #: Seconds a session starting with a label of every class holds its first batch for the move to
+    #: the labels' neighbourhoods (0: none; see :func:`.startup.holds_first_batch`)
+    head_start = 20.0
 
     def __init__(self, encoder: Any, *, test_texts: list[str] | None = None, first: str = "fast"):
         self.encoder, self.test_texts = encoder, test_texts
@@ -101,6 +104,7 @@ class Upgrade:
         self._near_failed = False  # handing the neighbourhoods to the loop failed: the whole pool only
         self._every_class = False  # every class has a label (the loop can propose)
         self._served = 0  # rows the loop serves on the upgraded embeddings, once moved
+        self._on_moved: Callable[[], object] = lambda: None  # told once the loop first serves the new embeddings
 
     def cached(self, texts: Sequence[str]) -> Any:
         """The upgraded embeddings of the pool's ``texts`` when the encoder's cache holds them
@@ -123,16 +127,17 @@ class Upgrade:
         *,
         after: threading.Thread | None = None,
         on_switched: Callable[[], object] = lambda: None,
+        on_moved: Callable[[], object] = lambda: None,
     ) -> threading.Thread:
-        """Encode on a thread of its own (after ``after``, an index build with every core, ends),
-        then hand the switch to the session's worker; ``on_switched()`` once the session serves
-        the new embeddings. ``progress(stage, done, total)`` (a :class:`~.progress.Progress`)
-        hears how far it is (stage ``upgrade``)."""
+        """Encode on a thread of its own (after ``after``, an index build with every core, ends), then
+        hand the switch to the session's worker; ``on_switched()`` once the session serves the new
+        embeddings, ``on_moved()`` once the loop first does (near the labels or whole) or will not
+        soon. ``progress(stage, done, total)`` (a :class:`~.progress.Progress`) hears how far it is."""
         with session.held() as loop:
             assert loop is not None  # the upgrade starts once the loop exists
             pool = loop.pool  # the same pool, texts and all, across every switch: read, not copied
         session.show_embeddings(self._status(0, len(pool)))
-        self._on_switched, self._progress = on_switched, progress
+        self._on_switched, self._progress, self._on_moved = on_switched, progress, on_moved
 
         def run() -> None:
             while after is not None and after.is_alive() and not self._exiting.is_set():
@@ -149,6 +154,8 @@ class Upgrade:
                 return
             finally:
                 atexit.unregister(self._stop_at_exit)  # nothing left to stop: let the session go
+                if self.failed or session.closed:
+                    self._on_moved()  # a held first batch waits no more
             session.run(self._switch, session, X, X_test, progress, on_switched)
 
         self.thread = threading.Thread(target=run, name="anchoral-upgrade", daemon=True)
@@ -320,6 +327,8 @@ class Upgrade:
             self._near_failed = True
             session.report(AnchorALError(f"the {self.name} embeddings near the labels could not be used ({exc})"))
             return
+        finally:
+            self._on_moved()
         session.show_embeddings(self._status(None, None))
 
     def _switch(
@@ -334,6 +343,8 @@ class Upgrade:
         except Exception as exc:
             self._fail(session, progress, exc)
             return
+        finally:
+            self._on_moved()
         if not reads_texts:
             session.forget_models()  # they read the old embeddings
         session.search_with(self.encoder)

@@ -27,7 +27,10 @@ from anchoral_widget.session.upgrade_plan import UPGRADE_CHUNK, embeddings_name,
         ("between a submit and the next batch", "strict"),
     ],
 )
-def test_the_switch_lands_between_batches_with_labels_drafts_history_and_store_intact(tmp_path, lands, training):
+def test_the_switch_lands_between_batches_with_labels_drafts_history_and_store_intact(
+    tmp_path, monkeypatch, lands, training
+):
+    monkeypatch.setattr(Upgrade, "head_start", 0)  # the first batch at once, on the first embeddings
     gate = threading.Event()
     first, better = encoders(tmp_path, Wider(gate=gate))
     store = tmp_path / "labels.db"

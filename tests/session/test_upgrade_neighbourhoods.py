@@ -37,15 +37,20 @@ class SlowLastChunk(Wider):
         return super().encode(texts, **kw)
 
 
+def seeded_session(tmp_path, better_model):
+    """A session on the shared pool, seeded with a label of every class, upgrading to ``better_model``."""
+    first, better = encoders(tmp_path, better_model)
+    return start_session(
+        TEXTS, ["other", "eye"], ["eye"], encoder=first, upgrade=better, seed_labels=SEEDS, store=tmp_path / "l.db",
+        **SMALL,
+    )  # fmt: skip
+
+
 def test_the_loop_moves_to_the_labels_neighbourhoods_before_the_whole_pool_is_encoded(tmp_path, monkeypatch):
     monkeypatch.setattr(Upgrade, "neighbours", 5)
     monkeypatch.setattr(Upgrade, "rare_neighbours", 10)
     gate = threading.Event()
-    first, better = encoders(tmp_path, SlowLastChunk(gate))
-    session = start_session(
-        TEXTS, ["other", "eye"], ["eye"], encoder=first, upgrade=better, seed_labels=SEEDS, store=tmp_path / "l.db",
-        **SMALL,
-    )  # fmt: skip
+    session = seeded_session(tmp_path, SlowLastChunk(gate))
     session.start()
     upgrade = upgrade_of(session)
     try:
@@ -246,3 +251,59 @@ def test_chunks_of_the_whole_pool_held_before_the_move_stop_at_their_cap(tmp_pat
     assert session.wait(30) and session.loop.pool.missing is None  # the rest came with the whole pool
     assert session.labels.set_index("id").label.to_dict() == {0: "eye", 1: "other", 2: "other"}
     session.close(wait=True)
+
+
+def test_a_session_with_a_label_of_every_class_holds_its_first_batch_for_the_move(tmp_path, monkeypatch):
+    monkeypatch.setattr(Upgrade, "neighbours", 5)
+    monkeypatch.setattr(Upgrade, "rare_neighbours", 10)
+    gate = threading.Event()  # the whole pool's pass waits at its last chunk: only the move can come
+    session = seeded_session(tmp_path, SlowLastChunk(gate))
+    session.start()
+    upgrade = upgrade_of(session)
+    try:
+        wait_until(lambda: session.snapshot()["batch"])
+        batch = [card["id"] for card in session.snapshot()["batch"]]
+        assert upgrade.early and session.loop.embeddings.shape[1] == WIDE, "the first batch came after the move"
+        assert not session.loop.pool.missing[batch].any(), "proposed from what MiniLM has encoded"
+    finally:
+        gate.set()
+    wait_until(lambda: upgrade.done)
+    session.close(wait=True)
+
+
+def test_the_first_batch_waits_for_the_move_no_longer_than_head_start(tmp_path, monkeypatch):
+    monkeypatch.setattr(Upgrade, "head_start", 2.0)
+    gate = threading.Event()  # the upgrade encodes nothing until the test opens it: no move
+    session = seeded_session(tmp_path, Wider(gate=gate))
+    upgrade = upgrade_of(session)
+    try:
+        began = time.monotonic()
+        session.start()
+        text = lambda: session.snapshot()["startup"]["text"]
+        wait_until(lambda: text() == "better encodes the labels' neighbourhoods first: the first batch comes from them")
+        wait_until(lambda: session.snapshot()["batch"], timeout=10)
+        assert time.monotonic() - began >= 2.0
+        assert not upgrade.early and session.loop.embeddings.shape[1] == 16, "proposed on the first embeddings"
+        assert text().startswith("fast embeddings; better's vectors behind you, labelling is not waiting on them")
+    finally:
+        gate.set()
+    wait_until(lambda: upgrade.done)
+    session.close(wait=True)
+
+
+def test_only_a_session_that_can_move_at_once_holds_its_first_batch(tmp_path, monkeypatch):
+    from anchoral_widget.session.startup import holds_first_batch
+
+    _, better = encoders(tmp_path, Wider())
+    upgrade = Upgrade(better)
+    loop = ActiveLoop(clustered_pool(n=40, d=8)[0], ["other", "eye"], ["eye"], neighbours=10)
+    loop.label([0, 1], ["other", "eye"])
+    assert holds_first_batch(upgrade, loop)
+    monkeypatch.setattr(Upgrade, "head_start", 0)
+    assert not holds_first_batch(upgrade, loop)
+    monkeypatch.undo()
+    loop.correct([1], ["other"])  # no label of the rare class: a cold start, nothing to move to yet
+    assert not holds_first_batch(upgrade, loop)
+    upgrade.done = True  # a restart found the upgraded embeddings whole
+    loop.correct([1], ["eye"])
+    assert not holds_first_batch(upgrade, loop)
