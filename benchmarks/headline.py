@@ -35,13 +35,13 @@ def headline() -> list[str]:
     """The lines of the head, grouped; empty when no result is stored."""
     speed = first_batch() + flatness() + scale_out() + map_update() + encoding()
     held = near_labels(section="near_labels_head", plans="first batch after the move", what=", first batch held")
-    finding = index_fidelity() + held + near_labels(first=10) + near_labels() + claims() + subpool_breadth()
-    finding += transformer()
-    job = stopping() + label_check()
+    before = ", first batch on `fast` (before it was held)"
+    finding = index_fidelity() + held + near_labels(10, what=before) + near_labels(what=before) + claims()
+    finding += subpool_breadth() + transformer()
     groups = [
         ("How long it takes", speed),
         ("What the loop finds", finding),
-        ("Knowing when to stop, and the labels", job),
+        ("Knowing when to stop, and the labels", stopping() + label_check()),
     ]
     return [line for title, lines in groups if lines for line in (f"### {title}", "", *lines, "")]
 

@@ -190,8 +190,8 @@ class LabelCheck:
     folds: int
     unchecked: np.ndarray  # items of classes with too few labels to hold out: never flagged
     # per class, how well the out-of-fold probabilities tell its labels from the rest (ROC AUC,
-    # NaN where a side is empty): near 0.5 the models cannot see the class, and their doubts
-    # about its labels are guesses (sentiment on MiniLM's vectors: about 0.6)
+    # NaN where a side is empty): near 0.5 the models cannot see the class (sentiment on MiniLM's
+    # vectors: about 0.6) and their doubts are guesses, or many of its labels are wrong
     separation: np.ndarray = field(default_factory=lambda: np.empty(0))
 
     def weak_classes(self, below: float = WEAK_SEPARATION) -> list[int]:
