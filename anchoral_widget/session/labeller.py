@@ -175,8 +175,7 @@ class LabelSession:
 
     @property
     def ahead(self) -> bool:
-        """Whether the session labels ahead (see :func:`~.trainer.label_ahead`); False until the
-        loop, and so its learner, is there."""
+        """Whether the session labels ahead (:func:`~.trainer.label_ahead`); False until the loop is there."""
         return self._proposer is not None and self._proposer.ahead
 
     @property
@@ -236,11 +235,13 @@ class LabelSession:
         self._channel.on_map(callback)
 
     def wait(self, timeout: float | None = None) -> bool:
-        """Block until the worker has nothing left to do; False if ``timeout`` ran out first."""
+        """Block until the worker is done (a first batch held for the upgrade's move too); False on timeout."""
         end = None if timeout is None else time.monotonic() + timeout
-        if not self._worker.wait(timeout):
-            return False
-        return self._channel.wait(None if end is None else max(0.0, end - time.monotonic()))
+        left = lambda: None if end is None else max(0.0, end - time.monotonic())
+        for _ in range(2):  # the start-up, then the held first batch's proposal
+            if not self._worker.wait(left()) or not (self._startup is None or self._startup.released(end)):
+                return False
+        return self._channel.wait(left())
 
     def start(self) -> None:
         """Propose the first batch in the background, or wait for seed labels (cold start);

@@ -22,6 +22,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -151,6 +152,7 @@ class Startup:
         self.plan = plan
         self.index_threads = index_threads or usable_cores()
         self._progress: Progress | None = None
+        self.holding = False  # the first batch is held for the upgrade's move, not proposed yet
 
     def run(self, show: Callable[[dict], None]):
         """Make ``(loop, encoder, map view)``, telling ``show(startup)`` how far it is."""
@@ -166,8 +168,19 @@ class Startup:
         upgrade = self.plan.upgrade
         if upgrade is not None:
             progress.embeddings = upgrade.name if upgrade.done else upgrade.first
+        no_build = loop.pool.index_ready or loop.pool.index_kind == "exact"  # else the upgrade waits for it
+        self.holding = upgrade is not None and no_build and holds_first_batch(upgrade, loop)
         progress("ready", None, None)
         return loop, encoder, view
+
+    def released(self, end: float | None = None) -> bool:
+        """Wait while the first batch is held for the upgrade's move (until it is proposed); False
+        if ``end`` (on the monotonic clock) comes first."""
+        while self.holding:
+            if end is not None and time.monotonic() >= end:
+                return False
+            time.sleep(0.02)
+        return True
 
     def background(self, session: SessionAccess, first_batch: Callable[[], object] = lambda: None) -> None:
         """What follows :meth:`run` once the session has its loop, behind the person labelling:
@@ -176,14 +189,11 @@ class Startup:
         :func:`holds_first_batch`), then the encoder upgrade (:mod:`.upgrade`) on one thread. Their
         progress goes to the session's ``startup`` field, a failure to its error line (exact
         search, or the first embeddings, go on serving)."""
-        progress = self._progress
-        upgrade = self.plan.upgrade
+        progress, upgrade, held = self._progress, self.plan.upgrade, self.holding
         with session.held() as loop:
             assert progress is not None and loop is not None  # both made by run()
             pool = loop.pool  # the same pool after an upgrade's switch: its next index is built on it
-            can_hold = upgrade is not None and holds_first_batch(upgrade, loop)
         building = self._build_index(pool, progress, session.report)
-        held = can_hold and building is None  # the upgrade would wait for the index build: no hold
         if not held:
             first_batch()
         if upgrade is None or upgrade.failed:
@@ -207,8 +217,11 @@ class Startup:
             def after_the_move() -> None:
                 moved.wait(upgrade.head_start)
                 progress.hold(False)
-                if not session.closed:
-                    first_batch()
+                try:
+                    if not session.closed:
+                        first_batch()
+                finally:
+                    self.holding = False  # once the proposal is queued: wait() then waits for it
 
             threading.Thread(target=after_the_move, name="anchoral-first-batch", daemon=True).start()
 

@@ -261,7 +261,7 @@ def test_a_session_with_a_label_of_every_class_holds_its_first_batch_for_the_mov
     session.start()
     upgrade = upgrade_of(session)
     try:
-        wait_until(lambda: session.snapshot()["batch"])
+        assert session.wait(30), "wait() waits for a held first batch too"
         batch = [card["id"] for card in session.snapshot()["batch"]]
         assert upgrade.early and session.loop.embeddings.shape[1] == WIDE, "the first batch came after the move"
         assert not session.loop.pool.missing[batch].any(), "proposed from what MiniLM has encoded"
@@ -281,7 +281,7 @@ def test_the_first_batch_waits_for_the_move_no_longer_than_head_start(tmp_path, 
         session.start()
         text = lambda: session.snapshot()["startup"]["text"]
         wait_until(lambda: text() == "better encodes the labels' neighbourhoods first: the first batch comes from them")
-        wait_until(lambda: session.snapshot()["batch"], timeout=10)
+        assert session.wait(10) and session.snapshot()["batch"], "wait() returns once the held batch is proposed"
         assert time.monotonic() - began >= 2.0
         assert not upgrade.early and session.loop.embeddings.shape[1] == 16, "proposed on the first embeddings"
         assert text().startswith("fast embeddings; better's vectors behind you, labelling is not waiting on them")
