@@ -153,6 +153,7 @@ class Startup:
         self.index_threads = index_threads or usable_cores()
         self._progress: Progress | None = None
         self.holding = False  # the first batch is held for the upgrade's move, not proposed yet
+        self._held_until = 0.0
 
     def run(self, show: Callable[[dict], None]):
         """Make ``(loop, encoder, map view)``, telling ``show(startup)`` how far it is."""
@@ -170,13 +171,15 @@ class Startup:
             progress.embeddings = upgrade.name if upgrade.done else upgrade.first
         no_build = loop.pool.index_ready or loop.pool.index_kind == "exact"  # else the upgrade waits for it
         self.holding = upgrade is not None and no_build and holds_first_batch(upgrade, loop)
+        # a hold that never started (the session closed first) keeps no one waiting past its time
+        self._held_until = time.monotonic() + (upgrade.head_start + 10 if upgrade is not None else 0)
         progress("ready", None, None)
         return loop, encoder, view
 
     def released(self, end: float | None = None) -> bool:
         """Wait while the first batch is held for the upgrade's move (until it is proposed); False
         if ``end`` (on the monotonic clock) comes first."""
-        while self.holding:
+        while self.holding and time.monotonic() < self._held_until:
             if end is not None and time.monotonic() >= end:
                 return False
             time.sleep(0.02)
