@@ -40,7 +40,10 @@ def test_sigkill_at_random_points_loses_nothing(store_at):
         assert lines and lines[-1].startswith("READY"), child.stderr.read()
         time.sleep(float(rng.uniform(0.0, 0.6)))  # somewhere in a label write, training or selection
         child.send_signal(signal.SIGKILL)
-        out, _ = child.communicate()
+        # read the rest through the same reader: communicate() reads the pipe beneath it and would
+        # miss the lines it buffered past READY (an ACK there looked like a label stored unacknowledged)
+        out = child.stdout.read()
+        child.communicate()
         for line in lines + out.splitlines():
             if line.startswith("ACK"):
                 acked.update(int(i) for i in line.split()[1:])
