@@ -195,6 +195,11 @@ def now() -> str:
     return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
 
 
+def target_line(what: str, figure: str, target: str, met: bool, section: str) -> str:
+    """A headline figure against its target, met or NOT met, with a link to its section."""
+    return f"- {what}: {figure}; target {target}: {'met' if met else 'NOT met'} ([{section}](#{section}))."
+
+
 def write_section(name: str, body: str, command: str | None = None, stamp: str | None = None) -> Path:
     """Write ``benchmarks/results/<name>.md``: the section, the command that produced it, when."""
     RESULTS.mkdir(parents=True, exist_ok=True)

@@ -20,7 +20,9 @@ initial set (100 labels, 5 eye), then waiting for the first batch. Stages:
 
 Then the first action of a cold start (a search by meaning), five more iterations answered from
 the truth through the session's commands (the wait per iteration), the encoder upgrade's move to
-MiniLM's vectors near the labels (when, and three iterations on them), the peak resident memory, and
+MiniLM's vectors near the labels (when, and three iterations on them), then ``--paced`` iterations
+at a person's pace (``--read`` seconds on each batch before it is answered: the next subpool's
+neighbour lists are fetched ahead meanwhile, and the upgrade encodes), the peak resident memory, and
 what the loop finds: ``--quality`` iterations of b=25 from the same seed labels, labelled by the
 truth, scored on the test set (minority items found, minority-F1 AUC normalised by iterations).
 
@@ -49,6 +51,7 @@ def run_child(args, n: int, encoder: str, pool_path: Path, root: Path) -> dict:
     cmd = [sys.executable, __file__, "--child", str(pool_path), "--encoder-name", encoder]
     cmd += ["--scratch", str(root / f"scratch-{size_label(n)}-{encoder}"), "--quality", str(args.quality)]
     cmd += ["--seed", str(args.seed)] + (["--map"] if args.map else [])
+    cmd += ["--read", str(args.read), "--paced", str(args.paced)]
     done = subprocess.run(cmd, capture_output=True, text=True)
     if done.returncode != 0:
         sys.stderr.write(done.stderr[-5000:])
@@ -63,6 +66,8 @@ def main(argv=None) -> int:
     parser.add_argument("--quality", type=int, default=20, help="iterations of the quality run")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--map", action="store_true", help="with the map, as the widget's default")
+    parser.add_argument("--read", type=float, default=10.0, help="seconds a person reads each paced batch")
+    parser.add_argument("--paced", type=int, default=5, help="iterations at a person's pace, after the others")
     parser.add_argument("--merge", action="store_true", help="keep earlier results of other sizes and encoders")
     parser.add_argument("--cache-dir")
     parser.add_argument("--render", action="store_true", help="only write the section again from the saved results")
@@ -71,7 +76,16 @@ def main(argv=None) -> int:
     parser.add_argument("--scratch", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
-        out = measure(Path(args.child), args.encoder_name, Path(args.scratch), args.quality, args.seed, args.map)
+        out = measure(
+            Path(args.child),
+            args.encoder_name,
+            Path(args.scratch),
+            args.quality,
+            args.seed,
+            args.map,
+            args.read,
+            args.paced,
+        )
         shutil.rmtree(args.scratch, ignore_errors=True)
         print(json.dumps(out))
         return 0

@@ -25,7 +25,9 @@ def cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def measure(path: Path, encoder_name: str, scratch: Path, quality: int, seed: int, map_: bool) -> dict:
+def measure(
+    path: Path, encoder_name: str, scratch: Path, quality: int, seed: int, map_: bool, read: float, paced: int
+) -> dict:
     t_start = time.perf_counter()
     import numpy as np
 
@@ -69,18 +71,29 @@ def measure(path: Path, encoder_name: str, scratch: Path, quality: int, seed: in
             if changes["startup"].get("embeddings") == "MiniLM":  # the upgrade's move
                 marks.setdefault("moved", time.perf_counter())
 
+    # the session's own upgrade (one thread, short passes), its cache in the scratch folder too
+    upgrade = (
+        Encoder(DEFAULT_UPGRADE, cache_dir=scratch / "cache", progress=False, threads=1, batch_size=UPGRADE_BATCH)
+        if encoder_name == "fast"
+        else None
+    )
+    upgraded = [0]  # texts the upgrade has encoded: its rate while a person reads
+    if upgrade is not None:
+        encode_chunk = upgrade._encode_chunk
+
+        def counted(chunk_texts, *args, **kwargs):
+            rows = encode_chunk(chunk_texts, *args, **kwargs)
+            upgraded[0] += len(chunk_texts)
+            return rows
+
+        upgrade._encode_chunk = counted
     t0 = time.perf_counter()
     session = start_session(
         texts,
         ["other", "eye"],
         ["eye"],
         encoder=encoder,
-        # the session's own upgrade (one thread, short passes), its cache in the scratch folder too
-        upgrade=Encoder(
-            DEFAULT_UPGRADE, cache_dir=scratch / "cache", progress=False, threads=1, batch_size=UPGRADE_BATCH
-        )
-        if encoder_name == "fast"
-        else None,
+        upgrade=upgrade,
         seed_labels={int(i): labels[i] for i in seeds},
         store=None,
         map=map_,
@@ -120,11 +133,16 @@ def measure(path: Path, encoder_name: str, scratch: Path, quality: int, seed: in
     session.wait(60)
     search = session.snapshot()["search"]
 
-    def iterations(count: int) -> tuple[list[float], list[float], list]:
-        """``count`` iterations answered from the truth, through the session's commands: the wait
-        after each submit, its CPU, and the embeddings that served the batch proposed."""
+    proposals: list[dict] = []  # each proposal's own seconds (train, select), as the session reports them
+
+    def iterations(count: int, read: float = 0.0) -> tuple[list[float], list[float], list]:
+        """``count`` iterations answered from the truth, through the session's commands, each after
+        ``read`` seconds (a person reading the batch: the next subpool's neighbour lists are fetched
+        ahead and the upgrade encodes meanwhile): the wait after each submit, its CPU, and the
+        embeddings that served the batch proposed."""
         waits, cpus, served = [], [], []
         for _ in range(count):
+            time.sleep(read)
             s = session.snapshot()
             for cls in ("other", "eye"):
                 ids = [c["id"] for c in s["batch"] if labels[c["id"]] == cls]
@@ -136,6 +154,7 @@ def measure(path: Path, encoder_name: str, scratch: Path, quality: int, seed: in
             waits.append(time.perf_counter() - t)
             cpus.append(cpu_seconds() - c)
             served.append(session.snapshot()["startup"].get("embeddings"))
+            proposals.append(session.snapshot()["seconds"])
         return waits, cpus, served
 
     waits, cpus, served = iterations(5)
@@ -145,6 +164,9 @@ def measure(path: Path, encoder_name: str, scratch: Path, quality: int, seed: in
     moved = marks.get("moved")
     near_rows = None if session.loop.pool.missing is None else int((~session.loop.pool.missing).sum())
     near_waits, _, near_served = iterations(3) if moved is not None else ([], [], [])
+    t, before = time.perf_counter(), upgraded[0]
+    paced_waits, _, paced_served = iterations(paced, read) if paced else ([], [], [])
+    paced_rate = (upgraded[0] - before) / max(time.perf_counter() - t, 1e-9)
     peak_session = peak_rss_bytes()
     background = [k for k, _, _ in indexes[1:]]
 
@@ -178,6 +200,11 @@ def measure(path: Path, encoder_name: str, scratch: Path, quality: int, seed: in
         "near_iteration_seconds": [round(w, 3) for w in near_waits],
         "near_embeddings": near_served,
         "iteration_cpu_median": round(median(cpus), 3),
+        "read_seconds": read,
+        "paced_iteration_seconds": [round(w, 3) for w in paced_waits],
+        "paced_embeddings": paced_served,
+        "proposal_seconds": proposals,
+        "paced_upgrade_rate": round(paced_rate, 1) if upgrade is not None else None,
         "peak_rss": peak_session,
         "embedding_bytes": int(X_first.nbytes),
         "quality": {

@@ -4,11 +4,12 @@ what the loop finds. ``headline.py`` judges the same targets.
 
 from __future__ import annotations
 
-from _common import markdown_table, median, size_label
+from _common import markdown_table, median, size_label, target_line
 from first_batch_measure import MOVE_WAIT, SEARCH
 
 TARGETS = {100_000: 30.0, 1_000_000: 300.0}  # seconds to the first batch, on 2 CPU cores
 ITERATION_TARGET = 0.5  # seconds per iteration at 1M with exact search
+PACED_TARGET = 0.3  # seconds per batch at 1M at a person's pace while the upgrade encodes (issue 20)
 
 
 def render(results: list[dict], args) -> str:
@@ -74,6 +75,20 @@ def render(results: list[dict], args) -> str:
             )
         elif r["encoder"] == "fast":
             verdicts.append(f"- {size_label(r['n'])} ({r['encoder']}): no move to MiniLM within {MOVE_WAIT:.0f} s.")
+        paced = r.get("paced_iteration_seconds")
+        if paced:
+            on = ", ".join(sorted(set(filter(None, r["paced_embeddings"])))) or r["encoder"]
+            rate = r.get("paced_upgrade_rate")
+            upgrading = f"; the upgrade encoded {rate:,.0f} texts/s meanwhile" if rate is not None else ""
+            target = ""
+            if r["n"] == 1_000_000:
+                met = "met" if max(paced) <= PACED_TARGET else "NOT met"
+                target = f"; target {PACED_TARGET} s at 1M: {met}"
+            verdicts.append(
+                f"- {size_label(r['n'])} ({r['encoder']}): at a person's pace ({r['read_seconds']:.0f} s reading each "
+                f"batch, on {on}), a batch waits {median(paced):.3f} s (median of {len(paced)}, worst "
+                f"{max(paced):.3f} s){upgrading}{target}."
+            )
     for r in results:
         # exact search over the upgrade's rows is nothing built: only a graph or a backend counts
         later = [i for i in r["indexes"][1:] if r.get("background_index") and i["kind"] != "ExactIndex"]
@@ -116,7 +131,9 @@ def render(results: list[dict], args) -> str:
         "`CPU`: the CPU seconds the process had used at the first batch (every thread, the import "
         "included), which other jobs on the machine do not inflate; `load`: the machine's 1-minute load average "
         "then (it is shared: wall times grow with the load). "
-        "`iteration`: the wait after a submit, median of 5, through the session's commands. `search`: a cold "
+        "`iteration`: the wait after a submit answered at once (no time to fetch the next subpool's neighbour "
+        "lists ahead: the anchors are searched in the wait), median of 5, through the session's commands; the "
+        "targets below add the waits at a person's pace. `search`: a cold "
         f'start\'s search ("{SEARCH}").',
         "",
         markdown_table(headers, rows),
@@ -139,3 +156,29 @@ def render(results: list[dict], args) -> str:
         ),
     ]
     return "\n".join(lines)
+
+
+def headline(results: dict) -> list[str]:
+    """The head of RESULTS: the first batch at 100k and 1M, and the wait per batch at 1M."""
+    out = []
+    for r in sorted(results.get("results", []), key=lambda r: r["n"]):
+        if r["encoder"] != "fast":
+            continue
+        if r["n"] in TARGETS:
+            whole = r["seconds"]["import"] + r["seconds"]["encoder load"] + r["first_batch_seconds"]
+            what = f"Raw texts to the first batch, {r['n']:,} texts (`fast`)"
+            target, met = f"<= {TARGETS[r['n']]:.0f} s", whole <= TARGETS[r["n"]]
+            out.append(target_line(what, f"{whole:.1f} s from a fresh kernel", target, met, "first_batch"))
+        if r["n"] == 1_000_000:
+            on_fast = set(r.get("iteration_embeddings") or ["fast"]) == {"fast"}  # else held for the move
+            embeddings = "`fast`, 256-d" if on_fast else "MiniLM near the labels, 384-d"
+            pace = f"at a person's pace ({r.get('read_seconds', 0):.0f} s a batch), the upgrade encoding"
+            for how, w, target in (
+                (f"answered at once ({embeddings})", r["iteration_seconds"], ITERATION_TARGET),
+                (pace, r.get("paced_iteration_seconds"), PACED_TARGET),
+            ):
+                if w:  # a result from before the paced waits has none
+                    figure = f"{max(w):.3f} s, the worst of {len(w)} (median {median(w):.3f} s)"
+                    what = f"Wait per batch at 1M, exact search, {how}"
+                    out.append(target_line(what, figure, f"<= {target} s", max(w) <= target, "first_batch"))
+    return out

@@ -39,6 +39,7 @@ NOTES = {
 SECTIONS = [
     ("speed", "benchmarks/speed.py"),
     ("flatness", "benchmarks/flatness.py"),
+    ("arriving_wait", "benchmarks/arriving_wait.py"),
     ("late_wait", "benchmarks/late_wait.py"),
     ("index_fidelity", "benchmarks/index_fidelity.py"),
     ("claims", "benchmarks/claims.py"),

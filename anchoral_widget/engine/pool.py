@@ -271,7 +271,9 @@ class Pool:
     def fill(self, ids: Any, vectors: Any) -> None:
         """Give rows ``ids`` of a pool swapped in with ``missing=`` their (unit) vectors; once
         every row has one, the pool is whole (:attr:`missing` is None) and its index is made
-        again as for any pool. Call it between proposals, as :meth:`swap`."""
+        again as for any pool. A row keeps the vector it first got (a later one for it is
+        ignored), so what was searched before stays true and only the new rows need a look.
+        Call it between proposals, as :meth:`swap`."""
         ids = np.asarray(ids, dtype=np.int64).reshape(-1)
         vectors = np.asarray(vectors, dtype=np.float32)
         if vectors.shape != (len(ids), self.dim):
@@ -285,9 +287,12 @@ class Pool:
         with self._lock:
             if self.missing is None:
                 raise InputError("the pool's embeddings are whole: fill() is for a pool swapped in with missing=")
-            self.embeddings[ids] = vectors
-            self.missing[ids] = False
+            new, first = np.unique(ids[self.missing[ids]], return_index=True)
+            self.embeddings[new] = vectors[self.missing[ids]][first]
+            self.missing[new] = False
             self._embeddings_fingerprint = None
+            if self._index is not None and hasattr(self._index, "arrived"):
+                self._index.arrived(new)
             if not self.missing.any():
                 self.missing = None
                 self._index = self._interim = None

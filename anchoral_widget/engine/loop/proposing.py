@@ -106,7 +106,7 @@ def pool_state(loop: ActiveLoop, bound: BoundModel | None) -> PoolState:
         minority=loop.minority_indices,
         rng=loop.rng(0),
         labelled_entropy=labelled_entropy,
-        reusable=missing is None and not len(held),
+        reusable=not len(held),
     )
 
 
@@ -117,7 +117,7 @@ def neighbours_ahead(loop: ActiveLoop, batch_ids: Any) -> Callable[[], None] | N
     holding the loop; the job reads only a snapshot taken now, so it may run on another thread
     while the loop moves on (it changes no answer, only the wait)."""
     prefetch = getattr(loop.pool_filter, "prefetch", None)
-    if prefetch is None or loop.pool.missing is not None:
+    if prefetch is None:
         return None
     state = pool_state(loop, None)
     excluded = state.excluded.copy()

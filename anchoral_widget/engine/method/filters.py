@@ -49,8 +49,9 @@ class PoolState:
     minority: set[int]
     rng: np.random.Generator
     labelled_entropy: Callable[[], np.ndarray] | None = None
-    #: Whether the index ranks the pool the same way until the next swap: False while the
-    #: pool's rows still arrive (a row filled later could enter a list kept now).
+    #: Whether lists kept between iterations may answer: False while others' open batches are
+    #: held out (a shared store), searched directly then. A pool whose rows still arrive keeps
+    #: its lists: they are brought up to date with the rows that came (see NeighbourLists).
     reusable: bool = True
 
     def nearest(self, lists: NeighbourLists | None, items: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:

@@ -16,6 +16,9 @@ QUERY_BLOCK = 64
 #: A float32 product of two unit d-vectors is within d x 2^-24 of the true one (a worst-case
 #: bound on the rounding of its sum): candidates are kept within four times that of the cut.
 SLACK_PER_DIM = 2.0**-22
+#: A pool whose rows still arrive is searched through the rows it has (a gather) while they are
+#: fewer than this share of it; beyond, one sweep of every row with the others masked is cheaper.
+GATHER_UP_TO = 0.5
 
 
 def as_matrix(vectors: np.ndarray, dim: int) -> np.ndarray:
@@ -162,6 +165,7 @@ class ExactIndex:
         # live: rows filled later are searched from then on); the others are unit rows already
         self._vectors = unit_rows(embeddings) if missing is None else embeddings
         self._missing = missing
+        self._arrivals: list[np.ndarray] = []  # rows given a vector since, in order (see arrived)
         self.size, self.dim = self._vectors.shape
         #: The pool's rows on a CUDA device, where there is one with room for them ("auto") and
         #: the rows are all there: the same answers, a sweep in milliseconds.
@@ -179,6 +183,30 @@ class ExactIndex:
         exclude = None if exclude is None else np.asarray(exclude, dtype=bool)
         if self._missing is not None:
             exclude = self._missing.copy() if exclude is None else exclude | self._missing
+            if (~exclude).sum() < GATHER_UP_TO * self.size:  # early in an upgrade: few rows are in
+                return exact_search(self._vectors, vectors, int(k), candidates=np.flatnonzero(~exclude))
         if self.on_device is not None:
             return self.on_device.search(vectors, int(k), exclude)
         return exact_search(self._vectors, vectors, int(k), exclude)
+
+    # ---- a pool whose rows arrive: what came since ---------------------------------------------
+
+    @property
+    def arrivals(self) -> int:
+        """How many fills this index has heard of (:meth:`arrived`): a list kept at one count is
+        brought up to date by searching :meth:`arrived_since` that count."""
+        return len(self._arrivals)
+
+    def arrived(self, ids: np.ndarray) -> None:
+        """Rows ``ids`` now have their vectors (:meth:`~..pool.Pool.fill`, after writing them)."""
+        self._arrivals.append(np.asarray(ids, dtype=np.int64))
+
+    def arrived_since(self, count: int) -> np.ndarray:
+        """The rows given a vector after the first ``count`` fills (sorted ids)."""
+        later = self._arrivals[count:]
+        return np.unique(np.concatenate(later)) if later else np.empty(0, dtype=np.int64)
+
+    def query_among(self, vectors: np.ndarray, k: int, candidates: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`query` restricted to ``candidates`` (sorted ids of rows that have vectors)."""
+        vectors = normalise(as_matrix(vectors, self.dim))
+        return exact_search(self._vectors, vectors, int(k), candidates=np.asarray(candidates, dtype=np.int64))

@@ -13,8 +13,10 @@ that holds it, and a correction changes no list.
 
 The lists belong to one index over one set of embeddings: asked with another (the pool swapped
 to a better encoder, or an index built in the background took over), they start again. While a
-pool's rows still arrive (:attr:`~..pool.Pool.missing`), a list could miss a row filled later,
-so callers search directly then.
+pool's rows still arrive (:attr:`~..pool.Pool.missing`), its index counts what arrived (a row
+keeps the vector it first got): a list kept from before a fill is brought up to date, before it
+is read, by searching only the rows that arrived since and merging them in, which gives the list
+a fresh search would (the same pair similarities, ties to the lower id).
 
 Fetching is serialised by the lists' lock, held a chunk of items at a time, so that a fetch ahead of time
 (:meth:`NeighbourLists.prefetch`, on a thread of its own while a person reads a batch) and a
@@ -51,6 +53,7 @@ class NeighbourLists:
         self.first_depth_factor = int(first_depth_factor)
         self.max_depth_factor = int(max_depth_factor)
         self._lists: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # item -> (ids, sims), best first
+        self._as_of: dict[int, int] = {}  # item -> the index's arrivals its list has seen (a growing pool)
         self._source: tuple[Any, Any] | None = None  # (index, embeddings) the lists were fetched from
         # the lists and their source; held through a chunk's search, so one search runs at a time
         self._lock = threading.RLock()
@@ -65,22 +68,49 @@ class NeighbourLists:
     def _lists_for(self, index: VectorIndex, embeddings: Any) -> dict[int, tuple[np.ndarray, np.ndarray]]:
         with self._lock:
             if self._source is None or self._source[0] is not index or self._source[1] is not embeddings:
-                self._lists, self._source = {}, (index, embeddings)
+                self._lists, self._as_of, self._source = {}, {}, (index, embeddings)
             return self._lists
 
     def _fetch(self, index: VectorIndex, embeddings: Any, items: np.ndarray, depth: int) -> None:
-        """Fetch the lists of ``items`` that are missing or shallower than ``depth``."""
+        """Fetch the lists of ``items`` that are missing or shallower than ``depth``, and bring
+        the others up to date with the rows that arrived since they were fetched."""
         depth = min(int(depth), index.size)
+        arrivals = getattr(index, "arrivals", 0)  # read before searching: a row filled meanwhile is looked at again
         for start in range(0, len(items), FETCH_CHUNK):
             with self._lock:
                 lists = self._lists_for(index, embeddings)
                 chunk = [i for i in items[start : start + FETCH_CHUNK].tolist() if len(lists.get(i, ((),))[0]) < depth]
-                if not chunk:
-                    continue
-                ids, sims = index.query(embeddings[np.asarray(chunk, dtype=np.int64)], depth)
-                for item, row_ids, row_sims in zip(chunk, ids, sims):
-                    lists[item] = (row_ids, row_sims)
-                self.searched += len(chunk)
+                if chunk:
+                    ids, sims = index.query(embeddings[np.asarray(chunk, dtype=np.int64)], depth)
+                    for item, row_ids, row_sims in zip(chunk, ids, sims):
+                        lists[item], self._as_of[item] = (row_ids, row_sims), arrivals
+                    self.searched += len(chunk)
+                stale = [
+                    i for i in items[start : start + FETCH_CHUNK].tolist() if self._as_of.get(i, arrivals) < arrivals
+                ]
+                self._catch_up(index, embeddings, lists, stale, arrivals)
+
+    def _catch_up(
+        self,
+        index: Any,
+        embeddings: Any,
+        lists: dict[int, tuple[np.ndarray, np.ndarray]],
+        stale: list[int],
+        arrivals: int,
+    ) -> None:
+        """Merge into the lists of ``stale`` items the rows that arrived since each was made."""
+        by_count: dict[int, list[int]] = {}
+        for item in stale:
+            by_count.setdefault(self._as_of[item], []).append(item)
+        for count, group in by_count.items():
+            came = index.arrived_since(count)
+            if len(came):
+                depth = max(len(lists[i][0]) for i in group)
+                ids, sims = index.query_among(embeddings[np.asarray(group, dtype=np.int64)], depth, came)
+                for item, new_ids, new_sims in zip(group, ids, sims):
+                    lists[item] = _merged(lists[item], (new_ids, new_sims), len(lists[item][0]))
+            for item in group:
+                self._as_of[item] = arrivals
 
     def nearest(
         self, index: VectorIndex, embeddings: Any, items: Any, k: int, excluded: np.ndarray
@@ -145,3 +175,20 @@ class NeighbourLists:
                 short.setdefault(min(cap, 2 * len(ids)), []).append(item)
         for depth, deeper in sorted(short.items()):
             self._fetch(index, embeddings, np.asarray(deeper, dtype=np.int64), depth)
+
+
+def _merged(
+    held: tuple[np.ndarray, np.ndarray], came: tuple[np.ndarray, np.ndarray], depth: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The ``depth`` best of a list and the best of the rows that arrived since, by similarity
+    then lower id, each id once (a row filled while its list was searched may be in both)."""
+    ids, sims = np.concatenate([held[0], came[0]]), np.concatenate([held[1], came[1]])
+    keep = ids >= 0
+    ids, sims = ids[keep], sims[keep]
+    _, first = np.unique(ids, return_index=True)
+    ids, sims = ids[first], sims[first]
+    order = np.lexsort((ids, -sims))[:depth]
+    out_ids = np.full(depth, -1, dtype=np.int64)
+    out_sims = np.full(depth, -np.inf, dtype=np.float32)
+    out_ids[: len(order)], out_sims[: len(order)] = ids[order], sims[order]
+    return out_ids, out_sims
