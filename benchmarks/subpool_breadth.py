@@ -93,8 +93,9 @@ def render(results: dict, args) -> str:
         "## Subpool breadth: wider neighbourhoods, or items from outside them",
         "",
         "MiniLM's vectors, the class-weighted logistic regression (`+sN`: fitted against N unlabelled "
-        f"items as well; `+uN`: about N items from outside the anchors' neighbourhoods in each subpool; "
-        "`anchoral+s2000+u5000` is the default session's method), entropy, b=25, the paper's initial set, {args.budget} labels, "
+        "items as well; `+uN`: about N items from outside the anchors' neighbourhoods in each subpool; "
+        "`anchoral+s2000+u5000` is the default session's method), entropy, b=25, the paper's initial set, "
+        f"{args.budget} labels, "
         f"seeds {args.seeds} (paired: the same initial set per seed). `found`: rare items among the labels "
         "acquired; AUC: minority F1 over iterations (trapezoid, final model included). Each row against "
         "anchoral (the paper's M=1,000, K=50) and against randsub: mean difference and paired t-test p.",

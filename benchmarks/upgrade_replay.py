@@ -1,6 +1,6 @@
 """The loop replayed on `fast`, on `onnx`, and on `fast` moved to `onnx` after k batches (as a
-session moves once its upgrade is done), with what each run found; ``near_labels.py`` replays
-the same runs.
+session moves once its upgrade is done), with what each run found, and the simpler choices on
+MiniLM's vectors (random subsampling, the paper's method); ``near_labels.py`` replays the same runs.
 """
 
 from __future__ import annotations
@@ -83,3 +83,21 @@ def whole_pools(args, names: list[str], seeds: list[int], rate_one: float, runs_
 def batches_during(n: int, per_second: float, seconds_per_batch: float) -> int:
     """Batches a person labels while ``n`` texts are encoded at ``per_second``."""
     return math.ceil(n / per_second / seconds_per_batch)
+
+
+def randsub(v, seed: int, budget: int) -> dict:
+    """Random subsampling (M=10,000) on MiniLM's vectors with the default learner: the simpler
+    choice the session must beat."""
+    loop, initial = start_loop(v, "exact", "randsub", seed)
+    loop.simulate(v.labels, budget)
+    return found(loop, initial, v, seed)
+
+
+def paper(v, seed: int, budget: int) -> dict:
+    """The paper's method on MiniLM's vectors: the anchors' subpool alone, the learner fitted on
+    the labels alone (no unlabelled sample, nothing drawn from outside the subpool)."""
+    from anchoral_widget.engine.learners.learner import EmbeddingClassifier
+
+    loop, initial = start_loop(v, "exact", "anchoral", seed, EmbeddingClassifier(unlabelled_sample=0), 0)
+    loop.simulate(v.labels, budget)
+    return found(loop, initial, v, seed)
