@@ -37,6 +37,9 @@ def headline() -> list[str]:
     """The lines of the head, grouped; empty when no result is stored."""
     speed = first_batch() + arriving() + flatness() + scale_out() + map_update() + encoding()
     held = near_labels(section="near_labels_head", plans="first batch after the move", what=", first batch held")
+    held += near_labels(
+        section="near_labels_head_tweets30", plans="first batch after the move", what=", first batch held"
+    )
     before = ", first batch on `fast` (before it was held)"
     finding = index_fidelity() + held + near_labels(10, what=before) + near_labels(what=before) + claims()
     finding += subpool_breadth() + transformer()

@@ -64,6 +64,11 @@ SECTIONS = [
         "benchmarks/near_labels.py --seeds 0,1,2,3,4,5,6,7,8,9 --rate 61 --rate-factors 1,0.333 --head-start 5000 "
         "--no-whole-first --section near_labels_head",
     ),
+    (
+        "near_labels_head_tweets30",
+        "benchmarks/near_labels.py --datasets tweets-sentiment --rarities 0.01 --seeds $(seq -s, 0 29) --rate 61 "
+        "--rate-factors 1,0.333 --head-start 5000 --no-whole-first --section near_labels_head_tweets30",
+    ),
     ("claims_20k", "benchmarks/claims.py --max-size 20000 --section claims_20k"),
     ("map_update", "benchmarks/map_update.py"),
     ("map_render", "benchmarks/map_render.py"),
