@@ -287,16 +287,21 @@ class Pool:
         with self._lock:
             if self.missing is None:
                 raise InputError("the pool's embeddings are whole: fill() is for a pool swapped in with missing=")
+            from .search.exact import ExactIndex
+
             new, first = np.unique(ids[self.missing[ids]], return_index=True)
             self.embeddings[new] = vectors[self.missing[ids]][first]
             self.missing[new] = False
             self._embeddings_fingerprint = None
-            if self._index is not None and hasattr(self._index, "arrived"):
-                self._index.arrived(new)
+            index = self._index
+            if isinstance(index, ExactIndex):
+                index.arrived(new)
             if not self.missing.any():
                 self.missing = None
-                self._index = self._interim = None
-                self._generation += 1
+                # exact search over the same rows answers as before: keep it and the lists kept on it
+                if not (isinstance(index, ExactIndex) and self.index_kind == "exact" and index.complete()):
+                    self._index = self._interim = None
+                    self._generation += 1
 
     def features(self, learner: object) -> Any:
         """What ``learner`` is fitted on: the texts for a learner that reads text, else the

@@ -191,6 +191,17 @@ class ExactIndex:
 
     # ---- a pool whose rows arrive: what came since ---------------------------------------------
 
+    def complete(self) -> bool:
+        """The pool's last missing row arrived: search every row from now on, as an index made
+        over the whole pool would, keeping what was counted (lists kept stay true). False, and
+        nothing changed, where an index made now would keep the rows on a CUDA device."""
+        from .gpu import device_capacity
+
+        if self._missing is None or device_capacity(self.dim) >= self.size:
+            return False
+        self._missing = None
+        return True
+
     @property
     def arrivals(self) -> int:
         """How many fills this index has heard of (:meth:`arrived`): a list kept at one count is

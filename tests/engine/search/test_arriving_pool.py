@@ -10,7 +10,7 @@ from test_neighbour_lists import clustered
 from anchoral_widget.engine.loop.active import ActiveLoop
 from anchoral_widget.engine.loop.switch import switch_loop
 from anchoral_widget.engine.pool import Pool
-from anchoral_widget.engine.search import exact
+from anchoral_widget.engine.search import exact, gpu
 from anchoral_widget.engine.search.exact import ExactIndex
 from anchoral_widget.engine.search.neighbour_lists import NeighbourLists
 
@@ -109,3 +109,18 @@ def test_a_loop_on_an_arriving_pool_reads_its_anchors_from_lists():
     reused = lists.reused
     loop.propose()
     assert lists.reused > reused, "the anchors' lists kept across the fills answered"
+
+
+def test_the_lists_outlive_the_last_row_arriving(monkeypatch):
+    monkeypatch.setattr(gpu, "device_capacity", lambda dim: 0)  # no CUDA device to move the rows to
+    pool, new = arriving(n=200, present=150)
+    index, lists = pool.index, NeighbourLists()
+    lists.nearest(index, pool.embeddings, [0, 1], 5, pool.missing.copy())
+    searched = lists.searched
+    pool.fill(np.arange(150, 200), new[150:])
+    assert pool.missing is None and pool.index is index, "exact search over the same rows, kept"
+    ids, sims = lists.nearest(pool.index, pool.embeddings, [0, 1], 5, np.zeros(200, dtype=bool))
+    want = ExactIndex(new).query(new[[0, 1]], 5)
+    np.testing.assert_array_equal(ids, want[0])
+    np.testing.assert_array_equal(sims, want[1])
+    assert lists.searched == searched, "brought up to date with the last rows, not fetched again"
