@@ -10,8 +10,8 @@ section); once MiniLM's are ready the session moves to them:
   labelled item and the items nearest to it first (:mod:`.neighbourhoods`), and the loop moves to
   the new embeddings as soon as the labels and the minority labels' neighbourhoods are in,
   searching only what is encoded so far; more arrive between batches: new labels'
-  neighbourhoods, and each chunk of the whole pool's pass as it is written. Search stays on the
-  first embeddings, which cover the whole pool, until the whole pool is encoded.
+  neighbourhoods, and each chunk of the whole pool's pass as it is written (all in, the loop keeps
+  them, and its lists). Search stays on the first embeddings until the whole pool is encoded.
 - **between two batches**: the switch is a job on the session's worker, which runs one job at a
   time (storing a batch, proposing the next, a search), holding the loop's lock. The batch on
   screen and its drafts are the screen's and stay; the next proposal trains, anchors and
@@ -275,9 +275,8 @@ class Upgrade:
         return True
 
     def _ready(self) -> bool:
-        """Whether the loop may serve the new embeddings: it does already, or it can propose
-        (every class has a label) and the labels and the minority labels' neighbourhoods are in.
-        (Before, a batch would come from what little is encoded.)"""
+        """Whether the loop may serve the new embeddings: it does already, or it can propose (every
+        class has a label) and the labels and the minority labels' neighbourhoods are in (not less)."""
         return self.early or (self._every_class and self.near is not None and not self.near.urgent)
 
     def _vectors(self, texts: list[str]) -> np.ndarray:
@@ -338,7 +337,8 @@ class Upgrade:
         try:
             with session.held() as loop:
                 assert loop is not None  # the upgrade starts once the loop exists
-                switch_loop(loop, X, X_test)
+                if loop.pool.missing is not None or self._first is None or self._near_failed:  # else every row is in
+                    switch_loop(loop, X, X_test)
                 reads_texts = learner_reads_texts(loop.learner)
         except Exception as exc:
             self._fail(session, progress, exc)

@@ -46,13 +46,19 @@ def seeded_session(tmp_path, better_model):
     )  # fmt: skip
 
 
-def test_the_loop_moves_to_the_labels_neighbourhoods_before_the_whole_pool_is_encoded(tmp_path, monkeypatch):
+def upgrading_to_a_slow_last_chunk(tmp_path, monkeypatch):
+    """A started seeded session whose upgrade (small neighbourhoods) waits at the pool's last
+    chunk until the returned gate opens."""
     monkeypatch.setattr(Upgrade, "neighbours", 5)
     monkeypatch.setattr(Upgrade, "rare_neighbours", 10)
     gate = threading.Event()
     session = seeded_session(tmp_path, SlowLastChunk(gate))
     session.start()
-    upgrade = upgrade_of(session)
+    return session, upgrade_of(session), gate
+
+
+def test_the_loop_moves_to_the_labels_neighbourhoods_before_the_whole_pool_is_encoded(tmp_path, monkeypatch):
+    session, upgrade, gate = upgrading_to_a_slow_last_chunk(tmp_path, monkeypatch)
     try:
         # the whole pool's encode waits at its last chunk (8 of 120 texts)
         wait_until(lambda: upgrade.early and session.snapshot()["status"].endswith("pool 93% encoded"))
@@ -82,6 +88,22 @@ def test_the_loop_moves_to_the_labels_neighbourhoods_before_the_whole_pool_is_en
     assert session.snapshot()["status"].endswith("· better embeddings")
     labels = session.labels.set_index("id").label.to_dict()
     assert {i: labels[i] for i in SEEDS} == SEEDS and len(labels) == len(SEEDS) + 3 * SMALL["batch_size"]
+    session.close(wait=True)
+
+
+def test_a_pool_whose_every_row_arrived_keeps_them_and_its_lists_when_the_upgrade_ends(tmp_path, monkeypatch):
+    session, upgrade, gate = upgrading_to_a_slow_last_chunk(tmp_path, monkeypatch)
+    try:
+        wait_until(lambda: session.wait(30) and upgrade.early and not session.loop.pool.missing[:112].any())
+        answer_all(session)
+        index, embeddings = session.loop.index, session.loop.embeddings  # the lists are kept on this index
+    finally:
+        gate.set()
+    wait_until(lambda: upgrade.done)
+    assert session.wait(30) and session.loop.pool.missing is None
+    assert session.loop.index is index and session.loop.embeddings is embeddings, "every row was in already"
+    np.testing.assert_allclose(embeddings, Wider().encode(TEXTS), atol=1e-6)
+    answer_all(session)  # and it proposes on them
     session.close(wait=True)
 
 
