@@ -9,7 +9,7 @@ from first_batch_measure import MOVE_WAIT, SEARCH
 
 TARGETS = {100_000: 30.0, 1_000_000: 300.0}  # seconds to the first batch, on 2 CPU cores
 ITERATION_TARGET = 0.5  # seconds per iteration at 1M with exact search
-PACED_TARGET = 0.3  # seconds per batch at 1M at a person's pace while the upgrade encodes (issue 20)
+PACED_TARGET = 0.3  # seconds per batch at 1M at a person's pace while the upgrade encodes
 
 
 def render(results: list[dict], args) -> str:
