@@ -153,8 +153,9 @@ def measure(
             session.wait(120)  # the labels stored, the next batch on screen
             waits.append(time.perf_counter() - t)
             cpus.append(cpu_seconds() - c)
-            served.append(session.snapshot()["startup"].get("embeddings"))
-            proposals.append(session.snapshot()["seconds"])
+            after = session.snapshot()
+            served.append(after["startup"].get("embeddings"))
+            proposals.append(after["seconds"])
         return waits, cpus, served
 
     waits, cpus, served = iterations(5)

@@ -289,8 +289,9 @@ class Pool:
                 raise InputError("the pool's embeddings are whole: fill() is for a pool swapped in with missing=")
             from .search.exact import ExactIndex
 
-            new, first = np.unique(ids[self.missing[ids]], return_index=True)
-            self.embeddings[new] = vectors[self.missing[ids]][first]
+            arriving = self.missing[ids]
+            new, first = np.unique(ids[arriving], return_index=True)
+            self.embeddings[new] = vectors[arriving][first]
             self.missing[new] = False
             self._embeddings_fingerprint = None
             index = self._index

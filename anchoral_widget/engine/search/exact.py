@@ -183,8 +183,9 @@ class ExactIndex:
         exclude = None if exclude is None else np.asarray(exclude, dtype=bool)
         if self._missing is not None:
             exclude = self._missing.copy() if exclude is None else exclude | self._missing
-            if (~exclude).sum() < GATHER_UP_TO * self.size:  # early in an upgrade: few rows are in
-                return exact_search(self._vectors, vectors, int(k), candidates=np.flatnonzero(~exclude))
+            present = np.flatnonzero(~exclude)
+            if len(present) < GATHER_UP_TO * self.size:  # early in an upgrade: few rows are in
+                return exact_search(self._vectors, vectors, int(k), candidates=present)
         if self.on_device is not None:
             return self.on_device.search(vectors, int(k), exclude)
         return exact_search(self._vectors, vectors, int(k), exclude)

@@ -5,7 +5,7 @@ a fresh search answers."""
 import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_neighbour_lists import clustered
+from test_neighbour_lists import clustered, step_sequences
 
 from anchoral_widget.engine.loop.active import ActiveLoop
 from anchoral_widget.engine.loop.switch import switch_loop
@@ -23,11 +23,7 @@ def arriving(n=150, d=6, seed=0, present=40, duplicates=0):
     return pool, new
 
 
-STEPS = st.lists(
-    st.tuples(st.sampled_from(["fill", "exclude", "prefetch", "query"]), st.integers(0, 10**6)),
-    min_size=1,
-    max_size=25,
-)
+STEPS = step_sequences(["fill", "exclude", "prefetch", "query"], 25)
 
 
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])

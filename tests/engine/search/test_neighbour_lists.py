@@ -23,11 +23,12 @@ def clustered(n, d, seed, duplicates=0):
     return unit(X)
 
 
-STEPS = st.lists(
-    st.tuples(st.sampled_from(["exclude", "include", "prefetch", "query"]), st.integers(0, 10**6)),
-    min_size=1,
-    max_size=30,
-)
+def step_sequences(actions, max_size):
+    """Sequences of (action, seed of its random picks)."""
+    return st.lists(st.tuples(st.sampled_from(actions), st.integers(0, 10**6)), min_size=1, max_size=max_size)
+
+
+STEPS = step_sequences(["exclude", "include", "prefetch", "query"], 30)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
