@@ -209,6 +209,14 @@ def stopping() -> list[str]:
     return out
 
 
+def _cards(at: list[dict], key: str) -> str:
+    """The median over seeds of the cards a design needs, in words ("": not measured)."""
+    if key not in at[0]:
+        return ""
+    middle = np.median([e[key] or np.inf for e in at])
+    return "more than the pool" if middle == np.inf else f"{middle:,.0f} cards"
+
+
 def _stopping(section: str, how: str) -> list[str]:
     results = _json(section)
     out = []
@@ -222,11 +230,10 @@ def _stopping(section: str, how: str) -> list[str]:
         covered = sum(e["low"] <= e["truth_left"] <= e["high"] for e in at)
         cards = sum(e["sample_labels"] for e in at) / len(at)
         needed = ""
-        if "lean_cards" in at[0]:  # what the panel's design could do with the model at best (stopping.cards_for)
-            lean, uniform = (np.median([e[k] or np.inf for e in at]) for k in ("lean_cards", "uniform_cards"))
-            drawn = "more than the pool" if lean == np.inf else f"{lean:,.0f} cards"
-            needed = f"; a Horvitz-Thompson interval within 20% would need {drawn} drawn as the panel draws "
-            needed += f"({uniform:,.0f} uniform)"
+        if "lean_cards" in at[0]:  # what a design could do with the model at best (stopping.cards_for, best_cards)
+            lean, uniform, best = (_cards(at, k) for k in ("lean_cards", "uniform_cards", "best_cards"))
+            needed = f"; an interval within 20% would need {lean} drawn as the panel draws "
+            needed += f"({uniform} uniform" + (f", {best} with the best design for this model)" if best else ")")
         out.append(
             line(
                 f"Rare items left, estimated from {cards:.0f} check cards{how} after {last} batch labels, {name}",

@@ -79,15 +79,47 @@ def cards_for(rare_p: np.ndarray, is_rare: np.ndarray, uniform_share: float) -> 
     20% of the truth: its variance, the sum over the rare items of (1 - pi) / pi, read from the true
     labels. What the design can do at best with this model; None: not even the whole pool."""
     from anchoral_widget.engine.loop.check_samples import draw_chances
+
+    return fewest_cards(lambda n: draw_chances(rare_p, n, uniform_share), is_rare.astype(np.float64), is_rare)
+
+
+def best_cards(rare_p: np.ndarray, is_rare: np.ndarray, uniform_share: float = 0.1) -> int | None:
+    """As :func:`cards_for`, for the design sampling theory calls best with this model's scores,
+    were their calibration known: the model's probabilities calibrated on the true labels (``q``, a
+    logistic fit on their logits, as the panel's model-assisted estimate calibrates them), each
+    item drawn with a chance following sqrt(q (1 - q)) (a tenth uniform), and read with the
+    calibration's help, so that only the residuals y - q count. No design leaning on this model
+    does much better: a floor for the panel's."""
+    from sklearn.linear_model import LogisticRegression
+
+    from anchoral_widget.engine.loop.check_samples import logit
+
+    if is_rare.all() or not is_rare.any():
+        return None
+    leans = logit(rare_p)[:, None]
+    q = LogisticRegression(C=100.0, max_iter=1000).fit(leans, is_rare).predict_proba(leans)[:, 1]
+    score = np.sqrt(q * (1 - q))
+    lean = score / score.sum()
+
+    def chances(n: int) -> np.ndarray:
+        return np.minimum(1.0, n * (uniform_share / len(q) + (1 - uniform_share) * lean))
+
+    return fewest_cards(chances, (is_rare - q) ** 2, is_rare)
+
+
+def fewest_cards(chances, squared_residuals: np.ndarray, is_rare: np.ndarray) -> int | None:
+    """The fewest cards ``n`` whose chances (``chances(n)``) give a 95% interval within 20% of the
+    rare items left: the variance under Poisson sampling, the sum of (1 - pi) / pi times each item's
+    squared residual; None: not even the whole pool."""
     from anchoral_widget.engine.loop.stopping import Z_95
 
     total = int(is_rare.sum())
 
     def narrow(n: int) -> bool:
-        pi = draw_chances(rare_p, n, uniform_share)[is_rare]
-        return bool(Z_95 * np.sqrt(((1 - pi) / pi).sum()) <= WITHIN * total)
+        pi = chances(n)
+        return bool(Z_95 * np.sqrt((squared_residuals * (1 - pi) / pi).sum()) <= WITHIN * total)
 
-    low, high = 1, len(rare_p)
+    low, high = 1, len(is_rare)
     if not total or not narrow(high):
         return None
     while low < high:
@@ -114,6 +146,7 @@ def run(v, seed: int, checkpoints: list[int], sample_size: int, cap: int = 0, dr
         design = {
             "lean_cards": cards_for(leaning, rare[free], 0.2),
             "uniform_cards": cards_for(leaning, rare[free], 1.0),
+            "best_cards": best_cards(leaning, rare[free]),
         }
         t0 = time.perf_counter()
         for press in range(max(1, sample_size // (draw or sample_size))):  # as the panel draws: a press at a time
@@ -174,7 +207,10 @@ def render(results: dict, args) -> str:
         f"95% interval holds it; `model`: the model's probabilities summed, for comparison. `cards for 20%`: the fewest cards (median "
         f"over seeds) for which a sample drawn as the panel draws (leaning on the model, a fifth uniform) or uniformly would give a "
         f"Horvitz-Thompson estimate whose 95% interval is within 20% of the truth, its variance read from the true "
-        f"labels: what the design can do with this model, before any card is drawn. Seeds {args.seeds}.",
+        f"labels: what the design can do with this model, before any card is drawn; `best`: the same for the design "
+        f"sampling theory calls best with this model's scores were their calibration known (each item drawn with a chance "
+        f"following sqrt(q (1 - q)), q the model's probability calibrated on the true labels, a tenth uniform, read with "
+        f"the calibration's help): about the fewest cards any design leaning on this model can need. Seeds {args.seeds}.",
         "",
     ]
     rows = []
@@ -200,11 +236,16 @@ def render(results: dict, args) -> str:
                     f"{np.median([relative(e, 'model_left') for e in at]):.0%}",
                     f"{np.mean([e['true_recall'] for e in at]):.2f} / {np.mean([e['recall'] for e in at]):.2f}",
                     ", ".join(f"{k} {v}" for k, v in wrong_stops.items()),
-                    f"{cards(at, 'lean_cards')} / {cards(at, 'uniform_cards')}",
+                    f"{cards(at, 'lean_cards')} / {cards(at, 'uniform_cards')} / {cards(at, 'best_cards')}",
                 ]
             )
     headers = ["pool", "labels", "sample cards", "rare left", "estimate", "median error", "within 20%", "covered"]
-    headers += ["model's error", "recall: true / estimated", "wrong 'stop' verdicts", "cards for 20%: lean / uniform"]
+    headers += [
+        "model's error",
+        "recall: true / estimated",
+        "wrong 'stop' verdicts",
+        "cards for 20%: lean / uniform / best",
+    ]
     lines += [markdown_table(headers, rows), ""]
     followed = {name: [e["followed"] for e in runs if "followed" in e] for name, runs in results.items()}
     if any(followed.values()):
