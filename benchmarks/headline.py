@@ -256,7 +256,7 @@ def label_check() -> list[str]:
             out.append(
                 line(
                     f"Planted wrong labels (2%) ranked by the label check, {kind} labelled set, {name}",
-                    f"average precision {ap:.2f}, {len(runs)} seeds",
+                    f"average precision {ap:.3f}, {len(runs)} seeds",
                     ">= 0.8",
                     ap >= 0.8,
                     "label_check",

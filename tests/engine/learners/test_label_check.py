@@ -3,7 +3,7 @@ import pytest
 from conftest import clustered_pool
 from sklearn.metrics import average_precision_score
 
-from anchoral_widget.engine.learners.label_check import check_labels
+from anchoral_widget.engine.learners.label_check import SPLIT_STRIDE, check_labels
 
 
 def planted(seed: int, n: int = 600, share: float = 0.02):
@@ -58,10 +58,32 @@ def test_same_seed_same_check_and_the_learner_never_sees_the_item_it_scores():
             return EmbeddingClassifier().fit(X, y, n_classes, seed)
 
     learner = Recording()
-    check = check_labels(X, given, 2, learner=learner, folds=3)
-    assert check.folds == 3 and len(learner.fitted) == 3
-    seen_by_every_model = set.intersection(*learner.fitted)
-    assert not seen_by_every_model  # each item was held out of one fold
+    check = check_labels(X, given, 2, learner=learner, folds=3, repeats=2)
+    assert check.folds == 3 and len(learner.fitted) == 6
+    for split in (learner.fitted[:3], learner.fitted[3:]):
+        assert not set.intersection(*split)  # each item was held out of one fold of each split
+    assert learner.fitted[:3] != learner.fitted[3:]  # two splits, not one twice
+
+
+def test_a_label_s_doubt_is_its_mean_over_the_splits():
+    X, given, _ = planted(2)
+    splits = [check_labels(X, given, 2, seed=5 + SPLIT_STRIDE * r, repeats=1) for r in range(3)]
+    check = check_labels(X, given, 2, seed=5, repeats=3)
+    assert np.allclose(check.quality, np.mean([s.quality for s in splits], axis=0))
+    assert check.order.tolist() == np.lexsort((np.arange(len(given)), check.quality)).tolist()
+    with pytest.raises(ValueError, match="repeats"):
+        check_labels(X, given, 2, repeats=0)
+
+
+def test_averaging_splits_makes_the_doubts_depend_less_on_the_split():
+    """Which labels share a fold is luck: over seeds, a label's probability varies less when three
+    splits are averaged than with one."""
+    X, given, _ = planted(4)
+    spread = {}
+    for repeats in (1, 3):
+        qualities = np.array([check_labels(X, given, 2, seed=s, repeats=repeats).quality for s in range(4)])
+        spread[repeats] = float(qualities.std(axis=0).mean())
+    assert spread[3] < 0.8 * spread[1]
 
 
 @pytest.mark.parametrize("seed", range(3))
