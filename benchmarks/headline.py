@@ -25,6 +25,7 @@ from first_batch_report import headline as first_batch_lines
 from flatness import FLAT_RATIO as SIZE_RATIO
 from flatness import MAX_WAIT_1M
 from paired_seeds import paired, significant_loss
+from stopping import cards as design_cards
 from transformer_regime import NONE_RATIO_TARGET, RANDSUB_RATIO_TARGET, meets
 from transformer_session import ratios
 
@@ -209,14 +210,6 @@ def stopping() -> list[str]:
     return out
 
 
-def _cards(at: list[dict], key: str) -> str:
-    """The median over seeds of the cards a design needs, in words ("": not measured)."""
-    if key not in at[0]:
-        return ""
-    middle = np.median([e[key] or np.inf for e in at])
-    return "more than the pool" if middle == np.inf else f"{middle:,.0f} cards"
-
-
 def _stopping(section: str, how: str) -> list[str]:
     results = _json(section)
     out = []
@@ -231,9 +224,9 @@ def _stopping(section: str, how: str) -> list[str]:
         cards = sum(e["sample_labels"] for e in at) / len(at)
         needed = ""
         if "lean_cards" in at[0]:  # what a design could do with the model at best (stopping.cards_for, best_cards)
-            lean, uniform, best = (_cards(at, k) for k in ("lean_cards", "uniform_cards", "best_cards"))
+            lean, uniform, best = (design_cards(at, k, " cards") for k in ("lean_cards", "uniform_cards", "best_cards"))
             needed = f"; an interval within 20% would need {lean} drawn as the panel draws "
-            needed += f"({uniform} uniform" + (f", {best} with the best design for this model)" if best else ")")
+            needed += f"({uniform} uniform" + (f", {best} with the best design for this model)" if best != "-" else ")")
         out.append(
             line(
                 f"Rare items left, estimated from {cards:.0f} check cards{how} after {last} batch labels, {name}",

@@ -56,16 +56,15 @@ def check(v, ids: np.ndarray, share: float, seed: int) -> dict:
     given = truth.copy()
     given[wrong] = (truth[wrong] + rng.integers(1, len(names), size=len(wrong))) % len(names)
     planted = np.isin(np.arange(len(ids)), wrong)
+    texts = [v.texts[i] for i in ids.tolist()]
     t0 = time.perf_counter()
-    result = check_labels(v.X[ids], given, len(names), texts=[v.texts[i] for i in ids.tolist()], seed=seed)
+    result = check_labels(v.X[ids], given, len(names), texts=texts, seed=seed)
     seconds = time.perf_counter() - t0
     flagged = result.flagged
     rare = [names.index(c) for c in v.minority]
     vectors = check_labels(v.X[ids], given, len(names), seed=seed)
     linear = check_labels(v.X[ids], given, len(names), seed=seed, learner=linear_checker())
-    one_split = check_labels(
-        v.X[ids], given, len(names), texts=[v.texts[i] for i in ids.tolist()], seed=seed, repeats=1
-    )
+    one_split = check_labels(v.X[ids], given, len(names), texts=texts, seed=seed, repeats=1)
     return {
         "seed": seed,
         "labels": len(ids),

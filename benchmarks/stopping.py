@@ -182,13 +182,14 @@ def run(v, seed: int, checkpoints: list[int], sample_size: int, cap: int = 0, dr
     return out
 
 
-def cards(at: list[dict], key: str) -> str:
-    """The median over seeds of the cards a design needs (a seed that never gets there counts as more than any)."""
+def cards(at: list[dict], key: str, unit: str = "") -> str:
+    """The median over seeds of the cards a design needs (a seed that never gets there counts as more
+    than any), followed by ``unit``; "-": not measured."""
     if key not in at[0]:
         return "-"
     needed = sorted(e[key] if e[key] is not None else np.inf for e in at)
     middle = float(np.median(needed))
-    return "more than the pool" if middle == np.inf else f"{middle:,.0f}"
+    return "more than the pool" if middle == np.inf else f"{middle:,.0f}{unit}"
 
 
 def relative(e: dict, key: str) -> float:
